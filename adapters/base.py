@@ -1,0 +1,88 @@
+"""What every channel adapter shares: its runtime protocol, its build context, env secrets.
+
+An adapter module exports ``SPEC = ChannelSpec(config=<pydantic model>, build=<factory>)``.
+The fleet validates ``[channels.<name>]`` of each bot.toml with ``config`` and calls
+``build(context, config)`` to get a :class:`ChannelRuntime`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
+from starlette.requests import Request
+from starlette.responses import Response
+
+from core.events import Inbound
+from core.profile import BotProfile
+from core.reply import Reply
+from core.settings import Settings
+from core.store.base import Store
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _secret_from_env(name: Any) -> SecretStr:
+    if isinstance(name, SecretStr):
+        return name
+    if not isinstance(name, str) or not _ENV_NAME.match(name):
+        raise ValueError("must be the NAME of an environment variable holding the secret")
+    value = os.environ.get(name, "")
+    if not value:
+        raise ValueError(f"environment variable {name} is not set")
+    return SecretStr(value)
+
+
+# In bot.toml: ``token_env = "KITH_TELEGRAM_TOKEN"``; the model field is
+# ``token: EnvSecret = Field(alias="token_env")``. Secrets never live in files.
+EnvSecret = Annotated[SecretStr, BeforeValidator(_secret_from_env)]
+
+
+class ChannelConfig(BaseModel):
+    """Base for ``[channels.<name>]`` tables: unknown keys are errors, not silence."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelContext:
+    bot: BotProfile
+    channel: str
+    settings: Settings
+    store: Store  # read access (history for web chat, state) — writes go through submit
+    submit: Callable[[Inbound], Awaitable[bool]]
+    state_dir: Path  # <data_dir>/<bot>/<channel>, created by the fleet
+
+
+@runtime_checkable
+class ChannelRuntime(Protocol):
+    async def deliver(self, inbound: Inbound, reply: Reply) -> None: ...
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@runtime_checkable
+class WebhookChannel(Protocol):
+    """A channel the platform calls: mounted at ``/hooks/{bot}/{channel}``."""
+
+    async def handle_webhook(self, request: Request) -> Response: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSpec:
+    config: type[ChannelConfig]
+    build: Callable[[ChannelContext, Any], ChannelRuntime]
+
+
+@runtime_checkable
+class RoutedChannel(Protocol):
+    """A channel that serves its own HTTP routes on the gateway (the web chat)."""
+
+    def routes(self) -> list[Any]: ...

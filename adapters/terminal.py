@@ -1,0 +1,69 @@
+"""The terminal chat (``kith chat``): replies stream to stdout as they arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
+from core.events import Addressed, ConversationKey, Inbound, ReplyStatus, Sender, Trust
+from core.reply import Reply
+
+OWNER = Sender(platform_id="owner", display_name="You")
+
+
+class TerminalConfig(ChannelConfig):
+    pass
+
+
+def to_inbound(bot: str, session: str, number: int, text: str) -> Inbound:
+    return Inbound(
+        id=f"terminal:{bot}:{session}:{number}",
+        conversation=ConversationKey(bot, "terminal", session),
+        sender=OWNER,
+        text=text,
+        addressed=Addressed.DIRECT,
+        trust=Trust.OWNER,
+    )
+
+
+class Terminal:
+    def __init__(self, ctx: ChannelContext, config: TerminalConfig,
+                 out: TextIO | None = None) -> None:
+        self.ctx = ctx
+        self.out = out or sys.stdout
+        self.finished: dict[str, asyncio.Future[ReplyStatus]] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def expect(self, inbound_id: str) -> asyncio.Future[ReplyStatus]:
+        future: asyncio.Future[ReplyStatus] = asyncio.get_running_loop().create_future()
+        self.finished[inbound_id] = future
+        return future
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+        wrote = False
+        try:
+            async for piece in reply:
+                self.out.write(piece)
+                self.out.flush()
+                wrote = True
+            if wrote:
+                self.out.write("\n")
+                self.out.flush()
+        finally:
+            future = self.finished.pop(inbound.id, None)
+            if future is not None and not future.done():
+                future.set_result(reply.status)
+
+
+def build(ctx: ChannelContext, config: TerminalConfig) -> Terminal:
+    return Terminal(ctx, config)
+
+
+SPEC = ChannelSpec(config=TerminalConfig, build=build)

@@ -1,0 +1,95 @@
+"""Load and validate every bot of the fleet from ``<bots_dir>/<name>/bot.toml``.
+
+Everything is checked up front; the first problem becomes a :class:`ConfigError` that
+names the file and the field.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapters.base import ChannelConfig
+from bots.registry import channel_spec, known_channels
+from core.profile import BotProfile
+from core.settings import ConfigError, describe_validation_error
+
+_BOT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+class BotFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = "Kith"
+    model: str | None = Field(None, description="overrides KITH_LLM__MODEL for this bot")
+    persona_file: str = "persona.md"
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BotDefinition:
+    profile: BotProfile
+    channels: dict[str, ChannelConfig]
+    path: Path
+
+
+def _dotted(loc: tuple[int | str, ...], prefix: str = "") -> str:
+    return prefix + ".".join(str(part) for part in loc)
+
+
+def load_bot(directory: Path) -> BotDefinition:
+    path = directory / "bot.toml"
+    name = directory.name
+    if not _BOT_NAME.match(name):
+        raise ConfigError(f"{directory}: bot names are lowercase letters, digits, - and _")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        spec = BotFile.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(f"{path}: {describe_validation_error(err, _dotted)}") from None
+    persona_path = directory / spec.persona_file
+    try:
+        persona = persona_path.read_text(encoding="utf-8").strip()
+    except OSError:
+        raise ConfigError(f"{path}: persona_file: {persona_path} cannot be read") from None
+    channels: dict[str, ChannelConfig] = {}
+    for channel, table in spec.channels.items():
+        if channel not in known_channels():
+            raise ConfigError(
+                f"{path}: channels.{channel}: unknown channel '{channel}' "
+                f"(known: {', '.join(known_channels())})"
+            )
+        try:
+            config = channel_spec(channel).config.model_validate(table)
+        except ValidationError as err:
+            problem = describe_validation_error(
+                err, functools.partial(_dotted, prefix=f"channels.{channel}.")
+            )
+            raise ConfigError(f"{path}: {problem}") from None
+        if config.enabled:
+            channels[channel] = config
+    if not channels:
+        raise ConfigError(f"{path}: channels: the bot has no enabled channel")
+    profile = BotProfile(name=name, persona=persona, model=spec.model,
+                         display_name=spec.display_name)
+    return BotDefinition(profile=profile, channels=channels, path=path)
+
+
+def load_fleet(bots_dir: Path) -> list[BotDefinition]:
+    if not bots_dir.is_dir():
+        raise ConfigError(f"KITH_BOTS_DIR: {bots_dir} is not a directory")
+    dirs = sorted(p for p in bots_dir.iterdir() if (p / "bot.toml").is_file())
+    if not dirs:
+        raise ConfigError(f"KITH_BOTS_DIR: no <name>/bot.toml under {bots_dir}")
+    return [load_bot(d) for d in dirs]

@@ -1,0 +1,90 @@
+"""Assemble and run the fleet: store, model, agent, dispatcher and every bot's channels."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from adapters.base import ChannelContext, ChannelRuntime
+from bots.fleet import BotDefinition
+from bots.registry import channel_spec
+from core.agent import Agent
+from core.dispatch import Dispatcher
+from core.llm import ChatModel, OpenAIChatModel
+from core.logging import get_logger, register_secrets
+from core.settings import Settings, secret_values
+from core.store.base import Store
+from core.store.sqlite import SQLiteStore
+
+log = get_logger("kith.runtime")
+
+
+def open_store(settings: Settings) -> Store:
+    return SQLiteStore(settings.data_dir / "kith.sqlite3", settings.sqlite_synchronous)
+
+
+class Kith:
+    """The whole fleet in one process. ``start`` then ``stop``; both are idempotent-safe."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        fleet: list[BotDefinition],
+        *,
+        channels: Iterable[str] | None = None,
+        model: ChatModel | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self.settings = settings
+        self.fleet = fleet
+        self.only = set(channels) if channels is not None else None
+        self.model: ChatModel = model or OpenAIChatModel(settings.llm)
+        self.store = store or open_store(settings)
+        self.agent = Agent(
+            self.store, self.model, {b.profile.name: b.profile for b in fleet},
+            prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
+        )
+        self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
+        self.channels: dict[tuple[str, str], ChannelRuntime] = {}
+        register_secrets(secret_values(settings))
+        for bot in fleet:
+            for config in bot.channels.values():
+                register_secrets(secret_values(config))
+
+    def _build_channels(self) -> None:
+        for bot in self.fleet:
+            for name, config in bot.channels.items():
+                if self.only is not None and name not in self.only:
+                    continue
+                state_dir = self.settings.data_dir / bot.profile.name / name
+                state_dir.mkdir(parents=True, exist_ok=True)
+                os.chmod(state_dir, 0o700)
+                ctx = ChannelContext(
+                    bot=bot.profile, channel=name, settings=self.settings, store=self.store,
+                    submit=self.dispatcher.submit, state_dir=state_dir,
+                )
+                runtime = channel_spec(name).build(ctx, config)
+                self.channels[(bot.profile.name, name)] = runtime
+                self.dispatcher.register(bot.profile.name, name, runtime)
+
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.store.open()
+        self._build_channels()
+        for (bot, name), runtime in self.channels.items():
+            await runtime.start()
+            log.info("channel_started", bot=bot, channel=name)
+        await self.dispatcher.resume()
+
+    async def stop(self) -> None:
+        await self.dispatcher.close()
+        for runtime in self.channels.values():
+            try:
+                await runtime.stop()
+            except Exception:
+                log.exception("channel_stop_failed")
+        await self.agent.wait_background()
+        close = getattr(self.model, "aclose", None)
+        if close is not None:
+            await close()
+        await self.store.close()

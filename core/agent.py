@@ -1,0 +1,199 @@
+"""One turn: load context, build the prompt, stream the model, persist, schedule upkeep."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from core import metrics
+from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
+from core.events import Inbound, ReplyStatus, Trust
+from core.llm import ChatModel, LLMError, Usage
+from core.logging import get_logger
+from core.profile import BotProfile
+from core.prompt import Prompt, PromptInput, build_prompt, summary_prompt
+from core.reply import Reply
+from core.settings import PromptSettings
+from core.store.base import InboxStatus, Store, TurnRecord
+from core.tokens import estimate_tokens
+
+log = get_logger("kith.agent")
+
+HISTORY_FETCH = 400  # most turns loaded after the summary's cutoff
+UNREACHABLE = (
+    "Sorry — I can't reach my language model right now, so I can't answer. "
+    "Your message is saved; please try again in a little while."
+)
+INTERRUPTED = "\n\n(My connection to the language model dropped, so this reply is incomplete.)"
+PAIRING = (
+    "Hi! I'm a private assistant and only talk with people my owner has approved. "
+    "If you know them, send them this code: {code}"
+)
+
+
+def profile_lines(prefs: Mapping[str, str]) -> list[tuple[str, str]]:
+    labels = {"name": "Call them", "language": "Reply in", "tone": "Tone", "length": "Length",
+              "timezone": "Time zone", "signoff": "Their sign-off"}
+    return [(labels[k], prefs[k]) for k in PREF_KEYS if k in prefs]
+
+
+def local_time(now: datetime, tz_name: str | None) -> str:
+    try:
+        tz = ZoneInfo(tz_name) if tz_name else UTC
+    except (KeyError, ValueError):
+        tz = UTC
+    local = now.astimezone(tz)
+    return f"Current time for them: {local:%A %d %B %Y, %H:%M} ({tz_name or 'UTC'})"
+
+
+class Agent:
+    def __init__(
+        self,
+        store: Store,
+        model: ChatModel,
+        bots: Mapping[str, BotProfile],
+        prompt: PromptSettings | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        reply_tokens: int = 1024,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.bots = dict(bots)
+        self.prompt = prompt or PromptSettings()
+        self.clock = clock
+        self.reply_tokens = reply_tokens
+        self._background: set[asyncio.Task[None]] = set()
+        self._summarizing: set[str] = set()
+
+    def turn(self, inbound: Inbound) -> Reply:
+        reply = Reply(inbound)
+        return reply.attach(self._run(inbound, reply))
+
+    async def _run(self, inbound: Inbound, reply: Reply) -> AsyncIterator[str]:
+        conv = inbound.conversation
+        person = await self.store.person_for(conv.channel, inbound.sender)
+        if inbound.trust is Trust.UNKNOWN:
+            pairing = await self.store.pairing(conv.bot, conv.channel, inbound.sender)
+            if not pairing.approved:
+                reply.status = ReplyStatus.REFUSED
+                if pairing.new:
+                    yield PAIRING.format(code=pairing.code)
+                await self._finish(inbound, person, None, None, InboxStatus.DONE)
+                return
+        if not inbound.wants_answer:
+            await self._finish(inbound, person, inbound.text, None, InboxStatus.DONE)
+            return
+        command = parse_command(inbound.text)
+        if command is not None:
+            ctx = CommandContext(inbound, person, self.store)
+            answer = await run_command(command, ctx)
+            if answer is not None:
+                reply.status = ReplyStatus.COMMAND
+                yield answer
+                await self._finish(inbound, person, None, None, InboxStatus.DONE)
+                return
+        async for piece in self._answer(inbound, person, reply):
+            yield piece
+
+    async def _answer(self, inbound: Inbound, person: str, reply: Reply) -> AsyncIterator[str]:
+        started = time.perf_counter()
+        bot = self.bots[inbound.conversation.bot]
+        prompt = await self._prompt(inbound, person, bot)
+        usage, endpoint, parts = Usage(), "", []
+        status = InboxStatus.DONE
+        try:
+            async for delta in self.model.stream(
+                prompt.messages, route_key=str(inbound.conversation), model=bot.model,
+                max_tokens=self.reply_tokens,
+            ):
+                if delta.text:
+                    parts.append(delta.text)
+                    yield delta.text
+                usage = delta.usage or usage
+                endpoint = delta.endpoint or endpoint
+        except LLMError as err:
+            status = InboxStatus.FAILED
+            reply.status = ReplyStatus.INTERRUPTED if parts else ReplyStatus.FAILED
+            log.error("turn_failed", error=str(err), partial=bool(parts))
+            yield INTERRUPTED if parts else UNREACHABLE
+        text = "".join(parts)
+        await self._finish(
+            inbound, person, inbound.text, text if status is InboxStatus.DONE else None, status,
+            estimate_tokens(text),
+        )
+        log.info(
+            "turn", status=reply.status.value, endpoint=endpoint,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            prompt_tokens=usage.prompt_tokens or prompt.tokens,
+            completion_tokens=usage.completion_tokens, history_dropped=prompt.dropped_turns,
+        )
+        if prompt.dropped_turns or prompt.tokens > self.prompt.budget_tokens * 0.8:
+            self._schedule_summary(inbound, bot)
+
+    async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile) -> Prompt:
+        conv = inbound.conversation
+        prefs = await self.store.preferences(person)
+        state = await self.store.conversation(conv)
+        turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
+        return build_prompt(PromptInput(
+            persona=bot.persona,
+            profile=profile_lines(prefs),
+            summary=state.summary,
+            turns=turns,
+            volatile=[local_time(self.clock(), prefs.get("timezone"))],
+            message=inbound.text,
+            author=inbound.sender.display_name,
+            is_group=inbound.is_group,
+            budget_tokens=self.prompt.budget_tokens,
+            history_share=self.prompt.history_share,
+            block_turns=self.prompt.block_turns,
+            reply_tokens=self.reply_tokens,
+        ))
+
+    async def _finish(
+        self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
+        status: InboxStatus, reply_tokens: int = 0,
+    ) -> None:
+        await self.store.finish_turn(TurnRecord(
+            inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
+            status=status, user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
+        ))
+
+    # -- background upkeep ---------------------------------------------------------------
+
+    def _schedule_summary(self, inbound: Inbound, bot: BotProfile) -> None:
+        key = str(inbound.conversation)
+        if key in self._summarizing:
+            return
+        self._summarizing.add(key)
+        task = asyncio.create_task(self._summarize(inbound, bot))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _summarize(self, inbound: Inbound, bot: BotProfile) -> None:
+        conv = inbound.conversation
+        try:
+            state = await self.store.conversation(conv)
+            turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
+            if len(turns) < 4:
+                return
+            older = turns[: len(turns) // 2]
+            result = await self.model.complete(
+                summary_prompt(state.summary, older), route_key=str(conv), model=bot.model,
+                max_tokens=400,
+            )
+            if result.text.strip():
+                await self.store.set_summary(conv, state.epoch, result.text.strip(), older[-1].seq)
+                log.info("summary_updated", conversation=str(conv), upto=older[-1].seq)
+        except LLMError as err:
+            log.warning("summary_failed", conversation=str(conv), error=str(err))
+            metrics.LLM_ERRORS.labels(endpoint="summary", kind="failed").inc()
+        finally:
+            self._summarizing.discard(str(conv))
+
+    async def wait_background(self) -> None:
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)

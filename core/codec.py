@@ -1,0 +1,48 @@
+"""Pure encode/decode of core events for storage (JSON). ``raw`` is never stored."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+
+
+def inbound_to_json(inbound: Inbound) -> str:
+    conv = inbound.conversation
+    return json.dumps(
+        {
+            "id": inbound.id,
+            "conversation": [conv.bot, conv.channel, conv.chat_id, conv.thread],
+            "sender": [inbound.sender.platform_id, inbound.sender.display_name],
+            "text": inbound.text,
+            "received_at": inbound.received_at.isoformat(),
+            "attachments": [
+                [a.kind, a.ref, a.name, a.mime_type, a.size] for a in inbound.attachments
+            ],
+            "reply_to": inbound.reply_to,
+            "addressed": inbound.addressed.value,
+            "trust": inbound.trust.value,
+            "is_group": inbound.is_group,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def inbound_from_json(text: str) -> Inbound:
+    data: dict[str, Any] = json.loads(text)
+    bot, channel, chat_id, thread = data["conversation"]
+    return Inbound(
+        id=data["id"],
+        conversation=ConversationKey(bot, channel, chat_id, thread),
+        sender=Sender(*data["sender"]),
+        text=data["text"],
+        received_at=datetime.fromisoformat(data["received_at"]),
+        attachments=tuple(Attachment(*a) for a in data.get("attachments", ())),
+        reply_to=data.get("reply_to"),
+        addressed=Addressed(data.get("addressed", "direct")),
+        trust=Trust(data.get("trust", "unknown")),
+        is_group=bool(data.get("is_group", False)),
+    )

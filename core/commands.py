@@ -1,0 +1,144 @@
+"""Slash commands, answered by the core the same way on every channel."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core.events import Inbound, Trust
+from core.store.base import Store
+
+PREF_KEYS: dict[str, str] = {
+    "name": "what to call you",
+    "language": "the language replies are written in",
+    "tone": "how replies sound (e.g. warm, brief, formal)",
+    "length": "how long replies are (short, medium, detailed)",
+    "timezone": "your IANA time zone, e.g. Europe/Lisbon",
+    "signoff": "how you sign your messages",
+}
+
+COMMANDS: dict[str, str] = {
+    "help": "what I can do and the commands",
+    "reset": "start a fresh conversation (the old one is kept out of my context)",
+    "prefs": "show or set your preferences: /prefs name Ana",
+    "memory": "what I have stored about this conversation and you",
+    "forget": "delete this conversation's history for good",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    args: str
+
+
+def parse_command(text: str, bot_username: str = "") -> Command | None:
+    """``/name args`` or ``/name@bot args``; None when the text is not a command (pure)."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or len(stripped) < 2:
+        return None
+    head, _, args = stripped[1:].partition(" ")
+    name, _, target = head.partition("@")
+    if target and bot_username and target.lower() != bot_username.lower():
+        return None
+    if not name.isidentifier():
+        return None
+    return Command(name.lower(), args.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    inbound: Inbound
+    person_id: str
+    store: Store
+
+
+Handler = Callable[[CommandContext, str], Awaitable[str]]
+
+
+async def _help(ctx: CommandContext, args: str) -> str:
+    lines = [f"/{name} — {what}" for name, what in COMMANDS.items()]
+    if ctx.inbound.trust is Trust.OWNER:
+        lines.append("/approve CODE — let someone who asked to talk with me in")
+    return "I'm your assistant. Just write to me. Commands:\n" + "\n".join(lines)
+
+
+async def _reset(ctx: CommandContext, args: str) -> str:
+    await ctx.store.reset(ctx.inbound.conversation)
+    return "Fresh start. I won't use our earlier messages here as context."
+
+
+async def _prefs(ctx: CommandContext, args: str) -> str:
+    if not args:
+        prefs = await ctx.store.preferences(ctx.person_id)
+        shown = "\n".join(f"- {k}: {prefs[k]}" for k in PREF_KEYS if k in prefs) or "- none yet"
+        keys = ", ".join(PREF_KEYS)
+        return f"Your preferences:\n{shown}\nSet one with /prefs KEY VALUE ({keys}); " \
+            "clear one with /prefs KEY -"
+    key, _, value = args.partition(" ")
+    key, value = key.lower(), value.strip()
+    if key not in PREF_KEYS:
+        return f"I don't know the preference '{key}'. I know: {', '.join(PREF_KEYS)}."
+    if not value:
+        return f"/prefs {key} VALUE sets {PREF_KEYS[key]}."
+    if value == "-":
+        await ctx.store.set_preference(ctx.person_id, key, None)
+        return f"Cleared your {key}."
+    if len(value) > 200:
+        return "That's too long for a preference (200 characters at most)."
+    if key == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            return f"'{value}' isn't a time zone I know. Try one like Europe/Lisbon."
+    await ctx.store.set_preference(ctx.person_id, key, value)
+    return f"Noted: your {key} is now '{value}'."
+
+
+async def _memory(ctx: CommandContext, args: str) -> str:
+    state = await ctx.store.conversation(ctx.inbound.conversation)
+    prefs = await ctx.store.preferences(ctx.person_id)
+    lines = [f"In this conversation I keep {state.turn_count} messages."]
+    if state.summary:
+        lines.append("My summary of the earlier part:\n" + state.summary)
+    if prefs:
+        lines.append("Your preferences: " + ", ".join(f"{k}={v}" for k, v in prefs.items()))
+    lines.append("/forget deletes this conversation's history; /reset starts afresh.")
+    return "\n".join(lines)
+
+
+async def _forget(ctx: CommandContext, args: str) -> str:
+    deleted = await ctx.store.forget(ctx.inbound.conversation)
+    return f"Done: I deleted {deleted} messages of this conversation and its summary."
+
+
+async def _approve(ctx: CommandContext, args: str) -> str:
+    if ctx.inbound.trust is not Trust.OWNER:
+        return "Only my owner can approve people."
+    if not args:
+        return "Usage: /approve CODE"
+    pairing = await ctx.store.approve(ctx.inbound.conversation.bot, args)
+    if pairing is None:
+        return f"No one is waiting with the code {args.strip().upper()}."
+    who = pairing.display_name or pairing.platform_id
+    return f"Approved {who} on {pairing.channel}. They can talk with me now."
+
+
+HANDLERS: dict[str, Handler] = {
+    "help": _help,
+    "start": _help,
+    "reset": _reset,
+    "prefs": _prefs,
+    "memory": _memory,
+    "forget": _forget,
+    "approve": _approve,
+}
+
+
+async def run_command(command: Command, ctx: CommandContext) -> str | None:
+    """The command's answer, or None when it is not one of ours (then the model answers)."""
+    handler = HANDLERS.get(command.name)
+    if handler is None:
+        return None
+    return await handler(ctx, command.args)

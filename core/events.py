@@ -1,0 +1,121 @@
+"""The common event types every channel speaks.
+
+Adapters turn platform payloads into :class:`Inbound`; the core answers with text that
+adapters render as :class:`Outbound`. Everything here is a frozen value: no live objects,
+no platform types, no magic metadata keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Addressed(StrEnum):
+    """Why the bot should answer this message; ``NONE`` means context only."""
+
+    DIRECT = "direct"  # a one-to-one chat
+    MENTION = "mention"  # @bot in a group
+    REPLY = "reply"  # a reply to one of the bot's messages
+    COMMAND = "command"  # /command (or /command@bot)
+    NONE = "none"  # not for the bot: keep as context, never answer
+
+
+class Trust(StrEnum):
+    """Who is speaking, as far as the channel can tell."""
+
+    OWNER = "owner"
+    ALLOWED = "allowed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationKey:
+    """One conversation: a bot, a channel, a chat and optionally a thread inside it."""
+
+    bot: str
+    channel: str
+    chat_id: str
+    thread: str | None = None
+
+    def __str__(self) -> str:
+        base = f"{self.bot}/{self.channel}/{self.chat_id}"
+        return f"{base}/{self.thread}" if self.thread else base
+
+    @classmethod
+    def parse(cls, text: str) -> ConversationKey:
+        parts = text.split("/", 3)
+        if len(parts) < 3:
+            raise ValueError(f"not a conversation key: {text!r}")
+        return cls(parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The platform identity of whoever sent a message."""
+
+    platform_id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file that came with a message; ``ref`` lets the adapter fetch it lazily."""
+
+    kind: str  # image, audio, video, document, location, sticker, other
+    ref: str  # platform file id or URL — opaque to the core
+    name: str = ""
+    mime_type: str = ""
+    size: int | None = None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One incoming message, normalized. ``id`` is globally unique and the dedupe key."""
+
+    id: str
+    conversation: ConversationKey
+    sender: Sender
+    text: str
+    received_at: datetime = field(default_factory=utcnow)
+    attachments: tuple[Attachment, ...] = ()
+    reply_to: str | None = None
+    addressed: Addressed = Addressed.DIRECT
+    trust: Trust = Trust.OWNER
+    is_group: bool = False
+    raw: Any = field(default=None, compare=False, repr=False)  # debugging only; core never reads
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("Inbound.id must not be empty")
+        if self.received_at.tzinfo is None:
+            raise ValueError("Inbound.received_at must be timezone-aware")
+
+    @property
+    def wants_answer(self) -> bool:
+        return self.addressed is not Addressed.NONE
+
+
+class ReplyStatus(StrEnum):
+    OK = "ok"  # the model answered in full
+    COMMAND = "command"  # a slash command answered by the core itself
+    FAILED = "failed"  # the model could not be reached; the text is an honest notice
+    INTERRUPTED = "interrupted"  # the model stopped mid-reply; the text is partial + notice
+    REFUSED = "refused"  # unknown sender: a pairing prompt, nothing else
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """A complete reply, as delivered; adapters return it so the core can record it."""
+
+    conversation: ConversationKey
+    in_reply_to: str
+    text: str
+    status: ReplyStatus = ReplyStatus.OK
+    platform_ids: tuple[str, ...] = ()  # ids of the messages the platform created

@@ -1,0 +1,17 @@
+"""Prometheus metrics, one definition per process (the default registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_IN = Counter("kith_messages_in_total", "Messages received", ["channel"])
+MESSAGES_OUT = Counter("kith_messages_out_total", "Replies delivered", ["channel", "status"])
+DUPLICATES = Counter("kith_duplicates_total", "Inbound messages dropped as duplicates", ["channel"])
+TURN_SECONDS = Histogram(
+    "kith_turn_seconds",
+    "Time from dequeue to reply delivered",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+)
+LLM_TOKENS = Counter("kith_llm_tokens_total", "Tokens used by the language model", ["kind"])
+LLM_ERRORS = Counter("kith_llm_errors_total", "Language model errors", ["endpoint", "kind"])
+QUEUE_DEPTH = Gauge("kith_queue_depth", "Messages recorded and waiting for their turn")

@@ -1,0 +1,119 @@
+"""Pure prompt assembly, ordered for the GPU's KV prefix cache.
+
+Most stable first: persona → the person's profile → rolling summary → recent turns
+(append-only, trimmed in whole blocks so the prefix holds for many turns) → volatile
+context (memories, the time in the person's timezone) → the new message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from core.llm import ChatMessage
+from core.store.base import Turn
+from core.tokens import estimate_tokens, message_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class PromptInput:
+    persona: str
+    profile: Sequence[tuple[str, str]]  # (label, value), e.g. ("Call them", "Ana")
+    summary: str
+    turns: Sequence[Turn]  # oldest first, all after the summary's cutoff
+    volatile: Sequence[str]  # memories, current time … (changes every turn)
+    message: str
+    author: str = ""
+    is_group: bool = False
+    budget_tokens: int = 6000
+    history_share: float = 0.6
+    block_turns: int = 8
+    reply_tokens: int = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    messages: tuple[ChatMessage, ...]
+    tokens: int
+    first_turn_seq: int | None  # oldest turn included; older ones need summarizing
+    dropped_turns: int = 0
+    notes: tuple[str, ...] = field(default=())
+
+
+def _system_text(persona: str, profile: Sequence[tuple[str, str]], summary: str) -> str:
+    parts = [persona.strip()]
+    if profile:
+        lines = "\n".join(f"- {label}: {value}" for label, value in profile)
+        parts.append("About the person you are talking with (their own settings):\n" + lines)
+    if summary:
+        parts.append("Summary of the earlier conversation:\n" + summary.strip())
+    return "\n\n".join(parts)
+
+
+def _turn_text(turn: Turn, is_group: bool) -> str:
+    if is_group and turn.role == "user" and turn.author:
+        return f"{turn.author}: {turn.text}"
+    return turn.text
+
+
+def window_start(turns: Sequence[Turn], budget: int, block: int) -> int:
+    """Index of the first turn to keep: the smallest multiple of ``block`` whose suffix fits.
+
+    Trimming in whole blocks keeps the start still for ``block`` turns at a time, so
+    consecutive prompts share their prefix instead of sliding by one turn each time.
+    """
+    total = sum(turn.tokens + 6 for turn in turns)
+    start = 0
+    while start < len(turns) and total > budget:
+        end = min(len(turns), start + block)
+        total -= sum(turn.tokens + 6 for turn in turns[start:end])
+        start = end
+    return start
+
+
+def build_prompt(data: PromptInput) -> Prompt:
+    system = _system_text(data.persona, data.profile, data.summary)
+    message = data.message
+    if data.is_group and data.author:
+        message = f"{data.author}: {message}"
+    tail = message
+    if data.volatile:
+        tail = "[Context for this message — not from the person]\n" + "\n".join(
+            data.volatile
+        ) + "\n[Their message]\n" + message
+    fixed = message_tokens(system) + message_tokens(tail)
+    history_budget = max(0, min(
+        int(data.budget_tokens * data.history_share),
+        data.budget_tokens - fixed - data.reply_tokens,
+    ))
+    start = window_start(data.turns, history_budget, data.block_turns)
+    kept = list(data.turns[start:])
+    messages = [ChatMessage("system", system)]
+    messages += [ChatMessage(t.role, _turn_text(t, data.is_group)) for t in kept]
+    messages.append(ChatMessage("user", tail))
+    tokens = sum(message_tokens(m.content) for m in messages)
+    return Prompt(
+        messages=tuple(messages),
+        tokens=tokens,
+        first_turn_seq=kept[0].seq if kept else None,
+        dropped_turns=start,
+    )
+
+
+def summary_prompt(previous: str, turns: Sequence[Turn]) -> list[ChatMessage]:
+    """Ask the model to fold older turns into the rolling summary."""
+    lines = "\n".join(
+        f"{(t.author or 'Person') if t.role == 'user' else 'Assistant'}: {t.text}" for t in turns
+    )
+    instructions = (
+        "You maintain a running summary of a conversation between a person and their "
+        "assistant. Merge the previous summary with the new turns into one concise summary "
+        "(at most 200 words) that keeps facts, decisions, open questions and commitments. "
+        "Write only the summary."
+    )
+    body = f"Previous summary:\n{previous or '(none)'}\n\nNew turns:\n{lines}"
+    return [ChatMessage("system", instructions), ChatMessage("user", body)]
+
+
+def estimate(text: str) -> int:
+    return estimate_tokens(text)

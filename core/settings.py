@@ -1,0 +1,117 @@
+"""Process-wide settings: environment variables prefixed ``KITH_``, nested with ``__``.
+
+Every secret is a :class:`SecretStr`. :func:`load_settings` turns validation errors into
+:class:`ConfigError` whose message names the variable and says what is wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "KITH_"
+
+
+class ConfigError(Exception):
+    """Configuration is invalid; the message is one line a person can act on."""
+
+
+class LLMSettings(BaseModel):
+    base_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000/v1"], min_length=1
+    )
+    api_key: SecretStr = SecretStr("EMPTY")
+    model: str = "meta-llama/Llama-3.1-8B-Instruct"
+    embed_model: str | None = None
+    timeout: float = Field(60.0, gt=0, description="seconds without a byte from the server")
+    connect_timeout: float = Field(5.0, gt=0)
+    max_attempts: int = Field(4, ge=1, le=20)
+    backoff_max: float = Field(8.0, ge=0)
+    max_retry_after: float = Field(30.0, ge=0, description="longest Retry-After we wait out")
+    down_cooldown: float = Field(15.0, ge=0, description="seconds an endpoint stays 'down'")
+    max_reply_tokens: int = Field(1024, ge=16)
+    temperature: float = Field(0.7, ge=0, le=2)
+
+    @field_validator("base_urls", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("base_urls")
+    @classmethod
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return [url.rstrip("/") for url in value]
+
+
+class PromptSettings(BaseModel):
+    budget_tokens: int = Field(6000, ge=512, description="most tokens a prompt may use")
+    history_share: float = Field(0.6, gt=0, lt=1, description="share of the budget for turns")
+    block_turns: int = Field(8, ge=1, description="history is trimmed in blocks of this size")
+
+
+class GatewaySettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+    webchat: bool = True
+    webchat_token: SecretStr | None = None  # required when host is not loopback
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path("data")
+    bots_dir: Path = Path("bots")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool | None = None  # None: JSON unless stderr is a TTY
+    concurrency: int = Field(64, ge=1, description="turns running at once, all conversations")
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    prompt: PromptSettings = Field(default_factory=PromptSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+
+
+def env_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + "__".join(str(part).upper() for part in loc)
+
+
+def describe_validation_error(err: ValidationError, name: Any = env_name) -> str:
+    """One line per problem, naming the field the way the person wrote it."""
+    lines = []
+    for item in err.errors(include_url=False, include_input=False):
+        lines.append(f"{name(tuple(item['loc']))}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigError("invalid configuration: " + describe_validation_error(err)) from None
+
+
+def secret_values(model: BaseModel) -> list[str]:
+    """Every non-empty secret inside ``model``, for the log redactor."""
+    found: list[str] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            raw = value.get_secret_value()
+            if raw and raw != "EMPTY":
+                found.append(raw)
+        elif isinstance(value, BaseModel):
+            found.extend(secret_values(value))
+    return found

@@ -1,0 +1,83 @@
+"""Shared fixtures: the no-network guard, a fake LLM on loopback, settings in a temp dir."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes.llm import FakeLLM, running_fake_llm
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_local(address: Any) -> bool:
+    if isinstance(address, str | bytes):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkBlocked(OSError):
+    pass
+
+
+def _guard(address: Any) -> None:
+    if not _is_local(address):
+        raise NetworkBlocked(f"test tried to reach {address!r}: only loopback is allowed")
+
+
+def _connect(self: socket.socket, address: Any) -> None:
+    _guard(address)
+    _real_connect(self, address)
+
+
+def _connect_ex(self: socket.socket, address: Any) -> int:
+    _guard(address)
+    return _real_connect_ex(self, address)
+
+
+def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if host not in (None, "localhost") and not _is_local((host if isinstance(host, str)
+                                                            else host.decode(), 0)):
+        raise NetworkBlocked(f"test tried to resolve {host!r}: only loopback is allowed")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network() -> Iterator[None]:
+    """Any connection to a non-loopback address fails the test."""
+    socket.socket.connect = _connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _getaddrinfo
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _real_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _real_getaddrinfo
+
+
+@pytest.fixture
+async def fake_llm() -> AsyncIterator[tuple[FakeLLM, str]]:
+    fake = FakeLLM()
+    async with running_fake_llm(fake) as base_url:
+        yield fake, base_url
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's KITH_* variables or .env."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("KITH_"):
+            monkeypatch.delenv(name)

@@ -9,6 +9,10 @@
 # (vLLM or llama.cpp, see infra/) at KITH_LLM__BASE_URLS, and takes its tokens from
 # the environment at run time.
 #
+# The gateway listens on 0.0.0.0 in here, and off loopback Kith refuses to start
+# the web chat without KITH_GATEWAY__WEBCHAT_TOKEN: set it (a long random string)
+# or turn the web chat off with KITH_GATEWAY__WEBCHAT=false. See infra/env.example.
+#
 # Needs BuildKit (the default builder in current Docker) for the cache and bind
 # mounts below. Both stages use the same base image, so wheels built in the first
 # one are ABI-compatible with the second. For reproducible builds, pin it by digest:

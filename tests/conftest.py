@@ -66,9 +66,16 @@ def no_network() -> Iterator[None]:
     socket.getaddrinfo = _real_getaddrinfo
 
 
+def echo_message(request: dict[str, Any]) -> str:
+    """'You said: <the person's message>' — without the volatile context block Kith adds."""
+    content = str(request["messages"][-1]["content"])
+    return "You said: " + content.rsplit("[Their message]\n", 1)[-1]
+
+
 @pytest.fixture
 async def fake_llm() -> AsyncIterator[tuple[FakeLLM, str]]:
-    fake = FakeLLM()
+    """A fake LLM replying ``You said: <message>`` (see :func:`echo_message`)."""
+    fake = FakeLLM(reply=echo_message)
     async with running_fake_llm(fake) as base_url:
         yield fake, base_url
 

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.prompt import PromptInput, build_prompt, window_start
+from core.store.base import Turn
+from core.tokens import message_tokens
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def turns(n: int, size: int = 200) -> list[Turn]:
+    return [
+        Turn(i + 1, "user" if i % 2 == 0 else "assistant", "Ana" if i % 2 == 0 else "",
+             f"turn {i} " + "x" * size, size // 3, NOW)
+        for i in range(n)
+    ]
+
+
+def data(history: list[Turn], **kw: object) -> PromptInput:
+    base: dict[str, object] = dict(
+        persona="You are Kith.", profile=[("Call them", "Ana")], summary="They like tea.",
+        turns=history, volatile=["Current time: Thursday"], message="What now?",
+        budget_tokens=2000, history_share=0.6, block_turns=8, reply_tokens=256,
+    )
+    base.update(kw)
+    return PromptInput(**base)  # type: ignore[arg-type]
+
+
+def test_order_is_stable_first_volatile_last() -> None:
+    prompt = build_prompt(data(turns(4)))
+    roles = [m.role for m in prompt.messages]
+    assert roles == ["system", "user", "assistant", "user", "assistant", "user"]
+    system = prompt.messages[0].content
+    assert system.index("You are Kith.") < system.index("Ana") < system.index("They like tea.")
+    last = prompt.messages[-1].content
+    assert last.index("Current time: Thursday") < last.index("What now?")
+    assert "Thursday" not in system  # nothing volatile in the cached prefix
+
+
+def test_group_turns_carry_the_author() -> None:
+    prompt = build_prompt(data(turns(2), is_group=True, author="Rui"))
+    assert prompt.messages[1].content.startswith("Ana: ")
+    assert prompt.messages[-1].content.endswith("Rui: What now?")
+
+
+def test_history_is_trimmed_in_blocks_and_prompt_stays_in_budget() -> None:
+    history = turns(300)
+    prompt = build_prompt(data(history))
+    assert prompt.tokens <= 2000
+    assert prompt.dropped_turns % 8 == 0 and prompt.dropped_turns > 0
+    assert prompt.first_turn_seq == history[prompt.dropped_turns].seq
+
+
+@given(st.lists(st.integers(min_value=1, max_value=400), max_size=120),
+       st.integers(min_value=0, max_value=3000), st.integers(min_value=1, max_value=16))
+def test_window_fits_and_is_block_aligned(sizes: list[int], budget: int, block: int) -> None:
+    history = [Turn(i + 1, "user", "", "t", size, NOW) for i, size in enumerate(sizes)]
+    start = window_start(history, budget, block)
+    kept = sum(t.tokens + 6 for t in history[start:])
+    assert kept <= budget or start == len(history)
+    assert start % block == 0 or start == len(history)
+    if start:  # not trimmed more than needed: one block fewer would not fit
+        prev = start - block
+        assert sum(t.tokens + 6 for t in history[max(prev, 0):]) > budget
+
+
+def test_consecutive_prompts_share_a_prefix_while_the_window_holds() -> None:
+    history = turns(40)
+    shared = 0
+    previous = build_prompt(data(history[:30]))
+    for n in range(31, 41):
+        current = build_prompt(data(history[:n]))
+        common = 0
+        for a, b in zip(previous.messages, current.messages, strict=False):
+            if a != b:
+                break
+            common += 1
+        shared += common >= len(previous.messages) - 1
+        previous = current
+    assert shared >= 8  # the window moved at most twice in ten turns
+
+
+def test_message_tokens_is_an_upper_bound_for_plain_text() -> None:
+    assert message_tokens("hello world " * 100) >= 1200 / 4

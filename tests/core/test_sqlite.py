@@ -1,0 +1,39 @@
+"""SQLite specifics beyond the contract: migrations, durability, real deletion."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from core.store.migrations import MIGRATIONS
+from core.store.sqlite import SQLiteStore
+from tests.contract.test_store_contract import KEY, answer, inbound
+
+
+async def test_data_directory_is_created_and_migrations_recorded(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "deep" / "dir" / "kith.db")
+    await store.open()
+    await store.close()
+    await store.open()  # idempotent
+    await store.close()
+    db = sqlite3.connect(tmp_path / "deep" / "dir" / "kith.db")
+    versions = [r[0] for r in db.execute("SELECT version FROM schema_version ORDER BY 1")]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_forget_leaves_no_trace_in_the_file_or_wal(tmp_path: Path) -> None:
+    path = tmp_path / "kith.db"
+    store = SQLiteStore(path)
+    await store.open()
+    canary = "my-bank-pin-is-4711-canary"
+    item = inbound(1, text=canary)
+    await store.record_inbound(item)
+    await answer(store, item, reply=f"noted {canary}")
+    await store.forget(KEY)
+    wal = path.with_name(path.name + "-wal")
+    for file in (path, wal):
+        if file.exists():
+            assert canary.encode() not in file.read_bytes(), file
+    await store.close()
+    assert canary.encode() not in path.read_bytes()

@@ -1,0 +1,206 @@
+"""WhatsApp Cloud API (Meta Graph, direct): verify handshake, signed JSON webhooks, REST replies.
+
+``GET`` answers the subscription handshake; ``POST`` is checked against
+``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret) before anything is
+parsed, submitted durably, and acknowledged with 200. Replies are sent when complete through
+``/{version}/{phone_number_id}/messages`` (split at 4096 characters), after marking the
+message read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import re
+from typing import Any
+
+import httpx
+from pydantic import Field, field_validator
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
+from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_errors
+from adapters.whatsapp.common import (
+    Policy,
+    error_code,
+    log,
+    log_window_closed,
+    send_with_retry,
+    split_text,
+    window_notice,
+)
+from adapters.whatsapp.phone import e164_list
+from adapters.whatsapp.signatures import hub_valid
+from core.events import Attachment, Inbound
+from core.reply import Reply
+
+BODY_LIMIT = 4096
+MAX_WEBHOOK_BYTES = 1024 * 1024
+MAX_MEDIA_BYTES = 100 * 2**20
+_VERSION = re.compile(r"^v\d+\.\d+$")
+
+
+class CloudConfig(ChannelConfig):
+    access_token: EnvSecret = Field(alias="access_token_env")
+    app_secret: EnvSecret = Field(alias="app_secret_env")
+    verify_token: EnvSecret = Field(alias="verify_token_env")
+    phone_number_id: str = Field(pattern=r"^\d{5,20}$")
+    owners: list[str] = Field(default_factory=list)
+    allowed_numbers: list[str] = Field(default_factory=list)
+    api_base_url: str = "https://graph.facebook.com"
+    api_version: str = "v21.0"
+    mark_read: bool = True
+
+    @field_validator("owners", "allowed_numbers")
+    @classmethod
+    def _numbers(cls, value: list[str]) -> list[str]:
+        return list(e164_list(value))
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        if not _VERSION.match(value):
+            raise ValueError("must look like v21.0")
+        return value
+
+
+class CloudWhatsApp:
+    def __init__(self, ctx: ChannelContext, config: CloudConfig,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.policy = Policy(tuple(config.owners), tuple(config.allowed_numbers))
+        self._secret = config.app_secret.get_secret_value()
+        self._verify = config.verify_token.get_secret_value()
+        token = config.access_token.get_secret_value()
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
+        self._auth = {"authorization": f"Bearer {token}"}
+        self.messages_url = (f"{config.api_base_url}/{config.api_version}/"
+                             f"{config.phone_number_id}/messages")
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._own_client:
+            await self.client.aclose()
+
+    # -- webhook ---------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: Request) -> Response:
+        if request.method == "GET":
+            return self._handshake(request)
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return PlainTextResponse("too large", status_code=413)
+        if not hub_valid(self._secret, body, request.headers.get("x-hub-signature-256")):
+            log.warning("whatsapp_bad_signature", bot=self.ctx.bot.name, provider="cloud")
+            return PlainTextResponse("invalid signature", status_code=401)
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            return PlainTextResponse("body is not JSON", status_code=400)
+        for number, code in window_errors(payload):
+            self._window_closed(number, code)
+        try:
+            for inbound in to_inbounds(self.ctx.bot.name, payload, self.policy):
+                await self.ctx.submit(inbound)
+        except RuntimeError:
+            return PlainTextResponse("shutting down", status_code=503)
+        return PlainTextResponse("ok")
+
+    def _handshake(self, request: Request) -> Response:
+        params = request.query_params
+        token = params.get("hub.verify_token", "")
+        if params.get("hub.mode") == "subscribe" and hmac.compare_digest(
+            token.encode(), self._verify.encode()
+        ):
+            return PlainTextResponse(params.get("hub.challenge", ""))
+        log.warning("whatsapp_bad_verify_token", bot=self.ctx.bot.name)
+        return PlainTextResponse("verification failed", status_code=403)
+
+    # -- replies ---------------------------------------------------------------------------
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+        if self.config.mark_read:
+            await self._mark_read(inbound.id.split(":", 2)[-1])
+        text = await reply.drain()  # WhatsApp: send once, when complete
+        for piece in split_text(text, BODY_LIMIT):
+            if not await self.send_text(inbound.conversation.chat_id, piece):
+                return
+
+    async def _post(self, body: dict[str, Any], what: str) -> httpx.Response | None:
+        return await send_with_retry(
+            lambda: self.client.post(self.messages_url, json=body, headers=self._auth), what)
+
+    async def _mark_read(self, wamid: str) -> None:
+        response = await self._post(
+            {"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
+            "cloud_mark_read")
+        if response is None or response.status_code != 200:
+            log.warning("whatsapp_mark_read_failed", provider="cloud",
+                        code=error_code(response, "error", "code") if response else "")
+
+    async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
+        response = await self._post({
+            "messaging_product": "whatsapp", "recipient_type": "individual",
+            "to": number.lstrip("+"), "type": "text",
+            "text": {"preview_url": False, "body": body},
+        }, "cloud_message")
+        if response is not None and response.status_code == 200:
+            return True
+        code = error_code(response, "error", "code") if response is not None else ""
+        if code == str(WINDOW_CLOSED):
+            self._window_closed(number, WINDOW_CLOSED, notify=notify)
+        else:
+            log.error("whatsapp_send_failed", provider="cloud", to=number, code=code,
+                      status=response.status_code if response is not None else None)
+        return False
+
+    def _window_closed(self, number: str, code: int, *, notify: bool = True) -> None:
+        log_window_closed(f"{self.ctx.bot.name}/{self.ctx.channel}/{number}", "cloud", code)
+        owner = self.config.owners[0] if self.config.owners else None
+        if notify and owner and owner != number:
+            task = asyncio.create_task(self.send_text(owner, window_notice(number),
+                                                      notify=False))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
+        """Resolve a media id to its short-lived URL, then download it (bearer auth)."""
+        if not re.fullmatch(r"\d{1,40}", attachment.ref):
+            raise ValueError("not a Graph media id")
+        meta = await self.client.get(
+            f"{self.config.api_base_url}/{self.config.api_version}/{attachment.ref}",
+            headers=self._auth)
+        meta.raise_for_status()
+        info = meta.json()
+        url = info.get("url") if isinstance(info, dict) else None
+        allowed = ("https://", self.config.api_base_url + "/")
+        if not isinstance(url, str) or not url.startswith(allowed):
+            raise ValueError("Graph returned no usable media URL")
+        media = await self.client.get(url, headers=self._auth)
+        media.raise_for_status()
+        if len(media.content) > MAX_MEDIA_BYTES:
+            raise ValueError("media is larger than 100 MiB")
+        return media.content, str(info.get("mime_type") or attachment.mime_type)
+
+
+def build(ctx: ChannelContext, config: CloudConfig) -> CloudWhatsApp:
+    return CloudWhatsApp(ctx, config)
+
+
+SPEC = ChannelSpec(config=CloudConfig, build=build)

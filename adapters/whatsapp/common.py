@@ -1,0 +1,128 @@
+"""What both WhatsApp providers share: who may talk, body splitting, careful HTTP sends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from core.events import Attachment, Trust
+from core.logging import get_logger
+
+log = get_logger("kith.whatsapp")
+
+MAX_ATTEMPTS = 4
+MAX_RETRY_AFTER = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Default deny: owners and allowed numbers (E.164) are known, everyone else pairs."""
+
+    owners: tuple[str, ...] = ()
+    allowed: tuple[str, ...] = ()
+
+    def trust(self, number: str) -> Trust:
+        if number in self.owners:
+            return Trust.OWNER
+        if number in self.allowed:
+            return Trust.ALLOWED
+        return Trust.UNKNOWN
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split ``text`` into pieces of at most ``limit`` characters, at paragraph, line or
+    word boundaries when there is one in the second half of the piece."""
+    pieces: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            at = window.rfind(sep)
+            if at >= limit // 2:
+                cut = at
+                break
+        if cut == -1:
+            pieces.append(window)
+            rest = rest[limit:]
+        else:
+            pieces.append(rest[:cut].rstrip())
+            rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def describe(text: str, attachments: tuple[Attachment, ...]) -> str:
+    """The message text; for a bare attachment a short marker so the model knows."""
+    if text or not attachments:
+        return text
+    first = attachments[0]
+    if first.kind == "location":
+        return f"[shared a location: {first.name}]" if first.name else "[shared a location]"
+    return f"[sent {'an' if first.kind[:1] in 'aeiou' else 'a'} {first.kind}]"
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> float:
+    header = response.headers.get("retry-after", "")
+    try:
+        wait = float(header)
+    except ValueError:
+        wait = min(0.25 * 2**attempt, 4.0)
+    return max(0.0, min(wait, MAX_RETRY_AFTER))
+
+
+async def send_with_retry(
+    call: Callable[[], Awaitable[httpx.Response]], what: str
+) -> httpx.Response | None:
+    """Run ``call``; retry on 429 (honouring Retry-After), 5xx and connection errors.
+
+    Returns the last response (the caller reads platform errors) or None when the platform
+    could not be reached at all.
+    """
+    response: httpx.Response | None = None
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            response = await call()
+        except httpx.TransportError as err:
+            log.warning("whatsapp_send_retry", what=what, error=type(err).__name__,
+                        attempt=attempt + 1)
+            await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
+            continue
+        if response.status_code != 429 and response.status_code < 500:
+            return response
+        log.warning("whatsapp_send_retry", what=what, status=response.status_code,
+                    attempt=attempt + 1)
+        if attempt + 1 < MAX_ATTEMPTS:
+            await asyncio.sleep(_retry_after(response, attempt))
+    return response
+
+
+def log_window_closed(conversation: str, provider: str, code: int | str) -> None:
+    """The 24-hour customer-service window is closed: free-form replies are refused."""
+    log.error(
+        "whatsapp_window_closed", conversation=conversation, provider=provider, code=code,
+        hint="more than 24 hours since this person last wrote; WhatsApp only allows "
+             "pre-approved templates until they write again",
+    )
+
+
+def window_notice(number: str) -> str:
+    """What the owner is told when a reply could not be delivered (sent once per failure)."""
+    return (f"I couldn't deliver my reply to {number}: WhatsApp only allows free-form "
+            "messages within 24 hours of their last message. It will work again once "
+            "they write to me.")
+
+
+def error_code(response: httpx.Response, *path: str) -> str:
+    """A platform error code from a JSON error body (``code`` or ``error.code``), or ''."""
+    try:
+        node: object = response.json()
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+    except ValueError:
+        return ""
+    return str(node) if isinstance(node, int | str) else ""

@@ -1,0 +1,184 @@
+"""WhatsApp through Twilio: signed form webhooks, empty TwiML at once, replies by REST later.
+
+The webhook only verifies, decodes and submits (durably), then answers ``<Response/>``:
+a slow model never meets Twilio's 15-second webhook limit. The reply is sent when the turn
+is complete, through the Messages API (``httpx``, async), split at 1600 characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+from pydantic import Field, field_validator
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
+from adapters.whatsapp.common import (
+    Policy,
+    error_code,
+    log,
+    log_window_closed,
+    send_with_retry,
+    split_text,
+    window_notice,
+)
+from adapters.whatsapp.phone import e164_list, to_e164
+from adapters.whatsapp.signatures import twilio_valid
+from adapters.whatsapp.twilio_decode import WINDOW_CLOSED, status_error, to_inbound
+from core.events import Attachment, Inbound
+from core.reply import Reply
+from core.settings import ConfigError
+
+BODY_LIMIT = 1600
+MAX_WEBHOOK_BYTES = 64 * 1024
+MAX_MEDIA_BYTES = 20 * 2**20
+TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+class TwilioConfig(ChannelConfig):
+    account_sid: EnvSecret = Field(alias="account_sid_env")
+    auth_token: EnvSecret = Field(alias="auth_token_env")
+    shared_key: EnvSecret | None = Field(None, alias="shared_key_env")  # HMAC-SHA256 mode
+    from_number: str = Field(description="the WhatsApp sender, E.164 (+14155238886)")
+    owners: list[str] = Field(default_factory=list)
+    allowed_numbers: list[str] = Field(default_factory=list)
+    api_base_url: str = "https://api.twilio.com"
+    public_url: str | None = Field(None, description="the full webhook URL Twilio calls")
+    status_callbacks: bool = True
+
+    @field_validator("from_number")
+    @classmethod
+    def _number(cls, value: str) -> str:
+        return e164_list([value])[0]
+
+    @field_validator("owners", "allowed_numbers")
+    @classmethod
+    def _numbers(cls, value: list[str]) -> list[str]:
+        return list(e164_list(value))
+
+    @field_validator("api_base_url", "public_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+
+class TwilioWhatsApp:
+    def __init__(self, ctx: ChannelContext, config: TwilioConfig,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.policy = Policy(tuple(config.owners), tuple(config.allowed_numbers))
+        self.public_url = webhook_url(ctx, config)
+        self._sid = config.account_sid.get_secret_value()
+        self._token = config.auth_token.get_secret_value()
+        self._key = config.shared_key.get_secret_value() if config.shared_key else None
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._own_client:
+            await self.client.aclose()
+
+    # -- webhook ---------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: Request) -> Response:
+        if request.method != "POST":
+            return PlainTextResponse("POST only", status_code=405)
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return PlainTextResponse("too large", status_code=413)
+        form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        if not twilio_valid(self._token, self.public_url, form,
+                            request.headers.get("x-twilio-signature"),
+                            request.headers.get("x-twilio-webhooks-signature-settings"),
+                            self._key):
+            log.warning("whatsapp_bad_signature", bot=self.ctx.bot.name, provider="twilio")
+            return PlainTextResponse("invalid signature", status_code=403)
+        if status_error(form) == WINDOW_CLOSED:
+            self._window_closed(to_e164(form.get("To", "")) or "unknown", WINDOW_CLOSED)
+        inbound = to_inbound(self.ctx.bot.name, form, self.policy)
+        if inbound is not None:
+            try:
+                await self.ctx.submit(inbound)
+            except RuntimeError:
+                return PlainTextResponse("shutting down", status_code=503)
+        return Response(TWIML, media_type="application/xml")
+
+    # -- replies ---------------------------------------------------------------------------
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+        text = await reply.drain()  # WhatsApp: send once, when complete
+        number = inbound.conversation.chat_id
+        for piece in split_text(text, BODY_LIMIT):
+            if not await self.send_text(number, piece):
+                return
+
+    async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
+        url = f"{self.config.api_base_url}/2010-04-01/Accounts/{self._sid}/Messages.json"
+        data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}",
+                "Body": body}
+        if self.config.status_callbacks:
+            data["StatusCallback"] = self.public_url
+        response = await send_with_retry(
+            lambda: self.client.post(url, data=data, auth=(self._sid, self._token)),
+            "twilio_message")
+        if response is not None and response.status_code in (200, 201):
+            return True
+        code = error_code(response, "code") if response is not None else ""
+        if code == WINDOW_CLOSED:
+            self._window_closed(number, code, notify=notify)
+        else:
+            log.error("whatsapp_send_failed", provider="twilio", to=number, code=code,
+                      status=response.status_code if response is not None else None)
+        return False
+
+    def _window_closed(self, number: str, code: str, *, notify: bool = True) -> None:
+        log_window_closed(f"{self.ctx.bot.name}/whatsapp/{number}", "twilio", code)
+        owner = self.config.owners[0] if self.config.owners else None
+        if notify and owner and owner != number:
+            task = asyncio.create_task(self.send_text(owner, window_notice(number),
+                                                      notify=False))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
+        """Download a ``MediaUrlN`` with the account credentials (only from the API host)."""
+        if not attachment.ref.startswith(self.config.api_base_url + "/"):
+            raise ValueError("media URL is not on the configured Twilio API host")
+        response = await self.client.get(attachment.ref, auth=(self._sid, self._token),
+                                          follow_redirects=True)
+        response.raise_for_status()
+        if len(response.content) > MAX_MEDIA_BYTES:
+            raise ValueError("media is larger than 20 MiB")
+        return response.content, response.headers.get("content-type", attachment.mime_type)
+
+
+def webhook_url(ctx: ChannelContext, config: TwilioConfig) -> str:
+    """The URL Twilio signs: configured, or the gateway's public URL + the hook path."""
+    if config.public_url:
+        return config.public_url
+    base = ctx.settings.gateway.public_url
+    if not base:
+        raise ConfigError(
+            f"bot {ctx.bot.name}: channels.whatsapp: set public_url (or KITH_GATEWAY__PUBLIC_URL)"
+            " — Twilio signatures are checked against the URL Twilio calls")
+    return f"{base.rstrip('/')}/hooks/{ctx.bot.name}/{ctx.channel}"
+
+
+def build(ctx: ChannelContext, config: TwilioConfig) -> TwilioWhatsApp:
+    return TwilioWhatsApp(ctx, config)
+
+
+SPEC = ChannelSpec(config=TwilioConfig, build=build)

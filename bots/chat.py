@@ -11,6 +11,7 @@ from adapters.terminal import Terminal, to_inbound
 from bots.fleet import BotDefinition
 from bots.runtime import Kith
 from core.events import ReplyStatus
+from core.llm import endpoint_label
 from core.settings import ConfigError, Settings
 
 FAILED = {ReplyStatus.FAILED, ReplyStatus.INTERRUPTED}
@@ -54,7 +55,7 @@ async def run_chat(settings: Settings, fleet: list[BotDefinition], bot_name: str
             await kith.dispatcher.submit(inbound)
             if await done in FAILED:
                 failures += 1
-                urls = ", ".join(settings.llm.base_urls)
+                urls = ", ".join(endpoint_label(url) for url in settings.llm.base_urls)
                 print(f"kith: no language model answered at {urls}. Is the server running? "
                       "`kith check` tells more.", file=sys.stderr)
     finally:

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.procs import run_kith
+from tests.fakes.llm import FakeLLM, running_fake_llm_sync
+from tests.support import free_port, write_bot
+
+
+def test_piped_chat_prints_the_reply_and_exits_zero(tmp_path: Path) -> None:
+    write_bot(tmp_path / "bots")
+    fake = FakeLLM(reply="Hello! How can I help?")
+    with running_fake_llm_sync(fake) as url:
+        done = run_kith(tmp_path, "chat", stdin="hello\n", KITH_LLM__BASE_URLS=url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Hello! How can I help?\n"
+    assert fake.chat_requests[0]["messages"][-1]["content"].endswith("hello")
+
+
+def test_piped_chat_without_a_model_says_so_and_fails(tmp_path: Path) -> None:
+    write_bot(tmp_path / "bots")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    done = run_kith(tmp_path, "chat", stdin="hello\n", KITH_LLM__BASE_URLS=url)
+    assert done.returncode == 1
+    assert "can't reach my language model" in done.stdout
+    assert f"no language model answered at {url.removeprefix('http://')}" in done.stderr
+
+
+def test_check_lists_endpoints(tmp_path: Path) -> None:
+    write_bot(tmp_path / "bots")
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    with running_fake_llm_sync(FakeLLM()) as url:
+        done = run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=f"{url},{down}")
+    assert done.returncode == 0, done.stderr
+    assert "answers" in done.stdout and "does not answer" in done.stdout
+    assert "bot kith: channels web, terminal" in done.stdout
+
+
+BAD_CONFIGS = {
+    "unknown channel": (
+        "[channels.telegrm]\n", {}, "channels.telegrm: unknown channel 'telegrm'"),
+    "missing env var": (
+        "[channels.web]\n", {"KITH_LLM__TIMEOUT": "soon"}, "KITH_LLM__TIMEOUT:"),
+    "malformed toml": ("[channels.web\n", {}, "not valid TOML"),
+    "unknown key": ("colour = 'blue'\n[channels.web]\n", {}, "colour: Extra inputs"),
+    "no channel": ("display_name = 'x'\n", {}, "the bot has no enabled channel"),
+    "bad base url": ("[channels.web]\n", {"KITH_LLM__BASE_URLS": "localhost:8000"},
+                     "KITH_LLM__BASE_URLS: Value error, 'localhost:8000' is not an http(s) URL"),
+    "public webchat without token": ("[channels.web]\n", {"KITH_GATEWAY__HOST": "0.0.0.0"},
+                                     "KITH_GATEWAY__WEBCHAT_TOKEN: required"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_bad_config_is_one_clear_line_and_exit_2(tmp_path: Path, case: str) -> None:
+    toml, env, expected = BAD_CONFIGS[case]
+    write_bot(tmp_path / "bots", toml=toml)
+    done = run_kith(tmp_path, "check", **env)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("kith: config error: ")
+    assert expected in lines[0]

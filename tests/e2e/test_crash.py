@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -22,7 +23,7 @@ SESSION = "crash-session-1"
 def serving(tmp_path: Path, url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
     env = kith_env(tmp_path, KITH_LLM__BASE_URLS=url, KITH_GATEWAY__PORT=str(port),
                    KITH_LLM__TIMEOUT="60")
-    proc = subprocess.Popen(KITH + ["serve"], env=env, cwd=tmp_path,
+    proc = subprocess.Popen([*KITH, "serve"], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -54,11 +55,10 @@ def test_kill_9_mid_turn_is_answered_once_after_restart(tmp_path: Path) -> None:
     with running_fake_llm_sync(fake) as url:
         with serving(tmp_path, url, port) as proc:
             def post() -> None:
-                try:
+                # the server dies under us; that is the point
+                with contextlib.suppress(httpx.TransportError):
                     httpx.post(f"http://127.0.0.1:{port}/chat/kith/send", timeout=30,
                                json={"session": SESSION, "text": "are you there?"})
-                except httpx.TransportError:
-                    pass  # the server dies under us; that is the point
 
             sender = threading.Thread(target=post, daemon=True)
             sender.start()

@@ -14,7 +14,7 @@ from core.events import Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
 from core.profile import BotProfile
-from core.prompt import Prompt, PromptInput, build_prompt, summary_prompt
+from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
 from core.reply import Reply
 from core.settings import PromptSettings
 from core.store.base import InboxStatus, Store, TurnRecord
@@ -130,7 +130,7 @@ class Agent:
             prompt_tokens=usage.prompt_tokens or prompt.tokens,
             completion_tokens=usage.completion_tokens, history_dropped=prompt.dropped_turns,
         )
-        if prompt.dropped_turns or prompt.tokens > self.prompt.budget_tokens * 0.8:
+        if needs_summary(prompt):
             self._schedule_summary(inbound, bot)
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile) -> Prompt:
@@ -180,7 +180,7 @@ class Agent:
             turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
             if len(turns) < 4:
                 return
-            older = turns[: len(turns) // 2]
+            older = turns[: len(turns) * 2 // 3]  # keep the newest third verbatim
             result = await self.model.complete(
                 summary_prompt(state.summary, older), route_key=str(conv), model=bot.model,
                 max_tokens=400,

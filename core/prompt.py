@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from core.llm import ChatMessage
 from core.store.base import Turn
-from core.tokens import estimate_tokens, message_tokens
+from core.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,8 @@ class Prompt:
     tokens: int
     first_turn_seq: int | None  # oldest turn included; older ones need summarizing
     dropped_turns: int = 0
+    history_tokens: int = 0
+    history_budget: int = 0
     notes: tuple[str, ...] = field(default=())
 
 
@@ -62,11 +64,11 @@ def window_start(turns: Sequence[Turn], budget: int, block: int) -> int:
     Trimming in whole blocks keeps the start still for ``block`` turns at a time, so
     consecutive prompts share their prefix instead of sliding by one turn each time.
     """
-    total = sum(turn.tokens + 6 for turn in turns)
+    total = sum(turn.tokens + MESSAGE_OVERHEAD for turn in turns)
     start = 0
     while start < len(turns) and total > budget:
         end = min(len(turns), start + block)
-        total -= sum(turn.tokens + 6 for turn in turns[start:end])
+        total -= sum(turn.tokens + MESSAGE_OVERHEAD for turn in turns[start:end])
         start = end
     return start
 
@@ -97,7 +99,14 @@ def build_prompt(data: PromptInput) -> Prompt:
         tokens=tokens,
         first_turn_seq=kept[0].seq if kept else None,
         dropped_turns=start,
+        history_tokens=sum(t.tokens + MESSAGE_OVERHEAD for t in kept),
+        history_budget=history_budget,
     )
+
+
+def needs_summary(prompt: Prompt) -> bool:
+    """Fold older turns into the summary before the window has to drop any."""
+    return prompt.dropped_turns > 0 or prompt.history_tokens > 0.7 * prompt.history_budget
 
 
 def summary_prompt(previous: str, turns: Sequence[Turn]) -> list[ChatMessage]:

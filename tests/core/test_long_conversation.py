@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,7 @@ async def test_500_turns_stay_in_budget_and_share_their_prefix(tmp_path: Path) -
     assert max(sizes) <= BUDGET
     assert sizes[-1] < BUDGET and max(sizes[250:]) - min(sizes[250:]) < BUDGET  # flat, bounded
     shared = sum(
-        stable(prev) == stable(cur)[: len(stable(prev))] for prev, cur in zip(chats, chats[1:],
-                                                                              strict=False)
+        stable(prev) == stable(cur)[: len(stable(prev))] for prev, cur in pairwise(chats)
     )
     assert shared / (len(chats) - 1) > 0.85, f"only {shared} of 499 prompts extend the previous"
     assert "They talked about plans" in chats[-1]["messages"][0]["content"]

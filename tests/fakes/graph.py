@@ -1,0 +1,145 @@
+"""A fake Meta Graph API for WhatsApp Cloud on loopback: messages, mark-as-read, media.
+
+Checks the bearer token, enforces the 4096-character text limit (error 100) and answers
+queued faults with Graph-shaped error bodies: ``Fault(429, code=130429, retry_after=0)``,
+``Fault(500)``, ``Fault(400, code=131047)`` (the 24-hour re-engagement error)::
+
+    fake = FakeGraph("token", app_secret="secret")
+    async with serve_loopback(fake.app()) as base_url:
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import deque
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from adapters.whatsapp.signatures import hub_signature
+from tests.fakes.twilio import Fault, Recorded, serve_loopback
+
+__all__ = ["FakeGraph", "Fault", "serve_loopback"]
+
+TEXT_LIMIT = 4096
+_MESSAGES = {
+    130429: "(#130429) Rate limit hit",
+    131047: "(#131047) Re-engagement message",
+    190: "Invalid OAuth access token - Cannot parse access token",
+    100: "(#100) Invalid parameter",
+}
+
+
+def graph_error(status: int, code: int, headers: dict[str, str] | None = None) -> JSONResponse:
+    error: dict[str, Any] = {"message": _MESSAGES.get(code, "An unknown error occurred"),
+                             "type": "OAuthException", "code": code,
+                             "fbtrace_id": secrets.token_urlsafe(12)}
+    if code == 131047:
+        error["error_data"] = {
+            "messaging_product": "whatsapp",
+            "details": "Message failed to send because more than 24 hours have passed "
+                       "since the customer last replied to this number.",
+        }
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+class FakeGraph:
+    def __init__(self, access_token: str, app_secret: str = "", version: str = "v21.0") -> None:
+        self.access_token = access_token
+        self.app_secret = app_secret
+        self.version = version
+        self.requests: list[Recorded] = []
+        self.messages: list[dict[str, Any]] = []  # accepted message sends (JSON bodies)
+        self.reads: list[str] = []  # wamids marked as read
+        self.media: dict[str, tuple[bytes, str]] = {}
+        self.base_url = ""
+        self._faults: deque[Fault] = deque()
+        self._changed = asyncio.Condition()
+
+    def inject(self, fault: Fault) -> None:
+        self._faults.append(fault)
+
+    def sign(self, body: bytes) -> str:
+        return hub_signature(self.app_secret, body)
+
+    def add_media(self, content: bytes, mime: str) -> str:
+        media_id = str(secrets.randbelow(10**15) + 10**15)
+        self.media[media_id] = (content, mime)
+        return media_id
+
+    async def wait_messages(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
+        async def enough() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.messages) >= count)
+        await asyncio.wait_for(enough(), within)
+        return self.messages
+
+    def app(self) -> Starlette:
+        return Starlette(routes=[
+            Route("/{version}/{phone}/messages", self._messages, methods=["POST"]),
+            Route("/{version}/{media_id}", self._media_meta, methods=["GET"]),
+            Route("/cdn/{media_id}", self._cdn, methods=["GET"]),
+        ])
+
+    def _authorized(self, request: Request) -> bool:
+        return request.headers.get("authorization") == f"Bearer {self.access_token}"
+
+    async def _messages(self, request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        self.requests.append(Recorded("POST", request.url.path, dict(request.headers),
+                                      {"json": raw.decode(errors="replace")}))
+        if not self._authorized(request):
+            return graph_error(401, 190)
+        if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
+            return graph_error(400, 100)
+        if body.get("status") == "read":
+            self.reads.append(str(body.get("message_id")))
+            return JSONResponse({"success": True})
+        if self._faults:
+            fault = self._faults.popleft()
+            headers = ({"retry-after": str(fault.retry_after)}
+                       if fault.retry_after is not None else None)
+            return graph_error(fault.status, fault.code or 1, headers)
+        text = body.get("text") if isinstance(body.get("text"), dict) else {}
+        content = text.get("body") if isinstance(text, dict) else None
+        if body.get("type") != "text" or not isinstance(content, str) or not content:
+            return graph_error(400, 100)
+        if len(content) > TEXT_LIMIT or not str(body.get("to", "")).isdigit():
+            return graph_error(400, 100)
+        self.messages.append(body)
+        async with self._changed:
+            self._changed.notify_all()
+        to = str(body["to"])
+        return JSONResponse({"messaging_product": "whatsapp",
+                             "contacts": [{"input": to, "wa_id": to}],
+                             "messages": [{"id": "wamid." + secrets.token_urlsafe(24)}]})
+
+    async def _media_meta(self, request: Request) -> Response:
+        self.requests.append(Recorded("GET", request.url.path, dict(request.headers)))
+        if not self._authorized(request):
+            return graph_error(401, 190)
+        media_id = request.path_params["media_id"]
+        if media_id not in self.media:
+            return graph_error(400, 100)
+        content, mime = self.media[media_id]
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse({"messaging_product": "whatsapp", "id": media_id,
+                             "url": f"{base}/cdn/{media_id}", "mime_type": mime,
+                             "sha256": "0" * 64, "file_size": len(content)})
+
+    async def _cdn(self, request: Request) -> Response:
+        self.requests.append(Recorded("GET", request.url.path, dict(request.headers)))
+        if not self._authorized(request):
+            return Response(status_code=401)
+        content, mime = self.media.get(request.path_params["media_id"], (b"", ""))
+        return Response(content, media_type=mime) if mime else Response(status_code=404)

@@ -1,0 +1,303 @@
+"""The Matrix channel: owns an ``nio.AsyncClient`` with a persistent device and key store.
+
+The sync loop decodes each batch, submits the messages (durably recorded by the core) and
+only then saves the sync token, so a restart neither replays nor loses messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    LoginResponse,
+    MegolmEvent,
+    RoomGetEventResponse,
+    SyncResponse,
+    WhoamiResponse,
+)
+from nio.crypto.attachments import decrypt_attachment
+
+from adapters.base import ChannelContext
+from adapters.matrix.config import MatrixConfig
+from adapters.matrix.decode import RoomInfo, after_own_join, inviter, relation, to_inbound
+from adapters.matrix.outbox import Outbox, StreamedReply
+from adapters.matrix.render import message_content, with_relation
+from core.events import Attachment, Inbound
+from core.logging import get_logger, register_secrets
+from core.reply import Reply
+
+log = get_logger("kith.matrix")
+UNDECRYPTABLE = ("I couldn't decrypt your message (my device has no key for it). "
+                 "Please send it again.")
+SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
+
+
+class MatrixChannel:
+    def __init__(self, ctx: ChannelContext, config: MatrixConfig) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.store_dir = ctx.state_dir / "nio"
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.client = AsyncClient(
+            config.homeserver, config.user_id, store_path=str(self.store_dir),
+            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True,
+                                     max_limit_exceeded=0, max_timeouts=None),
+        )
+        self.outbox = Outbox(self.client, self._prepare_room, config.max_retry_wait)
+        self.display_name = ""
+        self._token: str | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._keys_lock = asyncio.Lock()
+        self._notified: set[tuple[str, str]] = set()
+        self.batches = 0  # sync batches fully processed (tests and the benchmark wait on it)
+        self._batch_done = asyncio.Condition()
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def _session_file(self) -> Path:
+        return self.ctx.state_dir / "session.json"
+
+    @property
+    def _token_file(self) -> Path:
+        return self.ctx.state_dir / "sync_token"
+
+    async def start(self) -> None:
+        await self._login()
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        with contextlib.suppress(OSError):
+            self._token = self._token_file.read_text().strip() or None
+        name = await self.client.get_displayname(self.config.user_id)
+        self.display_name = getattr(name, "displayname", None) or ""
+        self._task = asyncio.create_task(self._run(), name=f"matrix:{self.ctx.bot.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.client.close()
+
+    async def _login(self) -> None:
+        saved = _read_json(self._session_file)
+        if saved.get("user_id") == self.config.user_id and saved.get("access_token"):
+            register_secrets([saved["access_token"]])
+            self.client.restore_login(saved["user_id"], saved["device_id"],
+                                      saved["access_token"])
+            log.info("matrix_session_restored", device_id=saved["device_id"])
+            return
+        if self.config.password is not None:
+            resp = await self.client.login(self.config.password.get_secret_value(),
+                                           device_name=self.config.device_name)
+            if not isinstance(resp, LoginResponse):
+                raise RuntimeError(f"matrix login failed: {resp}")
+            device_id, token = resp.device_id, resp.access_token
+        else:
+            assert self.config.access_token is not None
+            token = self.config.access_token.get_secret_value()
+            self.client.access_token = token
+            whoami = await self.client.whoami()
+            if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
+                raise RuntimeError("matrix access token rejected or has no device")
+            device_id = whoami.device_id
+        register_secrets([token])
+        _write_private(self._session_file, json.dumps(
+            {"user_id": self.config.user_id, "device_id": device_id, "access_token": token}))
+        self.client.restore_login(self.config.user_id, device_id, token)
+        log.info("matrix_logged_in", device_id=device_id)
+
+    # -- sync ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        first, backoff = True, 1.0
+        while True:
+            resp = await self.client.sync(
+                timeout=0 if first else self.config.sync_timeout_ms, since=self._token,
+                full_state=first, sync_filter=SYNC_FILTER)
+            if not isinstance(resp, SyncResponse):
+                log.warning("matrix_sync_failed", error=str(resp))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            await self._keys()
+            await self._invites(resp)
+            if self._token is not None:  # the very first sync of a device is history only
+                await self._messages(resp)
+            self._token = resp.next_batch
+            _write_private(self._token_file, self._token)
+            first = False
+            async with self._batch_done:
+                self.batches += 1
+                self._batch_done.notify_all()
+
+    async def wait_batches(self, count: int) -> None:
+        async with self._batch_done:
+            await self._batch_done.wait_for(lambda: self.batches >= count)
+
+    async def _keys(self) -> None:
+        async with self._keys_lock:
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            if self.client.should_claim_keys:
+                await self.client.keys_claim(self.client.get_users_for_key_claiming())
+            await self.client.send_to_device_messages()
+            self._trust_devices()
+
+    def _trust_devices(self) -> None:
+        for device in self.client.device_store:
+            if device.verified or device.blacklisted or device.ignored:
+                continue
+            if device.user_id == self.config.user_id and device.id == self.client.device_id:
+                continue
+            if self.config.unverified_devices == "trust":
+                self.client.verify_device(device)
+                log.info("matrix_device_trusted_on_first_use", user=device.user_id,
+                         device_id=device.id, ed25519=device.ed25519)
+            else:
+                self.client.blacklist_device(device)
+                log.info("matrix_unverified_device_ignored", user=device.user_id,
+                         device_id=device.id)
+
+    async def _prepare_room(self, room_id: str) -> None:
+        room = self.client.rooms.get(room_id)
+        if room is not None and room.encrypted:
+            await self._keys()
+
+    async def _invites(self, resp: SyncResponse) -> None:
+        for room_id, info in resp.rooms.invite.items():
+            # nio pops "content" from invite state sources: rebuild the member events.
+            members = [{"type": "m.room.member", "state_key": e.state_key, "sender": e.sender,
+                        "content": {"membership": e.membership}}
+                       for e in info.invite_state if isinstance(e, InviteMemberEvent)]
+            who = inviter(members, self.config.user_id)
+            if who is not None and self.config.may_invite(who):
+                result = await self.client.join(room_id)
+                log.info("matrix_joined", room=room_id, inviter=who, result=type(result).__name__)
+            else:
+                log.info("matrix_invite_ignored", room=room_id, inviter=who)
+
+    async def _messages(self, resp: SyncResponse) -> None:
+        for room_id, info in resp.rooms.join.items():
+            events = list(info.timeline.events)
+            sources = [{**e.source, "room_id": room_id} for e in events]
+            kept = after_own_join(sources, self.config.user_id)
+            if info.timeline.limited and len(kept) == len(sources):
+                log.warning("matrix_timeline_gap", room=room_id)  # older events were skipped
+            for event, source in zip(events[len(events) - len(kept):], kept, strict=True):
+                if isinstance(event, MegolmEvent):
+                    await self._undecryptable(room_id, event)
+                    continue
+                inbound = to_inbound(source, await self._room_info(room_id, source))
+                if inbound is not None:
+                    await self.ctx.submit(inbound)
+
+    async def _room_info(self, room_id: str, source: dict[str, Any]) -> RoomInfo:
+        room = self.client.rooms.get(room_id)
+        members = ({uid: user.display_name or "" for uid, user in room.users.items()}
+                   if room is not None else {})
+        _, _, reply_to = relation(source.get("content") or {})
+        if reply_to and reply_to not in self.outbox.sent:
+            found = await self.client.room_get_event(room_id, reply_to)
+            if (isinstance(found, RoomGetEventResponse)
+                    and found.event.sender == self.config.user_id):
+                self.outbox.sent[reply_to] = None
+        return RoomInfo(
+            bot=self.ctx.bot.name, user_id=self.config.user_id,
+            display_name=members.get(self.config.user_id) or self.display_name,
+            member_count=room.member_count if room is not None else 0,
+            member_names=members, bot_events=self.outbox.sent, owners=self.config.owners,
+            allowed_users=self.config.allowed_users,
+            allowed_servers=self.config.allowed_servers,
+            command_prefix=self.config.command_prefix)
+
+    async def _undecryptable(self, room_id: str, event: MegolmEvent) -> None:
+        log.warning("matrix_undecryptable", room=room_id, event_id=event.event_id,
+                    sender=event.sender, session_id=event.session_id)
+        key = (room_id, event.sender)
+        if event.sender == self.config.user_id or key in self._notified:
+            return
+        self._notified.add(key)
+        with contextlib.suppress(Exception):
+            await self.client.request_room_key(event)
+        try:
+            await self.outbox.send(room_id, message_content(UNDECRYPTABLE, notice=True))
+        except Exception:
+            log.exception("matrix_notice_failed")
+
+    # -- replies -------------------------------------------------------------------------
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+        room_id = inbound.conversation.chat_id
+        event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
+        thread = inbound.conversation.thread
+        with contextlib.suppress(Exception):
+            await self.client.update_receipt_marker(room_id, event_id,
+                                                    thread_id=thread or "main")
+        typing = (asyncio.create_task(self._typing(room_id))
+                  if inbound.wants_answer else None)
+        stream = StreamedReply(self.outbox, room_id,
+                               reply_to=event_id if inbound.is_group or thread else None,
+                               thread=thread, interval=self.config.edit_interval)
+        try:
+            async for _ in reply:
+                await stream.update(reply.text)
+            await stream.update(reply.text, final=True)
+        finally:
+            if typing is not None:
+                typing.cancel()
+                with contextlib.suppress(Exception):
+                    await self.client.room_typing(room_id, False)
+
+    async def _typing(self, room_id: str) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                await self.client.room_typing(room_id, True, timeout=30_000)
+            await asyncio.sleep(20)
+
+    async def fetch(self, attachment: Attachment) -> bytes:
+        """Download an attachment, decrypting it when it came from an encrypted room."""
+        encrypted = attachment.ref.startswith("enc:")
+        info: dict[str, Any] = json.loads(attachment.ref[4:]) if encrypted else {}
+        resp = await self.client.download(mxc=info["url"] if encrypted else attachment.ref)
+        body = getattr(resp, "body", None)
+        if not isinstance(body, bytes):
+            raise RuntimeError(f"download failed: {resp}")
+        if not encrypted:
+            return body
+        return bytes(decrypt_attachment(body, info["key"]["k"], info["hashes"]["sha256"],
+                                        info["iv"]))
+
+    async def send_text(self, room_id: str, text: str, thread: str | None = None) -> str:
+        """A one-off message (used by owners' tools and the benchmark)."""
+        return await self.outbox.send(room_id, with_relation(message_content(text),
+                                                             reply_to=None, thread=thread))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

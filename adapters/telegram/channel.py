@@ -1,0 +1,246 @@
+"""The Telegram channel: owns a ``telegram.Bot``; webhook or polling in, streamed replies out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from telegram import Bot, BotCommand
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from adapters.base import ChannelContext
+from adapters.telegram.config import TelegramConfig
+from adapters.telegram.decode import Policy, joined_unknown_group, message_id_of, to_inbound
+from adapters.telegram.send import Caller, Outgoing, Streamer, Undeliverable, retry_seconds
+from core.commands import COMMANDS
+from core.events import Attachment, Inbound, Trust
+from core.logging import get_logger, register_secrets
+from core.reply import Reply
+
+log = get_logger("kith.telegram")
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+UPDATES = ["message", "edited_message", "channel_post", "my_chat_member"]
+MAX_BODY = 1_000_000
+UNKNOWN_GROUP = ("Hi! I only take part in groups my owner has allowed, so I'll leave now. "
+                 "(Owner: this group's id is {chat_id}.)")
+
+
+class TelegramChannel:
+    def __init__(self, ctx: ChannelContext, config: TelegramConfig,
+                 bot: Bot | None = None) -> None:
+        self.ctx = ctx
+        self.config = config
+        token = config.token.get_secret_value()
+        register_secrets([token])
+        self.bot = bot or Bot(
+            token, base_url=config.api_base_url, base_file_url=config.file_url(),
+            request=HTTPXRequest(connection_pool_size=64, read_timeout=15.0),
+            get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 15.0),
+        )
+        self.caller = Caller(config.global_rate, config.max_attempts)
+        self.streamer = Streamer(self.bot, self.caller, config.edit_interval,
+                                 config.group_edit_interval)
+        secret = config.webhook_secret
+        self._secret = secret.get_secret_value().encode() if secret else None
+        self.policy: Policy | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._told: set[int] = set()
+        self.edits_sent = 0
+        self.replies_sent = 0
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._initialize()
+        me = self.bot.bot
+        cfg = self.config
+        self.policy = Policy(
+            bot=self.ctx.bot.name, bot_id=me.id, username=me.username or "",
+            owners=frozenset(cfg.owners), allowed_users=frozenset(cfg.allowed_users),
+            allowed_groups=frozenset(cfg.allowed_groups),
+            context_groups=frozenset(cfg.group_context if isinstance(cfg.group_context, list)
+                                     else ()),
+            context_all=cfg.group_context is True, bare_commands=cfg.bare_commands,
+        )
+        commands = [BotCommand(name, what[:256]) for name, what in COMMANDS.items()]
+        await self.caller("*", lambda: self.bot.set_my_commands(commands))
+        if cfg.mode == "webhook":
+            await self.caller("*", lambda: self.bot.set_webhook(
+                self._webhook_url(), secret_token=(self._secret or b"").decode(),
+                allowed_updates=UPDATES))
+        else:
+            await self.caller("*", lambda: self.bot.delete_webhook())
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+        log.info("telegram_ready", username=me.username, mode=cfg.mode)
+
+    async def _initialize(self) -> None:
+        for attempt in range(1, self.config.max_attempts + 1):
+            try:
+                await self.bot.initialize()
+                return
+            except InvalidToken:
+                raise
+            except (NetworkError, RetryAfter) as err:
+                if attempt == self.config.max_attempts:
+                    raise
+                log.warning("telegram_getme_failed", error=str(err), attempt=attempt)
+                await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
+
+    def _webhook_url(self) -> str:
+        base = self.config.public_url or self.ctx.settings.gateway.public_url
+        if not base:
+            raise ValueError("telegram webhook mode needs public_url "
+                             "(or KITH_GATEWAY__PUBLIC_URL)")
+        return f"{base.rstrip('/')}/hooks/{self.ctx.bot.name}/telegram"
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        with contextlib.suppress(TelegramError):
+            await self.bot.shutdown()
+
+    # -- inbound -------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: Request) -> Response:
+        if request.method != "POST":
+            return JSONResponse({"error": "POST only"}, status_code=405)
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if self._secret is None or not hmac.compare_digest(given, self._secret):
+            return JSONResponse({"error": "forbidden"}, status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return JSONResponse({"error": "too large"}, status_code=413)
+        try:
+            update = json.loads(body)
+        except ValueError:
+            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            return JSONResponse({"error": "not a Telegram update"}, status_code=400)
+        await self.process(update)
+        return JSONResponse({"ok": True})
+
+    async def process(self, update: dict[str, Any]) -> bool:
+        """Hand one update to the core; True when it was new and queued."""
+        if self.policy is None:
+            raise RuntimeError("telegram channel not started")
+        group = joined_unknown_group(update, self.policy)
+        if group is not None:
+            await self._unknown_group(group)
+            return False
+        inbound = to_inbound(update, self.policy)
+        if inbound is None:
+            return False
+        return await self.ctx.submit(inbound)
+
+    async def _unknown_group(self, chat_id: int) -> None:
+        if chat_id in self._told:
+            return
+        self._told.add(chat_id)
+        log.info("telegram_unknown_group", chat_id=chat_id, action=self.config.unknown_group)
+        if self.config.unknown_group == "silent":
+            return
+        try:
+            await self.caller(chat_id, lambda: self.bot.send_message(
+                chat_id, UNKNOWN_GROUP.format(chat_id=chat_id)))
+            await self.caller(chat_id, lambda: self.bot.leave_chat(chat_id))
+        except (TelegramError, Undeliverable) as err:
+            log.warning("telegram_leave_failed", chat_id=chat_id, error=str(err))
+
+    async def _poll(self) -> None:
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                updates = await self.bot.do_api_request("get_updates", api_kwargs={
+                    "offset": offset, "timeout": self.config.poll_timeout,
+                    "allowed_updates": UPDATES}, read_timeout=self.config.poll_timeout + 15.0)
+                failures = 0
+            except RetryAfter as err:
+                await asyncio.sleep(retry_seconds(err))
+                continue
+            except InvalidToken:
+                log.error("telegram_token_rejected")
+                return
+            except (NetworkError, Conflict) as err:
+                failures += 1
+                log.warning("telegram_poll_failed", error=str(err))
+                await asyncio.sleep(min(0.2 * 2 ** failures, 30.0))
+                continue
+            for update in updates if isinstance(updates, list) else []:
+                if isinstance(update, dict) and isinstance(update.get("update_id"), int):
+                    offset = max(offset or 0, update["update_id"] + 1)
+                    try:
+                        await self.process(update)
+                    except Exception:
+                        log.exception("telegram_update_failed")
+
+    async def fetch(self, attachment: Attachment) -> bytes:
+        """Download an attachment lazily through the Bot API's file endpoint."""
+        file = await self.caller("*", lambda: self.bot.get_file(attachment.ref))
+        return bytes(await file.download_as_bytearray())
+
+    # -- outbound ------------------------------------------------------------------------
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+        chat_id = int(inbound.conversation.chat_id)
+        thread = inbound.conversation.thread
+        out = Outgoing(chat_id=chat_id, thread=int(thread) if thread else None,
+                       reply_to=message_id_of(inbound) if inbound.is_group else None,
+                       group=inbound.is_group)
+        typing = None
+        if inbound.wants_answer and inbound.trust is not Trust.UNKNOWN:
+            typing = asyncio.create_task(self.streamer.typing(chat_id, out.thread))
+        changed = asyncio.Event()
+        pump = asyncio.create_task(_pump(reply, out, changed))
+        try:
+            await self._stream(out, pump, changed, typing)
+        except (TelegramError, Undeliverable) as err:
+            log.error("telegram_undeliverable", conversation=str(inbound.conversation),
+                      error=str(err), sent_messages=len(out.ids))
+        finally:
+            if typing is not None:
+                typing.cancel()
+            if not pump.done():
+                pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pump
+        self.edits_sent += out.edits
+        self.replies_sent += 1 if out.ids else 0
+
+    async def _stream(self, out: Outgoing, pump: asyncio.Task[None], changed: asyncio.Event,
+                      typing: asyncio.Task[None] | None) -> None:
+        while True:
+            await changed.wait()
+            changed.clear()
+            finished = pump.done()
+            if finished:
+                pump.result()
+            if out.source.strip():
+                await self.streamer.sync(out)
+                if typing is not None:
+                    typing.cancel()
+            if finished:
+                return
+            await asyncio.sleep(self.streamer.gap(out))
+
+
+async def _pump(reply: Reply, out: Outgoing, changed: asyncio.Event) -> None:
+    try:
+        async for piece in reply:
+            out.source += piece
+            changed.set()
+    finally:
+        changed.set()
+
+
+def build(ctx: ChannelContext, config: TelegramConfig) -> TelegramChannel:
+    return TelegramChannel(ctx, config)

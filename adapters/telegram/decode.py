@@ -1,0 +1,204 @@
+"""Telegram Update JSON → :class:`Inbound` (pure): who is speaking, and was the bot addressed.
+
+Never raises on odd payloads: anything unexpected is ignored (``None``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+
+GROUP_TYPES = ("group", "supergroup")
+_MEDIA = (("photo", "image"), ("document", "document"), ("voice", "audio"),
+          ("audio", "audio"), ("video", "video"), ("video_note", "video"),
+          ("animation", "video"))
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Everything ``to_inbound`` needs besides the update: the bot and the access rules."""
+
+    bot: str  # Kith's bot name
+    bot_id: int
+    username: str  # the bot's Telegram username, without '@'
+    owners: frozenset[int] = frozenset()
+    allowed_users: frozenset[int] = frozenset()
+    allowed_groups: frozenset[int] = frozenset()
+    context_groups: frozenset[int] = frozenset()
+    context_all: bool = False
+    bare_commands: bool = False
+
+    def keeps_context(self, chat_id: int) -> bool:
+        return self.context_all or chat_id in self.context_groups
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _utf16_slice(text: str, offset: Any, length: Any) -> str:
+    off, ln = _int(offset), _int(length)
+    if off is None or ln is None or off < 0 or ln < 0:
+        return ""
+    raw = text.encode("utf-16-le", "surrogatepass")
+    return raw[2 * off: 2 * (off + ln)].decode("utf-16-le", "replace")
+
+
+def message_of(update: Any) -> dict[str, Any] | None:
+    """The new message of a message update; edits, channel posts and others are None."""
+    if not isinstance(update, dict):
+        return None
+    message = update.get("message")
+    return message if isinstance(message, dict) else None
+
+
+def addressing(message: dict[str, Any], policy: Policy) -> Addressed | None:
+    """How a group message addresses the bot; None when it does not."""
+    text = _str(message.get("text")) or _str(message.get("caption"))
+    entities = message.get("entities") or message.get("caption_entities")
+    me = "@" + policy.username.lower()
+    for entity in entities if isinstance(entities, list) else []:
+        entity = _dict(entity)
+        kind = entity.get("type")
+        piece = _utf16_slice(text, entity.get("offset"), entity.get("length")).lower()
+        if kind == "mention" and piece == me:
+            return Addressed.MENTION
+        if kind == "text_mention" and _int(_dict(entity.get("user")).get("id")) == policy.bot_id:
+            return Addressed.MENTION
+        if kind == "bot_command" and entity.get("offset") == 0:
+            _, at, target = piece.partition("@")
+            if (at and target == policy.username.lower()) or (not at and policy.bare_commands):
+                return Addressed.COMMAND
+    replied = _dict(message.get("reply_to_message"))
+    if replied and _int(_dict(replied.get("from")).get("id")) == policy.bot_id:
+        return Addressed.REPLY
+    return None
+
+
+def _sender(message: dict[str, Any]) -> Sender | None:
+    user = _dict(message.get("from"))
+    uid = _int(user.get("id"))
+    if uid is not None:
+        name = " ".join(p for p in (_str(user.get("first_name")), _str(user.get("last_name")))
+                        if p) or _str(user.get("username"))
+        return Sender(platform_id=str(uid), display_name=name)
+    chat = _dict(message.get("sender_chat"))
+    cid = _int(chat.get("id"))
+    if cid is not None:
+        return Sender(platform_id=f"chat{cid}", display_name=_str(chat.get("title")))
+    return None
+
+
+def _trust(sender: Sender, policy: Policy, group_allowed: bool) -> Trust:
+    uid = int(sender.platform_id) if sender.platform_id.lstrip("-").isdigit() else None
+    if uid is not None and uid in policy.owners:
+        return Trust.OWNER
+    if group_allowed or (uid is not None and uid in policy.allowed_users):
+        return Trust.ALLOWED
+    return Trust.UNKNOWN
+
+
+def attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    for key, kind in _MEDIA:
+        value = message.get(key)
+        if isinstance(value, list):  # photo: sizes, smallest first
+            value = value[-1] if value else None
+        item = _dict(value)
+        ref = _str(item.get("file_id"))
+        if ref:
+            found.append(Attachment(
+                kind=kind, ref=ref, name=_str(item.get("file_name")),
+                mime_type=_str(item.get("mime_type")) or ("image/jpeg" if kind == "image" else ""),
+                size=_int(item.get("file_size")),
+            ))
+    return tuple(found)
+
+
+def _forward_prefix(message: dict[str, Any]) -> str:
+    origin = _dict(message.get("forward_origin"))
+    if not origin:
+        return ""
+    who = _dict(origin.get("sender_user")) or _dict(origin.get("chat"))
+    name = (_str(who.get("first_name")) or _str(who.get("title"))
+            or _str(origin.get("sender_user_name")) or "someone")
+    return f"(forwarded from {name}) "
+
+
+def _text(message: dict[str, Any], files: tuple[Attachment, ...]) -> str:
+    text = _str(message.get("text")) or _str(message.get("caption"))
+    if not text and files:
+        text = f"[{files[0].kind}]"
+    return _forward_prefix(message) + text if text else ""
+
+
+def to_inbound(update: Any, policy: Policy) -> Inbound | None:
+    """A new private/group message the core should see, else None (pure, never raises)."""
+    message = message_of(update)
+    if message is None:
+        return None
+    chat = _dict(message.get("chat"))
+    chat_id, message_id = _int(chat.get("id")), _int(message.get("message_id"))
+    sender = _sender(message)
+    if chat_id is None or message_id is None or sender is None:
+        return None
+    files = attachments(message)
+    text = _text(message, files)
+    if not text:
+        return None  # stickers, service messages (joins, migrations), polls, ...
+    kind = chat.get("type")
+    if kind == "private":
+        addressed, group_allowed = Addressed.DIRECT, False
+    elif kind in GROUP_TYPES and chat_id in policy.allowed_groups:
+        group_allowed = True
+        found = addressing(message, policy)
+        if found is None and not policy.keeps_context(chat_id):
+            return None
+        addressed = found or Addressed.NONE
+    else:
+        return None
+    replied = _int(_dict(message.get("reply_to_message")).get("message_id"))
+    thread = _int(message.get("message_thread_id")) if message.get("is_topic_message") else None
+    return Inbound(
+        id=f"telegram:{policy.bot}:{chat_id}:{message_id}",
+        conversation=ConversationKey(policy.bot, "telegram", str(chat_id),
+                                     str(thread) if thread is not None else None),
+        sender=sender,
+        text=text,
+        attachments=files,
+        reply_to=str(replied) if replied is not None else None,
+        addressed=addressed,
+        trust=_trust(sender, policy, group_allowed),
+        is_group=kind in GROUP_TYPES,
+        raw=update,
+    )
+
+
+def joined_unknown_group(update: Any, policy: Policy) -> int | None:
+    """The chat id when this update says the bot was added to a group it may not serve."""
+    if not isinstance(update, dict):
+        return None
+    change = _dict(update.get("my_chat_member"))
+    chat = _dict(change.get("chat"))
+    chat_id = _int(chat.get("id"))
+    if chat_id is None or chat.get("type") not in GROUP_TYPES or chat_id in policy.allowed_groups:
+        return None
+    new = _dict(change.get("new_chat_member"))
+    if _int(_dict(new.get("user")).get("id")) != policy.bot_id:
+        return None
+    return chat_id if new.get("status") in ("member", "administrator") else None
+
+
+def message_id_of(inbound: Inbound) -> int | None:
+    tail = inbound.id.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None

@@ -1,0 +1,171 @@
+"""Email drafting: forwarded mail in (SMTP and/or IMAP), a draft out to the owner only.
+
+``accept(raw)`` verifies the sender (no LLM call and no reply for anything unverified),
+keeps the raw mail in the channel's state dir (so a restart can still deliver) and submits
+an :class:`Inbound`. ``deliver`` waits for the complete draft and mails it — together with a
+ready-to-send ``reply.eml`` — to the owner address from the config, via aiosmtplib with
+retries, and appends the reply to the IMAP Drafts folder when IMAP is configured. No address
+from the mail or the model ever becomes a recipient.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+import aiosmtplib
+
+from adapters.base import ChannelContext
+from adapters.email.config import EmailConfig, OutboundConfig
+from adapters.email.draft import delivery, draft_request
+from adapters.email.imap_in import ImapWatcher
+from adapters.email.parse import ParsedMail, parse_mail
+from adapters.email.smtp_in import SmtpListener
+from adapters.email.verify import DnsFunc, Verdict, verify
+from core.events import Addressed, ConversationKey, Inbound, ReplyStatus, Sender, Trust
+from core.logging import get_logger
+from core.reply import Reply
+
+log = get_logger("kith.email")
+
+
+def mail_key(mail: ParsedMail, raw: bytes) -> str:
+    """The Message-ID, or a digest of the bytes when the mail has none."""
+    msgid = " ".join(mail.message_id.split())[:250]
+    return msgid or "<sha256:" + hashlib.sha256(raw).hexdigest()[:32] + ">"
+
+
+def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> Inbound:
+    """The Inbound for a verified owner's mail (pure): one conversation per forwarded mail."""
+    thread = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return Inbound(
+        id=f"email:{bot}:{key}",
+        conversation=ConversationKey(bot, "email", owner.lower(), thread),
+        sender=Sender(platform_id=owner.lower(),
+                      display_name=mail.sender.name if mail.sender else ""),
+        text=draft_request(mail, limit),
+        addressed=Addressed.DIRECT,
+        trust=Trust.OWNER,
+    )
+
+
+class Outbox:
+    """Sends to the configured relay with retries (aiosmtplib)."""
+
+    def __init__(self, config: OutboundConfig, local_hostname: str) -> None:
+        self.config = config
+        self.local_hostname = local_hostname
+
+    async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+        cfg = self.config
+        for attempt in range(1, cfg.attempts + 1):
+            try:
+                await aiosmtplib.send(
+                    message, sender=sender, recipients=[recipient], hostname=cfg.host,
+                    port=cfg.port, username=cfg.username,
+                    password=cfg.password.get_secret_value() if cfg.password else None,
+                    use_tls=cfg.security == "tls", start_tls=cfg.security == "starttls",
+                    timeout=cfg.timeout, local_hostname=self.local_hostname,
+                )
+                return
+            except (aiosmtplib.SMTPException, OSError) as err:
+                permanent = isinstance(err, aiosmtplib.SMTPResponseException) and \
+                    500 <= err.code < 600
+                if permanent or attempt == cfg.attempts:
+                    raise
+                log.warning("smtp_send_retry", attempt=attempt, error=type(err).__name__)
+                await asyncio.sleep(cfg.backoff * 2 ** (attempt - 1))
+
+
+class EmailChannel:
+    def __init__(self, ctx: ChannelContext, config: EmailConfig, *,
+                 dnsfunc: DnsFunc | None = None) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.dnsfunc = dnsfunc  # DKIM key lookup; None: DNS (tests pass their own keys)
+        self.owners = {o.lower(): o for o in config.owners}
+        self.outbox = Outbox(config.outbound, config.address.rsplit("@", 1)[1])
+        self.listener = SmtpListener(config.listen, config.address, self.accept) \
+            if config.listen else None
+        self.watcher = ImapWatcher(config.imap, self.accept) if config.imap else None
+        self.spool = ctx.state_dir / "spool"
+        self.rejected = 0
+
+    async def start(self) -> None:
+        self.spool.mkdir(parents=True, exist_ok=True)
+        if self.listener is not None:
+            await self.listener.start()
+        if self.watcher is not None:
+            await self.watcher.start()
+
+    async def stop(self) -> None:
+        if self.listener is not None:
+            await self.listener.stop()
+        if self.watcher is not None:
+            await self.watcher.stop()
+
+    # -- in ----------------------------------------------------------------------------
+
+    def _check(self, raw: bytes) -> tuple[Verdict, ParsedMail | None]:
+        verdict = verify(raw, self.config.owners, self.config.trusted_authserv_ids,
+                         self.dnsfunc)
+        return verdict, parse_mail(raw) if verdict.ok else None
+
+    async def accept(self, raw: bytes) -> bool:
+        """Verify, spool and submit one mail. False: refused (logged, never answered)."""
+        verdict, mail = await asyncio.to_thread(self._check, raw)
+        if mail is None or verdict.owner is None:
+            self.rejected += 1
+            log.warning("email_refused", reason=verdict.reason, bytes=len(raw))
+            return False
+        key = mail_key(mail, raw)
+        inbound = to_inbound(self.ctx.bot.name, mail, verdict.owner, key,
+                             self.config.max_body_chars)
+        path = self._spooled(inbound.id)
+        if not path.exists():
+            await asyncio.to_thread(_write_private, path, raw)
+        if not await self.ctx.submit(inbound):
+            log.info("email_duplicate", message_id=inbound.id)
+        return True
+
+    def _spooled(self, inbound_id: str) -> Path:
+        return self.spool / (hashlib.sha256(inbound_id.encode()).hexdigest()[:32] + ".eml")
+
+    # -- out ---------------------------------------------------------------------------
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+        text = await reply.drain()
+        owner = self.owners.get(inbound.sender.platform_id.lower())
+        if owner is None or inbound.conversation.chat_id != owner.lower():
+            log.error("email_no_owner_for_reply")  # never send anywhere but an owner
+            return
+        if reply.status is ReplyStatus.REFUSED or not text.strip():
+            return
+        path = self._spooled(inbound.id)
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            raw = b""
+        mail = parse_mail(raw)
+        ok = reply.status is ReplyStatus.OK
+        message, eml = delivery(mail, owner, self.config.address, text, ok)
+        await self.outbox.send(message, self.config.address, owner)
+        log.info("email_draft_sent", ok=ok, ready_to_send=eml is not None)
+        if eml is not None and self.watcher is not None:
+            try:
+                await self.watcher.append_draft(eml.as_bytes(policy=SMTP))
+            except Exception as err:
+                log.warning("imap_draft_append_failed", error=type(err).__name__)
+        path.unlink(missing_ok=True)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.touch(mode=0o600)
+    path.write_bytes(data)
+
+
+def build(ctx: ChannelContext, config: EmailConfig) -> EmailChannel:
+    return EmailChannel(ctx, config)

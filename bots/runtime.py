@@ -12,6 +12,7 @@ from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
+from core.memory.service import MemorySettings
 from core.settings import Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
@@ -43,6 +44,10 @@ class Kith:
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
+            memory=MemorySettings(
+                embed=settings.llm.embed_model is not None, learn=settings.memory.learn,
+                recall_k=settings.memory.recall_k, recall_tokens=settings.memory.recall_tokens,
+            ),
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core import metrics
@@ -13,6 +14,7 @@ from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
+from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
 from core.reply import Reply
@@ -58,6 +60,7 @@ class Agent:
         prompt: PromptSettings | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
+        memory: MemorySettings | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -67,6 +70,7 @@ class Agent:
         self.reply_tokens = reply_tokens
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
+        self.memory = MemoryService(store.memories, model, clock, memory)
 
     def turn(self, inbound: Inbound) -> Reply:
         reply = Reply(inbound)
@@ -88,7 +92,7 @@ class Agent:
             return
         command = parse_command(inbound.text)
         if command is not None:
-            ctx = CommandContext(inbound, person, self.store)
+            ctx = CommandContext(inbound, person, self.store, self.clock)
             answer = await run_command(command, ctx)
             if answer is not None:
                 reply.status = ReplyStatus.COMMAND
@@ -132,18 +136,26 @@ class Agent:
         )
         if needs_summary(prompt):
             self._schedule_summary(inbound, bot)
+        if status is InboxStatus.DONE and text:
+            self._spawn(self._learn(inbound, person, text, bot))
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile) -> Prompt:
         conv = inbound.conversation
         prefs = await self.store.preferences(person)
+        profile = profile_lines(prefs)
+        if not inbound.is_group:  # learned preferences and style are private
+            learned, style = await self.memory.learned(person)
+            prefs = {**learned, **prefs}  # explicit /prefs always win
+            profile = profile_lines(prefs) + [("They like", note) for note in style]
+        recalled = await self.memory.context(inbound, person)
         state = await self.store.conversation(conv)
         turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
         return build_prompt(PromptInput(
             persona=bot.persona,
-            profile=profile_lines(prefs),
+            profile=profile,
             summary=state.summary,
             turns=turns,
-            volatile=[local_time(self.clock(), prefs.get("timezone"))],
+            volatile=[*recalled, local_time(self.clock(), prefs.get("timezone"))],
             message=inbound.text,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,
@@ -193,6 +205,17 @@ class Agent:
             metrics.LLM_ERRORS.labels(endpoint="summary", kind="failed").inc()
         finally:
             self._summarizing.discard(str(conv))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _learn(self, inbound: Inbound, person: str, reply: str, bot: BotProfile) -> None:
+        try:
+            await self.memory.learn(inbound, person, reply, bot.model)
+        except Exception as err:  # background work must never take the agent down
+            log.exception("memory_learn_failed", error=str(err))
 
     async def wait_background(self) -> None:
         while self._background:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core.events import Inbound, Trust
+from core.events import Inbound, Trust, utcnow
+from core.memory import commands as memory_commands
 from core.store.base import Store
 
 PREF_KEYS: dict[str, str] = {
@@ -22,8 +24,7 @@ COMMANDS: dict[str, str] = {
     "help": "what I can do and the commands",
     "reset": "start a fresh conversation (the old one is kept out of my context)",
     "prefs": "show or set your preferences: /prefs name Ana",
-    "memory": "what I have stored about this conversation and you",
-    "forget": "delete this conversation's history for good",
+    **memory_commands.COMMANDS,
 }
 
 
@@ -52,6 +53,7 @@ class CommandContext:
     inbound: Inbound
     person_id: str
     store: Store
+    clock: Callable[[], datetime] = field(default=utcnow)
 
 
 Handler = Callable[[CommandContext, str], Awaitable[str]]
@@ -96,23 +98,6 @@ async def _prefs(ctx: CommandContext, args: str) -> str:
     return f"Noted: your {key} is now '{value}'."
 
 
-async def _memory(ctx: CommandContext, args: str) -> str:
-    state = await ctx.store.conversation(ctx.inbound.conversation)
-    prefs = await ctx.store.preferences(ctx.person_id)
-    lines = [f"In this conversation I keep {state.turn_count} messages."]
-    if state.summary:
-        lines.append("My summary of the earlier part:\n" + state.summary)
-    if prefs:
-        lines.append("Your preferences: " + ", ".join(f"{k}={v}" for k, v in prefs.items()))
-    lines.append("/forget deletes this conversation's history; /reset starts afresh.")
-    return "\n".join(lines)
-
-
-async def _forget(ctx: CommandContext, args: str) -> str:
-    deleted = await ctx.store.forget(ctx.inbound.conversation)
-    return f"Done: I deleted {deleted} messages of this conversation and its summary."
-
-
 async def _approve(ctx: CommandContext, args: str) -> str:
     if ctx.inbound.trust is not Trust.OWNER:
         return "Only my owner can approve people."
@@ -130,9 +115,8 @@ HANDLERS: dict[str, Handler] = {
     "start": _help,
     "reset": _reset,
     "prefs": _prefs,
-    "memory": _memory,
-    "forget": _forget,
     "approve": _approve,
+    **memory_commands.HANDLERS,
 }
 
 

@@ -15,3 +15,12 @@ TURN_SECONDS = Histogram(
 LLM_TOKENS = Counter("kith_llm_tokens_total", "Tokens used by the language model", ["kind"])
 LLM_ERRORS = Counter("kith_llm_errors_total", "Language model errors", ["endpoint", "kind"])
 QUEUE_DEPTH = Gauge("kith_queue_depth", "Messages recorded and waiting for their turn")
+MEMORY_EXTRACT_FAILURES = Counter(
+    "kith_memory_extract_failures_total",
+    "Memory extraction answers that were unusable (after repair), by reason",
+    ["reason"],
+)
+MEMORIES_WRITTEN = Counter("kith_memories_written_total", "Memories stored", ["decision"])
+MEMORY_EMBED_FAILURES = Counter(
+    "kith_memory_embed_failures_total", "Embedding calls that failed (lexical recall only)"
+)

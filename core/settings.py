@@ -57,6 +57,12 @@ class PromptSettings(BaseModel):
     block_turns: int = Field(8, ge=1, description="history is trimmed in blocks of this size")
 
 
+class MemoryConfig(BaseModel):
+    learn: bool = Field(True, description="extract long-term memories after each turn")
+    recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
+    recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
+
+
 class GatewaySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -82,6 +88,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
 
 
 def env_name(loc: tuple[int | str, ...]) -> str:

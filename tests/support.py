@@ -30,6 +30,7 @@ def make_settings(tmp_path: Path, base_urls: list[str] | str, **overrides: Any) 
         data_dir=tmp_path / "data",
         bots_dir=overrides.pop("bots_dir", tmp_path / "bots"),
         llm=llm,
+        memory=overrides.pop("memory", {"learn": False}),  # tests that count LLM calls
         **overrides,
     )
 

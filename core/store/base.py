@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.events import ConversationKey, Inbound, Sender
+from core.memory.model import MemoryStore
 
 
 class InboxStatus(StrEnum):
@@ -85,3 +86,7 @@ class Store(Protocol):
     ) -> None: ...
     async def reset(self, key: ConversationKey) -> None: ...
     async def forget(self, key: ConversationKey) -> int: ...
+
+    # long-term memories, identities and linking (core/memory), on the same database
+    @property
+    def memories(self) -> MemoryStore: ...

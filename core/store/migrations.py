@@ -69,3 +69,57 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX pairings_code ON pairings(bot, code);
     """,
 )
+MIGRATIONS += (
+    # 3: long-term memories (FTS5 over external content, float32 vectors), the learning
+    # switch, pending /forget confirmations, and one-time codes that link identities
+    """
+    CREATE TABLE memories (
+        n INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        pref_key TEXT,
+        scope TEXT NOT NULL DEFAULT 'private',
+        confidence REAL NOT NULL,
+        source_inbound TEXT NOT NULL,
+        source_channel TEXT NOT NULL,
+        source_sender TEXT NOT NULL,
+        source_at TEXT NOT NULL,
+        expires_at REAL,
+        superseded_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX memories_person ON memories(person_id, superseded_by);
+    CREATE INDEX memories_scope ON memories(scope, superseded_by);
+    CREATE INDEX memories_replaced ON memories(superseded_by);
+    CREATE VIRTUAL TABLE memories_fts USING fts5(text, content='memories', content_rowid='n');
+    CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts(rowid, text) VALUES (new.n, new.text);
+    END;
+    CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.n, old.text);
+    END;
+    CREATE TABLE memory_vectors (
+        n INTEGER PRIMARY KEY REFERENCES memories(n) ON DELETE CASCADE,
+        dim INTEGER NOT NULL,
+        vec BLOB NOT NULL
+    );
+    ALTER TABLE people ADD COLUMN learning INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE memory_forget_pending (
+        person_id TEXT PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,
+        ids TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE link_codes (
+        code TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL
+    );
+    CREATE INDEX turns_person ON turns(person_id);
+    CREATE INDEX turns_inbound ON turns(inbound_id);
+    """,
+)

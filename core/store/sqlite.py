@@ -15,6 +15,7 @@ from pathlib import Path
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound, Sender
+from core.memory.store import SQLiteMemoryStore
 from core.store.base import ConversationState, InboxStatus, Pairing, Turn, TurnRecord
 from core.store.migrations import MIGRATIONS
 
@@ -33,12 +34,17 @@ class SQLiteStore:
         self.path = Path(path)
         self._synchronous = synchronous
         self._db: sqlite3.Connection | None = None
+        self._memories = SQLiteMemoryStore(lambda: self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
         if self._db is None:
             raise RuntimeError("store is not open")
         return self._db
+
+    @property
+    def memories(self) -> SQLiteMemoryStore:
+        return self._memories
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

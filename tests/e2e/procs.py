@@ -20,6 +20,7 @@ def kith_env(tmp_path: Path, **env: str) -> dict[str, str]:
         "KITH_LLM__CONNECT_TIMEOUT": "1",
         "KITH_LLM__BACKOFF_MAX": "0.2",
         "KITH_LLM__MAX_ATTEMPTS": "2",
+        "KITH_MEMORY__LEARN": "false",  # tests here count the model's calls
         "PYTHONPATH": str(REPO),
     })
     base.update(env)

@@ -1,0 +1,1 @@
+"""Long-term personal memory: model, extraction, recall, storage, and the controls."""

@@ -1,0 +1,135 @@
+"""Memory values and the MemoryStore contract (every Store backend provides one).
+
+A memory belongs to one person and carries where it came from (message, channel, sender,
+time), a confidence, a scope — ``private`` (default), ``shared`` or ``group:<conversation>``
+— an optional expiry, and ``superseded_by`` when a newer memory replaced it (history kept).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+PRIVATE = "private"
+SHARED = "shared"
+GROUP_PREFIX = "group:"
+
+
+def group_scope(conversation: str) -> str:
+    return GROUP_PREFIX + conversation
+
+
+class MemoryKind(StrEnum):
+    FACT = "fact"
+    PREFERENCE = "preference"  # may carry a pref_key (learned /prefs value)
+    STYLE = "style"  # how they like to be answered
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    inbound_id: str
+    channel: str
+    sender: str  # platform id of the identity that said it
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    id: str
+    person_id: str
+    text: str
+    kind: MemoryKind
+    source: Source
+    confidence: float
+    scope: str = PRIVATE
+    expires_at: datetime | None = None
+    superseded_by: str | None = None
+    pref_key: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.superseded_by is None and (self.expires_at is None or self.expires_at > now)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMemory:
+    """What extraction asks the store to write; ``replaces`` retires an older memory."""
+
+    person_id: str
+    text: str
+    kind: MemoryKind
+    source: Source
+    confidence: float
+    scope: str = PRIVATE
+    expires_at: datetime | None = None
+    pref_key: str | None = None
+    replaces: str | None = None
+    vector: Sequence[float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """Which memories a prompt may see.
+
+    A direct chat: ``owner``'s private and shared memories. A group: the group's scoped
+    memories plus the ``shared`` memories of the people present — never a private one.
+    """
+
+    owner: str | None = None
+    group: str | None = None  # the group scope, "group:<conversation>"
+    present: tuple[str, ...] = ()  # people whose *shared* memories are visible
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    channel: str
+    platform_id: str
+    display_name: str
+
+
+class LinkRefusal(StrEnum):
+    UNKNOWN = "unknown"  # wrong code
+    EXPIRED = "expired"
+    USED = "used"
+    SAME_PERSON = "same_person"
+    CONFLICT = "conflict"  # the other person already has an identity on that channel
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    person_id: str | None  # the merged person, None when refused
+    refusal: LinkRefusal | None = None
+    merged: tuple[Identity, ...] = field(default=())
+
+
+class MemoryStore(Protocol):
+    # memories
+    async def add_memory(self, new: NewMemory, now: datetime) -> Memory: ...
+    async def memory(self, memory_id: str) -> Memory | None: ...
+    async def memories(self, person_id: str, *, history: bool = False) -> list[Memory]: ...
+    async def memories_by_id(self, ids: Sequence[str]) -> list[Memory]: ...
+    async def search_text(
+        self, visibility: Visibility, query: str, now: datetime, limit: int
+    ) -> list[str]: ...
+    async def search_vectors(
+        self, visibility: Visibility, vector: Sequence[float], now: datetime, limit: int
+    ) -> list[str]: ...
+    async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None: ...
+    async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int: ...
+    async def delete_all(self, person_id: str) -> int: ...
+    async def people_in(self, conversation: str, limit: int) -> list[str]: ...
+    # learning switch and pending /forget confirmation
+    async def learning(self, person_id: str) -> bool: ...
+    async def set_learning(self, person_id: str, on: bool) -> None: ...
+    async def set_pending_forget(self, person_id: str, ids: Sequence[str]) -> None: ...
+    async def take_pending_forget(self, person_id: str) -> list[str]: ...
+    # identities and linking
+    async def identities(self, person_id: str) -> list[Identity]: ...
+    async def create_link_code(self, person_id: str, now: datetime, ttl_seconds: int) -> str: ...
+    async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult: ...
+    async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None: ...
+    async def export(self, person_id: str) -> dict[str, Any]: ...

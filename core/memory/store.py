@@ -1,0 +1,371 @@
+"""SQLite MemoryStore: memories, their FTS5 index and float32 vectors, on the Store's connection.
+
+Lexical search is FTS5/BM25 over external content (the text lives once, in ``memories``).
+Vector search is exact cosine with numpy over an in-process matrix per person (and per
+group scope), rebuilt from the float32 BLOBs when that person's memories change.
+Deletion is real: rows, FTS entries (the index is merged so no segment keeps the terms),
+vectors, then a WAL checkpoint; ``secure_delete`` zeroes the freed pages.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from core.memory import links
+from core.memory.model import (
+    PRIVATE,
+    SHARED,
+    Identity,
+    LinkResult,
+    Memory,
+    MemoryKind,
+    NewMemory,
+    Source,
+    Visibility,
+)
+
+_COLUMNS = (
+    "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
+    "source_sender, source_at, expires_at, superseded_by, created_at, updated_at"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = (
+    "a an and are as at be but by do does did for from has have i in is it its me my of on "
+    "or so that the their them they this to was we were what when where which who why will "
+    "with you your our us he she his her him how can could would should am been not no yes "
+    "about into than then there these those just also any all"
+)
+STOPWORDS = frozenset(_STOP.split())
+
+
+def fts_query(text: str, max_terms: int = 24) -> str:
+    """An FTS5 OR-query of the distinct content words of ``text`` (each quoted)."""
+    seen: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS and word not in seen and len(word) > 1:
+            seen.append(word)
+    return " OR ".join(f'"{w}"' for w in seen[:max_terms])
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
+
+
+def _row(row: Sequence[Any]) -> Memory:
+    expires = datetime.fromtimestamp(row[11], UTC) if row[11] is not None else None
+    return Memory(
+        id=row[0], person_id=row[1], text=row[2], kind=MemoryKind(row[3]), pref_key=row[4],
+        scope=row[5], confidence=row[6],
+        source=Source(row[7], row[8], row[9], datetime.fromisoformat(row[10])),
+        expires_at=expires, superseded_by=row[12],
+        created_at=datetime.fromisoformat(row[13]), updated_at=datetime.fromisoformat(row[14]),
+    )
+
+
+def visible_sql(v: Visibility, now: datetime) -> tuple[str, list[Any]]:
+    """WHERE clause (over alias ``m``) selecting the active memories ``v`` may see."""
+    clauses: list[str] = []
+    params: list[Any] = [now.timestamp()]
+    if v.owner:
+        clauses.append(f"(m.person_id = ? AND m.scope IN ('{PRIVATE}', '{SHARED}'))")
+        params.append(v.owner)
+    if v.group:
+        clauses.append("m.scope = ?")
+        params.append(v.group)
+    if v.present:
+        marks = ",".join("?" * len(v.present))
+        clauses.append(f"(m.scope = '{SHARED}' AND m.person_id IN ({marks}))")
+        params.extend(v.present)
+    if not clauses:
+        return "0", []
+    where = "m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > ?) AND ("
+    return where + " OR ".join(clauses) + ")", params
+
+
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass(slots=True)
+class _Block:
+    """The active vectors of one person (or one group scope), unit-normalised."""
+
+    ids: list[str]
+    matrix: Matrix
+    shared: npt.NDArray[np.bool_]
+    expires: npt.NDArray[np.float64]
+
+
+class SQLiteMemoryStore:
+    def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
+        self._db = db
+        self._blocks: dict[tuple[str, int], _Block] = {}
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        return self._db()
+
+    def _invalidate(self) -> None:
+        self._blocks.clear()
+
+    # -- memories ------------------------------------------------------------------------
+
+    async def add_memory(self, new: NewMemory, now: datetime) -> Memory:
+        db, stamp = self.db, now.isoformat()
+        with db:
+            db.execute("BEGIN")
+            memory_id = self._insert(db, new, stamp)
+            if new.replaces:
+                db.execute(
+                    "UPDATE memories SET superseded_by = ?, updated_at = ? "
+                    "WHERE id = ? AND person_id = ? AND superseded_by IS NULL",
+                    (memory_id, stamp, new.replaces, new.person_id),
+                )
+            if new.vector is not None:
+                self._put_vector(db, memory_id, new.vector)
+        self._invalidate()
+        found = await self.memory(memory_id)
+        assert found is not None
+        return found
+
+    def _insert(self, db: sqlite3.Connection, new: NewMemory, stamp: str) -> str:
+        src = new.source
+        for _ in range(5):
+            memory_id = "m" + uuid.uuid4().hex[:8]
+            try:
+                db.execute(
+                    f"INSERT INTO memories ({_COLUMNS}) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                    (memory_id, new.person_id, new.text, new.kind.value, new.pref_key, new.scope,
+                     new.confidence, src.inbound_id, src.channel, src.sender,
+                     src.at.isoformat(), _ts(new.expires_at), stamp, stamp),
+                )
+                return memory_id
+            except sqlite3.IntegrityError as err:
+                if "memories.id" not in str(err):
+                    raise
+        raise RuntimeError("could not allocate a memory id")
+
+    def _put_vector(self, db: sqlite3.Connection, memory_id: str, vector: Sequence[float]) -> None:
+        blob = np.asarray(vector, dtype=np.float32).tobytes()
+        db.execute(
+            "INSERT OR REPLACE INTO memory_vectors (n, dim, vec) "
+            "SELECT n, ?, ? FROM memories WHERE id = ?", (len(vector), blob, memory_id),
+        )
+
+    async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None:
+        self._put_vector(self.db, memory_id, vector)
+        self._invalidate()
+
+    async def memory(self, memory_id: str) -> Memory | None:
+        row = self.db.execute(
+            f"SELECT {_COLUMNS} FROM memories WHERE id = ?", (memory_id,)
+        ).fetchone()
+        return _row(row) if row else None
+
+    async def memories(self, person_id: str, *, history: bool = False) -> list[Memory]:
+        where = "" if history else " AND superseded_by IS NULL"
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM memories WHERE person_id = ?{where} ORDER BY n",
+            (person_id,),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    async def memories_by_id(self, ids: Sequence[str]) -> list[Memory]:
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM memories WHERE id IN ({marks})", list(ids)
+        ).fetchall()
+        by_id = {r[0]: _row(r) for r in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    # -- search --------------------------------------------------------------------------
+
+    async def search_text(
+        self, visibility: Visibility, query: str, now: datetime, limit: int
+    ) -> list[str]:
+        match = fts_query(query)
+        if not match:
+            return []
+        where, params = visible_sql(visibility, now)
+        rows = self.db.execute(
+            "SELECT m.id FROM memories_fts JOIN memories m ON m.n = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ? AND {where} ORDER BY bm25(memories_fts) LIMIT ?",
+            [match, *params, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    async def search_vectors(
+        self, visibility: Visibility, vector: Sequence[float], now: datetime, limit: int
+    ) -> list[str]:
+        query = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        if norm == 0.0:
+            return []
+        query /= norm
+        stamp, dim = now.timestamp(), len(vector)
+        found: list[tuple[float, str]] = []
+        parts: list[tuple[_Block, bool]] = []
+        if visibility.owner:
+            parts.append((self._block(visibility.owner, dim), False))
+        if visibility.group:
+            parts.append((self._block(visibility.group, dim), False))
+        parts += [(self._block(p, dim), True) for p in visibility.present]
+        for block, shared_only in parts:
+            if not block.ids:
+                continue
+            scores = block.matrix @ query
+            mask = block.expires > stamp
+            if shared_only:
+                mask &= block.shared
+            scores = np.where(mask, scores, -np.inf)
+            top = min(limit, len(block.ids))
+            best = np.argpartition(-scores, top - 1)[:top]
+            found += [(float(scores[i]), block.ids[i]) for i in best if np.isfinite(scores[i])]
+        found.sort(key=lambda item: -item[0])
+        return list(dict.fromkeys(memory_id for _, memory_id in found))[:limit]
+
+    def _block(self, key: str, dim: int) -> _Block:
+        block = self._blocks.get((key, dim))
+        if block is not None:
+            return block
+        column = "m.scope = ?" if key.startswith("group:") else \
+            f"m.person_id = ? AND m.scope IN ('{PRIVATE}', '{SHARED}')"
+        rows = self.db.execute(
+            "SELECT m.id, m.scope, m.expires_at, v.vec FROM memories m "
+            "JOIN memory_vectors v ON v.n = m.n "
+            f"WHERE {column} AND m.superseded_by IS NULL AND v.dim = ?", (key, dim),
+        ).fetchall()
+        matrix = np.zeros((len(rows), dim), dtype=np.float32)
+        for i, row in enumerate(rows):
+            matrix[i] = np.frombuffer(row[3], dtype=np.float32)
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix /= np.where(norms == 0, 1, norms)
+        block = _Block(
+            ids=[r[0] for r in rows], matrix=matrix,
+            shared=np.array([r[1] == SHARED for r in rows], dtype=np.bool_),
+            expires=np.array([np.inf if r[2] is None else r[2] for r in rows], dtype=np.float64),
+        )
+        self._blocks[(key, dim)] = block
+        return block
+
+    async def people_in(self, conversation: str, limit: int) -> list[str]:
+        rows = self.db.execute(
+            "SELECT person_id FROM turns WHERE conversation = ? AND person_id IS NOT NULL "
+            "GROUP BY person_id ORDER BY max(seq) DESC LIMIT ?", (conversation, limit),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- deletion ------------------------------------------------------------------------
+
+    async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int:
+        """Delete the person's memories ``ids``, the history they replaced, and the messages
+        they were learned from. Other people's ids are ignored."""
+        db = self.db
+        with db:
+            db.execute("BEGIN")
+            doomed = self._with_history(db, person_id, ids)
+            self._purge(db, doomed)
+        self._scrub(db)
+        return len(doomed)
+
+    async def delete_all(self, person_id: str) -> int:
+        db = self.db
+        with db:
+            db.execute("BEGIN")
+            rows = db.execute("SELECT id FROM memories WHERE person_id = ?", (person_id,))
+            doomed = [r[0] for r in rows.fetchall()]
+            self._purge(db, doomed)
+            db.execute("DELETE FROM memory_forget_pending WHERE person_id = ?", (person_id,))
+        self._scrub(db)
+        return len(doomed)
+
+    def _with_history(
+        self, db: sqlite3.Connection, person_id: str, ids: Sequence[str]
+    ) -> list[str]:
+        frontier = [i for i in ids if db.execute(
+            "SELECT 1 FROM memories WHERE id = ? AND person_id = ?", (i, person_id)
+        ).fetchone()]
+        doomed: list[str] = []
+        while frontier:
+            doomed += [i for i in frontier if i not in doomed]
+            marks = ",".join("?" * len(frontier))
+            rows = db.execute(
+                f"SELECT id FROM memories WHERE person_id = ? AND superseded_by IN ({marks})",
+                [person_id, *frontier],
+            ).fetchall()
+            frontier = [r[0] for r in rows if r[0] not in doomed]
+        return doomed
+
+    def _purge(self, db: sqlite3.Connection, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            marks = ",".join("?" * len(chunk))
+            sources = [r[0] for r in db.execute(
+                f"SELECT DISTINCT source_inbound FROM memories WHERE id IN ({marks})", chunk
+            ).fetchall()]
+            db.execute(f"DELETE FROM memories WHERE id IN ({marks})", chunk)
+            db.execute(
+                f"UPDATE memories SET superseded_by = NULL WHERE superseded_by IN ({marks})", chunk
+            )
+            for source in sources:
+                db.execute("DELETE FROM turns WHERE inbound_id = ?", (source,))
+                db.execute("DELETE FROM inbox WHERE id = ? AND status != 'pending'", (source,))
+
+    def _scrub(self, db: sqlite3.Connection) -> None:
+        """Merge the FTS index (dropping deleted terms) and checkpoint the WAL away."""
+        db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._invalidate()
+
+    # -- per-person switches -------------------------------------------------------------
+
+    async def learning(self, person_id: str) -> bool:
+        row = self.db.execute("SELECT learning FROM people WHERE id = ?", (person_id,)).fetchone()
+        return bool(row[0]) if row else True
+
+    async def set_learning(self, person_id: str, on: bool) -> None:
+        self.db.execute("UPDATE people SET learning = ? WHERE id = ?", (int(on), person_id))
+
+    async def set_pending_forget(self, person_id: str, ids: Sequence[str]) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO memory_forget_pending (person_id, ids, created_at) "
+            "VALUES (?, ?, ?)", (person_id, ",".join(ids), datetime.now(UTC).isoformat()),
+        )
+
+    async def take_pending_forget(self, person_id: str) -> list[str]:
+        row = self.db.execute(
+            "DELETE FROM memory_forget_pending WHERE person_id = ? RETURNING ids", (person_id,)
+        ).fetchone()
+        return [i for i in row[0].split(",") if i] if row else []
+
+    # -- identities, linking, export -----------------------------------------------------
+
+    async def identities(self, person_id: str) -> list[Identity]:
+        return links.identities(self.db, person_id)
+
+    async def create_link_code(self, person_id: str, now: datetime, ttl_seconds: int) -> str:
+        return links.create_code(self.db, person_id, now, ttl_seconds)
+
+    async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult:
+        result = links.redeem(self.db, code, person_id, now)
+        self._invalidate()
+        return result
+
+    async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None:
+        new_person = links.unlink(self.db, person_id, channel, platform_id)
+        self._invalidate()
+        return new_person
+
+    async def export(self, person_id: str) -> dict[str, Any]:
+        return links.export(self.db, person_id)

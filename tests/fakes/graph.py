@@ -82,9 +82,9 @@ class FakeGraph:
 
     def app(self) -> Starlette:
         return Starlette(routes=[
+            Route("/cdn/{media_id}", self._cdn, methods=["GET"]),
             Route("/{version}/{phone}/messages", self._messages, methods=["POST"]),
             Route("/{version}/{media_id}", self._media_meta, methods=["GET"]),
-            Route("/cdn/{media_id}", self._cdn, methods=["GET"]),
         ])
 
     def _authorized(self, request: Request) -> bool:

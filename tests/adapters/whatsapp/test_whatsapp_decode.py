@@ -38,10 +38,18 @@ def test_e164_same_person_across_providers() -> None:
         assert to_e164(bad) is None
 
 
+def test_same_person_on_both_providers() -> None:
+    tw = twilio_decode.to_inbound("kith", form("twilio_text"), Policy())
+    cl = cloud_decode.to_inbound("kith", cloud("cloud_text"), Policy())
+    assert tw is not None and cl is not None
+    assert tw.sender.platform_id == cl.sender.platform_id == "+15551234567"
+    assert tw.trust is cl.trust is Trust.UNKNOWN  # default deny
+
+
 def test_twilio_text() -> None:
     inbound = twilio_decode.to_inbound("kith", form("twilio_text"), POLICY)
     assert inbound is not None
-    assert inbound.id == "whatsapp:kith:SM" + "%032x" % 1
+    assert inbound.id == "whatsapp:kith:SM" + f"{1:032x}"
     assert inbound.conversation.channel == "whatsapp"
     assert inbound.conversation.chat_id == "+15551234567"
     assert inbound.sender.platform_id == "+15551234567"
@@ -58,7 +66,7 @@ def test_twilio_media_button_location_status() -> None:
     assert media.attachments[0].ref.startswith("https://api.twilio.com/2010-04-01/Accounts/")
     button = twilio_decode.to_inbound("kith", form("twilio_button"), POLICY)
     assert button is not None and button.text == "Yes please"
-    assert button.reply_to == "SM" + "%032x" % 99
+    assert button.reply_to == "SM" + f"{99:032x}"
     where = twilio_decode.to_inbound("kith", form("twilio_location"), POLICY)
     assert where is not None and where.attachments[0].kind == "location"
     assert where.attachments[0].ref == "geo:52.520008,13.404954"

@@ -18,7 +18,7 @@ from bots.runtime import Kith
 from core.events import Attachment
 from core.settings import ConfigError
 from tests.fakes.llm import FakeLLM
-from tests.fakes.twilio import Fault, FakeTwilio, serve_loopback
+from tests.fakes.twilio import FakeTwilio, Fault, serve_loopback
 from tests.support import make_settings, running_gateway, running_kith, write_bot
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "whatsapp"
@@ -34,7 +34,7 @@ def fixture(name: str, **changes: str) -> dict[str, str]:
 
 
 def sid(n: int) -> str:
-    return "SM" + "%032x" % (0xABC000 + n)
+    return f"SM{0xABC000 + n:032x}"
 
 
 @dataclass

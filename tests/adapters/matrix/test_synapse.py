@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from tests.adapters.matrix.kit import PASSWORD, bot_toml, human, running_bot, unique
 from tests.adapters.matrix.people import Human
@@ -14,7 +15,12 @@ from tests.fakes.llm import FakeLLM
 
 def _asked(fake: FakeLLM) -> list[str]:
     """The new message of every streamed (answering) model request, in order."""
-    return [r["messages"][-1]["content"] for r in fake.chat_requests if r.get("stream")]
+    return [_message(r) for r in fake.chat_requests if r.get("stream")]
+
+
+def _message(request: dict[str, Any]) -> str:
+    """The new message at the end of a prompt (after the volatile context)."""
+    return str(request["messages"][-1]["content"]).rsplit("[Their message]\n", 1)[-1]
 
 
 async def _answer(person: Human, room_id: str, bot_id: str, text: str) -> str:
@@ -22,7 +28,10 @@ async def _answer(person: Human, room_id: str, bot_id: str, text: str) -> str:
     def found() -> str | None:
         return next((eid for eid, shown in person.shown(room_id, bot_id).items()
                      if shown == text), None)
-    return str(await person.wait_for(found, 30))
+    try:
+        return str(await person.wait_for(found, 30))
+    except TimeoutError:
+        raise AssertionError(f"{text!r} not in {person.shown(room_id, bot_id)}") from None
 
 
 async def test_encrypted_dm_streams_a_reply_the_human_decrypts_and_survives_restart(
@@ -59,3 +68,79 @@ async def test_encrypted_dm_streams_a_reply_the_human_decrypts_and_survives_rest
             await _answer(alice, room_id, bot_id, "You said: and after the restart")
         asked = _asked(fake)
         assert len(asked) == 3, f"no replay, nothing lost: {asked}"
+
+
+async def test_group_room_answers_exactly_the_addressed_messages_and_threads(
+    synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
+) -> None:
+    fake, url = fake_llm
+    fake.reply = lambda body: "You said: " + _message(body).split(": ", 1)[1]
+    local = unique("bot")
+    bot_id = synapse.register(local, PASSWORD)
+    async with (human(synapse, tmp_path, unique("alice")) as alice,
+                human(synapse, tmp_path, unique("carol"), sync=False) as carol):
+        async with running_bot(tmp_path, url, bot_toml(synapse, bot_id, [alice.user_id])):
+            room_id = await alice.create_room([bot_id, carol.user_id])
+            await carol.client.join(room_id)
+            await alice.wait_joined(room_id, carol.user_id)
+            await alice.wait_joined(room_id, bot_id)
+            await alice.say(room_id, "hello everyone")
+            await alice.say(room_id, f"{local}, what time is it?")  # display name
+            await alice.say(room_id, f"{bot_id} ping")  # MXID
+            await alice.say(room_id, "hey you", **{"m.mentions": {"user_ids": [bot_id]}})
+            await alice.say(room_id, "just chatting with carol")
+            answered = await _answer(alice, room_id, bot_id, "You said: hey you")
+            await alice.say(room_id, "and this one?", **{"m.relates_to": {
+                "m.in_reply_to": {"event_id": answered}}})  # a reply to the bot
+            root = await alice.say(room_id, "a thread about plans")
+            await alice.say(room_id, f"{local} in the thread", **{"m.relates_to": {
+                "rel_type": "m.thread", "event_id": root, "is_falling_back": True,
+                "m.in_reply_to": {"event_id": root}}})
+            in_thread = await _answer(alice, room_id, bot_id, f"You said: {local} in the thread")
+            await _answer(alice, room_id, bot_id, "You said: and this one?")
+            name = alice.user_id[1:].split(":")[0]  # group prompts name the author
+            assert _asked(fake) == [f"{name}: {text}" for text in (
+                f"{local}, what time is it?", f"{bot_id} ping", "hey you", "and this one?",
+                f"{local} in the thread")]
+            reply = next(s for s in alice.from_user(room_id, bot_id)
+                         if s.source["event_id"] == in_thread)
+            assert reply.content["m.relates_to"]["rel_type"] == "m.thread"
+            assert reply.content["m.relates_to"]["event_id"] == root
+
+
+async def test_invites_from_allowed_users_are_joined_and_from_strangers_ignored(
+    synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
+) -> None:
+    _, url = fake_llm
+    bot_id = synapse.register(unique("bot"), PASSWORD)
+    async with (human(synapse, tmp_path, unique("alice")) as alice,
+                human(synapse, tmp_path, unique("mallory")) as mallory):
+        async with running_bot(tmp_path, url, bot_toml(synapse, bot_id, [alice.user_id])) as ch:
+            spam = await mallory.create_room([bot_id])
+            seen = ch.batches
+            # The invite is in the bot's next batch; one more proves it was handled.
+            await mallory.say(spam, "join me")
+            await asyncio.wait_for(ch.wait_batches(seen + 2), 30)
+            friendly = await alice.create_room([bot_id])
+            await alice.wait_joined(friendly, bot_id)
+            assert friendly in ch.client.rooms
+            assert spam not in ch.client.rooms
+            members = await mallory.client.joined_members(spam)
+            assert bot_id not in [m.user_id for m in getattr(members, "members", [])]
+
+
+async def test_rate_limited_sends_are_delivered_after_the_wait(
+    synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
+) -> None:
+    fake, url = fake_llm
+    fake.itl = 0.01
+    bot_id = synapse.register(unique("bot"), PASSWORD)
+    synapse.limit_messages(bot_id, per_second=2, burst=1)  # Synapse's own M_LIMIT_EXCEEDED
+    async with human(synapse, tmp_path, unique("alice")) as alice:
+        toml = bot_toml(synapse, bot_id, [alice.user_id])
+        async with running_bot(tmp_path, url, toml) as channel:
+            room_id = await alice.create_room([bot_id], direct=True)
+            await alice.wait_joined(room_id, bot_id)
+            await alice.say(room_id, "one two three four five")
+            await _answer(alice, room_id, bot_id, "You said: one two three four five")
+            assert channel.outbox.rate_limited >= 1

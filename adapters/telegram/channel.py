@@ -160,9 +160,8 @@ class TelegramChannel:
         failures = 0
         while True:
             try:
-                updates = await self.bot.do_api_request("get_updates", api_kwargs={
-                    "offset": offset, "timeout": self.config.poll_timeout,
-                    "allowed_updates": UPDATES}, read_timeout=self.config.poll_timeout + 15.0)
+                batch = await self.bot.get_updates(
+                    offset=offset, timeout=self.config.poll_timeout, allowed_updates=UPDATES)
                 failures = 0
             except RetryAfter as err:
                 await asyncio.sleep(retry_seconds(err))
@@ -175,13 +174,12 @@ class TelegramChannel:
                 log.warning("telegram_poll_failed", error=str(err))
                 await asyncio.sleep(min(0.2 * 2 ** failures, 30.0))
                 continue
-            for update in updates if isinstance(updates, list) else []:
-                if isinstance(update, dict) and isinstance(update.get("update_id"), int):
-                    offset = max(offset or 0, update["update_id"] + 1)
-                    try:
-                        await self.process(update)
-                    except Exception:
-                        log.exception("telegram_update_failed")
+            for update in batch:
+                offset = max(offset or 0, update.update_id + 1)
+                try:
+                    await self.process(update.to_dict())
+                except Exception:
+                    log.exception("telegram_update_failed")
 
     async def fetch(self, attachment: Attachment) -> bytes:
         """Download an attachment lazily through the Bot API's file endpoint."""

@@ -185,12 +185,12 @@ class FakeBotAPI:
             response = await client.post(url, content=json.dumps(update), headers=headers)
         return response.status_code
 
-    async def wait_for(self, check: Callable[[FakeBotAPI], bool], timeout: float = 20.0) -> None:
+    async def wait_for(self, check: Callable[[FakeBotAPI], bool], within: float = 20.0) -> None:
         """Wait until ``check(self)`` holds (re-checked after every call); TimeoutError if not."""
         async def until() -> None:
             async with self._changed:
                 await self._changed.wait_for(lambda: check(self))
-        await asyncio.wait_for(until(), timeout)
+        await asyncio.wait_for(until(), within)
 
     async def close(self) -> None:
         self.closing = True

@@ -37,6 +37,15 @@ from core.memory.recall import RecallQuery, memory_line, recall
 log = get_logger("kith.memory")
 
 
+def visible(v: Visibility, memory: Memory) -> bool:
+    """The same rule as the store's SQL filter, for memories already loaded."""
+    if memory.scope in (PRIVATE, SHARED) and memory.person_id == v.owner:
+        return True
+    if v.group is not None and memory.scope == v.group:
+        return True
+    return memory.scope == SHARED and memory.person_id in v.present
+
+
 @dataclass(frozen=True, slots=True)
 class MemorySettings:
     embed: bool = False  # embeddings through ChatModel.embed (KITH_LLM__EMBED_MODEL set)
@@ -109,8 +118,7 @@ class MemoryService:
         """Extract memories from a finished turn and store them; returns how many."""
         if not self.settings.learn or not await self.store.learning(person):
             return 0
-        known = [m for m in await self.recall(inbound, person) if m.person_id == person]
-        known = known[: self.settings.known_for_extraction]
+        known = await self._known(inbound, person)
         exchange = Exchange(inbound.sender.display_name, inbound.text, reply, self.clock(),
                             inbound.is_group)
         extraction = await self._extract(exchange, known, str(inbound.conversation), model)
@@ -121,6 +129,17 @@ class MemoryService:
             if await self._apply(item, inbound, person, {m.id: m for m in known}):
                 written += 1
         return written
+
+    async def _known(self, inbound: Inbound, person: str) -> list[Memory]:
+        """The person's memories the model may update: relevant ones, then the latest."""
+        visibility, now = await self.visibility(inbound, person), self.clock()
+        found = [m for m in await self.recall(inbound, person) if m.person_id == person]
+        latest = [m for m in await self.store.memories(person)
+                  if m.active(now) and visible(visibility, m)]
+        for memory in reversed(latest):
+            if memory not in found:
+                found.append(memory)
+        return found[: self.settings.known_for_extraction]
 
     async def _extract(
         self, exchange: Exchange, known: list[Memory], route_key: str, model: str | None

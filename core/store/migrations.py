@@ -94,7 +94,9 @@ MIGRATIONS += (
     CREATE INDEX memories_person ON memories(person_id, superseded_by);
     CREATE INDEX memories_scope ON memories(scope, superseded_by);
     CREATE INDEX memories_replaced ON memories(superseded_by);
-    CREATE VIRTUAL TABLE memories_fts USING fts5(text, content='memories', content_rowid='n');
+    CREATE VIRTUAL TABLE memories_fts USING fts5(
+        text, content='memories', content_rowid='n', tokenize='porter unicode61'
+    );
     CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
         INSERT INTO memories_fts(rowid, text) VALUES (new.n, new.text);
     END;

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from adapters.matrix.channel import MatrixChannel
-from bots.runtime import Kith
 from tests.adapters.matrix.people import Human
 from tests.adapters.matrix.synapse import Synapse
 from tests.support import make_settings, running_kith, write_bot
@@ -39,7 +38,8 @@ async def running_bot(tmp: Path, llm_url: str, toml: str) -> AsyncIterator[Matri
     async with running_kith(settings) as kith:
         channel = kith.channels[("kith", "matrix")]
         assert isinstance(channel, MatrixChannel)
-        await asyncio.wait_for(channel.wait_batches(1), 30)  # the first sync is done: from here on, messages count
+        # The first sync is done: from here on, messages count.
+        await asyncio.wait_for(channel.wait_batches(1), 30)
         yield channel
 
 

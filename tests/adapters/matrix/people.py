@@ -77,13 +77,13 @@ class Human:
                                               bool(getattr(event, "decrypted", False))))
                 self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
+    async def wait_for(self, predicate: Callable[[], Any], limit: float = 30.0) -> Any:
         async def wait() -> Any:
             async with self._changed:
                 while not (result := predicate()):
                     await self._changed.wait()
                 return result
-        return await asyncio.wait_for(wait(), timeout)
+        return await asyncio.wait_for(wait(), limit)
 
     async def create_room(self, invite: list[str], *, encrypted: bool = False,
                           direct: bool = False) -> str:
@@ -93,12 +93,12 @@ class Human:
         await self.wait_for(lambda: resp.room_id in self.client.rooms)
         return str(resp.room_id)
 
-    async def wait_joined(self, room_id: str, user_id: str, timeout: float = 30.0) -> None:
+    async def wait_joined(self, room_id: str, user_id: str, limit: float = 30.0) -> None:
         def joined() -> bool:
             return any(s.room_id == room_id and s.source.get("type") == "m.room.member"
                        and s.source.get("state_key") == user_id
                        and s.content.get("membership") == "join" for s in self.seen)
-        await self.wait_for(joined, timeout)
+        await self.wait_for(joined, limit)
 
     async def say(self, room_id: str, body: str, **extra: Any) -> str:
         content = {"msgtype": "m.text", "body": body, **extra}

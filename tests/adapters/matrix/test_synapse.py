@@ -79,7 +79,8 @@ async def test_group_room_answers_exactly_the_addressed_messages_and_threads(
     bot_id = synapse.register(local, PASSWORD)
     async with (human(synapse, tmp_path, unique("alice")) as alice,
                 human(synapse, tmp_path, unique("carol"), sync=False) as carol):
-        async with running_bot(tmp_path, url, bot_toml(synapse, bot_id, [alice.user_id])):
+        toml = bot_toml(synapse, bot_id, [alice.user_id])
+        async with running_bot(tmp_path, url, toml):
             room_id = await alice.create_room([bot_id, carol.user_id])
             await carol.client.join(room_id)
             await alice.wait_joined(room_id, carol.user_id)
@@ -115,7 +116,8 @@ async def test_invites_from_allowed_users_are_joined_and_from_strangers_ignored(
     bot_id = synapse.register(unique("bot"), PASSWORD)
     async with (human(synapse, tmp_path, unique("alice")) as alice,
                 human(synapse, tmp_path, unique("mallory")) as mallory):
-        async with running_bot(tmp_path, url, bot_toml(synapse, bot_id, [alice.user_id])) as ch:
+        toml = bot_toml(synapse, bot_id, [alice.user_id])
+        async with running_bot(tmp_path, url, toml) as ch:
             spam = await mallory.create_room([bot_id])
             seen = ch.batches
             # The invite is in the bot's next batch; one more proves it was handled.

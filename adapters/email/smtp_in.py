@@ -58,8 +58,8 @@ def _authenticator(config: ListenConfig) -> Callable[..., AuthResult] | None:
         if isinstance(data, LoginPassword):
             ok = hmac.compare_digest(data.login, user) & hmac.compare_digest(data.password,
                                                                                 password)
-            return AuthResult(success=bool(ok))
-        return AuthResult(success=False)
+            return AuthResult(success=bool(ok), handled=False)
+        return AuthResult(success=False, handled=False)
 
     return check
 

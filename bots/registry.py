@@ -13,6 +13,7 @@ from adapters.base import ChannelSpec
 CHANNELS: dict[str, str] = {
     "web": "adapters.web:SPEC",
     "terminal": "adapters.terminal:SPEC",
+    "email": "adapters.email:SPEC",
     "telegram": "adapters.telegram:SPEC",
     "matrix": "adapters.matrix:SPEC",
     "whatsapp": "adapters.whatsapp:TWILIO_SPEC",

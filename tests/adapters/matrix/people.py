@@ -39,6 +39,7 @@ class Human:
         self.seen: list[Seen] = []
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
+        self._first = True
 
     async def start(self, sync: bool = True) -> Human:
         resp = await self.client.login(self.password, device_name="test-human")
@@ -58,7 +59,8 @@ class Human:
 
     async def _run(self) -> None:
         while True:
-            resp = await self.client.sync(timeout=5_000, full_state=True)
+            resp = await self.client.sync(timeout=5_000, full_state=self._first)
+            self._first = False
             if not isinstance(resp, SyncResponse):
                 await asyncio.sleep(0.2)
                 continue

@@ -7,10 +7,20 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from adapters.matrix.channel import UNDECRYPTABLE, MatrixChannel
 from tests.adapters.matrix.kit import PASSWORD, bot_toml, human, running_bot, unique
 from tests.adapters.matrix.people import Human
 from tests.adapters.matrix.synapse import Synapse
 from tests.fakes.llm import FakeLLM
+
+LOST_KEY = {"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "c2VuZGVyIGtleSBvZiBhIGxvc3Q",
+            "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg", "device_id": "GONE",
+            "session_id": "bG9zdCBzZXNzaW9uIHRoZSBib3QgbmV2ZXIgcmVjZWl2ZWQ"}
+
+
+async def _synced_room(channel: MatrixChannel, room_id: str) -> None:
+    while room_id not in channel.client.rooms:
+        await channel.wait_batches(channel.batches + 1)
 
 
 def _asked(fake: FakeLLM) -> list[str]:
@@ -119,16 +129,21 @@ async def test_invites_from_allowed_users_are_joined_and_from_strangers_ignored(
         toml = bot_toml(synapse, bot_id, [alice.user_id])
         async with running_bot(tmp_path, url, toml) as ch:
             spam = await mallory.create_room([bot_id])
-            seen = ch.batches
-            # The invite is in the bot's next batch; one more proves it was handled.
-            await mallory.say(spam, "join me")
-            await asyncio.wait_for(ch.wait_batches(seen + 2), 30)
-            friendly = await alice.create_room([bot_id])
+            friendly = await alice.create_room([bot_id])  # invited after the stranger's
             await alice.wait_joined(friendly, bot_id)
-            assert friendly in ch.client.rooms
+            # The bot handles syncs in order: seeing this room means it saw the first invite.
+            await asyncio.wait_for(_synced_room(ch, friendly), 30)
             assert spam not in ch.client.rooms
             members = await mallory.client.joined_members(spam)
             assert bot_id not in [m.user_id for m in getattr(members, "members", [])]
+            # Messages the bot has no key for: one short plain notice, not silence or spam.
+            for _ in range(2):
+                await alice.client.room_send(friendly, "m.room.encrypted", LOST_KEY)
+            await alice.say(friendly, "and in clear text?")
+            await _answer(alice, friendly, bot_id, "You said: and in clear text?")
+            notices = [s for s in alice.from_user(friendly, bot_id)
+                       if s.content.get("msgtype") == "m.notice"]
+            assert [n.content["body"] for n in notices] == [UNDECRYPTABLE]
 
 
 async def test_rate_limited_sends_are_delivered_after_the_wait(

@@ -72,6 +72,8 @@ class Sent:
     parse_mode: str | None
     reply_to: int | None
     edits: int = 0
+    at: float = field(default_factory=time.monotonic)  # sent
+    updated_at: float = field(default_factory=time.monotonic)  # last edit
 
 
 class MarkupError(ValueError):
@@ -128,6 +130,8 @@ class FakeBotAPI:
                    "supports_inline_queries": False}
         self.calls: list[Call] = []
         self.messages: dict[tuple[int, int], Sent] = {}
+        self.by_chat: dict[int, list[Sent]] = {}  # append-only, safe to read from a thread
+        self.listener: Callable[[int], None] | None = None  # called with the chat id
         self.files: dict[str, bytes] = {}
         self.webhook: dict[str, Any] = {}
         self.webhook_target: str | None = None  # origin that replaces the webhook URL's
@@ -274,6 +278,9 @@ class FakeBotAPI:
         sent = Sent(chat_id, message_id, text, p["text"], p.get("parse_mode"),
                     reply.get("message_id") if isinstance(reply, dict) else None)
         self.messages[(chat_id, message_id)] = sent
+        self.by_chat.setdefault(chat_id, []).append(sent)
+        if self.listener is not None:
+            self.listener(chat_id)
         return self._message(sent)
 
     async def api_editMessageText(self, p: dict[str, Any]) -> Any:
@@ -286,6 +293,9 @@ class FakeBotAPI:
             raise _ApiError(400, NOT_MODIFIED)
         sent.text, sent.raw, sent.parse_mode = text, p["text"], p.get("parse_mode")
         sent.edits += 1
+        sent.updated_at = time.monotonic()
+        if self.listener is not None:
+            self.listener(sent.chat_id)
         return self._message(sent)
 
     async def api_getFile(self, p: dict[str, Any]) -> Any:

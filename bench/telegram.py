@@ -1,0 +1,194 @@
+"""Telegram webhook path: fake Bot API → ``kith serve`` (measured) → fake LLM → edits back.
+
+    python -m bench.telegram [--quick]
+
+Three processes: the fake LLM, ``kith serve`` with a Telegram channel in webhook mode, and
+this one (load generator + the loopback fake Bot API, in its own thread). Each private chat
+sends its next update when the previous reply shows its full text. Times come from the fake
+Bot API's own clock: *first* = webhook POST → first ``sendMessage``; *final* = POST → the call
+that made the full reply visible. "Added" subtracts the fake model's own delay
+(ttft + itl × (words − 1)); the final figure includes the edit throttle (``edit_interval``).
+Each chat waits 1 s ("reading") before its next message, as people do; without it the
+per-chat pacing (one message per second per chat, Telegram's advice) would dominate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+
+from bench.common import ProcessMeter, machine, mean, percentile, print_table
+from bench.harness import fake_llm, kith_serve
+from tests.fakes.telegram import TOKEN, FakeBotAPI, running_fake_bot_api
+
+REPLY = ("Sure. Here is a **short** answer with about forty words in it, streamed the way a "
+         "Llama server streams: one token at a time, so the channel sends a first message and "
+         "then edits it in place as more text arrives, at most once per edit interval.")
+WORDS = len(REPLY.split())
+SECRET = "bench-secret-0123456789"
+FIRST_CHAT = 50_000
+
+
+@dataclass
+class Run:
+    label: str
+    conversations: int
+    seconds: float = 0.0
+    first: list[float] = field(default_factory=list)
+    final: list[float] = field(default_factory=list)
+    ack: list[float] = field(default_factory=list)
+    edits: int = 0
+    replies: int = 0
+    cpu: float = 0.0
+    rss_mb: float = 0.0
+
+
+@contextmanager
+def fake_bot_api(fake: FakeBotAPI) -> Iterator[str]:
+    """Serve the fake Bot API on its own thread and event loop."""
+    ready = threading.Event()
+    box: dict[str, object] = {}
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with running_fake_bot_api(fake) as url:
+            box.update(url=url, stop=stop, loop=asyncio.get_running_loop())
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("fake Bot API did not start")
+    try:
+        yield str(box["url"])
+    finally:
+        loop, stop = box["loop"], box["stop"]
+        assert isinstance(loop, asyncio.AbstractEventLoop) and isinstance(stop, asyncio.Event)
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+
+
+def bot_toml(api: str, chats: int, edit_interval: float, global_rate: float) -> str:
+    owners = ", ".join(str(FIRST_CHAT + i) for i in range(chats))
+    return (f'[channels.telegram]\ntoken_env = "TG_BENCH_TOKEN"\nmode = "webhook"\n'
+            f'api_base_url = "{api}"\nwebhook_secret_env = "TG_BENCH_SECRET"\n'
+            f'public_url = "https://kith.example"\nowners = [{owners}]\n'
+            f"edit_interval = {edit_interval}\nglobal_rate = {global_rate}\n")
+
+
+def update(chat: int, n: int, update_id: int) -> dict[str, object]:
+    user = {"id": chat, "is_bot": False, "first_name": f"User{chat}"}
+    return {"update_id": update_id, "message": {
+        "message_id": n, "date": int(time.time()), "from": user,
+        "chat": {"id": chat, "first_name": user["first_name"], "type": "private"},
+        "text": f"message {n}: tell me something"}}
+
+
+async def converse(client: httpx.AsyncClient, hook: str, fake: FakeBotAPI, chat: int,
+                   stop_at: float, delay: float, run: Run, ids: Iterator[int],
+                   changed: dict[int, asyncio.Event], think: float) -> None:
+    n = 0
+    event = changed.setdefault(chat, asyncio.Event())
+    while time.monotonic() < stop_at:
+        n += 1
+        started = time.monotonic()
+        resp = await client.post(hook, json=update(chat, n, next(ids)),
+                                 headers={"x-telegram-bot-api-secret-token": SECRET})
+        run.ack.append(time.monotonic() - started)
+        if resp.status_code != 200:
+            raise RuntimeError(f"webhook answered {resp.status_code}")
+        while True:
+            sent = fake.by_chat.get(chat, [])
+            if len(sent) >= n and sent[n - 1].text == REPLY.replace("**", ""):
+                break
+            await asyncio.wait_for(event.wait(), 60)
+            event.clear()
+        msg = sent[n - 1]
+        run.first.append(msg.at - started)
+        run.final.append(msg.updated_at - started - delay)
+        run.edits += msg.edits
+        run.replies += 1
+        await asyncio.sleep(think)  # a person reads, then writes again
+
+
+async def load(base: str, fake: FakeBotAPI, run: Run, seconds: float, ttft: float,
+               delay: float, meter: ProcessMeter, think: float) -> None:
+    ids = iter(range(1, 10**9))
+    loop = asyncio.get_running_loop()
+    changed: dict[int, asyncio.Event] = {}
+
+    def wake(chat: int) -> None:
+        event = changed.get(chat)
+        if event is not None:
+            loop.call_soon_threadsafe(event.set)
+
+    fake.listener = wake
+    hook = f"{base}/hooks/kith/telegram"
+    limits = httpx.Limits(max_connections=run.conversations + 10)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        warm = Run("warm-up", run.conversations)
+        await asyncio.gather(*(converse(client, hook, fake, FIRST_CHAT + i, 0, delay, warm, ids,
+                                        changed, 0.0)
+                               for i in range(run.conversations)))
+        for i in range(run.conversations):  # warm-up replies are not counted
+            fake.by_chat.pop(FIRST_CHAT + i, None)
+        meter.start()
+        started = time.monotonic()
+        await asyncio.gather(*(converse(client, hook, fake, FIRST_CHAT + i,
+                                        started + seconds, delay, run, ids, changed, think)
+                               for i in range(run.conversations)))
+        run.seconds = time.monotonic() - started
+        run.cpu, _ = meter.stop()
+    run.first = [f - ttft for f in run.first]
+
+
+def measure(label: str, conversations: int, seconds: float, ttft: float, itl: float,
+            edit_interval: float = 1.0, global_rate: float = 1000.0, think: float = 1.0) -> Run:
+    delay = ttft + itl * (WORDS - 1)
+    run = Run(label, conversations)
+    fake = FakeBotAPI()
+    with fake_bot_api(fake) as api, fake_llm(ttft, itl, REPLY) as llm:
+        toml = bot_toml(api, conversations, edit_interval, global_rate)
+        with kith_serve(llm, toml, TG_BENCH_TOKEN=TOKEN, TG_BENCH_SECRET=SECRET,
+                        KITH_LLM__MAX_REPLY_TOKENS="256") as (base, proc, _):
+            meter = ProcessMeter(proc.pid)
+            asyncio.run(load(base, fake, run, seconds, ttft, delay, meter, think))
+            run.rss_mb = meter.peak_rss / 2**20
+    return run
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
+    args = parser.parse_args()
+    secs = 3.0 if args.quick else 10.0
+    print("machine:", machine())
+    runs = [measure("instant model", n, secs, 0.0, 0.0) for n in (1, 50, 200)]
+    runs += [measure("300ms + 20ms/token", n, secs * 1.5, 0.3, 0.02) for n in (1, 50, 200)]
+    runs.append(measure("300ms + 20ms/token, Telegram's 30/s cap", 50, secs * 1.5, 0.3, 0.02,
+                        global_rate=30.0))
+    rows = [[r.label, r.conversations, r.replies, r.replies / r.seconds,
+             percentile(r.ack, 50) * 1000, percentile(r.first, 50) * 1000,
+             percentile(r.first, 99) * 1000, percentile(r.final, 50) * 1000,
+             percentile(r.final, 99) * 1000, r.edits / max(r.replies, 1),
+             r.cpu / max(r.replies, 1) * 1000, r.rss_mb] for r in runs]
+    print_table("Telegram: webhook → Kith → fake LLM → sendMessage + editMessageText "
+                "(edit_interval 1 s)",
+                ["model", "chats", "replies", "msg/s", "ack p50 ms", "first+ p50 ms",
+                 "first+ p99 ms", "final+ p50 ms", "final+ p99 ms", "edits/reply",
+                 "CPU ms/msg", "peak RSS MB"], rows)
+    print(f"first+ = first visible message minus the model's TTFT; final+ = full reply "
+          f"visible minus the model's whole stream time. mean edits/reply over all runs: "
+          f"{mean([r.edits / max(r.replies, 1) for r in runs]):.2f}")
+
+
+if __name__ == "__main__":
+    main()

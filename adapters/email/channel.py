@@ -125,10 +125,13 @@ class EmailChannel:
         inbound = to_inbound(self.ctx.bot.name, mail, verdict.owner, key,
                              self.config.max_body_chars)
         path = self._spooled(inbound.id)
-        if not path.exists():
+        wrote = not path.exists()  # if it exists, the same mail is still waiting for delivery
+        if wrote:
             await asyncio.to_thread(_write_private, path, raw)
         if not await self.ctx.submit(inbound):
             log.info("email_duplicate", message_id=inbound.id)
+            if wrote:
+                path.unlink(missing_ok=True)
         return True
 
     def _spooled(self, inbound_id: str) -> Path:

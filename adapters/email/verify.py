@@ -49,6 +49,16 @@ def from_address(raw: bytes) -> str | None:
     return pairs[0][1].strip().lower()
 
 
+def auto_submitted(raw: bytes) -> bool:
+    """RFC 3834: mail sent by a machine (our own drafts included) is never answered."""
+    try:
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        value = str(headers.get("auto-submitted", "no"))
+    except Exception:
+        return False
+    return value.split(";")[0].strip().lower() != "no"
+
+
 def aligned(signing_domain: str, from_domain: str) -> bool:
     signing, author = signing_domain.lower().strip(".").strip(), from_domain.lower().strip(".")
     return bool(signing) and (author == signing or author.endswith("." + signing))
@@ -60,6 +70,8 @@ def verify(
     trusted_authserv_ids: Iterable[str] = (),
     dnsfunc: DnsFunc | None = None,
 ) -> Verdict:
+    if auto_submitted(raw):
+        return Verdict(None, "auto_submitted")
     sender = from_address(raw)
     if sender is None:
         return Verdict(None, "from_missing_or_multiple")

@@ -95,3 +95,13 @@ def test_alignment_and_from_address() -> None:
     assert not aligned("", "example.com")
     assert from_address(b"From: A <A@X.org>\r\n\r\n") == "a@x.org"
     assert from_address(b"Subject: none\r\n\r\n") is None
+
+
+def test_auto_submitted_mail_is_never_answered(keys: dict[str, DkimKey]) -> None:
+    # e.g. Kith's own draft arriving in a mailbox it watches: no reply loop
+    raw = keys["example.com"].sign(
+        forward("hi", "b", extra={"Auto-Submitted": "auto-replied"}), "example.com")
+    assert verify(raw, OWNERS, dnsfunc=dns_for(keys)).reason == "auto_submitted"
+    manual = keys["example.com"].sign(
+        forward("hi", "b", extra={"Auto-Submitted": "no"}), "example.com")
+    assert verify(manual, OWNERS, dnsfunc=dns_for(keys)).ok

@@ -7,8 +7,10 @@ import re
 import time
 
 import httpx
+import pytest
 
 from core.commands import COMMANDS
+from core.events import ConversationKey
 from tests.adapters.telegram.rig import (
     FRIEND,
     GROUP,
@@ -19,6 +21,7 @@ from tests.adapters.telegram.rig import (
     fixture,
     turns,
 )
+from tests.fakes.telegram import TOKEN
 
 REPLY = "Hello Ana! " + " ".join(f"word{i}" for i in range(30)) + "."
 
@@ -231,3 +234,25 @@ async def test_attachments_are_fetched_lazily(telegram_rig: RigFactory) -> None:
         data = await rig.channel.fetch(Attachment("document", "BQACAgQdoc1"))
         assert data == b"pdf"
         assert FRIEND != OWNER
+
+
+async def test_undeliverable_reply_is_logged_and_kept(
+        telegram_rig: RigFactory, capsys: pytest.CaptureFixture[str]) -> None:
+    async with telegram_rig(extra="max_attempts = 2") as rig:
+        rig.llm.reply = "You will not see this in Telegram"
+        rig.bot_api.inject("sendMessage", 502, "Bad Gateway", times=2)
+        update = fixture("private_text")
+        await rig.send(update)
+        assert rig.bot_api.chat_texts(OWNER) == []
+        key = ConversationKey("kith", "telegram", str(OWNER))
+        history = await rig.kith.store.history(key, 0, 10)
+        assert [t.text for t in history if t.role == "assistant"] == [rig.llm.reply]
+        logged = capsys.readouterr()
+        line = next(x for x in (logged.out + logged.err).splitlines()
+                    if "telegram_undeliverable" in x)
+        assert "kith/telegram/1001" in line and TOKEN not in logged.out + logged.err
+        # A later message is delivered normally.
+        later = fixture("private_text")
+        later["update_id"], later["message"]["message_id"] = 50001, 60
+        await rig.send(later)
+        assert rig.bot_api.chat_texts(OWNER) == [rig.llm.reply]

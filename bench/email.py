@@ -2,9 +2,10 @@
 
     python -m bench.email [--mails 400] [--concurrency 16] [--ttft 0.0] [--quick]
 
-One process: Kith's email channel (aiosmtpd listener, DKIM verification, parsing, the agent,
-aiosmtplib to the relay), the fake LLM (a uvicorn thread) and the capturing relay (an
-aiosmtpd thread). Mails are DKIM-signed before the clock starts. Latency is from the first
+Three processes: this one runs Kith's email channel (aiosmtpd listener, DKIM verification,
+parsing, the agent, aiosmtplib to the relay) and the SMTP load generator; the fake LLM and
+the capturing relay (aiosmtpd) run as processes of their own. Mails are DKIM-signed before
+the clock starts; CPU and RSS are this process's. Latency is from the first
 byte sent to Kith's listener until the relay has the draft; "added" subtracts the fake
 model's own delay. Also measured: the pure part (verify + parse + build the request) alone.
 """
@@ -13,9 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
+import signal
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 
@@ -24,11 +31,11 @@ from adapters.email.draft import draft_request
 from adapters.email.parse import parse_mail
 from adapters.email.verify import verify
 from bench.common import ProcessMeter, machine, percentile, print_table
+from bench.harness import REPO, fake_llm
 from core.logging import configure
 from tests.adapters.email.conftest import KITH, OWNER, email_toml, forward
-from tests.adapters.email.servers import DkimKey, dns_for, make_key, start_relay
-from tests.fakes.llm import FakeLLM, running_fake_llm
-from tests.support import make_settings, running_kith, write_bot
+from tests.adapters.email.servers import DkimKey, dns_for, make_key
+from tests.support import free_port, make_settings, running_kith, write_bot
 
 REPLY = "Hi Alice,\n\nThursday works for me. See you then.\n\nBest,\nOwen"
 BODY = ("Hi,\n\nCould we meet next week to go over the contract? Tuesday or Thursday "
@@ -53,29 +60,80 @@ def pure_rate(mails: list[tuple[str, bytes]], keys: dict[str, DkimKey]) -> float
     return len(mails) / (time.perf_counter() - started)
 
 
+class RelayProcess:
+    """The capturing relay in a process of its own, so it does not share Kith's GIL."""
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.email", "--serve-relay"],
+                                     stdout=subprocess.PIPE, text=True, cwd=REPO)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if line[:1] != ["READY"]:
+            raise RuntimeError(f"relay did not start: {line!r}")
+        self.port = int(line[1])
+        self.arrivals: dict[str, float] = {}
+        self._all = threading.Event()
+        self.expected = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "GOT":
+                self.arrivals[parts[1]] = float(parts[2])
+                if self.expected and len(self.arrivals) >= self.expected:
+                    self._all.set()
+
+    def wait(self, count: int, timeout: float) -> dict[str, float]:
+        self.expected = count
+        if len(self.arrivals) < count and not self._all.wait(timeout):
+            raise TimeoutError(f"relay got {len(self.arrivals)} of {count}")
+        return dict(self.arrivals)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def serve_relay() -> None:
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            data = envelope.original_content or b""
+            match = re.search(rb"(?mi)^In-Reply-To:\s*(<[^>]+>)", data)
+            key = match.group(1).decode() if match else "?"
+            print(f"GOT {key} {time.time():.6f}", flush=True)
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=free_port(),
+                            server_hostname="relay.bench")
+    controller.start()
+    print(f"READY {controller.port}", flush=True)
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    controller.stop()
+
+
 async def smtp_run(mails: list[tuple[str, bytes]], keys: dict[str, DkimKey], concurrency: int,
                    ttft: float) -> tuple[float, list[float], float, float]:
-    relay, controller = start_relay()
-    fake = FakeLLM(reply=REPLY, ttft=ttft, record=False)
+    relay = RelayProcess()
     try:
-        async with running_fake_llm(fake) as base_url:
-            with tempfile.TemporaryDirectory() as tmp:
-                settings = make_settings(Path(tmp), base_url)
-                write_bot(settings.bots_dir, toml=email_toml(relay.port))
-                async with running_kith(settings, channels=["email"]) as kith:
-                    channel = kith.channels[("kith", "email")]
-                    assert isinstance(channel, EmailChannel) and channel.listener is not None
-                    channel.dnsfunc = dns_for(keys)
-                    return await _load(mails, channel.listener.port, relay, concurrency)
+        with fake_llm(ttft=ttft, reply=REPLY) as base_url, \
+                tempfile.TemporaryDirectory() as tmp:
+            settings = make_settings(Path(tmp), base_url)
+            write_bot(settings.bots_dir, toml=email_toml(relay.port))
+            async with running_kith(settings, channels=["email"]) as kith:
+                channel = kith.channels[("kith", "email")]
+                assert isinstance(channel, EmailChannel) and channel.listener is not None
+                channel.dnsfunc = dns_for(keys)
+                return await _load(mails, channel.listener.port, relay, concurrency)
     finally:
-        controller.stop()
+        relay.stop()
 
 
-async def _load(mails: list[tuple[str, bytes]], port: int, relay: object, concurrency: int
-                ) -> tuple[float, list[float], float, float]:
-    from tests.adapters.email.servers import Relay
-
-    assert isinstance(relay, Relay)
+async def _load(mails: list[tuple[str, bytes]], port: int, relay: RelayProcess,
+                concurrency: int) -> tuple[float, list[float], float, float]:
     sent_at: dict[str, float] = {}
     queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
     for mail in mails:
@@ -84,19 +142,19 @@ async def _load(mails: list[tuple[str, bytes]], port: int, relay: object, concur
     async def worker() -> None:
         while not queue.empty():
             msgid, raw = queue.get_nowait()
-            sent_at[msgid] = time.perf_counter()
+            sent_at[msgid] = time.time()
             await aiosmtplib.send(raw, sender=OWNER, recipients=[KITH], hostname="127.0.0.1",
                                   port=port, start_tls=False, timeout=60,
                                   local_hostname="bench.test")
 
     meter = ProcessMeter()
     meter.start()
-    started = time.perf_counter()
+    started = time.time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    received = await asyncio.to_thread(relay.wait_for, len(mails), 600.0)
+    arrivals = await asyncio.to_thread(relay.wait, len(mails), 600.0)
     cpu, _ = meter.stop()
-    wall = max(c.at for c in received) - started
-    latencies = [c.at - sent_at[str(c.message["In-Reply-To"]).strip()] for c in received]
+    wall = max(arrivals.values()) - started
+    latencies = [at - sent_at[key] for key, at in arrivals.items() if key in sent_at]
     return len(mails) / wall, latencies, cpu, meter.peak_rss / 2**20
 
 
@@ -106,7 +164,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--ttft", type=float, default=0.0, help="fake model delay, seconds")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--serve-relay", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_relay:
+        serve_relay()
+        return
     configure("WARNING")
     count = 60 if args.quick else args.mails
     keys = {"example.com": make_key()}

@@ -279,6 +279,12 @@ def split_forward(body: str) -> tuple[str, Forwarded | None, str]:
             forwarded = _header_block(lines[index + 1:])
             if forwarded is not None:
                 return "\n".join(lines[:index]).strip(), forwarded, style
+    for index, line in enumerate(lines):  # Outlook HTML: a header block with no marker line
+        match = _HEADER_LINE.match(line.lstrip("> "))
+        if match and _LABELS.get(match.group(1).strip().lower()) == "from":
+            forwarded = _header_block(lines[index:])
+            if forwarded is not None and forwarded.subject and (forwarded.date or forwarded.to):
+                return "\n".join(lines[:index]).strip(" \n*-_"), forwarded, "outlook"
     return body, None, "plain"
 
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from adapters.matrix.channel import MatrixChannel
 from tests.adapters.matrix.people import Human
@@ -17,6 +18,16 @@ from tests.support import make_settings, running_kith, write_bot
 PASSWORD_ENV = "MATRIX_TEST_BOT_PASSWORD"
 PASSWORD = "bot-password"
 _numbers = itertools.count(1)
+
+
+def new_message(request: dict[str, Any]) -> str:
+    """The new message at the end of a prompt (after the volatile context)."""
+    return str(request["messages"][-1]["content"]).rsplit("[Their message]\n", 1)[-1]
+
+
+def echo(request: dict[str, Any]) -> str:
+    """A fake-LLM reply naming exactly the message it answers."""
+    return "You said: " + new_message(request)
 
 
 def unique(prefix: str) -> str:

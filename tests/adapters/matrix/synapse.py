@@ -117,6 +117,7 @@ class Synapse:
 
 @contextmanager
 def running_synapse(directory: Path, startup_timeout: float = 60.0) -> Iterator[Synapse]:
+    directory.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     config_path = write_config(directory, port)
     secret = str(yaml.safe_load(config_path.read_text())["registration_shared_secret"])

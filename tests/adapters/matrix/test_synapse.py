@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from adapters.matrix.channel import UNDECRYPTABLE, MatrixChannel
-from tests.adapters.matrix.kit import PASSWORD, bot_toml, human, running_bot, unique
+from tests.adapters.matrix.kit import (
+    PASSWORD,
+    bot_toml,
+    echo,
+    human,
+    new_message,
+    running_bot,
+    unique,
+)
 from tests.adapters.matrix.people import Human
 from tests.adapters.matrix.synapse import Synapse
 from tests.fakes.llm import FakeLLM
@@ -25,12 +32,7 @@ async def _synced_room(channel: MatrixChannel, room_id: str) -> None:
 
 def _asked(fake: FakeLLM) -> list[str]:
     """The new message of every streamed (answering) model request, in order."""
-    return [_message(r) for r in fake.chat_requests if r.get("stream")]
-
-
-def _message(request: dict[str, Any]) -> str:
-    """The new message at the end of a prompt (after the volatile context)."""
-    return str(request["messages"][-1]["content"]).rsplit("[Their message]\n", 1)[-1]
+    return [new_message(r) for r in fake.chat_requests if r.get("stream")]
 
 
 async def _answer(person: Human, room_id: str, bot_id: str, text: str) -> str:
@@ -48,7 +50,7 @@ async def test_encrypted_dm_streams_a_reply_the_human_decrypts_and_survives_rest
     synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
 ) -> None:
     fake, url = fake_llm
-    fake.itl = 0.02
+    fake.itl, fake.reply = 0.02, echo
     fake.script(["Hello **there**, this reply arrives in several streamed pieces."])
     bot_id = synapse.register(unique("bot"), PASSWORD)
     async with human(synapse, tmp_path, unique("alice")) as alice:
@@ -84,7 +86,7 @@ async def test_group_room_answers_exactly_the_addressed_messages_and_threads(
     synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
 ) -> None:
     fake, url = fake_llm
-    fake.reply = lambda body: "You said: " + _message(body).split(": ", 1)[1]
+    fake.reply = lambda body: "You said: " + new_message(body).split(": ", 1)[1]
     local = unique("bot")
     bot_id = synapse.register(local, PASSWORD)
     async with (human(synapse, tmp_path, unique("alice")) as alice,
@@ -122,7 +124,8 @@ async def test_group_room_answers_exactly_the_addressed_messages_and_threads(
 async def test_invites_from_allowed_users_are_joined_and_from_strangers_ignored(
     synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
 ) -> None:
-    _, url = fake_llm
+    fake, url = fake_llm
+    fake.reply = echo
     bot_id = synapse.register(unique("bot"), PASSWORD)
     async with (human(synapse, tmp_path, unique("alice")) as alice,
                 human(synapse, tmp_path, unique("mallory")) as mallory):
@@ -150,7 +153,7 @@ async def test_rate_limited_sends_are_delivered_after_the_wait(
     synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
 ) -> None:
     fake, url = fake_llm
-    fake.itl = 0.01
+    fake.itl, fake.reply = 0.01, echo
     bot_id = synapse.register(unique("bot"), PASSWORD)
     synapse.limit_messages(bot_id, per_second=2, burst=1)  # Synapse's own M_LIMIT_EXCEEDED
     async with human(synapse, tmp_path, unique("alice")) as alice:

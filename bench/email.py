@@ -7,7 +7,9 @@ parsing, the agent, aiosmtplib to the relay) and the SMTP load generator; the fa
 the capturing relay (aiosmtpd) run as processes of their own. Mails are DKIM-signed before
 the clock starts; CPU and RSS are this process's. Latency is from the first
 byte sent to Kith's listener until the relay has the draft; "added" subtracts the fake
-model's own delay. Also measured: the pure part (verify + parse + build the request) alone.
+model's own delay. "1 (closed loop)": each mail is sent after the previous draft arrived
+(latency without queueing); N senders: as fast as Kith accepts (throughput; latency then
+includes the queue). Also measured: the pure part (verify + parse + build the request) alone.
 """
 
 from __future__ import annotations
@@ -72,8 +74,7 @@ class RelayProcess:
             raise RuntimeError(f"relay did not start: {line!r}")
         self.port = int(line[1])
         self.arrivals: dict[str, float] = {}
-        self._all = threading.Event()
-        self.expected = 0
+        self._arrived = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
@@ -81,15 +82,15 @@ class RelayProcess:
         for line in self.proc.stdout:
             parts = line.split()
             if len(parts) == 3 and parts[0] == "GOT":
-                self.arrivals[parts[1]] = float(parts[2])
-                if self.expected and len(self.arrivals) >= self.expected:
-                    self._all.set()
+                with self._arrived:
+                    self.arrivals[parts[1]] = float(parts[2])
+                    self._arrived.notify_all()
 
     def wait(self, count: int, timeout: float) -> dict[str, float]:
-        self.expected = count
-        if len(self.arrivals) < count and not self._all.wait(timeout):
-            raise TimeoutError(f"relay got {len(self.arrivals)} of {count}")
-        return dict(self.arrivals)
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: len(self.arrivals) >= count, timeout):
+                raise TimeoutError(f"relay got {len(self.arrivals)} of {count}")
+            return dict(self.arrivals)
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -147,10 +148,21 @@ async def _load(mails: list[tuple[str, bytes]], port: int, relay: RelayProcess,
                                   port=port, start_tls=False, timeout=60,
                                   local_hostname="bench.test")
 
+    async def one_by_one() -> None:  # each mail waits for the previous draft: no queueing
+        for n, (msgid, raw) in enumerate(mails, start=1):
+            sent_at[msgid] = time.time()
+            await aiosmtplib.send(raw, sender=OWNER, recipients=[KITH], hostname="127.0.0.1",
+                                  port=port, start_tls=False, timeout=60,
+                                  local_hostname="bench.test")
+            await asyncio.to_thread(relay.wait, n, 60.0)
+
     meter = ProcessMeter()
     meter.start()
     started = time.time()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    if concurrency == 0:
+        await one_by_one()
+    else:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
     arrivals = await asyncio.to_thread(relay.wait, len(mails), 600.0)
     cpu, _ = meter.stop()
     wall = max(arrivals.values()) - started
@@ -175,14 +187,18 @@ def main() -> None:
     print(machine())
     pure = pure_rate(signed_mails(keys["example.com"], count), keys)
     rows = []
-    for ttft in sorted({0.0, args.ttft}):
-        rate, lat, cpu, rss = asyncio.run(
-            smtp_run(signed_mails(keys["example.com"], count), keys, args.concurrency, ttft))
-        rows.append([f"{ttft:.2f}", count, args.concurrency, f"{rate:.1f}",
-                     f"{percentile(lat, 50) * 1000:.1f}", f"{percentile(lat, 99) * 1000:.1f}",
+    runs = [(0, 0.0), (args.concurrency, 0.0)]
+    if args.ttft:
+        runs += [(0, args.ttft), (args.concurrency, args.ttft)]
+    for concurrency, ttft in runs:
+        mails = signed_mails(keys["example.com"], min(count, 100) if not concurrency else count)
+        rate, lat, cpu, rss = asyncio.run(smtp_run(mails, keys, concurrency, ttft))
+        rows.append([f"{ttft:.2f}", len(mails), concurrency or "1 (closed loop)",
+                     f"{rate:.1f}", f"{percentile(lat, 50) * 1000:.1f}",
+                     f"{percentile(lat, 99) * 1000:.1f}",
                      f"{(percentile(lat, 50) - ttft) * 1000:.1f}", f"{cpu:.1f}", f"{rss:.0f}"])
     print_table("Email drafting through real SMTP (listener → verify → agent → relay)",
-                ["model ttft s", "mails", "concurrency", "mails/s", "p50 ms", "p99 ms",
+                ["model ttft s", "mails", "senders", "mails/s", "p50 ms", "p99 ms",
                  "added p50 ms", "cpu s", "peak RSS MB"], rows)
     print_table("Pure part, one core (DKIM verify + parse + draft request)",
                 ["mails", "mails/s"], [[count, f"{pure:.0f}"]])

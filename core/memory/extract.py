@@ -116,9 +116,12 @@ _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 def repair(raw: str) -> str:
     """Undo the usual damage: code fences, prose around the object, trailing commas."""
     text = _FENCE.sub("", raw.strip())
-    start, end = text.find("{"), text.rfind("}")
-    if start != -1 and end > start:
-        text = text[start:end + 1]
+    starts = [i for i in (text.find("{"), text.find("[")) if i != -1]
+    if starts:
+        start = min(starts)
+        end = text.rfind("}" if text[start] == "{" else "]")
+        if end > start:
+            text = text[start:end + 1]
     return _TRAILING_COMMA.sub(r"\1", text)
 
 

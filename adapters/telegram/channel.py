@@ -40,7 +40,7 @@ class TelegramChannel:
         register_secrets([token])
         self.bot = bot or Bot(
             token, base_url=config.api_base_url, base_file_url=config.file_url(),
-            request=HTTPXRequest(connection_pool_size=64, read_timeout=15.0),
+            request=HTTPXRequest(connection_pool_size=128, read_timeout=15.0, pool_timeout=30.0),
             get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 15.0),
         )
         self.caller = Caller(config.global_rate, config.max_attempts)

@@ -143,6 +143,7 @@ class FakeBotAPI:
         self._update_id = 100_000
         self._changed = asyncio.Condition()
         self.closing = False
+        self._client: httpx.AsyncClient | None = None
 
     # -- test controls -------------------------------------------------------------------
 
@@ -185,8 +186,9 @@ class FakeBotAPI:
         token = secret if secret is not None else self.webhook.get("secret_token")
         if token:
             headers["X-Telegram-Bot-Api-Secret-Token"] = token
-        async with httpx.AsyncClient(timeout=30) as client:
-            response = await client.post(url, content=json.dumps(update), headers=headers)
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=30)
+        response = await self._client.post(url, content=json.dumps(update), headers=headers)
         return response.status_code
 
     async def wait_for(self, check: Callable[[FakeBotAPI], bool], within: float = 20.0) -> None:
@@ -198,6 +200,9 @@ class FakeBotAPI:
 
     async def close(self) -> None:
         self.closing = True
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
         async with self._changed:
             self._changed.notify_all()
 

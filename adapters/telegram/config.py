@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -9,6 +10,7 @@ from pydantic import Field, model_validator
 from adapters.base import ChannelConfig, EnvSecret
 
 DEFAULT_API = "https://api.telegram.org/bot"
+_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as secret_token
 
 
 class TelegramConfig(ChannelConfig):
@@ -37,6 +39,9 @@ class TelegramConfig(ChannelConfig):
     def _webhook_needs_secret(self) -> TelegramConfig:
         if self.mode == "webhook" and self.webhook_secret is None:
             raise ValueError("webhook mode needs webhook_secret_env (the NAME of an env var)")
+        if self.webhook_secret is not None and not _SECRET.match(
+                self.webhook_secret.get_secret_value()):
+            raise ValueError("the webhook secret must be 1-256 characters: A-Z, a-z, 0-9, _ and -")
         return self
 
     def file_url(self) -> str:

@@ -206,3 +206,20 @@ def test_split_is_bounded_and_stable_while_streaming(text: str, limit: int, cut:
     assert all(len(c) <= limit for c in chunks)
     prefix = split_text(text[:cut], limit)
     assert prefix[:-1] == chunks[: len(prefix) - 1]  # sent chunks never change
+
+
+def test_config_checks_mode_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from adapters.telegram.config import TelegramConfig
+
+    monkeypatch.setenv("TG_T", "123:abc")
+    monkeypatch.setenv("TG_S", "bad secret!")
+    with pytest.raises(ValidationError, match="webhook_secret_env"):
+        TelegramConfig.model_validate({"token_env": "TG_T"})
+    with pytest.raises(ValidationError, match="1-256 characters") as err:
+        TelegramConfig.model_validate({"token_env": "TG_T", "webhook_secret_env": "TG_S"})
+    assert "bad secret!" not in str(err.value)
+    polling = TelegramConfig.model_validate({"token_env": "TG_T", "mode": "polling",
+                                             "api_base_url": "http://127.0.0.1:8081/bot"})
+    assert polling.file_url() == "http://127.0.0.1:8081/file/bot"

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ class MatrixChannel:
         self._task: asyncio.Task[None] | None = None
         self._keys_lock = asyncio.Lock()
         self._notified: set[tuple[str, str]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0  # sync batches fully processed (tests and the benchmark wait on it)
         self._batch_done = asyncio.Condition()
 
@@ -85,6 +87,7 @@ class MatrixChannel:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.close()
 
     async def _login(self) -> None:
@@ -242,11 +245,9 @@ class MatrixChannel:
         room_id = inbound.conversation.chat_id
         event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
         thread = inbound.conversation.thread
-        with contextlib.suppress(Exception):
-            await self.client.update_receipt_marker(room_id, event_id,
-                                                    thread_id=thread or "main")
-        typing = (asyncio.create_task(self._typing(room_id))
-                  if inbound.wants_answer else None)
+        # Receipt and typing run beside the reply, never in its way.
+        presence = asyncio.create_task(
+            self._presence(room_id, event_id, thread, typing=inbound.wants_answer))
         stream = StreamedReply(self.outbox, room_id,
                                reply_to=event_id if inbound.is_group or thread else None,
                                thread=thread, interval=self.config.edit_interval)
@@ -255,16 +256,27 @@ class MatrixChannel:
                 await stream.update(reply.text)
             await stream.update(reply.text, final=True)
         finally:
-            if typing is not None:
-                typing.cancel()
-                with contextlib.suppress(Exception):
-                    await self.client.room_typing(room_id, False)
+            presence.cancel()
+            if inbound.wants_answer:
+                self._background(self.client.room_typing(room_id, False))
 
-    async def _typing(self, room_id: str) -> None:
-        while True:
+    async def _presence(self, room_id: str, event_id: str, thread: str | None,
+                        typing: bool) -> None:
+        with contextlib.suppress(Exception):
+            await self.client.update_receipt_marker(room_id, event_id,
+                                                    thread_id=thread or "main")
+        while typing:
             with contextlib.suppress(Exception):
                 await self.client.room_typing(room_id, True, timeout=30_000)
             await asyncio.sleep(20)
+
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        async def quietly() -> None:
+            with contextlib.suppress(Exception):
+                await work
+        task = asyncio.create_task(quietly())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def fetch(self, attachment: Attachment) -> bytes:
         """Download an attachment, decrypting it when it came from an encrypted room."""

@@ -4,9 +4,13 @@ restarts and rate limits. The human side is a second nio client with its own sto
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
+from nio import UploadResponse
+
 from adapters.matrix.channel import UNDECRYPTABLE, MatrixChannel
+from adapters.matrix.decode import RoomInfo, to_inbound
 from tests.adapters.matrix.kit import (
     PASSWORD,
     bot_toml,
@@ -23,6 +27,18 @@ from tests.fakes.llm import FakeLLM
 LOST_KEY = {"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "c2VuZGVyIGtleSBvZiBhIGxvc3Q",
             "ciphertext": "AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg", "device_id": "GONE",
             "session_id": "bG9zdCBzZXNzaW9uIHRoZSBib3QgbmV2ZXIgcmVjZWl2ZWQ"}
+
+
+async def _send_file(person: Human, room_id: str, data: bytes) -> str:
+    upload, keys = await person.client.upload(io.BytesIO(data), "text/plain", "notes.txt",
+                                              encrypt=True, filesize=len(data))
+    assert isinstance(upload, UploadResponse), upload
+    assert keys is not None
+    secret = {"url": upload.content_uri, "key": keys["key"], "iv": keys["iv"],
+              "hashes": keys["hashes"], "v": keys["v"]}
+    return await person.say(room_id, "what is in this file?", msgtype="m.file",
+                            filename="notes.txt", file=secret,
+                            info={"mimetype": "text/plain", "size": len(data)})
 
 
 async def _synced_room(channel: MatrixChannel, room_id: str) -> None:
@@ -78,8 +94,16 @@ async def test_encrypted_dm_streams_a_reply_the_human_decrypts_and_survives_rest
             await _answer(alice, room_id, bot_id, "You said: while you were away")
             await alice.say(room_id, "and after the restart")
             await _answer(alice, room_id, bot_id, "You said: and after the restart")
-        asked = _asked(fake)
-        assert len(asked) == 3, f"no replay, nothing lost: {asked}"
+            asked = _asked(fake)
+            assert len(asked) == 3, f"no replay, nothing lost: {asked}"
+            # An encrypted file: the bot downloads and decrypts it.
+            file_event = await _send_file(alice, room_id, b"secret notes\n" * 100)
+            await _answer(alice, room_id, bot_id, "You said: what is in this file?")
+            source = next(s.source for s in alice.seen if s.source.get("event_id") == file_event)
+            inbound = to_inbound({**source, "room_id": room_id},
+                                 RoomInfo(bot="kith", user_id=bot_id, member_count=2))
+            assert inbound is not None and inbound.text == "what is in this file?"
+            assert await channel.fetch(inbound.attachments[0]) == b"secret notes\n" * 100
 
 
 async def test_group_room_answers_exactly_the_addressed_messages_and_threads(

@@ -53,23 +53,45 @@ def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> 
 
 
 class Outbox:
-    """Sends to the configured relay with retries (aiosmtplib)."""
+    """Sends to the configured relay over a few kept-open connections, with retries."""
 
     def __init__(self, config: OutboundConfig, local_hostname: str) -> None:
         self.config = config
         self.local_hostname = local_hostname
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots: asyncio.Semaphore | None = None
+
+    def _new_client(self) -> aiosmtplib.SMTP:
+        cfg = self.config
+        return aiosmtplib.SMTP(
+            hostname=cfg.host, port=cfg.port, username=cfg.username,
+            password=cfg.password.get_secret_value() if cfg.password else None,
+            use_tls=cfg.security == "tls", start_tls=cfg.security == "starttls",
+            timeout=cfg.timeout, local_hostname=self.local_hostname,
+        )
+
+    async def _once(self, message: EmailMessage, sender: str, recipient: str) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.config.connections)
+        async with self._slots:
+            client = self._idle.pop() if self._idle else None
+            if client is not None and not client.is_connected:
+                client = None
+            if client is None:
+                client = self._new_client()
+                await client.connect()
+            try:
+                await client.send_message(message, sender=sender, recipients=[recipient])
+            except BaseException:
+                client.close()
+                raise
+            self._idle.append(client)
 
     async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
         cfg = self.config
         for attempt in range(1, cfg.attempts + 1):
             try:
-                await aiosmtplib.send(
-                    message, sender=sender, recipients=[recipient], hostname=cfg.host,
-                    port=cfg.port, username=cfg.username,
-                    password=cfg.password.get_secret_value() if cfg.password else None,
-                    use_tls=cfg.security == "tls", start_tls=cfg.security == "starttls",
-                    timeout=cfg.timeout, local_hostname=self.local_hostname,
-                )
+                await self._once(message, sender, recipient)
                 return
             except (aiosmtplib.SMTPException, OSError) as err:
                 permanent = isinstance(err, aiosmtplib.SMTPResponseException) and \
@@ -77,7 +99,16 @@ class Outbox:
                 if permanent or attempt == cfg.attempts:
                     raise
                 log.warning("smtp_send_retry", attempt=attempt, error=type(err).__name__)
-                await asyncio.sleep(cfg.backoff * 2 ** (attempt - 1))
+                if not isinstance(err, aiosmtplib.SMTPServerDisconnected):  # stale: at once
+                    await asyncio.sleep(cfg.backoff * 2 ** (attempt - 1))
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await asyncio.wait_for(client.quit(), 2)
+            except Exception:
+                client.close()
 
 
 class EmailChannel:
@@ -106,6 +137,7 @@ class EmailChannel:
             await self.listener.stop()
         if self.watcher is not None:
             await self.watcher.stop()
+        await self.outbox.close()
 
     # -- in ----------------------------------------------------------------------------
 

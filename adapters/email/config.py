@@ -39,6 +39,7 @@ class OutboundConfig(_Table):
     password: EnvSecret | None = Field(None, alias="password_env")
     timeout: float = Field(30.0, gt=0)
     attempts: int = Field(4, ge=1, le=10)
+    connections: int = Field(4, ge=1, le=64)  # kept open to the relay, reused
     backoff: float = Field(1.0, ge=0)
 
 

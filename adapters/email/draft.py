@@ -32,6 +32,7 @@ _TAG_WORDS = (
 )
 _DELIMITER = re.compile(_OPEN + r"{1,3}\s*" + _TAG_WORDS + r"[^\n<>\[\]]{0,80}?" + _CLOSE + "{1,3}",
                         re.I)
+_TRIPLE = re.compile(r"[<«‹〈《⟨]{3,}|[>»›〉》⟩]{3,}")  # our markers' brackets
 _SPECIAL_TOKEN = re.compile(r"<\|[^|\n]{1,40}\|>")
 _FAKE_END = re.compile(
     r"^[^\w\n]*(end|begin|start)\s+of\s+[^\n]{0,40}?(email|message|data|input|instructions?|"
@@ -46,6 +47,7 @@ def clean_untrusted(text: str, limit: int) -> str:
     text = _INVISIBLE.sub("", _CONTROL.sub("", text))
     text = _SPECIAL_TOKEN.sub(NEUTRALIZED, text)
     text = _DELIMITER.sub(NEUTRALIZED, text)
+    text = _TRIPLE.sub(NEUTRALIZED, text)
     text = _FAKE_END.sub(NEUTRALIZED, text)
     if len(text) > limit:
         text = text[:limit] + "\n[… the rest of the email was cut …]"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from adapters.email.channel import mail_key, to_inbound
@@ -52,10 +53,12 @@ def test_look_alike_delimiters_and_invisible_characters_are_neutralized() -> Non
 
 @given(st.text(max_size=300))
 def test_untrusted_text_can_never_close_the_block(payload: str) -> None:
+    assume("fixednonce" not in unicodedata.normalize("NFKC", payload).lower())
     mail = parse_mail(b"From: o@example.com\nSubject: Fwd: x\n\n" + payload.encode())
     text = draft_request(mail, nonce="fixednonce")
     assert text.count("fixednonce") == 3  # instructions + begin + end markers only
     assert text.count("<<<END OF FORWARDED EMAIL") == 1
+    assert text.count("<<<FORWARDED EMAIL") == 1
 
 
 def test_long_email_is_cut() -> None:

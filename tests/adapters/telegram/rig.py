@@ -32,21 +32,17 @@ def all_fixtures() -> dict[str, dict[str, Any]]:
 
 
 def bot_toml(base_url: str, mode: str, extra: str) -> str:
-    return f"""
-        [channels.telegram]
-        token_env = "TG_TEST_TOKEN"
-        mode = "{mode}"
-        api_base_url = "{base_url}"
-        webhook_secret_env = "TG_TEST_SECRET"
-        public_url = "https://kith.example"
-        owners = [{OWNER}]
-        allowed_users = [{FRIEND}]
-        allowed_groups = [{GROUP}]
-        edit_interval = 0.05
-        group_edit_interval = 0.05
-        poll_timeout = 1
-        {extra}
-    """
+    """``[channels.telegram]`` for the tests; ``extra`` lines ("key = value") override."""
+    table = {
+        "token_env": '"TG_TEST_TOKEN"', "mode": f'"{mode}"', "api_base_url": f'"{base_url}"',
+        "webhook_secret_env": '"TG_TEST_SECRET"', "public_url": '"https://kith.example"',
+        "owners": f"[{OWNER}]", "allowed_users": f"[{FRIEND}]", "allowed_groups": f"[{GROUP}]",
+        "edit_interval": "0.05", "group_edit_interval": "0.05", "poll_timeout": "1",
+    }
+    for line in extra.strip().splitlines():
+        key, _, value = line.partition("=")
+        table[key.strip()] = value.strip()
+    return "[channels.telegram]\n" + "".join(f"{k} = {v}\n" for k, v in table.items())
 
 
 @dataclass

@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from nio import AsyncClient, ErrorResponse, RoomSendResponse
 
@@ -67,13 +67,17 @@ class Outbox:
             del self.sent[next(iter(self.sent))]
 
 
+class Sends(Protocol):
+    async def send(self, room_id: str, content: dict[str, Any]) -> str: ...
+
+
 class StreamedReply:
     """A reply shown while it streams: sent on the first text, then edited (throttled).
 
     Text longer than one message continues in new messages; only the last one is edited.
     """
 
-    def __init__(self, outbox: Outbox, room_id: str, *, reply_to: str | None,
+    def __init__(self, outbox: Sends, room_id: str, *, reply_to: str | None,
                  thread: str | None, interval: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.outbox = outbox

@@ -105,6 +105,15 @@ class Synapse:
             self.admin_token = body["access_token"]
         return str(body["user_id"])
 
+    def login(self, user_id: str, password: str) -> str:
+        """A fresh access token (and device) for ``user_id``."""
+        with httpx.Client(base_url=self.url, timeout=30) as http:
+            response = http.post("/_matrix/client/v3/login", json={
+                "type": "m.login.password", "password": password,
+                "identifier": {"type": "m.id.user", "user": user_id}})
+            response.raise_for_status()
+            return str(response.json()["access_token"])
+
     def limit_messages(self, user_id: str, per_second: float, burst: int) -> None:
         """A per-user message rate limit (admin API); 0/0 removes the limit."""
         with httpx.Client(base_url=self.url, timeout=30) as http:

@@ -7,12 +7,14 @@ import asyncio
 import io
 from pathlib import Path
 
+import pytest
 from nio import UploadResponse
 
 from adapters.matrix.channel import UNDECRYPTABLE, MatrixChannel
 from adapters.matrix.decode import RoomInfo, to_inbound
 from tests.adapters.matrix.kit import (
     PASSWORD,
+    PASSWORD_ENV,
     bot_toml,
     echo,
     human,
@@ -188,3 +190,29 @@ async def test_rate_limited_sends_are_delivered_after_the_wait(
             await alice.say(room_id, "one two three four five")
             await _answer(alice, room_id, bot_id, "You said: one two three four five")
             assert channel.outbox.rate_limited >= 1
+
+
+async def test_access_token_login_and_the_ignore_policy_for_unverified_devices(
+    synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fake, url = fake_llm
+    fake.reply = echo
+    bot_id = synapse.register(unique("bot"), PASSWORD)
+    monkeypatch.setenv("MATRIX_TEST_TOKEN", synapse.login(bot_id, PASSWORD))
+    async with human(synapse, tmp_path, unique("alice")) as alice:
+        toml = bot_toml(synapse, bot_id, [alice.user_id]).replace(
+            f'password_env = "{PASSWORD_ENV}"', 'access_token_env = "MATRIX_TEST_TOKEN"'
+        ) + 'unverified_devices = "ignore"\n'
+        async with running_bot(tmp_path, url, toml) as channel:
+            room_id = await alice.create_room([bot_id], encrypted=True, direct=True)
+            await alice.wait_joined(room_id, bot_id)
+            await alice.say(room_id, "can you read me?")
+            # The bot reads the message, but alice's unverified device gets no room key.
+            await alice.wait_for(lambda: any(
+                s.source.get("sender") == bot_id and s.source.get("type") == "m.room.encrypted"
+                for s in alice.seen if s.room_id == room_id), 30)
+            assert _asked(fake) == ["can you read me?"]
+            assert alice.shown(room_id, bot_id) == {}
+            alice_device = channel.client.device_store[alice.user_id][alice.client.device_id]
+            assert alice_device.blacklisted

@@ -1,7 +1,8 @@
 """Hybrid recall: BM25 (always) and embeddings (when configured), fused by rank.
 
-Both searches are filtered by the same :class:`Visibility` inside the store, so a memory a
-prompt may not see is never even a candidate. Reciprocal rank fusion needs no score
+A third, short ranking holds the time-bound memories still true now. All are filtered by
+the same :class:`Visibility` inside the store, so a memory a prompt may not see is never
+even a candidate. Reciprocal rank fusion needs no score
 calibration between BM25 and cosine; the fused list is cut to ``k`` and to a token budget.
 """
 
@@ -15,14 +16,18 @@ from core.memory.model import Memory, MemoryStore, Visibility
 from core.tokens import estimate_tokens
 
 RRF_K = 60
+CURRENT_WEIGHT = 2.0  # an active time-bound memory counts like agreement of two searches
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[str]:
-    """Reciprocal rank fusion: score(d) = Σ 1 / (k + rank). Ties keep first-seen order."""
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[str]:
+    """Reciprocal rank fusion: score(d) = Σ w / (k + rank). Ties keep first-seen order."""
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for n, ranking in enumerate(rankings):
+        weight = weights[n] if weights is not None else 1.0
         for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores, key=lambda item: -scores[item])
 
 
@@ -48,7 +53,10 @@ async def recall(store: MemoryStore, query: RecallQuery) -> list[Memory]:
         rankings.append(
             await store.search_vectors(query.visibility, query.vector, query.now, query.pool)
         )
-    fused = rrf(rankings)[: query.k]
+    # what is true only for now is context for everything said meanwhile
+    rankings.append(await store.search_current(query.visibility, query.now, 3))
+    weights = [1.0] * (len(rankings) - 1) + [CURRENT_WEIGHT]
+    fused = rrf(rankings, weights=weights)[: query.k]
     chosen: list[Memory] = []
     used = 0
     for memory in await store.memories_by_id(fused):

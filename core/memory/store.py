@@ -235,6 +235,17 @@ class SQLiteMemoryStore:
         found.sort(key=lambda item: -item[0])
         return list(dict.fromkeys(memory_id for _, memory_id in found))[:limit]
 
+    async def search_current(
+        self, visibility: Visibility, now: datetime, limit: int
+    ) -> list[str]:
+        """Time-bound memories still true now ("in Lisbon this week"), newest first."""
+        where, params = visible_sql(visibility, now)
+        rows = self.db.execute(
+            f"SELECT m.id FROM memories m WHERE m.expires_at IS NOT NULL AND {where} "
+            "ORDER BY m.n DESC LIMIT ?", [*params, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def _block(self, key: str, dim: int) -> _Block:
         block = self._blocks.get((key, dim))
         if block is not None:

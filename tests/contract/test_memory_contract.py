@@ -149,3 +149,16 @@ async def test_export_holds_only_the_persons_data(store: Store) -> None:
 
 async def test_people_in_a_conversation_are_its_recent_speakers(store: Store) -> None:
     assert await store.memories.people_in("kith/test/nobody", 5) == []
+
+
+async def test_current_lists_active_time_bound_memories_newest_first(store: Store) -> None:
+    ana, bob = await people(store, "ana", "bob")
+    mem = store.memories
+    soon = NOW + timedelta(days=3)
+    trip = await mem.add_memory(new(ana, "In Lisbon this week", expires_at=soon), NOW)
+    later = await mem.add_memory(new(ana, "Has guests until Sunday", expires_at=soon), NOW)
+    await mem.add_memory(new(ana, "Lives in Porto"), NOW)
+    await mem.add_memory(new(bob, "In Oslo this week", expires_at=soon), NOW)
+    assert await mem.search_current(Visibility(owner=ana), NOW, 5) == [later.id, trip.id]
+    assert await mem.search_current(Visibility(owner=ana), soon, 5) == []
+    assert await mem.search_current(Visibility(present=(ana,)), NOW, 5) == []

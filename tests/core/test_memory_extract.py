@@ -92,3 +92,7 @@ def test_fts_query_quotes_content_words_only() -> None:
     assert fts_query('Where do I live? "Porto" OR NOT lisbon*') == \
         '"live" OR "porto" OR "lisbon"'
     assert fts_query("what is it?") == ""
+
+
+def test_rrf_weights_lift_a_ranking() -> None:
+    assert rrf([["a", "b"], ["c"]], weights=[1.0, 2.0]) == ["c", "a", "b"]

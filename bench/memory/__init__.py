@@ -1,0 +1,1 @@
+"""Memory benchmark: ``python -m bench.memory`` (see README.md here)."""

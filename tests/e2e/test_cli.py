@@ -41,8 +41,12 @@ def test_check_lists_endpoints(tmp_path: Path) -> None:
 BAD_CONFIGS = {
     "unknown channel": (
         "[channels.telegrm]\n", {}, "channels.telegrm: unknown channel 'telegrm'"),
-    "missing env var": (
+    "bad setting value": (
         "[channels.web]\n", {"KITH_LLM__TIMEOUT": "soon"}, "KITH_LLM__TIMEOUT:"),
+    "missing token env var": (
+        "[channels.telegram]\ntoken_env = 'KITH_TEST_NO_SUCH_TOKEN'\nmode = 'polling'\n", {},
+        "channels.telegram.token_env: Value error, environment variable "
+        "KITH_TEST_NO_SUCH_TOKEN is not set"),
     "malformed toml": ("[channels.web\n", {}, "not valid TOML"),
     "unknown key": ("colour = 'blue'\n[channels.web]\n", {}, "colour: Extra inputs"),
     "no channel": ("display_name = 'x'\n", {}, "the bot has no enabled channel"),

@@ -27,6 +27,7 @@ log = get_logger("kith.telegram")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 UPDATES = ["message", "edited_message", "channel_post", "my_chat_member"]
 MAX_BODY = 1_000_000
+TOLD_FILE = "unknown_groups_told.json"
 UNKNOWN_GROUP = ("Hi! I only take part in groups my owner has allowed, so I'll leave now. "
                  "(Owner: this group's id is {chat_id}.)")
 
@@ -50,7 +51,7 @@ class TelegramChannel:
         self._secret = secret.get_secret_value().encode() if secret else None
         self.policy: Policy | None = None
         self._poller: asyncio.Task[None] | None = None
-        self._told: set[int] = set()
+        self._told: set[int] = self._load_told()
         self.edits_sent = 0
         self.replies_sent = 0
 
@@ -142,18 +143,33 @@ class TelegramChannel:
         return await self.ctx.submit(inbound)
 
     async def _unknown_group(self, chat_id: int) -> None:
-        if chat_id in self._told:
-            return
-        self._told.add(chat_id)
+        """Say once (ever) that the group is not allowed, then leave; or stay silent."""
         log.info("telegram_unknown_group", chat_id=chat_id, action=self.config.unknown_group)
         if self.config.unknown_group == "silent":
             return
         try:
-            await self.caller(chat_id, lambda: self.bot.send_message(
-                chat_id, UNKNOWN_GROUP.format(chat_id=chat_id)))
+            if chat_id not in self._told:
+                self._remember_told(chat_id)
+                await self.caller(chat_id, lambda: self.bot.send_message(
+                    chat_id, UNKNOWN_GROUP.format(chat_id=chat_id)))
             await self.caller(chat_id, lambda: self.bot.leave_chat(chat_id))
         except (TelegramError, Undeliverable) as err:
             log.warning("telegram_leave_failed", chat_id=chat_id, error=str(err))
+
+    def _load_told(self) -> set[int]:
+        try:
+            data = json.loads((self.ctx.state_dir / TOLD_FILE).read_text("utf-8"))
+        except (OSError, ValueError):
+            return set()
+        return {x for x in data if isinstance(x, int)} if isinstance(data, list) else set()
+
+    def _remember_told(self, chat_id: int) -> None:
+        self._told.add(chat_id)
+        path = self.ctx.state_dir / TOLD_FILE
+        try:
+            path.write_text(json.dumps(sorted(self._told)), "utf-8")
+        except OSError as err:
+            log.warning("telegram_state_write_failed", error=str(err))
 
     async def _poll(self) -> None:
         offset: int | None = None

@@ -204,11 +204,23 @@ async def test_unknown_group_is_told_once_and_left(telegram_rig: RigFactory) -> 
     async with telegram_rig() as rig:
         api = rig.bot_api
         await rig.send(fixture("bot_added_unknown_group"))
-        await rig.send(fixture("bot_added_unknown_group") | {"update_id": 40001})
+        await rig.send(fixture("bot_added_unknown_group") | {"update_id": 40001})  # re-added
         await rig.send(fixture("group_unknown_chat"))
         assert len(api.chat_texts(-1009999)) == 1
-        assert api.left == [-1009999]
+        assert "-1009999" in api.chat_texts(-1009999)[0]
+        assert api.left == [-1009999, -1009999]
         assert turns(rig) == []
+    async with telegram_rig() as rig:  # after a restart: still told only once
+        await rig.send(fixture("bot_added_unknown_group") | {"update_id": 40002})
+        assert rig.bot_api.chat_texts(-1009999) == [] and rig.bot_api.left == [-1009999]
+
+
+async def test_unknown_group_silent_mode(telegram_rig: RigFactory) -> None:
+    async with telegram_rig(extra='unknown_group = "silent"') as rig:
+        await rig.send(fixture("bot_added_unknown_group"))
+        await rig.send(fixture("group_unknown_chat"))
+        assert [c.method for c in rig.bot_api.calls] == [
+            "getMe", "setMyCommands", "setWebhook"]
 
 
 async def test_ignored_updates_send_nothing(telegram_rig: RigFactory) -> None:

@@ -123,25 +123,32 @@ class MatrixChannel:
     async def _run(self) -> None:
         first, backoff = True, 1.0
         while True:
-            resp = await self.client.sync(
-                timeout=0 if first else self.config.sync_timeout_ms, since=self._token,
-                full_state=first, sync_filter=SYNC_FILTER)
-            if not isinstance(resp, SyncResponse):
+            try:
+                resp = await self.client.sync(
+                    timeout=0 if first else self.config.sync_timeout_ms, since=self._token,
+                    full_state=first, sync_filter=SYNC_FILTER)
+                if isinstance(resp, SyncResponse):
+                    await self._batch(resp)
+                    first, backoff = False, 1.0
+                    continue
                 log.warning("matrix_sync_failed", error=str(resp))
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 60.0)
-                continue
-            backoff = 1.0
-            await self._keys()
-            await self._invites(resp)
-            if self._token is not None:  # the very first sync of a device is history only
-                await self._messages(resp)
-            self._token = resp.next_batch
-            _write_private(self._token_file, self._token)
-            first = False
-            async with self._batch_done:
-                self.batches += 1
-                self._batch_done.notify_all()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # one bad batch must not end the channel; it is retried
+                log.exception("matrix_sync_crashed")
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60.0)
+
+    async def _batch(self, resp: SyncResponse) -> None:
+        await self._keys()
+        await self._invites(resp)
+        if self._token is not None:  # the very first sync of a device is history only
+            await self._messages(resp)
+        self._token = resp.next_batch
+        _write_private(self._token_file, self._token)
+        async with self._batch_done:
+            self.batches += 1
+            self._batch_done.notify_all()
 
     async def wait_batches(self, count: int) -> None:
         async with self._batch_done:

@@ -176,7 +176,7 @@ event_like = st.fixed_dictionaries(
 ) | st.dictionaries(keys, json_values) | json_values
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(payload=event_like, room=st.sampled_from([GROUP, DM]))
 def test_to_inbound_never_raises(payload: Any, room: RoomInfo) -> None:
     inbound = to_inbound(payload, room)

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -38,11 +39,12 @@ class Run:
     model_ttft: float
     messages: int
     acks: list[float]
-    errors: int
+    errors: Counter[str]
     delivered: int | None
     seconds: float
     cpu: float
     rss_mb: float
+    loadgen_cpu: float
 
 
 def senders(count: int) -> list[str]:
@@ -96,10 +98,10 @@ def cloud_request(graph: FakeGraph, n: int, number: str) -> tuple[bytes, dict[st
 
 async def load(base: str, provider: str, twilio: FakeTwilio, graph: FakeGraph, count: int,
                concurrency: int, numbers: list[str], offset: int
-               ) -> tuple[list[float], int, float]:
+               ) -> tuple[list[float], Counter[str], float]:
     hook = f"{base}/hooks/kith/{provider}"
     acks: list[float] = []
-    errors = 0
+    errors: Counter[str] = Counter()
     gate = asyncio.Semaphore(concurrency)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
@@ -111,18 +113,17 @@ async def load(base: str, provider: str, twilio: FakeTwilio, graph: FakeGraph, c
     requests = [signed(offset + n) for n in range(count)]  # signing is not measured
 
     async def one(client: httpx.AsyncClient, n: int) -> None:
-        nonlocal errors
         body, headers = requests[n]
         async with gate:
             started = time.perf_counter()
             try:
                 response = await client.post(hook, content=body, headers=headers)
-            except httpx.TransportError:
-                errors += 1
+            except httpx.TransportError as err:
+                errors[type(err).__name__] += 1
                 return
             acks.append(time.perf_counter() - started)
         if response.status_code != 200:
-            errors += 1
+            errors[f"HTTP {response.status_code}"] += 1
 
     started = time.perf_counter()
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
@@ -145,18 +146,20 @@ async def scenario(provider: str, ttft: float, count: int, concurrency: int,
             if ttft < SLOW:
                 await fake.wait_messages(20, within=60)
                 fake.messages.clear()
-            meter = ProcessMeter(proc.pid)
+            meter, own = ProcessMeter(proc.pid), ProcessMeter()
             meter.start()
+            own.start()
             acks, errors, started = await load(base, provider, twilio, graph, count,
                                                concurrency, numbers, 0)
             if ttft < SLOW:
                 with contextlib.suppress(TimeoutError):
-                    await fake.wait_messages(count - errors, within=120)
+                    await fake.wait_messages(count - errors.total(), within=120)
             seconds = time.perf_counter() - started
             cpu, _ = meter.stop()
+            own_cpu, _ = own.stop()
             delivered = len(fake.messages) if ttft < SLOW else None
             return Run(provider, ttft, count, acks, errors, delivered, seconds, cpu,
-                       meter.peak_rss / 2**20)
+                       meter.peak_rss / 2**20, own_cpu)
 
 
 def main() -> None:
@@ -176,12 +179,14 @@ def main() -> None:
         f"WhatsApp webhooks: {count} signed messages, {args.in_flight} in flight, 200 senders "
         "(ack = webhook round trip; e2e = replies received by the fake REST API)",
         ["provider", "model ttft s", "ack p50 ms", "ack p99 ms", "ack max ms", "errors",
-         "delivered", "e2e msg/s", "kith CPU ms/msg", "kith RSS MB"],
+         "delivered", "e2e msg/s", "kith CPU ms/msg", "kith RSS MB", "loadgen+fakes CPU s",
+         "wall s"],
         [[r.provider, r.model_ttft, percentile(r.acks, 50) * 1000,
-          percentile(r.acks, 99) * 1000, max(r.acks, default=float("nan")) * 1000, r.errors,
+          percentile(r.acks, 99) * 1000, max(r.acks, default=float("nan")) * 1000,
+          ", ".join(f"{k}: {v}" for k, v in r.errors.items()) or "0",
           "—" if r.delivered is None else f"{r.delivered}/{r.messages}",
           float("nan") if r.delivered is None else r.delivered / r.seconds,
-          r.cpu / r.messages * 1000, r.rss_mb] for r in runs],
+          r.cpu / r.messages * 1000, r.rss_mb, r.loadgen_cpu, r.seconds] for r in runs],
     )
 
 

@@ -116,7 +116,8 @@ class CloudWhatsApp:
         for number, code in window_errors(payload):
             self._window_closed(number, code)
         try:
-            for inbound in to_inbounds(self.ctx.bot.name, payload, self.policy):
+            for inbound in to_inbounds(self.ctx.bot.name, payload, self.policy,
+                                       self.config.phone_number_id):
                 await self.ctx.submit(inbound)
         except RuntimeError:
             return PlainTextResponse("shutting down", status_code=503)

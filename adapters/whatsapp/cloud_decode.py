@@ -115,11 +115,19 @@ def message_to_inbound(
     )
 
 
-def to_inbounds(bot: str, payload: Any, policy: Policy) -> list[Inbound]:
-    """Every answerable message in one webhook body, in order."""
+def to_inbounds(bot: str, payload: Any, policy: Policy,
+                phone_number_id: str | None = None) -> list[Inbound]:
+    """Every answerable message in one webhook body, in order.
+
+    With ``phone_number_id``, messages to the app's other business numbers are skipped
+    (one Meta app may serve several numbers through one webhook URL).
+    """
     found: list[Inbound] = []
     try:
         for value in values(payload):
+            metadata = _dict(value.get("metadata"))
+            if phone_number_id and _str(metadata.get("phone_number_id")) != phone_number_id:
+                continue
             names: dict[str, str] = {}
             for contact in _list(value.get("contacts")):
                 contact = _dict(contact)

@@ -124,6 +124,12 @@ def test_cloud_ignored_and_window() -> None:
     assert cloud_decode.window_errors(cloud("cloud_status")) == []
 
 
+def test_cloud_other_business_number_is_skipped() -> None:
+    body = cloud("cloud_text")
+    assert cloud_decode.to_inbounds("kith", body, POLICY, "106540352242922")
+    assert cloud_decode.to_inbounds("kith", body, POLICY, "999999999999") == []
+
+
 def test_cloud_batch_keeps_order() -> None:
     body = cloud("cloud_text")
     value = body["entry"][0]["changes"][0]["value"]

@@ -13,15 +13,14 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from core.memory import links
 from core.memory.model import (
+    GROUP_PREFIX,
     PRIVATE,
     SHARED,
     Identity,
@@ -32,6 +31,7 @@ from core.memory.model import (
     Source,
     Visibility,
 )
+from core.memory.vectors import Block
 
 _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
@@ -47,13 +47,40 @@ _STOP = (
 STOPWORDS = frozenset(_STOP.split())
 
 
-def fts_query(text: str, max_terms: int = 24) -> str:
-    """An FTS5 OR-query of the distinct content words of ``text`` (each quoted)."""
+POSTINGS_BUDGET = 4000  # BM25 scores at most about this many documents per query
+
+
+def fts_terms(text: str, max_terms: int = 16) -> list[str]:
+    """The distinct content words of ``text``, quoted for FTS5."""
     seen: list[str] = []
     for word in _WORD.findall(text.lower()):
         if word not in STOPWORDS and word not in seen and len(word) > 1:
             seen.append(word)
-    return " OR ".join(f'"{w}"' for w in seen[:max_terms])
+    return [f'"{w}"' for w in seen[:max_terms]]
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 OR-query of the distinct content words of ``text``."""
+    return " OR ".join(fts_terms(text))
+
+
+def prune_terms(db: sqlite3.Connection, terms: Sequence[str]) -> tuple[str, bool]:
+    """Rarest terms first, while their postings fit the budget (common ones add little
+    to BM25 but cost the most). True when even the rarest alone exceeds the budget."""
+    counted = sorted(
+        (db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? "
+            "LIMIT ?)", (term, POSTINGS_BUDGET + 1),
+        ).fetchone()[0], term) for term in terms
+    )
+    chosen: list[str] = []
+    total = 0
+    for df, term in counted:
+        if df == 0 or (chosen and total + df > POSTINGS_BUDGET):
+            continue
+        chosen.append(term)
+        total += df
+    return " OR ".join(chosen), total > POSTINGS_BUDGET
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -91,23 +118,10 @@ def visible_sql(v: Visibility, now: datetime) -> tuple[str, list[Any]]:
     return where + " OR ".join(clauses) + ")", params
 
 
-Matrix = npt.NDArray[np.float32]
-
-
-@dataclass(slots=True)
-class _Block:
-    """The active vectors of one person (or one group scope), unit-normalised."""
-
-    ids: list[str]
-    matrix: Matrix
-    shared: npt.NDArray[np.bool_]
-    expires: npt.NDArray[np.float64]
-
-
 class SQLiteMemoryStore:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
-        self._blocks: dict[tuple[str, int], _Block] = {}
+        self._blocks: dict[tuple[str, int], Block] = {}
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -115,6 +129,24 @@ class SQLiteMemoryStore:
 
     def _invalidate(self) -> None:
         self._blocks.clear()
+
+    def _track(self, memory: Memory, vector: Sequence[float] | None) -> None:
+        """Keep cached vector blocks current after an insert, without a rebuild."""
+        key = memory.scope if memory.scope.startswith(GROUP_PREFIX) else memory.person_id
+        if vector is None:
+            return
+        block = self._blocks.get((key, len(vector)))
+        if block is None:
+            return
+        if len(block.tail) > max(1000, block.size // 20):
+            del self._blocks[(key, len(vector))]  # rebuilt (and re-indexed) on next use
+            return
+        expires = memory.expires_at.timestamp() if memory.expires_at else float("inf")
+        block.add(memory.id, vector, memory.scope == SHARED, expires)
+
+    def _retire(self, memory_id: str) -> None:
+        for block in self._blocks.values():
+            block.dead.add(memory_id)
 
     # -- memories ------------------------------------------------------------------------
 
@@ -131,9 +163,11 @@ class SQLiteMemoryStore:
                 )
             if new.vector is not None:
                 self._put_vector(db, memory_id, new.vector)
-        self._invalidate()
         found = await self.memory(memory_id)
         assert found is not None
+        if new.replaces:
+            self._retire(new.replaces)
+        self._track(found, new.vector)
         return found
 
     def _insert(self, db: sqlite3.Connection, new: NewMemory, stamp: str) -> str:
@@ -163,7 +197,7 @@ class SQLiteMemoryStore:
 
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None:
         self._put_vector(self.db, memory_id, vector)
-        self._invalidate()
+        self._invalidate()  # rare (backfill): rebuild blocks on next use
 
     async def memory(self, memory_id: str) -> Memory | None:
         row = self.db.execute(
@@ -194,14 +228,18 @@ class SQLiteMemoryStore:
     async def search_text(
         self, visibility: Visibility, query: str, now: datetime, limit: int
     ) -> list[str]:
-        match = fts_query(query)
+        match, crowded = prune_terms(self.db, fts_terms(query))
         if not match:
             return []
         where, params = visible_sql(visibility, now)
+        recent = ""
+        if crowded:  # a very common word only: rank among the newest memories
+            recent = " AND memories_fts.rowid > (SELECT max(n) FROM memories) - ?"
+            params.append(POSTINGS_BUDGET * 4)
         rows = self.db.execute(
             "SELECT m.id FROM memories_fts JOIN memories m ON m.n = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where} ORDER BY bm25(memories_fts) LIMIT ?",
-            [match, *params, limit],
+            f"WHERE memories_fts MATCH ? AND {where}{recent} ORDER BY bm25(memories_fts) "
+            "LIMIT ?", [match, *params, limit],
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -215,23 +253,14 @@ class SQLiteMemoryStore:
         query /= norm
         stamp, dim = now.timestamp(), len(vector)
         found: list[tuple[float, str]] = []
-        parts: list[tuple[_Block, bool]] = []
+        parts: list[tuple[Block, bool]] = []
         if visibility.owner:
             parts.append((self._block(visibility.owner, dim), False))
         if visibility.group:
             parts.append((self._block(visibility.group, dim), False))
         parts += [(self._block(p, dim), True) for p in visibility.present]
         for block, shared_only in parts:
-            if not block.ids:
-                continue
-            scores = block.matrix @ query
-            mask = block.expires > stamp
-            if shared_only:
-                mask &= block.shared
-            scores = np.where(mask, scores, -np.inf)
-            top = min(limit, len(block.ids))
-            best = np.argpartition(-scores, top - 1)[:top]
-            found += [(float(scores[i]), block.ids[i]) for i in best if np.isfinite(scores[i])]
+            found += block.search(query, stamp, shared_only, limit)
         found.sort(key=lambda item: -item[0])
         return list(dict.fromkeys(memory_id for _, memory_id in found))[:limit]
 
@@ -246,7 +275,7 @@ class SQLiteMemoryStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def _block(self, key: str, dim: int) -> _Block:
+    def _block(self, key: str, dim: int) -> Block:
         block = self._blocks.get((key, dim))
         if block is not None:
             return block
@@ -257,15 +286,11 @@ class SQLiteMemoryStore:
             "JOIN memory_vectors v ON v.n = m.n "
             f"WHERE {column} AND m.superseded_by IS NULL AND v.dim = ?", (key, dim),
         ).fetchall()
-        matrix = np.zeros((len(rows), dim), dtype=np.float32)
-        for i, row in enumerate(rows):
-            matrix[i] = np.frombuffer(row[3], dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        matrix /= np.where(norms == 0, 1, norms)
-        block = _Block(
-            ids=[r[0] for r in rows], matrix=matrix,
-            shared=np.array([r[1] == SHARED for r in rows], dtype=np.bool_),
-            expires=np.array([np.inf if r[2] is None else r[2] for r in rows], dtype=np.float64),
+        matrix = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
+        block = Block.build(
+            [r[0] for r in rows], matrix.reshape(len(rows), dim),
+            [r[1] == SHARED for r in rows],
+            [np.inf if r[2] is None else r[2] for r in rows],
         )
         self._blocks[(key, dim)] = block
         return block

@@ -189,6 +189,7 @@ async def test_polling_mode_answers_each_update_once(telegram_rig: RigFactory) -
         api = rig.bot_api
         assert api.calls_to("deleteWebhook") and not api.webhook
         rig.llm.reply = "Polled hello"
+        api.inject("getUpdates", 502, "Bad Gateway")  # the poller backs off and goes on
         update = fixture("private_text")
         await rig.send(update)
         assert api.chat_texts(OWNER) == ["Polled hello"]
@@ -198,6 +199,7 @@ async def test_polling_mode_answers_each_update_once(telegram_rig: RigFactory) -
         await rig.send(fixture("group_mention"))
         assert len(turns(rig)) == 2
         assert api.sent_to(GROUP)[0].reply_to == 201
+        assert any(c.method == "getUpdates" and c.status == 502 for c in api.calls)
 
 
 async def test_unknown_group_is_told_once_and_left(telegram_rig: RigFactory) -> None:

@@ -38,6 +38,7 @@ from core.reply import Reply
 log = get_logger("kith.matrix")
 UNDECRYPTABLE = ("I couldn't decrypt your message (my device has no key for it). "
                  "Please send it again.")
+TYPING_AFTER = 0.3  # seconds without a first piece of reply before "typing…" is shown
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
 
 
@@ -252,9 +253,11 @@ class MatrixChannel:
         room_id = inbound.conversation.chat_id
         event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
         thread = inbound.conversation.thread
-        # Receipt and typing run beside the reply, never in its way.
-        presence = asyncio.create_task(
-            self._presence(room_id, event_id, thread, typing=inbound.wants_answer))
+        # Receipt and typing run beside the reply, never in its way. Typing is shown only
+        # if the model is slower than TYPING_AFTER (a fast reply needs no indicator).
+        typing: list[bool] = []
+        presence = asyncio.create_task(self._presence(
+            room_id, event_id, thread, typing if inbound.wants_answer else None))
         stream = StreamedReply(self.outbox, room_id,
                                reply_to=event_id if inbound.is_group or thread else None,
                                thread=thread, interval=self.config.edit_interval)
@@ -264,15 +267,19 @@ class MatrixChannel:
             await stream.update(reply.text, final=True)
         finally:
             presence.cancel()
-            if inbound.wants_answer:
+            if typing:
                 self._background(self.client.room_typing(room_id, False))
 
     async def _presence(self, room_id: str, event_id: str, thread: str | None,
-                        typing: bool) -> None:
+                        typing: list[bool] | None) -> None:
         with contextlib.suppress(Exception):
             await self.client.update_receipt_marker(room_id, event_id,
                                                     thread_id=thread or "main")
-        while typing:
+        if typing is None:
+            return
+        await asyncio.sleep(TYPING_AFTER)
+        while True:
+            typing.append(True)
             with contextlib.suppress(Exception):
                 await self.client.room_typing(room_id, True, timeout=30_000)
             await asyncio.sleep(20)

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient, AsyncClientConfig, LoginResponse, RoomCreateResponse, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    LoginResponse,
+    ReceiptEvent,
+    RoomCreateResponse,
+    SyncResponse,
+    TypingNoticeEvent,
+)
 
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
               "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
@@ -37,6 +45,8 @@ class Human:
                                   config=AsyncClientConfig(store_sync_tokens=True,
                                                            encryption_enabled=True))
         self.seen: list[Seen] = []
+        self.typing: set[tuple[str, str]] = set()  # (room, user) ever seen typing
+        self.read: set[tuple[str, str, str]] = set()  # (room, user, event) read receipts
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._first = True
@@ -77,7 +87,15 @@ class Human:
                     for event in info.timeline.events:
                         self.seen.append(Seen(room_id, event.source,
                                               bool(getattr(event, "decrypted", False))))
+                    for ephemeral in info.ephemeral:
+                        self._ephemeral(room_id, ephemeral)
                 self._changed.notify_all()
+
+    def _ephemeral(self, room_id: str, event: Any) -> None:
+        if isinstance(event, TypingNoticeEvent):
+            self.typing.update((room_id, user) for user in event.users)
+        elif isinstance(event, ReceiptEvent):
+            self.read.update((room_id, r.user_id, r.event_id) for r in event.receipts)
 
     async def wait_for(self, predicate: Callable[[], Any], limit: float = 30.0) -> Any:
         async def wait() -> Any:

@@ -179,7 +179,7 @@ async def test_rate_limited_sends_are_delivered_after_the_wait(
     synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str]
 ) -> None:
     fake, url = fake_llm
-    fake.itl, fake.reply = 0.01, echo
+    fake.itl, fake.ttft, fake.reply = 0.01, 0.8, echo
     bot_id = synapse.register(unique("bot"), PASSWORD)
     synapse.limit_messages(bot_id, per_second=2, burst=1)  # Synapse's own M_LIMIT_EXCEEDED
     async with human(synapse, tmp_path, unique("alice")) as alice:
@@ -187,9 +187,12 @@ async def test_rate_limited_sends_are_delivered_after_the_wait(
         async with running_bot(tmp_path, url, toml) as channel:
             room_id = await alice.create_room([bot_id], direct=True)
             await alice.wait_joined(room_id, bot_id)
-            await alice.say(room_id, "one two three four five")
+            asked = await alice.say(room_id, "one two three four five")
             await _answer(alice, room_id, bot_id, "You said: one two three four five")
             assert channel.outbox.rate_limited >= 1
+            # The model took a while (ttft): the bot showed "typing" and read the message.
+            await alice.wait_for(lambda: (room_id, bot_id) in alice.typing
+                                 and (room_id, bot_id, asked) in alice.read, 10)
 
 
 async def test_access_token_login_and_the_ignore_policy_for_unverified_devices(

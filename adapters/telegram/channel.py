@@ -220,11 +220,13 @@ class TelegramChannel:
         except (TelegramError, Undeliverable) as err:
             log.error("telegram_undeliverable", conversation=str(inbound.conversation),
                       error=str(err), sent_messages=len(out.ids))
+        except asyncio.CancelledError:
+            pump.cancel()
+            raise
         finally:
             if typing is not None:
                 typing.cancel()
-            if not pump.done():
-                pump.cancel()
+            # The pump runs the turn to its end, so the reply is kept even if undelivered.
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await pump
         self.edits_sent += out.edits

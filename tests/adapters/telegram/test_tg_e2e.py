@@ -253,14 +253,14 @@ async def test_attachments_are_fetched_lazily(telegram_rig: RigFactory) -> None:
 async def test_undeliverable_reply_is_logged_and_kept(
         telegram_rig: RigFactory, capsys: pytest.CaptureFixture[str]) -> None:
     async with telegram_rig(extra="max_attempts = 2") as rig:
-        rig.llm.reply = "You will not see this in Telegram"
+        rig.llm.reply, rig.llm.itl = REPLY, 0.03  # still streaming when delivery gives up
         rig.bot_api.inject("sendMessage", 502, "Bad Gateway", times=2)
         update = fixture("private_text")
         await rig.send(update)
         assert rig.bot_api.chat_texts(OWNER) == []
         key = ConversationKey("kith", "telegram", str(OWNER))
         history = await rig.kith.store.history(key, 0, 10)
-        assert [t.text for t in history if t.role == "assistant"] == [rig.llm.reply]
+        assert [t.text for t in history if t.role == "assistant"] == [REPLY]
         logged = capsys.readouterr()
         line = next(x for x in (logged.out + logged.err).splitlines()
                     if "telegram_undeliverable" in x)
@@ -269,4 +269,4 @@ async def test_undeliverable_reply_is_logged_and_kept(
         later = fixture("private_text")
         later["update_id"], later["message"]["message_id"] = 50001, 60
         await rig.send(later)
-        assert rig.bot_api.chat_texts(OWNER) == [rig.llm.reply]
+        assert rig.bot_api.chat_texts(OWNER) == [REPLY]

@@ -270,8 +270,9 @@ class SQLiteMemoryStore:
         """Time-bound memories still true now ("in Lisbon this week"), newest first."""
         where, params = visible_sql(visibility, now)
         rows = self.db.execute(
-            f"SELECT m.id FROM memories m WHERE m.expires_at IS NOT NULL AND {where} "
-            "ORDER BY m.n DESC LIMIT ?", [*params, limit],
+            "SELECT m.id FROM memories m INDEXED BY memories_expiring "
+            f"WHERE m.expires_at > ? AND {where} ORDER BY m.n DESC LIMIT ?",
+            [now.timestamp(), *params, limit],
         ).fetchall()
         return [r[0] for r in rows]
 

@@ -125,3 +125,9 @@ MIGRATIONS += (
     CREATE INDEX turns_inbound ON turns(inbound_id);
     """,
 )
+MIGRATIONS += (
+    # 4: time-bound memories still true now are found without scanning a person's memories
+    """
+    CREATE INDEX memories_expiring ON memories(expires_at) WHERE expires_at IS NOT NULL;
+    """,
+)

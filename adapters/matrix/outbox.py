@@ -17,6 +17,7 @@ from core.logging import get_logger
 log = get_logger("kith.matrix")
 DEFAULT_WAIT_MS = 2_000
 MAX_ATTEMPTS = 8
+FIRST_SEND_CHARS = 40
 
 
 class SendError(RuntimeError):
@@ -89,10 +90,18 @@ class StreamedReply:
         self.event_ids: list[str] = []
         self._shown: list[str] = []
         self._last_edit = 0.0
+        self._started: float | None = None
 
     async def update(self, text: str, final: bool = False) -> None:
         if not text.strip():
             return
+        if not self.event_ids and not final:
+            # Hold the first send until there is something worth a notification: a phone
+            # should not buzz with "He". Fast replies then land as one event, no edits.
+            if self._started is None:
+                self._started = self.clock()
+            if len(text) < FIRST_SEND_CHARS and self.clock() - self._started < self.interval:
+                return
         chunks = split_text(text)
         for index, chunk in enumerate(chunks):
             if index >= len(self.event_ids):

@@ -187,8 +187,9 @@ async def test_rate_limited_sends_are_delivered_after_the_wait(
         async with running_bot(tmp_path, url, toml) as channel:
             room_id = await alice.create_room([bot_id], direct=True)
             await alice.wait_joined(room_id, bot_id)
-            asked = await alice.say(room_id, "one two three four five six seven eight nine ten eleven")
-            await _answer(alice, room_id, bot_id, "You said: one two three four five six seven eight nine ten eleven")
+            words = "one two three four five six seven eight nine ten eleven"
+            asked = await alice.say(room_id, words)
+            await _answer(alice, room_id, bot_id, f"You said: {words}")
             assert channel.outbox.rate_limited >= 1
             # The model took a while (ttft): the bot showed "typing" and read the message.
             await alice.wait_for(lambda: (room_id, bot_id) in alice.typing

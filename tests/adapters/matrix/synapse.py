@@ -130,7 +130,7 @@ def running_synapse(directory: Path, startup_timeout: float = 60.0) -> Iterator[
     port = _free_port()
     config_path = write_config(directory, port)
     secret = str(yaml.safe_load(config_path.read_text())["registration_shared_secret"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HTTP", "HTTPS"))}
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     out = open(directory / "stdout.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "synapse.app.homeserver", "--config-path", str(config_path)],

@@ -99,7 +99,12 @@ WORDS = _WORDS.split()
 
 
 async def latency(size: int, embedder: Embedder, life: Life) -> list[object]:
-    queries = life.questions
+    """Half the queries are the life's questions, half share words with the haystack."""
+    rq = random.Random(1)
+    queries = [*life.questions, *(
+        Question("haystack", f"what about the {rq.choice(WORDS)} with {rq.choice(NAMES)} in "
+                 f"{rq.choice(CITIES)}?", (), life.questions[0].at)
+        for _ in range(len(life.questions)))]
     dim = embedder.dim
     rnd = random.Random(size)
     rng = np.random.default_rng(size)
@@ -165,13 +170,21 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", choices=["recall", "latency", "prompts"], default=None)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     life = generate(args.sessions, seed=args.seed)
     embedder = best()
-    asyncio.run(recall_quality(life, embedder))
-    rows = [asyncio.run(latency(int(n), embedder, life))
-            for n in args.sizes.split(",")]
+    if args.only in (None, "recall"):
+        asyncio.run(recall_quality(life, embedder))
+    if args.only in (None, "latency"):
+        _latency(args.sizes, embedder, life)
+    if args.only in (None, "prompts"):
+        asyncio.run(prompt_growth(life, args.turns))
+
+
+def _latency(sizes: str, embedder: Embedder, life: Life) -> None:
+    rows = [asyncio.run(latency(int(n), embedder, life)) for n in sizes.split(",")]
     print_table("Recall latency, one person, full recall() (FTS5 + vectors + current + fetch), "
                 "ms; vectors: noisy copies of the memories' embeddings",
                 ["memories", "dim", "load s", "cold", "lex p50", "lex p95", "hybrid p50",
@@ -179,7 +192,6 @@ def main() -> None:
     q = embed_latency(embedder, life.questions)
     print(f"query embedding ({embedder.name}): p50 {percentile(q, 50):.1f} ms, "
           f"p95 {percentile(q, 95):.1f} ms (in-process; a server adds a round trip)")
-    asyncio.run(prompt_growth(life, args.turns))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ vectors, then a WAL checkpoint; ``secure_delete`` zeroes the freed pages.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import links
+from core.memory import lexical, links
 from core.memory.model import (
     GROUP_PREFIX,
     PRIVATE,
@@ -37,52 +36,6 @@ _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
     "source_sender, source_at, expires_at, superseded_by, created_at, updated_at"
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP = (
-    "a an and are as at be but by do does did for from has have i in is it its me my of on "
-    "or so that the their them they this to was we were what when where which who why will "
-    "with you your our us he she his her him how can could would should am been not no yes "
-    "about into than then there these those just also any all"
-)
-STOPWORDS = frozenset(_STOP.split())
-
-
-POSTINGS_BUDGET = 4000  # BM25 scores at most about this many documents per query
-
-
-def fts_terms(text: str, max_terms: int = 16) -> list[str]:
-    """The distinct content words of ``text``, quoted for FTS5."""
-    seen: list[str] = []
-    for word in _WORD.findall(text.lower()):
-        if word not in STOPWORDS and word not in seen and len(word) > 1:
-            seen.append(word)
-    return [f'"{w}"' for w in seen[:max_terms]]
-
-
-def fts_query(text: str) -> str:
-    """An FTS5 OR-query of the distinct content words of ``text``."""
-    return " OR ".join(fts_terms(text))
-
-
-def prune_terms(db: sqlite3.Connection, terms: Sequence[str]) -> tuple[str, bool]:
-    """Rarest terms first, while their postings fit the budget (common ones add little
-    to BM25 but cost the most). True when even the rarest alone exceeds the budget."""
-    counted = sorted(
-        (db.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? "
-            "LIMIT ?)", (term, POSTINGS_BUDGET + 1),
-        ).fetchone()[0], term) for term in terms
-    )
-    chosen: list[str] = []
-    total = 0
-    for df, term in counted:
-        if df == 0 or (chosen and total + df > POSTINGS_BUDGET):
-            continue
-        chosen.append(term)
-        total += df
-    return " OR ".join(chosen), total > POSTINGS_BUDGET
-
-
 def _ts(value: datetime | None) -> float | None:
     return value.timestamp() if value is not None else None
 
@@ -228,14 +181,14 @@ class SQLiteMemoryStore:
     async def search_text(
         self, visibility: Visibility, query: str, now: datetime, limit: int
     ) -> list[str]:
-        match, crowded = prune_terms(self.db, fts_terms(query))
+        match, crowded = lexical.prune_terms(self.db, lexical.fts_terms(query))
         if not match:
             return []
         where, params = visible_sql(visibility, now)
         recent = ""
         if crowded:  # a very common word only: rank among the newest memories
             recent = " AND memories_fts.rowid > (SELECT max(n) FROM memories) - ?"
-            params.append(POSTINGS_BUDGET * 4)
+            params.append(lexical.POSTINGS_BUDGET * 4)
         rows = self.db.execute(
             "SELECT m.id FROM memories_fts JOIN memories m ON m.n = memories_fts.rowid "
             f"WHERE memories_fts MATCH ? AND {where}{recent} ORDER BY bm25(memories_fts) "

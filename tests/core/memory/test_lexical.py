@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.events import Sender
-from core.memory import store as memory_store
+from core.memory import lexical as memory_store
 from core.memory.model import MemoryKind, NewMemory, Source, Visibility
 from core.store.sqlite import SQLiteStore
 

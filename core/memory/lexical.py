@@ -1,0 +1,52 @@
+"""Lexical side of recall: FTS5 query terms, and pruning them to a postings budget."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STOP = (
+    "a an and are as at be but by do does did for from has have i in is it its me my of on "
+    "or so that the their them they this to was we were what when where which who why will "
+    "with you your our us he she his her him how can could would should am been not no yes "
+    "about into than then there these those just also any all"
+)
+STOPWORDS = frozenset(_STOP.split())
+
+
+POSTINGS_BUDGET = 4000  # BM25 scores at most about this many documents per query
+
+
+def fts_terms(text: str, max_terms: int = 16) -> list[str]:
+    """The distinct content words of ``text``, quoted for FTS5."""
+    seen: list[str] = []
+    for word in _WORD.findall(text.lower()):
+        if word not in STOPWORDS and word not in seen and len(word) > 1:
+            seen.append(word)
+    return [f'"{w}"' for w in seen[:max_terms]]
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 OR-query of the distinct content words of ``text``."""
+    return " OR ".join(fts_terms(text))
+
+
+def prune_terms(db: sqlite3.Connection, terms: Sequence[str]) -> tuple[str, bool]:
+    """Rarest terms first, while their postings fit the budget (common ones add little
+    to BM25 but cost the most). True when even the rarest alone exceeds the budget."""
+    counted = sorted(
+        (db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? "
+            "LIMIT ?)", (term, POSTINGS_BUDGET + 1),
+        ).fetchone()[0], term) for term in terms
+    )
+    chosen: list[str] = []
+    total = 0
+    for df, term in counted:
+        if df == 0 or (chosen and total + df > POSTINGS_BUDGET):
+            continue
+        chosen.append(term)
+        total += df
+    return " OR ".join(chosen), total > POSTINGS_BUDGET

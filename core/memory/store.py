@@ -309,6 +309,11 @@ class SQLiteMemoryStore:
                 f"UPDATE memories SET superseded_by = NULL WHERE superseded_by IN ({marks})", chunk
             )
             for source in sources:
+                # the rolling summary may retell the forgotten turn: drop it, it is rebuilt
+                db.execute(
+                    "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key IN "
+                    "(SELECT conversation FROM turns WHERE inbound_id = ?)", (source,),
+                )
                 db.execute("DELETE FROM turns WHERE inbound_id = ?", (source,))
                 db.execute("DELETE FROM inbox WHERE id = ? AND status != 'pending'", (source,))
 

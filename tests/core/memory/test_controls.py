@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+from core.events import ConversationKey
 from tests.core.memory.harness import (
     Brain,
     MemoryCore,
@@ -53,6 +54,9 @@ async def test_forget_id_removes_the_text_from_the_file_fts_and_wal(
     path = tmp_path / "k.db"
     async with memory_core(path, url) as core:
         await tell_all(core)
+        dm = ConversationKey("kith", "telegram", "dm-ana")
+        await core.store.set_summary(dm, 0, "Ana told me she grew up in Zanzibarquux.", 1)
+        assert "Zanzibarquux" in (await core.store.conversation(dm)).summary
         core.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert b"Zanzibarquux" in db_bytes(path)  # the check can fail: the text was there
         assert b"zanzibarquux" in db_bytes(path)  # and its FTS term
@@ -64,9 +68,11 @@ async def test_forget_id_removes_the_text_from_the_file_fts_and_wal(
             "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'zanzibarquux'"
         ).fetchone()[0]
         after = await core.say(msg("telegram", "ana", "/memory"))
+        summary = (await core.store.conversation(dm)).summary  # it retold the fact: gone too
         core.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         raw = db_bytes(path)
     assert hits == 0 and "Zanzibarquux" not in after and "Plays the oboe" in after
+    assert summary == ""
     assert b"Zanzibarquux" not in raw and b"zanzibarquux" not in raw
     assert b"Plays the oboe" in raw
 

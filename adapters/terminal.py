@@ -10,7 +10,7 @@ from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
 from core.events import Addressed, ConversationKey, Inbound, ReplyStatus, Sender, Trust
 from core.reply import Reply
 
-OWNER = Sender(platform_id="owner", display_name="You")
+OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
 
 
 class TerminalConfig(ChannelConfig):

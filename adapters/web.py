@@ -25,7 +25,7 @@ from core.reply import Reply
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_TEXT = 16_000
-OWNER = Sender(platform_id="owner", display_name="You")
+OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
 
 
 class WebConfig(ChannelConfig):

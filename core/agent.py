@@ -78,7 +78,8 @@ class Agent:
 
     async def _run(self, inbound: Inbound, reply: Reply) -> AsyncIterator[str]:
         conv = inbound.conversation
-        person = await self.store.person_for(conv.channel, inbound.sender)
+        person = await self.store.person_for(inbound.sender.identity_space(conv.channel),
+                                             inbound.sender)
         if inbound.trust is Trust.UNKNOWN:
             pairing = await self.store.pairing(conv.bot, conv.channel, inbound.sender)
             if not pairing.approved:

@@ -15,7 +15,8 @@ def inbound_to_json(inbound: Inbound) -> str:
         {
             "id": inbound.id,
             "conversation": [conv.bot, conv.channel, conv.chat_id, conv.thread],
-            "sender": [inbound.sender.platform_id, inbound.sender.display_name],
+            "sender": [inbound.sender.platform_id, inbound.sender.display_name,
+                       inbound.sender.namespace],
             "text": inbound.text,
             "received_at": inbound.received_at.isoformat(),
             "attachments": [

@@ -54,10 +54,19 @@ class ConversationKey:
 
 @dataclass(frozen=True, slots=True)
 class Sender:
-    """The platform identity of whoever sent a message."""
+    """The platform identity of whoever sent a message.
+
+    ``namespace`` says where ``platform_id`` is unique; senders with the same namespace and
+    id are one person. Empty means the channel's name. Channels that share an id space set
+    it: WhatsApp via Twilio and via the Cloud API both use ``"tel"`` (E.164 numbers).
+    """
 
     platform_id: str
     display_name: str = ""
+    namespace: str = ""
+
+    def identity_space(self, channel: str) -> str:
+        return self.namespace or channel
 
 
 @dataclass(frozen=True, slots=True)

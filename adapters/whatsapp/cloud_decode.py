@@ -104,7 +104,8 @@ def message_to_inbound(
     return Inbound(
         id=f"{CHANNEL}:{bot}:{wamid}",
         conversation=ConversationKey(bot, CHANNEL, number),
-        sender=Sender(platform_id=number, display_name=names.get(number, "")[:128]),
+        sender=Sender(platform_id=number, display_name=names.get(number, "")[:128],
+                      namespace="tel"),
         text=text,
         attachments=attachments,
         reply_to=_str(context.get("id")) or None,

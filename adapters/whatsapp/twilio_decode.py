@@ -85,7 +85,8 @@ def _decode(bot: str, form: Mapping[str, str], policy: Policy) -> Inbound | None
     return Inbound(
         id=f"{CHANNEL}:{bot}:{sid}",
         conversation=ConversationKey(bot, CHANNEL, number),
-        sender=Sender(platform_id=number, display_name=form.get("ProfileName", "")[:128]),
+        sender=Sender(platform_id=number, display_name=form.get("ProfileName", "")[:128],
+                      namespace="tel"),
         text=text,
         attachments=attachments,
         reply_to=form.get("OriginalRepliedMessageSid") or None,

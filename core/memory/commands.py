@@ -144,7 +144,8 @@ async def link_cmd(ctx: Context, args: str) -> str:
 
 async def unlink_cmd(ctx: Context, args: str) -> str:
     conv, sender = ctx.inbound.conversation, ctx.inbound.sender
-    new_person = await ctx.store.memories.unlink(ctx.person_id, conv.channel, sender.platform_id)
+    space = sender.identity_space(conv.channel)
+    new_person = await ctx.store.memories.unlink(ctx.person_id, space, sender.platform_id)
     if new_person is None:
         return "This account isn't linked to any other."
     return "Unlinked: this account is separate again, with what you told me here."

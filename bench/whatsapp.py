@@ -24,7 +24,8 @@ import httpx
 from bench.common import ProcessMeter, machine, percentile, print_table
 from bench.harness import fake_llm, kith_serve
 from tests.fakes.graph import FakeGraph
-from tests.fakes.twilio import FakeTwilio, serve_loopback
+from tests.fakes.loopback import serve_loopback
+from tests.fakes.twilio import FakeTwilio
 
 SID, TOKEN = "AC" + "b" * 32, "bench-twilio-token"
 GRAPH_TOKEN, APP_SECRET, VERIFY = "bench-graph-token", "bench-app-secret", "bench-verify"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import textwrap
 from collections.abc import AsyncIterator
@@ -10,12 +9,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from bots.fleet import BotDefinition, load_fleet
 from bots.gateway import build_app
 from bots.runtime import Kith
 from core.settings import Settings
+from tests.fakes.loopback import serve_loopback
 
 PERSONA = "You are Kith, a test assistant."
 
@@ -62,23 +60,8 @@ async def running_kith(settings: Settings, **kwargs: Any) -> AsyncIterator[Kith]
 @asynccontextmanager
 async def running_gateway(kith: Kith) -> AsyncIterator[str]:
     """Serve the gateway for an already started ``kith`` on 127.0.0.1:<free port>."""
-    app = build_app(kith, manage_lifecycle=False)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
-                                           lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serve_loopback(build_app(kith, manage_lifecycle=False), lifespan="on") as base:
+        yield base
 
 
 def free_port() -> int:

@@ -23,7 +23,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.whatsapp.signatures import hub_signature
-from tests.fakes.twilio import Fault, Recorded, serve_loopback
+from tests.fakes.loopback import serve_loopback
+from tests.fakes.twilio import Fault, Recorded
 
 __all__ = ["FakeGraph", "Fault", "serve_loopback"]
 

@@ -19,7 +19,6 @@ import asyncio
 import html
 import json
 import re
-import socket
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -29,11 +28,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fakes.loopback import serve_loopback
 
 TOKEN = "7000000001:AAFakeTokenForKithTestsOnly_abcdefghijk"
 BOT_ID = 7000000001
@@ -387,20 +387,8 @@ def build_app(fake: FakeBotAPI) -> Starlette:
 @asynccontextmanager
 async def running_fake_bot_api(fake: FakeBotAPI) -> AsyncIterator[str]:
     """Serve ``fake`` on 127.0.0.1:<free port> in this loop; yields the ``.../bot`` base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build_app(fake), log_config=None, access_log=False,
-                                           lifespan="off", timeout_graceful_shutdown=2))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}/bot"
+        async with serve_loopback(build_app(fake)) as base:
+            yield f"{base}/bot"
     finally:
         await fake.close()
-        server.should_exit = True
-        await task

@@ -16,16 +16,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import socket
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import parse_qsl, urlencode
 
 import httpx
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -49,37 +45,6 @@ class Recorded:
     path: str
     headers: dict[str, str]
     form: dict[str, str] = field(default_factory=dict)
-
-
-class _QuickServer(uvicorn.Server):
-    """Checks for exit every 10 ms instead of 100 ms, so fixtures tear down quickly."""
-
-    async def main_loop(self) -> None:
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864000
-            await asyncio.sleep(0.01)
-
-
-@asynccontextmanager
-async def serve_loopback(app: Starlette) -> AsyncIterator[str]:
-    """Serve ``app`` on 127.0.0.1:<free port> in this event loop; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = _QuickServer(uvicorn.Config(app, log_config=None, access_log=False,
-                                         lifespan="off", backlog=2048))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 def _error(status: int, code: int, message: str, headers: dict[str, str] | None = None

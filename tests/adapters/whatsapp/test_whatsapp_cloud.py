@@ -17,8 +17,9 @@ from structlog.testing import capture_logs
 from adapters.whatsapp.cloud_channel import CloudWhatsApp
 from bots.runtime import Kith
 from core.events import Attachment
-from tests.fakes.graph import FakeGraph, Fault, serve_loopback
+from tests.fakes.graph import FakeGraph, Fault
 from tests.fakes.llm import FakeLLM
+from tests.fakes.loopback import serve_loopback
 from tests.support import make_settings, running_gateway, running_kith, write_bot
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "whatsapp"

@@ -18,7 +18,8 @@ from bots.runtime import Kith
 from core.events import Attachment
 from core.settings import ConfigError
 from tests.fakes.llm import FakeLLM
-from tests.fakes.twilio import FakeTwilio, Fault, serve_loopback
+from tests.fakes.loopback import serve_loopback
+from tests.fakes.twilio import FakeTwilio, Fault
 from tests.support import make_settings, running_gateway, running_kith, write_bot
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "whatsapp"

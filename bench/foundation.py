@@ -57,19 +57,22 @@ async def _load(base: str, conversations: int, seconds: float, model_delay: floa
                 meter: ProcessMeter, interval: float | None = None) -> tuple[int, float,
                                                                              list[float]]:
     added: list[float] = []
-    limits = httpx.Limits(max_connections=conversations + 10, max_keepalive_connections=None)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    # one small client per conversation: a single shared httpx pool with hundreds of
+    # connections spends more CPU on its own bookkeeping than Kith spends on a message
+    clients = [httpx.AsyncClient(timeout=120) for _ in range(conversations)]
+    try:
         # warm-up: one message per conversation, not measured
-        await asyncio.gather(*(_converse(client, base, 0, model_delay, [], None)
-                               for _ in range(min(conversations, 50))))
+        await asyncio.gather(*(_converse(c, base, 0, model_delay, [], None) for c in clients))
         meter.start()
         started = time.monotonic()
         stop_at = started + seconds
         sampler = asyncio.create_task(_sample(meter))
-        await asyncio.gather(*(_converse(client, base, stop_at, model_delay, added, interval)
-                               for _ in range(conversations)))
+        await asyncio.gather(*(_converse(c, base, stop_at, model_delay, added, interval)
+                               for c in clients))
         sampler.cancel()
         elapsed = time.monotonic() - started
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
     return len(added), elapsed, added
 
 

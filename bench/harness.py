@@ -56,7 +56,8 @@ def kith_serve(llm_url: str, bot_toml: str = "[channels.web]\n", **env: str) -> 
             "KITH_BOTS_DIR": str(root / "bots"), "KITH_DATA_DIR": str(root / "data"),
             "KITH_LLM__BASE_URLS": llm_url, "KITH_LLM__MODEL": "llama-test",
             "KITH_GATEWAY__PORT": str(port), "KITH_LOG_LEVEL": "WARNING",
-            "KITH_CONCURRENCY": "2000", "PYTHONPATH": str(REPO), **env,
+            "KITH_CONCURRENCY": "2000", "KITH_MEMORY__LEARN": "false",
+            "PYTHONPATH": str(REPO), **env,
         })
         proc = subprocess.Popen([sys.executable, "-m", "bots.cli", "serve"], env=full_env,
                                 cwd=root, stderr=subprocess.DEVNULL)

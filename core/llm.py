@@ -189,7 +189,9 @@ class OpenAIChatModel:
                 url=url,
                 label=endpoint_label(url),
                 client=openai.AsyncOpenAI(
-                    base_url=url, api_key=key, max_retries=0, timeout=timeout
+                    base_url=url, api_key=key, max_retries=0, timeout=timeout,
+                    # aiohttp's pool costs half the CPU of httpx's with many open streams
+                    http_client=openai.DefaultAioHttpClient(timeout=timeout),
                 ),
             )
             for url in settings.base_urls

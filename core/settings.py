@@ -48,6 +48,9 @@ class LLMSettings(BaseModel):
         for url in value:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http(s) URL")
+            if "@" in url.split("://", 1)[1].split("/", 1)[0]:  # never echo it: a secret
+                raise ValueError("a base URL must not carry credentials; "
+                                 "put the key in KITH_LLM__API_KEY")
         return [url.rstrip("/") for url in value]
 
 

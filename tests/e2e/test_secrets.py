@@ -36,18 +36,20 @@ def test_the_canary_never_appears_in_logs_errors_or_replies(tmp_path: Path) -> N
     fake = FakeLLM()  # echoes the message back
     outputs = []
     with running_fake_llm_sync(fake) as url:
+        down = f"http://127.0.0.1:{free_port()}/v1"
         creds = url.replace("http://", f"http://kith:{CANARY}@")
-        down = f"http://kith:{CANARY}@127.0.0.1:{free_port()}/v1"
         runs = [
             run_kith(tmp_path, "chat", stdin="hello\n/help\n/prefs\n", KITH_LLM__BASE_URLS=url,
                      **env),
             run_kith(tmp_path, "chat", stdin="hello\n", KITH_LLM__BASE_URLS=down, **env),
-            run_kith(tmp_path, "chat", stdin="again\n", KITH_LLM__BASE_URLS=f"{down},{creds}",
+            run_kith(tmp_path, "chat", stdin="again\n", KITH_LLM__BASE_URLS=f"{down},{url}",
                      **env),
-            run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=f"{creds},{down}", **env),
+            run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=f"{url},{down}", **env),
+            run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=creds, **env),  # refused, not echoed
         ]
         outputs = [r.stdout + r.stderr for r in runs]
-    assert runs[0].returncode == 0 and runs[1].returncode == 1 and runs[2].returncode == 0
+    assert [r.returncode for r in runs] == [0, 1, 0, 0, 2]
+    assert "must not carry credentials" in runs[4].stderr
     assert any('"level": "debug"' in out for out in outputs)  # DEBUG really was on
     assert any("llm_endpoint_failed" in out for out in outputs)  # error paths were logged
     for out in outputs:

@@ -100,23 +100,31 @@ class Dispatcher:
         with bound_context(bot=conv.bot, channel=conv.channel, conversation=str(conv),
                            message_id=inbound.id):
             reply = self.agent.turn(inbound)
-            target = self._channels.get((conv.bot, conv.channel))
             try:
-                if target is None:
-                    log.error("no_channel_for_reply")
-                else:
-                    await target.deliver(inbound, reply)
-            except Exception:
-                log.exception("delivery_failed")
-            try:
-                await reply.drain()
-            except Exception:
-                log.exception("turn_crashed")
-                await self._mark_failed(inbound)
-                reply.status = ReplyStatus.FAILED
+                await self._deliver(inbound, reply)
+            except asyncio.CancelledError:
+                reply.cancel()  # shutting down: the message stays pending and resumes
+                raise
             metrics.TURN_SECONDS.observe(time.perf_counter() - started)
             if reply.text:
                 metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
+
+    async def _deliver(self, inbound: Inbound, reply: Reply) -> None:
+        conv = inbound.conversation
+        target = self._channels.get((conv.bot, conv.channel))
+        try:
+            if target is None:
+                log.error("no_channel_for_reply")
+            else:
+                await target.deliver(inbound, reply)
+        except Exception:
+            log.exception("delivery_failed")
+        try:
+            await reply.drain()
+        except Exception:
+            log.exception("turn_crashed")
+            await self._mark_failed(inbound)
+            reply.status = ReplyStatus.FAILED
 
     async def _mark_failed(self, inbound: Inbound) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -39,6 +40,8 @@ async def _converse(client: httpx.AsyncClient, base: str, stop_at: float, model_
                     added: list[float], interval: float | None) -> None:
     session = uuid.uuid4().hex
     n = 0
+    if interval is not None:  # open loop: spread the conversations' first messages evenly
+        await asyncio.sleep(random.uniform(0, interval))
     while time.monotonic() < stop_at:
         n += 1
         started = time.monotonic()

@@ -76,9 +76,15 @@ async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
         result = await model.probe()
     finally:
         await model.aclose()
-    for label, error in result.items():
-        print(f"llm {label}: {'answers' if error is None else 'does not answer (' + error + ')'}")
-    if all(error is not None for error in result.values()):
+    for label, probe in result.items():
+        if probe.ok:
+            served = ", ".join(probe.models) or "no models listed"
+            note = "" if not probe.models or settings.llm.model in probe.models else (
+                f" — but not {settings.llm.model}; set KITH_LLM__MODEL")
+            print(f"llm {label}: answers, serving {served}{note}")
+        else:
+            print(f"llm {label}: does not answer ({probe.error})")
+    if not any(probe.ok for probe in result.values()):
         print("No language model endpoint answers: start vLLM or llama.cpp (see infra/) "
               "or set KITH_LLM__BASE_URLS.")
         return 1

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from adapters.base import RoutedChannel, WebhookChannel
 from bots.runtime import Kith
+from core.llm import Probe
 
 
 class Readiness:
@@ -23,7 +24,7 @@ class Readiness:
         self.kith = kith
         self.ttl = ttl
         self._at = 0.0
-        self._llm: dict[str, str | None] = {}
+        self._llm: dict[str, Probe] = {}
 
     async def check(self) -> tuple[bool, dict[str, object]]:
         store_ok = await self.kith.store.healthy()
@@ -31,8 +32,9 @@ class Readiness:
         if probe is not None and time.monotonic() - self._at > self.ttl:
             self._llm = await probe()
             self._at = time.monotonic()
-        llm_ok = probe is None or any(err is None for err in self._llm.values())
-        detail = {"store": store_ok, "llm": {k: v or "ok" for k, v in self._llm.items()}}
+        llm_ok = probe is None or any(p.ok for p in self._llm.values())
+        detail = {"store": store_ok,
+                  "llm": {k: p.error or "ok" for k, p in self._llm.items()}}
         return store_ok and llm_ok, detail
 
 

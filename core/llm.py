@@ -59,6 +59,18 @@ class Completion:
     tool_calls: tuple[dict[str, Any], ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One endpoint's answer to ``GET /models``: the models it serves, or why it failed."""
+
+    models: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
 class LLMError(Exception):
     """Every endpoint failed, or the reply broke off mid-stream."""
 
@@ -354,17 +366,15 @@ class OpenAIChatModel:
         except Exception as exc:
             raise LLMError(self._describe(exc, used)) from exc
 
-    async def probe(self) -> dict[str, str | None]:
-        """Which endpoints answer ``GET /models``: label -> error or None."""
-        result: dict[str, str | None] = {}
+    async def probe(self) -> dict[str, Probe]:
+        """What each endpoint answers to ``GET /models``."""
+        result: dict[str, Probe] = {}
         for endpoint in self.endpoints:
             try:
                 page = await endpoint.client.models.list(timeout=self.settings.connect_timeout)
-                names = ", ".join(m.id for m in page.data) or "no models"
-                result[endpoint.label] = None
-                log.debug("llm_probe_ok", endpoint=endpoint.label, models=names)
+                result[endpoint.label] = Probe(models=tuple(m.id for m in page.data))
             except Exception as exc:
-                result[endpoint.label] = f"{_error_kind(exc)}: {exc}"
+                result[endpoint.label] = Probe(error=f"{_error_kind(exc)}: {exc}")
         return result
 
     @staticmethod

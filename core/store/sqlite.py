@@ -7,6 +7,8 @@ mode with ``synchronous=NORMAL`` costs tens of microseconds, far less than a thr
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import sqlite3
 import uuid
@@ -15,9 +17,13 @@ from pathlib import Path
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound, Sender
+from core.logging import get_logger
 from core.memory.store import SQLiteMemoryStore
 from core.store.base import ConversationState, InboxStatus, Pairing, Turn, TurnRecord
 from core.store.migrations import MIGRATIONS
+
+log = get_logger("kith.store")
+CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
 
 
 def new_pairing_code() -> str:
@@ -34,6 +40,7 @@ class SQLiteStore:
         self.path = Path(path)
         self._synchronous = synchronous
         self._db: sqlite3.Connection | None = None
+        self._checkpointer: asyncio.Task[None] | None = None
         self._memories = SQLiteMemoryStore(lambda: self.db)
 
     @property
@@ -54,8 +61,24 @@ class SQLiteStore:
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in pages
         db.execute("PRAGMA busy_timeout=5000")
+        # checkpoints (which fsync) run on a thread, not inside a turn on the event loop
+        db.execute("PRAGMA wal_autocheckpoint=0")
         self._db = db
         self._migrate()
+        self._checkpointer = asyncio.create_task(self._checkpoint_loop())
+
+    async def _checkpoint_loop(self) -> None:
+        helper = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        helper.execute("PRAGMA busy_timeout=5000")
+        try:
+            while True:
+                await asyncio.sleep(CHECKPOINT_EVERY)
+                try:
+                    await asyncio.to_thread(helper.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                except sqlite3.Error as err:  # busy or locked: the next round catches up
+                    log.warning("wal_checkpoint_failed", error=str(err))
+        finally:
+            helper.close()
 
     def _migrate(self) -> None:
         db = self.db
@@ -68,6 +91,11 @@ class SQLiteStore:
             )
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointer
+            self._checkpointer = None
         if self._db is not None:
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from core.llm import ChatMessage, LLMError, OpenAIChatModel, rank
+from core.llm import ChatMessage, LLMError, OpenAIChatModel, Probe, rank
 from tests.core.harness import llm_settings
 from tests.fakes.llm import FakeLLM, Fault, running_fake_llm
 from tests.support import free_port
@@ -108,5 +108,5 @@ async def test_complete_and_embed_go_through_the_same_client(
     assert a.chat_requests[-1]["response_format"] == {"type": "json_object"}
     vectors = await model.embed(["tea with lemon", "tea with lemon", "a bicycle"])
     assert vectors[0] == vectors[1] and vectors[0] != vectors[2]
-    assert (await model.probe()) == {model.endpoints[0].label: None}
+    assert (await model.probe()) == {model.endpoints[0].label: Probe(models=("llama-test",))}
     await model.aclose()

@@ -34,7 +34,8 @@ def test_check_lists_endpoints(tmp_path: Path) -> None:
     with running_fake_llm_sync(FakeLLM()) as url:
         done = run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=f"{url},{down}")
     assert done.returncode == 0, done.stderr
-    assert "answers" in done.stdout and "does not answer" in done.stdout
+    assert "answers, serving llama-test — but not meta-llama/Llama-3.1-8B-Instruct" in done.stdout
+    assert "does not answer" in done.stdout
     assert "bot kith: channels web, terminal" in done.stdout
 
 

@@ -9,6 +9,7 @@ vectors, then a WAL checkpoint; ``secure_delete`` zeroes the freed pages.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -208,10 +209,10 @@ class SQLiteMemoryStore:
         found: list[tuple[float, str]] = []
         parts: list[tuple[Block, bool]] = []
         if visibility.owner:
-            parts.append((self._block(visibility.owner, dim), False))
+            parts.append((await self._block(visibility.owner, dim), False))
         if visibility.group:
-            parts.append((self._block(visibility.group, dim), False))
-        parts += [(self._block(p, dim), True) for p in visibility.present]
+            parts.append((await self._block(visibility.group, dim), False))
+        parts += [(await self._block(p, dim), True) for p in visibility.present]
         for block, shared_only in parts:
             found += block.search(query, stamp, shared_only, limit)
         found.sort(key=lambda item: -item[0])
@@ -229,7 +230,7 @@ class SQLiteMemoryStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    def _block(self, key: str, dim: int) -> Block:
+    async def _block(self, key: str, dim: int) -> Block:
         block = self._blocks.get((key, dim))
         if block is not None:
             return block
@@ -241,8 +242,9 @@ class SQLiteMemoryStore:
             f"WHERE {column} AND m.superseded_by IS NULL AND v.dim = ?", (key, dim),
         ).fetchall()
         matrix = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
-        block = Block.build(
-            [r[0] for r in rows], matrix.reshape(len(rows), dim),
+        # building the approximate index of a large person takes ~1 s: not on the loop
+        block = await asyncio.to_thread(
+            Block.build, [r[0] for r in rows], matrix.reshape(len(rows), dim),
             [r[1] == SHARED for r in rows],
             [np.inf if r[2] is None else r[2] for r in rows],
         )

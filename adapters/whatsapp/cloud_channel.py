@@ -9,7 +9,6 @@ message read.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import re
@@ -24,12 +23,11 @@ from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
 from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_errors
 from adapters.whatsapp.common import (
     Policy,
+    WindowWatch,
     error_code,
     log,
-    log_window_closed,
     send_with_retry,
     split_text,
-    window_notice,
 )
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
@@ -87,14 +85,14 @@ class CloudWhatsApp:
         self._auth = {"authorization": f"Bearer {token}"}
         self.messages_url = (f"{config.api_base_url}/{config.api_version}/"
                              f"{config.phone_number_id}/messages")
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._window = WindowWatch(f"{ctx.bot.name}/{ctx.channel}", "cloud", config.owners,
+                                   self.send_text)
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._window.aclose()
         if self._own_client:
             await self.client.aclose()
 
@@ -114,7 +112,7 @@ class CloudWhatsApp:
         except ValueError:
             return PlainTextResponse("body is not JSON", status_code=400)
         for number, code in window_errors(payload):
-            self._window_closed(number, code)
+            self._window.closed(number, code)
         try:
             for inbound in to_inbounds(self.ctx.bot.name, payload, self.policy,
                                        self.config.phone_number_id):
@@ -165,20 +163,11 @@ class CloudWhatsApp:
             return True
         code = error_code(response, "error", "code") if response is not None else ""
         if code == str(WINDOW_CLOSED):
-            self._window_closed(number, WINDOW_CLOSED, notify=notify)
+            self._window.closed(number, WINDOW_CLOSED, notify=notify)
         else:
             log.error("whatsapp_send_failed", provider="cloud", to=number, code=code,
                       status=response.status_code if response is not None else None)
         return False
-
-    def _window_closed(self, number: str, code: int, *, notify: bool = True) -> None:
-        log_window_closed(f"{self.ctx.bot.name}/{self.ctx.channel}/{number}", "cloud", code)
-        owner = self.config.owners[0] if self.config.owners else None
-        if notify and owner and owner != number:
-            task = asyncio.create_task(self.send_text(owner, window_notice(number),
-                                                      notify=False))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         """Resolve a media id to its short-lived URL, then download it (bearer auth)."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 
@@ -126,3 +127,34 @@ def error_code(response: httpx.Response, *path: str) -> str:
     except ValueError:
         return ""
     return str(node) if isinstance(node, int | str) else ""
+
+
+class SendText(Protocol):
+    async def __call__(self, number: str, body: str, *, notify: bool = True) -> bool: ...
+
+
+class WindowWatch:
+    """A closed 24-hour window: log it with the conversation, and tell the first owner.
+
+    The notice goes out in the background (never to the person whose window closed, and
+    never about a notice), and :meth:`aclose` waits for what is still on its way.
+    """
+
+    def __init__(self, conversations: str, provider: str, owners: Sequence[str],
+                 send: SendText) -> None:
+        self.conversations = conversations  # "<bot>/<channel>"
+        self.provider = provider
+        self.owner = owners[0] if owners else None
+        self.send = send
+        self._tasks: set[asyncio.Task[bool]] = set()
+
+    def closed(self, number: str, code: int | str, *, notify: bool = True) -> None:
+        log_window_closed(f"{self.conversations}/{number}", self.provider, code)
+        if notify and self.owner and self.owner != number:
+            task = asyncio.create_task(self.send(self.owner, window_notice(number), notify=False))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def aclose(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

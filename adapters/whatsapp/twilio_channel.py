@@ -7,8 +7,6 @@ is complete, through the Messages API (``httpx``, async), split at 1600 characte
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
@@ -19,12 +17,11 @@ from starlette.responses import PlainTextResponse, Response
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
 from adapters.whatsapp.common import (
     Policy,
+    WindowWatch,
     error_code,
     log,
-    log_window_closed,
     send_with_retry,
     split_text,
-    window_notice,
 )
 from adapters.whatsapp.phone import e164_list, to_e164
 from adapters.whatsapp.signatures import twilio_valid
@@ -80,14 +77,14 @@ class TwilioWhatsApp:
         self._key = config.shared_key.get_secret_value() if config.shared_key else None
         self._own_client = client is None
         self.client = client or httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0))
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._window = WindowWatch(f"{ctx.bot.name}/{ctx.channel}", "twilio", config.owners,
+                                   self.send_text)
 
     async def start(self) -> None:
         return None
 
     async def stop(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._window.aclose()
         if self._own_client:
             await self.client.aclose()
 
@@ -107,7 +104,7 @@ class TwilioWhatsApp:
             log.warning("whatsapp_bad_signature", bot=self.ctx.bot.name, provider="twilio")
             return PlainTextResponse("invalid signature", status_code=403)
         if status_error(form) == WINDOW_CLOSED:
-            self._window_closed(to_e164(form.get("To", "")) or "unknown", WINDOW_CLOSED)
+            self._window.closed(to_e164(form.get("To", "")) or "unknown", WINDOW_CLOSED)
         inbound = to_inbound(self.ctx.bot.name, form, self.policy)
         if inbound is not None:
             try:
@@ -138,20 +135,11 @@ class TwilioWhatsApp:
             return True
         code = error_code(response, "code") if response is not None else ""
         if code == WINDOW_CLOSED:
-            self._window_closed(number, code, notify=notify)
+            self._window.closed(number, code, notify=notify)
         else:
             log.error("whatsapp_send_failed", provider="twilio", to=number, code=code,
                       status=response.status_code if response is not None else None)
         return False
-
-    def _window_closed(self, number: str, code: str, *, notify: bool = True) -> None:
-        log_window_closed(f"{self.ctx.bot.name}/whatsapp/{number}", "twilio", code)
-        owner = self.config.owners[0] if self.config.owners else None
-        if notify and owner and owner != number:
-            task = asyncio.create_task(self.send_text(owner, window_notice(number),
-                                                      notify=False))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         """Download a ``MediaUrlN`` with the account credentials (only from the API host)."""

@@ -58,8 +58,8 @@ async def memory_cmd(ctx: Context, args: str) -> str:
     prefs = await store.preferences(ctx.person_id)
     if prefs:
         lines.append("Your preferences: " + ", ".join(f"{k}={v}" for k, v in prefs.items()))
-    state = await store.conversation(ctx.inbound.conversation)
-    lines.append(f"In this conversation I keep {state.turn_count} messages.")
+    count = await store.turn_count(ctx.inbound.conversation)
+    lines.append(f"In this conversation I keep {count} messages.")
     learning = "on" if await store.memories.learning(ctx.person_id) else "off"
     lines.append(f"Learning is {learning}. /forget ID · /forget TEXT · /forget all · /export")
     return "\n".join(lines)

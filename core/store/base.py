@@ -32,7 +32,6 @@ class ConversationState:
     epoch: int = 0
     summary: str = ""
     summary_upto: int = 0  # turns with seq <= this are covered by the summary
-    turn_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +78,7 @@ class Store(Protocol):
 
     # conversations
     async def conversation(self, key: ConversationKey) -> ConversationState: ...
+    async def turn_count(self, key: ConversationKey) -> int: ...
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]: ...
     async def finish_turn(self, record: TurnRecord) -> None: ...
     async def set_summary(

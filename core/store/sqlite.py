@@ -212,10 +212,16 @@ class SQLiteStore:
             "SELECT epoch, summary, summary_upto FROM conversations WHERE key = ?", (str(key),)
         ).fetchone()
         epoch, summary, upto = row if row else (0, "", 0)
-        count = self.db.execute(
-            "SELECT count(*) FROM turns WHERE conversation = ? AND epoch = ?", (str(key), epoch)
-        ).fetchone()[0]
-        return ConversationState(epoch, summary, upto, count)
+        return ConversationState(epoch, summary, upto)
+
+    async def turn_count(self, key: ConversationKey) -> int:
+        """Turns kept in the current epoch (a count: for /memory, not for every turn)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM turns WHERE conversation = ? AND epoch = "
+            "coalesce((SELECT epoch FROM conversations WHERE key = ?), 0)",
+            (str(key), str(key)),
+        ).fetchone()
+        return int(row[0])
 
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]:
         rows = self.db.execute(

@@ -55,7 +55,7 @@ async def test_history_is_per_conversation_ordered_and_limited(store: Store) -> 
     after = await store.history(KEY, turns[1].seq, 100)
     assert [t.text for t in after] == ["q3", "a3", "q5", "a5"]
     state = await store.conversation(KEY)
-    assert state.turn_count == 6 and state.epoch == 0
+    assert await store.turn_count(KEY) == 6 and state.epoch == 0
 
 
 async def test_summary_moves_forward_only(store: Store) -> None:
@@ -75,7 +75,7 @@ async def test_reset_starts_a_new_epoch(store: Store) -> None:
     await store.set_summary(KEY, 0, "old", 1)
     await store.reset(KEY)
     state = await store.conversation(KEY)
-    assert (state.epoch, state.summary, state.turn_count) == (1, "", 0)
+    assert (state.epoch, state.summary, await store.turn_count(KEY)) == (1, "", 0)
     assert await store.history(KEY, 0, 10) == []
     await store.set_summary(KEY, 0, "late summary of the old epoch", 99)
     assert (await store.conversation(KEY)).summary == ""

@@ -103,7 +103,8 @@ class MemoryService:
     async def learned(self, person: str) -> tuple[dict[str, str], list[str]]:
         """Learned preferences by /prefs key, and learned style notes (private context)."""
         now, prefs, style = self.clock(), dict[str, str](), list[str]()
-        for memory in await self.store.memories(person):
+        kinds = (MemoryKind.PREFERENCE.value, MemoryKind.STYLE.value)
+        for memory in await self.store.memories(person, kinds=kinds):
             if not memory.active(now) or memory.scope.startswith(GROUP_PREFIX):
                 continue
             if memory.kind is MemoryKind.PREFERENCE and memory.pref_key:

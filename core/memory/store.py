@@ -159,11 +159,15 @@ class SQLiteMemoryStore:
         ).fetchone()
         return _row(row) if row else None
 
-    async def memories(self, person_id: str, *, history: bool = False) -> list[Memory]:
+    async def memories(
+        self, person_id: str, *, history: bool = False, kinds: Sequence[str] = ()
+    ) -> list[Memory]:
         where = "" if history else " AND superseded_by IS NULL"
+        if kinds:
+            where += f" AND kind IN ({','.join('?' * len(kinds))})"
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM memories WHERE person_id = ?{where} ORDER BY n",
-            (person_id,),
+            (person_id, *kinds),
         ).fetchall()
         return [_row(r) for r in rows]
 

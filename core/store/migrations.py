@@ -131,3 +131,9 @@ MIGRATIONS += (
     CREATE INDEX memories_expiring ON memories(expires_at) WHERE expires_at IS NOT NULL;
     """,
 )
+MIGRATIONS += (
+    # 5: learned preferences and style are read on every direct turn, by kind
+    """
+    CREATE INDEX memories_person_kind ON memories(person_id, kind, superseded_by);
+    """,
+)

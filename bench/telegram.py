@@ -170,14 +170,24 @@ async def burst_load(base: str, fake: FakeBotAPI, run: Burst, meter: ProcessMete
     ids = iter(range(1, 10**9))
     chats = [FIRST_CHAT + i for i in range(run.chats)]
     before = len(fake.calls)
-    limits = httpx.Limits(max_connections=run.chats + 10)
+    limits = httpx.Limits(max_connections=40)  # Telegram's default webhook max_connections
     async with httpx.AsyncClient(timeout=300, limits=limits) as client:
-        async def chat(c: int) -> None:
-            for n in range(1, run.per_chat + 1):
-                resp = await client.post(hook, json=update(c, n, next(ids)),
-                                         headers={"x-telegram-bot-api-secret-token": SECRET})
+        async def post(body: dict[str, object]) -> None:
+            for _ in range(5):  # Telegram retries a webhook whose connection failed
+                try:
+                    resp = await client.post(hook, json=body,
+                                             headers={"x-telegram-bot-api-secret-token": SECRET})
+                except httpx.TransportError:
+                    await asyncio.sleep(0.5)
+                    continue
                 if resp.status_code != 200:
                     raise RuntimeError(f"webhook answered {resp.status_code}")
+                return
+            raise RuntimeError("webhook unreachable")
+
+        async def chat(c: int) -> None:
+            for n in range(1, run.per_chat + 1):
+                await post(update(c, n, next(ids)))
 
         def done() -> bool:
             return all(len(fake.by_chat.get(c, [])) >= run.per_chat

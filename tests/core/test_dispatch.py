@@ -4,7 +4,6 @@ import asyncio
 import time
 from pathlib import Path
 
-from core.store.base import InboxStatus
 from tests.core.harness import message, running_core
 from tests.fakes.llm import FakeLLM, Fault
 

@@ -148,7 +148,7 @@ async def test_a_stream_cut_before_its_first_token_is_retried_on_b(
 async def test_a_refused_connection_is_recognised_and_fails_over_at_once(
     two: tuple[FakeLLM, str, FakeLLM, str],
 ) -> None:
-    _, _, b, url_b = two
+    _, _, _, url_b = two
     url_a = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: refused
     urls = [url_a, url_b]
     model = OpenAIChatModel(llm_settings(urls, connect_timeout=1.0))

@@ -44,6 +44,9 @@ EXPECTED: dict[str, Addressed | None] = {
     "bot_removed": None,
     "unknown_update_type": None,
     "group_unknown_chat": None,
+    # a forum topic the bot created: Telegram points every message at its creation message
+    "topic_plain_bot_created": None,
+    "topic_mention_bot_created": Addressed.MENTION,
 }
 
 
@@ -55,6 +58,12 @@ def test_every_fixture_has_an_expectation() -> None:
 def test_fixture_decodes_as_expected(name: str) -> None:
     inbound = to_inbound(fixture(name), POLICY)
     assert (inbound.addressed if inbound else None) == EXPECTED[name]
+
+
+def test_a_topic_message_is_not_a_reply_to_the_topics_creation() -> None:
+    inbound = to_inbound(fixture("topic_mention_bot_created"), POLICY)
+    assert inbound is not None and inbound.reply_to is None
+    assert inbound.conversation.thread == "300"
 
 
 def test_private_message_fields() -> None:

@@ -9,6 +9,7 @@ from typing import TextIO
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
 from core.events import (
     Addressed,
+    ChatKind,
     ConversationKey,
     Inbound,
     Outbound,
@@ -33,6 +34,7 @@ def to_inbound(bot: str, session: str, number: int, text: str) -> Inbound:
         text=text,
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 

@@ -25,7 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
-from core.events import Addressed, ConversationKey, Inbound, Outbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
 from core.reply import Reply
 from core.store.base import InboxStatus
 
@@ -62,6 +62,7 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         text=text.strip(),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 

@@ -26,7 +26,16 @@ from adapters.email.parse import ParsedMail, parse_mail
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc, Verdict, verify
 from adapters.kit import retrying
-from core.events import Addressed, ConversationKey, Inbound, Outbound, ReplyStatus, Sender, Trust
+from core.events import (
+    Addressed,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Outbound,
+    ReplyStatus,
+    Sender,
+    Trust,
+)
 from core.logging import get_logger
 from core.reply import DeliveryError, Reply
 
@@ -50,6 +59,7 @@ def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> 
         text=draft_request(mail, limit),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 

@@ -25,11 +25,12 @@ from adapters.kit import (
     split_text,
 )
 from adapters.kit.stream import TextSource
-from core.events import ConversationKey, Inbound, Sender
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.reply import Reply
 
 INBOUND = Inbound(id="t:1", conversation=ConversationKey("kith", "test", "c"),
-                  sender=Sender("u"), text="hi")
+                  sender=Sender("u"), text="hi", trust=Trust.OWNER, addressed=Addressed.DIRECT,
+                  chat=ChatKind.DIRECT)
 
 
 def test_split_prefers_paragraphs_then_sentences() -> None:

@@ -13,7 +13,7 @@ import httpx
 
 from adapters.base import ChannelContext
 from adapters.web import WebChat, WebConfig
-from core.events import ConversationKey, Inbound, Sender
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.profile import BotProfile
 from core.reply import Reply
 from core.store.sqlite import SQLiteStore
@@ -85,7 +85,8 @@ async def test_the_stream_ends_even_when_the_turn_raises(tmp_path: Path) -> None
     web = WebChat(ctx, WebConfig())
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     inbound = Inbound(id="web:kith:s:1", conversation=ConversationKey("kith", "web", "s"),
-                      sender=Sender("owner"), text="hi")
+                      sender=Sender("owner"), text="hi", trust=Trust.OWNER,
+                      addressed=Addressed.DIRECT, chat=ChatKind.DIRECT)
     web._waiting[inbound.id] = queue  # as POST /send leaves it for deliver
     with contextlib.suppress(RuntimeError):
         await web.deliver(inbound, Reply(inbound).attach(crashing()))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from core.events import ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.store.base import InboxStatus
 from core.store.sqlite import SQLiteStore
 from tests.adapters.telegram.rig import (
@@ -85,7 +85,7 @@ async def test_a_pending_message_is_answered_before_a_newer_one_from_polling(
     await store.record_inbound(Inbound(  # recorded before the restart, never answered
         id="telegram:kith:1001:5", conversation=ConversationKey("kith", "telegram", "1001"),
         sender=Sender("1001", "Ana Silva"), text="first, from before the restart",
-        trust=Trust.OWNER))
+        trust=Trust.OWNER, addressed=Addressed.DIRECT, chat=ChatKind.DIRECT))
     await store.close()
     api = FakeBotAPI()
     async with running_fake_bot_api(api) as base_url:

@@ -241,8 +241,8 @@ def print_burst(run: Burst, ttft: float, itl: float) -> None:
                 f"at once, default limits (global_rate {run.global_rate:g}/s, edit_interval "
                 f"1 s), model {ttft * 1000:.0f} ms + {itl * 1000:.0f} ms/token",
                 ["replies", "lost", "seconds", "replies/s", "% of global rate",
-                 "send+edit calls/reply", "sendMessage", "editMessageText", "sendChatAction", "first send partial",
-                 "CPU ms/msg", "peak RSS MB"],
+                 "send+edit calls/reply", "sendMessage", "editMessageText", "sendChatAction",
+                 "first send partial", "CPU ms/msg", "peak RSS MB"],
                 [[run.replies, run.missing, run.seconds, rate, rate / run.global_rate * 100,
                   paid / max(run.replies, 1), run.calls.get("sendMessage", 0),
                   run.calls.get("editMessageText", 0), run.calls.get("sendChatAction", 0),

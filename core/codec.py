@@ -6,7 +6,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+from core.events import (
+    Addressed,
+    Attachment,
+    ConversationKey,
+    Inbound,
+    ScheduledTurn,
+    Sender,
+    Trust,
+)
 
 
 def inbound_to_json(inbound: Inbound) -> str:
@@ -26,6 +34,7 @@ def inbound_to_json(inbound: Inbound) -> str:
             "addressed": inbound.addressed.value,
             "trust": inbound.trust.value,
             "is_group": inbound.is_group,
+            **({"scheduled": _scheduled_to_json(inbound.scheduled)} if inbound.scheduled else {}),
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -46,4 +55,14 @@ def inbound_from_json(text: str) -> Inbound:
         addressed=Addressed(data.get("addressed", "direct")),
         trust=Trust(data.get("trust", "unknown")),
         is_group=bool(data.get("is_group", False)),
+        scheduled=_scheduled_from_json(data["scheduled"]) if data.get("scheduled") else None,
     )
+
+
+def _scheduled_to_json(turn: ScheduledTurn) -> list[str]:
+    return [turn.schedule_id, turn.kind, turn.text, turn.due_at.isoformat(), turn.timezone]
+
+
+def _scheduled_from_json(data: list[str]) -> ScheduledTurn:
+    schedule_id, kind, text, due_at, timezone = data
+    return ScheduledTurn(schedule_id, kind, text, datetime.fromisoformat(due_at), timezone)

@@ -26,12 +26,32 @@ log = get_logger("kith.llm")
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call the model asked for: ``arguments`` is the JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def wire(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     role: str  # system, user, assistant, tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that called tools
+    tool_call_id: str | None = None  # tool messages: the call this answers
 
-    def wire(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [call.wire() for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +68,7 @@ class Delta:
     finish_reason: str | None = None
     usage: Usage | None = None
     endpoint: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()  # complete native calls, on the last delta
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +103,7 @@ class LLMError(Exception):
 class ChatModel(Protocol):
     def stream(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
-        max_tokens: int | None = None,
+        max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]: ...
 
     async def complete(
@@ -170,6 +191,19 @@ def decode_chunk(chunk: Any) -> tuple[str, str | None, Usage | None]:
         text += delta.get("content") or ""
         finish = choice.get("finish_reason") or finish
     return text, finish, _usage(chunk.get("usage"))
+
+
+def merge_tool_calls(calls: dict[int, list[str]], chunk: Any) -> None:
+    """Fold one chunk's ``delta.tool_calls`` fragments into ``calls`` ([id, name, args])."""
+    if not isinstance(chunk, dict):
+        return
+    for choice in chunk.get("choices") or ():
+        for part in (choice.get("delta") or {}).get("tool_calls") or ():
+            slot = calls.setdefault(int(part.get("index") or 0), ["", "", ""])
+            function = part.get("function") or {}
+            slot[0] = part.get("id") or slot[0]
+            slot[1] += function.get("name") or ""
+            slot[2] += function.get("arguments") or ""
 
 
 def decode_completion(data: Any, endpoint: str) -> Completion:
@@ -266,10 +300,12 @@ class OpenAIChatModel:
 
     async def stream(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
-        max_tokens: int | None = None,
+        max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]:
         wire = [m.wire() for m in messages]
         params = self._params(model, max_tokens)
+        if tools:
+            params["tools"] = list(tools)
         used: list[Endpoint] = []
 
         async def open_stream() -> tuple[Endpoint, Any]:
@@ -299,8 +335,10 @@ class OpenAIChatModel:
         finish: str | None = None
         usage: Usage | None = None
         got_text = False
+        calls: dict[int, list[str]] = {}
         try:
             async for chunk in response:
+                merge_tool_calls(calls, chunk)
                 text, chunk_finish, chunk_usage = decode_chunk(chunk)
                 usage = chunk_usage or usage
                 finish = chunk_finish or finish
@@ -318,7 +356,8 @@ class OpenAIChatModel:
         if usage:
             metrics.LLM_TOKENS.labels(kind="prompt").inc(usage.prompt_tokens)
             metrics.LLM_TOKENS.labels(kind="completion").inc(usage.completion_tokens)
-        yield Delta(finish_reason=finish, usage=usage, endpoint=endpoint.label)
+        done = tuple(ToolCall(c[0] or f"call_{i}", c[1], c[2]) for i, c in sorted(calls.items()))
+        yield Delta(finish_reason=finish, usage=usage, endpoint=endpoint.label, tool_calls=done)
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,

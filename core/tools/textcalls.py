@@ -25,8 +25,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-PYTHON_TAG = "<|python_tag|>"
-END_TOKENS = ("<|eom_id|>", "<|eot_id|>", "<|end_of_text|>")
+PYTHON_TAG = "<|python_tag|>"  # Llama 3.x: what follows is a tool call
+PYTHON_START = "<|python_start|>"  # Llama 4's pair around a pythonic call
+END_TOKENS = ("<|eom_id|>", "<|eot_id|>", "<|end_of_text|>", "<|python_end|>", "<|eom|>",
+              "<|eot|>")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)```", re.DOTALL)
 _FUNCTION_TAG = re.compile(r"<function=([A-Za-z_][\w.-]*)>(.*?)</function>", re.DOTALL)
 
@@ -40,7 +42,7 @@ class TextCall:
 def _strip_tokens(text: str) -> str:
     for token in END_TOKENS:
         text = text.replace(token, "")
-    return text.strip()
+    return text.replace(PYTHON_START, PYTHON_TAG).strip()
 
 
 def _from_object(obj: Any) -> TextCall | None:
@@ -158,8 +160,9 @@ def extract_calls(text: str, known: Collection[str]) -> tuple[str, list[TextCall
     whole = parse_block(text, known)
     if whole is not None:
         return "", whole
-    if PYTHON_TAG in text:
-        before, _, after = text.partition(PYTHON_TAG)
+    tagged = _strip_tokens(text)
+    if PYTHON_TAG in tagged:
+        before, _, after = tagged.partition(PYTHON_TAG)
         calls = parse_block(after, known)
         if calls is not None:
             return before.strip(), calls
@@ -182,4 +185,4 @@ def extract_calls(text: str, known: Collection[str]) -> tuple[str, list[TextCall
             rest = _FUNCTION_TAG.sub("", text)
     if not found:
         return text, []
-    return re.sub(r"\n{3,}", "\n\n", rest).strip(), found
+    return re.sub(r"\n{3,}", "\n\n", _strip_tokens(rest)).strip(), found

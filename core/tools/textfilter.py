@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
-from core.tools.textcalls import PYTHON_TAG, TextCall, extract_calls
+from core.tools.textcalls import PYTHON_START, PYTHON_TAG, TextCall, extract_calls
 
-TRIGGERS = (PYTHON_TAG, "<function=", "```")
+TRIGGERS = (PYTHON_TAG, PYTHON_START, "<function=", "```")
 _IDENT = re.compile(r"[A-Za-z_][\w.]*")
 
 

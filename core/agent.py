@@ -190,7 +190,8 @@ class Agent:
             profile=profile,
             summary=state.summary,
             turns=turns,
-            volatile=[*recalled, local_time(self.clock(), prefs.get("timezone"))],
+            volatile=[*recalled, local_time(self.clock(), resolve_zone(
+                prefs.get("timezone"), bot.timezone)[0])],
             message=inbound.text,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,

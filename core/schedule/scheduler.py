@@ -34,6 +34,7 @@ class Scheduler:
         self.fired = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         store.subscribe(self.wake)
 
     def wake(self) -> None:
@@ -44,6 +45,8 @@ class Scheduler:
             self._task = asyncio.create_task(self._run(), name="scheduler")
 
     async def stop(self) -> None:
+        self._stopping = True  # a cancel racing a wake-up must still end the loop
+        self._wake.set()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -75,13 +78,14 @@ class Scheduler:
         return min(MAX_SLEEP, max(0.0, (upcoming - self.clock()).total_seconds()))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()  # before the tick: a change during it wakes the next wait
             try:
                 delay = await self.tick()
             except Exception:  # a bad row or a busy database must not stop reminders
                 log.exception("scheduler_tick_failed")
                 delay = 1.0
-            if delay > 0:
+            if delay > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await self._wake.wait()

@@ -32,7 +32,7 @@ def describe_rule(rule: str | None) -> str:
 
 def describe(item: Schedule) -> str:
     every = describe_rule(item.rule)
-    when = say_local(item.due_at, item.timezone)
+    when = say_local(item.due_at, item.timezone, item.created_at)
     return f"[{item.id}] {item.text} — {when}" + (f", {every}" if every else "")
 
 

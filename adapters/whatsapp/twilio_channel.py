@@ -7,6 +7,7 @@ is complete, through the Messages API (``httpx``, async), split at 1600 characte
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl
 
 import httpx
@@ -22,6 +23,7 @@ from adapters.whatsapp.common import (
     log,
     send_with_retry,
     split_text,
+    window_open,
 )
 from adapters.whatsapp.phone import e164_list, to_e164
 from adapters.whatsapp.signatures import twilio_valid
@@ -46,6 +48,10 @@ class TwilioConfig(ChannelConfig):
     api_base_url: str = "https://api.twilio.com"
     public_url: str | None = Field(None, description="the full webhook URL Twilio calls")
     status_callbacks: bool = True
+    reminder_template_sid: str | None = Field(
+        None, pattern=r"^HX[0-9a-fA-F]{32}$",
+        description="approved Content template (one variable, {{1}}) for reminders outside "
+                    "the 24-hour window; without one the owner is told instead")
 
     @field_validator("from_number")
     @classmethod
@@ -118,14 +124,30 @@ class TwilioWhatsApp:
     async def deliver(self, inbound: Inbound, reply: Reply) -> None:
         text = await reply.drain()  # WhatsApp: send once, when complete
         number = inbound.conversation.chat_id
+        if text and not await window_open(self.ctx.store, inbound):
+            await self._outside_window(number, text)
+            return
         for piece in split_text(text, BODY_LIMIT):
             if not await self.send_text(number, piece):
                 return
 
-    async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
+    async def _outside_window(self, number: str, text: str) -> None:
+        """A reminder for someone who has not written for 24 h: template, else tell the owner."""
+        template = self.config.reminder_template_sid
+        if template is None:
+            self._window.closed(number, "no_template", what=f"a reminder ({text[:200]})")
+            return
+        variables = json.dumps({"1": text[:1000]}, ensure_ascii=False)
+        await self.send_text(number, "", content=(template, variables))
+
+    async def send_text(self, number: str, body: str, *, notify: bool = True,
+                        content: tuple[str, str] | None = None) -> bool:
         url = f"{self.config.api_base_url}/2010-04-01/Accounts/{self._sid}/Messages.json"
-        data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}",
-                "Body": body}
+        data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}"}
+        if content is None:
+            data["Body"] = body
+        else:
+            data["ContentSid"], data["ContentVariables"] = content
         if self.config.status_callbacks:
             data["StatusCallback"] = self.public_url
         response = await send_with_retry(

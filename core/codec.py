@@ -9,8 +9,11 @@ from typing import Any
 from core.events import (
     Addressed,
     Attachment,
+    ChatKind,
     ConversationKey,
     Inbound,
+    Origin,
+    Quoted,
     ScheduledTurn,
     Sender,
     Trust,
@@ -33,7 +36,8 @@ def inbound_to_json(inbound: Inbound) -> str:
             "reply_to": inbound.reply_to,
             "addressed": inbound.addressed.value,
             "trust": inbound.trust.value,
-            "is_group": inbound.is_group,
+            "chat": inbound.chat.value,
+            "quoted": [[q.origin.value, q.text, q.author, q.subject] for q in inbound.quoted],
             **({"scheduled": _scheduled_to_json(inbound.scheduled)} if inbound.scheduled else {}),
         },
         ensure_ascii=False,
@@ -52,9 +56,11 @@ def inbound_from_json(text: str) -> Inbound:
         received_at=datetime.fromisoformat(data["received_at"]),
         attachments=tuple(Attachment(*a) for a in data.get("attachments", ())),
         reply_to=data.get("reply_to"),
-        addressed=Addressed(data.get("addressed", "direct")),
+        addressed=Addressed(data.get("addressed", "none")),
         trust=Trust(data.get("trust", "unknown")),
-        is_group=bool(data.get("is_group", False)),
+        chat=_chat(data),
+        quoted=tuple(Quoted(origin=Origin(o), text=t, author=a, subject=s)
+                     for o, t, a, s in data.get("quoted", ())),
         scheduled=_scheduled_from_json(data["scheduled"]) if data.get("scheduled") else None,
     )
 
@@ -66,3 +72,10 @@ def _scheduled_to_json(turn: ScheduledTurn) -> list[str]:
 def _scheduled_from_json(data: list[str]) -> ScheduledTurn:
     schedule_id, kind, text, due_at, timezone = data
     return ScheduledTurn(schedule_id, kind, text, datetime.fromisoformat(due_at), timezone)
+
+
+def _chat(data: dict[str, Any]) -> ChatKind:
+    if "chat" in data:
+        return ChatKind(data["chat"])
+    # rows written before ChatKind: a missing flag is read as a group (shares less)
+    return ChatKind.DIRECT if data.get("is_group") is False else ChatKind.GROUP

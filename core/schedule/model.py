@@ -44,7 +44,8 @@ class NewSchedule:
 
 def origin_template(inbound: Inbound) -> Inbound:
     """What is kept of the message that set a schedule: where and who, never its words."""
-    return replace(inbound, text="", attachments=(), reply_to=None, raw=None, scheduled=None)
+    return replace(inbound, text="", quoted=(), attachments=(), reply_to=None, raw=None,
+                   scheduled=None)
 
 
 def occurrence(origin: Inbound, schedule_id: str, kind: Kind, text: str, due_at: datetime,

@@ -9,10 +9,10 @@ from core.tools.base import Tool, Who
 def reads_quoted(inbound: Inbound) -> bool:
     """The turn reads words the person did not write (a forwarded mail, a quoted message).
 
-    Email turns are always forwarded mail. Once ``Inbound.quoted`` carries such content on
-    every channel this reads it instead.
+    ``Inbound.quoted`` carries them. Every email turn is a forwarded mail, whether or not
+    the email adapter has moved the mail into ``quoted`` yet.
     """
-    return inbound.conversation.channel == "email"
+    return bool(inbound.quoted) or inbound.conversation.channel == "email"
 
 
 def may_use(tool: Tool, inbound: Inbound) -> bool:

@@ -61,15 +61,19 @@ class SQLiteScheduleStore:
 
     async def add(self, new: NewSchedule, now: datetime) -> Schedule:
         prefix = "b" if new.kind is Kind.BRIEFING else "r"
-        sid = prefix + secrets.token_hex(3)
         origin = origin_template(new.origin)
-        self.db.execute(
-            "INSERT INTO schedules (id, person_id, kind, conversation, origin, text, timezone, "
-            "rule, anchor, due_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (sid, new.person_id, new.kind.value, str(origin.conversation),
-             inbound_to_json(origin), new.text, new.timezone, new.rule,
-             new.anchor.isoformat(), _ts(new.due_at), now.isoformat()),
-        )
+        while True:  # short ids people can type; a clash (rare) just draws another
+            sid = prefix + secrets.token_hex(4)
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO schedules (id, person_id, kind, conversation, origin, "
+                "text, timezone, rule, anchor, due_at, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, new.person_id, new.kind.value, str(origin.conversation),
+                 inbound_to_json(origin), new.text, new.timezone, new.rule,
+                 new.anchor.isoformat(), _ts(new.due_at), now.isoformat()),
+            )
+            if cur.rowcount == 1:
+                break
         self._changed()
         found = await self.get(sid)
         assert found is not None

@@ -67,7 +67,7 @@ async def telegram(tmp_path: Path, url: str, fake: FakeLLM) -> AsyncIterator[Say
 
 
 def normal(text: str) -> str:
-    text = re.sub(r"\b[rb][0-9a-f]{6}\b", "ID", text)
+    text = re.sub(r"\b[rb][0-9a-f]{8}\b", "ID", text)
     return re.sub(r"\w+day \d+ \w+(?: \d{4})?, \d\d:\d\d", "WHEN", text)
 
 
@@ -87,7 +87,7 @@ async def scenario(say: Say, fake: FakeLLM) -> list[str]:
     out.append(await say("remind me to pack on 4 January 2030 at 18:00"))
     listed = await say("/reminders")
     out.append(listed)
-    found = re.search(r"\[(r[0-9a-f]{6})\]", listed)
+    found = re.search(r"\[(r[0-9a-f]{8})\]", listed)
     assert found, listed
     out.append(await say(f"/reminders cancel {found.group(1)}"))
     out.append(await say("/reminders"))

@@ -28,6 +28,7 @@ from adapters.whatsapp.common import (
     log,
     send_with_retry,
     split_text,
+    window_open,
 )
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
@@ -50,6 +51,11 @@ class CloudConfig(ChannelConfig):
     api_base_url: str = "https://graph.facebook.com"
     api_version: str = "v21.0"
     mark_read: bool = True
+    reminder_template: str | None = Field(
+        None, pattern=r"^[a-z0-9_]{1,512}$",
+        description="approved template (one body parameter) for reminders outside the "
+                    "24-hour window; without one the owner is told instead")
+    reminder_template_language: str = Field("en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
 
     @field_validator("owners", "allowed_numbers")
     @classmethod
@@ -134,12 +140,33 @@ class CloudWhatsApp:
     # -- replies ---------------------------------------------------------------------------
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> None:
-        if self.config.mark_read:
+        if self.config.mark_read and inbound.scheduled is None:
             await self._mark_read(inbound.id.split(":", 2)[-1])
         text = await reply.drain()  # WhatsApp: send once, when complete
+        if text and not await window_open(self.ctx.store, inbound):
+            await self._outside_window(inbound.conversation.chat_id, text)
+            return
         for piece in split_text(text, BODY_LIMIT):
             if not await self.send_text(inbound.conversation.chat_id, piece):
                 return
+
+    async def _outside_window(self, number: str, text: str) -> None:
+        """A reminder for someone who has not written for 24 h: template, else tell the owner."""
+        name = self.config.reminder_template
+        if name is None:
+            self._window.closed(number, "no_template", what=f"a reminder ({text[:200]})")
+            return
+        response = await self._post({
+            "messaging_product": "whatsapp", "recipient_type": "individual",
+            "to": number.lstrip("+"), "type": "template",
+            "template": {"name": name,
+                         "language": {"code": self.config.reminder_template_language},
+                         "components": [{"type": "body", "parameters": [
+                             {"type": "text", "text": text[:1000]}]}]},
+        }, "cloud_template")
+        if response is None or response.status_code != 200:
+            log.error("whatsapp_template_failed", provider="cloud", to=number,
+                      code=error_code(response, "error", "code") if response else "")
 
     async def _post(self, body: dict[str, Any], what: str) -> httpx.Response | None:
         return await send_with_retry(

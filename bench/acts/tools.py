@@ -3,6 +3,7 @@ prefix share of consecutive requests in a conversation that uses tools."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from datetime import UTC, datetime
@@ -68,7 +69,7 @@ def shares(requests: list[dict[str, Any]], skip: int = 0) -> list[float]:
     the changing tail is most of them.
     """
     texts = [wire_text(r) for r in requests if len(r["messages"]) > 2 * skip]
-    return [prefix_share(a, b) for a, b in zip(texts, texts[1:], strict=False)]
+    return [prefix_share(a, b) for a, b in itertools.pairwise(texts)]
 
 
 async def run() -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import ProcessMeter, percentile, print_table
-from core.events import Inbound, Sender
+from core.events import Inbound, Outbound, Sender
 from core.reply import Reply
 from core.schedule.model import Kind, NewSchedule
 from core.schedule.scheduler import Scheduler
@@ -27,11 +27,12 @@ class Timed:
         self.late: dict[str, float] = {}
         self.count = 0
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         text = await reply.drain()
         if inbound.scheduled is not None and text:
             self.count += 1
             self.late[inbound.id] = (datetime.now(UTC) - inbound.scheduled.due_at).total_seconds()
+        return reply.outbound((inbound.id,))
 
 
 async def run(pending: int, due: int, window: float, idle: float) -> None:

@@ -138,7 +138,18 @@ MIGRATIONS += (
     """,
 )
 MIGRATIONS += (
-    # 6: scheduled turns (reminders, briefings), their fired occurrences, per-person lists
+    # 6: delivery state next to the inbox: the stored answer, the platform's message ids
+    """
+    ALTER TABLE inbox ADD COLUMN reply TEXT;
+    ALTER TABLE inbox ADD COLUMN reply_status TEXT;
+    ALTER TABLE inbox ADD COLUMN platform_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE inbox ADD COLUMN answered_at TEXT;
+    ALTER TABLE inbox ADD COLUMN held_since TEXT;
+    CREATE INDEX inbox_open ON inbox(rowid) WHERE status IN ('pending', 'answered', 'held');
+    """,
+)
+MIGRATIONS += (
+    # 7: scheduled turns (reminders, briefings), their fired occurrences, per-person lists
     """
     CREATE TABLE schedules (
         id TEXT PRIMARY KEY,

@@ -124,7 +124,7 @@ async def run_chat(settings: Settings, fleet: list[BotDefinition], bot_name: str
     editor = LineEditor(settings.data_dir / "chat_history") if interactive else None
     screen = MarkdownOut() if interactive and sys.stdout.isatty() else None
     if screen is not None:
-        terminal.out = screen  # type: ignore[assignment]  # write/flush is all it uses
+        terminal.out = screen  # write/flush is all the terminal channel uses
     failures = 0
     number = time.time_ns() // 1000
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,18 +92,20 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
         app, host=settings.gateway.host, port=settings.gateway.port, log_config=None,
         access_log=False, lifespan="on", timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not task.done():
-        await asyncio.sleep(0.05)
-    if server.started:
-        host, port = settings.gateway.host, sock.getsockname()[1]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        print(f"Kith is ready: open http://{shown}:{port}/ to chat "
-              f"— answering with {choice.describe}", flush=True)
-        log.info("serving", host=host, port=port, bots=[b.profile.name for b in fleet],
-                 model=choice.describe)
-    await task
+    host, port = settings.gateway.host, sock.getsockname()[1]
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # the one line a person needs
+                shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+                print(f"Kith is ready: open http://{shown}:{port}/ to chat "
+                      f"— answering with {choice.describe}", flush=True)
+                log.info("serving", host=host, port=port, model=choice.describe,
+                         bots=[b.profile.name for b in fleet])
+
+    server = Server(config)
+    await server.serve(sockets=[sock])
     return 0 if server.started else 1
 
 
@@ -141,10 +144,10 @@ async def _check_model(choice: Choice) -> int:
         print("No language model endpoint answers: start vLLM or llama.cpp (see infra/) "
               "or set KITH_LLM__BASE_URLS.")
         return 1
-    served = {m for answer in result.values() for m in answer.models}
-    if wanted is not None and served and wanted not in served:
+    models = {m for answer in result.values() for m in answer.models}
+    if wanted is not None and models and wanted not in models:
         raise ConfigError(f"KITH_LLM__MODEL: no endpoint serves {wanted} "
-                          f"(served: {', '.join(sorted(served))})")
+                          f"(served: {', '.join(sorted(models))})")
     return 0
 
 
@@ -202,9 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"kith: config error: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    level = settings.log_level
+    level: str = settings.log_level
     if args.command != "serve" and "log_level" not in settings.model_fields_set:
-        level = "ERROR"  # keep the terminal for the conversation
+        # keep the terminal for the conversation: chat prints its own line when a turn fails
+        level = "CRITICAL" if args.command == "chat" else "ERROR"
     configure(level, settings.log_json)
     try:
         if args.command == "serve":

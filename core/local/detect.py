@@ -78,14 +78,14 @@ async def _ask(client: httpx.AsyncClient, candidate: Candidate) -> tuple[str, ..
 
 
 async def find_server(
-    candidates: Sequence[Candidate], wanted: str | None = None, timeout: float = 0.5
+    candidates: Sequence[Candidate], wanted: str | None = None, wait: float = 0.5
 ) -> tuple[Found | None, list[str]]:
     """The first candidate serving a usable model, and a note per candidate passed over."""
     if not candidates:
         return None, []
-    async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+    async with httpx.AsyncClient(timeout=wait, trust_env=False) as client:
         answers = await asyncio.gather(*(_ask(client, c) for c in candidates))
-    notes = []
+    notes: list[str] = []
     for candidate, models in zip(candidates, answers, strict=True):
         if models is None:
             continue

@@ -79,6 +79,7 @@ class EmbeddedModel:
         self._loaded: concurrent.futures.Future[None] | None = None
         self._llama: Any = None
         self._queued = 0
+        self.sampled = 0  # tokens generated since start, stopped replies included
         self._closing = threading.Event()
 
     # -- loading -------------------------------------------------------------------------
@@ -168,6 +169,7 @@ class EmbeddedModel:
             except Exception as exc:
                 put(exc)
             finally:
+                self.sampled += counter.sampled
                 put(_END)
 
         self._queued += 1
@@ -221,8 +223,12 @@ class EmbeddedModel:
         return {self.label: Probe(error=status.line())}
 
     async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Stop a download in progress (it resumes next time), finish the current reply."""
         self._closing.set()
-        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self._llama = None
 
 

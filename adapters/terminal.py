@@ -7,7 +7,16 @@ import sys
 from typing import TextIO
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
-from core.events import Addressed, ConversationKey, Inbound, ReplyStatus, Sender, Trust
+from core.events import (
+    Addressed,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Outbound,
+    ReplyStatus,
+    Sender,
+    Trust,
+)
 from core.reply import Reply
 
 OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
@@ -25,6 +34,7 @@ def to_inbound(bot: str, session: str, number: int, text: str) -> Inbound:
         text=text,
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 
@@ -46,7 +56,7 @@ class Terminal:
         self.finished[inbound_id] = future
         return future
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         wrote = False
         try:
             async for piece in reply:
@@ -60,6 +70,7 @@ class Terminal:
             future = self.finished.pop(inbound.id, None)
             if future is not None and not future.done():
                 future.set_result(reply.status)
+        return reply.outbound()
 
 
 def build(ctx: ChannelContext, config: TerminalConfig) -> Terminal:

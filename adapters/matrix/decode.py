@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
 
 MAX_TEXT = 32_000
 _FILE_KINDS = {"m.image": "image", "m.file": "document", "m.audio": "audio",
@@ -187,7 +187,7 @@ def _decode(event: dict[str, Any], room: RoomInfo) -> Inbound | None:
         reply_to=f"matrix:{room.bot}:{reply_to}" if reply_to else None,
         addressed=addressed,
         trust=trust_of(sender, room),
-        is_group=not room.is_direct,
+        chat=ChatKind.DIRECT if room.is_direct else ChatKind.GROUP,
         raw=event,
     )
 
@@ -212,24 +212,4 @@ def inviter(invite_state: list[Any], user_id: str) -> str | None:
                 and _dict(event.get("content")).get("membership") == "invite"):
             sender = _str(event.get("sender"))
             return sender or None
-    return None
-
-
-def retry_after_ms(status_code: str | None, message: str | None,
-                   retry_after: int | None) -> int | None:
-    """Milliseconds to wait on ``M_LIMIT_EXCEEDED``, including Synapse's older nested form
-    ``{"errcode": "M_UNKNOWN", "error": "{\\"errcode\\":\\"M_LIMIT_EXCEEDED\\", ...}"}``."""
-    if isinstance(retry_after, int) and retry_after >= 0:
-        return retry_after
-    if message and message.lstrip().startswith("{"):
-        try:
-            nested = json.loads(message)
-        except ValueError:
-            nested = None
-        if isinstance(nested, dict):
-            value = nested.get("retry_after_ms")
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                return value
-            if nested.get("errcode") == "M_LIMIT_EXCEEDED":
-                return None
     return None

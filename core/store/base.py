@@ -9,6 +9,7 @@ from typing import Protocol
 
 from core.events import ConversationKey, Inbound, Sender
 from core.memory.model import MemoryStore
+from core.schedule.model import ListStore, ScheduleStore
 
 
 class InboxStatus(StrEnum):
@@ -128,3 +129,10 @@ class Store(Protocol):
     # long-term memories, identities and linking (core/memory), on the same database
     @property
     def memories(self) -> MemoryStore: ...
+
+    # scheduled turns (reminders, briefings) and per-person lists, on the same database
+    @property
+    def schedule(self) -> ScheduleStore: ...
+
+    @property
+    def lists(self) -> ListStore: ...

@@ -224,7 +224,8 @@ class TelegramChannel:
         target = Target(chat_id=chat_id, thread=int(thread) if thread else None,
                         reply_to=message_id_of(inbound) if inbound.is_group else None, gap=gap)
         stream = StreamEdit(TelegramSurface(self.bot, self.caller, target), reply,
-                            limit=LIMITS["telegram"], interval=gap, hold_first=gap,
+                            limit=LIMITS["telegram"], interval=gap,
+                            hold_first=min(gap, self.config.first_send_hold),
                             split=split_text)
         typer = None
         if inbound.wants_answer and inbound.trust is not Trust.UNKNOWN and not reply.shown:

@@ -98,7 +98,8 @@ class Agent:
             if answer is not None:
                 reply.status = ReplyStatus.COMMAND
                 yield answer
-                await self._finish(inbound, person, None, None, InboxStatus.DONE)
+                await self._finish(inbound, person, inbound.text, answer, InboxStatus.DONE,
+                                   command=True)
                 return
         async for piece in self._answer(inbound, person, reply):
             yield piece
@@ -168,11 +169,12 @@ class Agent:
 
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
-        status: InboxStatus, reply_tokens: int = 0,
+        status: InboxStatus, reply_tokens: int = 0, *, command: bool = False,
     ) -> None:
         await self.store.finish_turn(TurnRecord(
             inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
             status=status, user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
+            command=command,
         ))
 
     # -- background upkeep ---------------------------------------------------------------

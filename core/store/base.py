@@ -25,6 +25,8 @@ class Turn:
     text: str
     tokens: int
     created_at: datetime
+    command: bool = False  # a slash command or its answer: shown, never prompted
+    inbound_id: str = ""  # the message this turn belongs to (its reply shares it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class TurnRecord:
     status: InboxStatus
     user_tokens: int = 0
     reply_tokens: int = 0
+    command: bool = False  # a slash command's exchange: kept for the person, never prompted
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,7 @@ class Store(Protocol):
     async def conversation(self, key: ConversationKey) -> ConversationState: ...
     async def turn_count(self, key: ConversationKey) -> int: ...
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]: ...
+    async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]: ...
     async def finish_turn(self, record: TurnRecord) -> None: ...
     async def set_summary(
         self, key: ConversationKey, epoch: int, summary: str, upto_seq: int

@@ -137,3 +137,10 @@ MIGRATIONS += (
     CREATE INDEX memories_person_kind ON memories(person_id, kind, superseded_by);
     """,
 )
+MIGRATIONS += (
+    # 6: a command's exchange (/memory, /prefs …) is kept for the person to see on reload,
+    # but never enters a prompt, a summary or the message count
+    """
+    ALTER TABLE turns ADD COLUMN command INTEGER NOT NULL DEFAULT 0;
+    """,
+)

@@ -30,9 +30,12 @@ let session = localStorage.getItem(store.session);
 if (!session) { session = newId(); localStorage.setItem(store.session, session); }
 if (!chats.some((c) => c.id === session)) { chats.unshift({ id: session, title: "", at: Date.now() }); saveChats(chats); }
 
+const botTitle = document.title;
 function renderChats() {
   const list = $("chats");
   list.replaceChildren();
+  const current = chats.find((c) => c.id === session);
+  $("heading").textContent = (current && current.title) || botTitle;
   for (const chat of chats) {
     const item = document.createElement("li");
     const button = document.createElement("button");

@@ -1,0 +1,114 @@
+"""The chat page in a real headless Chromium against a real ``kith serve`` (issue 16, 1-3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page
+
+from tests.browser.chat import open_chat, send
+from tests.browser.conftest import shot
+from tests.browser.kit import Served
+
+
+def test_a_reply_renders_formatted_and_its_script_never_runs(
+    page: Page, kith: Served, artefacts: Path
+) -> None:
+    open_chat(page, kith.base)
+    reply = send(page, "show me formatting")
+    assert reply.locator("strong").inner_text() == "bold"
+    assert reply.locator("ul > li").all_inner_texts() == ["first item", "second item"]
+    code = reply.locator(".code")
+    assert code.locator("pre").inner_text().strip() == 'print("hi")'
+    assert code.locator("header").inner_text().startswith("python")
+    assert code.get_by_role("button", name="Copy code").is_visible()
+    link = reply.get_by_role("link", name="the docs")
+    assert link.get_attribute("target") == "_blank"
+    assert set((link.get_attribute("rel") or "").split()) >= {"noopener", "noreferrer"}
+    assert reply.locator("img, script").count() == 0
+    assert reply.get_by_role("link", name="click me").count() == 0  # javascript: is no link
+    assert "<img src=x onerror=" in reply.inner_text()  # shown as the text it is
+    shot(page, artefacts, "1-markdown")
+    page.reload()
+    page.wait_for_selector("#log .msg.assistant strong")  # history renders the same way
+    again = page.locator("#log .msg.assistant").last
+    assert again.locator(".code pre").count() == 1 and again.locator("img").count() == 0
+    assert page.evaluate("window.__pwned") is None and page.title() != "pwned"
+
+
+def test_the_page_works_on_a_plain_http_name_that_is_not_localhost(
+    page: Page, kith: Served, artefacts: Path
+) -> None:
+    base = f"http://kith.test:{kith.port}"
+    open_chat(page, base)
+    assert page.evaluate("window.isSecureContext") is False
+    assert page.evaluate("typeof crypto.randomUUID") == "undefined"  # the old page died here
+    reply = send(page, "hello from kith.test")
+    assert reply.inner_text() == "Hello! This page works on plain HTTP too."
+    reply.page.wait_for_selector("#status[data-state='ready']")
+    assert "llama-test" in page.locator("#status").inner_text()
+    page.locator("#new").click()  # a new chat; the old one stays in the list
+    assert page.locator("#log .msg").count() == 0
+    assert send(page, "a second conversation").inner_text() == "A fresh start."
+    chats = page.locator("#chats button")
+    assert chats.count() == 2
+    assert chats.nth(0).get_attribute("aria-current") == "true"
+    shot(page, artefacts, "2-plain-http-two-chats")
+    chats.nth(1).click()
+    page.wait_for_function("() => document.querySelectorAll('#log .msg').length === 2")
+    assert page.locator("#log .msg.user").inner_text() == "hello from kith.test"
+    page.reload()  # both survive a reload
+    page.wait_for_selector("#log .msg.user")
+    assert page.locator("#chats button").count() == 2
+    assert page.locator("#log .msg.user").inner_text() == "hello from kith.test"
+
+
+def test_on_a_phone_the_input_and_the_last_message_are_visible(
+    browser: Browser, kith: Served, artefacts: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    page = context.new_page()
+    try:
+        open_chat(page, kith.base)
+        for _ in range(3):
+            send(page, "tell me something long")
+        last = page.locator("#log .msg").last.bounding_box()
+        box = page.locator("#text").bounding_box()
+        send_button = page.locator("#send").bounding_box()
+        log = page.locator("#log").bounding_box()
+        assert last and box and send_button and log
+        assert 0 <= box["y"] and box["y"] + box["height"] <= 844
+        assert send_button["x"] + send_button["width"] <= 390
+        assert last["y"] + last["height"] <= log["y"] + log["height"] + 1  # scrolled into view
+        assert last["y"] + last["height"] <= box["y"]
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page scrolls sideways ({width}px)"
+        shot(page, artefacts, "3-phone")
+        page.locator("#menu").click()  # the conversation list opens as a drawer
+        page.wait_for_function(
+            "() => document.getElementById('sidebar').getBoundingClientRect().left >= 0")
+        assert page.locator("#chats button").count() == 1
+        shot(page, artefacts, "3-phone-conversations")
+    finally:
+        context.close()
+
+
+def test_keyboard_only_and_labelled_controls(page: Page, kith: Served) -> None:
+    open_chat(page, kith.base)
+    assert page.evaluate("document.activeElement.id") == "text"
+    assert page.get_by_label("Message", exact=True).count() == 1
+    assert page.get_by_role("button", name="Send").count() == 1
+    assert page.get_by_role("navigation", name="Conversations").count() == 1
+    page.keyboard.type("tell me something long")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#log .msg.assistant p")
+    sizes = page.evaluate("""() => new Promise(done => {
+        const bubble = document.querySelector('#log .msg.assistant');
+        const seen = new Set([document.querySelector('.composer').getBoundingClientRect().top]);
+        let n = 0;
+        const tick = () => { seen.add(document.querySelector('.composer').getBoundingClientRect().top);
+          if (++n < 20) requestAnimationFrame(tick); else done([...seen]); };
+        tick();
+    })""")
+    assert len(sizes) == 1  # the composer never moves while a reply streams or renders

@@ -220,7 +220,7 @@ async function stream(res, div, command) {
 async function pickUp(id, div, command, mine) {
   // The message was sent, the reply did not reach us: it is stored once it is done.
   const until = Date.now() + 10 * 60 * 1000;
-  for (let wait = 700; Date.now() < until; wait = Math.min(wait * 1.5, 5000)) {
+  for (let wait = 700; Date.now() < until; wait = Math.min(wait * 1.5, 3000)) {
     try {
       const turns = await fetchHistory();
       setStatus();

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
 from adapters.web_me import KnowledgePage
-from core.events import Addressed, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.reply import Reply
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -55,6 +55,7 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         text=text.strip(),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 

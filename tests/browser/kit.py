@@ -32,7 +32,8 @@ CHROMIUM_FLAGS = [
     # a tab the test is not looking at must keep its timers (the page polls after a drop)
     "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
-    "--host-resolver-rules=MAP kith.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+    "--host-resolver-rules=MAP kith.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE localhost, "
+    "EXCLUDE 127.0.0.1",
 ]
 
 

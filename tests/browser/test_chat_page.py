@@ -78,7 +78,7 @@ def test_on_a_phone_the_input_and_the_last_message_are_visible(
         send_button = page.locator("#send").bounding_box()
         log = page.locator("#log").bounding_box()
         assert last and box and send_button and log
-        assert 0 <= box["y"] and box["y"] + box["height"] <= 844
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844
         assert send_button["x"] + send_button["width"] <= 390
         assert last["y"] + last["height"] <= log["y"] + log["height"] + 1  # scrolled into view
         assert last["y"] + last["height"] <= box["y"]
@@ -105,9 +105,10 @@ def test_keyboard_only_and_labelled_controls(page: Page, kith: Served) -> None:
     page.wait_for_selector("#log .msg.assistant p")
     sizes = page.evaluate("""() => new Promise(done => {
         const bubble = document.querySelector('#log .msg.assistant');
-        const seen = new Set([document.querySelector('.composer').getBoundingClientRect().top]);
+        const top = () => document.querySelector('.composer').getBoundingClientRect().top;
+        const seen = new Set([top()]);
         let n = 0;
-        const tick = () => { seen.add(document.querySelector('.composer').getBoundingClientRect().top);
+        const tick = () => { seen.add(top());
           if (++n < 20) requestAnimationFrame(tick); else done([...seen]); };
         tick();
     })""")

@@ -76,6 +76,10 @@ $("new").addEventListener("click", () => {
   closeMenu();
 });
 function closeMenu() { $("app").classList.remove("menu-open"); $("menu").setAttribute("aria-expanded", "false"); }
+document.querySelector(".main").addEventListener("click", (event) => {
+  if ($("app").classList.contains("menu-open") && event.target !== $("menu")) closeMenu();
+}, true);
+document.addEventListener("keydown", (event) => { if (event.key === "Escape") closeMenu(); });
 $("menu").addEventListener("click", () => {
   const open = $("app").classList.toggle("menu-open");
   $("menu").setAttribute("aria-expanded", String(open));

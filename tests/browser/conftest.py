@@ -1,5 +1,10 @@
-"""Session fixtures: one headless Chromium, one fake LLM, one ``kith serve``; a fresh
-browser context (own localStorage, so its own conversations) per test."""
+"""One headless Chromium, one fake LLM, one ``kith serve`` for all browser tests; a fresh
+browser context (own localStorage, so its own conversations) per test.
+
+The fixtures are package-scoped: started once for the whole browser session, and stopped
+when it ends. Playwright's sync API keeps its own event loop running on the main thread
+while it is open, so it must be closed before the asyncio tests of other packages run.
+"""
 
 from __future__ import annotations
 
@@ -56,7 +61,7 @@ def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with running_chromium() as endpoint, sync_playwright() as pw:
         chromium = pw.chromium.connect_over_cdp(endpoint)
@@ -64,7 +69,7 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def llm() -> Iterator[tuple[FakeLLM, str]]:
     fake = FakeLLM(reply=BRAIN)
     with running_fake_llm_sync(fake) as url:
@@ -72,7 +77,7 @@ def llm() -> Iterator[tuple[FakeLLM, str]]:
     assert BRAIN.unexpected == [], f"the fake model got unscripted messages: {BRAIN.unexpected}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def kith(tmp_path_factory: pytest.TempPathFactory, llm: tuple[FakeLLM, str]) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("kith-serve")
     write_bot(root / "bots")

@@ -9,6 +9,7 @@ from playwright.sync_api import Browser, Page
 from tests.browser.chat import open_chat, send
 from tests.browser.conftest import shot
 from tests.browser.kit import Served
+from tests.fakes.llm import FakeLLM
 
 
 def test_a_reply_renders_formatted_and_its_script_never_runs(
@@ -94,22 +95,32 @@ def test_on_a_phone_the_input_and_the_last_message_are_visible(
         context.close()
 
 
-def test_keyboard_only_and_labelled_controls(page: Page, kith: Served) -> None:
+def test_keyboard_only_and_labelled_controls(
+    page: Page, kith: Served, llm: tuple[FakeLLM, str]
+) -> None:
     open_chat(page, kith.base)
     assert page.evaluate("document.activeElement.id") == "text"
     assert page.get_by_label("Message", exact=True).count() == 1
     assert page.get_by_role("button", name="Send").count() == 1
     assert page.get_by_role("navigation", name="Conversations").count() == 1
-    page.keyboard.type("tell me something long")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("#log .msg.assistant p")
-    sizes = page.evaluate("""() => new Promise(done => {
-        const bubble = document.querySelector('#log .msg.assistant');
+    llm[0].itl = 0.01  # a reply that streams for a second or two
+    try:
+        page.keyboard.type("tell me something long")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#log .msg.assistant p")
+        sizes = page.evaluate(STABLE)
+        streaming = page.locator("#log").get_attribute("aria-busy")
+    finally:
+        llm[0].itl = 0.0
+    assert streaming == "true"  # it was measured while the reply streamed
+    assert len(sizes) == 1  # the composer never moves while a reply streams or renders
+
+
+STABLE = """() => new Promise(done => {
         const top = () => document.querySelector('.composer').getBoundingClientRect().top;
         const seen = new Set([top()]);
         let n = 0;
         const tick = () => { seen.add(top());
-          if (++n < 20) requestAnimationFrame(tick); else done([...seen]); };
+          if (++n < 30) requestAnimationFrame(tick); else done([...seen]); };
         tick();
-    })""")
-    assert len(sizes) == 1  # the composer never moves while a reply streams or renders
+    })"""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.events import ConversationKey, Inbound, Sender
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.memory.model import (
     PRIVATE,
     SHARED,
@@ -183,7 +183,8 @@ async def test_update_corrects_text_and_scope_in_place_for_the_owner_only(store:
 
 async def test_source_texts_are_the_kept_messages(store: Store) -> None:
     said = Inbound(id="test:c:1", conversation=ConversationKey("kith", "test", "c"),
-                   sender=Sender("ana", "Ana"), text="I play the oboe")
+                   sender=Sender("ana", "Ana"), text="I play the oboe", trust=Trust.OWNER,
+                   addressed=Addressed.DIRECT, chat=ChatKind.DIRECT)
     [ana] = await people(store, "ana")
     await store.finish_turn(TurnRecord(said, ana, said.text, "Lovely!", InboxStatus.DONE))
     assert await store.memories.source_texts(["test:c:1", "nope"]) == {

@@ -3,7 +3,7 @@
 "use strict";
 
 const bot = document.body.dataset.bot;
-const model = document.body.dataset.model;
+let model = document.body.dataset.model;
 const base = `/chat/${bot}`;
 const store = {
   session: `kith-session-${bot}`,
@@ -222,17 +222,31 @@ async function stream(res, div, command) {
 }
 
 async function pickUp(id, div, command, mine) {
-  // The message was sent, the reply did not reach us: it is stored once it is done.
+  // The message was sent, the reply did not reach us. Ask for the reply to this id: the
+  // server's GET /reply waits for it; where that is missing, the stored history has it.
   const until = Date.now() + 10 * 60 * 1000;
+  const show = (body, failed) => {
+    if (mine !== session) return;
+    div.className = failed ? "msg failed" : `msg assistant${command ? " command" : ""}`;
+    fill(div, failed ? "failed" : "assistant", body, command);
+    toBottom();
+  };
   for (let wait = 700; Date.now() < until; wait = Math.min(wait * 1.5, 3000)) {
     try {
-      const turns = await fetchHistory();
+      const res = await fetch(`${base}/reply?session=${encodeURIComponent(mine)}&id=${id}&wait=25`, { cache: "no-store" });
+      const type = res.headers.get("content-type") || "";
+      if (res.ok && type.startsWith("application/json")) {
+        const state = await res.json();
+        setStatus();
+        if (state.text && ["answered", "delivered"].includes(state.status)) { show(state.text); return true; }
+        if (["failed", "undeliverable"].includes(state.status)) { show(state.text || "Kith could not answer this message.", !state.text); return true; }
+        if (state.status === "held") show("No model is answering right now. Your message is kept and will be answered here.", true);
+        continue; // pending or held: the server waited already, ask again
+      }
+      const turns = await fetchHistory(); // no /reply on this server: look in the history
       setStatus();
       const answer = turns.find((t) => t.role === "assistant" && t.id === id);
-      if (answer) {
-        if (mine === session) { div.className = `msg assistant${command ? " command" : ""}`; fill(div, "assistant", answer.text, command); toBottom(); }
-        return true;
-      }
+      if (answer) { show(answer.text); return true; }
     } catch { setStatus("offline"); }
     await sleep(wait);
   }
@@ -310,7 +324,7 @@ function setStatus(override) {
   switch (state) {
     case "answering": label = `${model} is answering…`; break;
     case "ready": label = `${model} · ready`; break;
-    case "downloading": label = `${model} · downloading ${health.detail}`.trim(); break;
+    case "downloading": label = `${model} · ${health.detail}`; break;
     case "unreachable": label = `${model} is unreachable · messages are kept`; break;
     case "offline": label = "Kith is unreachable · retrying"; break;
     default: label = model;
@@ -320,18 +334,24 @@ function setStatus(override) {
 }
 function readHealth(body) {
   const llm = Object.values(body.llm || {});
-  const download = body.download || body.model_download || null;
-  if (download && download.state === "downloading") {
-    const pct = download.percent != null ? `${Math.round(download.percent)}%` : "";
-    return { state: "downloading", detail: pct };
-  }
   if (llm.length && !llm.some((v) => v === "ok")) return { state: "unreachable", detail: "" };
   return { state: body.store === false ? "unreachable" : "ready", detail: "" };
 }
+const LOCAL = { downloading: "downloading", verifying: "checking the download", loading: "loading" };
 async function poll() {
   try {
-    const res = await fetch("/readyz", { cache: "no-store" });
-    health = readHealth(await res.json());
+    const local = await fetch("/api/model", { cache: "no-store" }); // a model on this machine
+    const m = local.ok ? await local.json() : { state: "remote" };
+    if (m.model && m.state !== "remote") model = m.model;
+    if (LOCAL[m.state]) {
+      const pct = m.state === "downloading" && m.percent != null ? ` ${Math.round(m.percent)}%` : "";
+      health = { state: "downloading", detail: `${LOCAL[m.state]}${pct}` };
+    } else if (m.state === "failed") {
+      health = { state: "unreachable", detail: m.error || "" };
+    } else {
+      const res = await fetch("/readyz", { cache: "no-store" });
+      health = readHealth(await res.json());
+    }
   } catch {
     health = { state: "offline", detail: "" };
   }

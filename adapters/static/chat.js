@@ -292,6 +292,7 @@ async function submit(message) {
     lost(div);
   } finally {
     busy -= 1; setStatus(); log.setAttribute("aria-busy", busy ? "true" : "false");
+    poll(); // a reply that failed or came late may mean the model's state changed
   }
 }
 function lost(div) {

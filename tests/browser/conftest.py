@@ -43,6 +43,7 @@ BRAIN = Brain(
         "hello from kith.test": "Hello! This page works on plain HTTP too.",
         "a second conversation": "A fresh start.",
         "tell me something long": "A longer answer. " * 40,
+        "is anyone there?": "Yes, I'm here.",  # answered once the model is back (held)
     },
     learn={
         "Quokkaville": [fact("Grew up in Quokkaville")],

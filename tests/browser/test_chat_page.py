@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page
 
-from tests.browser.chat import open_chat, send
+from tests.browser.chat import contrast, open_chat, send
 from tests.browser.conftest import shot
 from tests.browser.kit import Served
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, Fault
 
 
 def test_a_reply_renders_formatted_and_its_script_never_runs(
@@ -30,6 +31,15 @@ def test_a_reply_renders_formatted_and_its_script_never_runs(
     assert reply.get_by_role("link", name="click me").count() == 0  # javascript: is no link
     assert "<img src=x onerror=" in reply.inner_text()  # shown as the text it is
     shot(page, artefacts, "1-markdown")
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        ratios = contrast(page, "#log .msg.user", "#log .msg.assistant p", ".code pre",
+                          ".code header span", "#status", ".hint", "#chats small", "#send",
+                          "#log .msg.assistant a")
+        low = {k: round(v, 2) for k, v in ratios.items() if v is None or v < 4.5}
+        assert not low, f"text below WCAG AA contrast in {scheme} mode: {low}"
+    shot(page, artefacts, "1-markdown-dark")
+    page.emulate_media(color_scheme="light")
     page.reload()
     page.wait_for_selector("#log .msg.assistant strong")  # history renders the same way
     again = page.locator("#log .msg.assistant").last
@@ -124,3 +134,29 @@ STABLE = """() => new Promise(done => {
           if (++n < 30) requestAnimationFrame(tick); else done([...seen]); };
         tick();
     })"""
+
+
+def test_the_status_line_says_when_the_model_is_unreachable_and_when_it_is_back(
+    page: Page, kith: Served, llm: tuple[FakeLLM, str], artefacts: Path
+) -> None:
+    fake = llm[0]
+    open_chat(page, kith.base)
+    page.wait_for_selector("#status[data-state='ready']")
+    fake.fail_all = Fault.status(500)
+    try:
+        reply = send(page, "is anyone there?")
+        assert "can't reach my language model" in reply.inner_text()
+        wait_state(page, "unreachable")  # /readyz caches its probe for a few seconds
+        assert "unreachable" in page.locator("#status").inner_text()
+        shot(page, artefacts, "7-model-unreachable")
+    finally:
+        fake.fail_all = None
+    wait_state(page, "ready")
+
+
+def wait_state(page: Page, state: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while page.locator("#status").get_attribute("data-state") != state:
+        assert time.monotonic() < deadline, f"the status line never said {state}"
+        page.evaluate("() => poll()")
+        time.sleep(0.5)

@@ -24,6 +24,8 @@ from core.commands import PREF_KEYS
 from core.events import Sender
 from core.memory import controls
 from core.memory.model import GROUP_PREFIX
+from core.schedule.times import say_local
+from core.tools.reminders import describe_rule
 
 CONFIRM_ALL = "forget everything"
 Refuse = Callable[[Request], Response | None]
@@ -55,7 +57,7 @@ def _error(message: str, status: int = 400) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def knowledge_json(k: controls.Knowledge, me: tuple[str, str]) -> dict[str, Any]:
+def knowledge_json(k: controls.Knowledge, me: tuple[str, str], now: datetime) -> dict[str, Any]:
     """The page's view of :class:`controls.Knowledge` (pure)."""
     def memory(known: controls.Known) -> dict[str, Any]:
         m, group = known.memory, known.memory.scope.startswith(GROUP_PREFIX)
@@ -76,7 +78,12 @@ def knowledge_json(k: controls.Knowledge, me: tuple[str, str]) -> dict[str, Any]
         "identities": [{"channel": i.channel, "platform_id": i.platform_id,
                         "display_name": i.display_name,
                         "this": (i.channel, i.platform_id) == me} for i in k.identities],
-        "reminders": None,  # issue 12 (reminders and lists) has not landed: shown as a gap
+        "reminders": [{"id": r.id, "kind": r.kind.value, "text": r.text,
+                       "when": say_local(r.due_at, r.timezone, now),
+                       "repeat": describe_rule(r.rule), "timezone": r.timezone}
+                      for r in k.reminders],
+        "lists": [{"list": i.list, "item": i.item, "at": i.created_at.isoformat()}
+                  for i in k.lists],
     }
 
 
@@ -94,6 +101,7 @@ class KnowledgePage:
             "/memories/{memory_id}/forget": self.forget,
             "/memories/{memory_id}/edit": self.edit,
             "/memories/{memory_id}/private": self.private,
+            "/reminders/{schedule_id}/cancel": self.cancel_reminder,
             "/preferences/{key}/clear": self.clear_pref,
             "/identities/unlink": self.unlink,
             "/learning": self.learning,
@@ -139,9 +147,10 @@ class KnowledgePage:
     # -- reads -------------------------------------------------------------------------------
 
     async def knowledge(self, request: Request, person: str) -> Response:
-        known = await controls.knowledge(self.ctx.store, person, datetime.now(UTC))
+        now = datetime.now(UTC)
+        known = await controls.knowledge(self.ctx.store, person, now)
         me = (self.space, self.owner.platform_id)
-        return JSONResponse(knowledge_json(known, me), headers={"cache-control": "no-store"})
+        return JSONResponse(knowledge_json(known, me, now), headers={"cache-control": "no-store"})
 
     async def export(self, request: Request, person: str) -> Response:
         data = await controls.export(self.ctx.store, person)
@@ -174,6 +183,11 @@ class KnowledgePage:
         changed = await controls.make_private(self.ctx.store, person,
                                               request.path_params["memory_id"], datetime.now(UTC))
         return JSONResponse({"scope": changed.scope}) if changed else _error("no such memory", 404)
+
+    async def cancel_reminder(self, request: Request, person: str) -> Response:
+        gone = await controls.cancel_reminder(self.ctx.store, person,
+                                              request.path_params["schedule_id"])
+        return JSONResponse({"cancelled": gone.id}) if gone else _error("no such reminder", 404)
 
     async def clear_pref(self, request: Request, person: str) -> Response:
         key = request.path_params["key"]
@@ -210,4 +224,6 @@ class KnowledgePage:
             return _error(body)
         if body.confirm.strip().lower() != CONFIRM_ALL:
             return _error(f"confirm must be {CONFIRM_ALL!r}")
-        return JSONResponse({"forgotten": await controls.forget_everything(self.ctx.store, person)})
+        gone = await controls.forget_everything(self.ctx.store, person)
+        return JSONResponse({"forgotten": gone.memories, "list_items": gone.list_items,
+                             "reminders": gone.schedules})

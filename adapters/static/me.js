@@ -119,7 +119,22 @@ async function load() {
       on: { click: () => act("/identities/unlink", { channel: i.channel, platform_id: i.platform_id }, "Unlinked.") },
     })),
     el("div", { class: "meta", text: `${CHANNELS[i.channel] || i.channel} · ${i.platform_id}` })), "No accounts yet.");
-  $("reminders").textContent = k.reminders === null ? "Not available yet." : `${k.reminders.length} kept.`;
+  $("n-reminders").textContent = `(${k.reminders.length})`;
+  list("reminders", k.reminders, (r) => el("li", {},
+    el("div", { class: "what", text: r.kind === "briefing" ? "Daily briefing" : r.text }),
+    el("div", { class: "actions" }, el("button", {
+      class: "btn danger", type: "button", text: "Cancel", "aria-label": `Cancel: ${r.text || r.kind}`,
+      on: { click: () => act(`/reminders/${r.id}/cancel`, {}, "Cancelled.") },
+    })),
+    el("div", { class: "meta", text: `next ${r.when}${r.repeat ? ` · ${r.repeat}` : ""}` })),
+    "None. Ask in the chat, e.g. “remind me tomorrow at 9 to call Ana”.");
+  const lists = {};
+  for (const i of k.lists) (lists[i.list] = lists[i.list] || []).push(i.item);
+  $("n-lists").textContent = `(${Object.keys(lists).length})`;
+  list("lists", Object.entries(lists), ([name, items]) => el("li", {},
+    el("div", { class: "what", text: name }),
+    el("div", { class: "meta", text: items.join(" · ") })),
+    "None. Ask in the chat, e.g. “add oat milk to the shopping list”.");
   $("learning").checked = k.learning;
 }
 
@@ -129,6 +144,6 @@ $("learning").addEventListener("change", (e) => {
 });
 $("forget-all").addEventListener("click", () => $("confirm").showModal());
 $("confirm").addEventListener("close", () => {
-  if ($("confirm").returnValue === "confirm") act("/forget-everything", { confirm: "forget everything" }, "Every memory is forgotten.");
+  if ($("confirm").returnValue === "confirm") act("/forget-everything", { confirm: "forget everything" }, "Everything is forgotten.");
 });
 load();

@@ -97,8 +97,9 @@ async def forget_cmd(ctx: Context, args: str) -> str:
     if ctx.inbound.is_group:
         return IN_PRIVATE.format(name="forget")
     if word.lower() == "all":
-        count = await controls.forget_everything(store, person)
-        return f"Done: I deleted all {count} memories about you."
+        gone = await controls.forget_everything(store, person)
+        return (f"Done: I deleted all {gone.memories} memories about you. Also "
+                f"{gone.list_items} list items and {gone.schedules} reminders and briefings.")
     if word.lower() in ("yes", "confirm"):
         ids = await store.memories.take_pending_forget(person)
         if not ids:

@@ -2,6 +2,7 @@
 
 The slash commands (core/memory/commands.py) and the web page ("what Kith knows about me")
 both call these, so a click on the page and a command in a chat are the same real change.
+Lists and reminders (core/schedule) are part of "everything": exported and forgotten here.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.memory.model import PRIVATE, Identity, Memory
+from core.schedule.model import ListItem, Schedule
 from core.store.base import Store
 
 MAX_MEMORY_TEXT = 500
@@ -33,6 +35,8 @@ class Knowledge:
     preferences: dict[str, str]  # set explicitly with /prefs
     identities: tuple[Identity, ...]
     learning: bool
+    reminders: tuple[Schedule, ...] = ()  # reminders and briefings, next due first
+    lists: tuple[ListItem, ...] = ()  # open items
 
 
 async def active_memories(store: Store, person_id: str, now: datetime) -> list[Memory]:
@@ -48,7 +52,14 @@ async def knowledge(store: Store, person_id: str, now: datetime) -> Knowledge:
         preferences=await store.preferences(person_id),
         identities=tuple(await store.memories.identities(person_id)),
         learning=await store.memories.learning(person_id),
+        reminders=tuple(await store.schedule.for_person(person_id)),
+        lists=tuple(await store.lists.items(person_id)),
     )
+
+
+async def cancel_reminder(store: Store, person_id: str, schedule_id: str) -> Schedule | None:
+    """What /reminders cancel ID does (and /briefing off, for a briefing)."""
+    return await store.schedule.cancel(person_id, schedule_id)
 
 
 async def forget_memories(store: Store, person_id: str, ids: list[str]) -> int:
@@ -56,8 +67,20 @@ async def forget_memories(store: Store, person_id: str, ids: list[str]) -> int:
     return await store.memories.delete_memories(person_id, ids)
 
 
-async def forget_everything(store: Store, person_id: str) -> int:
-    return await store.memories.delete_all(person_id)
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    memories: int
+    list_items: int
+    schedules: int  # reminders and briefings
+
+
+async def forget_everything(store: Store, person_id: str) -> Forgotten:
+    """Every memory (with the messages it was learned from), list item and reminder."""
+    return Forgotten(
+        memories=await store.memories.delete_all(person_id),
+        list_items=await store.lists.delete_person(person_id),
+        schedules=await store.schedule.delete_person(person_id),
+    )
 
 
 def clean_text(text: str) -> str:
@@ -93,4 +116,13 @@ async def set_learning(store: Store, person_id: str, on: bool) -> None:
 
 
 async def export(store: Store, person_id: str) -> dict[str, Any]:
-    return await store.memories.export(person_id)
+    """Everything stored about the person: memories, messages, preferences, lists, reminders."""
+    data = await store.memories.export(person_id)
+    data["lists"] = [{"list": i.list, "item": i.item, "done": i.done,
+                      "created_at": i.created_at.isoformat()}
+                     for i in await store.lists.items(person_id, include_done=True)]
+    data["schedules"] = [{"id": s.id, "kind": s.kind.value, "text": s.text,
+                          "due_at": s.due_at.isoformat(), "timezone": s.timezone,
+                          "repeat": s.rule, "conversation": str(s.conversation)}
+                         for s in await store.schedule.for_person(person_id)]
+    return data

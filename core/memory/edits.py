@@ -56,8 +56,10 @@ def source_texts(db: sqlite3.Connection, inbound_ids: Sequence[str]) -> dict[str
 
 
 def drop_command_turns(db: sqlite3.Connection, person_id: str) -> None:
-    """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten."""
-    db.execute(
-        "DELETE FROM turns WHERE command = 1 AND inbound_id IN "
-        "(SELECT inbound_id FROM turns WHERE person_id = ? AND command = 1)", (person_id,),
-    )
+    """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten:
+    their turns go, and so do their finished inbox rows (the command and its stored answer).
+    A command still being answered (this /forget itself) keeps its row."""
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = ? AND command = 1)"
+    db.execute(f"DELETE FROM inbox WHERE id IN {mine} "
+               "AND status NOT IN ('pending', 'answered', 'held')", (person_id,))
+    db.execute(f"DELETE FROM turns WHERE command = 1 AND inbound_id IN {mine}", (person_id,))

@@ -76,7 +76,12 @@ def test_edit_narrow_pause_and_forget_everything_from_the_page(
 ) -> None:
     open_chat(page, kith.base)
     send(page, "I live near Lake Wobegonia")
+    assert "Daily briefing at 07:30" in send(page, "/briefing 07:30").inner_text()
     open_me(page, kith.base)
+    briefing = page.locator("#reminders > li", has_text="Daily briefing")
+    assert "every day" in briefing.inner_text() or "next" in briefing.inner_text()
+    briefing.get_by_role("button", name="Cancel: briefing").click()
+    page.wait_for_function("() => !document.querySelector('#reminders button')")
     item = memory_item(page, "Lives near Lake Wobegonia")
     item.get_by_role("button", name="Edit: Lives near Lake Wobegonia").click()
     box = item.get_by_label("Memory text")
@@ -93,17 +98,18 @@ def test_edit_narrow_pause_and_forget_everything_from_the_page(
     page.wait_for_selector("#toast.show")
     open_chat(page, kith.base)
     assert "Learning is off" in send(page, "/learning").inner_text()
+    assert "No daily briefing" in send(page, "/briefing").inner_text()
     listing = send(page, "/memory").inner_text()
     assert "Lives near Lake Geneva" in listing and "Plays the sackbut" in listing
     assert "(private)" in listing.split("Plays the sackbut")[1].split("\n")[0]
     open_me(page, kith.base)
     assert not page.get_by_label("Learn from our conversations").is_checked()
     page.get_by_label("Learn from our conversations").check()
-    page.get_by_role("button", name="Forget every memory…").click()
+    page.get_by_role("button", name="Forget everything…").click()
     shot(page, artefacts, "5-confirm-forget-everything")
     page.get_by_role("button", name="Cancel").click()  # nothing happens without a yes
     assert page.locator("li[data-memory]").count() >= 2
-    page.get_by_role("button", name="Forget every memory…").click()
+    page.get_by_role("button", name="Forget everything…").click()
     page.get_by_role("button", name="Yes, forget everything").click()
     page.wait_for_function("() => !document.querySelector('li[data-memory]')")
     raw = kith.db_bytes()

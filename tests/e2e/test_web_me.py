@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,7 @@ async def test_changes_need_same_origin_json_and_a_real_confirmation(
         assert "default-src 'none'" in csp
         known = (await client.get(f"{ME}/knowledge")).json()
         assert known["memories"] == [] and known["learning"] is True
-        assert known["reminders"] is None
+        assert known["reminders"] == [] and known["lists"] == []
         assert [i["this"] for i in known["identities"]] == [True]
         form = await client.post(f"{ME}/learning", content="on=false",
                                  headers={"content-type": "application/x-www-form-urlencoded"})
@@ -56,7 +57,7 @@ async def test_changes_need_same_origin_json_and_a_real_confirmation(
 async def test_the_page_and_its_routes_need_the_token_when_one_is_set(
     tmp_path: Path, fake_llm: tuple[FakeLLM, str]
 ) -> None:
-    fake, url = fake_llm
+    _, url = fake_llm
     write_bot(tmp_path / "bots")
     settings = make_settings(tmp_path, url, gateway={"webchat_token": "s3cret-token-value"})
     async with running_kith(settings) as kith, running_gateway(kith) as base, \
@@ -69,3 +70,43 @@ async def test_the_page_and_its_routes_need_the_token_when_one_is_set(
         export = await client.get(f"{ME}/export", headers=auth)
         assert export.json()["format"] == "kith-export/1"
         assert "attachment" in export.headers["content-disposition"]
+
+
+async def say(client: httpx.AsyncClient, text: str) -> str:
+    body = {"session": "me-session-1", "text": text}
+    async with client.stream("POST", "/chat/kith/send", json=body) as response:
+        assert response.status_code == 200
+        return "".join([piece async for piece in response.aiter_text()])
+
+
+async def test_reminders_and_lists_show_cancel_export_and_are_forgotten_like_the_commands(
+    tmp_path: Path, fake_llm: tuple[FakeLLM, str]
+) -> None:
+    fake, url = fake_llm
+    write_bot(tmp_path / "bots")
+    async with running_kith(make_settings(tmp_path, url)) as kith, \
+            running_gateway(kith) as base, httpx.AsyncClient(base_url=base) as client:
+        fake.script_tool_call("list_add", {"list": "shopping", "items": ["oat milk", "eggs"]})
+        fake.script(["Added."])
+        await say(client, "add oat milk and eggs to the shopping list")
+        fake.script_tool_call("create_reminder",
+                              {"text": "pack", "when": "2030-01-04T18:00:00+00:00"})
+        fake.script(["Set."])
+        await say(client, "remind me to pack on 4 January 2030 at 18:00")
+        known = (await client.get(f"{ME}/knowledge")).json()
+        assert [(i["list"], i["item"]) for i in known["lists"]] == [
+            ("shopping", "oat milk"), ("shopping", "eggs")]
+        [reminder] = known["reminders"]
+        assert reminder["text"] == "pack" and "2030" in reminder["when"]
+        exported = (await client.get(f"{ME}/export")).json()
+        assert exported == json.loads(await say(client, "/export"))
+        assert exported["schedules"][0]["text"] == "pack" and len(exported["lists"]) == 2
+        cancel = await client.post(f"{ME}/reminders/{reminder['id']}/cancel", json={})
+        assert cancel.json() == {"cancelled": reminder["id"]}
+        assert "no reminders" in await say(client, "/reminders")
+        again = await client.post(f"{ME}/reminders/{reminder['id']}/cancel", json={})
+        assert again.status_code == 404
+        gone = await client.post(f"{ME}/forget-everything", json={"confirm": "Forget everything"})
+        assert gone.json()["list_items"] == 2
+        assert "no lists" in await say(client, "/lists")
+        assert (await client.get(f"{ME}/knowledge")).json()["lists"] == []

@@ -175,8 +175,9 @@ class SQLiteStore:
 
     async def hold(self, inbound_id: str, since: datetime) -> None:
         self.db.execute(
-            "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, ?) "
-            "WHERE id = ? AND status IN ('pending', 'held')", (since.isoformat(), inbound_id))
+            "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, ?), "
+            "platform_ids = '[]' WHERE id = ? AND status IN ('pending', 'held')",
+            (since.isoformat(), inbound_id))
 
     async def drop_held(self, inbound_id: str) -> None:
         self.db.execute("UPDATE inbox SET status = 'failed' WHERE id = ? AND status = 'held'",

@@ -47,6 +47,8 @@ class Kith:
             memory=MemorySettings(
                 embed=settings.llm.embed_model is not None, learn=settings.memory.learn,
                 recall_k=settings.memory.recall_k, recall_tokens=settings.memory.recall_tokens,
+                quiet_seconds=settings.memory.quiet_seconds,
+                every_turns=settings.memory.every_turns,
             ),
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
@@ -80,6 +82,7 @@ class Kith:
             await runtime.start()
             log.info("channel_started", bot=bot, channel=name)
         await self.dispatcher.resume()
+        await self.agent.learner.resume()  # extraction work left waiting by the last run
 
     async def stop(self) -> None:
         await self.dispatcher.close()
@@ -89,6 +92,7 @@ class Kith:
             except Exception:
                 log.exception("channel_stop_failed")
         await self.agent.wait_background()
+        await self.agent.learner.close()  # what it had not extracted stays queued
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

@@ -20,6 +20,9 @@ MEMORY_EXTRACT_FAILURES = Counter(
     "Memory extraction answers that were unusable (after repair), by reason",
     ["reason"],
 )
+MEMORY_BATCHES = Counter(
+    "kith_memory_batches_total", "Extraction calls, each covering a conversation's new messages"
+)
 MEMORIES_WRITTEN = Counter("kith_memories_written_total", "Memories stored", ["decision"])
 MEMORY_EMBED_FAILURES = Counter(
     "kith_memory_embed_failures_total", "Embedding calls that failed (lexical recall only)"

@@ -61,7 +61,13 @@ class PromptSettings(BaseModel):
 
 
 class MemoryConfig(BaseModel):
-    learn: bool = Field(True, description="extract long-term memories after each turn")
+    learn: bool = Field(True, description="extract long-term memories from conversations")
+    quiet_seconds: float = Field(
+        60.0, gt=0, description="extract a conversation once it has been this long quiet"
+    )
+    every_turns: int = Field(
+        20, ge=1, description="... or after this many answered turns, whichever comes first"
+    )
     recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
 

@@ -44,12 +44,7 @@ class Kith:
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
-            memory=MemorySettings(
-                embed=settings.llm.embed_model is not None, learn=settings.memory.learn,
-                recall_k=settings.memory.recall_k, recall_tokens=settings.memory.recall_tokens,
-                quiet_seconds=settings.memory.quiet_seconds,
-                every_turns=settings.memory.every_turns,
-            ),
+            memory=MemorySettings.of(settings.memory, embed=settings.llm.embed_model is not None),
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}

@@ -24,7 +24,7 @@ from core.llm import ChatMessage
 from core.memory.model import Memory, Said
 
 PREF_KEY_NAMES = ("name", "language", "tone", "length", "timezone", "signoff")
-MAX_ITEMS = 8
+MAX_ITEMS = 24  # one call covers a whole batch of messages
 
 SYSTEM = """\
 You maintain long-term memory for a personal assistant. From the person's messages below \

@@ -36,6 +36,7 @@ from core.memory.model import (
     group_scope,
 )
 from core.memory.recall import RecallQuery, memory_line, recall
+from core.settings import MemoryConfig
 
 log = get_logger("kith.memory")
 
@@ -60,6 +61,13 @@ class MemorySettings:
     recall_tokens: int = 400
     group_people: int = 20  # most recent speakers of a group whose shared memories count
     known_for_extraction: int = 12
+
+    @classmethod
+    def of(cls, config: MemoryConfig, *, embed: bool) -> MemorySettings:
+        """What a user gets from ``KITH_MEMORY__*`` (learning on by default)."""
+        return cls(embed=embed, learn=config.learn, recall_k=config.recall_k,
+                   recall_tokens=config.recall_tokens, quiet_seconds=config.quiet_seconds,
+                   every_turns=config.every_turns)
 
 
 class MemoryService:
@@ -181,7 +189,7 @@ class MemoryService:
         for attempt in (1, 2):
             try:
                 result = await self.model.complete(
-                    messages, route_key=route_key, model=model, max_tokens=800,
+                    messages, route_key=route_key, model=model, max_tokens=1600,
                     response_format=RESPONSE_FORMAT,
                 )
             except LLMError as err:

@@ -108,8 +108,8 @@ async def memory_core(path: Path, url: str, *, embed: bool = False, learn: bool 
     try:
         yield MemoryCore(store, agent, model, clock)
     finally:
+        await agent.learner.close()  # as at shutdown: unfinished extraction stays queued
         await agent.wait_background()
-        await agent.learner.close()
         await model.aclose()
         await store.close()
 

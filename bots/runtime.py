@@ -12,6 +12,7 @@ from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
+from core.memory.rerank import HTTPReranker
 from core.memory.service import MemorySettings
 from core.settings import Settings, secret_values
 from core.store.base import Store
@@ -41,10 +42,16 @@ class Kith:
         self.only = set(channels) if channels is not None else None
         self.model: ChatModel = model or OpenAIChatModel(settings.llm)
         self.store = store or open_store(settings)
+        self.reranker = (
+            HTTPReranker(settings.llm.base_urls[0], settings.llm.rerank_model,
+                         settings.llm.api_key.get_secret_value())
+            if settings.llm.rerank_model else None
+        )
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
             memory=MemorySettings.of(settings.memory, embed=settings.llm.embed_model is not None),
+            reranker=self.reranker,
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
@@ -88,6 +95,8 @@ class Kith:
                 log.exception("channel_stop_failed")
         await self.agent.wait_background()
         await self.agent.learner.close()  # what it had not extracted stays queued
+        if self.reranker is not None:
+            await self.reranker.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

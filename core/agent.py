@@ -14,6 +14,7 @@ from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
 from core.memory.learner import Learner
+from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
@@ -61,6 +62,7 @@ class Agent:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -70,7 +72,7 @@ class Agent:
         self.reply_tokens = reply_tokens
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
-        self.memory = MemoryService(store.memories, model, clock, memory)
+        self.memory = MemoryService(store.memories, model, clock, memory, reranker)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
 
     def _model_for(self, conversation: str) -> str | None:

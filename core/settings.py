@@ -26,6 +26,9 @@ class LLMSettings(BaseModel):
     api_key: SecretStr = SecretStr("EMPTY")
     model: str = "meta-llama/Llama-3.1-8B-Instruct"
     embed_model: str | None = None
+    rerank_model: str | None = Field(
+        None, description="reorder recalled memories with the server's /v1/rerank"
+    )
     timeout: float = Field(60.0, gt=0, description="seconds without a byte from the server")
     connect_timeout: float = Field(5.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)

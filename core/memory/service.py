@@ -36,6 +36,7 @@ from core.memory.model import (
     group_scope,
 )
 from core.memory.recall import RecallQuery, memory_line, recall
+from core.memory.rerank import Reranker
 from core.settings import MemoryConfig
 
 log = get_logger("kith.memory")
@@ -73,12 +74,13 @@ class MemorySettings:
 class MemoryService:
     def __init__(
         self, store: MemoryStore, model: ChatModel, clock: Callable[[], datetime],
-        settings: MemorySettings | None = None,
+        settings: MemorySettings | None = None, reranker: Reranker | None = None,
     ) -> None:
         self.store = store
         self.model = model
         self.clock = clock
         self.settings = settings or MemorySettings()
+        self.reranker = reranker
 
     async def visibility(self, inbound: Inbound, person: str) -> Visibility:
         return await self._visibility(str(inbound.conversation), inbound.is_group, person)
@@ -106,7 +108,7 @@ class MemoryService:
         return await recall(self.store, RecallQuery(
             visibility, inbound.text, self.clock(), await self._vector(inbound.text),
             k=self.settings.recall_k, budget_tokens=self.settings.recall_tokens,
-        ))
+        ), self.reranker)
 
     async def context(self, inbound: Inbound, person: str) -> list[str]:
         """Lines for the prompt's volatile part (empty when nothing is relevant)."""

@@ -209,13 +209,13 @@ def embeddings(body: dict[str, Any], default_model: str, default_dim: int) -> by
     )
 
 
-_WORD = re.compile(r"\w+")
+_TERM = re.compile(r"\w+")
 
 
 def relevance(query: str, document: str) -> float:
     """The fake reranker's score: share of the query's words the document contains."""
-    want = set(_WORD.findall(query.lower()))
-    have = set(_WORD.findall(document.lower()))
+    want = set(_TERM.findall(query.lower()))
+    have = set(_TERM.findall(document.lower()))
     return len(want & have) / len(want) if want else 0.0
 
 

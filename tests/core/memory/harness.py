@@ -19,6 +19,7 @@ from typing import Any
 from core.agent import Agent
 from core.events import Addressed, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
+from core.memory.rerank import Reranker
 from core.memory.service import MemorySettings
 from core.profile import BotProfile
 from core.store.sqlite import SQLiteStore
@@ -96,14 +97,16 @@ class MemoryCore:
 
 @asynccontextmanager
 async def memory_core(path: Path, url: str, *, embed: bool = False, learn: bool = True,
-                      settings: MemorySettings | None = None) -> AsyncIterator[MemoryCore]:
+                      settings: MemorySettings | None = None,
+                      reranker: Reranker | None = None) -> AsyncIterator[MemoryCore]:
     store = SQLiteStore(path)
     await store.open()
     extra = {"embed_model": "embed-test"} if embed else {}
     model = OpenAIChatModel(llm_settings([url], **extra))
     clock = Clock()
     agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.")}, clock=clock,
-                  memory=settings or MemorySettings(embed=embed, learn=learn, every_turns=1))
+                  memory=settings or MemorySettings(embed=embed, learn=learn, every_turns=1),
+                  reranker=reranker)
     await agent.learner.resume()
     try:
         yield MemoryCore(store, agent, model, clock)

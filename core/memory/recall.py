@@ -16,13 +16,14 @@ from datetime import datetime
 
 from core import metrics
 from core.logging import get_logger
-from core.memory.fusion import rrf
+from core.memory.fusion import Fusion, rrf
 from core.memory.model import Memory, MemoryStore, Visibility
 from core.memory.rerank import Reranker, RerankError
 from core.tokens import estimate_tokens
 
 CURRENT_WEIGHT = 2.0  # an active time-bound memory counts like agreement of two searches
-VECTOR_SHARE = 0.5  # the vector list's share of the weight (tuned by bench/memory)
+# tuned on LoCoMo (bench/memory --locomo): recall@5/@10 above lexical and vectors alone
+FUSION = Fusion(share=0.45, k=3)
 RERANK_POOL = 20  # fused candidates the reranker reorders
 log = get_logger("kith.memory")
 
@@ -36,7 +37,7 @@ class RecallQuery:
     k: int = 8
     budget_tokens: int = 400
     pool: int = 30  # candidates taken from each search before fusion
-    vector_share: float = VECTOR_SHARE
+    fusion: Fusion = FUSION
 
 
 def memory_line(memory: Memory) -> str:
@@ -52,11 +53,11 @@ async def ranked(store: MemoryStore, query: RecallQuery) -> list[str]:
         rankings.append(
             await store.search_vectors(query.visibility, query.vector, query.now, query.pool)
         )
-        share = query.vector_share
+        share = query.fusion.share
         weights = [2.0 * (1.0 - share), 2.0 * share]  # equal shares weigh 1 and 1
     # what is true only for now is context for everything said meanwhile
     rankings.append(await store.search_current(query.visibility, query.now, 3))
-    return rrf(rankings, weights=[*weights, CURRENT_WEIGHT])
+    return rrf(rankings, k=query.fusion.k, weights=[*weights, CURRENT_WEIGHT])
 
 
 async def reordered(

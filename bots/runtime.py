@@ -12,9 +12,10 @@ from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
+from core.memory.embedder import LocalEmbedderMissing, LocalMiniLM
 from core.memory.rerank import HTTPReranker
 from core.memory.service import MemorySettings
-from core.settings import Settings, secret_values
+from core.settings import ConfigError, Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 
@@ -23,6 +24,16 @@ log = get_logger("kith.runtime")
 
 def open_store(settings: Settings) -> Store:
     return SQLiteStore(settings.data_dir / "kith.sqlite3", settings.sqlite_synchronous)
+
+
+def local_embedder(settings: Settings) -> LocalMiniLM | None:
+    """The optional CPU embedding model, when asked for and the server has none."""
+    if not settings.memory.local_embedder or settings.llm.embed_model is not None:
+        return None
+    try:
+        return LocalMiniLM()
+    except LocalEmbedderMissing as err:
+        raise ConfigError(str(err)) from None
 
 
 class Kith:
@@ -47,11 +58,13 @@ class Kith:
                          settings.llm.api_key.get_secret_value())
             if settings.llm.rerank_model else None
         )
+        embedder = local_embedder(settings)
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
-            memory=MemorySettings.of(settings.memory, embed=settings.llm.embed_model is not None),
-            reranker=self.reranker,
+            memory=MemorySettings.of(
+                settings.memory, embed=settings.llm.embed_model is not None or bool(embedder)),
+            reranker=self.reranker, embedder=embedder,
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}

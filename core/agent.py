@@ -13,6 +13,7 @@ from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
+from core.memory.embedder import Embedder
 from core.memory.learner import Learner
 from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
@@ -63,6 +64,7 @@ class Agent:
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
         reranker: Reranker | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -72,7 +74,7 @@ class Agent:
         self.reply_tokens = reply_tokens
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
-        self.memory = MemoryService(store.memories, model, clock, memory, reranker)
+        self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
 
     def _model_for(self, conversation: str) -> str | None:

@@ -71,6 +71,10 @@ class MemoryConfig(BaseModel):
     every_turns: int = Field(
         20, ge=1, description="... or after this many answered turns, whichever comes first"
     )
+    local_embedder: bool = Field(
+        False, description="embed with a small CPU model (kith[local-embed]) when the server "
+        "has no embedding model (KITH_LLM__EMBED_MODEL unset)"
+    )
     recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
 

@@ -52,8 +52,8 @@ def _answer(body: dict[str, Any]) -> str:
 def inbound(n: int, text: str, at: Any = None) -> Inbound:
     extra = {"received_at": at} if at is not None else {}
     return Inbound(id=f"bench:{n}", conversation=ConversationKey("kith", "bench", "dm"),
-                   sender=Sender("me", "Me"), text=text, addressed=Addressed.DIRECT, trust=Trust.OWNER, chat=ChatKind.DIRECT,
-                   **extra)
+                   sender=Sender("me", "Me"), text=text, addressed=Addressed.DIRECT,
+                   trust=Trust.OWNER, chat=ChatKind.DIRECT, **extra)
 
 
 async def _replay(life: Life, turns: int, settings: MemorySettings) -> tuple[int, int]:

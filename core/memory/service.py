@@ -11,6 +11,7 @@ from core import metrics
 from core.events import Inbound
 from core.llm import ChatModel, LLMError
 from core.logging import get_logger
+from core.memory.embedder import Embedder
 from core.memory.extract import (
     RESPONSE_FORMAT,
     Batch,
@@ -75,9 +76,11 @@ class MemoryService:
     def __init__(
         self, store: MemoryStore, model: ChatModel, clock: Callable[[], datetime],
         settings: MemorySettings | None = None, reranker: Reranker | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.store = store
         self.model = model
+        self.embedder: Embedder = embedder or model  # the server's embeddings by default
         self.clock = clock
         self.settings = settings or MemorySettings()
         self.reranker = reranker
@@ -97,7 +100,7 @@ class MemoryService:
         if not self.settings.embed or not text.strip():
             return None
         try:
-            return (await self.model.embed([text]))[0]
+            return (await self.embedder.embed([text]))[0]
         except (LLMError, IndexError) as err:
             log.warning("embed_failed", error=str(err))
             metrics.MEMORY_EMBED_FAILURES.inc()

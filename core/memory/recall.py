@@ -23,7 +23,7 @@ from core.tokens import estimate_tokens
 
 CURRENT_WEIGHT = 2.0  # an active time-bound memory counts like agreement of two searches
 # tuned on LoCoMo (bench/memory --locomo): recall@5/@10 above lexical and vectors alone
-FUSION = Fusion(share=0.45, k=3)
+FUSION = Fusion(share=0.5, k=2)
 RERANK_POOL = 20  # fused candidates the reranker reorders
 log = get_logger("kith.memory")
 

@@ -138,7 +138,18 @@ MIGRATIONS += (
     """,
 )
 MIGRATIONS += (
-    # 6: durable, batched memory extraction: per conversation and person, the last turn
+    # 6: delivery state next to the inbox: the stored answer, the platform's message ids
+    """
+    ALTER TABLE inbox ADD COLUMN reply TEXT;
+    ALTER TABLE inbox ADD COLUMN reply_status TEXT;
+    ALTER TABLE inbox ADD COLUMN platform_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE inbox ADD COLUMN answered_at TEXT;
+    ALTER TABLE inbox ADD COLUMN held_since TEXT;
+    CREATE INDEX inbox_open ON inbox(rowid) WHERE status IN ('pending', 'answered', 'held');
+    """,
+)
+MIGRATIONS += (
+    # 7: durable, batched memory extraction: per conversation and person, the last turn
     # extracted and how many answered turns wait since; a lease lets one worker claim it
     """
     CREATE TABLE memory_learning (

@@ -15,6 +15,7 @@ from core.logging import get_logger, register_secrets
 from core.memory.embedder import LocalEmbedderMissing, LocalMiniLM
 from core.memory.rerank import HTTPReranker
 from core.memory.service import MemorySettings
+from core.schedule.scheduler import Scheduler
 from core.settings import ConfigError, Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
@@ -69,6 +70,7 @@ class Kith:
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
                                      settings.delivery)
+        self.scheduler = Scheduler(self.store.schedule, self.dispatcher.submit)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
         register_secrets(secret_values(settings))
         for bot in fleet:
@@ -106,8 +108,10 @@ class Kith:
         finally:
             self.dispatcher.run()
         await self.agent.learner.resume()  # extraction work left waiting by the last run
+        self.scheduler.start()  # after resume: due reminders queue behind what was waiting
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         await self.dispatcher.close()
         for runtime in self.channels.values():
             try:

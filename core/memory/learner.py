@@ -43,8 +43,8 @@ class Learner:
     async def note(self, inbound: Inbound, person: str) -> None:
         """After an answered turn: store an explicit "remember that" now, and count the turn
         towards the conversation's next extraction. Cheap: one indexed write."""
-        if not self.settings.learn:
-            return
+        if not self.settings.learn or inbound.scheduled is not None:
+            return  # a reminder or briefing Kith started: nobody wrote it
         await self.memory.remember_now(inbound, person)
         conv = inbound.conversation
         work = LearningWork(

@@ -200,3 +200,17 @@ async def test_extraction_reads_only_the_persons_own_words(
     assert not any("Portuguese" in s or "Mallory" in s for s in said)
     ana_group = next(s for s in said if "jazz" in s)
     assert "opera" not in ana_group
+
+
+def test_only_an_explicit_request_to_remember_is_taken_at_once() -> None:
+    from core.memory.service import explicit_fact
+
+    assert explicit_fact("Remember that my flight is on Friday.") == \
+        "Asked to remember: my flight is on Friday"
+    assert explicit_fact("please remember: the gate code is 4411") == \
+        "Asked to remember: the gate code is 4411"
+    assert explicit_fact("Don't forget that Mia's recital is at 6!") == \
+        "Asked to remember: Mia's recital is at 6"
+    for text in ("Do you remember that film we saw?", "remember when we met?",
+                 "I remember that place", "remember", "Remember that?"):
+        assert explicit_fact(text) is None, text

@@ -31,6 +31,7 @@ from core.memory.model import (
     Source,
     Visibility,
 )
+from core.memory.queue import SQLiteLearningQueue
 from core.memory.vectors import Block
 
 _COLUMNS = (
@@ -76,6 +77,11 @@ class SQLiteMemoryStore:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
         self._blocks: dict[tuple[str, int], Block] = {}
+        self._queue = SQLiteLearningQueue(db)
+
+    @property
+    def queue(self) -> SQLiteLearningQueue:
+        return self._queue
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -168,6 +174,20 @@ class SQLiteMemoryStore:
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM memories WHERE person_id = ?{where} ORDER BY n",
             (person_id, *kinds),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    async def latest(
+        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+    ) -> list[Memory]:
+        """The person's newest current memories, newest first: a bounded read by index."""
+        where, index = "", "memories_person"
+        if kinds:
+            where, index = f" AND kind IN ({','.join('?' * len(kinds))})", "memories_person_kind"
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM memories INDEXED BY {index} WHERE person_id = ? "
+            f"AND superseded_by IS NULL{where} ORDER BY n DESC LIMIT ?",
+            (person_id, *kinds, limit),
         ).fetchall()
         return [_row(r) for r in rows]
 

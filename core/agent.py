@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from core import metrics
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
-from core.events import Inbound, ReplyStatus, Trust
+from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
+from core.memory.embedder import Embedder
+from core.memory.learner import Learner
+from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
@@ -67,6 +69,8 @@ class Agent:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
+        reranker: Reranker | None = None,
+        embedder: Embedder | None = None,
         hold_for: float = 3600.0,
     ) -> None:
         self.store = store
@@ -78,8 +82,13 @@ class Agent:
         self.hold_for = hold_for
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
-        self.memory = MemoryService(store.memories, model, clock, memory)
+        self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.learner = Learner(self.memory, store.memories.queue, self._model_for)
+
+    def _model_for(self, conversation: str) -> str | None:
+        bot = self.bots.get(ConversationKey.parse(conversation).bot)
+        return bot.model if bot is not None else None
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
         """One turn's reply. When no model answers, the reply's status is FAILED, the turn
@@ -119,7 +128,8 @@ class Agent:
             if answer is not None:
                 reply.status = ReplyStatus.COMMAND
                 yield answer
-                await self._finish(inbound, person, None, None, answer=answer, reply=reply)
+                await self._finish(inbound, person, inbound.text, answer, answer=answer,
+                                   reply=reply, command=True)
                 return
         async for piece in self._answer(inbound, person, reply, held):
             yield piece
@@ -171,7 +181,7 @@ class Agent:
         if needs_summary(prompt):
             self._schedule_summary(inbound, bot)
         if not failed and text:
-            self._spawn(self._learn(inbound, person, text, bot))
+            await self.learner.note(inbound, person)  # batched extraction, off this path
 
     async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolLoop | None:
         """The tool loop for this turn, or None when the bot has no tools."""
@@ -217,6 +227,7 @@ class Agent:
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
         reply_tokens: int = 0, *, answer: str | None = None, reply: Reply | None = None,
+        command: bool = False,
     ) -> None:
         """Record the turn; with an ``answer`` the message is ``answered`` (the reply is
         stored until the platform accepts it), otherwise it is ``done``."""
@@ -226,6 +237,7 @@ class Agent:
             user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
             answer=answer or None,
             answer_status=reply.status.value if answer and reply is not None else None,
+            command=command,
         ))
 
     # -- background upkeep ---------------------------------------------------------------
@@ -260,17 +272,7 @@ class Agent:
         finally:
             self._summarizing.discard(str(conv))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _learn(self, inbound: Inbound, person: str, reply: str, bot: BotProfile) -> None:
-        try:
-            await self.memory.learn(inbound, person, reply, bot.model)
-        except Exception as err:  # background work must never take the agent down
-            log.exception("memory_learn_failed", error=str(err))
-
     async def wait_background(self) -> None:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.learner.idle()

@@ -28,6 +28,7 @@ class BotFile(BaseModel):
 
     display_name: str = "Kith"
     model: str | None = Field(None, description="overrides KITH_LLM__MODEL for this bot")
+    vision_model: str | None = Field(None, description="overrides KITH_LLM__VISION_MODEL")
     persona_file: str = "persona.md"
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
@@ -82,7 +83,7 @@ def load_bot(directory: Path) -> BotDefinition:
     if not channels:
         raise ConfigError(f"{path}: channels: the bot has no enabled channel")
     profile = BotProfile(name=name, persona=persona, model=spec.model,
-                         display_name=spec.display_name)
+                         vision_model=spec.vision_model, display_name=spec.display_name)
     return BotDefinition(profile=profile, channels=channels, path=path)
 
 

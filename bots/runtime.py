@@ -12,6 +12,7 @@ from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
+from core.media import MediaPipeline, MediaSource
 from core.memory.service import MemorySettings
 from core.settings import Settings, secret_values
 from core.store.base import Store
@@ -41,6 +42,9 @@ class Kith:
         self.only = set(channels) if channels is not None else None
         self.model: ChatModel = model or OpenAIChatModel(settings.llm)
         self.store = store or open_store(settings)
+        self.media = MediaPipeline(self.model, settings.speech, settings.media,
+                                   settings.llm.vision_model,
+                                   settings.data_dir / "media_told.json")
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
@@ -48,6 +52,7 @@ class Kith:
                 embed=settings.llm.embed_model is not None, learn=settings.memory.learn,
                 recall_k=settings.memory.recall_k, recall_tokens=settings.memory.recall_tokens,
             ),
+            media=self.media,
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
@@ -71,6 +76,8 @@ class Kith:
                 runtime = channel_spec(name).build(ctx, config)
                 self.channels[(bot.profile.name, name)] = runtime
                 self.dispatcher.register(bot.profile.name, name, runtime)
+                if isinstance(runtime, MediaSource):
+                    self.media.register(bot.profile.name, name, runtime)
 
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -89,6 +96,7 @@ class Kith:
             except Exception:
                 log.exception("channel_stop_failed")
         await self.agent.wait_background()
+        await self.media.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

@@ -14,6 +14,7 @@ from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
+from core.media import MediaPipeline, MediaTurn
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
@@ -61,6 +62,7 @@ class Agent:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
+        media: MediaPipeline | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -71,6 +73,7 @@ class Agent:
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory)
+        self.media = media
 
     def turn(self, inbound: Inbound) -> Reply:
         reply = Reply(inbound)
@@ -96,23 +99,35 @@ class Agent:
             ctx = CommandContext(inbound, person, self.store, self.clock)
             answer = await run_command(command, ctx)
             if answer is not None:
+                if self.media is not None and command.name in ("forget", "reset"):
+                    self.media.forget(inbound)
                 reply.status = ReplyStatus.COMMAND
                 yield answer
                 await self._finish(inbound, person, None, None, InboxStatus.DONE)
                 return
-        async for piece in self._answer(inbound, person, reply):
+        media = MediaTurn(inbound)
+        if self.media is not None:  # voice notes and photos: what this turn sees of them
+            media = await self.media.prepare(inbound, self.bots[conv.bot].vision_model)
+            inbound = media.inbound
+            if media.notice:
+                yield media.notice if not media.answer else media.notice + "\n\n"
+            if not media.answer:
+                await self._finish(inbound, person, inbound.text, media.notice, InboxStatus.DONE)
+                return
+        async for piece in self._answer(inbound, person, reply, media):
             yield piece
 
-    async def _answer(self, inbound: Inbound, person: str, reply: Reply) -> AsyncIterator[str]:
+    async def _answer(self, inbound: Inbound, person: str, reply: Reply,
+                      media: MediaTurn) -> AsyncIterator[str]:
         started = time.perf_counter()
         bot = self.bots[inbound.conversation.bot]
-        prompt = await self._prompt(inbound, person, bot)
+        prompt = await self._prompt(inbound, person, bot, media)
         usage, endpoint, parts = Usage(), "", []
         status = InboxStatus.DONE
         try:
             async for delta in self.model.stream(
-                prompt.messages, route_key=str(inbound.conversation), model=bot.model,
-                max_tokens=self.reply_tokens,
+                prompt.messages, route_key=str(inbound.conversation),
+                model=media.model or bot.model, max_tokens=self.reply_tokens,
             ):
                 if delta.text:
                     parts.append(delta.text)
@@ -140,7 +155,8 @@ class Agent:
         if status is InboxStatus.DONE and text:
             self._spawn(self._learn(inbound, person, text, bot))
 
-    async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile) -> Prompt:
+    async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,
+                      media: MediaTurn) -> Prompt:
         conv = inbound.conversation
         prefs = await self.store.preferences(person)
         profile = profile_lines(prefs)
@@ -156,8 +172,10 @@ class Agent:
             profile=profile,
             summary=state.summary,
             turns=turns,
-            volatile=[*recalled, local_time(self.clock(), prefs.get("timezone"))],
+            volatile=[*recalled, *media.volatile,
+                      local_time(self.clock(), prefs.get("timezone"))],
             message=inbound.text,
+            images=media.images,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,
             budget_tokens=self.prompt.budget_tokens,

@@ -29,9 +29,16 @@ log = get_logger("kith.llm")
 class ChatMessage:
     role: str  # system, user, assistant, tool
     content: str
+    images: tuple[str, ...] = ()  # data URLs, sent as OpenAI ``image_url`` content parts
 
-    def wire(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def wire(self) -> dict[str, Any]:
+        if not self.images:
+            return {"role": self.role, "content": self.content}
+        parts: list[dict[str, Any]] = [
+            {"type": "image_url", "image_url": {"url": url}} for url in self.images
+        ]
+        parts.append({"type": "text", "text": self.content})
+        return {"role": self.role, "content": parts}
 
 
 @dataclass(frozen=True, slots=True)

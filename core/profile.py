@@ -10,4 +10,5 @@ class BotProfile:
     name: str
     persona: str
     model: str | None = None  # None: the default model from settings
+    vision_model: str | None = None  # None: KITH_LLM__VISION_MODEL (photos need one)
     display_name: str = "Kith"

@@ -24,6 +24,7 @@ from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_er
 from adapters.whatsapp.common import (
     Policy,
     WindowWatch,
+    download_capped,
     error_code,
     log,
     send_with_retry,
@@ -32,6 +33,7 @@ from adapters.whatsapp.common import (
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
 from core.events import Attachment, Inbound
+from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import Reply
 
 BODY_LIMIT = 4096
@@ -169,24 +171,28 @@ class CloudWhatsApp:
                       status=response.status_code if response is not None else None)
         return False
 
-    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
-        """Resolve a media id to its short-lived URL, then download it (bearer auth)."""
+    async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
+        """Resolve a media id (Graph states its ``file_size``: checked before download),
+        then download the short-lived URL with bearer auth, stopping at ``limit``."""
         if not re.fullmatch(r"\d{1,40}", attachment.ref):
-            raise ValueError("not a Graph media id")
-        meta = await self.client.get(
+            raise MediaUnavailable("not a Graph media id")
+        limit = min(limit, MAX_MEDIA_BYTES)
+        meta = await send_with_retry(lambda: self.client.get(
             f"{self.config.api_base_url}/{self.config.api_version}/{attachment.ref}",
-            headers=self._auth)
-        meta.raise_for_status()
+            headers=self._auth), "cloud_media")
+        if meta is None or meta.status_code != 200:
+            raise MediaUnavailable("Graph did not resolve the media id")
         info = meta.json()
         url = info.get("url") if isinstance(info, dict) else None
         allowed = ("https://", self.config.api_base_url + "/")
         if not isinstance(url, str) or not url.startswith(allowed):
-            raise ValueError("Graph returned no usable media URL")
-        media = await self.client.get(url, headers=self._auth)
-        media.raise_for_status()
-        if len(media.content) > MAX_MEDIA_BYTES:
-            raise ValueError("media is larger than 100 MiB")
-        return media.content, str(info.get("mime_type") or attachment.mime_type)
+            raise MediaUnavailable("Graph returned no usable media URL")
+        size = info.get("file_size")
+        if isinstance(size, int) and size > limit:
+            raise MediaTooLarge(size, limit)
+        fetched = await download_capped(self.client, url, limit, "cloud_media",
+                                        headers=self._auth)
+        return Fetched(fetched.data, str(info.get("mime_type") or attachment.mime_type))
 
 
 def build(ctx: ChannelContext, config: CloudConfig) -> CloudWhatsApp:

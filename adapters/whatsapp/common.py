@@ -11,6 +11,7 @@ import httpx
 
 from core.events import Attachment, Trust
 from core.logging import get_logger
+from core.media import Fetched, MediaTooLarge, MediaUnavailable
 
 log = get_logger("kith.whatsapp")
 
@@ -100,6 +101,42 @@ async def send_with_retry(
         if attempt + 1 < MAX_ATTEMPTS:
             await asyncio.sleep(_retry_after(response, attempt))
     return response
+
+
+async def download_capped(client: httpx.AsyncClient, url: str, limit: int, what: str,
+                          **request: object) -> Fetched:
+    """GET a media file, streaming: refuse a stated size over ``limit`` before reading, and
+    stop reading at ``limit`` bytes. Retries 429/5xx/connection errors like sends do."""
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            async with client.stream("GET", url, **request) as response:  # type: ignore[arg-type]
+                if response.status_code == 429 or response.status_code >= 500:
+                    wait = _retry_after(response, attempt)
+                else:
+                    return await _read_capped(response, limit)
+        except httpx.TransportError as err:
+            wait = min(0.25 * 2**attempt, 4.0)
+            log.warning("whatsapp_media_retry", what=what, error=type(err).__name__)
+        if attempt + 1 < MAX_ATTEMPTS:
+            await asyncio.sleep(wait)
+    raise MediaUnavailable(f"{what}: the platform did not answer")
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> Fetched:
+    if response.status_code != 200:
+        raise MediaUnavailable(f"media download answered {response.status_code}")
+    stated = response.headers.get("content-length", "")
+    if stated.isdigit() and int(stated) > limit:
+        raise MediaTooLarge(int(stated), limit)
+    chunks: list[bytes] = []
+    got = 0
+    async for chunk in response.aiter_bytes():
+        got += len(chunk)
+        if got > limit:
+            raise MediaTooLarge(None, limit)
+        chunks.append(chunk)
+    mime = response.headers.get("content-type", "").split(";")[0].strip()
+    return Fetched(b"".join(chunks), mime)
 
 
 def log_window_closed(conversation: str, provider: str, code: int | str) -> None:

@@ -66,12 +66,14 @@ class SpeechClient:
             wait=wait_random_exponential(multiplier=0.25, max=4.0),
             retry=retry_if_exception(is_retryable),
         )
-        try:
-            result: Any = await retrying(
-                self.client.audio.transcriptions.create,
+        async def call() -> Any:
+            return await self.client.audio.transcriptions.create(
                 model=self.settings.model or "", file=(filename, audio, mime_type),
                 response_format=self.settings.response_format, **extra,
             )
+
+        try:
+            result: Any = await retrying(call)
         except openai.APIStatusError as err:
             raise SpeechError(f"{self.label} answered {err.status_code}") from None
         except (openai.APIError, OSError) as err:

@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
-from core.events import Addressed, ConversationKey, Inbound, ReplyStatus, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, ReplyStatus, Sender, Trust
 from core.reply import Reply
 
 OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
@@ -25,6 +25,7 @@ def to_inbound(bot: str, session: str, number: int, text: str) -> Inbound:
         text=text,
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
-from core.events import Addressed, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.reply import Reply
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -54,6 +54,7 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         text=text.strip(),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 

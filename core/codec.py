@@ -6,7 +6,17 @@ import json
 from datetime import datetime
 from typing import Any
 
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+from core.events import (
+    Addressed,
+    Attachment,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Origin,
+    Quoted,
+    Sender,
+    Trust,
+)
 
 
 def inbound_to_json(inbound: Inbound) -> str:
@@ -26,7 +36,8 @@ def inbound_to_json(inbound: Inbound) -> str:
             "reply_to": inbound.reply_to,
             "addressed": inbound.addressed.value,
             "trust": inbound.trust.value,
-            "is_group": inbound.is_group,
+            "chat": inbound.chat.value,
+            "quoted": [[q.origin.value, q.text, q.author, q.subject] for q in inbound.quoted],
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -44,7 +55,16 @@ def inbound_from_json(text: str) -> Inbound:
         received_at=datetime.fromisoformat(data["received_at"]),
         attachments=tuple(Attachment(*a) for a in data.get("attachments", ())),
         reply_to=data.get("reply_to"),
-        addressed=Addressed(data.get("addressed", "direct")),
+        addressed=Addressed(data.get("addressed", "none")),
         trust=Trust(data.get("trust", "unknown")),
-        is_group=bool(data.get("is_group", False)),
+        chat=_chat(data),
+        quoted=tuple(Quoted(origin=Origin(o), text=t, author=a, subject=s)
+                     for o, t, a, s in data.get("quoted", ())),
     )
+
+
+def _chat(data: dict[str, Any]) -> ChatKind:
+    if "chat" in data:
+        return ChatKind(data["chat"])
+    # rows written before ChatKind: a missing flag is read as a group (shares less)
+    return ChatKind.DIRECT if data.get("is_group") is False else ChatKind.GROUP

@@ -31,6 +31,35 @@ class Trust(StrEnum):
     UNKNOWN = "unknown"
 
 
+class ChatKind(StrEnum):
+    """Where the message was said: a one-to-one chat or a chat with others in it."""
+
+    DIRECT = "direct"
+    GROUP = "group"
+
+
+class Origin(StrEnum):
+    """How words the sender did not write came to be in their message."""
+
+    FORWARDED_MAIL = "forwarded_mail"  # a mail forwarded to Kith (the email channel)
+    FORWARDED_MESSAGE = "forwarded_message"  # a chat message forwarded from someone else
+    QUOTED_REPLY = "quoted_reply"  # the message a reply quotes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Quoted:
+    """Words the sender did not write. Data, never instructions, never learned from.
+
+    ``author`` and ``subject`` are what the quoted content claims about itself (a display
+    name, a mail's From and Subject): shown to the model as data, never trusted.
+    """
+
+    origin: Origin
+    text: str
+    author: str = ""
+    subject: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class ConversationKey:
     """One conversation: a bot, a channel, a chat and optionally a thread inside it."""
@@ -85,20 +114,26 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Inbound:
-    """One incoming message, normalized. ``id`` is globally unique and the dedupe key."""
+    """One incoming message, normalized. ``id`` is globally unique and the dedupe key.
+
+    Keyword-only, and the fields that decide trust (``trust``, ``addressed``, ``chat``) have
+    no defaults: an adapter has to say who is speaking, why, and where. ``text`` is only
+    the sender's own words; anything they forwarded or quoted travels in ``quoted``.
+    """
 
     id: str
     conversation: ConversationKey
     sender: Sender
     text: str
+    trust: Trust
+    addressed: Addressed
+    chat: ChatKind
+    quoted: tuple[Quoted, ...] = ()
     received_at: datetime = field(default_factory=utcnow)
     attachments: tuple[Attachment, ...] = ()
     reply_to: str | None = None
-    addressed: Addressed = Addressed.DIRECT
-    trust: Trust = Trust.OWNER
-    is_group: bool = False
     raw: Any = field(default=None, compare=False, repr=False)  # debugging only; core never reads
 
     def __post_init__(self) -> None:
@@ -106,10 +141,20 @@ class Inbound:
             raise ValueError("Inbound.id must not be empty")
         if self.received_at.tzinfo is None:
             raise ValueError("Inbound.received_at must be timezone-aware")
+        for name, kind in (("trust", Trust), ("addressed", Addressed), ("chat", ChatKind)):
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"Inbound.{name} must be a {kind.__name__}")
+        if not all(isinstance(q, Quoted) for q in self.quoted):
+            raise TypeError("Inbound.quoted must hold Quoted values")
 
     @property
     def wants_answer(self) -> bool:
         return self.addressed is not Addressed.NONE
+
+    @property
+    def is_group(self) -> bool:
+        """Derived from ``chat``, for readability at call sites."""
+        return self.chat is ChatKind.GROUP
 
 
 class ReplyStatus(StrEnum):

@@ -25,7 +25,7 @@ from adapters.email.imap_in import ImapWatcher
 from adapters.email.parse import ParsedMail, parse_mail
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc, Verdict, verify
-from core.events import Addressed, ConversationKey, Inbound, ReplyStatus, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, ReplyStatus, Sender, Trust
 from core.logging import get_logger
 from core.reply import Reply
 
@@ -49,6 +49,7 @@ def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> 
         text=draft_request(mail, limit),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
 
 MAX_TEXT = 32_000
 _FILE_KINDS = {"m.image": "image", "m.file": "document", "m.audio": "audio",
@@ -189,7 +189,7 @@ def _decode(event: dict[str, Any], room: RoomInfo) -> Inbound | None:
         reply_to=f"matrix:{room.bot}:{reply_to}" if reply_to else None,
         addressed=addressed,
         trust=trust_of(sender, room),
-        is_group=not room.is_direct,
+        chat=ChatKind.DIRECT if room.is_direct else ChatKind.GROUP,
         raw=event,
     )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
 
 GROUP_TYPES = ("group", "supergroup")
 _MEDIA = (("photo", "image"), ("document", "document"), ("voice", "audio"),
@@ -179,7 +179,7 @@ def to_inbound(update: Any, policy: Policy) -> Inbound | None:
         reply_to=str(replied) if replied is not None else None,
         addressed=addressed,
         trust=_trust(sender, policy, group_allowed),
-        is_group=kind in GROUP_TYPES,
+        chat=ChatKind.GROUP if kind in GROUP_TYPES else ChatKind.DIRECT,
         raw=update,
     )
 

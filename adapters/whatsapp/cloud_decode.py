@@ -11,7 +11,7 @@ from typing import Any
 
 from adapters.whatsapp.common import Policy, describe
 from adapters.whatsapp.phone import to_e164
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender
+from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender
 
 CHANNEL = "whatsapp_cloud"
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
@@ -111,7 +111,7 @@ def message_to_inbound(
         reply_to=_str(context.get("id")) or None,
         addressed=Addressed.DIRECT,
         trust=policy.trust(number),
-        is_group=False,
+        chat=ChatKind.DIRECT,
         raw=message,
     )
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from adapters.whatsapp.common import Policy, describe
 from adapters.whatsapp.phone import to_e164
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender
+from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender
 
 CHANNEL = "whatsapp"
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
@@ -92,6 +92,6 @@ def _decode(bot: str, form: Mapping[str, str], policy: Policy) -> Inbound | None
         reply_to=form.get("OriginalRepliedMessageSid") or None,
         addressed=Addressed.DIRECT,
         trust=policy.trust(number),
-        is_group=False,
+        chat=ChatKind.DIRECT,
         raw=dict(form),
     )

@@ -17,7 +17,7 @@ from typing import Any
 from bench.common import mean, print_table
 from bench.memory.data import Life
 from core.agent import Agent
-from core.events import ConversationKey, Inbound, Sender
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
 from core.memory.service import MemorySettings
 from core.profile import BotProfile
@@ -65,7 +65,9 @@ async def prompt_growth(life: Life, turns: int) -> None:
                           memory=MemorySettings(learn=True))
             key = ConversationKey("kith", "bench", "dm")
             for n, (_, at, text) in enumerate(life.turns[:turns]):
-                inbound = Inbound(f"bench:{n}", key, Sender("me", "Me"), text, received_at=at)
+                inbound = Inbound(id=f"bench:{n}", conversation=key, sender=Sender("me", "Me"),
+                                  text=text, received_at=at, trust=Trust.OWNER,
+                                  addressed=Addressed.DIRECT, chat=ChatKind.DIRECT)
                 await agent.turn(inbound).drain()
                 await agent.wait_background()
             await model.aclose()

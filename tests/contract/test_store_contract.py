@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.events import Addressed, Attachment, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.store.base import InboxStatus, Store, TurnRecord
 
 KEY = ConversationKey("kith", "test", "chat-1")
@@ -15,7 +15,7 @@ def inbound(n: int, key: ConversationKey = KEY, text: str = "hi") -> Inbound:
                    received_at=datetime(2026, 11, 26, 9, n % 60, tzinfo=UTC),
                    attachments=(Attachment("image", "file-1", "a.png", "image/png", 12),),
                    reply_to="m0", addressed=Addressed.MENTION, trust=Trust.ALLOWED,
-                   is_group=True)
+                   chat=ChatKind.GROUP)
 
 
 async def answer(store: Store, item: Inbound, reply: str = "hello",

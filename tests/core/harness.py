@@ -11,7 +11,7 @@ from typing import Any
 
 from core.agent import Agent
 from core.dispatch import Dispatcher
-from core.events import Addressed, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
 from core.profile import BotProfile
 from core.reply import Reply
@@ -86,6 +86,7 @@ def message(chat: str, n: int, text: str | None = None, **kw: Any) -> Inbound:
         text=text if text is not None else f"message {n} in {chat}",
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
+        chat=ChatKind.DIRECT,
     )
     fields.update(kw)
     return Inbound(**fields)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from core.agent import Agent
-from core.events import Addressed, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
 from core.memory.service import MemorySettings
 from core.profile import BotProfile
@@ -119,5 +119,5 @@ def msg(channel: str, user: str, text: str, *, chat: str | None = None, group: b
         sender=Sender(user, name or user),
         text=text, received_at=at,
         addressed=Addressed.MENTION if group else Addressed.DIRECT,
-        trust=Trust.OWNER, is_group=group,
+        trust=Trust.OWNER, chat=ChatKind.GROUP if group else ChatKind.DIRECT,
     )

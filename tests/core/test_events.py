@@ -1,0 +1,85 @@
+"""Inbound has no defaults that grant trust: leaving one out fails to construct and check."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mypy import api as mypy_api
+
+from core.codec import inbound_from_json, inbound_to_json
+from core.events import (
+    Addressed,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Origin,
+    Quoted,
+    Sender,
+    Trust,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+FIELDS: dict[str, Any] = dict(
+    id="x:1", conversation=ConversationKey("kith", "x", "c"), sender=Sender("u"), text="hi",
+    trust=Trust.UNKNOWN, addressed=Addressed.DIRECT, chat=ChatKind.DIRECT,
+)
+
+
+@pytest.mark.parametrize("missing", ["trust", "addressed", "chat"])
+def test_leaving_out_a_trust_field_fails_to_construct(missing: str) -> None:
+    fields = {k: v for k, v in FIELDS.items() if k != missing}
+    with pytest.raises(TypeError, match=missing):
+        Inbound(**fields)
+
+
+def test_fields_are_keyword_only_and_typed() -> None:
+    with pytest.raises(TypeError):
+        Inbound("x:1", FIELDS["conversation"], Sender("u"), "hi",  # type: ignore[misc]
+                Trust.OWNER, Addressed.DIRECT, ChatKind.DIRECT)
+    with pytest.raises(TypeError, match="trust"):
+        Inbound(**{**FIELDS, "trust": "owner"})
+    with pytest.raises(TypeError, match="quoted"):
+        Inbound(**FIELDS, quoted=("a forwarded mail",))  # type: ignore[arg-type]
+
+
+ADAPTER = '''
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender
+
+def to_inbound(text: str) -> Inbound:
+    return Inbound(id="x:1", conversation=ConversationKey("kith", "x", "c"),
+                   sender=Sender("u"), text=text, addressed=Addressed.DIRECT,
+                   chat=ChatKind.DIRECT)
+'''
+
+
+def _mypy(tmp_path: Path, source: str) -> tuple[str, int]:
+    path = tmp_path / "adapter.py"
+    path.write_text(source)
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # core/ resolves from the repository; its config keeps mypy strict
+    try:
+        out, _err, status = mypy_api.run(["--strict", "--follow-imports=silent",
+                                          "--no-incremental", str(path)])
+    finally:
+        os.chdir(cwd)
+    return out, status
+
+
+def test_an_adapter_that_forgets_trust_fails_to_type_check(tmp_path: Path) -> None:
+    out, status = _mypy(tmp_path, ADAPTER)
+    assert status == 1 and 'Missing named argument "trust"' in out, out
+    fixed = (ADAPTER.replace("chat=", "trust=Trust.OWNER, chat=")
+             .replace("Inbound, Sender", "Inbound, Sender, Trust"))
+    out, status = _mypy(tmp_path, fixed)
+    assert status == 0, out
+
+
+def test_quoted_and_chat_survive_the_store_codec() -> None:
+    item = Inbound(**{**FIELDS, "chat": ChatKind.GROUP}, quoted=(
+        Quoted(origin=Origin.FORWARDED_MAIL, text="body", author="Mallory <m@evil.test>",
+               subject="Hi"),))
+    back = inbound_from_json(inbound_to_json(item))
+    assert back == item and back.is_group

@@ -108,6 +108,7 @@ class Attachment:
     mime_type: str = ""
     size: int | None = None  # bytes, when the platform says
     duration: float | None = None  # seconds (audio/video), when the platform says
+    quoted: bool = False  # part of words the sender did not write (a forward, a forwarded mail)
 
 
 def utcnow() -> datetime:

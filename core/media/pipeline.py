@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from core.events import Attachment, Inbound, Trust
+from core.events import Attachment, Inbound, Origin, Quoted, Trust
 from core.llm import ChatMessage, ChatModel, LLMError
 from core.logging import get_logger
 from core.media import words
@@ -47,6 +47,12 @@ class _Outcome:
     image: PreparedImage | None = None
     volatile: list[str] = field(default_factory=list)
     usable: bool = False  # the model has something to answer
+
+
+def quoted(inbound: Inbound, outcomes: list[_Outcome]) -> tuple[Quoted, ...]:
+    """Transcripts and descriptions of files the sender forwarded: someone else's words."""
+    origin = inbound.quoted[0].origin if inbound.quoted else Origin.FORWARDED_MESSAGE
+    return tuple(Quoted(origin=origin, text=o.text) for o in outcomes if o.text)
 
 
 def media_kind(attachment: Attachment) -> str | None:
@@ -95,19 +101,21 @@ class MediaPipeline:
             return MediaTurn(inbound, earlier, (words.EARLIER_IMAGES,), model=vision)
         caption = words.caption_of(inbound.text)
         outcomes = [await self._one(a, inbound, vision) for a in files]
+        own = [o for a, o in zip(files, outcomes, strict=True) if not a.quoted]
+        theirs = [o for a, o in zip(files, outcomes, strict=True) if a.quoted]
         new = tuple(o.image.data_url for o in outcomes if o.image is not None)
         self.recent.add(conv, new)
         images = (earlier + new)[-MAX_IMAGES:]
         notes = [n for o in outcomes for n in o.volatile]
         if earlier:
             notes.append(words.EARLIER_IMAGES)
-        text = "\n".join([*(o.text for o in outcomes), caption] if caption else
-                         [o.text for o in outcomes])
+        text = "\n".join([*(o.text for o in own), caption] if caption else
+                         [o.text for o in own])
         notice = " ".join(dict.fromkeys(o.notice for o in outcomes if o.notice))
         usable = bool(caption) or any(o.usable for o in outcomes)
         return MediaTurn(
-            replace(inbound, text=text), images, tuple(notes), notice, usable,
-            vision if images else None,
+            replace(inbound, text=text, quoted=inbound.quoted + quoted(inbound, theirs)),
+            images, tuple(notes), notice, usable, vision if images else None,
         )
 
     async def _one(self, attachment: Attachment, inbound: Inbound,

@@ -88,7 +88,18 @@ async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
         print("No language model endpoint answers: start vLLM or llama.cpp (see infra/) "
               "or set KITH_LLM__BASE_URLS.")
         return 1
-    return 0
+    return await _check_media(settings, fleet, [m for p in result.values() for m in p.models])
+
+
+async def _check_media(settings: Settings, fleet: list[BotDefinition], served: list[str]) -> int:
+    from core.media.probe import probe_speech, vision_lines
+
+    line, ok = await probe_speech(settings)
+    print(line)
+    bots = {bot.profile.name: bot.profile.vision_model for bot in fleet}
+    for vision in vision_lines(settings.llm.vision_model, bots, served):
+        print(vision)
+    return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from core.llm import ChatMessage
 from core.store.base import Turn
 from core.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens
 
-IMAGE_TOKENS = 1600  # what one resized photo costs a Llama vision model, roughly
+IMAGE_TOKENS = 1600  # what one resized photo costs a vision model, roughly (on top of budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,9 @@ def build_prompt(data: PromptInput) -> Prompt:
         tail = "[Context for this message — not from the person]\n" + "\n".join(
             data.volatile
         ) + "\n[Their message]\n" + message
-    fixed = message_tokens(system) + message_tokens(tail) + IMAGE_TOKENS * len(data.images)
+    # Photos are not charged to the history budget: that would trim history (and so the
+    # cached prefix) on every turn that carries one. They ride on top of the budget.
+    fixed = message_tokens(system) + message_tokens(tail)
     history_budget = max(0, min(
         int(data.budget_tokens * data.history_share),
         data.budget_tokens - fixed - data.reply_tokens,

@@ -11,7 +11,14 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from telegram import Bot, BotCommand
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.request import HTTPXRequest
 
 from adapters.base import ChannelContext
@@ -207,6 +214,10 @@ class TelegramChannel:
             if file.file_size is not None and file.file_size > limit:
                 raise MediaTooLarge(file.file_size, limit)
             data = bytes(await file.download_as_bytearray())
+        except BadRequest as err:
+            if "too big" in str(err).lower():  # over the Bot API's 20 MB download limit
+                raise MediaTooLarge(attachment.size, limit) from None
+            raise MediaUnavailable(f"telegram file: {err}") from None
         except (TelegramError, Undeliverable) as err:
             raise MediaUnavailable(f"telegram file: {err}") from None
         if len(data) > limit:

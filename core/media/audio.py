@@ -9,9 +9,7 @@ was started with ``--convert`` (which needs ffmpeg on that host). Set
 from __future__ import annotations
 
 import io
-
-import av
-import av.error
+from typing import Any
 
 WAV_RATE = 16_000  # what Whisper works at
 
@@ -20,8 +18,16 @@ class BadAudio(Exception):
     """The bytes are not audio FFmpeg can read."""
 
 
+def _av() -> Any:
+    """PyAV, imported on first use (it costs ~0.1 s; a fleet without voice never pays it)."""
+    import av
+
+    return av
+
+
 def probe_seconds(data: bytes) -> float:
     """The clip's duration in seconds, from the container or, failing that, by decoding."""
+    av = _av()
     try:
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
@@ -31,13 +37,14 @@ def probe_seconds(data: bytes) -> float:
             stream = container.streams.audio[0]
             samples = sum(frame.samples for frame in container.decode(stream))
             rate = stream.rate or WAV_RATE
-            return samples / rate
+            return float(samples / rate)
     except (av.error.FFmpegError, ValueError) as err:
         raise BadAudio(str(err)) from None
 
 
 def to_wav(data: bytes) -> bytes:
     """Decode any audio FFmpeg reads and write 16 kHz mono 16-bit PCM WAV."""
+    av = _av()
     out = io.BytesIO()
     try:
         with av.open(io.BytesIO(data), mode="r") as source, \

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -100,6 +101,7 @@ class MediaPipeline:
                 return MediaTurn(inbound)
             return MediaTurn(inbound, earlier, (words.EARLIER_IMAGES,), model=vision)
         caption = words.caption_of(inbound.text)
+        started = time.perf_counter()
         outcomes = [await self._one(a, inbound, vision) for a in files]
         own = [o for a, o in zip(files, outcomes, strict=True) if not a.quoted]
         theirs = [o for a, o in zip(files, outcomes, strict=True) if a.quoted]
@@ -113,6 +115,8 @@ class MediaPipeline:
                          [o.text for o in own])
         notice = " ".join(dict.fromkeys(o.notice for o in outcomes if o.notice))
         usable = bool(caption) or any(o.usable for o in outcomes)
+        log.info("media_prepared", files=len(files), images=len(images), refused=bool(notice),
+                 ms=round((time.perf_counter() - started) * 1000, 1))
         return MediaTurn(
             replace(inbound, text=text, quoted=inbound.quoted + quoted(inbound, theirs)),
             images, tuple(notes), notice, usable, vision if images else None,

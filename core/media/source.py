@@ -38,9 +38,3 @@ class MediaSource(Protocol):
 
     async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched: ...
 
-
-def cap(chunks: list[bytes], chunk: bytes, limit: int) -> None:
-    """Append ``chunk`` to a streamed download, refusing the byte that passes ``limit``."""
-    chunks.append(chunk)
-    if sum(len(c) for c in chunks) > limit:
-        raise MediaTooLarge(None, limit)

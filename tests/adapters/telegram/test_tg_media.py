@@ -229,3 +229,22 @@ async def test_group_photo_not_addressed_is_never_downloaded(
                              "height": 10, "file_size": 100}]
         await rig.send(group)
         assert rig.bot_api.calls_to("getFile") == [] and rig.llm.chat_requests == []
+
+
+async def test_bot_api_download_limit_and_retries(
+        telegram_rig: RigFactory, fake_speech: tuple[FakeSpeech, str]) -> None:
+    speech, url = fake_speech
+    speech.script("second try worked")
+    async with telegram_rig(**speech_settings(url), media={"max_audio_mb": 50}) as rig:
+        api = rig.bot_api
+        # Over the Bot API's own 20 MB: getFile refuses, nothing is downloaded.
+        big = voice(rig, 1001, b"OggS" + bytes(21 * 2**20))
+        big["message"]["voice"].pop("file_size")
+        await rig.send(big)
+        assert "too large for me" in api.chat_texts(OWNER)[-1]
+        assert not [c for c in api.calls if c.method == "getFile" and c.status == 200]
+        # A 502 from getFile is retried by the channel's policy.
+        api.inject("getFile", 502, "Bad Gateway")
+        await rig.send(voice(rig, 1002, ogg_voice(1.0)))
+        assert len(speech.uploads) == 1
+        assert "second try worked" in last_text(turns(rig)[-1])

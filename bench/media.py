@@ -14,6 +14,9 @@ and the fake LLM, which answers the one description call per photo at once. Path
   description request carrying the data URL.
 
 "Bytes sent" is what goes to the server: the audio body, or the JPEG inside the data URL.
+Latency includes loopback HTTP and the fakes' own request parsing (another process on the
+same cores); CPU is this process's only (threads included), so it is the steadier figure on
+a shared machine.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from bench.common import ProcessMeter, machine, percentile, print_table
 from bench.harness import fake_llm
 from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
+from core.logging import configure
 from core.media import Fetched, MediaPipeline
 from core.media.audio import to_wav
 from core.media.images import prepare_image
@@ -139,6 +143,7 @@ def fakes() -> Iterator[tuple[str, str]]:
 
 
 async def main(count: int) -> None:
+    configure("WARNING", False)
     voice, photo = samples()
     runs: list[Run] = []
     with fakes() as (base, speech_url), fake_llm(reply="A red car on a grey street.") as llm_url:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from core.media.images import size_of
-from tests.fakes.graph import FakeGraph
+from tests.fakes.graph import FakeGraph, Fault
 from tests.fakes.llm import FakeLLM
 from tests.fakes.loopback import serve_loopback
 from tests.fakes.media_files import jpeg, ogg_voice
@@ -223,3 +223,19 @@ async def test_twilio_media_without_a_size_stops_at_the_limit(
         await rig.send("audio", big, "audio/ogg", "")
         assert "too large for me" in rig.replies()[0]
         assert rig.platform.streamed < len(big) // 4  # stopped reading near 1 MB
+
+
+async def test_cloud_media_download_is_retried(
+        tmp_path: Path, fake_llm: tuple[FakeLLM, str], fake_speech: tuple[FakeSpeech, str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (("T_WA_TOKEN", GRAPH_TOKEN), ("T_WA_SECRET", APP_SECRET),
+                        ("T_WA_VERIFY", "verify")):
+        monkeypatch.setenv(name, value)
+    llm, llm_url = fake_llm
+    speech = fake_speech[0]
+    speech.script("after a hiccup")
+    async with _cloud(tmp_path, llm, llm_url, *fake_speech) as rig:
+        rig.platform.cdn_faults.extend([Fault(503), Fault(429, retry_after=0)])
+        await rig.send("audio", ogg_voice(1.0), "audio/ogg", "")
+        assert rig.downloads() == 3 and len(speech.uploads) == 1
+        assert "after a hiccup" in _turns(llm)[-1]["messages"][-1]["content"]

@@ -48,13 +48,15 @@ class Kith:
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
+            hold_for=settings.delivery.hold_for,
             memory=MemorySettings(
                 embed=settings.llm.embed_model is not None, learn=settings.memory.learn,
                 recall_k=settings.memory.recall_k, recall_tokens=settings.memory.recall_tokens,
             ),
             media=self.media,
         )
-        self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
+        self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
+                                     settings.delivery)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
         register_secrets(secret_values(settings))
         for bot in fleet:
@@ -83,10 +85,16 @@ class Kith:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         self._build_channels()
-        for (bot, name), runtime in self.channels.items():
-            await runtime.start()
-            log.info("channel_started", bot=bot, channel=name)
-        await self.dispatcher.resume()
+        # Resume before consume: what was open before a restart (pending, answered but not
+        # delivered, held for a model) is queued before any channel takes a new message,
+        # so each conversation is answered in arrival order.
+        await self.dispatcher.resume(run=False)
+        try:
+            for (bot, name), runtime in self.channels.items():
+                await runtime.start()
+                log.info("channel_started", bot=bot, channel=name)
+        finally:
+            self.dispatcher.run()
 
     async def stop(self) -> None:
         await self.dispatcher.close()

@@ -18,7 +18,7 @@ from core.media import MediaPipeline, MediaTurn
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
-from core.reply import Reply
+from core.reply import Reply, span
 from core.settings import PromptSettings
 from core.store.base import InboxStatus, Store, TurnRecord
 from core.tokens import estimate_tokens
@@ -27,8 +27,9 @@ log = get_logger("kith.agent")
 
 HISTORY_FETCH = 400  # most turns loaded after the summary's cutoff
 UNREACHABLE = (
-    "Sorry — I can't reach my language model right now, so I can't answer. "
-    "Your message is saved; please try again in a little while."
+    "Sorry — I can't reach my language model right now. I've kept your message and will "
+    "answer it once the model is back, if that's within {horizon}; after that I'll let you "
+    "know it was dropped."
 )
 INTERRUPTED = "\n\n(My connection to the language model dropped, so this reply is incomplete.)"
 PAIRING = (
@@ -62,6 +63,7 @@ class Agent:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
+        hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
     ) -> None:
         self.store = store
@@ -70,16 +72,20 @@ class Agent:
         self.prompt = prompt or PromptSettings()
         self.clock = clock
         self.reply_tokens = reply_tokens
+        self.hold_for = hold_for
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory)
         self.media = media
 
-    def turn(self, inbound: Inbound) -> Reply:
+    def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
+        """One turn's reply. When no model answers, the reply's status is FAILED, the turn
+        is not recorded (the dispatcher holds the message and runs it again later), and
+        the person is told so — unless ``held``: they were told already."""
         reply = Reply(inbound)
-        return reply.attach(self._run(inbound, reply))
+        return reply.attach(self._run(inbound, reply, held))
 
-    async def _run(self, inbound: Inbound, reply: Reply) -> AsyncIterator[str]:
+    async def _run(self, inbound: Inbound, reply: Reply, held: bool) -> AsyncIterator[str]:
         conv = inbound.conversation
         person = await self.store.person_for(inbound.sender.identity_space(conv.channel),
                                              inbound.sender)
@@ -87,12 +93,13 @@ class Agent:
             pairing = await self.store.pairing(conv.bot, conv.channel, inbound.sender)
             if not pairing.approved:
                 reply.status = ReplyStatus.REFUSED
-                if pairing.new:
-                    yield PAIRING.format(code=pairing.code)
-                await self._finish(inbound, person, None, None, InboxStatus.DONE)
+                answer = PAIRING.format(code=pairing.code) if pairing.new else None
+                if answer:
+                    yield answer
+                await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
         if not inbound.wants_answer:
-            await self._finish(inbound, person, inbound.text, None, InboxStatus.DONE)
+            await self._finish(inbound, person, inbound.text, None)
             return
         command = parse_command(inbound.text)
         if command is not None:
@@ -103,46 +110,54 @@ class Agent:
                     self.media.forget(inbound)
                 reply.status = ReplyStatus.COMMAND
                 yield answer
-                await self._finish(inbound, person, None, None, InboxStatus.DONE)
+                await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
         media = MediaTurn(inbound)
         if self.media is not None:  # voice notes and photos: what this turn sees of them
             media = await self.media.prepare(inbound, self.bots[conv.bot].vision_model)
             inbound = media.inbound
-            if media.notice:
-                yield media.notice if not media.answer else media.notice + "\n\n"
             if not media.answer:
-                await self._finish(inbound, person, inbound.text, media.notice, InboxStatus.DONE)
+                yield media.notice
+                await self._finish(inbound, person, inbound.text, media.notice,
+                                   answer=media.notice, reply=reply)
                 return
-        async for piece in self._answer(inbound, person, reply, media):
+        async for piece in self._answer(inbound, person, reply, held, media):
             yield piece
 
     async def _answer(self, inbound: Inbound, person: str, reply: Reply,
-                      media: MediaTurn) -> AsyncIterator[str]:
+                      held: bool, media: MediaTurn) -> AsyncIterator[str]:
         started = time.perf_counter()
         bot = self.bots[inbound.conversation.bot]
         prompt = await self._prompt(inbound, person, bot, media)
-        usage, endpoint, parts = Usage(), "", []
-        status = InboxStatus.DONE
+        usage, endpoint = Usage(), ""
+        parts: list[str] = []
+        failed = False
+        lead = f"{media.notice}\n\n" if media.notice else ""  # e.g. "I can't look at photos"
         try:
             async for delta in self.model.stream(
                 prompt.messages, route_key=str(inbound.conversation),
                 model=media.model or bot.model, max_tokens=self.reply_tokens,
             ):
                 if delta.text:
+                    if lead and not parts:
+                        yield lead
                     parts.append(delta.text)
                     yield delta.text
                 usage = delta.usage or usage
                 endpoint = delta.endpoint or endpoint
         except LLMError as err:
-            status = InboxStatus.FAILED
+            failed = True
             reply.status = ReplyStatus.INTERRUPTED if parts else ReplyStatus.FAILED
-            log.error("turn_failed", error=str(err), partial=bool(parts))
-            yield INTERRUPTED if parts else UNREACHABLE
+            log.error("turn_failed", error=str(err), partial=bool(parts), held=held)
+            if not parts:  # not recorded: the dispatcher holds the message for a model
+                if not held:
+                    yield lead + UNREACHABLE.format(horizon=span(self.hold_for))
+                return
+            yield INTERRUPTED
         text = "".join(parts)
         await self._finish(
-            inbound, person, inbound.text, text if status is InboxStatus.DONE else None, status,
-            estimate_tokens(text),
+            inbound, person, inbound.text, None if failed else text, estimate_tokens(text),
+            answer=lead + (text + INTERRUPTED if failed else text), reply=reply,
         )
         log.info(
             "turn", status=reply.status.value, endpoint=endpoint,
@@ -152,7 +167,7 @@ class Agent:
         )
         if needs_summary(prompt):
             self._schedule_summary(inbound, bot)
-        if status is InboxStatus.DONE and text:
+        if not failed and text:
             self._spawn(self._learn(inbound, person, text, bot))
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,
@@ -186,11 +201,16 @@ class Agent:
 
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
-        status: InboxStatus, reply_tokens: int = 0,
+        reply_tokens: int = 0, *, answer: str | None = None, reply: Reply | None = None,
     ) -> None:
+        """Record the turn; with an ``answer`` the message is ``answered`` (the reply is
+        stored until the platform accepts it), otherwise it is ``done``."""
         await self.store.finish_turn(TurnRecord(
             inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
-            status=status, user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
+            status=InboxStatus.ANSWERED if answer else InboxStatus.DONE,
+            user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
+            answer=answer or None,
+            answer_status=reply.status.value if answer and reply is not None else None,
         ))
 
     # -- background upkeep ---------------------------------------------------------------

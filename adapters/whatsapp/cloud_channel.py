@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
+from adapters.kit import LIMITS, PlatformError, split_text
 from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_errors
 from adapters.whatsapp.common import (
     Policy,
@@ -27,16 +28,15 @@ from adapters.whatsapp.common import (
     download_capped,
     error_code,
     log,
-    send_with_retry,
-    split_text,
+    post_with_retry,
 )
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
-from core.events import Attachment, Inbound
+from core.events import Attachment, Inbound, Outbound
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
-from core.reply import Reply
+from core.reply import DeliveryError, Reply
 
-BODY_LIMIT = 4096
+BODY_LIMIT = LIMITS["cloud"]
 MAX_WEBHOOK_BYTES = 1024 * 1024
 MAX_MEDIA_BYTES = 100 * 2**20
 _VERSION = re.compile(r"^v\d+\.\d+$")
@@ -135,41 +135,64 @@ class CloudWhatsApp:
 
     # -- replies ---------------------------------------------------------------------------
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
-        if self.config.mark_read:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
+        if self.config.mark_read and not reply.shown:
             await self._mark_read(inbound.id.split(":", 2)[-1])
         text = await reply.drain()  # WhatsApp: send once, when complete
-        for piece in split_text(text, BODY_LIMIT):
-            if not await self.send_text(inbound.conversation.chat_id, piece):
-                return
+        ids = list(reply.shown)  # pieces a failed delivery already sent are not sent again
+        for piece in split_text(text.strip(), BODY_LIMIT)[len(ids):]:
+            ids.append(await self._send(inbound.conversation.chat_id, piece))
+            await reply.sent(ids)
+        return reply.outbound(tuple(ids))
 
-    async def _post(self, body: dict[str, Any], what: str) -> httpx.Response | None:
-        return await send_with_retry(
+    async def _post(self, body: dict[str, Any], what: str) -> httpx.Response:
+        return await post_with_retry(
             lambda: self.client.post(self.messages_url, json=body, headers=self._auth), what)
 
     async def _mark_read(self, wamid: str) -> None:
-        response = await self._post(
-            {"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
-            "cloud_mark_read")
-        if response is None or response.status_code != 200:
+        try:
+            response = await self._post(
+                {"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
+                "cloud_mark_read")
+        except (PlatformError, httpx.TransportError) as err:
+            log.warning("whatsapp_mark_read_failed", provider="cloud", error=type(err).__name__)
+            return
+        if response.status_code != 200:
             log.warning("whatsapp_mark_read_failed", provider="cloud",
-                        code=error_code(response, "error", "code") if response else "")
+                        code=error_code(response, "error", "code"))
 
     async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
-        response = await self._post({
-            "messaging_product": "whatsapp", "recipient_type": "individual",
-            "to": number.lstrip("+"), "type": "text",
-            "text": {"preview_url": False, "body": body},
-        }, "cloud_message")
-        if response is not None and response.status_code == 200:
-            return True
-        code = error_code(response, "error", "code") if response is not None else ""
+        try:
+            await self._send(number, body, notify=notify)
+        except DeliveryError:
+            return False
+        return True
+
+    async def _send(self, number: str, body: str, *, notify: bool = True) -> str:
+        """The message's wamid; DeliveryError when the Graph API did not take it."""
+        try:
+            response = await self._post({
+                "messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": number.lstrip("+"), "type": "text",
+                "text": {"preview_url": False, "body": body},
+            }, "cloud_message")
+        except (PlatformError, httpx.TransportError) as err:
+            log.error("whatsapp_send_failed", provider="cloud", to=number,
+                      error=str(err) or type(err).__name__)
+            raise DeliveryError(f"cloud: {str(err) or type(err).__name__}") from err
+        if response.status_code == 200:
+            try:
+                return str(response.json()["messages"][0]["id"])
+            except (ValueError, LookupError, TypeError):
+                return ""
+        code = error_code(response, "error", "code")
         if code == str(WINDOW_CLOSED):
             self._window.closed(number, WINDOW_CLOSED, notify=notify)
         else:
             log.error("whatsapp_send_failed", provider="cloud", to=number, code=code,
-                      status=response.status_code if response is not None else None)
-        return False
+                      status=response.status_code)
+        raise DeliveryError(f"the Graph API refused the message ({response.status_code} {code})",
+                            permanent=True)
 
     async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
         """Resolve a media id (Graph states its ``file_size``: checked before download),
@@ -177,10 +200,13 @@ class CloudWhatsApp:
         if not re.fullmatch(r"\d{1,40}", attachment.ref):
             raise MediaUnavailable("not a Graph media id")
         limit = min(limit, MAX_MEDIA_BYTES)
-        meta = await send_with_retry(lambda: self.client.get(
-            f"{self.config.api_base_url}/{self.config.api_version}/{attachment.ref}",
-            headers=self._auth), "cloud_media")
-        if meta is None or meta.status_code != 200:
+        try:
+            meta = await post_with_retry(lambda: self.client.get(
+                f"{self.config.api_base_url}/{self.config.api_version}/{attachment.ref}",
+                headers=self._auth), "cloud_media")
+        except (PlatformError, httpx.TransportError):
+            raise MediaUnavailable("Graph did not answer for the media id") from None
+        if meta.status_code != 200:
             raise MediaUnavailable("Graph did not resolve the media id")
         info = meta.json()
         url = info.get("url") if isinstance(info, dict) else None

@@ -1,4 +1,4 @@
-"""What both WhatsApp providers share: who may talk, body splitting, careful HTTP sends."""
+"""What both WhatsApp providers share: who may talk, careful HTTP sends (the kit's policy)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-)
 
+from adapters.kit import PlatformError, http_retry_after, retrying
 from core.events import Attachment, Trust
 from core.logging import get_logger
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
@@ -40,30 +35,6 @@ class Policy:
         return Trust.UNKNOWN
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` characters, at paragraph, line or
-    word boundaries when there is one in the second half of the piece."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = -1
-        for sep in ("\n\n", "\n", " "):
-            at = window.rfind(sep)
-            if at >= limit // 2:
-                cut = at
-                break
-        if cut == -1:
-            pieces.append(window)
-            rest = rest[limit:]
-        else:
-            pieces.append(rest[:cut].rstrip())
-            rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
 def describe(text: str, attachments: tuple[Attachment, ...]) -> str:
     """The message text; for a bare attachment a short marker so the model knows."""
     if text or not attachments:
@@ -74,72 +45,44 @@ def describe(text: str, attachments: tuple[Attachment, ...]) -> str:
     return f"[sent {'an' if first.kind[:1] in 'aeiou' else 'a'} {first.kind}]"
 
 
-def _retry_after(response: httpx.Response, attempt: int) -> float:
-    header = response.headers.get("retry-after", "")
-    try:
-        wait = float(header)
-    except ValueError:
-        wait = min(0.25 * 2**attempt, 4.0)
-    return max(0.0, min(wait, MAX_RETRY_AFTER))
-
-
-async def send_with_retry(
+async def post_with_retry(
     call: Callable[[], Awaitable[httpx.Response]], what: str
-) -> httpx.Response | None:
-    """Run ``call``; retry on 429 (honouring Retry-After), 5xx and connection errors.
+) -> httpx.Response:
+    """Run ``call`` through the kit's policy: 429 (honouring Retry-After), 5xx and network
+    errors are retried; the answer is returned (the caller reads 4xx platform errors).
+    Raises :class:`PlatformError` or ``httpx.TransportError`` when every attempt failed."""
+    async def attempt() -> httpx.Response:
+        response = await call()
+        if response.status_code == 429 or response.status_code >= 500:
+            raise PlatformError(f"{what}: HTTP {response.status_code}",
+                                status=response.status_code,
+                                retry_after=http_retry_after(response.headers))
+        return response
 
-    Returns the last response (the caller reads platform errors) or None when the platform
-    could not be reached at all.
-    """
-    response: httpx.Response | None = None
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            response = await call()
-        except httpx.TransportError as err:
-            log.warning("whatsapp_send_retry", what=what, error=type(err).__name__,
-                        attempt=attempt + 1)
-            await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
-            continue
-        if response.status_code != 429 and response.status_code < 500:
-            return response
-        log.warning("whatsapp_send_retry", what=what, status=response.status_code,
-                    attempt=attempt + 1)
-        if attempt + 1 < MAX_ATTEMPTS:
-            await asyncio.sleep(_retry_after(response, attempt))
-    return response
+    def waiting(err: BaseException, seconds: float) -> None:
+        log.warning("whatsapp_send_retry", what=what, error=str(err) or type(err).__name__,
+                    retry_in=round(seconds, 2))
 
-
-class _Busy(Exception):
-    """429 or 5xx from a media download: worth another try after ``wait`` seconds."""
-
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"busy, retry in {wait:.2f} s")
-        self.wait = wait
-
-
-def _media_wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    return exc.wait if isinstance(exc, _Busy) else min(0.25 * 2**state.attempt_number, 4.0)
+    return await retrying(attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_AFTER,
+                          on_retry=waiting)(attempt)
 
 
 async def download_capped(client: httpx.AsyncClient, url: str, limit: int, what: str,
                           **request: object) -> Fetched:
     """GET a media file, streaming: refuse a stated size over ``limit`` before reading, and
-    stop reading at ``limit`` bytes. 429/5xx/connection errors are retried (one policy,
-    the only line to change for adapters/kit's)."""
+    stop reading at ``limit`` bytes. 429/5xx/network errors: the kit's retry policy."""
 
     async def once() -> Fetched:
         async with client.stream("GET", url, **request) as response:  # type: ignore[arg-type]
             if response.status_code == 429 or response.status_code >= 500:
-                raise _Busy(_retry_after(response, 0))
+                raise PlatformError(f"{what}: HTTP {response.status_code}",
+                                    status=response.status_code,
+                                    retry_after=http_retry_after(response.headers))
             return await _read_capped(response, limit)
 
-    retrying = AsyncRetrying(stop=stop_after_attempt(MAX_ATTEMPTS), wait=_media_wait,
-                             retry=retry_if_exception_type((_Busy, httpx.TransportError)),
-                             reraise=True)
     try:
-        return await retrying(once)
-    except (_Busy, httpx.TransportError) as err:
+        return await retrying(attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_AFTER)(once)
+    except (PlatformError, httpx.TransportError) as err:
         log.warning("whatsapp_media_failed", what=what, error=type(err).__name__)
         raise MediaUnavailable(f"{what}: the platform did not answer") from None
 

@@ -15,24 +15,24 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
+from adapters.kit import LIMITS, PlatformError, split_text
 from adapters.whatsapp.common import (
     Policy,
     WindowWatch,
     download_capped,
     error_code,
     log,
-    send_with_retry,
-    split_text,
+    post_with_retry,
 )
 from adapters.whatsapp.phone import e164_list, to_e164
 from adapters.whatsapp.signatures import twilio_valid
 from adapters.whatsapp.twilio_decode import WINDOW_CLOSED, status_error, to_inbound
-from core.events import Attachment, Inbound
+from core.events import Attachment, Inbound, Outbound
 from core.media import Fetched, MediaUnavailable
-from core.reply import Reply
+from core.reply import DeliveryError, Reply
 from core.settings import ConfigError
 
-BODY_LIMIT = 1600
+BODY_LIMIT = LIMITS["twilio"]
 MAX_WEBHOOK_BYTES = 64 * 1024
 MAX_MEDIA_BYTES = 20 * 2**20
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -117,31 +117,48 @@ class TwilioWhatsApp:
 
     # -- replies ---------------------------------------------------------------------------
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         text = await reply.drain()  # WhatsApp: send once, when complete
         number = inbound.conversation.chat_id
-        for piece in split_text(text, BODY_LIMIT):
-            if not await self.send_text(number, piece):
-                return
+        ids = list(reply.shown)  # pieces a failed delivery already sent are not sent again
+        for piece in split_text(text.strip(), BODY_LIMIT)[len(ids):]:
+            ids.append(await self._send(number, piece))
+            await reply.sent(ids)
+        return reply.outbound(tuple(ids))
 
     async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
+        try:
+            await self._send(number, body, notify=notify)
+        except DeliveryError:
+            return False
+        return True
+
+    async def _send(self, number: str, body: str, *, notify: bool = True) -> str:
+        """The message sid; DeliveryError when Twilio did not take it."""
         url = f"{self.config.api_base_url}/2010-04-01/Accounts/{self._sid}/Messages.json"
         data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}",
                 "Body": body}
         if self.config.status_callbacks:
             data["StatusCallback"] = self.public_url
-        response = await send_with_retry(
-            lambda: self.client.post(url, data=data, auth=(self._sid, self._token)),
-            "twilio_message")
-        if response is not None and response.status_code in (200, 201):
-            return True
-        code = error_code(response, "code") if response is not None else ""
+        try:
+            response = await post_with_retry(
+                lambda: self.client.post(url, data=data, auth=(self._sid, self._token)),
+                "twilio_message")
+        except (PlatformError, httpx.TransportError) as err:
+            log.error("whatsapp_send_failed", provider="twilio", to=number,
+                      error=str(err) or type(err).__name__)
+            raise DeliveryError(f"twilio: {str(err) or type(err).__name__}") from err
+        if response.status_code in (200, 201):
+            sid = response.json().get("sid")
+            return str(sid) if sid else ""
+        code = error_code(response, "code")
         if code == WINDOW_CLOSED:
             self._window.closed(number, code, notify=notify)
         else:
             log.error("whatsapp_send_failed", provider="twilio", to=number, code=code,
-                      status=response.status_code if response is not None else None)
-        return False
+                      status=response.status_code)
+        raise DeliveryError(f"twilio refused the message ({response.status_code} {code})",
+                            permanent=True)
 
     async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
         """Download a ``MediaUrlN`` with the account credentials (only from the API host).

@@ -44,7 +44,8 @@ class RecentImages:
             return
         until = self.clock() + self.seconds
         items = self._kept.setdefault(conversation, [])
-        items.extend(_Kept(url, self.turns, until) for url in urls)
+        known = {k.url for k in items}  # a turn run again (held for a model) adds nothing
+        items.extend(_Kept(url, self.turns, until) for url in urls if url not in known)
         del items[:-MAX_IMAGES]
         self._kept.move_to_end(conversation)
         while len(self._kept) > MAX_CONVERSATIONS:

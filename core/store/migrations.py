@@ -137,3 +137,14 @@ MIGRATIONS += (
     CREATE INDEX memories_person_kind ON memories(person_id, kind, superseded_by);
     """,
 )
+MIGRATIONS += (
+    # 6: delivery state next to the inbox: the stored answer, the platform's message ids
+    """
+    ALTER TABLE inbox ADD COLUMN reply TEXT;
+    ALTER TABLE inbox ADD COLUMN reply_status TEXT;
+    ALTER TABLE inbox ADD COLUMN platform_ids TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE inbox ADD COLUMN answered_at TEXT;
+    ALTER TABLE inbox ADD COLUMN held_since TEXT;
+    CREATE INDEX inbox_open ON inbox(rowid) WHERE status IN ('pending', 'answered', 'held');
+    """,
+)

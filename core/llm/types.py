@@ -8,19 +8,38 @@ from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call the model asked for: ``arguments`` is the JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def wire(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     role: str  # system, user, assistant, tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that called tools
+    tool_call_id: str | None = None  # tool messages: the call this answers
     images: tuple[str, ...] = ()  # data URLs, sent as OpenAI ``image_url`` content parts
 
     def wire(self) -> dict[str, Any]:
-        if not self.images:
-            return {"role": self.role, "content": self.content}
-        parts: list[dict[str, Any]] = [
-            {"type": "image_url", "image_url": {"url": url}} for url in self.images
-        ]
-        parts.append({"type": "text", "text": self.content})
-        return {"role": self.role, "content": parts}
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.images:
+            out["content"] = [
+                *({"type": "image_url", "image_url": {"url": url}} for url in self.images),
+                {"type": "text", "text": self.content},
+            ]
+        if self.tool_calls:
+            out["tool_calls"] = [call.wire() for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +56,7 @@ class Delta:
     finish_reason: str | None = None
     usage: Usage | None = None
     endpoint: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()  # complete native calls, on the last delta
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +91,7 @@ class LLMError(Exception):
 class ChatModel(Protocol):
     def stream(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
-        max_tokens: int | None = None,
+        max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]: ...
 
     async def complete(

@@ -48,6 +48,13 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         ready, detail = await readiness.check()
         return JSONResponse({"ready": ready, **detail}, status_code=200 if ready else 503)
 
+    async def model_status(request: Request) -> Response:
+        """What the model is doing, for the page's status line (e.g. while it downloads)."""
+        status = getattr(kith.model, "status", None)
+        if status is None:
+            return JSONResponse({"state": "remote", "model": kith.settings.llm.model})
+        return JSONResponse(status().as_dict())
+
     async def metrics(request: Request) -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -82,6 +89,7 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route("/api/model", model_status),
         Route("/hooks/{bot}/{channel}", hook, methods=["GET", "POST"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from core import metrics
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
-from core.events import Inbound, ReplyStatus, Trust
+from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
 from core.media import MediaPipeline, MediaTurn
+from core.memory.embedder import Embedder
+from core.memory.learner import Learner
+from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
@@ -68,6 +70,8 @@ class Agent:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
+        reranker: Reranker | None = None,
+        embedder: Embedder | None = None,
         hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
     ) -> None:
@@ -80,9 +84,14 @@ class Agent:
         self.hold_for = hold_for
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
-        self.memory = MemoryService(store.memories, model, clock, memory)
+        self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
         self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.learner = Learner(self.memory, store.memories.queue, self._model_for)
+
+    def _model_for(self, conversation: str) -> str | None:
+        bot = self.bots.get(ConversationKey.parse(conversation).bot)
+        return bot.model if bot is not None else None
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
         """One turn's reply. When no model answers, the reply's status is FAILED, the turn
@@ -124,7 +133,8 @@ class Agent:
                     self.media.forget(inbound)
                 reply.status = ReplyStatus.COMMAND
                 yield answer
-                await self._finish(inbound, person, None, None, answer=answer, reply=reply)
+                await self._finish(inbound, person, inbound.text, answer, answer=answer,
+                                   reply=reply, command=True)
                 return
         media = MediaTurn(inbound)
         if self.media is not None:  # voice notes and photos: what this turn sees of them
@@ -192,7 +202,7 @@ class Agent:
         if needs_summary(prompt):
             self._schedule_summary(inbound, bot)
         if not failed and text:
-            self._spawn(self._learn(inbound, person, text, bot))
+            await self.learner.note(inbound, person)  # batched extraction, off this path
 
     async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
                          model: str | None) -> ToolLoop | None:
@@ -241,6 +251,7 @@ class Agent:
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
         reply_tokens: int = 0, *, answer: str | None = None, reply: Reply | None = None,
+        command: bool = False,
     ) -> None:
         """Record the turn; with an ``answer`` the message is ``answered`` (the reply is
         stored until the platform accepts it), otherwise it is ``done``."""
@@ -250,6 +261,7 @@ class Agent:
             user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
             answer=answer or None,
             answer_status=reply.status.value if answer and reply is not None else None,
+            command=command,
         ))
 
     # -- background upkeep ---------------------------------------------------------------
@@ -284,17 +296,7 @@ class Agent:
         finally:
             self._summarizing.discard(str(conv))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _learn(self, inbound: Inbound, person: str, reply: str, bot: BotProfile) -> None:
-        try:
-            await self.memory.learn(inbound, person, reply, bot.model)
-        except Exception as err:  # background work must never take the agent down
-            log.exception("memory_learn_failed", error=str(err))
-
     async def wait_background(self) -> None:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.learner.idle()

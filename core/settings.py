@@ -51,6 +51,9 @@ class LLMSettings(BaseModel):
     embed_model: str | None = None
     vision_model: str | None = Field(
         None, description="a vision-capable model on the same servers; photos need it")
+    rerank_model: str | None = Field(
+        None, description="reorder recalled memories with the server's /v1/rerank"
+    )
     timeout: float = Field(60.0, gt=0, description="seconds without a byte from the server")
     connect_timeout: float = Field(5.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
@@ -155,7 +158,17 @@ class PromptSettings(BaseModel):
 
 
 class MemoryConfig(BaseModel):
-    learn: bool = Field(True, description="extract long-term memories after each turn")
+    learn: bool = Field(True, description="extract long-term memories from conversations")
+    quiet_seconds: float = Field(
+        60.0, gt=0, description="extract a conversation once it has been this long quiet"
+    )
+    every_turns: int = Field(
+        20, ge=1, description="... or after this many answered turns, whichever comes first"
+    )
+    local_embedder: bool = Field(
+        False, description="embed with a small CPU model (kith[local-embed]) when the server "
+        "has no embedding model (KITH_LLM__EMBED_MODEL unset)"
+    )
     recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
 

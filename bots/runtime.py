@@ -12,6 +12,7 @@ from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
+from core.media import MediaPipeline, MediaSource
 from core.memory.embedder import LocalEmbedderMissing, LocalMiniLM
 from core.memory.rerank import HTTPReranker
 from core.memory.service import MemorySettings
@@ -54,6 +55,9 @@ class Kith:
         self.only = set(channels) if channels is not None else None
         self.model: ChatModel = model or OpenAIChatModel(settings.llm)
         self.store = store or open_store(settings)
+        self.media = MediaPipeline(self.model, settings.speech, settings.media,
+                                   settings.llm.vision_model,
+                                   settings.data_dir / "media_told.json")
         self.reranker = (
             HTTPReranker(settings.llm.base_urls[0], settings.llm.rerank_model,
                          settings.llm.api_key.get_secret_value())
@@ -67,6 +71,7 @@ class Kith:
             memory=MemorySettings.of(
                 settings.memory, embed=settings.llm.embed_model is not None or bool(embedder)),
             reranker=self.reranker, embedder=embedder,
+            media=self.media,
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
                                      settings.delivery)
@@ -92,6 +97,8 @@ class Kith:
                 runtime = channel_spec(name).build(ctx, config)
                 self.channels[(bot.profile.name, name)] = runtime
                 self.dispatcher.register(bot.profile.name, name, runtime)
+                if isinstance(runtime, MediaSource):
+                    self.media.register(bot.profile.name, name, runtime)
 
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -119,6 +126,7 @@ class Kith:
             except Exception:
                 log.exception("channel_stop_failed")
         await self.agent.wait_background()
+        await self.media.aclose()
         await self.agent.learner.close()  # what it had not extracted stays queued
         if self.reranker is not None:
             await self.reranker.aclose()

@@ -67,7 +67,7 @@ class SQLiteLearningQueue:
         rows = self._db().execute(
             "SELECT seq, coalesce(inbound_id, ''), text, created_at FROM turns "
             "INDEXED BY turns_person_conversation WHERE person_id = ? AND conversation = ? "
-            "AND seq > ? AND role = 'user' AND text != '' ORDER BY seq LIMIT ?",
+            "AND seq > ? AND role = 'user' AND command = 0 AND text != '' ORDER BY seq LIMIT ?",
             (key.person_id, key.conversation, after_seq, limit),
         ).fetchall()
         return [Said(seq, inbound, text, datetime.fromisoformat(at))

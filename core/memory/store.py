@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import lexical, links
+from core.memory import edits, lexical, links
 from core.memory.model import (
     GROUP_PREFIX,
     PRIVATE,
@@ -292,6 +292,8 @@ class SQLiteMemoryStore:
             db.execute("BEGIN")
             doomed = self._with_history(db, person_id, ids)
             self._purge(db, doomed)
+            if doomed:
+                edits.drop_command_turns(db, person_id)
         self._scrub(db)
         return len(doomed)
 
@@ -302,6 +304,7 @@ class SQLiteMemoryStore:
             rows = db.execute("SELECT id FROM memories WHERE person_id = ?", (person_id,))
             doomed = [r[0] for r in rows.fetchall()]
             self._purge(db, doomed)
+            edits.drop_command_turns(db, person_id)
             db.execute("DELETE FROM memory_forget_pending WHERE person_id = ?", (person_id,))
         self._scrub(db)
         return len(doomed)
@@ -348,6 +351,20 @@ class SQLiteMemoryStore:
         db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._invalidate()
+
+    async def update_memory(
+        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
+        scope: str | None = None,
+    ) -> Memory | None:
+        """Correct the text and/or set the scope of the person's active memory in place."""
+        if not edits.update(self.db, person_id, memory_id, text=text, scope=scope,
+                            stamp=now.isoformat()):
+            return None
+        self._scrub(self.db)  # the old words leave the index, the WAL and (secure_delete) pages
+        return await self.memory(memory_id)
+
+    async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]:
+        return edits.source_texts(self.db, inbound_ids)
 
     # -- per-person switches -------------------------------------------------------------
 

@@ -187,7 +187,14 @@ MIGRATIONS += (
     """,
 )
 MIGRATIONS += (
-    # 8: durable, batched memory extraction: per conversation and person, the last turn
+    # 8: a command's exchange (/memory, /prefs …) is kept for the person to see on reload,
+    # but never enters a prompt, a summary or the message count
+    """
+    ALTER TABLE turns ADD COLUMN command INTEGER NOT NULL DEFAULT 0;
+    """,
+)
+MIGRATIONS += (
+    # 9: durable, batched memory extraction: per conversation and person, the last turn
     # extracted and how many answered turns wait since; a lease lets one worker claim it
     """
     CREATE TABLE memory_learning (

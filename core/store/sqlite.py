@@ -271,7 +271,7 @@ class SQLiteStore:
     async def turn_count(self, key: ConversationKey) -> int:
         """Turns kept in the current epoch (a count: for /memory, not for every turn)."""
         row = self.db.execute(
-            "SELECT count(*) FROM turns WHERE conversation = ? AND epoch = "
+            "SELECT count(*) FROM turns WHERE conversation = ? AND command = 0 AND epoch = "
             "coalesce((SELECT epoch FROM conversations WHERE key = ?), 0)",
             (str(key), str(key)),
         ).fetchone()
@@ -280,7 +280,7 @@ class SQLiteStore:
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]:
         rows = self.db.execute(
             "SELECT seq, role, author, text, tokens, created_at FROM turns "
-            "WHERE conversation = ? AND epoch = "
+            "WHERE conversation = ? AND command = 0 AND epoch = "
             "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) AND seq > ? "
             "ORDER BY seq DESC LIMIT ?",
             (str(key), str(key), after_seq, limit),
@@ -288,6 +288,22 @@ class SQLiteStore:
         return [
             Turn(seq, role, author, text, tokens, datetime.fromisoformat(created))
             for seq, role, author, text, tokens, created in reversed(rows)
+        ]
+
+    async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
+        """The newest ``limit`` turns of the current epoch as the person saw them, commands
+        and their answers included (for showing, never for a prompt)."""
+        rows = self.db.execute(
+            "SELECT seq, role, author, text, tokens, created_at, command, inbound_id FROM turns "
+            "WHERE conversation = ? AND epoch = "
+            "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) "
+            "ORDER BY seq DESC LIMIT ?",
+            (str(key), str(key), limit),
+        ).fetchall()
+        return [
+            Turn(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), bool(r[6]),
+                 r[7] or "")
+            for r in reversed(rows)
         ]
 
     async def finish_turn(self, record: TurnRecord) -> None:
@@ -312,8 +328,9 @@ class SQLiteStore:
                 rows.append(("assistant", "", None, record.reply_text, record.reply_tokens, now))
             db.executemany(
                 "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, "
-                "text, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5]) for r in rows],
+                "text, tokens, created_at, command) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5], record.command)
+                 for r in rows],
             )
             db.execute(
                 "UPDATE inbox SET status = ?, reply = ?, reply_status = ?, answered_at = ? "
@@ -342,7 +359,9 @@ class SQLiteStore:
         db, k = self.db, str(key)
         with db:
             db.execute("BEGIN")
-            deleted = db.execute("DELETE FROM turns WHERE conversation = ?", (k,)).rowcount
+            deleted = db.execute(
+                "DELETE FROM turns WHERE conversation = ? AND command = 0", (k,)).rowcount
+            db.execute("DELETE FROM turns WHERE conversation = ?", (k,))
             db.execute("DELETE FROM inbox WHERE conversation = ? AND status NOT IN "
                        "('pending', 'answered', 'held')", (k,))
             db.execute(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from datetime import UTC, datetime
@@ -11,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from core import metrics
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
-from core.events import Inbound, ReplyStatus, Trust
+from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
 from core.memory.service import MemoryService, MemorySettings
@@ -71,6 +74,11 @@ class Agent:
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory)
+        self._boundary_key = secrets.token_bytes(16)
+
+    def boundary(self, conv: ConversationKey) -> str:
+        """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
+        return hmac.new(self._boundary_key, str(conv).encode(), hashlib.sha256).hexdigest()[:16]
 
     def turn(self, inbound: Inbound) -> Reply:
         reply = Reply(inbound)
@@ -91,7 +99,7 @@ class Agent:
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None, InboxStatus.DONE)
             return
-        command = parse_command(inbound.text)
+        command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
             ctx = CommandContext(inbound, person, self.store, self.clock)
             answer = await run_command(command, ctx)
@@ -160,6 +168,8 @@ class Agent:
             message=inbound.text,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,
+            quoted=inbound.quoted,
+            boundary=self.boundary(conv),
             budget_tokens=self.prompt.budget_tokens,
             history_share=self.prompt.history_share,
             block_turns=self.prompt.block_turns,
@@ -172,7 +182,8 @@ class Agent:
     ) -> None:
         await self.store.finish_turn(TurnRecord(
             inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
-            status=status, user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
+            status=status, reply_tokens=reply_tokens, user_tokens=estimate_tokens(
+                (user_text or "") + "".join(q.text for q in inbound.quoted)),
         ))
 
     # -- background upkeep ---------------------------------------------------------------

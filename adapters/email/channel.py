@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import SMTP
 from pathlib import Path
 
@@ -20,9 +22,9 @@ import aiosmtplib
 
 from adapters.base import ChannelContext
 from adapters.email.config import EmailConfig, OutboundConfig
-from adapters.email.draft import delivery, draft_request
+from adapters.email.draft import clean_owner, delivery, forwarded_quote, notice
 from adapters.email.imap_in import ImapWatcher
-from adapters.email.parse import ParsedMail, parse_mail
+from adapters.email.parse import ParsedMail, header, mime_parts, parse_mail
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc, Verdict, verify
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, ReplyStatus, Sender, Trust
@@ -46,7 +48,8 @@ def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> 
         conversation=ConversationKey(bot, "email", owner.lower(), thread),
         sender=Sender(platform_id=owner.lower(),
                       display_name=mail.sender.name if mail.sender else ""),
-        text=draft_request(mail, limit),
+        text=clean_owner(mail.note),  # their own words; the forwarded mail is quoted
+        quoted=(forwarded_quote(mail.forwarded, limit),),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,
@@ -125,6 +128,7 @@ class EmailChannel:
         self.watcher = ImapWatcher(config.imap, self.accept) if config.imap else None
         self.spool = ctx.state_dir / "spool"
         self.rejected = 0
+        self._noticed: set[str] = set()
 
     async def start(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
@@ -142,18 +146,35 @@ class EmailChannel:
 
     # -- in ----------------------------------------------------------------------------
 
-    def _check(self, raw: bytes) -> tuple[Verdict, ParsedMail | None]:
-        verdict = verify(raw, self.config.owners, self.config.trusted_authserv_ids,
-                         self.dnsfunc)
-        return verdict, parse_mail(raw) if verdict.ok else None
+    def _verify(self, raw: bytes) -> Verdict:
+        return verify(raw, self.config.owners, self.config.trusted_authserv_ids, self.dnsfunc)
+
+    def _parse(self, raw: bytes) -> ParsedMail | str:
+        """The parsed mail, or why it was not parsed (too many parts)."""
+        limit = self.config.max_parts
+        if mime_parts(raw, stop=limit + 1) > limit:
+            return f"it has more than {limit} MIME parts"
+        return parse_mail(raw)
+
+    async def _read(self, raw: bytes) -> ParsedMail | str:
+        """Parse on a thread, within the time budget; the event loop never waits on it."""
+        budget = self.config.parse_seconds
+        try:
+            return await asyncio.wait_for(asyncio.to_thread(self._parse, raw), budget)
+        except TimeoutError:  # the thread finishes on its own; nobody waits for it
+            return f"it took more than {budget:g} seconds to read"
 
     async def accept(self, raw: bytes) -> bool:
         """Verify, spool and submit one mail. False: refused (logged, never answered)."""
-        verdict, mail = await asyncio.to_thread(self._check, raw)
-        if mail is None or verdict.owner is None:
+        verdict = await asyncio.to_thread(self._verify, raw)
+        if verdict.owner is None:
             self.rejected += 1
             log.warning("email_refused", reason=verdict.reason, bytes=len(raw))
             return False
+        mail = await self._read(raw)
+        if isinstance(mail, str):
+            await self._notify(raw, verdict.owner, mail)
+            return True
         key = mail_key(mail, raw)
         inbound = to_inbound(self.ctx.bot.name, mail, verdict.owner, key,
                              self.config.max_body_chars)
@@ -166,6 +187,18 @@ class EmailChannel:
             if wrote:
                 path.unlink(missing_ok=True)
         return True
+
+    async def _notify(self, raw: bytes, owner: str, reason: str) -> None:
+        """Tell the verified owner their mail was not read; once per Message-ID."""
+        headers = await asyncio.to_thread(_headers, raw)
+        key = headers.get("message-id") or hashlib.sha256(raw).hexdigest()
+        log.warning("email_unreadable", reason=reason, bytes=len(raw))
+        if key in self._noticed:
+            return
+        self._noticed.add(key)
+        message = notice(self.owners[owner.lower()], self.config.address,
+                         headers.get("subject", ""), reason)
+        await self.outbox.send(message, self.config.address, self.owners[owner.lower()])
 
     def _spooled(self, inbound_id: str) -> Path:
         return self.spool / (hashlib.sha256(inbound_id.encode()).hexdigest()[:32] + ".eml")
@@ -185,7 +218,10 @@ class EmailChannel:
             raw = await asyncio.to_thread(path.read_bytes)
         except OSError:
             raw = b""
-        mail = parse_mail(raw)
+        mail = await self._read(raw)
+        if isinstance(mail, str):  # read once already; never expected here
+            log.error("email_unreadable_on_delivery", reason=mail)
+            return
         ok = reply.status is ReplyStatus.OK
         message, eml = delivery(mail, owner, self.config.address, text, ok)
         await self.outbox.send(message, self.config.address, owner)
@@ -196,6 +232,11 @@ class EmailChannel:
             except Exception as err:
                 log.warning("imap_draft_append_failed", error=type(err).__name__)
         path.unlink(missing_ok=True)
+
+
+def _headers(raw: bytes) -> dict[str, str]:
+    head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:256_000])
+    return {name: header(head, name)[:300] for name in ("message-id", "subject")}
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -20,6 +20,8 @@ from email.utils import getaddresses
 from adapters.email.html import html_to_text
 
 MAX_PARTS = 200  # MIME parts walked per message: a bound against pathological nesting
+_BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
+_DASHES = re.compile(rb"^--([^\r\n]{1,204})", re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,26 @@ _VERB = re.compile(r"\s(wrote|schrieb|a écrit|escribió|ha scritto|escreveu|sch
 _FWD_SUBJECT = re.compile(r"^\s*((fwd?|wg|tr|rv|enc|i|doorst|vs|re|aw|sv)\s*:\s*)+", re.I)
 
 
+def mime_parts(raw: bytes, stop: int = 1 << 30) -> int:
+    """How many MIME parts the mail declares, counted on the bytes before any parsing.
+
+    Every boundary line of every ``boundary=`` parameter found counts (an upper bound: the
+    parser builds at most that many parts), so a mail built to exhaust the parser is turned
+    away after one linear scan. Counting ends at ``stop``.
+    """
+    boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(raw)}
+    if not boundaries:
+        return 1
+    count = 1
+    for match in _DASHES.finditer(raw):
+        tail = match.group(1).rstrip()
+        if tail in boundaries or (tail.endswith(b"--") and tail[:-2] in boundaries):
+            count += 1
+            if count >= stop:
+                break
+    return count
+
+
 def parse_mail(raw: bytes) -> ParsedMail:
     """Decode one message; malformed input gives a best-effort result, never an exception."""
     try:
@@ -165,17 +187,25 @@ def first_address(value: str) -> Address | None:
     return addresses[0] if addresses else None
 
 
+ADDR_SPEC = re.compile(
+    r"[^\s@<>()\[\]\\,;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
 def parse_addresses(value: str) -> tuple[Address, ...]:
+    """Addresses by ``email.utils.getaddresses``; an unbracketed "Name addr@x" still parses."""
     value = re.sub(r"\[mailto:([^\]]+)\]", r"<\1>", value.replace("*", ""))
     found = []
     for name, addr in getaddresses([value]):
-        if "@" in addr:
-            found.append(Address(name.strip().strip('"'), addr.strip()))
-        elif name or addr:
-            match = re.search(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", value)
-            if match:
-                found.append(Address("", match.group(0)))
-                break
+        addr = addr.strip()
+        if ADDR_SPEC.fullmatch(addr):
+            found.append(Address(name.strip().strip('"'), addr))
+            continue
+        words = f"{name} {addr}".split()
+        spec = [w.strip("<>()[],;\"'") for w in words]
+        hits = [i for i, w in enumerate(spec) if ADDR_SPEC.fullmatch(w)]
+        if hits:
+            rest = " ".join(w for i, w in enumerate(words) if i != hits[-1])
+            found.append(Address(rest.strip(" \"'"), spec[hits[-1]]))
     return tuple(found)
 
 

@@ -35,6 +35,7 @@ from core.memory.model import (
 from core.memory.recall import RecallQuery, memory_line, recall
 
 log = get_logger("kith.memory")
+OMITTED = "(not shown: this reply was written from content the person did not write)"
 
 
 def visible(v: Visibility, memory: Memory) -> bool:
@@ -119,6 +120,10 @@ class MemoryService:
         """Extract memories from a finished turn and store them; returns how many."""
         if not self.settings.learn or not await self.store.learning(person):
             return 0
+        if inbound.quoted:  # learn from their own words only, never from what they shared
+            if not inbound.text.strip():
+                return 0
+            reply = OMITTED  # written from the quoted words: nothing is learned from it either
         known = await self._known(inbound, person)
         exchange = Exchange(inbound.sender.display_name, inbound.text, reply, self.clock(),
                             inbound.is_group)

@@ -137,3 +137,11 @@ MIGRATIONS += (
     CREATE INDEX memories_person_kind ON memories(person_id, kind, superseded_by);
     """,
 )
+MIGRATIONS += (
+    # 6: words the person did not write are kept apart from their own (turns.text); turns
+    # that read them are marked, so learning and summaries can leave them out
+    """
+    ALTER TABLE turns ADD COLUMN quoted TEXT NOT NULL DEFAULT '';
+    ALTER TABLE turns ADD COLUMN read_quoted INTEGER NOT NULL DEFAULT 0;
+    """,
+)

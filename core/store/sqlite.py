@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.codec import inbound_from_json, inbound_to_json
+from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.logging import get_logger
 from core.memory.store import SQLiteMemoryStore
@@ -225,15 +225,16 @@ class SQLiteStore:
 
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]:
         rows = self.db.execute(
-            "SELECT seq, role, author, text, tokens, created_at FROM turns "
+            "SELECT seq, role, author, text, tokens, created_at, quoted, read_quoted FROM turns "
             "WHERE conversation = ? AND epoch = "
             "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) AND seq > ? "
             "ORDER BY seq DESC LIMIT ?",
             (str(key), str(key), after_seq, limit),
         ).fetchall()
         return [
-            Turn(seq, role, author, text, tokens, datetime.fromisoformat(created))
-            for seq, role, author, text, tokens, created in reversed(rows)
+            Turn(seq, role, author, text, tokens, datetime.fromisoformat(created),
+                 quoted_from_json(quoted), bool(read))
+            for seq, role, author, text, tokens, created, quoted, read in reversed(rows)
         ]
 
     async def finish_turn(self, record: TurnRecord) -> None:
@@ -250,16 +251,21 @@ class SQLiteStore:
             epoch = db.execute(
                 "SELECT epoch FROM conversations WHERE key = ?", (key,)
             ).fetchone()[0]
-            rows: list[tuple[str, str, str | None, str, int, str]] = []
+            quoted, read = quoted_to_json(inbound.quoted), int(bool(inbound.quoted))
+            rows: list[tuple[str, str, str | None, str, int, str, str]] = []
             if record.user_text is not None:
                 rows.append(("user", inbound.sender.display_name, record.person_id,
-                             record.user_text, record.user_tokens, inbound.received_at.isoformat()))
+                             record.user_text, record.user_tokens, inbound.received_at.isoformat(),
+                             quoted))
             if record.reply_text is not None:
-                rows.append(("assistant", "", None, record.reply_text, record.reply_tokens, now))
+                rows.append(("assistant", "", None, record.reply_text, record.reply_tokens, now,
+                             ""))
             db.executemany(
                 "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, "
-                "text, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5]) for r in rows],
+                "text, tokens, created_at, quoted, read_quoted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5], r[6], read)
+                 for r in rows],
             )
             db.execute(
                 "UPDATE inbox SET status = ? WHERE id = ?", (record.status.value, inbound.id)

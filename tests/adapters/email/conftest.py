@@ -124,10 +124,11 @@ def email_toml(relay_port: int, *, listen: bool = True, imap: str = "") -> str:
 
 @asynccontextmanager
 async def email_rig(tmp_path: Path, fake_llm: tuple[FakeLLM, str], relay: Relay,
-                    keys: dict[str, DkimKey], toml: str | None = None
-                    ) -> AsyncIterator[EmailRig]:
+                    keys: dict[str, DkimKey], toml: str | None = None,
+                    defaults: bool = False) -> AsyncIterator[EmailRig]:
+    """``defaults``: the memory settings a user gets (learning on), not the tests' own."""
     fake, base_url = fake_llm
-    settings = make_settings(tmp_path, base_url)
+    settings = make_settings(tmp_path, base_url, **({"memory": {}} if defaults else {}))
     write_bot(settings.bots_dir, toml=toml or email_toml(relay.port))
     async with running_kith(settings, channels=["email"]) as kith:
         channel = kith.channels[("kith", "email")]

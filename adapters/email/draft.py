@@ -10,9 +10,12 @@ to the forwarded mail's sender *address* (never its display name).
 from __future__ import annotations
 
 import re
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
+from email.headerregistry import Address as HeaderAddress
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import formataddr, formatdate, getaddresses, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 
 from adapters.email.parse import ADDR_SPEC, Address, Forwarded, ParsedMail
 from core.events import Origin, Quoted
@@ -63,16 +66,28 @@ def _msgid(value: str) -> str:
     return value if re.fullmatch(r"<[^<>\s]{1,250}>", value) else ""
 
 
-def recipient(sender: Address | None) -> str | None:
-    """The To of reply.eml: the sender's address, re-parsed to prove it stays one address."""
+def recipient(sender: Address | None) -> HeaderAddress | None:
+    """The To of reply.eml: the sender's parsed address, as a structured header value.
+
+    The display name is only ever a name: it is decoded (RFC 2047) and given to the email
+    package as ``display_name``, which quotes or encodes it, so nothing in it can become
+    an address. A string header (``formataddr`` included) would be parsed again, and a
+    non-ASCII name like ``"José, <x@evil.test>"`` would turn into a recipient.
+    """
     if sender is None or not ADDR_SPEC.fullmatch(sender.addr.strip()):
         return None
-    addr = sender.addr.strip()
-    header = formataddr((_one_line(sender.name, 100), addr))
-    parsed = getaddresses([header])
-    if len(parsed) != 1 or parsed[0][1] != addr:
-        header = addr  # a name the round trip would not keep: the bare address
-    return header
+    try:
+        return HeaderAddress(display_name=_one_line(decoded(sender.name), 100),
+                             addr_spec=sender.addr.strip())
+    except (ValueError, IndexError, TypeError):  # an addr-spec the policy will not take
+        return None
+
+
+def decoded(name: str) -> str:
+    try:
+        return str(make_header(decode_header(name)))
+    except (ValueError, LookupError, UnicodeError, HeaderParseError):
+        return name
 
 
 def ready_to_send(mail: ParsedMail, owner: str, draft: str) -> EmailMessage | None:

@@ -155,7 +155,7 @@ def _parse(message: EmailMessage) -> ParsedMail:
     if not forwarded.subject:
         forwarded = _replace(forwarded, subject=_FWD_SUBJECT.sub("", subject).strip())
     return ParsedMail(
-        sender=first_address(header(message, "from")),
+        sender=next(iter(header_addresses(message, "from")), None),
         subject=subject,
         message_id=header(message, "message-id"),
         references=tuple(header(message, "references").split()),
@@ -179,7 +179,31 @@ def header(message: Message, name: str) -> str:
         return ""
     if value is None:
         return ""
-    return " ".join(str(value).split())
+    return " ".join(unescape(str(value)).split())
+
+
+def header_addresses(message: Message, name: str) -> tuple[Address, ...]:
+    """An address header as the policy parsed it (display names decoded, never reparsed);
+    the header's text through :func:`parse_addresses` when that found no valid address."""
+    try:
+        value = message.get(name)
+        parsed = getattr(value, "addresses", ())
+        found = tuple(Address(" ".join(unescape(a.display_name).split()), a.addr_spec)
+                      for a in parsed if ADDR_SPEC.fullmatch(a.addr_spec))
+    except Exception:  # malformed header: the policy's parser gave up
+        found = ()
+    if found:
+        return found
+    raw = [v for k, v in message.raw_items() if k.lower() == name]  # as written, unparsed
+    return parse_addresses(unescape(" ".join(str(raw[0]).split()))) if raw else ()
+
+
+def unescape(text: str) -> str:
+    """Undecodable bytes the parser kept as surrogates become U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def first_address(value: str) -> Address | None:
@@ -283,9 +307,9 @@ def normalize(text: str) -> str:
 def _from_message(inner: Message) -> Forwarded:
     body, _, names = _body_parts(inner)
     return Forwarded(
-        sender=first_address(header(inner, "from")),
-        to=parse_addresses(header(inner, "to")),
-        cc=parse_addresses(header(inner, "cc")),
+        sender=next(iter(header_addresses(inner, "from")), None),
+        to=header_addresses(inner, "to"),
+        cc=header_addresses(inner, "cc"),
         date=header(inner, "date"),
         subject=header(inner, "subject"),
         body=body.strip(),

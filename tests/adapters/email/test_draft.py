@@ -7,6 +7,7 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -133,3 +134,40 @@ def test_mail_without_message_id_gets_a_stable_key() -> None:
     mail = parse_mail(raw)
     assert mail_key(mail, raw) == mail_key(mail, raw)
     assert mail_key(mail, raw).startswith("<sha256:")
+
+
+SENDERS = [
+    ('"attacker@evil.test" <alice@partner.example>', "alice@partner.example"),
+    ('"Smith, Alice" <alice@partner.example>', "alice@partner.example"),
+    ('"Alice \\"the boss\\" Smith" <alice@partner.example>', "alice@partner.example"),
+    ('"Alice <attacker@evil.test>" <alice@partner.example>', "alice@partner.example"),
+    ('"a@evil.test, b@evil.test" <alice@partner.example>', "alice@partner.example"),
+    ("=?utf-8?q?attacker=40evil=2Etest?= <alice@partner.example>", "alice@partner.example"),
+    ("alice@partner.example", "alice@partner.example"),
+    ("alice@partner.example (Alice Smith)", "alice@partner.example"),
+    ("Alice Smith alice@partner.example", "alice@partner.example"),
+    ("Alice Smith [mailto:alice@partner.example]", "alice@partner.example"),
+    ("José Ñúñez <jose@partner.example>", "jose@partner.example"),
+]
+
+
+def _ready_to(raw: bytes) -> list[str]:
+    mail = parse_mail(raw)
+    message, eml = delivery(mail, "owner@example.com", "kith@kith.example", "Fine.", ok=True)
+    assert eml is not None
+    [attached] = [p for p in message.iter_attachments() if p.get_filename() == "reply.eml"]
+    ready = BytesParser(policy=policy.default).parsebytes(attached.get_content())
+    return [a.addr_spec for a in ready["To"].addresses]
+
+
+@pytest.mark.parametrize(("sender", "address"), SENDERS)
+def test_reply_eml_goes_to_the_senders_address_never_its_name(sender: str, address: str) -> None:
+    inline = ("From: owner@example.com\nSubject: Fwd: x\n\n---------- Forwarded message "
+              f"---------\nFrom: {sender}\nSubject: Lunch\n\nHello\n").encode()
+    assert _ready_to(inline) == [address]
+    attached = ("From: owner@example.com\nSubject: Fwd: x\nMIME-Version: 1.0\nContent-Type: "
+                "multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee below\n--b\n"
+                "Content-Type: message/rfc822\n\n"
+                f"From: {sender}\nSubject: Lunch\nMessage-ID: <x@partner.example>\n\nHello\n"
+                "--b--\n").encode()
+    assert _ready_to(attached) == [address]

@@ -24,9 +24,10 @@ from adapters.base import ChannelContext
 from adapters.email.config import EmailConfig, OutboundConfig
 from adapters.email.draft import clean_owner, delivery, forwarded_quote, notice
 from adapters.email.imap_in import ImapWatcher
-from adapters.email.parse import ParsedMail, header, mime_parts, parse_mail
+from adapters.email.parse import ParsedMail, header
+from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
-from adapters.email.verify import DnsFunc, Verdict, verify
+from adapters.email.verify import DnsFunc
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, ReplyStatus, Sender, Trust
 from core.logging import get_logger
 from core.reply import Reply
@@ -129,9 +130,11 @@ class EmailChannel:
         self.spool = ctx.state_dir / "spool"
         self.rejected = 0
         self._noticed: set[str] = set()
+        self._warming: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
+        self._warming = asyncio.create_task(Reader.warm())  # awaited by the first mail
         if self.listener is not None:
             await self.listener.start()
         if self.watcher is not None:
@@ -142,36 +145,27 @@ class EmailChannel:
             await self.listener.stop()
         if self.watcher is not None:
             await self.watcher.stop()
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
         await self.outbox.close()
 
     # -- in ----------------------------------------------------------------------------
 
-    def _verify(self, raw: bytes) -> Verdict:
-        return verify(raw, self.config.owners, self.config.trusted_authserv_ids, self.dnsfunc)
-
-    def _parse(self, raw: bytes) -> ParsedMail | str:
-        """The parsed mail, or why it was not parsed (too many parts)."""
-        limit = self.config.max_parts
-        if mime_parts(raw, stop=limit + 1) > limit:
-            return f"it has more than {limit} MIME parts"
-        return parse_mail(raw)
-
-    async def _read(self, raw: bytes) -> ParsedMail | str:
-        """Parse on a thread, within the time budget; the event loop never waits on it."""
-        budget = self.config.parse_seconds
-        try:
-            return await asyncio.wait_for(asyncio.to_thread(self._parse, raw), budget)
-        except TimeoutError:  # the thread finishes on its own; nobody waits for it
-            return f"it took more than {budget:g} seconds to read"
-
     async def accept(self, raw: bytes) -> bool:
         """Verify, spool and submit one mail. False: refused (logged, never answered)."""
-        verdict = await asyncio.to_thread(self._verify, raw)
-        if verdict.owner is None:
+        cfg = self.config
+        try:
+            verdict, mail = await Reader.run(cfg.parse_seconds, check, raw, cfg.owners,
+                                             cfg.trusted_authserv_ids, self.dnsfunc,
+                                             cfg.max_parts)
+        except Unreadable as err:  # not even verified: nobody to tell
+            self.rejected += 1
+            log.warning("email_refused", reason="unreadable", detail=str(err), bytes=len(raw))
+            return False
+        if mail is None or verdict.owner is None:
             self.rejected += 1
             log.warning("email_refused", reason=verdict.reason, bytes=len(raw))
             return False
-        mail = await self._read(raw)
         if isinstance(mail, str):
             await self._notify(raw, verdict.owner, mail)
             return True
@@ -218,8 +212,11 @@ class EmailChannel:
             raw = await asyncio.to_thread(path.read_bytes)
         except OSError:
             raw = b""
-        mail = await self._read(raw)
-        if isinstance(mail, str):  # read once already; never expected here
+        try:
+            mail = await Reader.run(self.config.parse_seconds, read, raw, self.config.max_parts)
+        except Unreadable as err:
+            mail = str(err)
+        if isinstance(mail, str):  # it was read once already: not expected here
             log.error("email_unreadable_on_delivery", reason=mail)
             return
         ok = reply.status is ReplyStatus.OK

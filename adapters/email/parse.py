@@ -110,7 +110,8 @@ _FWD_SUBJECT = re.compile(r"^\s*((fwd?|wg|tr|rv|enc|i|doorst|vs|re|aw|sv)\s*:\s*
 def mime_parts(raw: bytes, stop: int = 1 << 30) -> int:
     """How many MIME parts the mail declares, counted on the bytes before any parsing.
 
-    Every boundary line of every ``boundary=`` parameter found counts (an upper bound: the
+    The container and every opening boundary line of every ``boundary=`` parameter found
+    count (an upper bound: the
     parser builds at most that many parts), so a mail built to exhaust the parser is turned
     away after one linear scan. Counting ends at ``stop``.
     """
@@ -120,7 +121,7 @@ def mime_parts(raw: bytes, stop: int = 1 << 30) -> int:
     count = 1
     for match in _DASHES.finditer(raw):
         tail = match.group(1).rstrip()
-        if tail in boundaries or (tail.endswith(b"--") and tail[:-2] in boundaries):
+        if tail in boundaries:  # a part opens (a closing delimiter ends in "--")
             count += 1
             if count >= stop:
                 break

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from core.events import Inbound
+from core.events import Inbound, Outbound
 from core.profile import BotProfile
 from core.reply import Reply
 from core.settings import Settings
@@ -63,7 +63,25 @@ class ChannelContext:
 
 @runtime_checkable
 class ChannelRuntime(Protocol):
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None: ...
+    """A running channel. ``deliver`` is its half of the delivery contract:
+
+    * It renders ``reply`` the platform's way (stream and edit, or send once complete) and
+      **returns** the :class:`Outbound` the platform accepted, with the ids of the messages
+      it created (``reply.outbound(ids)``). An empty reply returns an Outbound with no ids.
+    * As soon as the platform creates a message for this reply it calls
+      ``await reply.sent(ids_so_far)``: the ids are stored, so after a crash or a failed
+      delivery the same messages are finished (edited), never sent a second time.
+      ``reply.shown`` holds the ids already showing part of this reply: edit those first.
+    * It **raises** :class:`core.reply.DeliveryError` when the platform did not accept the
+      reply (``permanent=True`` when retrying cannot help). Other exceptions are treated as
+      transient delivery errors too.
+    * It may retry a *single platform call* through ``adapters.kit.retry`` (429 with the
+      platform's Retry-After, 5xx, network errors), briefly. It never retries a whole reply
+      on its own: the dispatcher re-delivers the stored reply with backoff, and no retry
+      ever calls the model again.
+    """
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
 

@@ -7,7 +7,16 @@ import sys
 from typing import TextIO
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
-from core.events import Addressed, ChatKind, ConversationKey, Inbound, ReplyStatus, Sender, Trust
+from core.events import (
+    Addressed,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Outbound,
+    ReplyStatus,
+    Sender,
+    Trust,
+)
 from core.reply import Reply
 
 OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
@@ -47,7 +56,7 @@ class Terminal:
         self.finished[inbound_id] = future
         return future
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         wrote = False
         try:
             async for piece in reply:
@@ -61,6 +70,7 @@ class Terminal:
             future = self.finished.pop(inbound.id, None)
             if future is not None and not future.done():
                 future.set_result(reply.status)
+        return reply.outbound()
 
 
 def build(ctx: ChannelContext, config: TerminalConfig) -> Terminal:

@@ -1,5 +1,10 @@
 """The web chat: a small page on the gateway, a streamed reply, history on reload.
 
+Routes (under ``/chat/{bot}``): ``GET`` the page; ``POST /send`` streams the reply as
+``text/plain`` (``x-kith-message-id`` names the message); ``GET /history?session=`` the
+conversation's turns; ``GET /reply?session=&id=&wait=`` picks up the reply to one message
+(see :meth:`WebChat.reply`) — for a page whose stream was cut before the reply completed.
+
 Local by default: the gateway binds 127.0.0.1. Off loopback a token is required
 (``KITH_GATEWAY__WEBCHAT_TOKEN``). POSTs must be JSON and same-origin, so another web page
 in the person's browser cannot talk to Kith in their name.
@@ -20,11 +25,14 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
-from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
 from core.reply import Reply
+from core.store.base import InboxStatus
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_TEXT = 16_000
+MAX_WAIT = 30.0  # longest a GET /reply waits
+POLL = 0.1
 OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
 
 
@@ -73,13 +81,18 @@ class WebChat:
         for queue in self._waiting.values():
             queue.put_nowait(None)
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
+        """Stream into the waiting request, if it is still there; its stream always ends,
+        even when the turn raises. The store keeps the reply for ``GET /reply``."""
         queue = self._waiting.pop(inbound.id, None)
-        async for piece in reply:
+        try:
+            async for piece in reply:
+                if queue is not None:
+                    queue.put_nowait(piece)
+        finally:
             if queue is not None:
-                queue.put_nowait(piece)
-        if queue is not None:
-            queue.put_nowait(None)
+                queue.put_nowait(None)
+        return reply.outbound()
 
     def routes(self) -> list[Route]:
         base = f"/chat/{self.ctx.bot.name}"
@@ -87,6 +100,7 @@ class WebChat:
             Route(base, self.page, methods=["GET"]),
             Route(f"{base}/history", self.history, methods=["GET"]),
             Route(f"{base}/send", self.send, methods=["POST"]),
+            Route(f"{base}/reply", self.reply, methods=["GET"]),
         ]
 
     # -- HTTP ----------------------------------------------------------------------------
@@ -128,6 +142,39 @@ class WebChat:
             {"role": t.role, "text": t.text, "at": t.created_at.isoformat()} for t in turns
         ])
 
+    async def reply(self, request: Request) -> Response:
+        """``GET /chat/{bot}/reply?session=S&id=ID&wait=SECONDS``: the reply to the message the
+        page posted with client id ``ID`` in session ``S``, for a page whose ``/send`` stream
+        was cut (reload, dropped connection) before the reply completed.
+
+        Waits up to ``wait`` seconds (default 25, at most 30) for the reply, then answers
+        ``200 {"status": S, "text": T}``: ``status`` is ``answered``/``delivered`` with the
+        full ``text``, ``held`` (no model answered yet; the page was told, and the answer
+        comes later: ask again), ``pending`` (still being answered: ask again), ``failed`` or
+        ``undeliverable`` (no reply will come). ``404`` when no such message was received.
+        """
+        if (refused := self._refuse(request)) is not None:
+            return refused
+        session, client_id = request.query_params.get("session", ""), request.query_params.get(
+            "id", "")
+        if not _SESSION.match(session) or not _SESSION.match(client_id):
+            return JSONResponse({"error": "session and id are required"}, status_code=400)
+        try:
+            wait = min(MAX_WAIT, max(0.0, float(request.query_params.get("wait", "25"))))
+        except ValueError:
+            return JSONResponse({"error": "wait must be a number of seconds"}, status_code=400)
+        message_id = f"web:{self.ctx.bot.name}:{session}:{client_id}"
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            state = await self.ctx.store.delivery(message_id)
+            if state is None:
+                return JSONResponse({"error": "no such message"}, status_code=404)
+            ready = state.status not in (InboxStatus.PENDING, InboxStatus.HELD)
+            if ready or asyncio.get_running_loop().time() >= deadline:
+                return JSONResponse({"status": state.status.value, "text": state.reply},
+                                    headers={"cache-control": "no-store"})
+            await asyncio.sleep(POLL)
+
     async def send(self, request: Request) -> Response:
         if (refused := self._refuse(request)) is not None:
             return refused
@@ -140,6 +187,8 @@ class WebChat:
         inbound = to_inbound(self.ctx.bot.name, body)
         if isinstance(inbound, str):
             return JSONResponse({"error": inbound}, status_code=400)
+        if inbound.id in self._waiting:  # the same id again while its reply streams
+            return JSONResponse({"duplicate": inbound.id}, status_code=409)
         queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._waiting[inbound.id] = queue
         if not await self.ctx.submit(inbound):

@@ -1,6 +1,6 @@
 """Telegram webhook path: fake Bot API → ``kith serve`` (measured) → fake LLM → edits back.
 
-    python -m bench.telegram [--quick]
+    python -m bench.telegram [--quick] [--burst-only]
 
 Three processes: the fake LLM, ``kith serve`` with a Telegram channel in webhook mode, and
 this one (load generator + the loopback fake Bot API, in its own thread). Each private chat
@@ -26,7 +26,7 @@ import httpx
 
 from bench.common import ProcessMeter, machine, mean, percentile, print_table
 from bench.harness import fake_llm, kith_serve
-from tests.fakes.telegram import TOKEN, FakeBotAPI, running_fake_bot_api
+from tests.fakes.telegram import TOKEN, FakeBotAPI, Sent, running_fake_bot_api
 
 REPLY = ("Sure. Here is a **short** answer with about forty words in it, streamed the way a "
          "Llama server streams: one token at a time, so the channel sends a first message and "
@@ -150,6 +150,105 @@ async def load(base: str, fake: FakeBotAPI, run: Run, seconds: float, ttft: floa
     run.first = [f - ttft for f in run.first]
 
 
+@dataclass
+class Burst:
+    chats: int
+    per_chat: int
+    global_rate: float
+    seconds: float = 0.0
+    replies: int = 0
+    calls: dict[str, int] = field(default_factory=dict)
+    partial_first: int = 0
+    missing: int = 0  # replies that never showed in full before the deadline
+    cpu: float = 0.0
+    rss_mb: float = 0.0
+
+
+async def burst_load(base: str, fake: FakeBotAPI, run: Burst, meter: ProcessMeter,
+                     deadline_s: float = 600.0) -> None:
+    """Every chat posts all its messages at once (in order); wait for every full reply."""
+    hook = f"{base}/hooks/kith/telegram"
+    full = REPLY.replace("**", "")
+    ids = iter(range(1, 10**9))
+    chats = [FIRST_CHAT + i for i in range(run.chats)]
+    before = len(fake.calls)
+    limits = httpx.Limits(max_connections=40)  # Telegram's default webhook max_connections
+    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+        async def post(body: dict[str, object]) -> None:
+            for _ in range(5):  # Telegram retries a webhook whose connection failed
+                try:
+                    resp = await client.post(hook, json=body,
+                                             headers={"x-telegram-bot-api-secret-token": SECRET})
+                except httpx.TransportError:
+                    await asyncio.sleep(0.5)
+                    continue
+                if resp.status_code != 200:
+                    raise RuntimeError(f"webhook answered {resp.status_code}")
+                return
+            raise RuntimeError("webhook unreachable")
+
+        async def chat(c: int) -> None:
+            for n in range(1, run.per_chat + 1):
+                await post(update(c, n, next(ids)))
+
+        def complete() -> list[Sent]:
+            return [s for c in chats for s in fake.by_chat.get(c, []) if s.text == full]
+
+        meter.start()
+        started = time.monotonic()
+        await asyncio.gather(*(chat(c) for c in chats))
+        deadline = started + deadline_s
+        quiet_since, seen = time.monotonic(), 0
+        while len(complete()) < run.chats * run.per_chat and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            if len(fake.calls) != seen:
+                quiet_since, seen = time.monotonic(), len(fake.calls)
+            elif time.monotonic() - quiet_since > 60:  # nothing moves: the rest is lost
+                break
+        sent = complete()
+        run.seconds = max(s.updated_at for s in sent) - started
+        run.cpu, _ = meter.stop()
+    for call in fake.calls[before:]:
+        run.calls[call.method] = run.calls.get(call.method, 0) + 1
+    run.replies = len(sent)
+    run.missing = run.chats * run.per_chat - len(sent)
+    run.partial_first = sum(1 for s in sent if s.edits)
+
+
+def measure_burst(chats: int = 200, per_chat: int = 10, ttft: float = 0.3,
+                  itl: float = 0.03) -> Burst:
+    """The issue's setting: Kith's default limits, 2,000 messages from 200 chats at once."""
+    run = Burst(chats, per_chat, global_rate=30.0)
+    fake = FakeBotAPI()
+    with fake_bot_api(fake) as api, fake_llm(ttft, itl, REPLY) as llm:
+        owners = ", ".join(str(FIRST_CHAT + i) for i in range(chats))
+        toml = (f'[channels.telegram]\ntoken_env = "TG_BENCH_TOKEN"\nmode = "webhook"\n'
+                f'api_base_url = "{api}"\nwebhook_secret_env = "TG_BENCH_SECRET"\n'
+                f'public_url = "https://kith.example"\nowners = [{owners}]\n')
+        with kith_serve(llm, toml, TG_BENCH_TOKEN=TOKEN, TG_BENCH_SECRET=SECRET,
+                        KITH_LLM__MAX_REPLY_TOKENS="256", KITH_CONCURRENCY="64") as (
+                            base, proc, _):
+            meter = ProcessMeter(proc.pid)
+            asyncio.run(burst_load(base, fake, run, meter))
+            run.rss_mb = meter.peak_rss / 2**20
+    return run
+
+
+def print_burst(run: Burst, ttft: float, itl: float) -> None:
+    paid = sum(n for m, n in run.calls.items() if m in ("sendMessage", "editMessageText"))
+    rate = run.replies / run.seconds
+    print_table(f"Telegram burst: {run.chats * run.per_chat:,} messages from {run.chats} chats "
+                f"at once, default limits (global_rate {run.global_rate:g}/s, edit_interval "
+                f"1 s), model {ttft * 1000:.0f} ms + {itl * 1000:.0f} ms/token",
+                ["replies", "lost", "seconds", "replies/s", "% of global rate",
+                 "send+edit calls/reply", "sendMessage", "editMessageText", "sendChatAction",
+                 "first send partial", "CPU ms/msg", "peak RSS MB"],
+                [[run.replies, run.missing, run.seconds, rate, rate / run.global_rate * 100,
+                  paid / max(run.replies, 1), run.calls.get("sendMessage", 0),
+                  run.calls.get("editMessageText", 0), run.calls.get("sendChatAction", 0),
+                  run.partial_first, run.cpu / max(run.replies, 1) * 1000, run.rss_mb]])
+
+
 def measure(label: str, conversations: int, seconds: float, ttft: float, itl: float,
             edit_interval: float = 1.0, global_rate: float = 1000.0, think: float = 1.0) -> Run:
     delay = ttft + itl * (WORDS - 1)
@@ -168,9 +267,13 @@ def measure(label: str, conversations: int, seconds: float, ttft: float, itl: fl
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
+    parser.add_argument("--burst-only", action="store_true", help="only the burst run")
     args = parser.parse_args()
     secs = 3.0 if args.quick else 10.0
     print("machine:", machine())
+    print_burst(measure_burst(per_chat=2 if args.quick else 10), 0.3, 0.03)
+    if args.burst_only:
+        return
     runs = [measure("instant model", n, secs, 0.0, 0.0) for n in (1, 50, 200)]
     runs += [measure("300ms + 20ms/token", n, secs * 1.5, 0.3, 0.02) for n in (1, 50, 200)]
     runs.append(measure("300ms + 20ms/token, Telegram's 30/s cap", 50, secs * 1.5, 0.3, 0.02,

@@ -13,6 +13,7 @@ from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
 from core.memory.service import MemorySettings
+from core.schedule.scheduler import Scheduler
 from core.settings import Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
@@ -44,12 +45,15 @@ class Kith:
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
+            hold_for=settings.delivery.hold_for,
             memory=MemorySettings(
                 embed=settings.llm.embed_model is not None, learn=settings.memory.learn,
                 recall_k=settings.memory.recall_k, recall_tokens=settings.memory.recall_tokens,
             ),
         )
-        self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency)
+        self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
+                                     settings.delivery)
+        self.scheduler = Scheduler(self.store.schedule, self.dispatcher.submit)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
         register_secrets(secret_values(settings))
         for bot in fleet:
@@ -76,12 +80,20 @@ class Kith:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.store.open()
         self._build_channels()
-        for (bot, name), runtime in self.channels.items():
-            await runtime.start()
-            log.info("channel_started", bot=bot, channel=name)
-        await self.dispatcher.resume()
+        # Resume before consume: what was open before a restart (pending, answered but not
+        # delivered, held for a model) is queued before any channel takes a new message,
+        # so each conversation is answered in arrival order.
+        await self.dispatcher.resume(run=False)
+        try:
+            for (bot, name), runtime in self.channels.items():
+                await runtime.start()
+                log.info("channel_started", bot=bot, channel=name)
+        finally:
+            self.dispatcher.run()
+        self.scheduler.start()  # after resume: due reminders queue behind what was waiting
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         await self.dispatcher.close()
         for runtime in self.channels.values():
             try:

@@ -20,17 +20,23 @@ from core.logging import get_logger
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
-from core.reply import Reply
+from core.reply import Reply, span
+from core.schedule.deliver import scheduled_text
+from core.schedule.times import resolve_zone
 from core.settings import PromptSettings
 from core.store.base import InboxStatus, Store, TurnRecord
 from core.tokens import estimate_tokens
+from core.tools import catalog
+from core.tools.base import ToolContext
+from core.tools.loop import ToolLoop
 
 log = get_logger("kith.agent")
 
 HISTORY_FETCH = 400  # most turns loaded after the summary's cutoff
 UNREACHABLE = (
-    "Sorry — I can't reach my language model right now, so I can't answer. "
-    "Your message is saved; please try again in a little while."
+    "Sorry — I can't reach my language model right now. I've kept your message and will "
+    "answer it once the model is back, if that's within {horizon}; after that I'll let you "
+    "know it was dropped."
 )
 INTERRUPTED = "\n\n(My connection to the language model dropped, so this reply is incomplete.)"
 PAIRING = (
@@ -64,6 +70,7 @@ class Agent:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
+        hold_for: float = 3600.0,
     ) -> None:
         self.store = store
         self.model = model
@@ -71,20 +78,25 @@ class Agent:
         self.prompt = prompt or PromptSettings()
         self.clock = clock
         self.reply_tokens = reply_tokens
+        self.hold_for = hold_for
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory)
+        self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
         self._boundary_key = secrets.token_bytes(16)
 
     def boundary(self, conv: ConversationKey) -> str:
         """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
         return hmac.new(self._boundary_key, str(conv).encode(), hashlib.sha256).hexdigest()[:16]
 
-    def turn(self, inbound: Inbound) -> Reply:
+    def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
+        """One turn's reply. When no model answers, the reply's status is FAILED, the turn
+        is not recorded (the dispatcher holds the message and runs it again later), and
+        the person is told so — unless ``held``: they were told already."""
         reply = Reply(inbound)
-        return reply.attach(self._run(inbound, reply))
+        return reply.attach(self._run(inbound, reply, held))
 
-    async def _run(self, inbound: Inbound, reply: Reply) -> AsyncIterator[str]:
+    async def _run(self, inbound: Inbound, reply: Reply, held: bool) -> AsyncIterator[str]:
         conv = inbound.conversation
         person = await self.store.person_for(inbound.sender.identity_space(conv.channel),
                                              inbound.sender)
@@ -92,50 +104,71 @@ class Agent:
             pairing = await self.store.pairing(conv.bot, conv.channel, inbound.sender)
             if not pairing.approved:
                 reply.status = ReplyStatus.REFUSED
-                if pairing.new:
-                    yield PAIRING.format(code=pairing.code)
-                await self._finish(inbound, person, None, None, InboxStatus.DONE)
+                answer = PAIRING.format(code=pairing.code) if pairing.new else None
+                if answer:
+                    yield answer
+                await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
+        if inbound.scheduled is not None:  # a reminder or briefing that came due
+            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock())
+            if text:
+                yield text
+            await self._finish(inbound, person, None, text or None, answer=text or None,
+                               reply=reply)  # stored until the platform accepts it
+            return
         if not inbound.wants_answer:
-            await self._finish(inbound, person, inbound.text, None, InboxStatus.DONE)
+            await self._finish(inbound, person, inbound.text, None)
             return
         command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
-            ctx = CommandContext(inbound, person, self.store, self.clock)
+            bot_tz = self.bots[conv.bot].timezone
+            ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz)
             answer = await run_command(command, ctx)
             if answer is not None:
                 reply.status = ReplyStatus.COMMAND
                 yield answer
-                await self._finish(inbound, person, None, None, InboxStatus.DONE)
+                await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
-        async for piece in self._answer(inbound, person, reply):
+        async for piece in self._answer(inbound, person, reply, held):
             yield piece
 
-    async def _answer(self, inbound: Inbound, person: str, reply: Reply) -> AsyncIterator[str]:
+    async def _answer(self, inbound: Inbound, person: str, reply: Reply,
+                      held: bool) -> AsyncIterator[str]:
         started = time.perf_counter()
         bot = self.bots[inbound.conversation.bot]
         prompt = await self._prompt(inbound, person, bot)
         usage, endpoint, parts = Usage(), "", []
-        status = InboxStatus.DONE
+        failed = False
+        loop = await self._tool_loop(inbound, person, bot)
         try:
-            async for delta in self.model.stream(
-                prompt.messages, route_key=str(inbound.conversation), model=bot.model,
-                max_tokens=self.reply_tokens,
-            ):
-                if delta.text:
-                    parts.append(delta.text)
-                    yield delta.text
-                usage = delta.usage or usage
-                endpoint = delta.endpoint or endpoint
+            if loop is not None:
+                async for piece in loop.run(prompt.messages):
+                    parts.append(piece)
+                    yield piece
+                usage, endpoint = loop.usage, loop.endpoint
+            else:
+                async for delta in self.model.stream(
+                    prompt.messages, route_key=str(inbound.conversation), model=bot.model,
+                    max_tokens=self.reply_tokens,
+                ):
+                    if delta.text:
+                        parts.append(delta.text)
+                        yield delta.text
+                    usage = delta.usage or usage
+                    endpoint = delta.endpoint or endpoint
         except LLMError as err:
-            status = InboxStatus.FAILED
+            failed = True
             reply.status = ReplyStatus.INTERRUPTED if parts else ReplyStatus.FAILED
-            log.error("turn_failed", error=str(err), partial=bool(parts))
-            yield INTERRUPTED if parts else UNREACHABLE
+            log.error("turn_failed", error=str(err), partial=bool(parts), held=held)
+            if not parts:  # not recorded: the dispatcher holds the message for a model
+                if not held:
+                    yield UNREACHABLE.format(horizon=span(self.hold_for))
+                return
+            yield INTERRUPTED
         text = "".join(parts)
         await self._finish(
-            inbound, person, inbound.text, text if status is InboxStatus.DONE else None, status,
-            estimate_tokens(text),
+            inbound, person, inbound.text, None if failed else text, estimate_tokens(text),
+            answer=text + INTERRUPTED if failed else text, reply=reply,
         )
         log.info(
             "turn", status=reply.status.value, endpoint=endpoint,
@@ -145,8 +178,22 @@ class Agent:
         )
         if needs_summary(prompt):
             self._schedule_summary(inbound, bot)
-        if status is InboxStatus.DONE and text:
+        if not failed and text:
             self._spawn(self._learn(inbound, person, text, bot))
+
+    async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolLoop | None:
+        """The tool loop for this turn, or None when the bot has no tools."""
+        every = self.tools[bot.name]
+        if not every:
+            return None
+        prefs = await self.store.preferences(person)
+        zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
+        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source)
+        return ToolLoop(
+            self.model, every.for_turn(inbound), ctx, known=every.tools,
+            route_key=str(inbound.conversation), model_name=bot.model,
+            max_tokens=self.reply_tokens,
+        )
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile) -> Prompt:
         conv = inbound.conversation
@@ -164,7 +211,8 @@ class Agent:
             profile=profile,
             summary=state.summary,
             turns=turns,
-            volatile=[*recalled, local_time(self.clock(), prefs.get("timezone"))],
+            volatile=[*recalled, local_time(self.clock(), resolve_zone(
+                prefs.get("timezone"), bot.timezone)[0])],
             message=inbound.text,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,
@@ -178,12 +226,17 @@ class Agent:
 
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
-        status: InboxStatus, reply_tokens: int = 0,
+        reply_tokens: int = 0, *, answer: str | None = None, reply: Reply | None = None,
     ) -> None:
+        """Record the turn; with an ``answer`` the message is ``answered`` (the reply is
+        stored until the platform accepts it), otherwise it is ``done``."""
         await self.store.finish_turn(TurnRecord(
             inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
-            status=status, reply_tokens=reply_tokens, user_tokens=estimate_tokens(
+            status=InboxStatus.ANSWERED if answer else InboxStatus.DONE,
+            user_tokens=estimate_tokens(
                 (user_text or "") + "".join(q.text for q in inbound.quoted)),
+            reply_tokens=reply_tokens, answer=answer or None,
+            answer_status=reply.status.value if answer and reply is not None else None,
         ))
 
     # -- background upkeep ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from core.events import (
     Inbound,
     Origin,
     Quoted,
+    ScheduledTurn,
     Sender,
     Trust,
 )
@@ -57,6 +58,7 @@ def inbound_to_json(inbound: Inbound) -> str:
             "trust": inbound.trust.value,
             "chat": inbound.chat.value,
             "quoted": quoted_to_list(inbound.quoted),
+            **({"scheduled": _scheduled_to_json(inbound.scheduled)} if inbound.scheduled else {}),
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -78,7 +80,17 @@ def inbound_from_json(text: str) -> Inbound:
         trust=Trust(data.get("trust", "unknown")),
         chat=_chat(data),
         quoted=quoted_from_list(data.get("quoted", ())),
+        scheduled=_scheduled_from_json(data["scheduled"]) if data.get("scheduled") else None,
     )
+
+
+def _scheduled_to_json(turn: ScheduledTurn) -> list[str]:
+    return [turn.schedule_id, turn.kind, turn.text, turn.due_at.isoformat(), turn.timezone]
+
+
+def _scheduled_from_json(data: list[str]) -> ScheduledTurn:
+    schedule_id, kind, text, due_at, timezone = data
+    return ScheduledTurn(schedule_id, kind, text, datetime.fromisoformat(due_at), timezone)
 
 
 def _chat(data: dict[str, Any]) -> ChatKind:

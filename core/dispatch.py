@@ -3,6 +3,14 @@
 ``submit`` returns once the message is durably recorded, so a webhook may acknowledge the
 platform right after it. Conversations run concurrently (at most ``concurrency`` turns at
 once); inside one conversation messages are answered strictly in arrival order.
+
+Delivery is the dispatcher's: a message goes ``pending → answered → delivered`` in the
+Store. A turn holds a concurrency slot only while the model works; delivery (paced by the
+platform) runs outside it. When ``deliver`` raises, the stored reply is delivered again with
+backoff — never by asking the model again — until the platform takes it or
+``give_up_after`` passes (``undeliverable``). When no model answers, the person is told
+once, the message is ``held`` and answered when a model answers again, within ``hold_for``;
+past it they are told it was dropped.
 """
 
 from __future__ import annotations
@@ -10,31 +18,44 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from datetime import UTC, datetime
 from typing import Protocol
 
 from core import metrics
-from core.events import Inbound, ReplyStatus
+from core.events import Inbound, Outbound, ReplyStatus
 from core.logging import bound_context, get_logger
-from core.reply import Reply
-from core.store.base import InboxStatus, Store, TurnRecord
+from core.reply import DeliveryError, Reply, span
+from core.settings import DeliverySettings
+from core.store.base import Delivery, InboxStatus, Store, TurnRecord
 
 log = get_logger("kith.dispatch")
+DROPPED = ("I still couldn't reach my language model {horizon} after your message, so I've "
+           "dropped it. Please send it again if it still matters.")
+FINISHED = (InboxStatus.DELIVERED, InboxStatus.UNDELIVERABLE, InboxStatus.DONE,
+            InboxStatus.FAILED)
 
 
 class Channel(Protocol):
-    """Where replies of one (bot, channel) go. Adapters implement it."""
+    """Where replies of one (bot, channel) go. Adapters implement it (adapters/base.py
+    writes down the contract: return what the platform accepted, raise when it did not)."""
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None: ...
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound: ...
 
 
 class TurnRunner(Protocol):
-    def turn(self, inbound: Inbound) -> Reply: ...
+    def turn(self, inbound: Inbound, *, held: bool = False) -> Reply: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Dispatcher:
-    def __init__(self, store: Store, agent: TurnRunner, concurrency: int = 64) -> None:
+    def __init__(self, store: Store, agent: TurnRunner, concurrency: int = 64,
+                 delivery: DeliverySettings | None = None) -> None:
         self.store = store
         self.agent = agent
+        self.delivery = delivery or DeliverySettings()
         self._channels: dict[tuple[str, str], Channel] = {}
         self._queues: dict[str, deque[Inbound]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -42,6 +63,9 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+        self._stop = asyncio.Event()
+        self._running = asyncio.Event()  # workers start once set (see resume)
+        self._running.set()
 
     def register(self, bot: str, channel: str, target: Channel) -> None:
         self._channels[(bot, channel)] = target
@@ -58,8 +82,14 @@ class Dispatcher:
         self._enqueue(inbound)
         return True
 
-    async def resume(self) -> int:
-        """Queue what was recorded but not answered before a crash or restart."""
+    async def resume(self, *, run: bool = True) -> int:
+        """Queue what is still open after a crash or restart: not answered, answered but not
+        delivered, held for a model. Call it before any channel takes new messages.
+
+        ``run=False`` queues without starting work until :meth:`run` (channels start in
+        between: they take new messages, queued behind the resumed ones)."""
+        if not run:
+            self._running.clear()
         waiting = await self.store.pending()
         queued = {item.id for q in self._queues.values() for item in q}
         fresh = [item for item in waiting if item.id not in queued]
@@ -68,6 +98,10 @@ class Dispatcher:
         if fresh:
             log.info("resumed", count=len(fresh))
         return len(fresh)
+
+    def run(self) -> None:
+        """Let queued work start (after ``resume(run=False)``)."""
+        self._running.set()
 
     def _enqueue(self, inbound: Inbound) -> None:
         key = str(inbound.conversation)
@@ -81,50 +115,189 @@ class Dispatcher:
     async def _work(self, key: str) -> None:
         queue = self._queues[key]
         try:
+            await self._running.wait()
             while queue:
-                inbound = queue[0]
-                async with self._slots:
-                    await self._process(inbound)
+                if not await self._process(queue[0]):
+                    break  # shutting down while it waits: it stays open and resumes
                 queue.popleft()
                 metrics.QUEUE_DEPTH.dec()
         finally:
             del self._workers[key]
-            if not queue:
-                del self._queues[key]
+            metrics.QUEUE_DEPTH.dec(len(queue))
+            del self._queues[key]
             if not self._workers:
                 self._idle.set()
 
-    async def _process(self, inbound: Inbound) -> None:
+    async def _process(self, inbound: Inbound) -> bool:
+        """Answer and deliver one message; False when it must wait for a restart."""
         conv = inbound.conversation
-        started = time.perf_counter()
         with bound_context(bot=conv.bot, channel=conv.channel, conversation=str(conv),
                            message_id=inbound.id):
-            reply = self.agent.turn(inbound)
-            try:
-                await self._deliver(inbound, reply)
-            except asyncio.CancelledError:
-                reply.cancel()  # shutting down: the message stays pending and resumes
-                raise
-            metrics.TURN_SECONDS.observe(time.perf_counter() - started)
-            if reply.text:
-                metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
+            state = await self.store.delivery(inbound.id) or Delivery(InboxStatus.PENDING)
+            if state.status in FINISHED:
+                return True
+            if state.status is InboxStatus.ANSWERED:
+                return await self._redeliver(inbound, state, first=True)
+            return await self._answer(inbound, state)
 
-    async def _deliver(self, inbound: Inbound, reply: Reply) -> None:
+    # -- turns ---------------------------------------------------------------------------
+
+    async def _answer(self, inbound: Inbound, state: Delivery) -> bool:
+        """Run the turn (again, while every model is down) and deliver its reply."""
+        tries = 0
+        while True:
+            held = state.status is InboxStatus.HELD
+            if held and state.held_since is not None and \
+                    (_now() - state.held_since).total_seconds() > self.delivery.hold_for:
+                await self._drop(inbound)
+                return True
+            started = time.perf_counter()
+            outcome = await self._run_turn(inbound, state, held)
+            if outcome is None:  # the turn crashed: recorded as failed
+                return True
+            reply, sending = outcome
+            if reply.status is ReplyStatus.FAILED:  # no model answered
+                if sending is not None:  # the notice: best effort, never re-delivered
+                    await asyncio.gather(sending, return_exceptions=True)
+                if not held:
+                    await self.store.hold(inbound.id, _now())
+                    metrics.HELD.labels(outcome="held").inc()
+                    log.warning("held_for_model")
+                tries += 1
+                if not await self._pause(tries):
+                    return False
+                state = await self.store.delivery(inbound.id) or state
+                continue
+            if held:
+                metrics.HELD.labels(outcome="answered").inc()
+            return await self._settle(inbound, reply, sending, started)
+
+    async def _run_turn(self, inbound: Inbound, state: Delivery,
+                        held: bool) -> tuple[Reply, asyncio.Task[Outbound] | None] | None:
+        """Start the turn and its delivery; return once the model is done (slot freed)."""
+        sending: asyncio.Task[Outbound] | None = None
+        async with self._slots:
+            reply = self.agent.turn(inbound, held=held)
+            reply.shown = state.platform_ids
+            reply.on_sent(lambda ids: self.store.record_sent(inbound.id, ids))
+            try:
+                if held:  # show nothing until a model answers
+                    await reply.started()
+                if reply.text or not reply.done:
+                    sending = asyncio.create_task(self._deliver(inbound, reply))
+                await reply.finished()
+            except asyncio.CancelledError:
+                reply.cancel()  # shutting down: the message stays open and resumes
+                if sending is not None:
+                    sending.cancel()
+                raise
+        error = reply.error
+        if error is not None:
+            log.error("turn_crashed", error=repr(error))
+            if sending is not None:
+                await asyncio.gather(sending, return_exceptions=True)
+            await self._mark_failed(inbound)
+            return None
+        return reply, sending
+
+    async def _settle(self, inbound: Inbound, reply: Reply,
+                      sending: asyncio.Task[Outbound] | None, started: float) -> bool:
+        conv = inbound.conversation
+        if not reply.text.strip():  # nothing to deliver (context only, or silent refusal)
+            if sending is not None:
+                await asyncio.gather(sending, return_exceptions=True)
+            return True
+        try:
+            if sending is None:
+                raise DeliveryError("delivery did not start")
+            out = await sending
+        except DeliveryError as err:
+            log.warning("delivery_failed", error=str(err), permanent=err.permanent)
+            state = await self.store.delivery(inbound.id)
+            if state is None or state.status is not InboxStatus.ANSWERED:
+                return True
+            if err.permanent:
+                await self._undeliverable(inbound)
+                return True
+            return await self._redeliver(inbound, state, first=False)
+        await self.store.mark_delivered(inbound.id, out.platform_ids or reply.shown)
+        metrics.TURN_SECONDS.observe(time.perf_counter() - started)
+        metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
+        return True
+
+    # -- delivery ------------------------------------------------------------------------
+
+    async def _deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         conv = inbound.conversation
         target = self._channels.get((conv.bot, conv.channel))
+        if target is None:
+            log.error("no_channel_for_reply")
+            raise DeliveryError("no channel for this reply", permanent=True)
         try:
-            if target is None:
-                log.error("no_channel_for_reply")
-            else:
-                await target.deliver(inbound, reply)
-        except Exception:
-            log.exception("delivery_failed")
+            out = await target.deliver(inbound, reply)
+        except (DeliveryError, asyncio.CancelledError):
+            raise
+        except Exception as err:  # an adapter bug or an unexpected platform answer
+            log.exception("delivery_crashed")
+            raise DeliveryError(f"delivery crashed: {type(err).__name__}") from err
+        return out if out is not None else reply.outbound(reply.shown)
+
+    async def _redeliver(self, inbound: Inbound, state: Delivery, *, first: bool) -> bool:
+        """Deliver the stored reply until the platform takes it or the horizon passes."""
+        conv = inbound.conversation
+        tries = 0 if first else 1
+        while True:
+            if tries and not await self._pause(tries):
+                return False
+            answered = state.answered_at or _now()
+            if (_now() - answered).total_seconds() > self.delivery.give_up_after:
+                await self._undeliverable(inbound)
+                return True
+            reply = Reply.stored(inbound, state.reply or "",
+                                 ReplyStatus(state.reply_status or ReplyStatus.OK.value),
+                                 shown=state.platform_ids,
+                                 recorder=lambda ids: self.store.record_sent(inbound.id, ids))
+            metrics.DELIVERY_RETRIES.labels(channel=conv.channel).inc()
+            try:
+                out = await self._deliver(inbound, reply)
+            except DeliveryError as err:
+                log.warning("redelivery_failed", error=str(err), attempt=tries + 1)
+                if err.permanent:
+                    await self._undeliverable(inbound)
+                    return True
+                tries += 1
+                state = await self.store.delivery(inbound.id) or state
+                continue
+            await self.store.mark_delivered(inbound.id, out.platform_ids or reply.shown)
+            metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
+            log.info("redelivered", attempts=tries + 1)
+            return True
+
+    async def _undeliverable(self, inbound: Inbound) -> None:
+        await self.store.mark_undeliverable(inbound.id)
+        metrics.UNDELIVERABLE.labels(channel=inbound.conversation.channel).inc()
+        log.error("undeliverable", give_up_after=self.delivery.give_up_after)
+
+    async def _drop(self, inbound: Inbound) -> None:
+        """Past the hold horizon: tell the person the message was dropped (once)."""
+        await self.store.drop_held(inbound.id)
+        metrics.HELD.labels(outcome="dropped").inc()
+        log.error("held_message_dropped", hold_for=self.delivery.hold_for)
+        text = DROPPED.format(horizon=span(self.delivery.hold_for))
         try:
-            await reply.drain()
-        except Exception:
-            log.exception("turn_crashed")
-            await self._mark_failed(inbound)
-            reply.status = ReplyStatus.FAILED
+            await self._deliver(inbound, Reply.stored(inbound, text, ReplyStatus.FAILED))
+        except DeliveryError as err:
+            log.warning("drop_notice_failed", error=str(err))
+
+    async def _pause(self, tries: int) -> bool:
+        """Back off before trying again; False when shutting down (the work resumes)."""
+        d = self.delivery
+        delay = min(d.retry_max, d.retry_min * 2 ** (tries - 1))
+        try:
+            await asyncio.wait_for(self._stop.wait(), delay)
+        except TimeoutError:
+            return True
+        return False
 
     async def _mark_failed(self, inbound: Inbound) -> None:
         try:
@@ -133,12 +306,15 @@ class Dispatcher:
             log.exception("mark_failed_failed")
 
     async def join(self) -> None:
-        """Wait until every queued message has been answered."""
+        """Wait until every queued message has been answered (or is waiting to be retried
+        and the dispatcher is closing)."""
         await self._idle.wait()
 
     async def close(self, grace: float = 10.0) -> None:
-        """Stop taking messages; let running turns finish, cancel the rest (they resume)."""
+        """Stop taking messages; let running turns finish, cancel the rest (they resume).
+        Work that waits to be retried stops at once: it stays open in the store."""
         self._closing = True
+        self._stop.set()
         try:
             await asyncio.wait_for(self.join(), grace)
         except TimeoutError:

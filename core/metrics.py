@@ -24,3 +24,12 @@ MEMORIES_WRITTEN = Counter("kith_memories_written_total", "Memories stored", ["d
 MEMORY_EMBED_FAILURES = Counter(
     "kith_memory_embed_failures_total", "Embedding calls that failed (lexical recall only)"
 )
+DELIVERY_RETRIES = Counter(
+    "kith_delivery_retries_total", "Stored replies delivered again after a platform error",
+    ["channel"],
+)
+UNDELIVERABLE = Counter(
+    "kith_undeliverable_total", "Replies given up on: the platform refused them too long",
+    ["channel"],
+)
+HELD = Counter("kith_held_total", "Messages kept because no model answered", ["outcome"])

@@ -3,9 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from core.events import Inbound, Outbound, ReplyStatus
+
+Recorder = Callable[[tuple[str, ...]], Awaitable[None]]
+
+
+class DeliveryError(Exception):
+    """The platform did not accept a reply. ``permanent``: retrying cannot help (e.g. the
+    person blocked the bot, WhatsApp's 24-hour window is closed); otherwise the dispatcher
+    re-delivers the stored reply later, with backoff."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def span(seconds: float) -> str:
+    """'an hour', '2 hours', 'a minute', '10 minutes' (pure; for what people are told)."""
+    if seconds >= 3600:
+        hours = round(seconds / 3600)
+        return "an hour" if hours == 1 else f"{hours} hours"
+    minutes = max(1, round(seconds / 60))
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
+
+
+async def _once(text: str) -> AsyncIterator[str]:
+    if text:
+        yield text
 
 
 class Reply:
@@ -18,9 +44,14 @@ class Reply:
     fewer, larger pieces instead of falling behind token by token.
     """
 
-    def __init__(self, inbound: Inbound) -> None:
+    def __init__(self, inbound: Inbound, shown: Sequence[str] = (),
+                 recorder: Recorder | None = None) -> None:
         self.inbound = inbound
         self.status = ReplyStatus.OK
+        # Platform messages already showing part of this reply (sent before a crash or a
+        # failed delivery): a streaming channel edits them instead of sending new ones.
+        self.shown: tuple[str, ...] = tuple(shown)
+        self._recorder = recorder
         self._parts: list[str] = []
         self._unread: list[str] = []
         self._source: AsyncIterator[str] | None = None
@@ -32,6 +63,25 @@ class Reply:
         self._source = source
         return self
 
+    @classmethod
+    def stored(cls, inbound: Inbound, text: str, status: ReplyStatus,
+               shown: Sequence[str] = (), recorder: Recorder | None = None) -> Reply:
+        """A reply already answered (kept in the store): re-delivered without the model."""
+        reply = cls(inbound, shown, recorder)
+        reply.status = status
+        return reply.attach(_once(text))
+
+    def on_sent(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    async def sent(self, platform_ids: Sequence[str]) -> None:
+        """Adapters call this as soon as the platform created a message for this reply
+        (all ids so far), so that after a crash the same messages are finished, not new
+        ones sent."""
+        self.shown = tuple(platform_ids)
+        if self._recorder is not None:
+            await self._recorder(self.shown)
+
     @property
     def text(self) -> str:
         return "".join(self._parts)
@@ -39,6 +89,13 @@ class Reply:
     @property
     def done(self) -> bool:
         return self._pump is not None and self._pump.done()
+
+    @property
+    def error(self) -> BaseException | None:
+        """The producer's exception once it is done (a crashed turn), else None."""
+        if self._pump is None or not self._pump.done() or self._pump.cancelled():
+            return None
+        return self._pump.exception()
 
     def _start(self) -> asyncio.Task[None]:
         if self._pump is None:
@@ -71,6 +128,18 @@ class Reply:
             if pump.done() and not self._unread:
                 break
         pump.result()  # the producer's error, if any, reaches the consumer too
+
+    async def finished(self) -> None:
+        """Wait until the producer is done (without taking text from the consumer)."""
+        await asyncio.wait([self._start()])
+
+    async def started(self) -> None:
+        """Wait until there is text or the producer is done (before anyone iterates)."""
+        pump = self._start()
+        while not self._parts and not pump.done():
+            woken = asyncio.ensure_future(self._wake.wait())
+            await asyncio.wait([pump, woken], return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
 
     async def drain(self) -> str:
         """Wait for the producer (delivery may have failed or stopped early)."""

@@ -66,6 +66,18 @@ class MemoryConfig(BaseModel):
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
 
 
+class DeliverySettings(BaseModel):
+    """How long Kith keeps trying to deliver a reply, and to answer when no model answers."""
+
+    give_up_after: float = Field(3600.0, gt=0, description="seconds after the answer before "
+                                 "a reply the platform keeps refusing is 'undeliverable'")
+    hold_for: float = Field(3600.0, gt=0, description="seconds a message waits for a model "
+                            "when every endpoint is down, before it is dropped (and the "
+                            "person told)")
+    retry_min: float = Field(1.0, gt=0, description="first pause before trying again")
+    retry_max: float = Field(60.0, gt=0, description="longest pause between tries")
+
+
 class GatewaySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
@@ -91,6 +103,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
 
 

@@ -28,9 +28,19 @@ from adapters.email.parse import ParsedMail, header
 from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc
-from core.events import Addressed, ChatKind, ConversationKey, Inbound, ReplyStatus, Sender, Trust
+from adapters.kit import retrying
+from core.events import (
+    Addressed,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Outbound,
+    ReplyStatus,
+    Sender,
+    Trust,
+)
 from core.logging import get_logger
-from core.reply import Reply
+from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.email")
 
@@ -55,6 +65,12 @@ def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> 
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,
     )
+
+
+def smtp_transient(exc: BaseException) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return not 500 <= exc.code < 600
+    return isinstance(exc, aiosmtplib.SMTPException | OSError)
 
 
 class Outbox:
@@ -93,19 +109,16 @@ class Outbox:
             self._idle.append(client)
 
     async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+        """Send through the kit's retry policy: transient SMTP and network errors are
+        retried (a stale kept-open connection at once), 5xx answers are not."""
         cfg = self.config
-        for attempt in range(1, cfg.attempts + 1):
-            try:
-                await self._once(message, sender, recipient)
-                return
-            except (aiosmtplib.SMTPException, OSError) as err:
-                permanent = isinstance(err, aiosmtplib.SMTPResponseException) and \
-                    500 <= err.code < 600
-                if permanent or attempt == cfg.attempts:
-                    raise
-                log.warning("smtp_send_retry", attempt=attempt, error=type(err).__name__)
-                if not isinstance(err, aiosmtplib.SMTPServerDisconnected):  # stale: at once
-                    await asyncio.sleep(cfg.backoff * 2 ** (attempt - 1))
+
+        def waiting(err: BaseException, seconds: float) -> None:
+            log.warning("smtp_send_retry", error=type(err).__name__, retry_in=round(seconds, 2))
+
+        await retrying(attempts=cfg.attempts, transient=smtp_transient, on_retry=waiting,
+                       backoff=cfg.backoff * 2, backoff_max=cfg.backoff * 2 ** cfg.attempts)(
+            self._once, message, sender, recipient)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -199,14 +212,14 @@ class EmailChannel:
 
     # -- out ---------------------------------------------------------------------------
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         text = await reply.drain()
         owner = self.owners.get(inbound.sender.platform_id.lower())
         if owner is None or inbound.conversation.chat_id != owner.lower():
             log.error("email_no_owner_for_reply")  # never send anywhere but an owner
-            return
+            raise DeliveryError("no owner address for this reply", permanent=True)
         if reply.status is ReplyStatus.REFUSED or not text.strip():
-            return
+            return reply.outbound()
         path = self._spooled(inbound.id)
         try:
             raw = await asyncio.to_thread(path.read_bytes)
@@ -218,10 +231,15 @@ class EmailChannel:
             mail = str(err)
         if isinstance(mail, str):  # it was read once already: not expected here
             log.error("email_unreadable_on_delivery", reason=mail)
-            return
+            raise DeliveryError("email: unreadable on delivery", permanent=True)
         ok = reply.status is ReplyStatus.OK
         message, eml = delivery(mail, owner, self.config.address, text, ok)
-        await self.outbox.send(message, self.config.address, owner)
+        try:
+            await self.outbox.send(message, self.config.address, owner)
+        except (aiosmtplib.SMTPException, OSError) as err:
+            log.warning("email_draft_not_sent", error=type(err).__name__)
+            raise DeliveryError(f"smtp: {type(err).__name__}",
+                                permanent=not smtp_transient(err)) from err
         log.info("email_draft_sent", ok=ok, ready_to_send=eml is not None)
         if eml is not None and self.watcher is not None:
             try:
@@ -229,6 +247,7 @@ class EmailChannel:
             except Exception as err:
                 log.warning("imap_draft_append_failed", error=type(err).__name__)
         path.unlink(missing_ok=True)
+        return reply.outbound((str(message["Message-ID"] or ""),))
 
 
 def _headers(raw: bytes) -> dict[str, str]:

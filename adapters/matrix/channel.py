@@ -27,13 +27,14 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 
 from adapters.base import ChannelContext
+from adapters.kit import LIMITS, StreamEdit, split_text
 from adapters.matrix.config import MatrixConfig
 from adapters.matrix.decode import RoomInfo, after_own_join, inviter, relation, to_inbound
-from adapters.matrix.outbox import Outbox, StreamedReply
+from adapters.matrix.outbox import MatrixSurface, Outbox, SendError
 from adapters.matrix.render import message_content, with_relation
-from core.events import Attachment, Inbound
+from core.events import Attachment, Inbound, Outbound
 from core.logging import get_logger, register_secrets
-from core.reply import Reply
+from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.matrix")
 UNDECRYPTABLE = ("I couldn't decrypt your message (my device has no key for it). "
@@ -249,7 +250,7 @@ class MatrixChannel:
 
     # -- replies -------------------------------------------------------------------------
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         room_id = inbound.conversation.chat_id
         event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
         thread = inbound.conversation.thread
@@ -258,17 +259,21 @@ class MatrixChannel:
         typing: list[bool] = []
         presence = asyncio.create_task(self._presence(
             room_id, event_id, thread, typing if inbound.wants_answer else None))
-        stream = StreamedReply(self.outbox, room_id,
-                               reply_to=event_id if inbound.is_group or thread else None,
-                               thread=thread, interval=self.config.edit_interval)
+        surface = MatrixSurface(self.outbox, room_id,
+                                reply_to=event_id if inbound.is_group or thread else None,
+                                thread=thread)
+        interval = self.config.edit_interval
+        stream = StreamEdit(surface, reply, limit=LIMITS["matrix"], interval=interval,
+                            hold_first=interval, split=split_text)
         try:
-            async for _ in reply:
-                await stream.update(reply.text)
-            await stream.update(reply.text, final=True)
+            ids = await stream.run()
+        except SendError as err:
+            raise DeliveryError(str(err)) from err
         finally:
             presence.cancel()
             if typing:
                 self._background(self.client.room_typing(room_id, False))
+        return reply.outbound(ids)
 
     async def _presence(self, room_id: str, event_id: str, thread: str | None,
                         typing: list[bool] | None) -> None:

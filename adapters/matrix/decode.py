@@ -213,23 +213,3 @@ def inviter(invite_state: list[Any], user_id: str) -> str | None:
             sender = _str(event.get("sender"))
             return sender or None
     return None
-
-
-def retry_after_ms(status_code: str | None, message: str | None,
-                   retry_after: int | None) -> int | None:
-    """Milliseconds to wait on ``M_LIMIT_EXCEEDED``, including Synapse's older nested form
-    ``{"errcode": "M_UNKNOWN", "error": "{\\"errcode\\":\\"M_LIMIT_EXCEEDED\\", ...}"}``."""
-    if isinstance(retry_after, int) and retry_after >= 0:
-        return retry_after
-    if message and message.lstrip().startswith("{"):
-        try:
-            nested = json.loads(message)
-        except ValueError:
-            nested = None
-        if isinstance(nested, dict):
-            value = nested.get("retry_after_ms")
-            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                return value
-            if nested.get("errcode") == "M_LIMIT_EXCEEDED":
-                return None
-    return None

@@ -1,5 +1,5 @@
 """Reply text → Matrix message content: Markdown as sanitized ``formatted_body`` HTML, a plain
-``body``, long replies split, edits as ``m.replace`` (pure functions)."""
+``body``, edits as ``m.replace`` (pure functions; splitting is ``adapters.kit.split_text``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
-
-# Events are limited to 64 KiB; the HTML roughly doubles the text, so keep chunks modest.
-MAX_CHUNK = 12_000
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable(
     "strikethrough").enable("table")
@@ -27,25 +24,6 @@ def to_html(markdown: str) -> str:
     return nh3.clean(html, tags=_TAGS, attributes=_ATTRS, url_schemes={"https", "http", "mailto",
                                                                         "matrix"},
                      link_rel=None).strip()
-
-
-def split_text(text: str, limit: int = MAX_CHUNK) -> list[str]:
-    """Split at paragraph, then line, then word boundaries; never returns an empty list."""
-    chunks: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), 0)
-        if cut < limit // 2:
-            cut = window.rfind("\n")
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut < limit // 2:
-            cut = limit
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    chunks.append(rest)
-    return chunks
 
 
 def message_content(text: str, *, notice: bool = False) -> dict[str, Any]:

@@ -11,17 +11,33 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from telegram import Bot, BotCommand
-from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    Conflict,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.request import HTTPXRequest
 
 from adapters.base import ChannelContext
+from adapters.kit import LIMITS, StreamEdit, retrying, split_text
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.decode import Policy, joined_unknown_group, message_id_of, to_inbound
-from adapters.telegram.send import Caller, Outgoing, Streamer, Undeliverable, retry_seconds
+from adapters.telegram.send import (
+    Caller,
+    Target,
+    TelegramSurface,
+    Undeliverable,
+    retry_seconds,
+    transient,
+    typing,
+)
 from core.commands import COMMANDS
-from core.events import Attachment, Inbound, Trust
+from core.events import Attachment, Inbound, Outbound, Trust
 from core.logging import get_logger, register_secrets
-from core.reply import Reply
+from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.telegram")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
@@ -45,8 +61,6 @@ class TelegramChannel:
             get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 15.0),
         )
         self.caller = Caller(config.global_rate, config.max_attempts)
-        self.streamer = Streamer(self.bot, self.caller, config.edit_interval,
-                                 config.group_edit_interval)
         secret = config.webhook_secret
         self._secret = secret.get_secret_value().encode() if secret else None
         self.policy: Policy | None = None
@@ -81,17 +95,11 @@ class TelegramChannel:
         log.info("telegram_ready", username=me.username, mode=cfg.mode)
 
     async def _initialize(self) -> None:
-        for attempt in range(1, self.config.max_attempts + 1):
-            try:
-                await self.bot.initialize()
-                return
-            except InvalidToken:
-                raise
-            except (NetworkError, RetryAfter) as err:
-                if attempt == self.config.max_attempts:
-                    raise
-                log.warning("telegram_getme_failed", error=str(err), attempt=attempt)
-                await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
+        def failed(err: BaseException, seconds: float) -> None:
+            log.warning("telegram_getme_failed", error=str(err), retry_in=round(seconds, 2))
+
+        await retrying(attempts=self.config.max_attempts, transient=transient,
+                       on_retry=failed)(self.bot.initialize)
 
     def _webhook_url(self) -> str:
         base = self.config.public_url or self.ctx.settings.gateway.public_url
@@ -204,58 +212,44 @@ class TelegramChannel:
 
     # -- outbound ------------------------------------------------------------------------
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    def gap(self, group: bool) -> float:
+        cfg = self.config
+        return max(cfg.edit_interval, cfg.group_edit_interval) if group else cfg.edit_interval
+
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
+        """Stream the reply as one message edited in place (see ``adapters.kit.stream``)."""
         chat_id = int(inbound.conversation.chat_id)
         thread = inbound.conversation.thread
-        out = Outgoing(chat_id=chat_id, thread=int(thread) if thread else None,
-                       reply_to=message_id_of(inbound) if inbound.is_group else None,
-                       group=inbound.is_group)
-        typing = None
-        if inbound.wants_answer and inbound.trust is not Trust.UNKNOWN:
-            typing = asyncio.create_task(self.streamer.typing(chat_id, out.thread))
-        changed = asyncio.Event()
-        pump = asyncio.create_task(_pump(reply, out, changed))
+        gap = self.gap(inbound.is_group)
+        target = Target(chat_id=chat_id, thread=int(thread) if thread else None,
+                        reply_to=message_id_of(inbound) if inbound.is_group else None, gap=gap)
+        stream = StreamEdit(TelegramSurface(self.bot, self.caller, target), reply,
+                            limit=LIMITS["telegram"], interval=gap, hold_first=gap,
+                            split=split_text)
+        typer = None
+        if inbound.wants_answer and inbound.trust is not Trust.UNKNOWN and not reply.shown:
+            typer = asyncio.create_task(self._typing(stream, chat_id, target.thread))
         try:
-            await self._stream(out, pump, changed, typing)
+            ids = await stream.run()
         except (TelegramError, Undeliverable) as err:
-            log.error("telegram_undeliverable", conversation=str(inbound.conversation),
-                      error=str(err), sent_messages=len(out.ids))
-        except asyncio.CancelledError:
-            pump.cancel()
-            raise
+            log.warning("telegram_not_delivered", error=str(err), sent_messages=len(stream.ids))
+            raise DeliveryError(str(err), permanent=isinstance(err, Forbidden)) from err
         finally:
-            if typing is not None:
-                typing.cancel()
-            # The pump runs the turn to its end, so the reply is kept even if undelivered.
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await pump
-        self.edits_sent += out.edits
-        self.replies_sent += 1 if out.ids else 0
+            if typer is not None:
+                typer.cancel()
+            self.edits_sent += stream.edits
+        self.replies_sent += 1 if ids else 0
+        return reply.outbound(ids)
 
-    async def _stream(self, out: Outgoing, pump: asyncio.Task[None], changed: asyncio.Event,
-                      typing: asyncio.Task[None] | None) -> None:
-        while True:
-            await changed.wait()
-            changed.clear()
-            finished = pump.done()
-            if finished:
-                pump.result()
-            if out.source.strip():
-                await self.streamer.sync(out)
-                if typing is not None:
-                    typing.cancel()
-            if finished:
-                return
-            await asyncio.sleep(self.streamer.gap(out))
-
-
-async def _pump(reply: Reply, out: Outgoing, changed: asyncio.Event) -> None:
-    try:
-        async for piece in reply:
-            out.source += piece
-            changed.set()
-    finally:
-        changed.set()
+    async def _typing(self, stream: StreamEdit, chat_id: int, thread: int | None) -> None:
+        """'typing…' until the first message shows (best effort, outside the limiter)."""
+        shown = asyncio.create_task(stream.first_sent.wait())
+        indicator = asyncio.create_task(typing(self.bot, chat_id, thread))
+        try:
+            await shown
+        finally:
+            indicator.cancel()
+            shown.cancel()
 
 
 def build(ctx: ChannelContext, config: TelegramConfig) -> TelegramChannel:

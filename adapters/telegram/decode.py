@@ -90,10 +90,23 @@ def addressing(message: dict[str, Any], policy: Policy) -> Addressed | None:
             _, at, target = piece.partition("@")
             if (at and target == policy.username.lower()) or (not at and policy.bare_commands):
                 return Addressed.COMMAND
-    replied = _dict(message.get("reply_to_message"))
+    replied = real_reply(message)
     if replied and _int(_dict(replied.get("from")).get("id")) == policy.bot_id:
         return Addressed.REPLY
     return None
+
+
+def real_reply(message: dict[str, Any]) -> dict[str, Any]:
+    """The message this one answers, or {}. In a forum topic Telegram points every message
+    at the topic's creation message: that is where it was written, not a reply (and when
+    the bot created the topic it would look like a reply to the bot)."""
+    replied = _dict(message.get("reply_to_message"))
+    if not replied or "forum_topic_created" in replied:
+        return {}
+    if message.get("is_topic_message") and \
+            _int(replied.get("message_id")) == _int(message.get("message_thread_id")):
+        return {}
+    return replied
 
 
 def _sender(message: dict[str, Any]) -> Sender | None:
@@ -217,7 +230,7 @@ def to_inbound(update: Any, policy: Policy) -> Inbound | None:
         addressed = found or Addressed.NONE
     else:
         return None
-    replied = _int(_dict(message.get("reply_to_message")).get("message_id"))
+    replied = _int(real_reply(message).get("message_id"))
     thread = _int(message.get("message_thread_id")) if message.get("is_topic_message") else None
     return Inbound(
         id=f"telegram:{policy.bot}:{chat_id}:{message_id}",

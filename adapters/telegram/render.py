@@ -1,9 +1,8 @@
-"""The model's Markdown → Telegram's HTML subset, and splitting at Telegram's 4,096 limit.
+"""The model's Markdown → Telegram's HTML subset (splitting is ``adapters.kit.split_text``).
 
 The renderer walks markdown-it tokens and emits only tags Telegram accepts (b, i, s, code,
 pre, a, blockquote), always balanced and escaped, for any input — including a half-streamed
-reply. Splitting works on the Markdown source and is greedy on a prefix window, so chunks
-already sent never change as more text streams in.
+reply.
 """
 
 from __future__ import annotations
@@ -14,10 +13,8 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-LIMIT = 4096
 _MD = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 _SAFE_LINK = re.compile(r"^(https?://|tg://|mailto:)", re.IGNORECASE)
-_SENTENCE = re.compile(r"[.!?…][)\"'”’]*\s")
 _INLINE_TAGS = {"strong": "b", "em": "i", "s": "s"}
 
 
@@ -118,33 +115,3 @@ def _code(content: str, lang: str) -> str:
     if lang and re.fullmatch(r"[\w+#-]{1,32}", lang):
         return f'<pre><code class="language-{lang}">{body}</code></pre>\n\n'
     return f"<pre>{body}</pre>\n\n"
-
-
-def _cut(window: str) -> int:
-    """Where to end a chunk inside ``window``: paragraph, then sentence, line, word."""
-    floor = len(window) // 3
-    cut = window.rfind("\n\n")
-    if cut > floor:
-        return cut
-    ends = [m.end() for m in _SENTENCE.finditer(window)]
-    if ends and ends[-1] > floor:
-        return ends[-1]
-    for sep in ("\n", " "):
-        cut = window.rfind(sep)
-        if cut > floor:
-            return cut
-    return len(window)
-
-
-def split_text(text: str, limit: int = LIMIT) -> list[str]:
-    """Chunks of at most ``limit`` characters, cut at the best boundary (stable prefix)."""
-    chunks: list[str] = []
-    while len(text) > limit:
-        cut = _cut(text[:limit])
-        head = text[:cut].rstrip()
-        if head:
-            chunks.append(head)
-        text = text[cut:].lstrip()
-    if text.strip() or not chunks:
-        chunks.append(text)
-    return chunks

@@ -1,25 +1,26 @@
-"""Calling the Bot API politely: rate limits, 429 ``retry_after``, transient retries, and
-streaming a reply as one message edited in place (more messages past 4,096 characters)."""
+"""Calling the Bot API politely: the kit's retry policy (429 ``retry_after``, 5xx, network),
+Telegram's rate limits (about 30 calls/s per bot, about one message per second per chat),
+and the :class:`~adapters.kit.Surface` the shared streamer shows a reply on."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 
-from adapters.telegram.render import split_text, to_html
+from adapters.kit import retry_after_of, retrying
+from adapters.kit.stream import TextSource
+from adapters.telegram.render import to_html
 from core.logging import get_logger
 
 log = get_logger("kith.telegram")
 T = TypeVar("T")
-MAX_RETRY_AFTER = 300.0
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -46,14 +47,17 @@ class Limiter:
         self._next[key] = max(self._next.get(key, 0.0), time.monotonic() + seconds)
 
 
-def retry_seconds(err: RetryAfter) -> float:
-    value: Any = err.retry_after
-    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+def transient(exc: BaseException) -> bool:
+    """Timeouts, 5xx and connection errors (PTB raises NetworkError for all of them)."""
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
 
 
 class Caller:
-    """Runs Bot API calls with limits and retries. 429s never count against attempts."""
+    """Runs Bot API calls within the limits, through the kit's retry policy.
+
+    ``make`` is called after the limiter's wait, so whatever it reads is current when the
+    call goes out. 429s never count against attempts; they hold the chat for retry_after.
+    """
 
     def __init__(self, per_second: float, max_attempts: int) -> None:
         self.limiter = Limiter(per_second)
@@ -63,111 +67,106 @@ class Caller:
 
     async def __call__(self, chat: object, make: Callable[[], Awaitable[T]],
                        chat_gap: float = 0.0) -> T:
-        failures = 0
-        while True:
+        async def attempt() -> T:
             await self.limiter.wait(chat, chat_gap)
             await self.limiter.wait("*", self.limiter.gap)
             self.calls += 1
-            try:
-                return await make()
-            except RetryAfter as err:
-                self.retries += 1
-                wait = retry_seconds(err)
-                self.limiter.hold(chat, wait)
-                log.warning("telegram_flood_wait", seconds=wait)
-            except (BadRequest, Forbidden, InvalidToken):
-                raise
-            except NetworkError as err:  # timeouts, 5xx, connection errors
-                failures += 1
-                self.retries += 1
-                if failures >= self.max_attempts:
-                    raise Undeliverable(str(err)) from err
-                await asyncio.sleep(min(0.1 * 2 ** failures, 5.0))
+            return await make()
+
+        def waiting(exc: BaseException, seconds: float) -> None:
+            self.retries += 1
+            if isinstance(exc, RetryAfter):
+                self.limiter.hold(chat, seconds)
+                log.warning("telegram_flood_wait", seconds=seconds)
+
+        try:
+            return await retrying(attempts=self.max_attempts, transient=transient,
+                                  on_retry=waiting)(attempt)
+        except (BadRequest, Forbidden, InvalidToken):
+            raise
+        except NetworkError as err:  # every attempt failed
+            raise Undeliverable(str(err)) from err
 
 
-@dataclass
-class Outgoing:
-    """One reply as it goes out: what each Telegram message shows now."""
-
+@dataclass(frozen=True, slots=True)
+class Target:
     chat_id: int
-    reply_to: int | None
     thread: int | None
-    group: bool
-    source: str = ""
-    shown: list[str] = field(default_factory=list)  # Markdown source shown per message
-    ids: list[int] = field(default_factory=list)
-    edits: int = 0
+    reply_to: int | None  # the message the first one answers (groups)
+    gap: float  # seconds between calls to this chat (edit interval)
 
 
-class Streamer:
-    def __init__(self, bot: Bot, caller: Caller, edit_gap: float, group_gap: float) -> None:
+class TelegramSurface:
+    """One reply's messages in one chat, for :class:`adapters.kit.StreamEdit`."""
+
+    def __init__(self, bot: Bot, caller: Caller, target: Target) -> None:
         self.bot = bot
         self.caller = caller
-        self.edit_gap = edit_gap
-        self.group_gap = group_gap
+        self.target = target
 
-    def gap(self, out: Outgoing) -> float:
-        return max(self.edit_gap, self.group_gap) if out.group else self.edit_gap
-
-    async def sync(self, out: Outgoing) -> None:
-        """Make the messages show ``out.source``: edit changed ones, send new ones."""
-        for i, chunk in enumerate(split_text(out.source)):
-            if not chunk.strip():
-                continue
-            if i < len(out.ids):
-                if out.shown[i] != chunk:
-                    await self._edit(out, i, chunk)
-            else:
-                out.ids.append(await self._send(out, chunk, first=not out.ids))
-                out.shown.append(chunk)
-
-    async def _send(self, out: Outgoing, chunk: str, first: bool) -> int:
-        reply = (ReplyParameters(message_id=out.reply_to, allow_sending_without_reply=True)
-                 if first and out.reply_to is not None else None)
+    async def send(self, text: TextSource, first: bool) -> tuple[str, str]:
+        t = self.target
+        reply = (ReplyParameters(message_id=t.reply_to, allow_sending_without_reply=True)
+                 if first and t.reply_to is not None else None)
+        taken: list[str] = []
 
         async def send(markup: bool) -> Message:
+            chunk = text()  # after the limiter's wait: the text as it is now
+            taken.append(chunk)
             return await self.bot.send_message(
-                out.chat_id, to_html(chunk) if markup else chunk,
+                t.chat_id, to_html(chunk) if markup else chunk,
                 parse_mode=ParseMode.HTML if markup else None, reply_parameters=reply,
-                message_thread_id=out.thread, link_preview_options=NO_PREVIEW,
+                message_thread_id=t.thread, link_preview_options=NO_PREVIEW,
             )
 
-        message = await self._with_fallback(out, send)
-        return message.message_id
+        message = await self._with_fallback(send)
+        return str(message.message_id), taken[-1]
 
-    async def _edit(self, out: Outgoing, index: int, chunk: str) -> None:
+    async def edit(self, message_id: str, text: TextSource) -> str | None:
+        t = self.target
+        taken: list[str] = []
+
         async def edit(markup: bool) -> Any:
+            chunk = text()
+            taken.append(chunk)
             return await self.bot.edit_message_text(
-                to_html(chunk) if markup else chunk, chat_id=out.chat_id,
-                message_id=out.ids[index], parse_mode=ParseMode.HTML if markup else None,
+                to_html(chunk) if markup else chunk, chat_id=t.chat_id,
+                message_id=int(message_id), parse_mode=ParseMode.HTML if markup else None,
                 link_preview_options=NO_PREVIEW,
             )
 
         try:
-            await self._with_fallback(out, edit)
+            await self._with_fallback(edit)
         except BadRequest as err:
-            if "not modified" not in str(err).lower():
+            reason = str(err).lower()
+            if "not found" in reason:
+                return None
+            if "not modified" not in reason:
                 raise
-        out.shown[index] = chunk
-        out.edits += 1
+        return taken[-1]
 
-    async def _with_fallback(self, out: Outgoing,
-                             call: Callable[[bool], Awaitable[T]]) -> T:
+    async def _with_fallback(self, call: Callable[[bool], Awaitable[T]]) -> T:
+        gap = self.target.gap
         try:
-            return await self.caller(out.chat_id, lambda: call(True), self.gap(out))
+            return await self.caller(self.target.chat_id, lambda: call(True), gap)
         except BadRequest as err:
             text = str(err).lower()
             if "parse" not in text and "entit" not in text and "tag" not in text:
                 raise
             log.warning("telegram_markup_rejected", error=str(err))
-        return await self.caller(out.chat_id, lambda: call(False), self.gap(out))
+        return await self.caller(self.target.chat_id, lambda: call(False), gap)
 
-    async def typing(self, chat_id: int, thread: int | None, every: float = 4.5) -> None:
-        """Keep 'typing…' visible until cancelled; failures are not worth a retry."""
-        while True:
-            try:
-                await self.bot.send_chat_action(chat_id, ChatAction.TYPING,
-                                                message_thread_id=thread)
-            except Exception as err:  # typing is best effort
-                log.debug("telegram_typing_failed", error=str(err))
-            await asyncio.sleep(every)
+
+async def typing(bot: Bot, chat_id: int, thread: int | None, every: float = 4.5) -> None:
+    """Keep 'typing…' visible until cancelled; failures are not worth a retry."""
+    while True:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread)
+        except Exception as err:  # typing is best effort
+            log.debug("telegram_typing_failed", error=str(err))
+        await asyncio.sleep(every)
+
+
+def retry_seconds(err: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait (capped by the kit's policy)."""
+    return min(max(retry_after_of(err) or 0.0, 0.0), 300.0)

@@ -20,21 +20,22 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
+from adapters.kit import LIMITS, PlatformError, split_text
 from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_errors
 from adapters.whatsapp.common import (
     Policy,
     WindowWatch,
     error_code,
     log,
-    send_with_retry,
-    split_text,
+    post_with_retry,
+    window_open,
 )
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
-from core.events import Attachment, Inbound
-from core.reply import Reply
+from core.events import Attachment, Inbound, Outbound
+from core.reply import DeliveryError, Reply
 
-BODY_LIMIT = 4096
+BODY_LIMIT = LIMITS["cloud"]
 MAX_WEBHOOK_BYTES = 1024 * 1024
 MAX_MEDIA_BYTES = 100 * 2**20
 _VERSION = re.compile(r"^v\d+\.\d+$")
@@ -50,6 +51,11 @@ class CloudConfig(ChannelConfig):
     api_base_url: str = "https://graph.facebook.com"
     api_version: str = "v21.0"
     mark_read: bool = True
+    reminder_template: str | None = Field(
+        None, pattern=r"^[a-z0-9_]{1,512}$",
+        description="approved template (one body parameter) for reminders outside the "
+                    "24-hour window; without one the owner is told instead")
+    reminder_template_language: str = Field("en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
 
     @field_validator("owners", "allowed_numbers")
     @classmethod
@@ -133,41 +139,82 @@ class CloudWhatsApp:
 
     # -- replies ---------------------------------------------------------------------------
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
-        if self.config.mark_read:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
+        if self.config.mark_read and not reply.shown and inbound.scheduled is None:
             await self._mark_read(inbound.id.split(":", 2)[-1])
         text = await reply.drain()  # WhatsApp: send once, when complete
-        for piece in split_text(text, BODY_LIMIT):
-            if not await self.send_text(inbound.conversation.chat_id, piece):
-                return
+        if text and not reply.shown and not await window_open(self.ctx.store, inbound):
+            return reply.outbound((await self._outside_window(inbound.conversation.chat_id,
+                                                              text),))
+        ids = list(reply.shown)  # pieces a failed delivery already sent are not sent again
+        for piece in split_text(text.strip(), BODY_LIMIT)[len(ids):]:
+            ids.append(await self._send(inbound.conversation.chat_id, piece))
+            await reply.sent(ids)
+        return reply.outbound(tuple(ids))
 
-    async def _post(self, body: dict[str, Any], what: str) -> httpx.Response | None:
-        return await send_with_retry(
+    async def _post(self, body: dict[str, Any], what: str) -> httpx.Response:
+        return await post_with_retry(
             lambda: self.client.post(self.messages_url, json=body, headers=self._auth), what)
 
     async def _mark_read(self, wamid: str) -> None:
-        response = await self._post(
-            {"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
-            "cloud_mark_read")
-        if response is None or response.status_code != 200:
+        try:
+            response = await self._post(
+                {"messaging_product": "whatsapp", "status": "read", "message_id": wamid},
+                "cloud_mark_read")
+        except (PlatformError, httpx.TransportError) as err:
+            log.warning("whatsapp_mark_read_failed", provider="cloud", error=type(err).__name__)
+            return
+        if response.status_code != 200:
             log.warning("whatsapp_mark_read_failed", provider="cloud",
-                        code=error_code(response, "error", "code") if response else "")
+                        code=error_code(response, "error", "code"))
+
+    async def _outside_window(self, number: str, text: str) -> str:
+        """A reminder for someone who has not written for 24 h: template, else tell the owner."""
+        name = self.config.reminder_template
+        if name is None:
+            self._window.closed(number, "no_template", what=f"a reminder ({text[:200]})")
+            raise DeliveryError("outside the 24-hour window, no reminder template",
+                                permanent=True)
+        return await self._send(number, "", template={
+            "name": name, "language": {"code": self.config.reminder_template_language},
+            "components": [{"type": "body",
+                            "parameters": [{"type": "text", "text": text[:1000]}]}]})
 
     async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
-        response = await self._post({
-            "messaging_product": "whatsapp", "recipient_type": "individual",
-            "to": number.lstrip("+"), "type": "text",
-            "text": {"preview_url": False, "body": body},
-        }, "cloud_message")
-        if response is not None and response.status_code == 200:
-            return True
-        code = error_code(response, "error", "code") if response is not None else ""
+        try:
+            await self._send(number, body, notify=notify)
+        except DeliveryError:
+            return False
+        return True
+
+    async def _send(self, number: str, body: str, *, notify: bool = True,
+                    template: dict[str, Any] | None = None) -> str:
+        """The message's wamid; DeliveryError when the Graph API did not take it."""
+        content: dict[str, Any] = ({"type": "text", "text": {"preview_url": False, "body": body}}
+                                   if template is None else
+                                   {"type": "template", "template": template})
+        try:
+            response = await self._post({
+                "messaging_product": "whatsapp", "recipient_type": "individual",
+                "to": number.lstrip("+"), **content,
+            }, "cloud_message")
+        except (PlatformError, httpx.TransportError) as err:
+            log.error("whatsapp_send_failed", provider="cloud", to=number,
+                      error=str(err) or type(err).__name__)
+            raise DeliveryError(f"cloud: {str(err) or type(err).__name__}") from err
+        if response.status_code == 200:
+            try:
+                return str(response.json()["messages"][0]["id"])
+            except (ValueError, LookupError, TypeError):
+                return ""
+        code = error_code(response, "error", "code")
         if code == str(WINDOW_CLOSED):
             self._window.closed(number, WINDOW_CLOSED, notify=notify)
         else:
             log.error("whatsapp_send_failed", provider="cloud", to=number, code=code,
-                      status=response.status_code if response is not None else None)
-        return False
+                      status=response.status_code)
+        raise DeliveryError(f"the Graph API refused the message ({response.status_code} {code})",
+                            permanent=True)
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         """Resolve a media id to its short-lived URL, then download it (bearer auth)."""

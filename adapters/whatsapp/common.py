@@ -1,16 +1,19 @@
-"""What both WhatsApp providers share: who may talk, body splitting, careful HTTP sends."""
+"""What both WhatsApp providers share: who may talk, careful HTTP sends (the kit's policy)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
 
-from core.events import Attachment, Trust
+from adapters.kit import PlatformError, http_retry_after, retrying
+from core.events import Attachment, Inbound, Trust
 from core.logging import get_logger
+from core.store.base import Store
 
 log = get_logger("kith.whatsapp")
 
@@ -33,30 +36,6 @@ class Policy:
         return Trust.UNKNOWN
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` characters, at paragraph, line or
-    word boundaries when there is one in the second half of the piece."""
-    pieces: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = -1
-        for sep in ("\n\n", "\n", " "):
-            at = window.rfind(sep)
-            if at >= limit // 2:
-                cut = at
-                break
-        if cut == -1:
-            pieces.append(window)
-            rest = rest[limit:]
-        else:
-            pieces.append(rest[:cut].rstrip())
-            rest = rest[cut:].lstrip()
-    if rest:
-        pieces.append(rest)
-    return pieces
-
-
 def describe(text: str, attachments: tuple[Attachment, ...]) -> str:
     """The message text; for a bare attachment a short marker so the model knows."""
     if text or not attachments:
@@ -67,39 +46,26 @@ def describe(text: str, attachments: tuple[Attachment, ...]) -> str:
     return f"[sent {'an' if first.kind[:1] in 'aeiou' else 'a'} {first.kind}]"
 
 
-def _retry_after(response: httpx.Response, attempt: int) -> float:
-    header = response.headers.get("retry-after", "")
-    try:
-        wait = float(header)
-    except ValueError:
-        wait = min(0.25 * 2**attempt, 4.0)
-    return max(0.0, min(wait, MAX_RETRY_AFTER))
-
-
-async def send_with_retry(
+async def post_with_retry(
     call: Callable[[], Awaitable[httpx.Response]], what: str
-) -> httpx.Response | None:
-    """Run ``call``; retry on 429 (honouring Retry-After), 5xx and connection errors.
+) -> httpx.Response:
+    """Run ``call`` through the kit's policy: 429 (honouring Retry-After), 5xx and network
+    errors are retried; the answer is returned (the caller reads 4xx platform errors).
+    Raises :class:`PlatformError` or ``httpx.TransportError`` when every attempt failed."""
+    async def attempt() -> httpx.Response:
+        response = await call()
+        if response.status_code == 429 or response.status_code >= 500:
+            raise PlatformError(f"{what}: HTTP {response.status_code}",
+                                status=response.status_code,
+                                retry_after=http_retry_after(response.headers))
+        return response
 
-    Returns the last response (the caller reads platform errors) or None when the platform
-    could not be reached at all.
-    """
-    response: httpx.Response | None = None
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            response = await call()
-        except httpx.TransportError as err:
-            log.warning("whatsapp_send_retry", what=what, error=type(err).__name__,
-                        attempt=attempt + 1)
-            await asyncio.sleep(min(0.25 * 2**attempt, 4.0))
-            continue
-        if response.status_code != 429 and response.status_code < 500:
-            return response
-        log.warning("whatsapp_send_retry", what=what, status=response.status_code,
-                    attempt=attempt + 1)
-        if attempt + 1 < MAX_ATTEMPTS:
-            await asyncio.sleep(_retry_after(response, attempt))
-    return response
+    def waiting(err: BaseException, seconds: float) -> None:
+        log.warning("whatsapp_send_retry", what=what, error=str(err) or type(err).__name__,
+                    retry_in=round(seconds, 2))
+
+    return await retrying(attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_AFTER,
+                          on_retry=waiting)(attempt)
 
 
 def log_window_closed(conversation: str, provider: str, code: int | str) -> None:
@@ -111,9 +77,9 @@ def log_window_closed(conversation: str, provider: str, code: int | str) -> None
     )
 
 
-def window_notice(number: str) -> str:
+def window_notice(number: str, what: str = "my reply") -> str:
     """What the owner is told when a reply could not be delivered (sent once per failure)."""
-    return (f"I couldn't deliver my reply to {number}: WhatsApp only allows free-form "
+    return (f"I couldn't deliver {what} to {number}: WhatsApp only allows free-form "
             "messages within 24 hours of their last message. It will work again once "
             "they write to me.")
 
@@ -148,13 +114,31 @@ class WindowWatch:
         self.send = send
         self._tasks: set[asyncio.Task[bool]] = set()
 
-    def closed(self, number: str, code: int | str, *, notify: bool = True) -> None:
+    def closed(self, number: str, code: int | str, *, notify: bool = True,
+               what: str = "my reply") -> None:
         log_window_closed(f"{self.conversations}/{number}", self.provider, code)
         if notify and self.owner and self.owner != number:
-            task = asyncio.create_task(self.send(self.owner, window_notice(number), notify=False))
+            task = asyncio.create_task(
+                self.send(self.owner, window_notice(number, what), notify=False))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+WINDOW = timedelta(hours=24)  # free-form messages only within 24 h of the person's last one
+
+
+async def window_open(store: Store, inbound: Inbound, now: datetime | None = None) -> bool:
+    """Whether the person wrote in this conversation within the last 24 hours.
+
+    Asked only for turns Kith starts itself (reminders, briefings): a reply to a message
+    always falls inside the window.
+    """
+    if inbound.scheduled is None:
+        return True
+    turns = await store.history(inbound.conversation, 0, 50)
+    last = max((t.created_at for t in turns if t.role == "user"), default=None)
+    return last is not None and (now or datetime.now(UTC)) - last < WINDOW

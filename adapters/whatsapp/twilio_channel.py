@@ -7,6 +7,7 @@ is complete, through the Messages API (``httpx``, async), split at 1600 characte
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl
 
 import httpx
@@ -15,22 +16,23 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
+from adapters.kit import LIMITS, PlatformError, split_text
 from adapters.whatsapp.common import (
     Policy,
     WindowWatch,
     error_code,
     log,
-    send_with_retry,
-    split_text,
+    post_with_retry,
+    window_open,
 )
 from adapters.whatsapp.phone import e164_list, to_e164
 from adapters.whatsapp.signatures import twilio_valid
 from adapters.whatsapp.twilio_decode import WINDOW_CLOSED, status_error, to_inbound
-from core.events import Attachment, Inbound
-from core.reply import Reply
+from core.events import Attachment, Inbound, Outbound
+from core.reply import DeliveryError, Reply
 from core.settings import ConfigError
 
-BODY_LIMIT = 1600
+BODY_LIMIT = LIMITS["twilio"]
 MAX_WEBHOOK_BYTES = 64 * 1024
 MAX_MEDIA_BYTES = 20 * 2**20
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -46,6 +48,10 @@ class TwilioConfig(ChannelConfig):
     api_base_url: str = "https://api.twilio.com"
     public_url: str | None = Field(None, description="the full webhook URL Twilio calls")
     status_callbacks: bool = True
+    reminder_template_sid: str | None = Field(
+        None, pattern=r"^HX[0-9a-fA-F]{32}$",
+        description="approved Content template (one variable, {{1}}) for reminders outside "
+                    "the 24-hour window; without one the owner is told instead")
 
     @field_validator("from_number")
     @classmethod
@@ -115,31 +121,65 @@ class TwilioWhatsApp:
 
     # -- replies ---------------------------------------------------------------------------
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         text = await reply.drain()  # WhatsApp: send once, when complete
         number = inbound.conversation.chat_id
-        for piece in split_text(text, BODY_LIMIT):
-            if not await self.send_text(number, piece):
-                return
+        if text and not reply.shown and not await window_open(self.ctx.store, inbound):
+            return reply.outbound((await self._outside_window(number, text),))
+        ids = list(reply.shown)  # pieces a failed delivery already sent are not sent again
+        for piece in split_text(text.strip(), BODY_LIMIT)[len(ids):]:
+            ids.append(await self._send(number, piece))
+            await reply.sent(ids)
+        return reply.outbound(tuple(ids))
+
+    async def _outside_window(self, number: str, text: str) -> str:
+        """A reminder for someone who has not written for 24 h: template, else tell the owner."""
+        template = self.config.reminder_template_sid
+        if template is None:
+            self._window.closed(number, "no_template", what=f"a reminder ({text[:200]})")
+            raise DeliveryError("outside the 24-hour window, no reminder template",
+                                permanent=True)
+        variables = json.dumps({"1": text[:1000]}, ensure_ascii=False)
+        return await self._send(number, "", content=(template, variables))
 
     async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
+        try:
+            await self._send(number, body, notify=notify)
+        except DeliveryError:
+            return False
+        return True
+
+    async def _send(self, number: str, body: str, *, notify: bool = True,
+                    content: tuple[str, str] | None = None) -> str:
+        """The message sid; DeliveryError when Twilio did not take it. ``content``: a
+        template (ContentSid, ContentVariables JSON) instead of a free-form body."""
         url = f"{self.config.api_base_url}/2010-04-01/Accounts/{self._sid}/Messages.json"
-        data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}",
-                "Body": body}
+        data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}"}
+        if content is None:
+            data["Body"] = body
+        else:
+            data["ContentSid"], data["ContentVariables"] = content
         if self.config.status_callbacks:
             data["StatusCallback"] = self.public_url
-        response = await send_with_retry(
-            lambda: self.client.post(url, data=data, auth=(self._sid, self._token)),
-            "twilio_message")
-        if response is not None and response.status_code in (200, 201):
-            return True
-        code = error_code(response, "code") if response is not None else ""
+        try:
+            response = await post_with_retry(
+                lambda: self.client.post(url, data=data, auth=(self._sid, self._token)),
+                "twilio_message")
+        except (PlatformError, httpx.TransportError) as err:
+            log.error("whatsapp_send_failed", provider="twilio", to=number,
+                      error=str(err) or type(err).__name__)
+            raise DeliveryError(f"twilio: {str(err) or type(err).__name__}") from err
+        if response.status_code in (200, 201):
+            sid = response.json().get("sid")
+            return str(sid) if sid else ""
+        code = error_code(response, "code")
         if code == WINDOW_CLOSED:
             self._window.closed(number, code, notify=notify)
         else:
             log.error("whatsapp_send_failed", provider="twilio", to=number, code=code,
-                      status=response.status_code if response is not None else None)
-        return False
+                      status=response.status_code)
+        raise DeliveryError(f"twilio refused the message ({response.status_code} {code})",
+                            permanent=True)
 
     async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
         """Download a ``MediaUrlN`` with the account credentials (only from the API host)."""

@@ -9,12 +9,39 @@ from typing import Protocol
 
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.memory.model import MemoryStore
+from core.schedule.model import ListStore, ScheduleStore
 
 
 class InboxStatus(StrEnum):
+    """Where a message is: ``pending → answered → delivered`` (or ``undeliverable``).
+
+    ``held``: every model endpoint was down; the person was told, and the message is
+    answered once a model answers again (within the hold horizon). ``done``: nothing to
+    deliver (context only). ``failed``: given up (past the hold horizon; the person was told).
+    """
+
     PENDING = "pending"  # recorded, not answered yet (resumed after a restart)
+    ANSWERED = "answered"  # the reply is stored; not yet accepted by the platform
+    DELIVERED = "delivered"  # the platform accepted it (its message ids are stored)
+    UNDELIVERABLE = "undeliverable"  # the platform refused it for longer than the horizon
+    HELD = "held"  # no model answered; waiting for one, the person was told
     DONE = "done"
-    FAILED = "failed"  # the model could not answer; kept, and the person was told
+    FAILED = "failed"
+
+
+OPEN_STATUSES = (InboxStatus.PENDING, InboxStatus.ANSWERED, InboxStatus.HELD)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The delivery state of one message: what was answered and what the platform shows."""
+
+    status: InboxStatus
+    reply: str | None = None  # the stored answer (answered and later)
+    reply_status: str | None = None  # the ReplyStatus of that answer
+    platform_ids: tuple[str, ...] = ()  # platform messages already showing (part of) it
+    answered_at: datetime | None = None
+    held_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +75,8 @@ class TurnRecord:
     status: InboxStatus
     user_tokens: int = 0
     reply_tokens: int = 0
+    answer: str | None = None  # what the person is sent (stored until the platform accepts)
+    answer_status: str | None = None  # its ReplyStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,10 +94,20 @@ class Store(Protocol):
     async def close(self) -> None: ...
     async def healthy(self) -> bool: ...
 
-    # inbox: durable before acknowledgement, dedupe by id, resume after restart
+    # inbox: durable before acknowledgement, dedupe by id, resume after restart.
+    # ``pending`` lists every open message (pending, answered, held) in arrival order.
     async def record_inbound(self, inbound: Inbound) -> bool: ...
     async def pending(self) -> list[Inbound]: ...
     async def inbox_status(self, inbound_id: str) -> InboxStatus | None: ...
+
+    # delivery state (pending → answered → delivered | undeliverable; held while no model)
+    async def delivery(self, inbound_id: str) -> Delivery | None: ...
+    async def record_sent(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None: ...
+    async def mark_delivered(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None: ...
+    async def mark_undeliverable(self, inbound_id: str) -> None: ...
+    # hold: the notice the person got is its own message, so the answer is a new one
+    async def hold(self, inbound_id: str, since: datetime) -> None: ...
+    async def drop_held(self, inbound_id: str) -> None: ...
 
     # people and preferences
     async def person_for(self, channel: str, sender: Sender) -> str: ...
@@ -93,3 +132,10 @@ class Store(Protocol):
     # long-term memories, identities and linking (core/memory), on the same database
     @property
     def memories(self) -> MemoryStore: ...
+
+    # scheduled turns (reminders, briefings) and per-person lists, on the same database
+    @property
+    def schedule(self) -> ScheduleStore: ...
+
+    @property
+    def lists(self) -> ListStore: ...

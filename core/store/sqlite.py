@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import sqlite3
 import uuid
@@ -19,7 +20,15 @@ from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quo
 from core.events import ConversationKey, Inbound, Sender
 from core.logging import get_logger
 from core.memory.store import SQLiteMemoryStore
-from core.store.base import ConversationState, InboxStatus, Pairing, Turn, TurnRecord
+from core.schedule.sqlite import SQLiteListStore, SQLiteScheduleStore
+from core.store.base import (
+    ConversationState,
+    Delivery,
+    InboxStatus,
+    Pairing,
+    Turn,
+    TurnRecord,
+)
 from core.store.migrations import MIGRATIONS
 
 log = get_logger("kith.store")
@@ -42,6 +51,8 @@ class SQLiteStore:
         self._db: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._memories = SQLiteMemoryStore(lambda: self.db)
+        self._schedule = SQLiteScheduleStore(lambda: self.db)
+        self._lists = SQLiteListStore(lambda: self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -52,6 +63,14 @@ class SQLiteStore:
     @property
     def memories(self) -> SQLiteMemoryStore:
         return self._memories
+
+    @property
+    def schedule(self) -> SQLiteScheduleStore:
+        return self._schedule
+
+    @property
+    def lists(self) -> SQLiteListStore:
+        return self._lists
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,13 +140,48 @@ class SQLiteStore:
 
     async def pending(self) -> list[Inbound]:
         rows = self.db.execute(
-            "SELECT payload FROM inbox WHERE status = 'pending' ORDER BY rowid"
+            "SELECT payload FROM inbox WHERE status IN ('pending', 'answered', 'held') "
+            "ORDER BY rowid"
         ).fetchall()
         return [inbound_from_json(r[0]) for r in rows]
 
     async def inbox_status(self, inbound_id: str) -> InboxStatus | None:
         row = self.db.execute("SELECT status FROM inbox WHERE id = ?", (inbound_id,)).fetchone()
         return InboxStatus(row[0]) if row else None
+
+    # -- delivery state ------------------------------------------------------------------
+
+    async def delivery(self, inbound_id: str) -> Delivery | None:
+        row = self.db.execute(
+            "SELECT status, reply, reply_status, platform_ids, answered_at, held_since "
+            "FROM inbox WHERE id = ?", (inbound_id,)).fetchone()
+        if row is None:
+            return None
+        status, reply, reply_status, ids, answered, held = row
+        return Delivery(InboxStatus(status), reply, reply_status, tuple(json.loads(ids)),
+                        datetime.fromisoformat(answered) if answered else None,
+                        datetime.fromisoformat(held) if held else None)
+
+    async def record_sent(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+        self.db.execute("UPDATE inbox SET platform_ids = ? WHERE id = ?",
+                        (json.dumps(list(platform_ids)), inbound_id))
+
+    async def mark_delivered(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+        self.db.execute("UPDATE inbox SET status = 'delivered', platform_ids = ? WHERE id = ?",
+                        (json.dumps(list(platform_ids)), inbound_id))
+
+    async def mark_undeliverable(self, inbound_id: str) -> None:
+        self.db.execute("UPDATE inbox SET status = 'undeliverable' WHERE id = ?", (inbound_id,))
+
+    async def hold(self, inbound_id: str, since: datetime) -> None:
+        self.db.execute(
+            "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, ?), "
+            "platform_ids = '[]' WHERE id = ? AND status IN ('pending', 'held')",
+            (since.isoformat(), inbound_id))
+
+    async def drop_held(self, inbound_id: str) -> None:
+        self.db.execute("UPDATE inbox SET status = 'failed' WHERE id = ? AND status = 'held'",
+                        (inbound_id,))
 
     # -- people --------------------------------------------------------------------------
 
@@ -268,7 +322,10 @@ class SQLiteStore:
                  for r in rows],
             )
             db.execute(
-                "UPDATE inbox SET status = ? WHERE id = ?", (record.status.value, inbound.id)
+                "UPDATE inbox SET status = ?, reply = ?, reply_status = ?, answered_at = ? "
+                "WHERE id = ?",
+                (record.status.value, record.answer, record.answer_status,
+                 now if record.answer else None, inbound.id),
             )
 
     async def set_summary(
@@ -292,7 +349,8 @@ class SQLiteStore:
         with db:
             db.execute("BEGIN")
             deleted = db.execute("DELETE FROM turns WHERE conversation = ?", (k,)).rowcount
-            db.execute("DELETE FROM inbox WHERE conversation = ? AND status != 'pending'", (k,))
+            db.execute("DELETE FROM inbox WHERE conversation = ? AND status NOT IN "
+                       "('pending', 'answered', 'held')", (k,))
             db.execute(
                 "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ?", (k,)
             )

@@ -11,11 +11,11 @@ from typing import Any
 
 from core.agent import Agent
 from core.dispatch import Dispatcher
-from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
 from core.llm import OpenAIChatModel
 from core.profile import BotProfile
-from core.reply import Reply
-from core.settings import LLMSettings, PromptSettings
+from core.reply import DeliveryError, Reply
+from core.settings import DeliverySettings, LLMSettings, PromptSettings
 from core.store.sqlite import SQLiteStore
 
 
@@ -28,15 +28,23 @@ class Delivered:
 
 @dataclass
 class Recorder:
-    """A Channel that records complete replies in delivery order."""
+    """A Channel that records complete replies in delivery order. ``refuse`` fails that
+    many deliveries first (the platform did not accept them)."""
 
     replies: list[Delivered] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    refuse: int = 0
+    attempts: int = 0
 
-    async def deliver(self, inbound: Inbound, reply: Reply) -> None:
+    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         text = "".join([piece async for piece in reply])
+        self.attempts += 1
+        if self.refuse > 0:
+            self.refuse -= 1
+            raise DeliveryError("the platform said no")
         self.replies.append(Delivered(inbound, text, reply.status.value))
         self.arrived.set()
+        return reply.outbound((f"p{len(self.replies)}",))
 
     def texts(self, chat_id: str | None = None) -> list[str]:
         return [d.text for d in self.replies
@@ -61,12 +69,16 @@ def llm_settings(urls: list[str], **kw: Any) -> LLMSettings:
 
 @asynccontextmanager
 async def running_core(path: Path, urls: list[str], concurrency: int = 16,
-                       prompt: PromptSettings | None = None, **llm: Any) -> AsyncIterator[Core]:
+                       prompt: PromptSettings | None = None,
+                       delivery: DeliverySettings | None = None,
+                       **llm: Any) -> AsyncIterator[Core]:
     store = SQLiteStore(path)
     await store.open()
     model = OpenAIChatModel(llm_settings(urls, **llm))
-    agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.")}, prompt=prompt)
-    dispatcher = Dispatcher(store, agent, concurrency)
+    delivery = delivery or DeliverySettings(retry_min=0.05, retry_max=0.2)
+    agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.")}, prompt=prompt,
+                  hold_for=delivery.hold_for)
+    dispatcher = Dispatcher(store, agent, concurrency, delivery)
     channel = Recorder()
     dispatcher.register("kith", "test", channel)
     try:

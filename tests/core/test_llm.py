@@ -110,3 +110,71 @@ async def test_complete_and_embed_go_through_the_same_client(
     assert vectors[0] == vectors[1] and vectors[0] != vectors[2]
     assert (await model.probe()) == {model.endpoints[0].label: Probe(models=("llama-test",))}
     await model.aclose()
+
+
+# -- issue 10, case 5: every fault on A is answered by B -------------------------------
+
+
+async def test_a_429_with_retry_after_30_makes_a_busy_and_b_answers(
+    two: tuple[FakeLLM, str, FakeLLM, str],
+) -> None:
+    a, url_a, b, url_b = two
+    a.fail_all = Fault.status(429, retry_after=30)
+    urls = [url_a, url_b]
+    model = OpenAIChatModel(llm_settings(urls, max_retry_after=30.0))
+    key = key_preferring(url_a, urls)
+    started = time.monotonic()
+    assert await reply(model, key) == "from B"
+    assert time.monotonic() - started < 1.0  # not waited out on A
+    assert await reply(model, key) == "from B"  # A stays busy for its Retry-After
+    assert len(a.chat_requests) == 1 and len(b.chat_requests) == 2
+    assert model.endpoints[[e.url for e in model.endpoints].index(url_a)].down_until \
+        > time.monotonic() + 25
+    await model.aclose()
+
+
+async def test_a_stream_cut_before_its_first_token_is_retried_on_b(
+    two: tuple[FakeLLM, str, FakeLLM, str],
+) -> None:
+    a, url_a, b, url_b = two
+    a.inject(Fault.cut(after_chunks=0))  # headers and the role chunk, then the line drops
+    urls = [url_a, url_b]
+    model = OpenAIChatModel(llm_settings(urls))
+    assert await reply(model, key_preferring(url_a, urls)) == "from B"
+    assert len(a.chat_requests) == 1 and len(b.chat_requests) == 1
+    await model.aclose()
+
+
+async def test_a_refused_connection_is_recognised_and_fails_over_at_once(
+    two: tuple[FakeLLM, str, FakeLLM, str],
+) -> None:
+    _, _, _, url_b = two
+    url_a = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: refused
+    urls = [url_a, url_b]
+    model = OpenAIChatModel(llm_settings(urls, connect_timeout=1.0))
+    started = time.monotonic()
+    assert await reply(model, key_preferring(url_a, urls)) == "from B"
+    assert time.monotonic() - started < 1.0  # within the connect timeout
+    probe = await model.probe()
+    assert probe[model.endpoints[0].label if model.endpoints[0].url == url_a
+                 else model.endpoints[1].label] == Probe(error="refused")
+    await model.aclose()
+
+
+async def test_probe_is_concurrent_bounded_and_reports_kinds_only(
+    two: tuple[FakeLLM, str, FakeLLM, str],
+) -> None:
+    a, url_a, b, url_b = two
+    a.fail_all = Fault.hang(models=True)
+    b.fail_all = Fault.status(503, message="secret upstream detail sk-123", models=True)
+    c = FakeLLM()
+    c.fail_all = Fault.hang(models=True)
+    async with running_fake_llm(c) as url_c:
+        model = OpenAIChatModel(llm_settings([url_a, url_b, url_c], connect_timeout=5.0))
+        started = time.monotonic()
+        found = await model.probe()
+        took = time.monotonic() - started
+        await model.aclose()
+    assert took < 3.0  # two hung endpoints probed at once, bounded well inside 5 s
+    assert sorted(p.error or "" for p in found.values()) == ["503", "timeout", "timeout"]
+    assert not any("secret" in (p.error or "") for p in found.values())

@@ -154,6 +154,10 @@ class FakeBotAPI:
         queue = self._faults.setdefault(method, deque())
         queue.extend(Fault(status, text, retry_after) for _ in range(times))
 
+    def clear_faults(self) -> None:
+        """Drop every queued fault (the platform is back)."""
+        self._faults.clear()
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method and c.status == 200]
 

@@ -12,11 +12,10 @@ from adapters.matrix.decode import (
     RoomInfo,
     after_own_join,
     inviter,
-    retry_after_ms,
     strip_reply_fallback,
     to_inbound,
 )
-from adapters.matrix.render import edit_content, message_content, split_text, to_html
+from adapters.matrix.render import edit_content, message_content, to_html
 from core.events import Addressed, Trust
 
 BOT = "@kith:example.org"
@@ -126,15 +125,6 @@ def test_inviter() -> None:
     assert inviter([None, 3, {}], BOT) is None
 
 
-def test_retry_after_including_synapses_nested_form() -> None:
-    assert retry_after_ms("M_LIMIT_EXCEEDED", "Too Many Requests", 1500) == 1500
-    nested = json.dumps({"errcode": "M_LIMIT_EXCEEDED", "error": "Too Many Requests",
-                         "retry_after_ms": 4079})
-    assert retry_after_ms("M_UNKNOWN", nested, None) == 4079
-    assert retry_after_ms("M_FORBIDDEN", "nope", None) is None
-    assert retry_after_ms("M_UNKNOWN", "{broken", None) is None
-
-
 def test_render_sanitizes_and_keeps_a_plain_body() -> None:
     content = message_content("**bold** <script>alert(1)</script> [x](javascript:alert(1))")
     assert content["body"].startswith("**bold**")
@@ -145,14 +135,6 @@ def test_render_sanitizes_and_keeps_a_plain_body() -> None:
     edit = edit_content("$orig", "new *text*")
     assert edit["m.new_content"]["body"] == "new *text*"
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$orig"}
-
-
-def test_split_keeps_every_character_in_bounded_chunks() -> None:
-    text = ("word " * 50 + "\n\n") * 40
-    chunks = split_text(text, limit=700)
-    assert all(0 < len(c) <= 700 for c in chunks) and len(chunks) > 1
-    assert " ".join(chunks).split() == text.split()
-    assert split_text("x" * 1500, limit=700) == ["x" * 700, "x" * 700, "x" * 100]
 
 
 json_values = st.recursive(

@@ -81,14 +81,12 @@ def turns(rig: TelegramRig) -> list[Any]:
 def make_rig(tmp_path: Path, llm: FakeLLM, llm_url: str) -> RigFactory:
     @asynccontextmanager
     async def rig(mode: str = "webhook", extra: str = "",
-                  defaults: bool = False) -> AsyncIterator[TelegramRig]:
-        """``defaults``: the memory settings a user gets (learning on)."""
+                  **settings: Any) -> AsyncIterator[TelegramRig]:
         bot_api = FakeBotAPI()
         async with running_fake_bot_api(bot_api) as base_url:
             write_bot(tmp_path / "bots", "kith", bot_toml(base_url, mode, extra))
             settings = make_settings(tmp_path, llm_url, llm={"max_reply_tokens": 4096},
-                                     prompt={"budget_tokens": 16000},
-                                     **({"memory": {}} if defaults else {}))
+                                     prompt={"budget_tokens": 16000}, **settings)
             async with running_kith(settings) as kith, running_gateway(kith) as gateway:
                 bot_api.webhook_target = gateway
                 yield TelegramRig(kith, gateway, bot_api, llm)

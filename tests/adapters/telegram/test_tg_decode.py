@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.telegram.decode import Policy, joined_unknown_group, to_inbound
-from adapters.telegram.render import split_text, to_html
+from adapters.telegram.render import to_html
 from core.events import Addressed, Origin, Quoted, Trust
 from tests.adapters.telegram.rig import FRIEND, GROUP, OWNER, STRANGER, all_fixtures, fixture
 from tests.fakes.telegram import BOT_ID, BOT_USERNAME, MarkupError, visible_text
@@ -44,6 +44,9 @@ EXPECTED: dict[str, Addressed | None] = {
     "bot_removed": None,
     "unknown_update_type": None,
     "group_unknown_chat": None,
+    # a forum topic the bot created: Telegram points every message at its creation message
+    "topic_plain_bot_created": None,
+    "topic_mention_bot_created": Addressed.MENTION,
 }
 
 
@@ -55,6 +58,12 @@ def test_every_fixture_has_an_expectation() -> None:
 def test_fixture_decodes_as_expected(name: str) -> None:
     inbound = to_inbound(fixture(name), POLICY)
     assert (inbound.addressed if inbound else None) == EXPECTED[name]
+
+
+def test_a_topic_message_is_not_a_reply_to_the_topics_creation() -> None:
+    inbound = to_inbound(fixture("topic_mention_bot_created"), POLICY)
+    assert inbound is not None and inbound.reply_to is None
+    assert inbound.conversation.thread == "300"
 
 
 def test_private_message_fields() -> None:
@@ -188,26 +197,6 @@ def test_any_markdown_renders_to_html_telegram_accepts(markdown: str) -> None:
         visible_text(to_html(markdown), "HTML")
     except MarkupError as err:  # pragma: no cover - the failure message is the point
         pytest.fail(f"{markdown!r} rendered to rejected markup: {err}")
-
-
-def test_split_prefers_paragraphs_then_sentences() -> None:
-    text = "A" * 3000 + "\n\n" + "B" * 2000
-    assert split_text(text) == ["A" * 3000, "B" * 2000]
-    sentences = " ".join(["This is one sentence."] * 300)
-    chunks = split_text(sentences)
-    assert all(len(c) <= 4096 and c.endswith(".") for c in chunks)
-    assert " ".join(chunks) == sentences
-    assert split_text("x" * 5000) == ["x" * 4096, "x" * 904]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("ab .!?\n")), max_size=600),
-       st.integers(20, 200), st.integers(0, 600))
-def test_split_is_bounded_and_stable_while_streaming(text: str, limit: int, cut: int) -> None:
-    chunks = split_text(text, limit)
-    assert all(len(c) <= limit for c in chunks)
-    prefix = split_text(text[:cut], limit)
-    assert prefix[:-1] == chunks[: len(prefix) - 1]  # sent chunks never change
 
 
 def test_config_checks_mode_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,7 +34,7 @@ def quoting(own: str, quoted: str) -> dict[str, object]:
 
 async def test_hostile_forwards_and_quotes_change_nothing(telegram_rig: RigFactory) -> None:
     model = ObedientModel()
-    async with telegram_rig(defaults=True) as rig:
+    async with telegram_rig(memory={}) as rig:
         rig.llm.reply = model
         kith = rig.kith
         assert kith.agent.memory.settings.learn

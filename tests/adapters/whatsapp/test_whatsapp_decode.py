@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adapters.whatsapp import cloud_decode, twilio_decode
-from adapters.whatsapp.common import Policy, split_text
+from adapters.whatsapp.common import Policy
 from adapters.whatsapp.phone import to_e164
 from adapters.whatsapp.signatures import hub_signature, hub_valid, twilio_valid
 from core.events import Trust
@@ -137,17 +137,6 @@ def test_cloud_batch_keeps_order() -> None:
     value["messages"] = [first, {**first, "id": "wamid.second", "text": {"body": "again"}}]
     found = cloud_decode.to_inbounds("kith", body, POLICY)
     assert [i.text for i in found] == ["Hello from the Cloud API", "again"]
-
-
-def test_split_text() -> None:
-    assert split_text("short", 1600) == ["short"]
-    assert split_text("   ", 1600) == []
-    words = " ".join(["word"] * 1000)  # 4999 chars
-    pieces = split_text(words, 1600)
-    assert all(len(p) <= 1600 for p in pieces) and len(pieces) == 4
-    assert " ".join(pieces) == words
-    solid = "x" * 5000
-    assert [len(p) for p in split_text(solid, 4096)] == [4096, 904]
 
 
 def test_signatures() -> None:

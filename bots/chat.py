@@ -13,6 +13,7 @@ from bots.runtime import Kith
 from core.events import ReplyStatus
 from core.llm import endpoint_label
 from core.settings import ConfigError, Settings
+from core.text import decode
 
 FAILED = {ReplyStatus.FAILED, ReplyStatus.INTERRUPTED}
 
@@ -21,8 +22,8 @@ async def _read_line(prompt: str, interactive: bool) -> str | None:
     if interactive:
         sys.stdout.write(prompt)
         sys.stdout.flush()
-    line = await asyncio.to_thread(sys.stdin.readline)
-    return line if line else None
+    line = await asyncio.to_thread(sys.stdin.buffer.readline)
+    return decode(line) if line else None  # bytes that are not UTF-8 become U+FFFD
 
 
 async def run_chat(settings: Settings, fleet: list[BotDefinition], bot_name: str | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import sqlite3
 import uuid
@@ -38,6 +39,14 @@ CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
 def new_pairing_code() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
     return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def private_file(path: Path) -> None:
+    """The database's directory 0700 (created so) and the file 0600, before any data."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _now() -> str:
@@ -73,7 +82,7 @@ class SQLiteStore:
         return self._lists
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -83,6 +92,10 @@ class SQLiteStore:
         # checkpoints (which fsync) run on a thread, not inside a turn on the event loop
         db.execute("PRAGMA wal_autocheckpoint=0")
         self._db = db
+        for suffix in ("-wal", "-shm"):  # SQLite gives them the database's mode; make sure
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
         self._migrate()
         self._checkpointer = asyncio.create_task(self._checkpoint_loop())
 

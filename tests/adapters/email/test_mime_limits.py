@@ -12,7 +12,6 @@ from tests.adapters.email.conftest import KITH, OWNER, EmailRig, email_rig
 from tests.adapters.email.servers import Captured, DkimKey, Relay
 from tests.fakes.llm import FakeLLM
 
-
 STALL_LIMIT = 0.5
 
 

@@ -1,15 +1,21 @@
-"""The ``kith`` command: serve the fleet, chat in the terminal, check the configuration."""
+"""The ``kith`` command: serve the fleet, chat in the terminal, check the configuration,
+fetch and list local models."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bots import preflight
 from bots.fleet import BotDefinition, load_fleet
+from bots.models import Choice, choose, explicit_model, local_model
+from core.llm import ChatModel, LLMError
 from core.logging import configure, get_logger
 from core.settings import ConfigError, Settings, load_settings
 
@@ -25,22 +31,44 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--bot", help="which bot (default: the first with a terminal channel)")
     chat.add_argument("--session", help="conversation name, to continue an earlier one")
     sub.add_parser("check", help="validate config and bots, try every LLM endpoint")
+    model = sub.add_parser("model", help="the local models llama.cpp can run")
+    verbs = model.add_subparsers(dest="verb", required=True)
+    pull = verbs.add_parser("pull", help="download a model (default: KITH_LLM__LOCAL_MODEL)")
+    pull.add_argument("name", nargs="?", help="a name from `kith model list`")
+    verbs.add_parser("list", help="the models Kith knows and which are downloaded")
     return parser
 
 
 MIN_TOKEN = 16  # characters of KITH_GATEWAY__WEBCHAT_TOKEN when reachable off this machine
 
 
+def default_bots_dir() -> Path:
+    """The bots shipped inside the package (``bots/kith``), found from any directory."""
+    return Path(__file__).resolve().parent
+
+
 def load_all() -> tuple[Settings, list[BotDefinition]]:
     load_dotenv(override=False)  # bot tokens named in bot.toml may live in .env
     settings = load_settings()
+    if settings.bots_dir is None:
+        settings = settings.model_copy(update={"bots_dir": default_bots_dir()})
     gateway = settings.gateway
     token = gateway.webchat_token
     if not gateway.local and (token is None or len(token.get_secret_value()) < MIN_TOKEN):
         raise ConfigError(f"KITH_GATEWAY__WEBCHAT_TOKEN: required (at least {MIN_TOKEN} "
                           f"characters) when the gateway listens on {gateway.host} "
                           "(not loopback)")
+    assert settings.bots_dir is not None
     return settings, load_fleet(settings.bots_dir)
+
+
+async def _ready(choice: Choice) -> None:
+    """Fetch and load the embedded model now (chat and pull wait for it)."""
+    if choice.embedded is not None:
+        try:
+            await choice.embedded.ready()
+        except LLMError as err:
+            raise ConfigError(str(err)) from None
 
 
 async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
@@ -49,40 +77,119 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
     from bots.gateway import build_app
     from bots.runtime import Kith
 
-    app = build_app(Kith(settings, fleet))
+    preflight.storage(settings)
+    sock = preflight.gateway_socket(settings)
+    choice = await choose(settings)
+    if choice.embedded is not None:
+        choice.embedded.start()  # downloads in the background; the page shows progress
+    app = build_app(Kith(choice.settings, fleet, model=choice.model))
     config = uvicorn.Config(
         app, host=settings.gateway.host, port=settings.gateway.port, log_config=None,
         access_log=False, lifespan="on", timeout_graceful_shutdown=10,
     )
-    server = uvicorn.Server(config)
-    log.info("serving", host=settings.gateway.host, port=settings.gateway.port,
-             bots=[b.profile.name for b in fleet])
-    await server.serve()
+    host, port = settings.gateway.host, sock.getsockname()[1]
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # the one line a person needs
+                shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+                print(f"Kith is ready: open http://{shown}:{port}/ to chat "
+                      f"— answering with {choice.describe}", flush=True)
+                log.info("serving", host=host, port=port, model=choice.describe,
+                         bots=[b.profile.name for b in fleet])
+
+    server = Server(config)
+    await server.serve(sockets=[sock])
     return 0 if server.started else 1
 
 
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
-    from core.llm import OpenAIChatModel
-
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
-    model = OpenAIChatModel(settings.llm)
+    choice = await choose(settings, show_progress=False)
     try:
-        result = await model.probe()
+        return await _check_model(choice)
     finally:
-        await model.aclose()
-    for label, probe in result.items():
-        if probe.ok:
-            served = ", ".join(probe.models) or "no models listed"
-            note = "" if not probe.models or settings.llm.model in probe.models else (
-                f" — but not {settings.llm.model}; set KITH_LLM__MODEL")
+        await _close(choice.model)
+
+
+async def _check_model(choice: Choice) -> int:
+    if choice.embedded is not None:
+        local = choice.embedded.local
+        where = (f"at {local.path}" if local.present
+                 else f"not downloaded yet ({local.path}; `kith model pull` or the first "
+                      "`kith serve` fetches it)")
+        print(f"llm: {local.name} on llama.cpp in this process, {where}")
+        return 0
+    if choice.found is not None:
+        print(f"llm: found {choice.describe}")
+    probe = getattr(choice.model, "probe", None)
+    result = await probe() if probe is not None else {}
+    wanted = explicit_model(choice.settings)
+    for label, answer in result.items():
+        if answer.ok:
+            served = ", ".join(answer.models) or "no models listed"
+            note = "" if not answer.models or choice.settings.llm.model in answer.models else (
+                f" — but not {choice.settings.llm.model}; set KITH_LLM__MODEL")
             print(f"llm {label}: answers, serving {served}{note}")
         else:
-            print(f"llm {label}: does not answer ({probe.error})")
-    if not any(probe.ok for probe in result.values()):
+            print(f"llm {label}: does not answer ({answer.error})")
+    if not any(answer.ok for answer in result.values()):
         print("No language model endpoint answers: start vLLM or llama.cpp (see infra/) "
               "or set KITH_LLM__BASE_URLS.")
         return 1
+    models = {m for answer in result.values() for m in answer.models}
+    if wanted is not None and models and wanted not in models:
+        raise ConfigError(f"KITH_LLM__MODEL: no endpoint serves {wanted} "
+                          f"(served: {', '.join(sorted(models))})")
+    return 0
+
+
+async def _close(model: ChatModel) -> None:
+    close = getattr(model, "aclose", None)
+    if close is not None:
+        await close()
+
+
+async def _chat(settings: Settings, fleet: list[BotDefinition], args: argparse.Namespace) -> int:
+    from bots.chat import run_chat
+
+    preflight.storage(settings)
+    choice = await choose(settings)
+    try:
+        await _ready(choice)
+    except ConfigError:
+        await _close(choice.model)
+        raise
+    return await run_chat(choice.settings, fleet, args.bot, args.session,
+                          model=choice.model, describe=choice.describe)
+
+
+async def _model(settings: Settings, args: argparse.Namespace) -> int:
+    from core.local import catalog
+    from core.local.pull import PullError, pull
+
+    if args.verb == "list":
+        chosen = local_model(settings).name
+        for spec in catalog.CATALOG:
+            path = catalog.models_dir(settings.data_dir) / spec.filename
+            mark = "*" if spec.name == chosen else " "
+            state = "downloaded" if path.is_file() else "not downloaded"
+            print(f"{mark} {spec.name:<14} {state:<15} {spec.about}")
+        print(f"(* = KITH_LLM__LOCAL_MODEL; files live in {catalog.models_dir(settings.data_dir)})")
+        return 0
+    name = args.name or settings.llm.local_model
+    try:
+        local = catalog.resolve(name, settings.data_dir)
+    except catalog.UnknownModel as err:
+        raise ConfigError(str(err).replace("KITH_LLM__LOCAL_MODEL", "kith model pull")) from None
+    preflight.data_dir(settings.data_dir)
+    try:
+        path = await asyncio.to_thread(pull, local, show=True)
+    except PullError as err:
+        raise ConfigError(str(err)) from None
+    print(f"{local.name} is ready at {path} (sha256 checked)")
     return 0
 
 
@@ -93,18 +200,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"kith: config error: {err}", file=sys.stderr)
         return EXIT_CONFIG
-    level = settings.log_level
+    level: str = settings.log_level
     if args.command != "serve" and "log_level" not in settings.model_fields_set:
-        level = "WARNING"  # keep the terminal for the conversation
+        # keep the terminal for the conversation: chat prints its own line when a turn fails
+        level = "CRITICAL" if args.command == "chat" else "ERROR"
     configure(level, settings.log_json)
     try:
         if args.command == "serve":
             return asyncio.run(_serve(settings, fleet))
         if args.command == "check":
             return asyncio.run(_check(settings, fleet))
-        from bots.chat import run_chat
-
-        return asyncio.run(run_chat(settings, fleet, args.bot, args.session))
+        if args.command == "model":
+            return asyncio.run(_model(settings, args))
+        return asyncio.run(_chat(settings, fleet, args))
     except ConfigError as err:
         print(f"kith: config error: {err}", file=sys.stderr)
         return EXIT_CONFIG

@@ -59,6 +59,13 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         shown = {"ready": ready, **detail} if private(request) else {"ready": ready}
         return JSONResponse(shown, status_code=200 if ready else 503)
 
+    async def model_status(request: Request) -> Response:
+        """What the model is doing, for the page's status line (e.g. while it downloads)."""
+        status = getattr(kith.model, "status", None)
+        if status is None:
+            return JSONResponse({"state": "remote", "model": kith.settings.llm.model})
+        return JSONResponse(status().as_dict())
+
     async def metrics(request: Request) -> Response:
         if not private(request):
             return JSONResponse({"error": "a valid token is required"}, status_code=401)
@@ -95,6 +102,7 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
+        Route("/api/model", model_status),
         Route("/hooks/{bot}/{channel}", hook, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

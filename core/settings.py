@@ -10,6 +10,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import platformdirs
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -25,6 +26,16 @@ ENV_PREFIX = "KITH_"
 
 class ConfigError(Exception):
     """Configuration is invalid; the message is one line a person can act on."""
+
+
+# Where Ollama, LM Studio, vLLM and llama.cpp's server listen by default.
+LOCAL_SERVERS = ("ollama=127.0.0.1:11434", "lmstudio=127.0.0.1:1234", "vllm=127.0.0.1:8000",
+                 "llama.cpp=127.0.0.1:8080")
+
+
+def user_data_dir() -> Path:
+    """The person's data directory for Kith (``~/.local/share/kith`` on Linux)."""
+    return Path(platformdirs.user_data_dir("kith", appauthor=False))
 
 
 class LLMSettings(BaseModel):
@@ -43,6 +54,36 @@ class LLMSettings(BaseModel):
     down_cooldown: float = Field(15.0, ge=0, description="seconds an endpoint stays 'down'")
     max_reply_tokens: int = Field(1024, ge=16)
     temperature: float = Field(0.7, ge=0, le=2)
+    # Used only when KITH_LLM__BASE_URLS is not set (see core/local/):
+    local_servers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(LOCAL_SERVERS),
+        description="name=host:port of local OpenAI-compatible servers to look for, in order",
+    )
+    local_model: str = Field("llama-3.2-3b", description="catalog name or path to a GGUF file")
+    local_context: int = Field(8192, ge=512, description="context window of the embedded model")
+    local_threads: int | None = Field(None, ge=1, description="CPU threads (default: all)")
+
+    @property
+    def configured(self) -> bool:
+        """True when the person named their servers; False means: find or run a local one."""
+        return "base_urls" in self.model_fields_set
+
+    @field_validator("local_servers", mode="before")
+    @classmethod
+    def _split_servers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("local_servers")
+    @classmethod
+    def _check_servers(cls, value: list[str]) -> list[str]:
+        for item in value:
+            name, _, address = item.partition("=")
+            host, _, port = address.rpartition(":")
+            if not name or not host or not port.isdigit():
+                raise ValueError(f"{item!r} is not name=host:port")
+        return value
 
     @field_validator("base_urls", mode="before")
     @classmethod
@@ -60,6 +101,9 @@ class LLMSettings(BaseModel):
             if "@" in url.split("://", 1)[1].split("/", 1)[0]:  # never echo it: a secret
                 raise ValueError("a base URL must not carry credentials; "
                                  "put the key in KITH_LLM__API_KEY")
+            if not url.rstrip("/").endswith("/v1"):
+                raise ValueError(f"{url!r} does not end in /v1: OpenAI-compatible servers "
+                                 f"answer at {url.rstrip('/')}/v1")
         return [url.rstrip("/") for url in value]
 
 
@@ -141,8 +185,8 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    data_dir: Path = Path("data")
-    bots_dir: Path = Path("bots")
+    data_dir: Path = Field(default_factory=user_data_dir)
+    bots_dir: Path | None = Field(None, description="default: the bots shipped with Kith")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool | None = None  # None: JSON unless stderr is a TTY
     concurrency: int = Field(64, ge=1, description="turns running at once, all conversations")

@@ -21,6 +21,8 @@ def kith_env(tmp_path: Path, **env: str) -> dict[str, str]:
         "KITH_LLM__BACKOFF_MAX": "0.2",
         "KITH_LLM__MAX_ATTEMPTS": "2",
         "KITH_MEMORY__LEARN": "false",  # tests here count the model's calls
+        "KITH_LLM__LOCAL_SERVERS": "",  # never find a server another test (or person) runs
+        "HF_ENDPOINT": "http://127.0.0.1:9",  # a model download can only fail, offline
         "PYTHONPATH": str(REPO),
     })
     base.update(env)

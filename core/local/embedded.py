@@ -1,0 +1,241 @@
+"""llama.cpp in-process, behind the same ``ChatModel`` seam as the OpenAI-compatible client.
+
+One worker thread owns the model, so requests queue (one CPU model answers one request at a
+time) instead of fighting over the cores. The worker runs llama-cpp-python's own chat
+completion, which speaks the OpenAI chunk format, and the chunks go through the same pure
+decoder as a server's stream (``core.llm.decode_chunk``): one code path for streamed text,
+finish reasons and tool definitions, whatever serves the model. A reply stops as soon as its
+reader goes away (a logits processor ends the generation at the next token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import threading
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from core import metrics
+from core.llm import ChatMessage, Completion, Delta, LLMError, Probe, Usage, decode_chunk
+from core.local.catalog import LocalModel
+from core.local.pull import PullError, Status, StatusBoard, pull
+from core.logging import get_logger
+from core.settings import LLMSettings
+
+log = get_logger("kith.local")
+_END = object()
+
+
+class Stopped(Exception):
+    """Raised inside the generation when its reader has gone away."""
+
+
+@dataclass(slots=True)
+class _Counter:
+    """A llama-cpp logits processor: counts sampled tokens, stops when asked."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    prompt: int = 0
+    sampled: int = 0
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if self.cancel.is_set():
+            raise Stopped
+        if self.sampled == 0:
+            self.prompt = len(input_ids)
+        self.sampled += 1
+        return scores
+
+    def usage(self, finish: str | None) -> Usage:
+        # the end-of-turn token is sampled but is not part of the reply
+        completion = self.sampled if finish == "length" else max(self.sampled - 1, 0)
+        return Usage(self.prompt, completion)
+
+
+def available() -> str | None:
+    """None when llama-cpp-python can be imported, else why not."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError as exc:
+        return str(exc) or "not installed"
+    return None
+
+
+class EmbeddedModel:
+    """ChatModel over a GGUF file with llama-cpp-python on one worker thread."""
+
+    def __init__(self, local: LocalModel, settings: LLMSettings, *, show_progress: bool = True,
+                 seed: int | None = None) -> None:
+        self.local = local
+        self.settings = settings
+        self.label = f"embedded:{local.name}"
+        self.show_progress = show_progress
+        self.seed = seed
+        self.board = StatusBoard(local.name, "loading" if local.present else "downloading")
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kith-llama")
+        self._loaded: concurrent.futures.Future[None] | None = None
+        self._llama: Any = None
+        self._queued = 0
+        self.sampled = 0  # tokens generated since start, stopped replies included
+        self._closing = threading.Event()
+
+    # -- loading -------------------------------------------------------------------------
+
+    def start(self) -> concurrent.futures.Future[None]:
+        """Begin fetching and loading the model on the worker (idempotent)."""
+        if self._loaded is None:
+            self._loaded = self._pool.submit(self._load)
+        return self._loaded
+
+    def _load(self) -> None:
+        try:
+            path = pull(self.local, board=self.board, show=self.show_progress,
+                        report=self._check_closing)
+        except PullError as exc:
+            self.board.set(state="failed", error=str(exc))
+            raise
+        self.board.set(state="loading")
+        try:
+            self._llama = _open(str(path), self.settings, self.seed)
+        except Exception as exc:
+            message = f"cannot load {path}: {exc}"
+            self.board.set(state="failed", error=message)
+            raise PullError(message) from exc
+        self.board.set(state="ready")
+        log.info("local_model_ready", model=self.local.name, path=str(path))
+
+    def _check_closing(self, done: int, total: int | None) -> None:
+        if self._closing.is_set():
+            raise PullError(f"download of {self.local.name} stopped at {done} bytes; "
+                            "it resumes on the next start")
+
+    async def ready(self) -> None:
+        """Wait until the model is loaded; :class:`LLMError` if it cannot be."""
+        try:
+            await asyncio.wrap_future(self.start())
+        except PullError as exc:
+            raise LLMError(str(exc)) from exc
+
+    def status(self) -> Status:
+        status = self.board.get()
+        return Status(status.state, status.model, status.done_bytes, status.total_bytes,
+                      status.error, self._queued)
+
+    # -- calls ---------------------------------------------------------------------------
+
+    def _params(self, messages: Sequence[ChatMessage], max_tokens: int | None,
+                tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "messages": [m.wire() for m in messages],
+            "max_tokens": max_tokens or self.settings.max_reply_tokens,
+            "temperature": self.settings.temperature,
+        }
+        if tools:
+            params["tools"] = list(tools)
+        if self.seed is not None:
+            params["seed"] = self.seed
+        return params
+
+    async def stream(
+        self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
+        max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
+    ) -> AsyncIterator[Delta]:
+        await self.ready()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        counter = _Counter()
+        params = self._params(messages, max_tokens, tools)
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is gone: nobody is reading
+                counter.cancel.set()
+
+        def work() -> None:
+            self._queued -= 1
+            try:
+                if counter.cancel.is_set():
+                    return
+                for chunk in self._llama.create_chat_completion(
+                    stream=True, logits_processor=[counter], **params
+                ):
+                    put(chunk)
+            except Stopped:
+                pass
+            except Exception as exc:
+                put(exc)
+            finally:
+                self.sampled += counter.sampled
+                put(_END)
+
+        self._queued += 1
+        self._pool.submit(work)
+        try:
+            async for delta in self._read(queue, counter):
+                yield delta
+        finally:
+            counter.cancel.set()
+
+    async def _read(self, queue: asyncio.Queue[Any], counter: _Counter) -> AsyncIterator[Delta]:
+        finish: str | None = None
+        while (item := await queue.get()) is not _END:
+            if isinstance(item, Exception):
+                raise LLMError(f"the local model failed ({type(item).__name__}: {item})",
+                               partial=counter.sampled > 0) from item
+            text, chunk_finish, _ = decode_chunk(item)
+            finish = chunk_finish or finish
+            if text:
+                yield Delta(text=text, endpoint=self.label)
+        if finish is None:
+            raise LLMError("the local model's reply ended early", partial=counter.sampled > 0)
+        usage = counter.usage(finish)
+        metrics.LLM_TOKENS.labels(kind="prompt").inc(usage.prompt_tokens)
+        metrics.LLM_TOKENS.labels(kind="completion").inc(usage.completion_tokens)
+        yield Delta(finish_reason=finish, usage=usage, endpoint=self.label)
+
+    async def complete(
+        self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
+        max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
+        tools: Sequence[dict[str, Any]] = (),
+    ) -> Completion:
+        text: list[str] = []
+        finish: str | None = None
+        usage = Usage()
+        # response_format: llama.cpp would need a grammar; the callers parse JSON leniently
+        async for delta in self.stream(messages, route_key=route_key, max_tokens=max_tokens,
+                                       tools=tools):
+            text.append(delta.text)
+            finish = delta.finish_reason or finish
+            usage = delta.usage or usage
+        return Completion("".join(text), finish, usage, self.label)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        raise LLMError("the embedded model does not serve embeddings")
+
+    async def probe(self) -> dict[str, Probe]:
+        status = self.board.get()
+        if status.state == "ready":
+            return {self.label: Probe(models=(self.local.name,))}
+        return {self.label: Probe(error=status.line())}
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Stop a download in progress (it resumes next time), finish the current reply."""
+        self._closing.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._llama = None
+
+
+def _open(path: str, settings: LLMSettings, seed: int | None) -> Any:
+    from llama_cpp import Llama
+
+    threads = settings.local_threads or os.cpu_count() or 1
+    return Llama(model_path=path, n_ctx=settings.local_context, n_threads=threads,
+                 n_threads_batch=threads, seed=seed if seed is not None else -1,
+                 verbose=False)

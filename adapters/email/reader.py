@@ -20,7 +20,7 @@ from adapters.email.parse import ParsedMail, mime_parts, parse_mail
 from adapters.email.verify import DnsFunc, Verdict, verify
 
 T = TypeVar("T")
-WORKERS = 2
+WORKERS = 1  # mail is rare; on threads the GIL serialized this work anyway
 
 
 class Unreadable(Exception):

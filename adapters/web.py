@@ -17,14 +17,15 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from importlib import resources
 
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
+from adapters.web_me import KnowledgePage
 from adapters.webauth import matches, set_token_cookie, token_ok
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
 from core.reply import Reply
@@ -103,6 +104,8 @@ class WebChat:
             Route(f"{base}/history", self.history, methods=["GET"]),
             Route(f"{base}/send", self.send, methods=["POST"]),
             Route(f"{base}/reply", self.reply, methods=["GET"]),
+            *web_assets.asset_routes(self.ctx.bot.name),
+            *KnowledgePage(self.ctx, self.config.title, OWNER, self._refuse).routes(),
         ]
 
     # -- HTTP ----------------------------------------------------------------------------
@@ -126,9 +129,12 @@ class WebChat:
             return response
         if (refused := self._refuse(request)) is not None:
             return refused
-        html = resources.files("adapters").joinpath("static/webchat.html").read_text("utf-8")
-        html = html.replace("{{TITLE}}", self.config.title).replace("{{BOT}}", self.ctx.bot.name)
-        return HTMLResponse(html, headers={"content-security-policy": _CSP})
+        bot = self.ctx.bot
+        return web_assets.page(
+            "webchat.html", TITLE=self.config.title, BOT=bot.name,
+            MODEL=bot.model or self.ctx.settings.llm.model,
+            ASSETS=web_assets.assets_path(bot.name),
+        )
 
     async def history(self, request: Request) -> Response:
         if (refused := self._refuse(request)) is not None:
@@ -137,10 +143,12 @@ class WebChat:
         if not _SESSION.match(session):
             return JSONResponse({"error": "session is missing or malformed"}, status_code=400)
         key = ConversationKey(self.ctx.bot.name, "web", session)
-        turns = await self.ctx.store.history(key, 0, 200)
+        prefix = f"web:{self.ctx.bot.name}:{session}:"
+        turns = await self.ctx.store.transcript(key, 200)
         return JSONResponse([
-            {"role": t.role, "text": t.text, "at": t.created_at.isoformat()} for t in turns
-        ])
+            {"role": t.role, "text": t.text, "at": t.created_at.isoformat(),
+             "command": t.command, "id": t.inbound_id.removeprefix(prefix)} for t in turns
+        ], headers={"cache-control": "no-store"})
 
     async def reply(self, request: Request) -> Response:
         """``GET /chat/{bot}/reply?session=S&id=ID&wait=SECONDS``: the reply to the message the
@@ -204,8 +212,6 @@ async def _drain(queue: asyncio.Queue[str | None]) -> AsyncIterator[str]:
     while (piece := await queue.get()) is not None:
         yield piece
 
-
-_CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
 
 
 def build(ctx: ChannelContext, config: WebConfig) -> WebChat:

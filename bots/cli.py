@@ -109,19 +109,19 @@ async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
     choice = await choose(settings, show_progress=False)
     try:
-        return await _check_model(choice)
+        return await _check_model(choice, fleet)
     finally:
         await _close(choice.model)
 
 
-async def _check_model(choice: Choice) -> int:
+async def _check_model(choice: Choice, fleet: list[BotDefinition]) -> int:
     if choice.embedded is not None:
         local = choice.embedded.local
         where = (f"at {local.path}" if local.present
                  else f"not downloaded yet ({local.path}; `kith model pull` or the first "
                       "`kith serve` fetches it)")
         print(f"llm: {local.name} on llama.cpp in this process, {where}")
-        return 0
+        return await _check_media(choice.settings, fleet, [])
     if choice.found is not None:
         print(f"llm: found {choice.describe}")
     probe = getattr(choice.model, "probe", None)
@@ -143,7 +143,18 @@ async def _check_model(choice: Choice) -> int:
     if wanted is not None and models and wanted not in models:
         raise ConfigError(f"KITH_LLM__MODEL: no endpoint serves {wanted} "
                           f"(served: {', '.join(sorted(models))})")
-    return 0
+    return await _check_media(choice.settings, fleet, sorted(models))
+
+
+async def _check_media(settings: Settings, fleet: list[BotDefinition], served: list[str]) -> int:
+    from core.media.probe import probe_speech, vision_lines
+
+    line, ok = await probe_speech(settings)
+    print(line)
+    bots = {bot.profile.name: bot.profile.vision_model for bot in fleet}
+    for vision in vision_lines(settings.llm.vision_model, bots, served):
+        print(vision)
+    return 0 if ok else 1
 
 
 async def _close(model: ChatModel) -> None:

@@ -51,7 +51,8 @@ def inbound_to_json(inbound: Inbound) -> str:
             "text": inbound.text,
             "received_at": inbound.received_at.isoformat(),
             "attachments": [
-                [a.kind, a.ref, a.name, a.mime_type, a.size] for a in inbound.attachments
+                [a.kind, a.ref, a.name, a.mime_type, a.size, a.duration, a.quoted]
+                for a in inbound.attachments
             ],
             "reply_to": inbound.reply_to,
             "addressed": inbound.addressed.value,

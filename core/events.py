@@ -116,7 +116,9 @@ class Attachment:
     ref: str  # platform file id or URL — opaque to the core
     name: str = ""
     mime_type: str = ""
-    size: int | None = None
+    size: int | None = None  # bytes, when the platform says
+    duration: float | None = None  # seconds (audio/video), when the platform says
+    quoted: bool = False  # part of words the sender did not write (a forward, a forwarded mail)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from core.quoting import mention, render_message
 from core.store.base import Turn
 from core.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens
 
+IMAGE_TOKENS = 1600  # what one resized photo costs a vision model, roughly (on top of budget)
+
 
 @dataclass(frozen=True, slots=True)
 class PromptInput:
@@ -25,6 +27,7 @@ class PromptInput:
     turns: Sequence[Turn]  # oldest first, all after the summary's cutoff
     volatile: Sequence[str]  # memories, current time … (changes every turn)
     message: str
+    images: Sequence[str] = ()  # data URLs sent with the new message (volatile, never history)
     author: str = ""
     is_group: bool = False
     quoted: Sequence[Quoted] = ()  # words the person did not write, delimited in the prompt
@@ -92,6 +95,8 @@ def build_prompt(data: PromptInput) -> Prompt:
         tail = "[Context for this message — not from the person]\n" + "\n".join(
             data.volatile
         ) + "\n[Their message]\n" + message
+    # Photos are not charged to the history budget: that would trim history (and so the
+    # cached prefix) on every turn that carries one. They ride on top of the budget.
     fixed = message_tokens(system) + message_tokens(tail)
     history_budget = max(0, min(
         int(data.budget_tokens * data.history_share),
@@ -101,8 +106,8 @@ def build_prompt(data: PromptInput) -> Prompt:
     kept = list(data.turns[start:])
     messages = [ChatMessage("system", system)]
     messages += [ChatMessage(t.role, _turn_text(t, data.is_group, data.boundary)) for t in kept]
-    messages.append(ChatMessage("user", tail))
-    tokens = sum(message_tokens(m.content) for m in messages)
+    messages.append(ChatMessage("user", tail, images=tuple(data.images)))
+    tokens = sum(message_tokens(m.content) for m in messages) + IMAGE_TOKENS * len(data.images)
     return Prompt(
         messages=tuple(messages),
         tokens=tokens,

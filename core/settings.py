@@ -28,6 +28,18 @@ class ConfigError(Exception):
     """Configuration is invalid; the message is one line a person can act on."""
 
 
+def check_base_url(url: str, key_field: str) -> str:
+    """An OpenAI-compatible base URL: http(s), no credentials in it, ending in /v1."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:  # never echo it: a secret
+        raise ValueError(f"a base URL must not carry credentials; put the key in {key_field}")
+    if not url.rstrip("/").endswith("/v1"):
+        raise ValueError(f"{url!r} does not end in /v1: OpenAI-compatible servers "
+                         f"answer at {url.rstrip('/')}/v1")
+    return url.rstrip("/")
+
+
 # Where Ollama, LM Studio, vLLM and llama.cpp's server listen by default.
 LOCAL_SERVERS = ("ollama=127.0.0.1:11434", "lmstudio=127.0.0.1:1234", "vllm=127.0.0.1:8000",
                  "llama.cpp=127.0.0.1:8080")
@@ -46,6 +58,11 @@ class LLMSettings(BaseModel):
         SecretStr("EMPTY"))
     model: str = "meta-llama/Llama-3.1-8B-Instruct"
     embed_model: str | None = None
+    vision_model: str | None = Field(
+        None, description="a vision-capable model on the same servers; photos need it")
+    rerank_model: str | None = Field(
+        None, description="reorder recalled memories with the server's /v1/rerank"
+    )
     timeout: float = Field(60.0, gt=0, description="seconds without a byte from the server")
     connect_timeout: float = Field(5.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
@@ -107,6 +124,42 @@ class LLMSettings(BaseModel):
         return [url.rstrip("/") for url in value]
 
 
+class SpeechSettings(BaseModel):
+    """An OpenAI-compatible ``/v1/audio/transcriptions`` (vLLM Whisper, whisper.cpp server)."""
+
+    base_url: str | None = Field(None, description="e.g. http://gpu1:8001/v1; unset: no voice")
+    model: str | None = Field(None, description="the served model, e.g. openai/whisper-large-v3")
+    api_key: SecretStr = SecretStr("EMPTY")
+    timeout: float = Field(60.0, gt=0)
+    convert: Literal["none", "wav"] = Field(
+        "none", description="wav: send 16 kHz mono WAV (whisper.cpp without --convert)")
+    response_format: Literal["json", "verbose_json"] = "json"
+    language: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return check_base_url(value, "KITH_SPEECH__API_KEY")
+
+
+class MediaSettings(BaseModel):
+    """Limits per kind (checked before download where the platform says the size)."""
+
+    max_audio_mb: float = Field(20.0, gt=0, description="largest voice note fetched")
+    max_audio_seconds: int = Field(300, gt=0, description="longest voice note transcribed")
+    max_image_mb: float = Field(10.0, gt=0, description="largest photo fetched")
+    image_max_side: int = Field(1120, ge=64, description="photos are resized to fit this")
+    keep_image_turns: int = Field(3, ge=0, description="later turns that still see a photo")
+    keep_image_minutes: int = Field(30, ge=0, description="photos leave memory after this")
+    describe_images: bool = Field(True, description="keep a short description in history")
+
+
 class PromptSettings(BaseModel):
     budget_tokens: int = Field(6000, ge=512, description="most tokens a prompt may use")
     history_share: float = Field(0.6, gt=0, lt=1, description="share of the budget for turns")
@@ -114,7 +167,17 @@ class PromptSettings(BaseModel):
 
 
 class MemoryConfig(BaseModel):
-    learn: bool = Field(True, description="extract long-term memories after each turn")
+    learn: bool = Field(True, description="extract long-term memories from conversations")
+    quiet_seconds: float = Field(
+        60.0, gt=0, description="extract a conversation once it has been this long quiet"
+    )
+    every_turns: int = Field(
+        20, ge=1, description="... or after this many answered turns, whichever comes first"
+    )
+    local_embedder: bool = Field(
+        False, description="embed with a small CPU model (kith[local-embed]) when the server "
+        "has no embedding model (KITH_LLM__EMBED_MODEL unset)"
+    )
     recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
 
@@ -196,6 +259,8 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
 
 
 def env_name(loc: tuple[int | str, ...]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -24,6 +25,7 @@ from adapters.base import ChannelContext
 from adapters.email.config import EmailConfig, OutboundConfig
 from adapters.email.draft import clean_owner, delivery, forwarded_quote, notice
 from adapters.email.imap_in import ImapWatcher
+from adapters.email.media import extract, media_attachments, spool_name
 from adapters.email.parse import ParsedMail, header
 from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
@@ -31,6 +33,7 @@ from adapters.email.verify import DnsFunc
 from adapters.kit import retrying
 from core.events import (
     Addressed,
+    Attachment,
     ChatKind,
     ConversationKey,
     Inbound,
@@ -40,6 +43,7 @@ from core.events import (
     Trust,
 )
 from core.logging import get_logger
+from core.media import Fetched, MediaUnavailable
 from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.email")
@@ -186,6 +190,8 @@ class EmailChannel:
         inbound = to_inbound(self.ctx.bot.name, mail, verdict.owner, key,
                              self.config.max_body_chars)
         path = self._spooled(inbound.id)
+        files = await asyncio.to_thread(media_attachments, raw, path.stem, mail.style != "plain")
+        inbound = replace(inbound, attachments=files)
         wrote = not path.exists()  # if it exists, the same mail is still waiting for delivery
         if wrote:
             await asyncio.to_thread(_write_private, path, raw)
@@ -209,6 +215,15 @@ class EmailChannel:
 
     def _spooled(self, inbound_id: str) -> Path:
         return self.spool / (hashlib.sha256(inbound_id.encode()).hexdigest()[:32] + ".eml")
+
+    async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
+        """An attachment of the spooled mail (kept until its reply is delivered)."""
+        path = self.spool / f"{spool_name(attachment)}.eml"
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            raise MediaUnavailable("the mail is no longer spooled") from None
+        return await asyncio.to_thread(extract, raw, attachment, limit)
 
     # -- out ---------------------------------------------------------------------------
 

@@ -144,7 +144,8 @@ def attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
             found.append(Attachment(
                 kind=kind, ref=ref, name=_str(item.get("file_name")),
                 mime_type=_str(item.get("mime_type")) or ("image/jpeg" if kind == "image" else ""),
-                size=_int(item.get("file_size")),
+                size=_int(item.get("file_size")), duration=_int(item.get("duration")),
+                quoted=bool(_dict(message.get("forward_origin"))),
             ))
     return tuple(found)
 

@@ -284,7 +284,7 @@ class SQLiteStore:
     async def turn_count(self, key: ConversationKey) -> int:
         """Turns kept in the current epoch (a count: for /memory, not for every turn)."""
         row = self.db.execute(
-            "SELECT count(*) FROM turns WHERE conversation = ? AND epoch = "
+            "SELECT count(*) FROM turns WHERE conversation = ? AND command = 0 AND epoch = "
             "coalesce((SELECT epoch FROM conversations WHERE key = ?), 0)",
             (str(key), str(key)),
         ).fetchone()
@@ -293,15 +293,31 @@ class SQLiteStore:
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]:
         rows = self.db.execute(
             "SELECT seq, role, author, text, tokens, created_at, quoted, read_quoted FROM turns "
-            "WHERE conversation = ? AND epoch = "
+            "WHERE conversation = ? AND command = 0 AND epoch = "
             "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) AND seq > ? "
             "ORDER BY seq DESC LIMIT ?",
             (str(key), str(key), after_seq, limit),
         ).fetchall()
         return [
             Turn(seq, role, author, text, tokens, datetime.fromisoformat(created),
-                 quoted_from_json(quoted), bool(read))
+                 quoted=quoted_from_json(quoted), read_quoted=bool(read))
             for seq, role, author, text, tokens, created, quoted, read in reversed(rows)
+        ]
+
+    async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
+        """The newest ``limit`` turns of the current epoch as the person saw them, commands
+        and their answers included (for showing, never for a prompt)."""
+        rows = self.db.execute(
+            "SELECT seq, role, author, text, tokens, created_at, command, inbound_id FROM turns "
+            "WHERE conversation = ? AND epoch = "
+            "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) "
+            "ORDER BY seq DESC LIMIT ?",
+            (str(key), str(key), limit),
+        ).fetchall()
+        return [
+            Turn(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), bool(r[6]),
+                 r[7] or "")
+            for r in reversed(rows)
         ]
 
     async def finish_turn(self, record: TurnRecord) -> None:
@@ -329,9 +345,10 @@ class SQLiteStore:
                              ""))
             db.executemany(
                 "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, "
-                "text, tokens, created_at, quoted, read_quoted) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5], r[6], read)
+                "text, tokens, created_at, command, quoted, read_quoted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5], record.command,
+                  r[6], read)
                  for r in rows],
             )
             db.execute(
@@ -361,7 +378,9 @@ class SQLiteStore:
         db, k = self.db, str(key)
         with db:
             db.execute("BEGIN")
-            deleted = db.execute("DELETE FROM turns WHERE conversation = ?", (k,)).rowcount
+            deleted = db.execute(
+                "DELETE FROM turns WHERE conversation = ? AND command = 0", (k,)).rowcount
+            db.execute("DELETE FROM turns WHERE conversation = ?", (k,))
             db.execute("DELETE FROM inbox WHERE conversation = ? AND status NOT IN "
                        "('pending', 'answered', 'held')", (k,))
             db.execute(

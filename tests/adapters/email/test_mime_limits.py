@@ -82,7 +82,7 @@ async def test_ninety_thousand_parts_never_stall_the_loop_and_the_owner_is_told(
         keys: dict[str, DkimKey]) -> None:
     raw = many_parts(90_000, pad=66)
     assert 9_000_000 < len(raw) < 10_000_000 and mime_parts(raw) == 90_001
-    async with email_rig(tmp_path, fake_llm, relay, keys, defaults=True) as rig:
+    async with email_rig(tmp_path, fake_llm, relay, keys, memory={}) as rig:
         signed = await asyncio.to_thread(rig.signed, raw)
         assert rig.channel.listener is not None
         port = rig.channel.listener.port

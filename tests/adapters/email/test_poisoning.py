@@ -46,7 +46,7 @@ async def test_fifty_hostile_forwards_change_nothing_the_owner_is(
     fake, _ = fake_llm
     model = ObedientModel()
     fake.reply = model
-    async with email_rig(tmp_path, fake_llm, relay, keys, defaults=True) as rig:
+    async with email_rig(tmp_path, fake_llm, relay, keys, memory={}) as rig:
         assert rig.kith.agent.memory.settings.learn  # the default a user gets
         person = await seed(rig.kith.store, "email", OWNER)
         before = await snapshot(rig.kith, person)

@@ -61,10 +61,12 @@ async def test_fifty_hostile_forwards_change_nothing_the_owner_is(
         drafts = await rig.drafts(50)
         await rig.kith.dispatcher.join()
         await rig.kith.agent.wait_background()
+        await rig.kith.agent.learner.flush()  # what the quiet time would extract
         assert all(d.recipients == [OWNER] for d in drafts)
         assert model.read_attack >= 50  # every draft request read an attack, and obeyed it
-        assert len(model.extractions) == 25  # learning ran on each note the owner wrote...
-        assert not any(MARK in e for e in model.extractions)  # ...and read only the note
+        seen = "".join(model.extractions)  # learning read each note the owner wrote...
+        assert seen.count("please draft a short, friendly reply") == 25
+        assert MARK not in seen  # ...and nothing of the forwarded mails
         assert await snapshot(rig.kith, person) == before
 
         # the same pipeline does learn from the owner's own words: the test can fail
@@ -73,6 +75,7 @@ async def test_fifty_hostile_forwards_change_nothing_the_owner_is(
         await rig.drafts(51)
         await rig.kith.dispatcher.join()
         await rig.kith.agent.wait_background()
+        await rig.kith.agent.learner.flush()
         prefs, _style = await rig.kith.agent.memory.learned(person)
         assert prefs["name"] == MARK
         assert await snapshot(rig.kith, person) != before

@@ -45,11 +45,13 @@ async def test_hostile_forwards_and_quotes_change_nothing(telegram_rig: RigFacto
             await rig.send(forwarded(attack) if n % 2 else quoting("what should I answer?",
                                                                    attack))
         await kith.agent.wait_background()
+        await kith.agent.learner.flush()
         assert model.read_attack >= 20
-        assert len(model.extractions) == 10  # learning ran on the owner's own comments only
-        assert not any(MARK in e for e in model.extractions)
+        seen = "".join(model.extractions)  # learning read the owner's own comments only
+        assert seen.count("what should I answer?") == 10 and MARK not in seen
         assert await snapshot(kith, person) == before
 
         await rig.send(quoting(f"call me {MARK} from now on", "see you at 3"))
         await kith.agent.wait_background()
+        await kith.agent.learner.flush()
         assert (await kith.agent.memory.learned(person))[0]["name"] == MARK

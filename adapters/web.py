@@ -13,7 +13,7 @@ in the person's browser cannot talk to Kith in their name.
 from __future__ import annotations
 
 import asyncio
-import hmac
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -26,9 +26,11 @@ from starlette.routing import Route
 from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
 from adapters.web_me import KnowledgePage
+from adapters.webauth import matches, set_token_cookie, token_ok
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
 from core.reply import Reply
 from core.store.base import InboxStatus
+from core.text import decode
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_TEXT = 16_000
@@ -109,12 +111,8 @@ class WebChat:
     # -- HTTP ----------------------------------------------------------------------------
 
     def _refuse(self, request: Request) -> Response | None:
-        if self._token is not None:
-            given = request.cookies.get("kith_token") or request.headers.get(
-                "authorization", ""
-            ).removeprefix("Bearer ")
-            if not hmac.compare_digest(given.encode(), self._token.encode()):
-                return JSONResponse({"error": "a valid token is required"}, status_code=401)
+        if self._token is not None and not token_ok(request, self._token):
+            return JSONResponse({"error": "a valid token is required"}, status_code=401)
         origin = request.headers.get("origin")
         if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
             return JSONResponse({"error": "cross-origin requests are refused"}, status_code=403)
@@ -123,9 +121,11 @@ class WebChat:
     async def page(self, request: Request) -> Response:
         token = request.query_params.get("token")
         if token is not None and self._token is not None:
+            if not matches(token, self._token):  # checked before any cookie is set
+                return JSONResponse({"error": "a valid token is required"}, status_code=401)
             response: Response = HTMLResponse("", status_code=303,
                                               headers={"location": request.url.path})
-            response.set_cookie("kith_token", token, httponly=True, samesite="strict")
+            set_token_cookie(response, token, self.ctx.settings.gateway.public_url)
             return response
         if (refused := self._refuse(request)) is not None:
             return refused
@@ -189,7 +189,7 @@ class WebChat:
         if request.headers.get("content-type", "").split(";")[0] != "application/json":
             return JSONResponse({"error": "send JSON"}, status_code=415)
         try:
-            body = await request.json()
+            body = json.loads(decode(await request.body()))  # lone surrogates become U+FFFD
         except ValueError:
             return JSONResponse({"error": "body is not valid JSON"}, status_code=400)
         inbound = to_inbound(self.ctx.bot.name, body)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import socket
 import sys
 from collections.abc import Sequence
@@ -40,13 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+MIN_TOKEN = 16  # characters of KITH_GATEWAY__WEBCHAT_TOKEN when reachable off this machine
 
 
 def default_bots_dir() -> Path:
@@ -60,9 +53,11 @@ def load_all() -> tuple[Settings, list[BotDefinition]]:
     if settings.bots_dir is None:
         settings = settings.model_copy(update={"bots_dir": default_bots_dir()})
     gateway = settings.gateway
-    if gateway.webchat and not _is_loopback(gateway.host) and gateway.webchat_token is None:
-        raise ConfigError("KITH_GATEWAY__WEBCHAT_TOKEN: required when the gateway listens on "
-                          f"{gateway.host} (not loopback) with the web chat on")
+    token = gateway.webchat_token
+    if not gateway.local and (token is None or len(token.get_secret_value()) < MIN_TOKEN):
+        raise ConfigError(f"KITH_GATEWAY__WEBCHAT_TOKEN: required (at least {MIN_TOKEN} "
+                          f"characters) when the gateway listens on {gateway.host} "
+                          "(not loopback)")
     assert settings.bots_dir is not None
     return settings, load_fleet(settings.bots_dir)
 

@@ -88,7 +88,7 @@ class Kith:
                 if self.only is not None and name not in self.only:
                     continue
                 state_dir = self.settings.data_dir / bot.profile.name / name
-                state_dir.mkdir(parents=True, exist_ok=True)
+                state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(state_dir, 0o700)
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
@@ -101,7 +101,8 @@ class Kith:
                     self.media.register(bot.profile.name, name, runtime)
 
     async def start(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.settings.data_dir, 0o700)  # people's words and keys live here
         await self.store.open()
         self._build_channels()
         # Resume before consume: what was open before a restart (pending, answered but not

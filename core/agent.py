@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
@@ -88,10 +91,15 @@ class Agent:
         self.media = media
         self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
+        self._boundary_key = secrets.token_bytes(16)
 
     def _model_for(self, conversation: str) -> str | None:
         bot = self.bots.get(ConversationKey.parse(conversation).bot)
         return bot.model if bot is not None else None
+
+    def boundary(self, conv: ConversationKey) -> str:
+        """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
+        return hmac.new(self._boundary_key, str(conv).encode(), hashlib.sha256).hexdigest()[:16]
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
         """One turn's reply. When no model answers, the reply's status is FAILED, the turn
@@ -123,7 +131,7 @@ class Agent:
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None)
             return
-        command = parse_command(inbound.text)
+        command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
             ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz)
@@ -242,6 +250,8 @@ class Agent:
             images=media.images,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,
+            quoted=inbound.quoted,
+            boundary=self.boundary(conv),
             budget_tokens=self.prompt.budget_tokens,
             history_share=self.prompt.history_share,
             block_turns=self.prompt.block_turns,
@@ -258,8 +268,9 @@ class Agent:
         await self.store.finish_turn(TurnRecord(
             inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
             status=InboxStatus.ANSWERED if answer else InboxStatus.DONE,
-            user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
-            answer=answer or None,
+            user_tokens=estimate_tokens(
+                (user_text or "") + "".join(q.text for q in inbound.quoted)),
+            reply_tokens=reply_tokens, answer=answer or None,
             answer_status=reply.status.value if answer and reply is not None else None,
             command=command,
         ))

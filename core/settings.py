@@ -6,11 +6,19 @@ Every secret is a :class:`SecretStr`. :func:`load_settings` turns validation err
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "KITH_"
@@ -46,7 +54,8 @@ class LLMSettings(BaseModel):
     base_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8000/v1"], min_length=1
     )
-    api_key: SecretStr = SecretStr("EMPTY")
+    api_key: Annotated[SecretStr, BeforeValidator(lambda v: _empty_is_unset(v) or "EMPTY")] = (
+        SecretStr("EMPTY"))
     model: str = "meta-llama/Llama-3.1-8B-Instruct"
     embed_model: str | None = None
     vision_model: str | None = Field(
@@ -185,12 +194,50 @@ class DeliverySettings(BaseModel):
     retry_max: float = Field(60.0, gt=0, description="longest pause between tries")
 
 
+def _empty_is_unset(value: Any) -> Any:
+    """``KITH_X=`` (as compose's env_file passes an unset variable) means unset, not ""."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_is_unset)]
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class GatewaySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    public_url: str | None = None
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Host names the gateway answers to, besides "
+        "loopback names, IP addresses and the public_url's host")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body")
     webchat: bool = True
-    webchat_token: SecretStr | None = None  # required when host is not loopback
+    webchat_token: OptionalSecret = None  # required when host is not loopback
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) \
+            else value
+
+    @property
+    def local(self) -> bool:
+        """Listening on loopback only: nothing off this machine can reach the gateway."""
+        return is_loopback(self.host)
 
 
 class Settings(BaseSettings):

@@ -50,7 +50,8 @@ class MatrixChannel:
         self.ctx = ctx
         self.config = config
         self.store_dir = ctx.state_dir / "nio"
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # device keys
+        self.store_dir.chmod(0o700)
         self.client = AsyncClient(
             config.homeserver, config.user_id, store_path=str(self.store_dir),
             config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True,

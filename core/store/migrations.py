@@ -215,3 +215,11 @@ MIGRATIONS += (
     CREATE INDEX turns_person_conversation ON turns(person_id, conversation, seq);
     """,
 )
+MIGRATIONS += (
+    # 10: words the person did not write are kept apart from their own (turns.text); turns
+    # that read them are marked, so learning and summaries can leave them out
+    """
+    ALTER TABLE turns ADD COLUMN quoted TEXT NOT NULL DEFAULT '';
+    ALTER TABLE turns ADD COLUMN read_quoted INTEGER NOT NULL DEFAULT 0;
+    """,
+)

@@ -128,7 +128,9 @@ def serving(root: Path, llm_url: str, port: int, **env: str) -> Iterator[Served]
     settings = kith_env(root, KITH_LLM__BASE_URLS=llm_url, KITH_GATEWAY__PORT=str(port),
                         KITH_LLM__TIMEOUT="60", KITH_MEMORY__LEARN="true",
                         KITH_MEMORY__QUIET_SECONDS="0.5",
-                        KITH_LLM__MODEL="llama-test", **env)
+                        KITH_LLM__MODEL="llama-test",
+                        KITH_GATEWAY__ALLOWED_HOSTS="kith.test",  # the name the tests browse
+                        **env)
     log = (root / "serve.log").open("ab")
     proc = subprocess.Popen([*KITH, "serve"], env=settings, cwd=root, stdout=log, stderr=log)
     try:

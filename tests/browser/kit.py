@@ -79,17 +79,20 @@ def their_message(body: dict[str, Any]) -> str:
 class Brain:
     """The fake model's script. Chat: the first trigger found in the person's message picks
     the reply; a message no trigger expects is recorded in ``unexpected`` (tests assert it
-    stays empty). Extraction (``response_format``): the first trigger found in the exchange
-    picks the memories, otherwise none."""
+    stays empty). Extraction (``response_format``, one call per batch of messages): each
+    message holding a trigger yields that trigger's memories, attributed to the message."""
 
     chat: dict[str, str] = field(default_factory=dict)
     learn: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)
 
     def __call__(self, body: dict[str, Any]) -> str:
-        if "response_format" in body:
-            said = str(body["messages"][1]["content"]).split("<exchange>", 1)[-1]
-            found = next((v for k, v in self.learn.items() if k in said), [])
+        if "response_format" in body:  # one call covers every message since the last one
+            said = str(body["messages"][1]["content"]).split("<messages>", 1)[-1]
+            found = [{**memory, "message": number}
+                     for number, line in enumerate(said.strip().splitlines()[:-1], start=1)
+                     for trigger, memories in self.learn.items() if trigger in line
+                     for memory in memories]
             return json.dumps({"memories": found})
         message = their_message(body)
         for trigger, reply in self.chat.items():
@@ -124,6 +127,7 @@ def serving(root: Path, llm_url: str, port: int, **env: str) -> Iterator[Served]
     """``kith serve`` as a subprocess, with the defaults a user gets (memory learning on)."""
     settings = kith_env(root, KITH_LLM__BASE_URLS=llm_url, KITH_GATEWAY__PORT=str(port),
                         KITH_LLM__TIMEOUT="60", KITH_MEMORY__LEARN="true",
+                        KITH_MEMORY__QUIET_SECONDS="0.5",
                         KITH_LLM__MODEL="llama-test",
                         KITH_GATEWAY__ALLOWED_HOSTS="kith.test",  # the name the tests browse
                         **env)

@@ -96,6 +96,7 @@ class EmbeddedModel:
                         report=self._check_closing)
         except PullError as exc:
             self.board.set(state="failed", error=str(exc))
+            log.error("local_model_failed", model=self.local.name, error=str(exc))
             raise
         self.board.set(state="loading")
         try:
@@ -103,6 +104,7 @@ class EmbeddedModel:
         except Exception as exc:
             message = f"cannot load {path}: {exc}"
             self.board.set(state="failed", error=message)
+            log.error("local_model_failed", model=self.local.name, error=message)
             raise PullError(message) from exc
         self.board.set(state="ready")
         log.info("local_model_ready", model=self.local.name, path=str(path))

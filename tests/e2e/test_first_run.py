@@ -59,7 +59,7 @@ def _kith_env(home: Path, smollm2: Path, port: int) -> dict[str, str]:
                       KITH_LLM__LOCAL_CONTEXT="4096")
 
 
-def _wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:
+def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,7 +84,7 @@ def test_installed_kith_serves_the_embedded_model_from_any_directory(
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             env=_kith_env(home, smollm2, port))
     try:
-        line = _wait_for_line(proc, "Kith is ready", 90)
+        line = wait_for_line(proc, "Kith is ready", 90)
         assert line == (f"Kith is ready: open http://127.0.0.1:{port}/ to chat — answering "
                         f"with {smollm2.stem} on llama.cpp in this process")
         base = f"http://127.0.0.1:{port}"

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.base import ChannelConfig
 from bots.registry import channel_spec, known_channels
 from core.profile import BotProfile
+from core.schedule.times import TimeError, zone
 from core.settings import ConfigError, describe_validation_error
+from core.tools import catalog
 
 _BOT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -30,6 +32,26 @@ class BotFile(BaseModel):
     model: str | None = Field(None, description="overrides KITH_LLM__MODEL for this bot")
     persona_file: str = "persona.md"
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
+    timezone: str | None = Field(None, description="IANA zone for people without /prefs")
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, value: list[str] | None) -> list[str] | None:
+        unknown = [name for name in value or () if name not in catalog.ALL]
+        if unknown:
+            raise ValueError(f"unknown tool {unknown[0]!r} (known: {', '.join(catalog.ALL)})")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                zone(value)
+            except TimeError as err:
+                raise ValueError(f"{err}; use an IANA name like Europe/Lisbon") from None
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +104,9 @@ def load_bot(directory: Path) -> BotDefinition:
     if not channels:
         raise ConfigError(f"{path}: channels: the bot has no enabled channel")
     profile = BotProfile(name=name, persona=persona, model=spec.model,
-                         display_name=spec.display_name)
+                         display_name=spec.display_name,
+                         tools=tuple(spec.tools) if spec.tools is not None else None,
+                         timezone=spec.timezone)
     return BotDefinition(profile=profile, channels=channels, path=path)
 
 

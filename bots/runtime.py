@@ -13,6 +13,7 @@ from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
 from core.memory.service import MemorySettings
+from core.schedule.scheduler import Scheduler
 from core.settings import Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
@@ -52,6 +53,7 @@ class Kith:
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
                                      settings.delivery)
+        self.scheduler = Scheduler(self.store.schedule, self.dispatcher.submit)
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
         register_secrets(secret_values(settings))
         for bot in fleet:
@@ -88,8 +90,10 @@ class Kith:
                 log.info("channel_started", bot=bot, channel=name)
         finally:
             self.dispatcher.run()
+        self.scheduler.start()  # after resume: due reminders queue behind what was waiting
 
     async def stop(self) -> None:
+        await self.scheduler.stop()
         await self.dispatcher.close()
         for runtime in self.channels.values():
             try:

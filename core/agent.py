@@ -18,9 +18,14 @@ from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
 from core.reply import Reply, span
+from core.schedule.deliver import scheduled_text
+from core.schedule.times import resolve_zone
 from core.settings import PromptSettings
 from core.store.base import InboxStatus, Store, TurnRecord
 from core.tokens import estimate_tokens
+from core.tools import catalog
+from core.tools.base import ToolContext
+from core.tools.loop import ToolLoop
 
 log = get_logger("kith.agent")
 
@@ -74,6 +79,7 @@ class Agent:
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory)
+        self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
         """One turn's reply. When no model answers, the reply's status is FAILED, the turn
@@ -95,12 +101,20 @@ class Agent:
                     yield answer
                 await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
+        if inbound.scheduled is not None:  # a reminder or briefing that came due
+            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock())
+            if text:
+                yield text
+            await self._finish(inbound, person, None, text or None, answer=text or None,
+                               reply=reply)  # stored until the platform accepts it
+            return
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None)
             return
         command = parse_command(inbound.text)
         if command is not None:
-            ctx = CommandContext(inbound, person, self.store, self.clock)
+            bot_tz = self.bots[conv.bot].timezone
+            ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz)
             answer = await run_command(command, ctx)
             if answer is not None:
                 reply.status = ReplyStatus.COMMAND
@@ -117,16 +131,23 @@ class Agent:
         prompt = await self._prompt(inbound, person, bot)
         usage, endpoint, parts = Usage(), "", []
         failed = False
+        loop = await self._tool_loop(inbound, person, bot)
         try:
-            async for delta in self.model.stream(
-                prompt.messages, route_key=str(inbound.conversation), model=bot.model,
-                max_tokens=self.reply_tokens,
-            ):
-                if delta.text:
-                    parts.append(delta.text)
-                    yield delta.text
-                usage = delta.usage or usage
-                endpoint = delta.endpoint or endpoint
+            if loop is not None:
+                async for piece in loop.run(prompt.messages):
+                    parts.append(piece)
+                    yield piece
+                usage, endpoint = loop.usage, loop.endpoint
+            else:
+                async for delta in self.model.stream(
+                    prompt.messages, route_key=str(inbound.conversation), model=bot.model,
+                    max_tokens=self.reply_tokens,
+                ):
+                    if delta.text:
+                        parts.append(delta.text)
+                        yield delta.text
+                    usage = delta.usage or usage
+                    endpoint = delta.endpoint or endpoint
         except LLMError as err:
             failed = True
             reply.status = ReplyStatus.INTERRUPTED if parts else ReplyStatus.FAILED
@@ -152,6 +173,20 @@ class Agent:
         if not failed and text:
             self._spawn(self._learn(inbound, person, text, bot))
 
+    async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolLoop | None:
+        """The tool loop for this turn, or None when the bot has no tools."""
+        every = self.tools[bot.name]
+        if not every:
+            return None
+        prefs = await self.store.preferences(person)
+        zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
+        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source)
+        return ToolLoop(
+            self.model, every.for_turn(inbound), ctx, known=every.tools,
+            route_key=str(inbound.conversation), model_name=bot.model,
+            max_tokens=self.reply_tokens,
+        )
+
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile) -> Prompt:
         conv = inbound.conversation
         prefs = await self.store.preferences(person)
@@ -168,7 +203,8 @@ class Agent:
             profile=profile,
             summary=state.summary,
             turns=turns,
-            volatile=[*recalled, local_time(self.clock(), prefs.get("timezone"))],
+            volatile=[*recalled, local_time(self.clock(), resolve_zone(
+                prefs.get("timezone"), bot.timezone)[0])],
             message=inbound.text,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,

@@ -14,6 +14,7 @@ from core.events import (
     Inbound,
     Origin,
     Quoted,
+    ScheduledTurn,
     Sender,
     Trust,
 )
@@ -37,6 +38,7 @@ def inbound_to_json(inbound: Inbound) -> str:
             "trust": inbound.trust.value,
             "chat": inbound.chat.value,
             "quoted": [[q.origin.value, q.text, q.author, q.subject] for q in inbound.quoted],
+            **({"scheduled": _scheduled_to_json(inbound.scheduled)} if inbound.scheduled else {}),
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -59,7 +61,17 @@ def inbound_from_json(text: str) -> Inbound:
         chat=_chat(data),
         quoted=tuple(Quoted(origin=Origin(o), text=t, author=a, subject=s)
                      for o, t, a, s in data.get("quoted", ())),
+        scheduled=_scheduled_from_json(data["scheduled"]) if data.get("scheduled") else None,
     )
+
+
+def _scheduled_to_json(turn: ScheduledTurn) -> list[str]:
+    return [turn.schedule_id, turn.kind, turn.text, turn.due_at.isoformat(), turn.timezone]
+
+
+def _scheduled_from_json(data: list[str]) -> ScheduledTurn:
+    schedule_id, kind, text, due_at, timezone = data
+    return ScheduledTurn(schedule_id, kind, text, datetime.fromisoformat(due_at), timezone)
 
 
 def _chat(data: dict[str, Any]) -> ChatKind:

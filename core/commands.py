@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.events import Inbound, Trust, utcnow
 from core.memory import commands as memory_commands
+from core.schedule import commands as schedule_commands
 from core.store.base import Store
 
 PREF_KEYS: dict[str, str] = {
@@ -25,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "reset": "start a fresh conversation (the old one is kept out of my context)",
     "prefs": "show or set your preferences: /prefs name Ana",
     **memory_commands.COMMANDS,
+    **schedule_commands.COMMANDS,
 }
 
 
@@ -54,6 +56,7 @@ class CommandContext:
     person_id: str
     store: Store
     clock: Callable[[], datetime] = field(default=utcnow)
+    bot_timezone: str | None = None  # the bot's default zone when the person set none
 
 
 Handler = Callable[[CommandContext, str], Awaitable[str]]
@@ -117,6 +120,7 @@ HANDLERS: dict[str, Handler] = {
     "prefs": _prefs,
     "approve": _approve,
     **memory_commands.HANDLERS,
+    **schedule_commands.HANDLERS,  # wraps /export and /forget to cover lists and reminders
 }
 
 

@@ -109,6 +109,17 @@ class Attachment:
     size: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ScheduledTurn:
+    """A turn Kith starts itself: a reminder or briefing that came due (no one wrote it)."""
+
+    schedule_id: str
+    kind: str  # reminder, briefing
+    text: str  # what to remind of ("" for a briefing)
+    due_at: datetime  # the occurrence this turn is for (UTC)
+    timezone: str  # the person's IANA zone when it was set
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -133,6 +144,7 @@ class Inbound:
     received_at: datetime = field(default_factory=utcnow)
     attachments: tuple[Attachment, ...] = ()
     reply_to: str | None = None
+    scheduled: ScheduledTurn | None = None  # set only on turns Kith starts itself
     raw: Any = field(default=None, compare=False, repr=False)  # debugging only; core never reads
 
     def __post_init__(self) -> None:

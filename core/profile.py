@@ -11,3 +11,5 @@ class BotProfile:
     persona: str
     model: str | None = None  # None: the default model from settings
     display_name: str = "Kith"
+    tools: tuple[str, ...] | None = None  # None: every default tool (core.tools.catalog)
+    timezone: str | None = None  # IANA zone for people who set none with /prefs

@@ -28,6 +28,7 @@ from adapters.whatsapp.common import (
     error_code,
     log,
     post_with_retry,
+    window_open,
 )
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
@@ -50,6 +51,11 @@ class CloudConfig(ChannelConfig):
     api_base_url: str = "https://graph.facebook.com"
     api_version: str = "v21.0"
     mark_read: bool = True
+    reminder_template: str | None = Field(
+        None, pattern=r"^[a-z0-9_]{1,512}$",
+        description="approved template (one body parameter) for reminders outside the "
+                    "24-hour window; without one the owner is told instead")
+    reminder_template_language: str = Field("en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
 
     @field_validator("owners", "allowed_numbers")
     @classmethod
@@ -134,9 +140,12 @@ class CloudWhatsApp:
     # -- replies ---------------------------------------------------------------------------
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
-        if self.config.mark_read and not reply.shown:
+        if self.config.mark_read and not reply.shown and inbound.scheduled is None:
             await self._mark_read(inbound.id.split(":", 2)[-1])
         text = await reply.drain()  # WhatsApp: send once, when complete
+        if text and not reply.shown and not await window_open(self.ctx.store, inbound):
+            return reply.outbound((await self._outside_window(inbound.conversation.chat_id,
+                                                              text),))
         ids = list(reply.shown)  # pieces a failed delivery already sent are not sent again
         for piece in split_text(text.strip(), BODY_LIMIT)[len(ids):]:
             ids.append(await self._send(inbound.conversation.chat_id, piece))
@@ -159,6 +168,18 @@ class CloudWhatsApp:
             log.warning("whatsapp_mark_read_failed", provider="cloud",
                         code=error_code(response, "error", "code"))
 
+    async def _outside_window(self, number: str, text: str) -> str:
+        """A reminder for someone who has not written for 24 h: template, else tell the owner."""
+        name = self.config.reminder_template
+        if name is None:
+            self._window.closed(number, "no_template", what=f"a reminder ({text[:200]})")
+            raise DeliveryError("outside the 24-hour window, no reminder template",
+                                permanent=True)
+        return await self._send(number, "", template={
+            "name": name, "language": {"code": self.config.reminder_template_language},
+            "components": [{"type": "body",
+                            "parameters": [{"type": "text", "text": text[:1000]}]}]})
+
     async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
         try:
             await self._send(number, body, notify=notify)
@@ -166,13 +187,16 @@ class CloudWhatsApp:
             return False
         return True
 
-    async def _send(self, number: str, body: str, *, notify: bool = True) -> str:
+    async def _send(self, number: str, body: str, *, notify: bool = True,
+                    template: dict[str, Any] | None = None) -> str:
         """The message's wamid; DeliveryError when the Graph API did not take it."""
+        content: dict[str, Any] = ({"type": "text", "text": {"preview_url": False, "body": body}}
+                                   if template is None else
+                                   {"type": "template", "template": template})
         try:
             response = await self._post({
                 "messaging_product": "whatsapp", "recipient_type": "individual",
-                "to": number.lstrip("+"), "type": "text",
-                "text": {"preview_url": False, "body": body},
+                "to": number.lstrip("+"), **content,
             }, "cloud_message")
         except (PlatformError, httpx.TransportError) as err:
             log.error("whatsapp_send_failed", provider="cloud", to=number,

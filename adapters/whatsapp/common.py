@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import httpx
 
 from adapters.kit import PlatformError, http_retry_after, retrying
-from core.events import Attachment, Trust
+from core.events import Attachment, Inbound, Trust
 from core.logging import get_logger
+from core.store.base import Store
 
 log = get_logger("kith.whatsapp")
 
@@ -75,9 +77,9 @@ def log_window_closed(conversation: str, provider: str, code: int | str) -> None
     )
 
 
-def window_notice(number: str) -> str:
+def window_notice(number: str, what: str = "my reply") -> str:
     """What the owner is told when a reply could not be delivered (sent once per failure)."""
-    return (f"I couldn't deliver my reply to {number}: WhatsApp only allows free-form "
+    return (f"I couldn't deliver {what} to {number}: WhatsApp only allows free-form "
             "messages within 24 hours of their last message. It will work again once "
             "they write to me.")
 
@@ -112,13 +114,31 @@ class WindowWatch:
         self.send = send
         self._tasks: set[asyncio.Task[bool]] = set()
 
-    def closed(self, number: str, code: int | str, *, notify: bool = True) -> None:
+    def closed(self, number: str, code: int | str, *, notify: bool = True,
+               what: str = "my reply") -> None:
         log_window_closed(f"{self.conversations}/{number}", self.provider, code)
         if notify and self.owner and self.owner != number:
-            task = asyncio.create_task(self.send(self.owner, window_notice(number), notify=False))
+            task = asyncio.create_task(
+                self.send(self.owner, window_notice(number, what), notify=False))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
     async def aclose(self) -> None:
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+WINDOW = timedelta(hours=24)  # free-form messages only within 24 h of the person's last one
+
+
+async def window_open(store: Store, inbound: Inbound, now: datetime | None = None) -> bool:
+    """Whether the person wrote in this conversation within the last 24 hours.
+
+    Asked only for turns Kith starts itself (reminders, briefings): a reply to a message
+    always falls inside the window.
+    """
+    if inbound.scheduled is None:
+        return True
+    turns = await store.history(inbound.conversation, 0, 50)
+    last = max((t.created_at for t in turns if t.role == "user"), default=None)
+    return last is not None and (now or datetime.now(UTC)) - last < WINDOW

@@ -7,6 +7,7 @@ is complete, through the Messages API (``httpx``, async), split at 1600 characte
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qsl
 
 import httpx
@@ -22,6 +23,7 @@ from adapters.whatsapp.common import (
     error_code,
     log,
     post_with_retry,
+    window_open,
 )
 from adapters.whatsapp.phone import e164_list, to_e164
 from adapters.whatsapp.signatures import twilio_valid
@@ -46,6 +48,10 @@ class TwilioConfig(ChannelConfig):
     api_base_url: str = "https://api.twilio.com"
     public_url: str | None = Field(None, description="the full webhook URL Twilio calls")
     status_callbacks: bool = True
+    reminder_template_sid: str | None = Field(
+        None, pattern=r"^HX[0-9a-fA-F]{32}$",
+        description="approved Content template (one variable, {{1}}) for reminders outside "
+                    "the 24-hour window; without one the owner is told instead")
 
     @field_validator("from_number")
     @classmethod
@@ -118,11 +124,23 @@ class TwilioWhatsApp:
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         text = await reply.drain()  # WhatsApp: send once, when complete
         number = inbound.conversation.chat_id
+        if text and not reply.shown and not await window_open(self.ctx.store, inbound):
+            return reply.outbound((await self._outside_window(number, text),))
         ids = list(reply.shown)  # pieces a failed delivery already sent are not sent again
         for piece in split_text(text.strip(), BODY_LIMIT)[len(ids):]:
             ids.append(await self._send(number, piece))
             await reply.sent(ids)
         return reply.outbound(tuple(ids))
+
+    async def _outside_window(self, number: str, text: str) -> str:
+        """A reminder for someone who has not written for 24 h: template, else tell the owner."""
+        template = self.config.reminder_template_sid
+        if template is None:
+            self._window.closed(number, "no_template", what=f"a reminder ({text[:200]})")
+            raise DeliveryError("outside the 24-hour window, no reminder template",
+                                permanent=True)
+        variables = json.dumps({"1": text[:1000]}, ensure_ascii=False)
+        return await self._send(number, "", content=(template, variables))
 
     async def send_text(self, number: str, body: str, *, notify: bool = True) -> bool:
         try:
@@ -131,11 +149,16 @@ class TwilioWhatsApp:
             return False
         return True
 
-    async def _send(self, number: str, body: str, *, notify: bool = True) -> str:
-        """The message sid; DeliveryError when Twilio did not take it."""
+    async def _send(self, number: str, body: str, *, notify: bool = True,
+                    content: tuple[str, str] | None = None) -> str:
+        """The message sid; DeliveryError when Twilio did not take it. ``content``: a
+        template (ContentSid, ContentVariables JSON) instead of a free-form body."""
         url = f"{self.config.api_base_url}/2010-04-01/Accounts/{self._sid}/Messages.json"
-        data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}",
-                "Body": body}
+        data = {"To": f"whatsapp:{number}", "From": f"whatsapp:{self.config.from_number}"}
+        if content is None:
+            data["Body"] = body
+        else:
+            data["ContentSid"], data["ContentVariables"] = content
         if self.config.status_callbacks:
             data["StatusCallback"] = self.public_url
         try:

@@ -9,12 +9,13 @@ from core.llm.types import (
     Delta,
     LLMError,
     Probe,
+    ToolCall,
     Usage,
 )
 from core.llm.wire import decode_chunk, decode_completion
 
 __all__ = [
     "PROBE_TIMEOUT", "ChatMessage", "ChatModel", "Completion", "Delta", "Endpoint", "LLMError",
-    "OpenAIChatModel", "Probe", "Usage", "decode_chunk", "decode_completion", "endpoint_label",
-    "error_kind", "is_retryable", "rank", "retry_after_seconds",
+    "OpenAIChatModel", "Probe", "ToolCall", "Usage", "decode_chunk", "decode_completion",
+    "endpoint_label", "error_kind", "is_retryable", "rank", "retry_after_seconds",
 ]

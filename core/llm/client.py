@@ -27,8 +27,8 @@ from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_ran
 
 from core import metrics
 from core.llm.faults import error_kind, is_retryable, retry_after_seconds
-from core.llm.types import ChatMessage, Completion, Delta, LLMError, Probe, Usage
-from core.llm.wire import decode_chunk, decode_completion
+from core.llm.types import ChatMessage, Completion, Delta, LLMError, Probe, ToolCall, Usage
+from core.llm.wire import decode_chunk, decode_completion, merge_tool_calls
 from core.logging import get_logger
 from core.settings import LLMSettings
 
@@ -158,10 +158,12 @@ class OpenAIChatModel:
 
     async def stream(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
-        max_tokens: int | None = None,
+        max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]:
         body = {"messages": [m.wire() for m in messages], "stream": True,
                 "stream_options": {"include_usage": True}, **self._params(model, max_tokens)}
+        if tools:
+            body["tools"] = list(tools)
         used: list[Endpoint] = []
 
         async def open_stream(endpoint: Endpoint) -> tuple[Endpoint, Any]:
@@ -187,8 +189,10 @@ class OpenAIChatModel:
         finish: str | None = None
         usage: Usage | None = None
         got_text = False
+        calls: dict[int, list[str]] = {}
         try:
             async for chunk in response:
+                merge_tool_calls(calls, chunk)
                 text, chunk_finish, chunk_usage = decode_chunk(chunk)
                 usage = chunk_usage or usage
                 finish = chunk_finish or finish
@@ -206,7 +210,8 @@ class OpenAIChatModel:
         if usage:
             metrics.LLM_TOKENS.labels(kind="prompt").inc(usage.prompt_tokens)
             metrics.LLM_TOKENS.labels(kind="completion").inc(usage.completion_tokens)
-        yield Delta(finish_reason=finish, usage=usage, endpoint=endpoint.label)
+        done = tuple(ToolCall(c[0] or f"call_{i}", c[1], c[2]) for i, c in sorted(calls.items()))
+        yield Delta(finish_reason=finish, usage=usage, endpoint=endpoint.label, tool_calls=done)
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,

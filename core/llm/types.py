@@ -8,12 +8,32 @@ from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One call the model asked for: ``arguments`` is the JSON text it wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def wire(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function",
+                "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     role: str  # system, user, assistant, tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that called tools
+    tool_call_id: str | None = None  # tool messages: the call this answers
 
-    def wire(self) -> dict[str, str]:
-        return {"role": self.role, "content": self.content}
+    def wire(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.tool_calls:
+            out["tool_calls"] = [call.wire() for call in self.tool_calls]
+        if self.tool_call_id is not None:
+            out["tool_call_id"] = self.tool_call_id
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +50,7 @@ class Delta:
     finish_reason: str | None = None
     usage: Usage | None = None
     endpoint: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()  # complete native calls, on the last delta
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +85,7 @@ class LLMError(Exception):
 class ChatModel(Protocol):
     def stream(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
-        max_tokens: int | None = None,
+        max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]: ...
 
     async def complete(

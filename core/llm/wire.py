@@ -25,6 +25,19 @@ def decode_chunk(chunk: Any) -> tuple[str, str | None, Usage | None]:
     return text, finish, _usage(chunk.get("usage"))
 
 
+def merge_tool_calls(calls: dict[int, list[str]], chunk: Any) -> None:
+    """Fold one chunk's ``delta.tool_calls`` fragments into ``calls`` ([id, name, args])."""
+    if not isinstance(chunk, dict):
+        return
+    for choice in chunk.get("choices") or ():
+        for part in (choice.get("delta") or {}).get("tool_calls") or ():
+            slot = calls.setdefault(int(part.get("index") or 0), ["", "", ""])
+            function = part.get("function") or {}
+            slot[0] = part.get("id") or slot[0]
+            slot[1] += function.get("name") or ""
+            slot[2] += function.get("arguments") or ""
+
+
 def decode_completion(data: Any, endpoint: str) -> Completion:
     """A non-streamed ``chat.completion`` body as a Completion (pure)."""
     if not isinstance(data, dict) or not data.get("choices"):

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from core.events import ConversationKey, Inbound, Sender
 from core.memory.model import MemoryStore
+from core.schedule.model import ListStore, ScheduleStore
 
 
 class InboxStatus(StrEnum):
@@ -101,6 +102,7 @@ class Store(Protocol):
     async def record_sent(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None: ...
     async def mark_delivered(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None: ...
     async def mark_undeliverable(self, inbound_id: str) -> None: ...
+    # hold: the notice the person got is its own message, so the answer is a new one
     async def hold(self, inbound_id: str, since: datetime) -> None: ...
     async def drop_held(self, inbound_id: str) -> None: ...
 
@@ -127,3 +129,10 @@ class Store(Protocol):
     # long-term memories, identities and linking (core/memory), on the same database
     @property
     def memories(self) -> MemoryStore: ...
+
+    # scheduled turns (reminders, briefings) and per-person lists, on the same database
+    @property
+    def schedule(self) -> ScheduleStore: ...
+
+    @property
+    def lists(self) -> ListStore: ...

@@ -148,3 +148,41 @@ MIGRATIONS += (
     CREATE INDEX inbox_open ON inbox(rowid) WHERE status IN ('pending', 'answered', 'held');
     """,
 )
+MIGRATIONS += (
+    # 7: scheduled turns (reminders, briefings), their fired occurrences, per-person lists
+    """
+    CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        text TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        rule TEXT,
+        anchor TEXT NOT NULL,
+        due_at REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX schedules_due ON schedules(due_at) WHERE active = 1;
+    CREATE INDEX schedules_person ON schedules(person_id, kind);
+    CREATE TABLE schedule_fired (
+        rowid INTEGER PRIMARY KEY,
+        inbound_id TEXT NOT NULL UNIQUE,
+        schedule_id TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        submitted INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX schedule_fired_open ON schedule_fired(submitted) WHERE submitted = 0;
+    CREATE TABLE list_items (
+        n INTEGER PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        list TEXT NOT NULL,
+        item TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX list_items_person ON list_items(person_id, list, done);
+    """,
+)

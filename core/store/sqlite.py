@@ -20,6 +20,7 @@ from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.logging import get_logger
 from core.memory.store import SQLiteMemoryStore
+from core.schedule.sqlite import SQLiteListStore, SQLiteScheduleStore
 from core.store.base import (
     ConversationState,
     Delivery,
@@ -50,6 +51,8 @@ class SQLiteStore:
         self._db: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._memories = SQLiteMemoryStore(lambda: self.db)
+        self._schedule = SQLiteScheduleStore(lambda: self.db)
+        self._lists = SQLiteListStore(lambda: self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -60,6 +63,14 @@ class SQLiteStore:
     @property
     def memories(self) -> SQLiteMemoryStore:
         return self._memories
+
+    @property
+    def schedule(self) -> SQLiteScheduleStore:
+        return self._schedule
+
+    @property
+    def lists(self) -> SQLiteListStore:
+        return self._lists
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -164,8 +175,9 @@ class SQLiteStore:
 
     async def hold(self, inbound_id: str, since: datetime) -> None:
         self.db.execute(
-            "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, ?) "
-            "WHERE id = ? AND status IN ('pending', 'held')", (since.isoformat(), inbound_id))
+            "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, ?), "
+            "platform_ids = '[]' WHERE id = ? AND status IN ('pending', 'held')",
+            (since.isoformat(), inbound_id))
 
     async def drop_held(self, inbound_id: str) -> None:
         self.db.execute("UPDATE inbox SET status = 'failed' WHERE id = ? AND status = 'held'",

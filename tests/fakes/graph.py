@@ -113,7 +113,13 @@ class FakeGraph:
             return graph_error(fault.status, fault.code or 1, headers)
         text = body.get("text") if isinstance(body.get("text"), dict) else {}
         content = text.get("body") if isinstance(text, dict) else None
-        if body.get("type") != "text" or not isinstance(content, str) or not content:
+        template = body.get("template") if isinstance(body.get("template"), dict) else {}
+        if body.get("type") == "template":  # a pre-approved template: name + language
+            content = template.get("name") if isinstance(template.get("language"), dict) \
+                else None
+        elif body.get("type") != "text":
+            content = None
+        if not isinstance(content, str) or not content:
             return graph_error(400, 100)
         if len(content) > TEXT_LIMIT or not str(body.get("to", "")).isdigit():
             return graph_error(400, 100)

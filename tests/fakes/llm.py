@@ -71,8 +71,11 @@ class FakeLLM:
         models: list[str] | None = None,
         embedding_dim: int = 64,
         record: bool = True,
+        strict: bool = False,
     ) -> None:
         self.reply: str | ReplyFn | None = reply
+        self.strict = strict  # a chat request with the script used up is an error (HTTP 500)
+        self.unexpected = 0
         self.ttft = ttft
         self.itl = itl
         self.models: list[str] = list(models) if models else ["llama-test"]
@@ -124,9 +127,17 @@ class FakeLLM:
                 return self._faults.popleft()
         return None
 
+    @property
+    def unconsumed(self) -> int:
+        """Scripted answers no request has taken yet."""
+        return len(self._script)
+
     def next_reply(self, body: dict[str, Any]) -> str | ScriptedToolCall:
         with contextlib.suppress(IndexError):
             return self._script.popleft()
+        if self.strict:
+            self.unexpected += 1
+            raise AssertionError("unexpected chat request: the script is used up")
         if self.reply is None:
             return wire.echo_reply(body)
         return self.reply if isinstance(self.reply, str) else str(self.reply(body))

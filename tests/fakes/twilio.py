@@ -112,10 +112,10 @@ class FakeTwilio:
             headers = ({"retry-after": str(fault.retry_after)}
                        if fault.retry_after is not None else None)
             return _error(fault.status, fault.code or fault.status * 100, "injected", headers)
-        for name in ("To", "From", "Body"):
+        for name in ("To", "From", "Body" if "ContentSid" not in form else "ContentSid"):
             if not form.get(name):
                 return _error(400, 21604 if name == "To" else 21602, f"'{name}' is required")
-        if len(form["Body"]) > BODY_LIMIT:
+        if len(form.get("Body", "")) > BODY_LIMIT:
             return _error(400, 21617, "The concatenated message body exceeds the 1600 "
                                       "character limit")
         sid = "SM" + secrets.token_hex(16)
@@ -131,7 +131,7 @@ class FakeTwilio:
     def _resource(self, form: dict[str, str], sid: str) -> dict[str, object]:
         return {
             "account_sid": self.account_sid, "api_version": "2010-04-01",
-            "body": form["Body"], "date_created": formatdate(usegmt=True),
+            "body": form.get("Body", ""), "date_created": formatdate(usegmt=True),
             "date_sent": None, "date_updated": formatdate(usegmt=True),
             "direction": "outbound-api", "error_code": None, "error_message": None,
             "from": form["From"], "messaging_service_sid": None, "num_media": "0",

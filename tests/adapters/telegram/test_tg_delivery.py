@@ -20,7 +20,7 @@ from tests.adapters.telegram.rig import (
     fixture,
     turns,
 )
-from tests.fakes.llm import FakeLLM
+from tests.fakes.llm import FakeLLM, Fault
 from tests.fakes.telegram import TOKEN, FakeBotAPI, running_fake_bot_api
 from tests.support import make_settings, running_kith, write_bot
 
@@ -100,3 +100,20 @@ async def test_a_pending_message_is_answered_before_a_newer_one_from_polling(
                  if "second bot" not in r["messages"][0]["content"]]
     assert [m.rsplit("\n", 1)[-1] for m in first_bot] == [
         "first, from before the restart", "Hello Kith, how are you?"]
+
+
+async def test_no_model_then_back_the_notice_stays_and_the_answer_is_a_new_message(
+        telegram_rig: RigFactory) -> None:
+    delivery = {"retry_min": 0.2, "retry_max": 0.4}
+    async with telegram_rig(delivery=delivery) as rig:
+        rig.llm.fail_all = Fault.status(503)
+        rig.llm.reply = "Back, and here is your answer."
+        await rig.bot_api.push(fixture("private_text"))
+        await rig.bot_api.wait_for(lambda a: bool(a.sent_to(OWNER)))
+        rig.llm.fail_all = None
+        await rig.kith.dispatcher.join()
+        shown = [s.text for s in rig.bot_api.sent_to(OWNER)]
+    assert len(shown) == 2 and "can't reach my language model" in shown[0]
+    assert "an hour" in shown[0]
+    assert shown[1] == "Back, and here is your answer."
+    assert len(rig.bot_api.calls_to("sendMessage")) == 2

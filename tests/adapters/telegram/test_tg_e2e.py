@@ -130,7 +130,7 @@ async def test_unknown_user_gets_only_a_pairing_prompt(telegram_rig: RigFactory)
 async def test_429_storm_and_5xx_delay_but_lose_nothing(telegram_rig: RigFactory) -> None:
     async with telegram_rig() as rig:
         api = rig.bot_api
-        rig.llm.reply, rig.llm.itl = REPLY, 0.005
+        rig.llm.reply, rig.llm.itl = REPLY, 0.1  # still streaming after the first send
         api.inject("sendMessage", 429, retry_after=1)
         api.inject("sendMessage", 502, "Bad Gateway")
         api.inject("editMessageText", 429, retry_after=1, times=2)
@@ -250,23 +250,25 @@ async def test_attachments_are_fetched_lazily(telegram_rig: RigFactory) -> None:
         assert FRIEND != OWNER
 
 
-async def test_undeliverable_reply_is_logged_and_kept(
+async def test_a_reply_the_bot_api_refused_is_delivered_again_from_the_store(
         telegram_rig: RigFactory, capsys: pytest.CaptureFixture[str]) -> None:
     async with telegram_rig(extra="max_attempts = 2") as rig:
         rig.llm.reply, rig.llm.itl = REPLY, 0.03  # still streaming when delivery gives up
         rig.bot_api.inject("sendMessage", 502, "Bad Gateway", times=2)
         update = fixture("private_text")
         await rig.send(update)
-        assert rig.bot_api.chat_texts(OWNER) == []
+        assert rig.bot_api.chat_texts(OWNER) == [REPLY]  # once, re-delivered by the core
+        assert len(turns(rig)) == 1  # without asking the model again
         key = ConversationKey("kith", "telegram", str(OWNER))
         history = await rig.kith.store.history(key, 0, 10)
         assert [t.text for t in history if t.role == "assistant"] == [REPLY]
         logged = capsys.readouterr()
         line = next(x for x in (logged.out + logged.err).splitlines()
-                    if "telegram_undeliverable" in x)
+                    if "telegram_not_delivered" in x)
         assert "kith/telegram/1001" in line and TOKEN not in logged.out + logged.err
+        assert "redelivered" in logged.out + logged.err
         # A later message is delivered normally.
         later = fixture("private_text")
         later["update_id"], later["message"]["message_id"] = 50001, 60
         await rig.send(later)
-        assert rig.bot_api.chat_texts(OWNER) == [REPLY]
+        assert rig.bot_api.chat_texts(OWNER) == [REPLY, REPLY]

@@ -196,6 +196,23 @@ async def test_429_and_5xx_are_retried(rig: Rig) -> None:
     assert [m["text"]["body"] for m in rig.graph.messages] == ["made it"]
 
 
+async def test_5xx_three_times_then_beyond_one_call_still_one_reply_one_model_call(
+        rig: Rig) -> None:
+    rig.llm.reply = "arrived once"
+    for _ in range(3):
+        rig.graph.inject(Fault(500, code=1))
+    await rig.post(text_message("wamid.three"))
+    await rig.kith.dispatcher.join()
+    for _ in range(6):  # more than one delivery's attempts: re-delivered from the store
+        rig.graph.inject(Fault(503, code=2))
+    await rig.post(text_message("wamid.six"))
+    await rig.kith.dispatcher.join()
+    assert [m["text"]["body"] for m in rig.graph.messages] == ["arrived once", "arrived once"]
+    assert len([r for r in rig.llm.chat_requests if r.get("stream")]) == 2
+    state = await rig.kith.store.delivery("whatsapp_cloud:kith:wamid.six")
+    assert state is not None and state.status.value == "delivered" and state.platform_ids
+
+
 async def test_window_error_is_logged_and_owner_told(rig: Rig) -> None:
     rig.graph.inject(Fault(400, code=131047))
     with capture_logs() as logs:

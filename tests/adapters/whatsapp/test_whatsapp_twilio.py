@@ -189,6 +189,26 @@ async def test_429_and_5xx_are_retried(rig: Rig) -> None:
     assert len(rig.twilio.requests) == 3
 
 
+async def test_5xx_three_times_then_beyond_one_call_still_one_reply_one_model_call(
+        rig: Rig) -> None:
+    rig.llm.reply = "arrived once"
+    for _ in range(3):
+        rig.twilio.inject(Fault(500))
+    await rig.post(fixture("twilio_text", MessageSid=sid(3), SmsMessageSid=sid(3),
+                           SmsSid=sid(3)))
+    await rig.kith.dispatcher.join()
+    for _ in range(6):  # more than one delivery's attempts: re-delivered from the store
+        rig.twilio.inject(Fault(503))
+    await rig.post(fixture("twilio_text", MessageSid=sid(6), SmsMessageSid=sid(6),
+                           SmsSid=sid(6)))
+    await rig.kith.dispatcher.join()
+    assert [m["Body"] for m in rig.twilio.messages] == ["arrived once", "arrived once"]
+    assert len([r for r in rig.llm.chat_requests if r.get("stream")]) == 2
+    state = await rig.kith.store.delivery(f"whatsapp:kith:{sid(6)}")
+    assert state is not None and state.status.value == "delivered"
+    assert state.platform_ids[0].startswith("SM")
+
+
 async def test_window_error_is_logged_and_owner_told(rig: Rig) -> None:
     rig.twilio.inject(Fault(400, code=63016))  # synchronous form of the error
     with capture_logs() as logs:

@@ -1,0 +1,1 @@
+"""Scheduled turns: reminders and briefings as rows in the Store, fired exactly once."""

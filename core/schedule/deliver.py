@@ -1,0 +1,51 @@
+"""What a scheduled turn says when it comes due (no model call)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from core.events import ScheduledTurn
+from core.schedule.model import Kind
+from core.schedule.times import local_day_bounds, say_local, zone
+from core.store.base import Store
+
+LATE = timedelta(minutes=2)  # later than this, the reminder says it is late and why
+
+
+def reminder_text(turn: ScheduledTurn, now: datetime) -> str:
+    when = say_local(turn.due_at, turn.timezone, now)
+    if now - turn.due_at > LATE:
+        return (f"⏰ Reminder: {turn.text}\n(This was due {when}; I couldn't send it then, "
+                "sorry it's late.)")
+    return f"⏰ Reminder: {turn.text} ({when})"
+
+
+async def briefing_text(store: Store, person_id: str, turn: ScheduledTurn,
+                        now: datetime) -> str:
+    """Today's reminders and open list items; "" on a day with nothing to say."""
+    tz = turn.timezone
+    start, end = local_day_bounds(now.astimezone(zone(tz)).date(), tz)
+    today = [s for s in await store.schedule.for_person(person_id, Kind.REMINDER)
+             if start <= s.due_at < end]
+    items = await store.lists.items(person_id)
+    if not today and not items:
+        return ""
+    local = now.astimezone(zone(tz))
+    lines = [f"Good morning! Your {local:%A} {local.day} {local:%B}:"]
+    if today:
+        lines.append("Reminders today:")
+        lines += [f"- {s.due_at.astimezone(zone(tz)):%H:%M} {s.text}" for s in today]
+    lists: dict[str, list[str]] = {}
+    for item in items:
+        lists.setdefault(item.list, []).append(item.item)
+    if lists:
+        lines.append("Open on your lists:")
+        lines += [f"- {name}: {', '.join(open_items)}" for name, open_items in lists.items()]
+    return "\n".join(lines)
+
+
+async def scheduled_text(store: Store, person_id: str, turn: ScheduledTurn,
+                         now: datetime) -> str:
+    if turn.kind == Kind.BRIEFING.value:
+        return await briefing_text(store, person_id, turn, now)
+    return reminder_text(turn, now)

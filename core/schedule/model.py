@@ -1,0 +1,88 @@
+"""Scheduled turns as values, and the ScheduleStore role every Store backend provides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from core.events import Addressed, ConversationKey, Inbound, ScheduledTurn
+
+
+class Kind(StrEnum):
+    REMINDER = "reminder"
+    BRIEFING = "briefing"
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    id: str  # short, shown to the person: r1a2b3c
+    person_id: str
+    kind: Kind
+    conversation: ConversationKey  # where it was set, and where it is delivered
+    text: str
+    timezone: str
+    rule: str | None  # RRULE when it repeats
+    anchor: datetime  # naive local time the rule starts from (the first occurrence)
+    due_at: datetime  # next occurrence, UTC
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewSchedule:
+    person_id: str
+    kind: Kind
+    origin: Inbound  # the message that set it: conversation, sender, trust, chat kind
+    text: str
+    timezone: str
+    rule: str | None
+    due_at: datetime  # first occurrence (aware)
+    anchor: datetime  # naive local time of the first occurrence
+
+
+def origin_template(inbound: Inbound) -> Inbound:
+    """What is kept of the message that set a schedule: where and who, never its words."""
+    return replace(inbound, text="", quoted=(), attachments=(), reply_to=None, raw=None,
+                   scheduled=None)
+
+
+def occurrence(origin: Inbound, schedule_id: str, kind: Kind, text: str, due_at: datetime,
+               timezone: str, now: datetime) -> Inbound:
+    """The Inbound of one occurrence. Its id is fixed by the occurrence: the dedupe key."""
+    return replace(
+        origin, id=f"schedule:{schedule_id}:{int(due_at.timestamp())}", text="",
+        received_at=now, addressed=Addressed.DIRECT,
+        scheduled=ScheduledTurn(schedule_id, kind.value, text, due_at, timezone),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    list: str
+    item: str
+    done: bool
+    created_at: datetime
+
+
+class ScheduleStore(Protocol):
+    async def add(self, new: NewSchedule, now: datetime) -> Schedule: ...
+    async def get(self, schedule_id: str) -> Schedule | None: ...
+    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None: ...
+    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]: ...
+    async def next_due(self) -> datetime | None: ...
+    async def claim_due(self, now: datetime, limit: int) -> list[Inbound]: ...
+    async def unsubmitted(self) -> list[Inbound]: ...
+    async def mark_submitted(self, inbound_ids: Sequence[str]) -> None: ...
+    async def delete_person(self, person_id: str) -> int: ...
+    def subscribe(self, callback: Callable[[], None]) -> None: ...
+
+
+class ListStore(Protocol):
+    async def add_items(self, person_id: str, name: str, items: Sequence[str],
+                        now: datetime) -> list[str]: ...
+    async def items(self, person_id: str, name: str | None = None,
+                    include_done: bool = False) -> list[ListItem]: ...
+    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]: ...
+    async def delete_person(self, person_id: str) -> int: ...

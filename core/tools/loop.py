@@ -1,0 +1,123 @@
+"""The bounded tool loop of one turn.
+
+Each step streams the model with the turn's tools. Native ``tool_calls`` and calls written
+as text (see :mod:`core.tools.textfilter`) are run; their results go back as ``tool``
+messages appended after the prompt, so the prompt's stable prefix never changes. Invalid
+arguments, unknown tools and refused calls are errors the model sees; after one repair
+step that still fails, or after ``max_steps`` model calls, the person gets an honest reply.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Collection, Sequence
+from dataclasses import dataclass
+
+from core.llm import ChatMessage, ChatModel, ToolCall, Usage
+from core.logging import get_logger
+from core.tools.base import ToolContext, ToolError
+from core.tools.registry import Invalid, Registry, validate
+from core.tools.textfilter import CallFilter
+
+log = get_logger("kith.tools")
+MAX_STEPS = 4
+CAPPED = ("I stopped there: that took more steps than I allow myself for one message, so "
+          "I may not have done all of it. /reminders shows what is set; ask me again for the "
+          "rest.")
+GAVE_UP = "I couldn't do that: {error}. Could you say it another way?"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    text: str  # for the model
+    notice: str = ""  # for the person
+    failed: bool = False
+
+
+class ToolLoop:
+    def __init__(
+        self, model: ChatModel, tools: Registry, ctx: ToolContext, *, known: Collection[str],
+        route_key: str, model_name: str | None, max_tokens: int, max_steps: int = MAX_STEPS,
+    ) -> None:
+        self.model = model
+        self.tools = tools
+        self.ctx = ctx
+        self.known = set(known) | set(tools.tools)  # names recognised in text
+        self.route_key = route_key
+        self.model_name = model_name
+        self.max_tokens = max_tokens
+        self.max_steps = max_steps
+        self.usage = Usage()
+        self.endpoint = ""
+        self.model_calls = 0
+        self.tool_calls = 0
+        self._said = False  # something was shown already
+        self._open = False  # the current paragraph is still streaming
+
+    def _show(self, text: str, paragraph: bool = False) -> str:
+        """``text`` for the person; a new paragraph starts after what was shown before."""
+        lead = "\n\n" if self._said and (paragraph or not self._open) else ""
+        self._said, self._open = True, not paragraph
+        return lead + (text.lstrip() if lead else text)
+
+    async def run(self, prompt: Sequence[ChatMessage]) -> AsyncIterator[str]:
+        extra: list[ChatMessage] = []
+        repaired = False
+        for step in range(self.max_steps):
+            calls: list[ToolCall] = []
+            shown = CallFilter(self.known)
+            self._open = False
+            async for delta in self.model.stream(
+                [*prompt, *extra], route_key=self.route_key, model=self.model_name,
+                max_tokens=self.max_tokens, tools=self.tools.schemas(),
+            ):
+                if delta.text and (text := shown.feed(delta.text)):
+                    yield self._show(text)
+                calls.extend(delta.tool_calls)
+                self.usage = delta.usage or self.usage
+                self.endpoint = delta.endpoint or self.endpoint
+            self.model_calls += 1
+            rest, written = shown.finish()
+            if rest:
+                yield self._show(rest)
+            calls += [ToolCall(f"call_text_{step}_{i}", c.name, json.dumps(c.arguments))
+                      for i, c in enumerate(written)]
+            if not calls:
+                return
+            extra.append(ChatMessage("assistant", shown.text, tool_calls=tuple(calls)))
+            failures = []
+            for call in calls:
+                outcome = await self._call(call)
+                extra.append(ChatMessage("tool", outcome.text, tool_call_id=call.id))
+                if outcome.notice:
+                    yield self._show(outcome.notice, paragraph=True)
+                if outcome.failed:
+                    failures.append(outcome.text)
+            if failures and repaired:
+                reason = failures[0].removeprefix("error: ").rstrip(".")
+                yield self._show(GAVE_UP.format(error=reason), paragraph=True)
+                return
+            repaired = repaired or bool(failures)
+        log.warning("tool_loop_capped", steps=self.max_steps, tool_calls=self.tool_calls)
+        yield self._show(CAPPED, paragraph=True)
+
+    async def _call(self, call: ToolCall) -> Outcome:
+        self.tool_calls += 1
+        tool = self.tools.get(call.name)
+        if tool is None:
+            log.info("tool_unknown", tool=call.name[:64])
+            have = ", ".join(self.tools.tools) or "none"
+            return Outcome(f"error: there is no tool '{call.name[:64]}' here (available: "
+                           f"{have}). Answer the person without it.", failed=True)
+        args = validate(tool, call.arguments)
+        if isinstance(args, Invalid):
+            log.info("tool_invalid_arguments", tool=tool.name, error=args.error)
+            return Outcome(f"error: invalid arguments for {tool.name}: {args.error}",
+                           failed=True)
+        try:
+            result = await tool.handler(self.ctx, args)
+        except ToolError as err:
+            log.info("tool_refused", tool=tool.name, error=str(err))
+            return Outcome(f"error: {err}", failed=True)
+        log.info("tool_called", tool=tool.name)
+        return Outcome(result.text, result.notice)

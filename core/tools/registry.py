@@ -1,0 +1,86 @@
+"""The tools a bot has, their schemas in the OpenAI format, and argument validation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from core.events import Inbound
+from core.tools.base import Tool
+from core.tools.policy import may_use
+
+# validated by the pydantic model on every call; the model itself needs only the shape
+_OMIT = frozenset({"title", "default", "maxLength", "minLength", "maxItems", "minItems"})
+
+
+def _compact(schema: Any, names: bool = False) -> Any:
+    """The generated schema without what only validation needs (limits, titles, defaults).
+
+    ``names``: ``schema`` maps property names (which may be called "title") to schemas.
+    """
+    if isinstance(schema, dict):
+        return {k: _compact(v, k == "properties" and not names) for k, v in schema.items()
+                if names or k not in _OMIT}
+    if isinstance(schema, list):
+        return [_compact(v) for v in schema]
+    return schema
+
+
+def tool_schema(tool: Tool) -> dict[str, Any]:
+    """The OpenAI ``tools`` entry, from the tool's pydantic model."""
+    params = _compact(tool.args.model_json_schema())
+    return {"type": "function", "function": {
+        "name": tool.name, "description": tool.description, "parameters": params}}
+
+
+def schema_bytes(schemas: Sequence[dict[str, Any]]) -> int:
+    """Size of the ``tools`` JSON as the client sends it."""
+    return len(json.dumps(list(schemas), separators=(",", ":")).encode())
+
+
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """Arguments that did not validate; ``error`` is what the model is told."""
+
+    error: str
+
+
+def validate(tool: Tool, arguments: str | Mapping[str, Any]) -> BaseModel | Invalid:
+    try:
+        if isinstance(arguments, str):
+            return tool.args.model_validate_json(arguments or "{}")
+        return tool.args.model_validate(dict(arguments))
+    except ValidationError as err:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+            for e in err.errors(include_url=False, include_input=False)
+        )
+        return Invalid(problems[:500])
+
+
+class Registry:
+    """One bot's tools, by name, with their schemas computed once."""
+
+    def __init__(self, tools: Iterable[Tool]) -> None:
+        self.tools = {tool.name: tool for tool in tools}
+        self._schemas = {name: tool_schema(tool) for name, tool in self.tools.items()}
+
+    def __bool__(self) -> bool:
+        return bool(self.tools)
+
+    def get(self, name: str) -> Tool | None:
+        return self.tools.get(name)
+
+    def for_turn(self, inbound: Inbound) -> Registry:
+        """The tools this message may trigger (see :mod:`core.tools.policy`)."""
+        allowed = [t for t in self.tools.values() if may_use(t, inbound)]
+        if len(allowed) == len(self.tools):
+            return self
+        return Registry(allowed)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return list(self._schemas.values())

@@ -1,0 +1,92 @@
+"""Keep text-emitted tool calls out of what the person sees while the reply streams.
+
+Text streams through until something that may start a call appears: a reply opening with
+``{`` or ``[`` or ``known_tool(``, or a ``<|python_tag|>``, ``<function=`` or code fence
+anywhere. From there on the text is held back; at the end it is parsed, and only what is
+not a call is released.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from core.tools.textcalls import PYTHON_START, PYTHON_TAG, TextCall, extract_calls
+
+TRIGGERS = (PYTHON_TAG, PYTHON_START, "<function=", "```")
+_IDENT = re.compile(r"[A-Za-z_][\w.]*")
+
+
+class CallFilter:
+    def __init__(self, known: Collection[str]) -> None:
+        self.known = known
+        self.shown: list[str] = []
+        self._pending = ""  # not yet decided: might start a trigger
+        self._held: str | None = None  # a possible call, held back to the end
+
+    def _opening(self, text: str) -> bool | None:
+        """At the very start: True = hold all, False = not a call opening, None = undecided."""
+        head = text.lstrip()
+        if not head:
+            return None
+        if head[0] in "{[":
+            return True
+        match = _IDENT.match(head)
+        if match is None:
+            return False
+        if match.end() == len(head):
+            return None if any(n.startswith(head) for n in self.known) else False
+        return head[match.end()] == "(" and match.group(0).split(".")[0] in self.known
+
+    def feed(self, piece: str) -> str:
+        """Text that may be shown now."""
+        if self._held is not None:
+            self._held += piece
+            return ""
+        text = self._pending + piece
+        self._pending = ""
+        if not self.shown:
+            opening = self._opening(text)
+            if opening is None:
+                self._pending = text
+                return ""
+            if opening:
+                self._held = text
+                return ""
+        cut = min((i for i in (text.find(t) for t in TRIGGERS) if i >= 0), default=-1)
+        if cut >= 0:
+            self._held = text[cut:]
+            text = text[:cut]
+        else:
+            keep = _partial_suffix(text)
+            if keep:
+                self._pending, text = text[-keep:], text[:-keep]
+        if text:
+            self.shown.append(text)
+        return text
+
+    def finish(self) -> tuple[str, list[TextCall]]:
+        """(the rest of the text to show, the calls found in what was held back)."""
+        held = (self._held or "") + self._pending
+        self._held, self._pending = None, ""
+        if not held:
+            return "", []
+        rest, calls = extract_calls(held, self.known)
+        if rest:
+            self.shown.append(rest)
+        return rest, calls
+
+    @property
+    def text(self) -> str:
+        return "".join(self.shown)
+
+
+def _partial_suffix(text: str) -> int:
+    """Length of the longest end of ``text`` that could begin a trigger."""
+    best = 0
+    for trigger in TRIGGERS:
+        for size in range(min(len(trigger) - 1, len(text)), best, -1):
+            if text.endswith(trigger[:size]):
+                best = size
+                break
+    return best

@@ -1,0 +1,79 @@
+"""A real core with tools (SQLite, agent, dispatcher, scheduler) around a strict fake LLM."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from core.agent import Agent
+from core.dispatch import Dispatcher
+from core.events import Sender
+from core.llm import OpenAIChatModel
+from core.profile import BotProfile
+from core.schedule.model import Kind, Schedule
+from core.schedule.scheduler import Scheduler
+from core.store.sqlite import SQLiteStore
+from tests.core.harness import Recorder, llm_settings
+
+CHANNELS = ("test", "email", "web", "terminal")
+
+
+class Clock:
+    """An injectable clock: call it for the time; set ``now`` to move it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class ToolCore:
+    store: SQLiteStore
+    agent: Agent
+    dispatcher: Dispatcher
+    scheduler: Scheduler
+    channel: Recorder
+    clock: Clock
+
+    async def person(self, platform_id: str = "user-a", channel: str = "test") -> str:
+        return await self.store.person_for(channel, Sender(platform_id, "Ana"))
+
+    async def reminders(self, platform_id: str = "user-a") -> list[Schedule]:
+        return await self.store.schedule.for_person(await self.person(platform_id),
+                                                    Kind.REMINDER)
+
+    async def send(self, inbound: Any) -> str:
+        before = len(self.channel.replies)
+        await self.dispatcher.submit(inbound)
+        await self.dispatcher.join()
+        assert len(self.channel.replies) == before + 1
+        return self.channel.replies[-1].text
+
+
+@asynccontextmanager
+async def tool_core(path: Path, url: str, now: datetime | None = None,
+                    timezone: str | None = "Europe/Lisbon", **bot: Any) -> AsyncIterator[ToolCore]:
+    store = SQLiteStore(path)
+    await store.open()
+    model = OpenAIChatModel(llm_settings([url]))
+    clock = Clock(now or datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
+    profile = BotProfile("kith", "You are Kith.", timezone=timezone, **bot)
+    agent = Agent(store, model, {"kith": profile}, clock=clock)
+    dispatcher = Dispatcher(store, agent, 64)
+    channel = Recorder()
+    for name in CHANNELS:
+        dispatcher.register("kith", name, channel)
+    scheduler = Scheduler(store.schedule, dispatcher.submit, clock)
+    try:
+        yield ToolCore(store, agent, dispatcher, scheduler, channel, clock)
+    finally:
+        await dispatcher.close(grace=2)
+        await agent.wait_background()
+        await model.aclose()
+        await store.close()

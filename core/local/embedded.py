@@ -20,6 +20,8 @@ from typing import Any
 
 from core import metrics
 from core.llm import ChatMessage, Completion, Delta, LLMError, Probe, Usage, decode_chunk
+from core.llm.types import ToolCall
+from core.llm.wire import merge_tool_calls
 from core.local.catalog import LocalModel
 from core.local.pull import PullError, Status, StatusBoard, pull
 from core.logging import get_logger
@@ -184,10 +186,12 @@ class EmbeddedModel:
 
     async def _read(self, queue: asyncio.Queue[Any], counter: _Counter) -> AsyncIterator[Delta]:
         finish: str | None = None
+        calls: dict[int, list[str]] = {}
         while (item := await queue.get()) is not _END:
             if isinstance(item, Exception):
                 raise LLMError(f"the local model failed ({type(item).__name__}: {item})",
                                partial=counter.sampled > 0) from item
+            merge_tool_calls(calls, item)  # native calls, when a chat handler makes them
             text, chunk_finish, _ = decode_chunk(item)
             finish = chunk_finish or finish
             if text:
@@ -197,7 +201,8 @@ class EmbeddedModel:
         usage = counter.usage(finish)
         metrics.LLM_TOKENS.labels(kind="prompt").inc(usage.prompt_tokens)
         metrics.LLM_TOKENS.labels(kind="completion").inc(usage.completion_tokens)
-        yield Delta(finish_reason=finish, usage=usage, endpoint=self.label)
+        done = tuple(ToolCall(c[0] or f"call_{i}", c[1], c[2]) for i, c in sorted(calls.items()))
+        yield Delta(finish_reason=finish, usage=usage, endpoint=self.label, tool_calls=done)
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
@@ -207,13 +212,16 @@ class EmbeddedModel:
         text: list[str] = []
         finish: str | None = None
         usage = Usage()
+        calls: tuple[ToolCall, ...] = ()
         # response_format: llama.cpp would need a grammar; the callers parse JSON leniently
         async for delta in self.stream(messages, route_key=route_key, max_tokens=max_tokens,
                                        tools=tools):
             text.append(delta.text)
             finish = delta.finish_reason or finish
             usage = delta.usage or usage
-        return Completion("".join(text), finish, usage, self.label)
+            calls = delta.tool_calls or calls
+        return Completion("".join(text), finish, usage, self.label,
+                          tuple(call.wire() for call in calls))
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         raise LLMError("the embedded model does not serve embeddings")

@@ -4,8 +4,9 @@ One worker thread owns the model, so requests queue (one CPU model answers one r
 time) instead of fighting over the cores. The worker runs llama-cpp-python's own chat
 completion, which speaks the OpenAI chunk format, and the chunks go through the same pure
 decoder as a server's stream (``core.llm.decode_chunk``): one code path for streamed text,
-finish reasons and tool definitions, whatever serves the model. A reply stops as soon as its
-reader goes away (a logits processor ends the generation at the next token).
+finish reasons and tool calls, whatever serves the model (tools go to the GGUF's own chat
+template, as llama.cpp's server does; text-emitted calls are parsed by ``core.tools``). A
+reply stops at the next token once its reader goes away.
 """
 
 from __future__ import annotations
@@ -31,21 +32,15 @@ log = get_logger("kith.local")
 _END = object()
 
 
-class Stopped(Exception):
-    """Raised inside the generation when its reader has gone away."""
-
-
 @dataclass(slots=True)
 class _Counter:
-    """A llama-cpp logits processor: counts sampled tokens, stops when asked."""
+    """A llama-cpp logits processor that counts sampled tokens (prompt length on the first)."""
 
     cancel: threading.Event = field(default_factory=threading.Event)
     prompt: int = 0
     sampled: int = 0
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self.cancel.is_set():
-            raise Stopped
         if self.sampled == 0:
             self.prompt = len(input_ids)
         self.sampled += 1
@@ -167,9 +162,9 @@ class EmbeddedModel:
                 for chunk in self._llama.create_chat_completion(
                     stream=True, logits_processor=[counter], **params
                 ):
+                    if counter.cancel.is_set():  # the reader left: stop at this token
+                        break
                     put(chunk)
-            except Stopped:
-                pass
             except Exception as exc:
                 put(exc)
             finally:

@@ -12,8 +12,8 @@ import httpx
 
 from core.local.catalog import CATALOG
 from tests.e2e.procs import KITH, kith_env
-from tests.e2e.test_first_run import wait_for_line
 from tests.fakes.hub import FakeHub, HubFile, running_hub
+from tests.local.test_first_run import wait_for_line
 from tests.support import free_port, write_bot
 
 

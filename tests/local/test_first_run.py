@@ -24,6 +24,7 @@ import pytest
 from tests.e2e.procs import REPO
 from tests.support import free_port
 
+pytestmark = pytest.mark.timeout(600)  # builds and installs Kith into a fresh venv first
 README = (REPO / "README.md").read_text(encoding="utf-8")
 RUN = re.search(r"# Run Kith, from this folder.*?\n(.*?)\n\n", README, re.S)
 

@@ -57,7 +57,10 @@ def _kith_env(home: Path, smollm2: Path, port: int) -> dict[str, str]:
     return _clean_env(home, KITH_GATEWAY__PORT=str(port),
                       KITH_LLM__LOCAL_SERVERS="",  # other people's servers run on this box
                       KITH_LLM__LOCAL_MODEL=str(smollm2), KITH_LLM__MAX_REPLY_TOKENS="24",
-                      KITH_LLM__LOCAL_CONTEXT="4096")
+                      KITH_LLM__LOCAL_CONTEXT="4096",
+                      # memory extraction would queue behind the reply on the one CPU model
+                      # and `kith chat` waits for it before leaving
+                      KITH_MEMORY__LEARN="false")
 
 
 def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:

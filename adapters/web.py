@@ -13,21 +13,24 @@ in the person's browser cannot talk to Kith in their name.
 from __future__ import annotations
 
 import asyncio
-import hmac
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from importlib import resources
 
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
+from adapters.web_me import KnowledgePage
+from adapters.webauth import matches, set_token_cookie, token_ok
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
 from core.reply import Reply
 from core.store.base import InboxStatus
+from core.text import decode
 
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_TEXT = 16_000
@@ -101,17 +104,15 @@ class WebChat:
             Route(f"{base}/history", self.history, methods=["GET"]),
             Route(f"{base}/send", self.send, methods=["POST"]),
             Route(f"{base}/reply", self.reply, methods=["GET"]),
+            *web_assets.asset_routes(self.ctx.bot.name),
+            *KnowledgePage(self.ctx, self.config.title, OWNER, self._refuse).routes(),
         ]
 
     # -- HTTP ----------------------------------------------------------------------------
 
     def _refuse(self, request: Request) -> Response | None:
-        if self._token is not None:
-            given = request.cookies.get("kith_token") or request.headers.get(
-                "authorization", ""
-            ).removeprefix("Bearer ")
-            if not hmac.compare_digest(given.encode(), self._token.encode()):
-                return JSONResponse({"error": "a valid token is required"}, status_code=401)
+        if self._token is not None and not token_ok(request, self._token):
+            return JSONResponse({"error": "a valid token is required"}, status_code=401)
         origin = request.headers.get("origin")
         if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
             return JSONResponse({"error": "cross-origin requests are refused"}, status_code=403)
@@ -120,15 +121,20 @@ class WebChat:
     async def page(self, request: Request) -> Response:
         token = request.query_params.get("token")
         if token is not None and self._token is not None:
+            if not matches(token, self._token):  # checked before any cookie is set
+                return JSONResponse({"error": "a valid token is required"}, status_code=401)
             response: Response = HTMLResponse("", status_code=303,
                                               headers={"location": request.url.path})
-            response.set_cookie("kith_token", token, httponly=True, samesite="strict")
+            set_token_cookie(response, token, self.ctx.settings.gateway.public_url)
             return response
         if (refused := self._refuse(request)) is not None:
             return refused
-        html = resources.files("adapters").joinpath("static/webchat.html").read_text("utf-8")
-        html = html.replace("{{TITLE}}", self.config.title).replace("{{BOT}}", self.ctx.bot.name)
-        return HTMLResponse(html, headers={"content-security-policy": _CSP})
+        bot = self.ctx.bot
+        return web_assets.page(
+            "webchat.html", TITLE=self.config.title, BOT=bot.name,
+            MODEL=bot.model or self.ctx.settings.llm.model,
+            ASSETS=web_assets.assets_path(bot.name),
+        )
 
     async def history(self, request: Request) -> Response:
         if (refused := self._refuse(request)) is not None:
@@ -137,10 +143,12 @@ class WebChat:
         if not _SESSION.match(session):
             return JSONResponse({"error": "session is missing or malformed"}, status_code=400)
         key = ConversationKey(self.ctx.bot.name, "web", session)
-        turns = await self.ctx.store.history(key, 0, 200)
+        prefix = f"web:{self.ctx.bot.name}:{session}:"
+        turns = await self.ctx.store.transcript(key, 200)
         return JSONResponse([
-            {"role": t.role, "text": t.text, "at": t.created_at.isoformat()} for t in turns
-        ])
+            {"role": t.role, "text": t.text, "at": t.created_at.isoformat(),
+             "command": t.command, "id": t.inbound_id.removeprefix(prefix)} for t in turns
+        ], headers={"cache-control": "no-store"})
 
     async def reply(self, request: Request) -> Response:
         """``GET /chat/{bot}/reply?session=S&id=ID&wait=SECONDS``: the reply to the message the
@@ -181,7 +189,7 @@ class WebChat:
         if request.headers.get("content-type", "").split(";")[0] != "application/json":
             return JSONResponse({"error": "send JSON"}, status_code=415)
         try:
-            body = await request.json()
+            body = json.loads(decode(await request.body()))  # lone surrogates become U+FFFD
         except ValueError:
             return JSONResponse({"error": "body is not valid JSON"}, status_code=400)
         inbound = to_inbound(self.ctx.bot.name, body)
@@ -204,8 +212,6 @@ async def _drain(queue: asyncio.Queue[str | None]) -> AsyncIterator[str]:
     while (piece := await queue.get()) is not None:
         yield piece
 
-
-_CSP = "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'"
 
 
 def build(ctx: ChannelContext, config: WebConfig) -> WebChat:

@@ -29,12 +29,13 @@ from typing import Any
 import aiosmtplib
 
 from adapters.email import EmailChannel
-from adapters.email.draft import draft_request
+from adapters.email.draft import forwarded_quote
 from adapters.email.parse import parse_mail
 from adapters.email.verify import verify
 from bench.common import ProcessMeter, machine, percentile, print_table
 from bench.harness import REPO, fake_llm
 from core.logging import configure
+from core.quoting import render_quoted
 from tests.adapters.email.conftest import KITH, OWNER, email_toml, forward
 from tests.adapters.email.servers import DkimKey, dns_for, make_key
 from tests.support import free_port, make_settings, running_kith, write_bot
@@ -58,7 +59,7 @@ def pure_rate(mails: list[tuple[str, bytes]], keys: dict[str, DkimKey]) -> float
     started = time.perf_counter()
     for _, raw in mails:
         assert verify(raw, [OWNER], dnsfunc=lookup).ok
-        draft_request(parse_mail(raw))
+        render_quoted(forwarded_quote(parse_mail(raw).forwarded, 20_000), "bench")
     return len(mails) / (time.perf_counter() - started)
 
 

@@ -22,6 +22,7 @@ from bots.runtime import Kith
 from core.events import ReplyStatus
 from core.llm import ChatModel, endpoint_label
 from core.settings import ConfigError, Settings
+from core.text import decode
 
 FAILED = {ReplyStatus.FAILED, ReplyStatus.INTERRUPTED}
 
@@ -31,6 +32,9 @@ class LineEditor:
 
     def __init__(self, history: Path) -> None:
         self.history = history
+        reconfigure = getattr(sys.stdin, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")  # typed bytes that are not UTF-8 become U+FFFD
         try:
             import readline
         except ImportError:  # not every platform has it: plain input still works
@@ -92,8 +96,8 @@ class MarkdownOut:
 
 
 async def _piped_line() -> str | None:
-    line = await asyncio.to_thread(sys.stdin.readline)
-    return line if line else None
+    line = await asyncio.to_thread(sys.stdin.buffer.readline)
+    return decode(line) if line else None  # bytes that are not UTF-8 become U+FFFD
 
 
 def _failure_line(settings: Settings, describe: str | None) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import socket
 import sys
 from collections.abc import Sequence
@@ -40,13 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+MIN_TOKEN = 16  # characters of KITH_GATEWAY__WEBCHAT_TOKEN when reachable off this machine
 
 
 def default_bots_dir() -> Path:
@@ -60,9 +53,11 @@ def load_all() -> tuple[Settings, list[BotDefinition]]:
     if settings.bots_dir is None:
         settings = settings.model_copy(update={"bots_dir": default_bots_dir()})
     gateway = settings.gateway
-    if gateway.webchat and not _is_loopback(gateway.host) and gateway.webchat_token is None:
-        raise ConfigError("KITH_GATEWAY__WEBCHAT_TOKEN: required when the gateway listens on "
-                          f"{gateway.host} (not loopback) with the web chat on")
+    token = gateway.webchat_token
+    if not gateway.local and (token is None or len(token.get_secret_value()) < MIN_TOKEN):
+        raise ConfigError(f"KITH_GATEWAY__WEBCHAT_TOKEN: required (at least {MIN_TOKEN} "
+                          f"characters) when the gateway listens on {gateway.host} "
+                          "(not loopback)")
     assert settings.bots_dir is not None
     return settings, load_fleet(settings.bots_dir)
 
@@ -118,19 +113,19 @@ async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
     choice = await choose(settings, show_progress=False)
     try:
-        return await _check_model(choice)
+        return await _check_model(choice, fleet)
     finally:
         await _close(choice.model)
 
 
-async def _check_model(choice: Choice) -> int:
+async def _check_model(choice: Choice, fleet: list[BotDefinition]) -> int:
     if choice.embedded is not None:
         local = choice.embedded.local
         where = (f"at {local.path}" if local.present
                  else f"not downloaded yet ({local.path}; `kith model pull` or the first "
                       "`kith serve` fetches it)")
         print(f"llm: {local.name} on llama.cpp in this process, {where}")
-        return 0
+        return await _check_media(choice.settings, fleet, [])
     if choice.found is not None:
         print(f"llm: found {choice.describe}")
     probe = getattr(choice.model, "probe", None)
@@ -152,7 +147,18 @@ async def _check_model(choice: Choice) -> int:
     if wanted is not None and models and wanted not in models:
         raise ConfigError(f"KITH_LLM__MODEL: no endpoint serves {wanted} "
                           f"(served: {', '.join(sorted(models))})")
-    return 0
+    return await _check_media(choice.settings, fleet, sorted(models))
+
+
+async def _check_media(settings: Settings, fleet: list[BotDefinition], served: list[str]) -> int:
+    from core.media.probe import probe_speech, vision_lines
+
+    line, ok = await probe_speech(settings)
+    print(line)
+    bots = {bot.profile.name: bot.profile.vision_model for bot in fleet}
+    for vision in vision_lines(settings.llm.vision_model, bots, served):
+        print(vision)
+    return 0 if ok else 1
 
 
 async def _close(model: ChatModel) -> None:

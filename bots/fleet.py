@@ -30,6 +30,7 @@ class BotFile(BaseModel):
 
     display_name: str = "Kith"
     model: str | None = Field(None, description="overrides KITH_LLM__MODEL for this bot")
+    vision_model: str | None = Field(None, description="overrides KITH_LLM__VISION_MODEL")
     persona_file: str = "persona.md"
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
@@ -104,6 +105,7 @@ def load_bot(directory: Path) -> BotDefinition:
     if not channels:
         raise ConfigError(f"{path}: channels: the bot has no enabled channel")
     profile = BotProfile(name=name, persona=persona, model=spec.model,
+                         vision_model=spec.vision_model,
                          display_name=spec.display_name,
                          tools=tuple(spec.tools) if spec.tools is not None else None,
                          timezone=spec.timezone)

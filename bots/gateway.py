@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -13,6 +14,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import RoutedChannel, WebhookChannel
+from adapters.webauth import token_ok
+from bots.guard import Guard
 from bots.runtime import Kith
 from core.llm import Probe
 
@@ -44,9 +47,17 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    gateway = kith.settings.gateway
+    token = gateway.webchat_token.get_secret_value() if gateway.webchat_token else None
+
+    def private(request: Request) -> bool:
+        """Off loopback, details are for whoever holds the token only."""
+        return gateway.local or (token is not None and token_ok(request, token))
+
     async def readyz(request: Request) -> Response:
         ready, detail = await readiness.check()
-        return JSONResponse({"ready": ready, **detail}, status_code=200 if ready else 503)
+        shown = {"ready": ready, **detail} if private(request) else {"ready": ready}
+        return JSONResponse(shown, status_code=200 if ready else 503)
 
     async def model_status(request: Request) -> Response:
         """What the model is doing, for the page's status line (e.g. while it downloads)."""
@@ -56,6 +67,8 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         return JSONResponse(status().as_dict())
 
     async def metrics(request: Request) -> Response:
+        if not private(request):
+            return JSONResponse({"error": "a valid token is required"}, status_code=401)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     async def hook(request: Request) -> Response:
@@ -92,4 +105,8 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         Route("/api/model", model_status),
         Route("/hooks/{bot}/{channel}", hook, methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    public = [getattr(c, "public_url", None) for b in kith.fleet for c in b.channels.values()]
+    hosts = [h for h in (urlsplit(u).hostname for u in public if isinstance(u, str)) if h]
+    app.add_middleware(Guard, settings=gateway, extra_hosts=hosts)
+    return app

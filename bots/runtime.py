@@ -12,9 +12,12 @@ from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
+from core.media import MediaPipeline, MediaSource
+from core.memory.embedder import LocalEmbedderMissing, LocalMiniLM
+from core.memory.rerank import HTTPReranker
 from core.memory.service import MemorySettings
 from core.schedule.scheduler import Scheduler
-from core.settings import Settings, secret_values
+from core.settings import ConfigError, Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 
@@ -23,6 +26,16 @@ log = get_logger("kith.runtime")
 
 def open_store(settings: Settings) -> Store:
     return SQLiteStore(settings.data_dir / "kith.sqlite3", settings.sqlite_synchronous)
+
+
+def local_embedder(settings: Settings) -> LocalMiniLM | None:
+    """The optional CPU embedding model, when asked for and the server has none."""
+    if not settings.memory.local_embedder or settings.llm.embed_model is not None:
+        return None
+    try:
+        return LocalMiniLM()
+    except LocalEmbedderMissing as err:
+        raise ConfigError(str(err)) from None
 
 
 class Kith:
@@ -42,14 +55,23 @@ class Kith:
         self.only = set(channels) if channels is not None else None
         self.model: ChatModel = model or OpenAIChatModel(settings.llm)
         self.store = store or open_store(settings)
+        self.media = MediaPipeline(self.model, settings.speech, settings.media,
+                                   settings.llm.vision_model,
+                                   settings.data_dir / "media_told.json")
+        self.reranker = (
+            HTTPReranker(settings.llm.base_urls[0], settings.llm.rerank_model,
+                         settings.llm.api_key.get_secret_value())
+            if settings.llm.rerank_model else None
+        )
+        embedder = local_embedder(settings)
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
             hold_for=settings.delivery.hold_for,
-            memory=MemorySettings(
-                embed=settings.llm.embed_model is not None, learn=settings.memory.learn,
-                recall_k=settings.memory.recall_k, recall_tokens=settings.memory.recall_tokens,
-            ),
+            memory=MemorySettings.of(
+                settings.memory, embed=settings.llm.embed_model is not None or bool(embedder)),
+            reranker=self.reranker, embedder=embedder,
+            media=self.media,
         )
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
                                      settings.delivery)
@@ -66,7 +88,7 @@ class Kith:
                 if self.only is not None and name not in self.only:
                     continue
                 state_dir = self.settings.data_dir / bot.profile.name / name
-                state_dir.mkdir(parents=True, exist_ok=True)
+                state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(state_dir, 0o700)
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
@@ -75,9 +97,12 @@ class Kith:
                 runtime = channel_spec(name).build(ctx, config)
                 self.channels[(bot.profile.name, name)] = runtime
                 self.dispatcher.register(bot.profile.name, name, runtime)
+                if isinstance(runtime, MediaSource):
+                    self.media.register(bot.profile.name, name, runtime)
 
     async def start(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.settings.data_dir, 0o700)  # people's words and keys live here
         await self.store.open()
         self._build_channels()
         # Resume before consume: what was open before a restart (pending, answered but not
@@ -90,6 +115,7 @@ class Kith:
                 log.info("channel_started", bot=bot, channel=name)
         finally:
             self.dispatcher.run()
+        await self.agent.learner.resume()  # extraction work left waiting by the last run
         self.scheduler.start()  # after resume: due reminders queue behind what was waiting
 
     async def stop(self) -> None:
@@ -101,6 +127,10 @@ class Kith:
             except Exception:
                 log.exception("channel_stop_failed")
         await self.agent.wait_background()
+        await self.media.aclose()
+        await self.agent.learner.close()  # what it had not extracted stays queued
+        if self.reranker is not None:
+            await self.reranker.aclose()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()

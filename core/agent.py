@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from core import metrics
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
-from core.events import Inbound, ReplyStatus, Trust
+from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
 from core.logging import get_logger
+from core.media import MediaPipeline, MediaTurn
+from core.memory.embedder import Embedder
+from core.memory.learner import Learner
+from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
@@ -67,7 +73,10 @@ class Agent:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reply_tokens: int = 1024,
         memory: MemorySettings | None = None,
+        reranker: Reranker | None = None,
+        embedder: Embedder | None = None,
         hold_for: float = 3600.0,
+        media: MediaPipeline | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -78,8 +87,19 @@ class Agent:
         self.hold_for = hold_for
         self._background: set[asyncio.Task[None]] = set()
         self._summarizing: set[str] = set()
-        self.memory = MemoryService(store.memories, model, clock, memory)
+        self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
+        self.media = media
         self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.learner = Learner(self.memory, store.memories.queue, self._model_for)
+        self._boundary_key = secrets.token_bytes(16)
+
+    def _model_for(self, conversation: str) -> str | None:
+        bot = self.bots.get(ConversationKey.parse(conversation).bot)
+        return bot.model if bot is not None else None
+
+    def boundary(self, conv: ConversationKey) -> str:
+        """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
+        return hmac.new(self._boundary_key, str(conv).encode(), hashlib.sha256).hexdigest()[:16]
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
         """One turn's reply. When no model answers, the reply's status is FAILED, the turn
@@ -111,39 +131,58 @@ class Agent:
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None)
             return
-        command = parse_command(inbound.text)
+        command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
             ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz)
             answer = await run_command(command, ctx)
             if answer is not None:
+                if self.media is not None and command.name in ("forget", "reset"):
+                    self.media.forget(inbound)
                 reply.status = ReplyStatus.COMMAND
                 yield answer
-                await self._finish(inbound, person, None, None, answer=answer, reply=reply)
+                await self._finish(inbound, person, inbound.text, answer, answer=answer,
+                                   reply=reply, command=True)
                 return
-        async for piece in self._answer(inbound, person, reply, held):
+        media = MediaTurn(inbound)
+        if self.media is not None:  # voice notes and photos: what this turn sees of them
+            media = await self.media.prepare(inbound, self.bots[conv.bot].vision_model)
+            inbound = media.inbound
+            if not media.answer:
+                yield media.notice
+                await self._finish(inbound, person, inbound.text, media.notice,
+                                   answer=media.notice, reply=reply)
+                return
+        async for piece in self._answer(inbound, person, reply, held, media):
             yield piece
 
     async def _answer(self, inbound: Inbound, person: str, reply: Reply,
-                      held: bool) -> AsyncIterator[str]:
+                      held: bool, media: MediaTurn) -> AsyncIterator[str]:
         started = time.perf_counter()
         bot = self.bots[inbound.conversation.bot]
-        prompt = await self._prompt(inbound, person, bot)
-        usage, endpoint, parts = Usage(), "", []
+        prompt = await self._prompt(inbound, person, bot, media)
+        usage, endpoint = Usage(), ""
+        parts: list[str] = []
         failed = False
-        loop = await self._tool_loop(inbound, person, bot)
+        lead = f"{media.notice}\n\n" if media.notice else ""  # e.g. "I can't look at photos"
+        model = media.model or bot.model
+        loop = await self._tool_loop(inbound, person, bot, model)
         try:
             if loop is not None:
                 async for piece in loop.run(prompt.messages):
+                    if lead and not parts:
+                        yield lead
                     parts.append(piece)
                     yield piece
                 usage, endpoint = loop.usage, loop.endpoint
             else:
                 async for delta in self.model.stream(
-                    prompt.messages, route_key=str(inbound.conversation), model=bot.model,
+                    prompt.messages, route_key=str(inbound.conversation), model=model,
                     max_tokens=self.reply_tokens,
                 ):
                     if delta.text:
+                        if lead and not parts:
+                            yield lead
                         parts.append(delta.text)
                         yield delta.text
                     usage = delta.usage or usage
@@ -154,13 +193,13 @@ class Agent:
             log.error("turn_failed", error=str(err), partial=bool(parts), held=held)
             if not parts:  # not recorded: the dispatcher holds the message for a model
                 if not held:
-                    yield UNREACHABLE.format(horizon=span(self.hold_for))
+                    yield lead + UNREACHABLE.format(horizon=span(self.hold_for))
                 return
             yield INTERRUPTED
         text = "".join(parts)
         await self._finish(
             inbound, person, inbound.text, None if failed else text, estimate_tokens(text),
-            answer=text + INTERRUPTED if failed else text, reply=reply,
+            answer=lead + (text + INTERRUPTED if failed else text), reply=reply,
         )
         log.info(
             "turn", status=reply.status.value, endpoint=endpoint,
@@ -171,9 +210,10 @@ class Agent:
         if needs_summary(prompt):
             self._schedule_summary(inbound, bot)
         if not failed and text:
-            self._spawn(self._learn(inbound, person, text, bot))
+            await self.learner.note(inbound, person)  # batched extraction, off this path
 
-    async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolLoop | None:
+    async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
+                         model: str | None) -> ToolLoop | None:
         """The tool loop for this turn, or None when the bot has no tools."""
         every = self.tools[bot.name]
         if not every:
@@ -183,11 +223,12 @@ class Agent:
         ctx = ToolContext(inbound, person, self.store, self.clock, zone, source)
         return ToolLoop(
             self.model, every.for_turn(inbound), ctx, known=every.tools,
-            route_key=str(inbound.conversation), model_name=bot.model,
+            route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens,
         )
 
-    async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile) -> Prompt:
+    async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,
+                      media: MediaTurn) -> Prompt:
         conv = inbound.conversation
         prefs = await self.store.preferences(person)
         profile = profile_lines(prefs)
@@ -203,11 +244,14 @@ class Agent:
             profile=profile,
             summary=state.summary,
             turns=turns,
-            volatile=[*recalled, local_time(self.clock(), resolve_zone(
+            volatile=[*recalled, *media.volatile, local_time(self.clock(), resolve_zone(
                 prefs.get("timezone"), bot.timezone)[0])],
             message=inbound.text,
+            images=media.images,
             author=inbound.sender.display_name,
             is_group=inbound.is_group,
+            quoted=inbound.quoted,
+            boundary=self.boundary(conv),
             budget_tokens=self.prompt.budget_tokens,
             history_share=self.prompt.history_share,
             block_turns=self.prompt.block_turns,
@@ -217,15 +261,18 @@ class Agent:
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
         reply_tokens: int = 0, *, answer: str | None = None, reply: Reply | None = None,
+        command: bool = False,
     ) -> None:
         """Record the turn; with an ``answer`` the message is ``answered`` (the reply is
         stored until the platform accepts it), otherwise it is ``done``."""
         await self.store.finish_turn(TurnRecord(
             inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
             status=InboxStatus.ANSWERED if answer else InboxStatus.DONE,
-            user_tokens=estimate_tokens(user_text or ""), reply_tokens=reply_tokens,
-            answer=answer or None,
+            user_tokens=estimate_tokens(
+                (user_text or "") + "".join(q.text for q in inbound.quoted)),
+            reply_tokens=reply_tokens, answer=answer or None,
             answer_status=reply.status.value if answer and reply is not None else None,
+            command=command,
         ))
 
     # -- background upkeep ---------------------------------------------------------------
@@ -260,17 +307,7 @@ class Agent:
         finally:
             self._summarizing.discard(str(conv))
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _learn(self, inbound: Inbound, person: str, reply: str, bot: BotProfile) -> None:
-        try:
-            await self.memory.learn(inbound, person, reply, bot.model)
-        except Exception as err:  # background work must never take the agent down
-            log.exception("memory_learn_failed", error=str(err))
-
     async def wait_background(self) -> None:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self.learner.idle()

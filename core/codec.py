@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,25 @@ from core.events import (
 )
 
 
+def quoted_to_list(quoted: Sequence[Quoted]) -> list[list[str]]:
+    return [[q.origin.value, q.text, q.author, q.subject] for q in quoted]
+
+
+def quoted_from_list(items: Sequence[Sequence[str]]) -> tuple[Quoted, ...]:
+    return tuple(Quoted(origin=Origin(o), text=t, author=a, subject=s) for o, t, a, s in items)
+
+
+def quoted_to_json(quoted: Sequence[Quoted]) -> str:
+    """The quoted parts of a turn, for the Store's ``turns.quoted`` column ("" for none)."""
+    if not quoted:
+        return ""
+    return json.dumps(quoted_to_list(quoted), ensure_ascii=False, separators=(",", ":"))
+
+
+def quoted_from_json(text: str) -> tuple[Quoted, ...]:
+    return quoted_from_list(json.loads(text)) if text else ()
+
+
 def inbound_to_json(inbound: Inbound) -> str:
     conv = inbound.conversation
     return json.dumps(
@@ -31,13 +51,14 @@ def inbound_to_json(inbound: Inbound) -> str:
             "text": inbound.text,
             "received_at": inbound.received_at.isoformat(),
             "attachments": [
-                [a.kind, a.ref, a.name, a.mime_type, a.size] for a in inbound.attachments
+                [a.kind, a.ref, a.name, a.mime_type, a.size, a.duration, a.quoted]
+                for a in inbound.attachments
             ],
             "reply_to": inbound.reply_to,
             "addressed": inbound.addressed.value,
             "trust": inbound.trust.value,
             "chat": inbound.chat.value,
-            "quoted": [[q.origin.value, q.text, q.author, q.subject] for q in inbound.quoted],
+            "quoted": quoted_to_list(inbound.quoted),
             **({"scheduled": _scheduled_to_json(inbound.scheduled)} if inbound.scheduled else {}),
         },
         ensure_ascii=False,
@@ -59,8 +80,7 @@ def inbound_from_json(text: str) -> Inbound:
         addressed=Addressed(data.get("addressed", "none")),
         trust=Trust(data.get("trust", "unknown")),
         chat=_chat(data),
-        quoted=tuple(Quoted(origin=Origin(o), text=t, author=a, subject=s)
-                     for o, t, a, s in data.get("quoted", ())),
+        quoted=quoted_from_list(data.get("quoted", ())),
         scheduled=_scheduled_from_json(data["scheduled"]) if data.get("scheduled") else None,
     )
 

@@ -120,7 +120,7 @@ HANDLERS: dict[str, Handler] = {
     "prefs": _prefs,
     "approve": _approve,
     **memory_commands.HANDLERS,
-    **schedule_commands.HANDLERS,  # wraps /export and /forget to cover lists and reminders
+    **schedule_commands.HANDLERS,
 }
 
 

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from core.text import valid
+
 
 class Addressed(StrEnum):
     """Why the bot should answer this message; ``NONE`` means context only."""
@@ -59,6 +61,10 @@ class Quoted:
     author: str = ""
     subject: str = ""
 
+    def __post_init__(self) -> None:
+        for name in ("text", "author", "subject"):
+            object.__setattr__(self, name, valid(getattr(self, name)))
+
 
 @dataclass(frozen=True, slots=True)
 class ConversationKey:
@@ -94,6 +100,10 @@ class Sender:
     display_name: str = ""
     namespace: str = ""
 
+    def __post_init__(self) -> None:  # text from the platform: valid Unicode from here on
+        object.__setattr__(self, "platform_id", valid(self.platform_id))
+        object.__setattr__(self, "display_name", valid(self.display_name))
+
     def identity_space(self, channel: str) -> str:
         return self.namespace or channel
 
@@ -106,7 +116,9 @@ class Attachment:
     ref: str  # platform file id or URL — opaque to the core
     name: str = ""
     mime_type: str = ""
-    size: int | None = None
+    size: int | None = None  # bytes, when the platform says
+    duration: float | None = None  # seconds (audio/video), when the platform says
+    quoted: bool = False  # part of words the sender did not write (a forward, a forwarded mail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +162,8 @@ class Inbound:
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("Inbound.id must not be empty")
+        object.__setattr__(self, "id", valid(self.id))  # invalid Unicode never goes further
+        object.__setattr__(self, "text", valid(self.text))
         if self.received_at.tzinfo is None:
             raise ValueError("Inbound.received_at must be timezone-aware")
         for name, kind in (("trust", Trust), ("addressed", Addressed), ("chat", ChatKind)):

@@ -20,6 +20,12 @@ MEMORY_EXTRACT_FAILURES = Counter(
     "Memory extraction answers that were unusable (after repair), by reason",
     ["reason"],
 )
+MEMORY_RERANK_FAILURES = Counter(
+    "kith_memory_rerank_failures_total", "Rerank calls that failed (fused order kept)"
+)
+MEMORY_BATCHES = Counter(
+    "kith_memory_batches_total", "Extraction calls, each covering a conversation's new messages"
+)
 MEMORIES_WRITTEN = Counter("kith_memories_written_total", "Memories stored", ["decision"])
 MEMORY_EMBED_FAILURES = Counter(
     "kith_memory_embed_failures_total", "Embedding calls that failed (lexical recall only)"

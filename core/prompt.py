@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from core.events import Quoted
 from core.llm import ChatMessage
+from core.quoting import mention, render_message
 from core.store.base import Turn
 from core.tokens import MESSAGE_OVERHEAD, estimate_tokens, message_tokens
+
+IMAGE_TOKENS = 1600  # what one resized photo costs a vision model, roughly (on top of budget)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +27,11 @@ class PromptInput:
     turns: Sequence[Turn]  # oldest first, all after the summary's cutoff
     volatile: Sequence[str]  # memories, current time … (changes every turn)
     message: str
+    images: Sequence[str] = ()  # data URLs sent with the new message (volatile, never history)
     author: str = ""
     is_group: bool = False
+    quoted: Sequence[Quoted] = ()  # words the person did not write, delimited in the prompt
+    boundary: str = ""  # unguessable, stable per conversation (KV prefix); needed with quoted
     budget_tokens: int = 6000
     history_share: float = 0.6
     block_turns: int = 8
@@ -52,10 +59,14 @@ def _system_text(persona: str, profile: Sequence[tuple[str, str]], summary: str)
     return "\n\n".join(parts)
 
 
-def _turn_text(turn: Turn, is_group: bool) -> str:
-    if is_group and turn.role == "user" and turn.author:
-        return f"{turn.author}: {turn.text}"
-    return turn.text
+def _own(text: str, author: str, is_group: bool) -> str:
+    return f"{author}: {text}" if is_group and author else text
+
+
+def _turn_text(turn: Turn, is_group: bool, boundary: str) -> str:
+    if turn.role != "user":
+        return turn.text
+    return render_message(_own(turn.text, turn.author, is_group), turn.quoted, boundary)
 
 
 def window_start(turns: Sequence[Turn], budget: int, block: int) -> int:
@@ -75,14 +86,17 @@ def window_start(turns: Sequence[Turn], budget: int, block: int) -> int:
 
 def build_prompt(data: PromptInput) -> Prompt:
     system = _system_text(data.persona, data.profile, data.summary)
-    message = data.message
-    if data.is_group and data.author:
-        message = f"{data.author}: {message}"
+    if not data.boundary and (data.quoted or any(t.quoted for t in data.turns)):
+        raise ValueError("quoted content needs a boundary")
+    own = _own(data.message, data.author, data.is_group)
+    message = render_message(own, data.quoted, data.boundary)
     tail = message
     if data.volatile:
         tail = "[Context for this message — not from the person]\n" + "\n".join(
             data.volatile
         ) + "\n[Their message]\n" + message
+    # Photos are not charged to the history budget: that would trim history (and so the
+    # cached prefix) on every turn that carries one. They ride on top of the budget.
     fixed = message_tokens(system) + message_tokens(tail)
     history_budget = max(0, min(
         int(data.budget_tokens * data.history_share),
@@ -91,9 +105,9 @@ def build_prompt(data: PromptInput) -> Prompt:
     start = window_start(data.turns, history_budget, data.block_turns)
     kept = list(data.turns[start:])
     messages = [ChatMessage("system", system)]
-    messages += [ChatMessage(t.role, _turn_text(t, data.is_group)) for t in kept]
-    messages.append(ChatMessage("user", tail))
-    tokens = sum(message_tokens(m.content) for m in messages)
+    messages += [ChatMessage(t.role, _turn_text(t, data.is_group, data.boundary)) for t in kept]
+    messages.append(ChatMessage("user", tail, images=tuple(data.images)))
+    tokens = sum(message_tokens(m.content) for m in messages) + IMAGE_TOKENS * len(data.images)
     return Prompt(
         messages=tuple(messages),
         tokens=tokens,
@@ -109,11 +123,19 @@ def needs_summary(prompt: Prompt) -> bool:
     return prompt.dropped_turns > 0 or prompt.history_tokens > 0.7 * prompt.history_budget
 
 
+def _summary_line(turn: Turn) -> str:
+    """Summaries see the person's own words only: quoted parts, and replies written from
+    them, leave a trace and no content (a summary sits in the system prompt)."""
+    if turn.role != "user":
+        return "Assistant: " + ("[a reply about the shared content]" if turn.read_quoted
+                                else turn.text)
+    text = " ".join(p for p in (mention(turn.quoted), turn.text) if p)
+    return f"{turn.author or 'Person'}: {text}"
+
+
 def summary_prompt(previous: str, turns: Sequence[Turn]) -> list[ChatMessage]:
     """Ask the model to fold older turns into the rolling summary."""
-    lines = "\n".join(
-        f"{(t.author or 'Person') if t.role == 'user' else 'Assistant'}: {t.text}" for t in turns
-    )
+    lines = "\n".join(_summary_line(t) for t in turns)
     instructions = (
         "You maintain a running summary of a conversation between a person and their "
         "assistant. Merge the previous summary with the new turns into one concise summary "

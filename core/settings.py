@@ -6,11 +6,19 @@ Every secret is a :class:`SecretStr`. :func:`load_settings` turns validation err
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "KITH_"
@@ -18,6 +26,18 @@ ENV_PREFIX = "KITH_"
 
 class ConfigError(Exception):
     """Configuration is invalid; the message is one line a person can act on."""
+
+
+def check_base_url(url: str, key_field: str) -> str:
+    """An OpenAI-compatible base URL: http(s), no credentials in it, ending in /v1."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{url!r} is not an http(s) URL")
+    if "@" in url.split("://", 1)[1].split("/", 1)[0]:  # never echo it: a secret
+        raise ValueError(f"a base URL must not carry credentials; put the key in {key_field}")
+    if not url.rstrip("/").endswith("/v1"):
+        raise ValueError(f"{url!r} does not end in /v1: OpenAI-compatible servers "
+                         f"answer at {url.rstrip('/')}/v1")
+    return url.rstrip("/")
 
 
 # Where Ollama, LM Studio, vLLM and llama.cpp's server listen by default.
@@ -34,9 +54,15 @@ class LLMSettings(BaseModel):
     base_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["http://127.0.0.1:8000/v1"], min_length=1
     )
-    api_key: SecretStr = SecretStr("EMPTY")
+    api_key: Annotated[SecretStr, BeforeValidator(lambda v: _empty_is_unset(v) or "EMPTY")] = (
+        SecretStr("EMPTY"))
     model: str = "meta-llama/Llama-3.1-8B-Instruct"
     embed_model: str | None = None
+    vision_model: str | None = Field(
+        None, description="a vision-capable model on the same servers; photos need it")
+    rerank_model: str | None = Field(
+        None, description="reorder recalled memories with the server's /v1/rerank"
+    )
     timeout: float = Field(60.0, gt=0, description="seconds without a byte from the server")
     connect_timeout: float = Field(5.0, gt=0)
     max_attempts: int = Field(4, ge=1, le=20)
@@ -98,6 +124,42 @@ class LLMSettings(BaseModel):
         return [url.rstrip("/") for url in value]
 
 
+class SpeechSettings(BaseModel):
+    """An OpenAI-compatible ``/v1/audio/transcriptions`` (vLLM Whisper, whisper.cpp server)."""
+
+    base_url: str | None = Field(None, description="e.g. http://gpu1:8001/v1; unset: no voice")
+    model: str | None = Field(None, description="the served model, e.g. openai/whisper-large-v3")
+    api_key: SecretStr = SecretStr("EMPTY")
+    timeout: float = Field(60.0, gt=0)
+    convert: Literal["none", "wav"] = Field(
+        "none", description="wav: send 16 kHz mono WAV (whisper.cpp without --convert)")
+    response_format: Literal["json", "verbose_json"] = "json"
+    language: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url and self.model)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return check_base_url(value, "KITH_SPEECH__API_KEY")
+
+
+class MediaSettings(BaseModel):
+    """Limits per kind (checked before download where the platform says the size)."""
+
+    max_audio_mb: float = Field(20.0, gt=0, description="largest voice note fetched")
+    max_audio_seconds: int = Field(300, gt=0, description="longest voice note transcribed")
+    max_image_mb: float = Field(10.0, gt=0, description="largest photo fetched")
+    image_max_side: int = Field(1120, ge=64, description="photos are resized to fit this")
+    keep_image_turns: int = Field(3, ge=0, description="later turns that still see a photo")
+    keep_image_minutes: int = Field(30, ge=0, description="photos leave memory after this")
+    describe_images: bool = Field(True, description="keep a short description in history")
+
+
 class PromptSettings(BaseModel):
     budget_tokens: int = Field(6000, ge=512, description="most tokens a prompt may use")
     history_share: float = Field(0.6, gt=0, lt=1, description="share of the budget for turns")
@@ -105,7 +167,17 @@ class PromptSettings(BaseModel):
 
 
 class MemoryConfig(BaseModel):
-    learn: bool = Field(True, description="extract long-term memories after each turn")
+    learn: bool = Field(True, description="extract long-term memories from conversations")
+    quiet_seconds: float = Field(
+        60.0, gt=0, description="extract a conversation once it has been this long quiet"
+    )
+    every_turns: int = Field(
+        20, ge=1, description="... or after this many answered turns, whichever comes first"
+    )
+    local_embedder: bool = Field(
+        False, description="embed with a small CPU model (kith[local-embed]) when the server "
+        "has no embedding model (KITH_LLM__EMBED_MODEL unset)"
+    )
     recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
 
@@ -122,12 +194,50 @@ class DeliverySettings(BaseModel):
     retry_max: float = Field(60.0, gt=0, description="longest pause between tries")
 
 
+def _empty_is_unset(value: Any) -> Any:
+    """``KITH_X=`` (as compose's env_file passes an unset variable) means unset, not ""."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_empty_is_unset)]
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class GatewaySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
-    public_url: str | None = None
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Host names the gateway answers to, besides "
+        "loopback names, IP addresses and the public_url's host")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body")
     webchat: bool = True
-    webchat_token: SecretStr | None = None  # required when host is not loopback
+    webchat_token: OptionalSecret = None  # required when host is not loopback
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) \
+            else value
+
+    @property
+    def local(self) -> bool:
+        """Listening on loopback only: nothing off this machine can reach the gateway."""
+        return is_loopback(self.host)
 
 
 class Settings(BaseSettings):
@@ -149,6 +259,8 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    media: MediaSettings = Field(default_factory=MediaSettings)
 
 
 def env_name(loc: tuple[int | str, ...]) -> str:

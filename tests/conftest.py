@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.speech import FakeSpeech, running_fake_speech
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -78,6 +79,15 @@ async def fake_llm() -> AsyncIterator[tuple[FakeLLM, str]]:
     fake = FakeLLM(reply=echo_message)
     async with running_fake_llm(fake) as base_url:
         yield fake, base_url
+
+
+@pytest.fixture
+async def fake_speech() -> AsyncIterator[tuple[FakeSpeech, str]]:
+    """A fake speech server (vLLM-like); fails the test on unexpected or unused transcripts."""
+    fake = FakeSpeech()
+    async with running_fake_speech(fake) as base_url:
+        yield fake, base_url
+    fake.assert_done()
 
 
 @pytest.fixture(autouse=True)

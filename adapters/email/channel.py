@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from dataclasses import replace
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.policy import SMTP
 from pathlib import Path
 
@@ -20,14 +23,17 @@ import aiosmtplib
 
 from adapters.base import ChannelContext
 from adapters.email.config import EmailConfig, OutboundConfig
-from adapters.email.draft import delivery, draft_request
+from adapters.email.draft import clean_owner, delivery, forwarded_quote, notice
 from adapters.email.imap_in import ImapWatcher
-from adapters.email.parse import ParsedMail, parse_mail
+from adapters.email.media import extract, media_attachments, spool_name
+from adapters.email.parse import ParsedMail, header
+from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
-from adapters.email.verify import DnsFunc, Verdict, verify
+from adapters.email.verify import DnsFunc
 from adapters.kit import retrying
 from core.events import (
     Addressed,
+    Attachment,
     ChatKind,
     ConversationKey,
     Inbound,
@@ -37,6 +43,7 @@ from core.events import (
     Trust,
 )
 from core.logging import get_logger
+from core.media import Fetched, MediaUnavailable
 from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.email")
@@ -56,7 +63,8 @@ def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> 
         conversation=ConversationKey(bot, "email", owner.lower(), thread),
         sender=Sender(platform_id=owner.lower(),
                       display_name=mail.sender.name if mail.sender else ""),
-        text=draft_request(mail, limit),
+        text=clean_owner(mail.note),  # their own words; the forwarded mail is quoted
+        quoted=(forwarded_quote(mail.forwarded, limit),),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,
@@ -138,9 +146,12 @@ class EmailChannel:
         self.watcher = ImapWatcher(config.imap, self.accept) if config.imap else None
         self.spool = ctx.state_dir / "spool"
         self.rejected = 0
+        self._noticed: set[str] = set()
+        self._warming: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
+        self._warming = asyncio.create_task(Reader.warm())  # awaited by the first mail
         if self.listener is not None:
             await self.listener.start()
         if self.watcher is not None:
@@ -151,26 +162,36 @@ class EmailChannel:
             await self.listener.stop()
         if self.watcher is not None:
             await self.watcher.stop()
+        if self._warming is not None and not self._warming.done():
+            self._warming.cancel()
         await self.outbox.close()
 
     # -- in ----------------------------------------------------------------------------
 
-    def _check(self, raw: bytes) -> tuple[Verdict, ParsedMail | None]:
-        verdict = verify(raw, self.config.owners, self.config.trusted_authserv_ids,
-                         self.dnsfunc)
-        return verdict, parse_mail(raw) if verdict.ok else None
-
     async def accept(self, raw: bytes) -> bool:
         """Verify, spool and submit one mail. False: refused (logged, never answered)."""
-        verdict, mail = await asyncio.to_thread(self._check, raw)
+        cfg = self.config
+        try:
+            verdict, mail = await Reader.run(cfg.parse_seconds, check, raw, cfg.owners,
+                                             cfg.trusted_authserv_ids, self.dnsfunc,
+                                             cfg.max_parts)
+        except Unreadable as err:  # not even verified: nobody to tell
+            self.rejected += 1
+            log.warning("email_refused", reason="unreadable", detail=str(err), bytes=len(raw))
+            return False
         if mail is None or verdict.owner is None:
             self.rejected += 1
             log.warning("email_refused", reason=verdict.reason, bytes=len(raw))
             return False
+        if isinstance(mail, str):
+            await self._notify(raw, verdict.owner, mail)
+            return True
         key = mail_key(mail, raw)
         inbound = to_inbound(self.ctx.bot.name, mail, verdict.owner, key,
                              self.config.max_body_chars)
         path = self._spooled(inbound.id)
+        files = await asyncio.to_thread(media_attachments, raw, path.stem, mail.style != "plain")
+        inbound = replace(inbound, attachments=files)
         wrote = not path.exists()  # if it exists, the same mail is still waiting for delivery
         if wrote:
             await asyncio.to_thread(_write_private, path, raw)
@@ -180,8 +201,29 @@ class EmailChannel:
                 path.unlink(missing_ok=True)
         return True
 
+    async def _notify(self, raw: bytes, owner: str, reason: str) -> None:
+        """Tell the verified owner their mail was not read; once per Message-ID."""
+        headers = await asyncio.to_thread(_headers, raw)
+        key = headers.get("message-id") or hashlib.sha256(raw).hexdigest()
+        log.warning("email_unreadable", reason=reason, bytes=len(raw))
+        if key in self._noticed:
+            return
+        self._noticed.add(key)
+        message = notice(self.owners[owner.lower()], self.config.address,
+                         headers.get("subject", ""), reason)
+        await self.outbox.send(message, self.config.address, self.owners[owner.lower()])
+
     def _spooled(self, inbound_id: str) -> Path:
         return self.spool / (hashlib.sha256(inbound_id.encode()).hexdigest()[:32] + ".eml")
+
+    async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
+        """An attachment of the spooled mail (kept until its reply is delivered)."""
+        path = self.spool / f"{spool_name(attachment)}.eml"
+        try:
+            raw = await asyncio.to_thread(path.read_bytes)
+        except OSError:
+            raise MediaUnavailable("the mail is no longer spooled") from None
+        return await asyncio.to_thread(extract, raw, attachment, limit)
 
     # -- out ---------------------------------------------------------------------------
 
@@ -198,7 +240,13 @@ class EmailChannel:
             raw = await asyncio.to_thread(path.read_bytes)
         except OSError:
             raw = b""
-        mail = parse_mail(raw)
+        try:
+            mail = await Reader.run(self.config.parse_seconds, read, raw, self.config.max_parts)
+        except Unreadable as err:
+            mail = str(err)
+        if isinstance(mail, str):  # it was read once already: not expected here
+            log.error("email_unreadable_on_delivery", reason=mail)
+            raise DeliveryError("email: unreadable on delivery", permanent=True)
         ok = reply.status is ReplyStatus.OK
         message, eml = delivery(mail, owner, self.config.address, text, ok)
         try:
@@ -215,6 +263,11 @@ class EmailChannel:
                 log.warning("imap_draft_append_failed", error=type(err).__name__)
         path.unlink(missing_ok=True)
         return reply.outbound((str(message["Message-ID"] or ""),))
+
+
+def _headers(raw: bytes) -> dict[str, str]:
+    head = BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:256_000])
+    return {name: header(head, name)[:300] for name in ("message-id", "subject")}
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -63,6 +63,8 @@ class EmailConfig(ChannelConfig):
     address: str = Field(pattern=_ADDRESS)  # Kith's own address: From of the drafts it sends
     trusted_authserv_ids: list[str] = Field(default_factory=list)
     max_body_chars: int = Field(20_000, ge=500)
+    max_parts: int = Field(200, ge=10)  # MIME parts in one mail: over it, a notice, no parse
+    parse_seconds: float = Field(10.0, gt=0)  # time budget to read one mail, off the loop
     listen: ListenConfig | None = None
     imap: ImapConfig | None = None
     outbound: OutboundConfig = Field(default_factory=OutboundConfig)

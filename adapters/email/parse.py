@@ -20,6 +20,8 @@ from email.utils import getaddresses
 from adapters.email.html import html_to_text
 
 MAX_PARTS = 200  # MIME parts walked per message: a bound against pathological nesting
+_BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
+_DASHES = re.compile(rb"^--([^\r\n]{1,204})", re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,27 @@ _VERB = re.compile(r"\s(wrote|schrieb|a écrit|escribió|ha scritto|escreveu|sch
 _FWD_SUBJECT = re.compile(r"^\s*((fwd?|wg|tr|rv|enc|i|doorst|vs|re|aw|sv)\s*:\s*)+", re.I)
 
 
+def mime_parts(raw: bytes, stop: int = 1 << 30) -> int:
+    """How many MIME parts the mail declares, counted on the bytes before any parsing.
+
+    The container and every opening boundary line of every ``boundary=`` parameter found
+    count (an upper bound: the
+    parser builds at most that many parts), so a mail built to exhaust the parser is turned
+    away after one linear scan. Counting ends at ``stop``.
+    """
+    boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(raw)}
+    if not boundaries:
+        return 1
+    count = 1
+    for match in _DASHES.finditer(raw):
+        tail = match.group(1).rstrip()
+        if tail in boundaries:  # a part opens (a closing delimiter ends in "--")
+            count += 1
+            if count >= stop:
+                break
+    return count
+
+
 def parse_mail(raw: bytes) -> ParsedMail:
     """Decode one message; malformed input gives a best-effort result, never an exception."""
     try:
@@ -133,7 +156,7 @@ def _parse(message: EmailMessage) -> ParsedMail:
     if not forwarded.subject:
         forwarded = _replace(forwarded, subject=_FWD_SUBJECT.sub("", subject).strip())
     return ParsedMail(
-        sender=first_address(header(message, "from")),
+        sender=next(iter(header_addresses(message, "from")), None),
         subject=subject,
         message_id=header(message, "message-id"),
         references=tuple(header(message, "references").split()),
@@ -157,7 +180,31 @@ def header(message: Message, name: str) -> str:
         return ""
     if value is None:
         return ""
-    return " ".join(str(value).split())
+    return " ".join(unescape(str(value)).split())
+
+
+def header_addresses(message: Message, name: str) -> tuple[Address, ...]:
+    """An address header as the policy parsed it (display names decoded, never reparsed);
+    the header's text through :func:`parse_addresses` when that found no valid address."""
+    try:
+        value = message.get(name)
+        parsed = getattr(value, "addresses", ())
+        found = tuple(Address(" ".join(unescape(a.display_name).split()), a.addr_spec)
+                      for a in parsed if ADDR_SPEC.fullmatch(a.addr_spec))
+    except Exception:  # malformed header: the policy's parser gave up
+        found = ()
+    if found:
+        return found
+    raw = [v for k, v in message.raw_items() if k.lower() == name]  # as written, unparsed
+    return parse_addresses(unescape(" ".join(str(raw[0]).split()))) if raw else ()
+
+
+def unescape(text: str) -> str:
+    """Undecodable bytes the parser kept as surrogates become U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def first_address(value: str) -> Address | None:
@@ -165,17 +212,25 @@ def first_address(value: str) -> Address | None:
     return addresses[0] if addresses else None
 
 
+ADDR_SPEC = re.compile(
+    r"[^\s@<>()\[\]\\,;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
 def parse_addresses(value: str) -> tuple[Address, ...]:
+    """Addresses by ``email.utils.getaddresses``; an unbracketed "Name addr@x" still parses."""
     value = re.sub(r"\[mailto:([^\]]+)\]", r"<\1>", value.replace("*", ""))
     found = []
     for name, addr in getaddresses([value]):
-        if "@" in addr:
-            found.append(Address(name.strip().strip('"'), addr.strip()))
-        elif name or addr:
-            match = re.search(r"[\w.+-]+@[\w-]+(\.[\w-]+)+", value)
-            if match:
-                found.append(Address("", match.group(0)))
-                break
+        addr = addr.strip()
+        if ADDR_SPEC.fullmatch(addr):
+            found.append(Address(name.strip().strip('"'), addr))
+            continue
+        words = f"{name} {addr}".split()
+        spec = [w.strip("<>()[],;\"'") for w in words]
+        hits = [i for i, w in enumerate(spec) if ADDR_SPEC.fullmatch(w)]
+        if hits:
+            rest = " ".join(w for i, w in enumerate(words) if i != hits[-1])
+            found.append(Address(rest.strip(" \"'"), spec[hits[-1]]))
     return tuple(found)
 
 
@@ -253,9 +308,9 @@ def normalize(text: str) -> str:
 def _from_message(inner: Message) -> Forwarded:
     body, _, names = _body_parts(inner)
     return Forwarded(
-        sender=first_address(header(inner, "from")),
-        to=parse_addresses(header(inner, "to")),
-        cc=parse_addresses(header(inner, "cc")),
+        sender=next(iter(header_addresses(inner, "from")), None),
+        to=header_addresses(inner, "to"),
+        cc=header_addresses(inner, "cc"),
         date=header(inner, "date"),
         subject=header(inner, "subject"),
         body=body.strip(),

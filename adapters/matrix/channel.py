@@ -25,6 +25,7 @@ from nio import (
     WhoamiResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
+from nio.exceptions import EncryptionError
 
 from adapters.base import ChannelContext
 from adapters.kit import LIMITS, StreamEdit, split_text
@@ -34,6 +35,7 @@ from adapters.matrix.outbox import MatrixSurface, Outbox, SendError
 from adapters.matrix.render import message_content, with_relation
 from core.events import Attachment, Inbound, Outbound
 from core.logging import get_logger, register_secrets
+from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.matrix")
@@ -48,7 +50,8 @@ class MatrixChannel:
         self.ctx = ctx
         self.config = config
         self.store_dir = ctx.state_dir / "nio"
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # device keys
+        self.store_dir.chmod(0o700)
         self.client = AsyncClient(
             config.homeserver, config.user_id, store_path=str(self.store_dir),
             config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True,
@@ -297,18 +300,27 @@ class MatrixChannel:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def fetch(self, attachment: Attachment) -> bytes:
-        """Download an attachment, decrypting it when it came from an encrypted room."""
+    async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
+        """Download an attachment (``info.size`` checked first), decrypting it when it came
+        from an encrypted room (AES-CTR, key and SHA-256 from the event: nio checks both)."""
+        if attachment.size is not None and attachment.size > limit:
+            raise MediaTooLarge(attachment.size, limit)
         encrypted = attachment.ref.startswith("enc:")
         info: dict[str, Any] = json.loads(attachment.ref[4:]) if encrypted else {}
         resp = await self.client.download(mxc=info["url"] if encrypted else attachment.ref)
         body = getattr(resp, "body", None)
         if not isinstance(body, bytes):
-            raise RuntimeError(f"download failed: {resp}")
-        if not encrypted:
-            return body
-        return bytes(decrypt_attachment(body, info["key"]["k"], info["hashes"]["sha256"],
-                                        info["iv"]))
+            raise MediaUnavailable(f"matrix download failed: {type(resp).__name__}")
+        if len(body) > limit:
+            raise MediaTooLarge(len(body), limit)
+        if encrypted:
+            try:
+                body = bytes(decrypt_attachment(body, info["key"]["k"], info["hashes"]["sha256"],
+                                                info["iv"]))
+            except (EncryptionError, KeyError, ValueError) as err:
+                raise MediaUnavailable(f"matrix attachment did not decrypt: {err}") from None
+        mime = attachment.mime_type or getattr(resp, "content_type", "") or ""
+        return Fetched(body, mime)
 
     async def send_text(self, room_id: str, text: str, thread: str | None = None) -> str:
         """A one-off message (used by owners' tools and the benchmark)."""

@@ -125,11 +125,13 @@ def _attachment(msgtype: str, content: Mapping[str, Any]) -> Attachment | None:
         ref = _str(content.get("url"))
     if not ref:
         return None
-    size = info.get("size")
+    size, millis = info.get("size"), info.get("duration")
     return Attachment(
         kind=kind, ref=ref, name=_str(content.get("filename")) or _str(content.get("body")),
         mime_type=_str(info.get("mimetype")),
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        duration=millis / 1000 if isinstance(millis, int) and not isinstance(millis, bool)
+        and millis >= 0 else None,
     )
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from telegram import Bot, BotCommand
 from telegram.error import (
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidToken,
@@ -37,6 +38,7 @@ from adapters.telegram.send import (
 from core.commands import COMMANDS
 from core.events import Attachment, Inbound, Outbound, Trust
 from core.logging import get_logger, register_secrets
+from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.telegram")
@@ -205,10 +207,24 @@ class TelegramChannel:
                 except Exception:
                     log.exception("telegram_update_failed")
 
-    async def fetch(self, attachment: Attachment) -> bytes:
-        """Download an attachment lazily through the Bot API's file endpoint."""
-        file = await self.caller("*", lambda: self.bot.get_file(attachment.ref))
-        return bytes(await file.download_as_bytearray())
+    async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
+        """getFile, then the file endpoint; the size Telegram states is checked first."""
+        if attachment.size is not None and attachment.size > limit:
+            raise MediaTooLarge(attachment.size, limit)
+        try:
+            file = await self.caller("*", lambda: self.bot.get_file(attachment.ref))
+            if file.file_size is not None and file.file_size > limit:
+                raise MediaTooLarge(file.file_size, limit)
+            data = bytes(await file.download_as_bytearray())
+        except BadRequest as err:
+            if "too big" in str(err).lower():  # over the Bot API's 20 MB download limit
+                raise MediaTooLarge(attachment.size, limit) from None
+            raise MediaUnavailable(f"telegram file: {err}") from None
+        except (TelegramError, Undeliverable) as err:
+            raise MediaUnavailable(f"telegram file: {err}") from None
+        if len(data) > limit:
+            raise MediaTooLarge(len(data), limit)
+        return Fetched(data, attachment.mime_type)
 
     # -- outbound ------------------------------------------------------------------------
 
@@ -224,7 +240,8 @@ class TelegramChannel:
         target = Target(chat_id=chat_id, thread=int(thread) if thread else None,
                         reply_to=message_id_of(inbound) if inbound.is_group else None, gap=gap)
         stream = StreamEdit(TelegramSurface(self.bot, self.caller, target), reply,
-                            limit=LIMITS["telegram"], interval=gap, hold_first=gap,
+                            limit=LIMITS["telegram"], interval=gap,
+                            hold_first=min(gap, self.config.first_send_hold),
                             split=split_text)
         typer = None
         if inbound.wants_answer and inbound.trust is not Trust.UNKNOWN and not reply.shown:

@@ -31,6 +31,10 @@ class TelegramConfig(ChannelConfig):
     unknown_group: Literal["leave", "silent"] = "leave"
     edit_interval: float = Field(1.0, ge=0.0, le=60.0)
     group_edit_interval: float = Field(3.0, ge=0.0, le=60.0)
+    first_send_hold: float = Field(1.0, ge=0.0, le=60.0, description=(
+        "seconds a streamed reply's first message waits for more text (at most the edit "
+        "interval): a reply done by then is one message and one Bot API call; 0 sends the "
+        "first text at once"))
     global_rate: float = Field(30.0, gt=0, description="API calls per second, whole bot")
     poll_timeout: int = Field(30, ge=0, le=50)
     max_attempts: int = Field(6, ge=1, le=50)

@@ -8,9 +8,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
+from core.events import (
+    Addressed,
+    Attachment,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Origin,
+    Quoted,
+    Sender,
+    Trust,
+)
 
 GROUP_TYPES = ("group", "supergroup")
+MAX_QUOTED = 8192  # Telegram texts are at most 4096 characters; captions 1024
 _MEDIA = (("photo", "image"), ("document", "document"), ("voice", "audio"),
           ("audio", "audio"), ("video", "video"), ("video_note", "video"),
           ("animation", "video"))
@@ -133,26 +144,66 @@ def attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
             found.append(Attachment(
                 kind=kind, ref=ref, name=_str(item.get("file_name")),
                 mime_type=_str(item.get("mime_type")) or ("image/jpeg" if kind == "image" else ""),
-                size=_int(item.get("file_size")),
+                size=_int(item.get("file_size")), duration=_int(item.get("duration")),
+                quoted=bool(_dict(message.get("forward_origin"))),
             ))
     return tuple(found)
 
 
-def _forward_prefix(message: dict[str, Any]) -> str:
-    origin = _dict(message.get("forward_origin"))
-    if not origin:
-        return ""
-    who = _dict(origin.get("sender_user")) or _dict(origin.get("chat"))
-    name = (_str(who.get("first_name")) or _str(who.get("title"))
-            or _str(origin.get("sender_user_name")) or "someone")
-    return f"(forwarded from {name}) "
+def _name(who: dict[str, Any]) -> str:
+    return " ".join(p for p in (_str(who.get("first_name")), _str(who.get("last_name"))) if p) \
+        or _str(who.get("title")) or _str(who.get("username"))
 
 
-def _text(message: dict[str, Any], files: tuple[Attachment, ...]) -> str:
+def _body(message: dict[str, Any], files: tuple[Attachment, ...]) -> str:
     text = _str(message.get("text")) or _str(message.get("caption"))
-    if not text and files:
-        text = f"[{files[0].kind}]"
-    return _forward_prefix(message) + text if text else ""
+    return text or (f"[{files[0].kind}]" if files else "")
+
+
+def _forward_origin(message: dict[str, Any]) -> str | None:
+    """Who a forwarded message came from ("" when hidden); None when it is not a forward."""
+    origin = _dict(message.get("forward_origin"))
+    if origin:
+        who = _dict(origin.get("sender_user")) or _dict(origin.get("chat")) \
+            or _dict(origin.get("sender_chat"))
+        return _name(who) or _str(origin.get("sender_user_name"))
+    legacy = _dict(message.get("forward_from")) or _dict(message.get("forward_from_chat"))
+    if legacy or "forward_sender_name" in message or "forward_date" in message:
+        return _name(legacy) or _str(message.get("forward_sender_name"))
+    return None
+
+
+def _quoted_reply(message: dict[str, Any], policy: Policy) -> Quoted | None:
+    """The message a reply quotes (a partial quote when the person chose one), unless it is
+    one of the bot's own: those are in the history already."""
+    replied = _dict(message.get("reply_to_message"))
+    external = _dict(message.get("external_reply"))
+    if _int(_dict(replied.get("from")).get("id")) == policy.bot_id:
+        return None
+    text = _str(_dict(message.get("quote")).get("text"))
+    source = replied or external
+    if not text and source:
+        text = _str(source.get("text")) or _str(source.get("caption"))
+    if not text.strip():
+        return None
+    author = _name(_dict(replied.get("from")) or _dict(replied.get("sender_chat")))
+    if not author and external:
+        author = _forward_origin({"forward_origin": external.get("origin")}) or ""
+    return Quoted(origin=Origin.QUOTED_REPLY, text=text[:MAX_QUOTED], author=author)
+
+
+def content(message: dict[str, Any], files: tuple[Attachment, ...],
+            policy: Policy) -> tuple[str, tuple[Quoted, ...]]:
+    """(the sender's own words, the words they forwarded or quoted)."""
+    body = _body(message, files)
+    forwarded_from = _forward_origin(message)
+    if forwarded_from is not None:  # the whole message is someone else's
+        if not body:
+            return "", ()
+        return "", (Quoted(origin=Origin.FORWARDED_MESSAGE, text=body[:MAX_QUOTED],
+                           author=forwarded_from),)
+    reply = _quoted_reply(message, policy)
+    return body, (reply,) if reply is not None and body else ()
 
 
 def to_inbound(update: Any, policy: Policy) -> Inbound | None:
@@ -166,8 +217,8 @@ def to_inbound(update: Any, policy: Policy) -> Inbound | None:
     if chat_id is None or message_id is None or sender is None:
         return None
     files = attachments(message)
-    text = _text(message, files)
-    if not text:
+    text, quoted = content(message, files, policy)
+    if not text and not quoted:
         return None  # stickers, service messages (joins, migrations), polls, ...
     kind = chat.get("type")
     if kind == "private":
@@ -188,6 +239,7 @@ def to_inbound(update: Any, policy: Policy) -> Inbound | None:
                                      str(thread) if thread is not None else None),
         sender=sender,
         text=text,
+        quoted=quoted,
         attachments=files,
         reply_to=str(replied) if replied is not None else None,
         addressed=addressed,

@@ -25,6 +25,7 @@ from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_er
 from adapters.whatsapp.common import (
     Policy,
     WindowWatch,
+    download_capped,
     error_code,
     log,
     post_with_retry,
@@ -33,6 +34,7 @@ from adapters.whatsapp.common import (
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
 from core.events import Attachment, Inbound, Outbound
+from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
 
 BODY_LIMIT = LIMITS["cloud"]
@@ -216,24 +218,31 @@ class CloudWhatsApp:
         raise DeliveryError(f"the Graph API refused the message ({response.status_code} {code})",
                             permanent=True)
 
-    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
-        """Resolve a media id to its short-lived URL, then download it (bearer auth)."""
+    async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
+        """Resolve a media id (Graph states its ``file_size``: checked before download),
+        then download the short-lived URL with bearer auth, stopping at ``limit``."""
         if not re.fullmatch(r"\d{1,40}", attachment.ref):
-            raise ValueError("not a Graph media id")
-        meta = await self.client.get(
-            f"{self.config.api_base_url}/{self.config.api_version}/{attachment.ref}",
-            headers=self._auth)
-        meta.raise_for_status()
+            raise MediaUnavailable("not a Graph media id")
+        limit = min(limit, MAX_MEDIA_BYTES)
+        try:
+            meta = await post_with_retry(lambda: self.client.get(
+                f"{self.config.api_base_url}/{self.config.api_version}/{attachment.ref}",
+                headers=self._auth), "cloud_media")
+        except (PlatformError, httpx.TransportError):
+            raise MediaUnavailable("Graph did not answer for the media id") from None
+        if meta.status_code != 200:
+            raise MediaUnavailable("Graph did not resolve the media id")
         info = meta.json()
         url = info.get("url") if isinstance(info, dict) else None
         allowed = ("https://", self.config.api_base_url + "/")
         if not isinstance(url, str) or not url.startswith(allowed):
-            raise ValueError("Graph returned no usable media URL")
-        media = await self.client.get(url, headers=self._auth)
-        media.raise_for_status()
-        if len(media.content) > MAX_MEDIA_BYTES:
-            raise ValueError("media is larger than 100 MiB")
-        return media.content, str(info.get("mime_type") or attachment.mime_type)
+            raise MediaUnavailable("Graph returned no usable media URL")
+        size = info.get("file_size")
+        if isinstance(size, int) and size > limit:
+            raise MediaTooLarge(size, limit)
+        fetched = await download_capped(self.client, url, limit, "cloud_media",
+                                        headers=self._auth)
+        return Fetched(fetched.data, str(info.get("mime_type") or attachment.mime_type))
 
 
 def build(ctx: ChannelContext, config: CloudConfig) -> CloudWhatsApp:

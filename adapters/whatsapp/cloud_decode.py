@@ -11,7 +11,16 @@ from typing import Any
 
 from adapters.whatsapp.common import Policy, describe
 from adapters.whatsapp.phone import to_e164
-from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender
+from core.events import (
+    Addressed,
+    Attachment,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Origin,
+    Quoted,
+    Sender,
+)
 
 CHANNEL = "whatsapp_cloud"
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
@@ -101,12 +110,16 @@ def message_to_inbound(
     if not text:
         return None
     context = _dict(message.get("context"))
+    quoted: tuple[Quoted, ...] = ()
+    if context.get("forwarded") is True or context.get("frequently_forwarded") is True:
+        quoted, text = (Quoted(origin=Origin.FORWARDED_MESSAGE, text=text),), ""  # not theirs
     return Inbound(
         id=f"{CHANNEL}:{bot}:{wamid}",
         conversation=ConversationKey(bot, CHANNEL, number),
         sender=Sender(platform_id=number, display_name=names.get(number, "")[:128],
                       namespace="tel"),
         text=text,
+        quoted=quoted,
         attachments=attachments,
         reply_to=_str(context.get("id")) or None,
         addressed=Addressed.DIRECT,

@@ -13,6 +13,7 @@ import httpx
 from adapters.kit import PlatformError, http_retry_after, retrying
 from core.events import Attachment, Inbound, Trust
 from core.logging import get_logger
+from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.store.base import Store
 
 log = get_logger("kith.whatsapp")
@@ -66,6 +67,43 @@ async def post_with_retry(
 
     return await retrying(attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_AFTER,
                           on_retry=waiting)(attempt)
+
+
+async def download_capped(client: httpx.AsyncClient, url: str, limit: int, what: str,
+                          **request: object) -> Fetched:
+    """GET a media file, streaming: refuse a stated size over ``limit`` before reading, and
+    stop reading at ``limit`` bytes. 429/5xx/network errors: the kit's retry policy."""
+
+    async def once() -> Fetched:
+        async with client.stream("GET", url, **request) as response:  # type: ignore[arg-type]
+            if response.status_code == 429 or response.status_code >= 500:
+                raise PlatformError(f"{what}: HTTP {response.status_code}",
+                                    status=response.status_code,
+                                    retry_after=http_retry_after(response.headers))
+            return await _read_capped(response, limit)
+
+    try:
+        return await retrying(attempts=MAX_ATTEMPTS, max_wait=MAX_RETRY_AFTER)(once)
+    except (PlatformError, httpx.TransportError) as err:
+        log.warning("whatsapp_media_failed", what=what, error=type(err).__name__)
+        raise MediaUnavailable(f"{what}: the platform did not answer") from None
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> Fetched:
+    if response.status_code != 200:
+        raise MediaUnavailable(f"media download answered {response.status_code}")
+    stated = response.headers.get("content-length", "")
+    if stated.isdigit() and int(stated) > limit:
+        raise MediaTooLarge(int(stated), limit)
+    chunks: list[bytes] = []
+    got = 0
+    async for chunk in response.aiter_bytes():
+        got += len(chunk)
+        if got > limit:
+            raise MediaTooLarge(None, limit)
+        chunks.append(chunk)
+    mime = response.headers.get("content-type", "").split(";")[0].strip()
+    return Fetched(b"".join(chunks), mime)
 
 
 def log_window_closed(conversation: str, provider: str, code: int | str) -> None:

@@ -20,6 +20,7 @@ from adapters.kit import LIMITS, PlatformError, split_text
 from adapters.whatsapp.common import (
     Policy,
     WindowWatch,
+    download_capped,
     error_code,
     log,
     post_with_retry,
@@ -29,6 +30,7 @@ from adapters.whatsapp.phone import e164_list, to_e164
 from adapters.whatsapp.signatures import twilio_valid
 from adapters.whatsapp.twilio_decode import WINDOW_CLOSED, status_error, to_inbound
 from core.events import Attachment, Inbound, Outbound
+from core.media import Fetched, MediaUnavailable
 from core.reply import DeliveryError, Reply
 from core.settings import ConfigError
 
@@ -181,16 +183,16 @@ class TwilioWhatsApp:
         raise DeliveryError(f"twilio refused the message ({response.status_code} {code})",
                             permanent=True)
 
-    async def fetch_media(self, attachment: Attachment) -> tuple[bytes, str]:
-        """Download a ``MediaUrlN`` with the account credentials (only from the API host)."""
+    async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
+        """Download a ``MediaUrlN`` with the account credentials (only from the API host).
+
+        Twilio's webhook states no size: the download stops at ``limit`` bytes."""
         if not attachment.ref.startswith(self.config.api_base_url + "/"):
-            raise ValueError("media URL is not on the configured Twilio API host")
-        response = await self.client.get(attachment.ref, auth=(self._sid, self._token),
-                                          follow_redirects=True)
-        response.raise_for_status()
-        if len(response.content) > MAX_MEDIA_BYTES:
-            raise ValueError("media is larger than 20 MiB")
-        return response.content, response.headers.get("content-type", attachment.mime_type)
+            raise MediaUnavailable("media URL is not on the configured Twilio API host")
+        fetched = await download_capped(
+            self.client, attachment.ref, min(limit, MAX_MEDIA_BYTES), "twilio_media",
+            auth=(self._sid, self._token), follow_redirects=True)
+        return Fetched(fetched.data, fetched.mime_type or attachment.mime_type)
 
 
 def webhook_url(ctx: ChannelContext, config: TwilioConfig) -> str:

@@ -46,24 +46,30 @@ async def run(pending: int, due: int, window: float, idle: float) -> None:
                 for n in range(200):
                     origin = message(f"p{n}", 0, "", sender=Sender(f"u{n}", f"P{n}"))
                     people.append((origin, await store.person_for("test", origin.sender)))
-                start = datetime.now(UTC) + timedelta(seconds=5)
                 far = datetime.now(UTC) + timedelta(days=30)
-                db = store.db
-                db.execute("BEGIN")
-                for n in range(pending):
+
+                async def add(n: int, at: datetime) -> None:
                     origin, person = people[n % len(people)]
-                    at = (start + timedelta(seconds=random.uniform(0, window)) if n < due
-                          else far + timedelta(seconds=n))
                     await store.schedule.add(NewSchedule(
                         person, Kind.REMINDER, origin, f"reminder {n}", "Europe/Lisbon",
                         None, at, at.replace(tzinfo=None)), datetime.now(UTC))
+
+                db = store.db
+                db.execute("BEGIN")
+                for n in range(due, pending):  # not due for a month
+                    await add(n, far + timedelta(seconds=n))
+                db.execute("COMMIT")
+                start = datetime.now(UTC) + timedelta(seconds=3)  # the due ones: from 3 s on
+                db.execute("BEGIN")
+                for n in range(due):
+                    await add(n, start + timedelta(seconds=random.uniform(0, window)))
                 db.execute("COMMIT")
                 inserted = time.perf_counter() - t0
                 channel = Timed()
                 core.dispatcher.register("kith", "test", channel)
                 scheduler = Scheduler(store.schedule, core.dispatcher.submit)
                 scheduler.start()
-                deadline = time.monotonic() + 5 + window + 30
+                deadline = time.monotonic() + 3 + window + 30
                 while channel.count < due and time.monotonic() < deadline:
                     await asyncio.sleep(0.05)
                 await asyncio.sleep(0.5)

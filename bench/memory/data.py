@@ -153,3 +153,8 @@ def generate(sessions: int = 300, turns_per_session: int = 12, seed: int = 7) ->
         life.facts.append(Fact(f"noise{i}", text, text, s, _when(s, 11)))
     life.facts.sort(key=lambda f: f.at)
     return life
+
+
+_WORDS = ("garden kitchen project invoice holiday recipe violin bicycle meeting doctor "
+          "printer tax passport wedding concert marathon insurance laptop novel sunset")
+WORDS = _WORDS.split()

@@ -33,7 +33,7 @@ SUMMARY = "They talked about family, work, travel and hobbies; " * 12
 def _answer(facts: dict[str, str]) -> Any:
     def reply(body: dict[str, Any]) -> str:
         if "response_format" in body:
-            said = body["messages"][1]["content"].split("<exchange>", 1)[-1]
+            said = body["messages"][1]["content"].split("<messages>", 1)[-1]
             found = [m for s, m in facts.items() if s in said]
             return json.dumps({"memories": [
                 {"decision": "new", "text": m, "kind": "fact", "confidence": 0.9,

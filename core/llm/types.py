@@ -26,9 +26,15 @@ class ChatMessage:
     content: str
     tool_calls: tuple[ToolCall, ...] = ()  # assistant messages that called tools
     tool_call_id: str | None = None  # tool messages: the call this answers
+    images: tuple[str, ...] = ()  # data URLs, sent as OpenAI ``image_url`` content parts
 
     def wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {"role": self.role, "content": self.content}
+        if self.images:
+            out["content"] = [
+                *({"type": "image_url", "image_url": {"url": url}} for url in self.images),
+                {"type": "text", "text": self.content},
+            ]
         if self.tool_calls:
             out["tool_calls"] = [call.wire() for call in self.tool_calls]
         if self.tool_call_id is not None:

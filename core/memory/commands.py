@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.events import Inbound
+from core.memory import controls
 from core.memory.model import LinkRefusal, Memory, Visibility
 from core.store.base import Store
 
@@ -21,7 +22,8 @@ _MEMORY_ID = re.compile(r"^m[0-9a-f]{8}$")
 IN_PRIVATE = "For your privacy, use /{name} in a direct chat with me."
 
 COMMANDS: dict[str, str] = {
-    "memory": "what I remember about you, with ids and sources",
+    "memory": "what I remember about you, with ids and sources; /memory edit ID TEXT "
+              "corrects one, /memory private ID keeps one to you alone",
     "forget": "/forget ID, /forget TEXT, /forget all (memories); /forget alone: this chat",
     "export": "everything I store about you, as JSON",
     "learning": "/learning off stops me learning about you; /learning on resumes",
@@ -51,8 +53,11 @@ def describe(memory: Memory) -> str:
 async def memory_cmd(ctx: Context, args: str) -> str:
     if ctx.inbound.is_group:
         return IN_PRIVATE.format(name="memory")
+    word, _, rest = args.strip().partition(" ")
+    if word.lower() in ("edit", "private"):
+        return await _change(ctx, word.lower(), rest.strip())
     store, now = ctx.store, ctx.clock()
-    known = [m for m in await store.memories.memories(ctx.person_id) if m.active(now)]
+    known = await controls.active_memories(store, ctx.person_id, now)
     lines = [f"What I remember about you ({len(known)}):"]
     lines += [describe(m) for m in known] or ["- nothing yet"]
     prefs = await store.preferences(ctx.person_id)
@@ -65,6 +70,24 @@ async def memory_cmd(ctx: Context, args: str) -> str:
     return "\n".join(lines)
 
 
+async def _change(ctx: Context, what: str, args: str) -> str:
+    memory_id, _, text = args.partition(" ")
+    memory_id = memory_id.lower()
+    if not _MEMORY_ID.match(memory_id) or (what == "edit" and not text.strip()):
+        return "Usage: /memory edit ID NEW TEXT, or /memory private ID (ids are in /memory)."
+    now = ctx.clock()
+    try:
+        changed = await (
+            controls.edit_memory(ctx.store, ctx.person_id, memory_id, text, now)
+            if what == "edit" else controls.make_private(ctx.store, ctx.person_id, memory_id, now)
+        )
+    except controls.ControlError as err:
+        return f"I can't save that: {err}."
+    if changed is None:
+        return f"You have no memory {memory_id}."
+    return f"Done: {describe(changed)}"
+
+
 async def forget_cmd(ctx: Context, args: str) -> str:
     store, person = ctx.store, ctx.person_id
     word = args.strip()
@@ -74,16 +97,17 @@ async def forget_cmd(ctx: Context, args: str) -> str:
     if ctx.inbound.is_group:
         return IN_PRIVATE.format(name="forget")
     if word.lower() == "all":
-        count = await store.memories.delete_all(person)
-        return f"Done: I deleted all {count} memories about you."
+        gone = await controls.forget_everything(store, person)
+        return (f"Done: I deleted all {gone.memories} memories about you. Also "
+                f"{gone.list_items} list items and {gone.schedules} reminders and briefings.")
     if word.lower() in ("yes", "confirm"):
         ids = await store.memories.take_pending_forget(person)
         if not ids:
             return "There is nothing waiting to be forgotten. Use /forget TEXT first."
-        count = await store.memories.delete_memories(person, ids)
+        count = await controls.forget_memories(store, person, ids)
         return f"Done: I deleted {count} memories."
     if _MEMORY_ID.match(word.lower()):
-        count = await store.memories.delete_memories(person, [word.lower()])
+        count = await controls.forget_memories(store, person, [word.lower()])
         return f"Done: I forgot {word.lower()}." if count else f"You have no memory {word}."
     return await _forget_matching(ctx, word)
 
@@ -106,14 +130,14 @@ async def _forget_matching(ctx: Context, text: str) -> str:
 async def export_cmd(ctx: Context, args: str) -> str:
     if ctx.inbound.is_group:
         return IN_PRIVATE.format(name="export")
-    data = await ctx.store.memories.export(ctx.person_id)
+    data = await controls.export(ctx.store, ctx.person_id)
     return json.dumps(data, ensure_ascii=False, indent=1)
 
 
 async def learning_cmd(ctx: Context, args: str) -> str:
     store, choice = ctx.store.memories, args.strip().lower()
     if choice in ("on", "off"):
-        await store.set_learning(ctx.person_id, choice == "on")
+        await controls.set_learning(ctx.store, ctx.person_id, choice == "on")
         if choice == "off":
             return "I've stopped learning about you. What I already know stays (see /memory)."
         return "I'll learn from our conversations again."

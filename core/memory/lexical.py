@@ -16,7 +16,7 @@ _STOP = (
 STOPWORDS = frozenset(_STOP.split())
 
 
-POSTINGS_BUDGET = 4000  # BM25 scores at most about this many documents per query
+POSTINGS_BUDGET = 1000  # BM25 scores at most about this many documents per query
 
 
 def fts_terms(text: str, max_terms: int = 16) -> list[str]:

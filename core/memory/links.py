@@ -84,6 +84,9 @@ def _merge(db: sqlite3.Connection, into: str, other: str) -> None:
     db.execute("UPDATE turns SET person_id = ? WHERE person_id = ?", (into, other))
     for table in ("schedules", "list_items"):  # reminders and lists follow the person
         db.execute(f"UPDATE {table} SET person_id = ? WHERE person_id = ?", (into, other))
+    # extraction work waiting for the other person becomes the merged person's
+    db.execute("UPDATE OR IGNORE memory_learning SET person_id = ? WHERE person_id = ?",
+               (into, other))
     db.execute(
         "UPDATE people SET learning = min(learning, "
         "(SELECT learning FROM people WHERE id = ?)) WHERE id = ?", (other, into),

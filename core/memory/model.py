@@ -106,6 +106,49 @@ class LinkResult:
     merged: tuple[Identity, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class LearningKey:
+    """Extraction is batched per conversation and person (a group has several)."""
+
+    conversation: str
+    person_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LearningWork:
+    """A conversation's extraction cursor: turns after ``upto_seq`` are not learned yet."""
+
+    key: LearningKey
+    channel: str
+    sender: str  # platform id of the person's identity in that conversation
+    display_name: str
+    is_group: bool
+    upto_seq: int
+    pending: int  # answered turns noted since the cursor
+    failures: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Said:
+    """One message the person wrote themselves, as stored in the conversation."""
+
+    seq: int
+    inbound_id: str
+    text: str
+    at: datetime
+
+
+class LearningQueue(Protocol):
+    """Durable extraction work: survives restarts; one worker holds a key at a time."""
+
+    async def note(self, work: LearningWork, inbound_id: str, now: float) -> int: ...
+    async def waiting(self) -> list[LearningWork]: ...
+    async def claim(self, key: LearningKey, now: float, lease: float) -> LearningWork | None: ...
+    async def said_since(self, key: LearningKey, after_seq: int, limit: int) -> list[Said]: ...
+    async def advance(self, key: LearningKey, upto_seq: int, noted: int) -> None: ...
+    async def release(self, key: LearningKey, failed: bool) -> int: ...
+
+
 class MemoryStore(Protocol):
     # memories
     async def add_memory(self, new: NewMemory, now: datetime) -> Memory: ...
@@ -114,6 +157,9 @@ class MemoryStore(Protocol):
         self, person_id: str, *, history: bool = False, kinds: Sequence[str] = ()
     ) -> list[Memory]: ...
     async def memories_by_id(self, ids: Sequence[str]) -> list[Memory]: ...
+    async def latest(
+        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+    ) -> list[Memory]: ...
     async def search_text(
         self, visibility: Visibility, query: str, now: datetime, limit: int
     ) -> list[str]: ...
@@ -124,9 +170,16 @@ class MemoryStore(Protocol):
         self, visibility: Visibility, now: datetime, limit: int
     ) -> list[str]: ...
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None: ...
+    async def update_memory(
+        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
+        scope: str | None = None,
+    ) -> Memory | None: ...
+    async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]: ...
     async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int: ...
     async def delete_all(self, person_id: str) -> int: ...
     async def people_in(self, conversation: str, limit: int) -> list[str]: ...
+    @property
+    def queue(self) -> LearningQueue: ...
     # learning switch and pending /forget confirmation
     async def learning(self, person_id: str) -> bool: ...
     async def set_learning(self, person_id: str, on: bool) -> None: ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,9 +11,10 @@ from core import metrics
 from core.events import Inbound
 from core.llm import ChatModel, LLMError
 from core.logging import get_logger
+from core.memory.embedder import Embedder
 from core.memory.extract import (
     RESPONSE_FORMAT,
-    Exchange,
+    Batch,
     ExtractedItem,
     Extraction,
     ExtractionError,
@@ -24,15 +26,19 @@ from core.memory.model import (
     GROUP_PREFIX,
     PRIVATE,
     SHARED,
+    LearningWork,
     Memory,
     MemoryKind,
     MemoryStore,
     NewMemory,
+    Said,
     Source,
     Visibility,
     group_scope,
 )
 from core.memory.recall import RecallQuery, memory_line, recall
+from core.memory.rerank import Reranker
+from core.settings import MemoryConfig
 
 log = get_logger("kith.memory")
 
@@ -50,26 +56,41 @@ def visible(v: Visibility, memory: Memory) -> bool:
 class MemorySettings:
     embed: bool = False  # embeddings through ChatModel.embed (KITH_LLM__EMBED_MODEL set)
     learn: bool = False  # extraction after turns (KITH_MEMORY__LEARN, on in the runtime)
+    quiet_seconds: float = 60.0  # a conversation this long silent is extracted
+    every_turns: int = 20  # ... or after this many answered turns, whichever comes first
+    batch_messages: int = 40  # most of the person's messages one extraction call reads
     recall_k: int = 8
     recall_tokens: int = 400
     group_people: int = 20  # most recent speakers of a group whose shared memories count
     known_for_extraction: int = 12
 
+    @classmethod
+    def of(cls, config: MemoryConfig, *, embed: bool) -> MemorySettings:
+        """What a user gets from ``KITH_MEMORY__*`` (learning on by default)."""
+        return cls(embed=embed, learn=config.learn, recall_k=config.recall_k,
+                   recall_tokens=config.recall_tokens, quiet_seconds=config.quiet_seconds,
+                   every_turns=config.every_turns)
+
 
 class MemoryService:
     def __init__(
         self, store: MemoryStore, model: ChatModel, clock: Callable[[], datetime],
-        settings: MemorySettings | None = None,
+        settings: MemorySettings | None = None, reranker: Reranker | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.store = store
         self.model = model
+        self.embedder: Embedder = embedder or model  # the server's embeddings by default
         self.clock = clock
         self.settings = settings or MemorySettings()
+        self.reranker = reranker
 
     async def visibility(self, inbound: Inbound, person: str) -> Visibility:
-        if not inbound.is_group:
+        return await self._visibility(str(inbound.conversation), inbound.is_group, person)
+
+    async def _visibility(self, conv: str, group: bool, person: str) -> Visibility:
+        if not group:
             return Visibility(owner=person)
-        conv = str(inbound.conversation)
         present = await self.store.people_in(conv, self.settings.group_people)
         if person not in present:
             present.append(person)
@@ -79,7 +100,7 @@ class MemoryService:
         if not self.settings.embed or not text.strip():
             return None
         try:
-            return (await self.model.embed([text]))[0]
+            return (await self.embedder.embed([text]))[0]
         except (LLMError, IndexError) as err:
             log.warning("embed_failed", error=str(err))
             metrics.MEMORY_EMBED_FAILURES.inc()
@@ -90,7 +111,7 @@ class MemoryService:
         return await recall(self.store, RecallQuery(
             visibility, inbound.text, self.clock(), await self._vector(inbound.text),
             k=self.settings.recall_k, budget_tokens=self.settings.recall_tokens,
-        ))
+        ), self.reranker)
 
     async def context(self, inbound: Inbound, person: str) -> list[str]:
         """Lines for the prompt's volatile part (empty when nothing is relevant)."""
@@ -104,7 +125,7 @@ class MemoryService:
         """Learned preferences by /prefs key, and learned style notes (private context)."""
         now, prefs, style = self.clock(), dict[str, str](), list[str]()
         kinds = (MemoryKind.PREFERENCE.value, MemoryKind.STYLE.value)
-        for memory in await self.store.memories(person, kinds=kinds):
+        for memory in reversed(await self.store.latest(person, 50, kinds)):
             if not memory.active(now) or memory.scope.startswith(GROUP_PREFIX):
                 continue
             if memory.kind is MemoryKind.PREFERENCE and memory.pref_key:
@@ -115,47 +136,71 @@ class MemoryService:
 
     # -- learning --------------------------------------------------------------------------
 
-    async def learn(self, inbound: Inbound, person: str, reply: str, model: str | None) -> int:
-        """Extract memories from a finished turn and store them; returns how many."""
-        if not self.settings.learn or not await self.store.learning(person):
+    async def remember_now(self, inbound: Inbound, person: str) -> Memory | None:
+        """An explicit "remember that ..." is stored at once, without a model call."""
+        fact = explicit_fact(inbound.text)
+        if fact is None or not self.settings.learn or not await self.store.learning(person):
+            return None
+        scope = group_scope(str(inbound.conversation)) if inbound.is_group else PRIVATE
+        conv = inbound.conversation
+        memory = await self.store.add_memory(NewMemory(
+            person_id=person, text=fact, kind=MemoryKind.FACT,
+            source=Source(inbound.id, conv.channel, inbound.sender.platform_id,
+                          inbound.received_at),
+            confidence=1.0, scope=scope, vector=await self._vector(fact),
+        ), self.clock())
+        metrics.MEMORIES_WRITTEN.labels(decision="explicit").inc()
+        log.info("memory_written", memory=memory.id, decision="explicit")
+        return memory
+
+    async def learn_batch(self, work: LearningWork, said: Sequence[Said], model: str | None,
+                          ) -> int:
+        """Extract memories from the person's messages in one call; returns how many were
+        written. Raises :class:`LLMError` when the model cannot be reached (retried later)."""
+        if not said or not self.settings.learn or not await self.store.learning(work.key.person_id):
             return 0
-        known = await self._known(inbound, person)
-        exchange = Exchange(inbound.sender.display_name, inbound.text, reply, self.clock(),
-                            inbound.is_group)
-        extraction = await self._extract(exchange, known, str(inbound.conversation), model)
+        known = await self._known(work, said)
+        batch = Batch(work.display_name, tuple(said), self.clock(), work.is_group)
+        extraction = await self._extract(batch, known, work.key.conversation, model)
         if extraction is None:
             return 0
         written = 0
+        by_id = {m.id: m for m in known}
         for item in extraction.memories:
-            if await self._apply(item, inbound, person, {m.id: m for m in known}):
+            n = item.message if item.message and 1 <= item.message <= len(said) else len(said)
+            if await self._apply(item, work, said[n - 1], by_id):
                 written += 1
         return written
 
-    async def _known(self, inbound: Inbound, person: str) -> list[Memory]:
+    async def _known(self, work: LearningWork, said: Sequence[Said]) -> list[Memory]:
         """The person's memories the model may update: relevant ones, then the latest."""
-        visibility, now = await self.visibility(inbound, person), self.clock()
-        found = [m for m in await self.recall(inbound, person) if m.person_id == person]
-        latest = [m for m in await self.store.memories(person)
-                  if m.active(now) and visible(visibility, m)]
-        for memory in reversed(latest):
-            if memory not in found:
+        person, now = work.key.person_id, self.clock()
+        visibility = await self._visibility(work.key.conversation, work.is_group, person)
+        query = " ".join(m.text for m in said)[-2000:]
+        found = [m for m in await recall(self.store, RecallQuery(
+            visibility, query, now, await self._vector(query), k=self.settings.recall_k,
+            budget_tokens=self.settings.recall_tokens,
+        )) if m.person_id == person]
+        limit = self.settings.known_for_extraction
+        for memory in await self.store.latest(person, limit * 2):
+            if memory.active(now) and visible(visibility, memory) and memory not in found:
                 found.append(memory)
-        return found[: self.settings.known_for_extraction]
+        return found[:limit]
 
     async def _extract(
-        self, exchange: Exchange, known: list[Memory], route_key: str, model: str | None
+        self, batch: Batch, known: list[Memory], route_key: str, model: str | None
     ) -> Extraction | None:
-        messages = extraction_prompt(exchange, known)
+        messages = extraction_prompt(batch, known)
         for attempt in (1, 2):
             try:
                 result = await self.model.complete(
-                    messages, route_key=route_key, model=model, max_tokens=600,
+                    messages, route_key=route_key, model=model, max_tokens=1600,
                     response_format=RESPONSE_FORMAT,
                 )
             except LLMError as err:
                 metrics.MEMORY_EXTRACT_FAILURES.labels(reason="llm").inc()
                 log.warning("memory_extract_failed", reason="llm", error=str(err))
-                return None
+                raise
             try:
                 return parse(result.text)
             except ExtractionError as err:
@@ -166,7 +211,7 @@ class MemoryService:
         return None
 
     async def _apply(
-        self, item: ExtractedItem, inbound: Inbound, person: str, known: dict[str, Memory]
+        self, item: ExtractedItem, work: LearningWork, said: Said, known: dict[str, Memory]
     ) -> bool:
         now = self.clock()
         if item.decision == "noise" or (item.expires_at is not None and item.expires_at <= now):
@@ -177,13 +222,11 @@ class MemoryService:
         if replaces is None and any(m.text.lower() == item.text.lower() for m in known.values()):
             return False  # already known
         scope = SHARED if item.scope == "shared" else PRIVATE
-        if inbound.is_group and scope == PRIVATE:
-            scope = group_scope(str(inbound.conversation))
-        conv = inbound.conversation
+        if work.is_group and scope == PRIVATE:
+            scope = group_scope(work.key.conversation)
         memory = await self.store.add_memory(NewMemory(
-            person_id=person, text=item.text, kind=MemoryKind(item.kind),
-            source=Source(inbound.id, conv.channel, inbound.sender.platform_id,
-                          inbound.received_at),
+            person_id=work.key.person_id, text=item.text, kind=MemoryKind(item.kind),
+            source=Source(said.inbound_id, work.channel, work.sender, said.at),
             confidence=item.confidence, scope=scope, expires_at=item.expires_at,
             pref_key=item.pref_key if item.kind == "preference" else None,
             replaces=replaces, vector=await self._vector(item.text),
@@ -191,3 +234,18 @@ class MemoryService:
         metrics.MEMORIES_WRITTEN.labels(decision=item.decision).inc()
         log.info("memory_written", memory=memory.id, decision=item.decision, replaces=replaces)
         return True
+
+
+_EXPLICIT = re.compile(
+    r"^\s*(?:please\s+|kith,?\s+)?(?:remember|don'?t\s+forget|note)(?:\s+that\b|\s*:)\s*"
+    r"(?P<fact>[^?]{3,300}?)[\s.!]*$", re.IGNORECASE | re.DOTALL,
+)
+
+
+def explicit_fact(text: str) -> str | None:
+    """The fact in "remember that my flight is on Friday" (None for anything else)."""
+    found = _EXPLICIT.match(text)
+    if found is None:
+        return None
+    fact = " ".join(found.group("fact").split())
+    return f"Asked to remember: {fact}" if fact else None

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import lexical, links
+from core.memory import edits, lexical, links
 from core.memory.model import (
     GROUP_PREFIX,
     PRIVATE,
@@ -31,6 +31,7 @@ from core.memory.model import (
     Source,
     Visibility,
 )
+from core.memory.queue import SQLiteLearningQueue
 from core.memory.vectors import Block
 
 _COLUMNS = (
@@ -76,6 +77,11 @@ class SQLiteMemoryStore:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
         self._blocks: dict[tuple[str, int], Block] = {}
+        self._queue = SQLiteLearningQueue(db)
+
+    @property
+    def queue(self) -> SQLiteLearningQueue:
+        return self._queue
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -168,6 +174,20 @@ class SQLiteMemoryStore:
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM memories WHERE person_id = ?{where} ORDER BY n",
             (person_id, *kinds),
+        ).fetchall()
+        return [_row(r) for r in rows]
+
+    async def latest(
+        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+    ) -> list[Memory]:
+        """The person's newest current memories, newest first: a bounded read by index."""
+        where, index = "", "memories_person"
+        if kinds:
+            where, index = f" AND kind IN ({','.join('?' * len(kinds))})", "memories_person_kind"
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM memories INDEXED BY {index} WHERE person_id = ? "
+            f"AND superseded_by IS NULL{where} ORDER BY n DESC LIMIT ?",
+            (person_id, *kinds, limit),
         ).fetchall()
         return [_row(r) for r in rows]
 
@@ -272,6 +292,8 @@ class SQLiteMemoryStore:
             db.execute("BEGIN")
             doomed = self._with_history(db, person_id, ids)
             self._purge(db, doomed)
+            if doomed:
+                edits.drop_command_turns(db, person_id)
         self._scrub(db)
         return len(doomed)
 
@@ -282,6 +304,7 @@ class SQLiteMemoryStore:
             rows = db.execute("SELECT id FROM memories WHERE person_id = ?", (person_id,))
             doomed = [r[0] for r in rows.fetchall()]
             self._purge(db, doomed)
+            edits.drop_command_turns(db, person_id)
             db.execute("DELETE FROM memory_forget_pending WHERE person_id = ?", (person_id,))
         self._scrub(db)
         return len(doomed)
@@ -328,6 +351,20 @@ class SQLiteMemoryStore:
         db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._invalidate()
+
+    async def update_memory(
+        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
+        scope: str | None = None,
+    ) -> Memory | None:
+        """Correct the text and/or set the scope of the person's active memory in place."""
+        if not edits.update(self.db, person_id, memory_id, text=text, scope=scope,
+                            stamp=now.isoformat()):
+            return None
+        self._scrub(self.db)  # the old words leave the index, the WAL and (secure_delete) pages
+        return await self.memory(memory_id)
+
+    async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]:
+        return edits.source_texts(self.db, inbound_ids)
 
     # -- per-person switches -------------------------------------------------------------
 

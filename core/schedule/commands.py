@@ -1,14 +1,14 @@
-"""/reminders, /briefing and /lists — and what /export and /forget all add for them."""
+"""/reminders, /briefing and /lists. /export and /forget all cover lists and reminders too:
+they call core/memory/controls.py, which the web page's controls use as well."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.events import Inbound
-from core.memory import commands as memory_commands
+from core.memory import controls
 from core.schedule.model import Kind, NewSchedule, Schedule
 from core.schedule.times import (
     TimeError,
@@ -57,7 +57,7 @@ async def reminders_cmd(ctx: Context, args: str) -> str:
         wanted = rest.strip().lower()
         if wanted not in {i.id for i in await _mine(ctx, Kind.REMINDER)}:
             return f"You have no reminder {rest.strip() or '(no id)'}. /reminders lists them."
-        gone = await ctx.store.schedule.cancel(ctx.person_id, wanted)
+        gone = await controls.cancel_reminder(ctx.store, ctx.person_id, wanted)
         return f"Cancelled: {describe(gone)}" if gone else f"You have no reminder {wanted}."
     if word:
         return "Usage: /reminders, or /reminders cancel ID"
@@ -124,35 +124,9 @@ async def lists_cmd(ctx: Context, args: str) -> str:
     return "\n".join(f"{k}: {', '.join(v)}" for k, v in grouped.items())
 
 
-async def export_cmd(ctx: Context, args: str) -> str:
-    answer = await memory_commands.export_cmd(ctx, args)
-    if ctx.inbound.is_group:
-        return answer
-    data = json.loads(answer)
-    data["lists"] = [{"list": i.list, "item": i.item, "done": i.done,
-                      "created_at": i.created_at.isoformat()}
-                     for i in await ctx.store.lists.items(ctx.person_id, include_done=True)]
-    data["schedules"] = [{"id": s.id, "kind": s.kind.value, "text": s.text,
-                          "due_at": s.due_at.isoformat(), "timezone": s.timezone,
-                          "repeat": s.rule, "conversation": str(s.conversation)}
-                         for s in await ctx.store.schedule.for_person(ctx.person_id)]
-    return json.dumps(data, ensure_ascii=False, indent=1)
-
-
-async def forget_cmd(ctx: Context, args: str) -> str:
-    answer = await memory_commands.forget_cmd(ctx, args)
-    if args.strip().lower() != "all" or ctx.inbound.is_group:
-        return answer
-    items = await ctx.store.lists.delete_person(ctx.person_id)
-    schedules = await ctx.store.schedule.delete_person(ctx.person_id)
-    return f"{answer} Also {items} list items and {schedules} reminders and briefings."
-
-
 Handler = Callable[[Context, str], Awaitable[str]]
 HANDLERS: dict[str, Handler] = {
     "reminders": reminders_cmd,
     "briefing": briefing_cmd,
     "lists": lists_cmd,
-    "export": export_cmd,
-    "forget": forget_cmd,
 }

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from core.events import ConversationKey, Inbound, Sender
+from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.memory.model import MemoryStore
 from core.schedule.model import ListStore, ScheduleStore
 
@@ -49,9 +49,14 @@ class Turn:
     seq: int
     role: str  # "user" or "assistant"
     author: str  # display name of the sender, "" for the assistant
-    text: str
+    text: str  # user turns: only the person's own words
     tokens: int
     created_at: datetime
+    command: bool = False  # a slash command or its answer: shown, never prompted
+    inbound_id: str = ""  # the message this turn belongs to (its reply shares it)
+    quoted: tuple[Quoted, ...] = ()  # user turns: words they forwarded or quoted, kept apart
+    read_quoted: bool = False  # both turns of an exchange that read quoted content: the
+    # reply was written from third-party words, so nothing is learned from either
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +79,7 @@ class TurnRecord:
     reply_tokens: int = 0
     answer: str | None = None  # what the person is sent (stored until the platform accepts)
     answer_status: str | None = None  # its ReplyStatus
+    command: bool = False  # a slash command's exchange: kept for the person, never prompted
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,7 @@ class Store(Protocol):
     async def conversation(self, key: ConversationKey) -> ConversationState: ...
     async def turn_count(self, key: ConversationKey) -> int: ...
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]: ...
+    async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]: ...
     async def finish_turn(self, record: TurnRecord) -> None: ...
     async def set_summary(
         self, key: ConversationKey, epoch: int, summary: str, upto_seq: int

@@ -186,3 +186,40 @@ MIGRATIONS += (
     CREATE INDEX list_items_person ON list_items(person_id, list, done);
     """,
 )
+MIGRATIONS += (
+    # 8: a command's exchange (/memory, /prefs …) is kept for the person to see on reload,
+    # but never enters a prompt, a summary or the message count
+    """
+    ALTER TABLE turns ADD COLUMN command INTEGER NOT NULL DEFAULT 0;
+    """,
+)
+MIGRATIONS += (
+    # 9: durable, batched memory extraction: per conversation and person, the last turn
+    # extracted and how many answered turns wait since; a lease lets one worker claim it
+    """
+    CREATE TABLE memory_learning (
+        conversation TEXT NOT NULL,
+        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        is_group INTEGER NOT NULL,
+        upto_seq INTEGER NOT NULL DEFAULT 0,
+        pending INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        claimed_until REAL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (conversation, person_id)
+    );
+    CREATE INDEX memory_learning_pending ON memory_learning(pending) WHERE pending > 0;
+    CREATE INDEX turns_person_conversation ON turns(person_id, conversation, seq);
+    """,
+)
+MIGRATIONS += (
+    # 10: words the person did not write are kept apart from their own (turns.text); turns
+    # that read them are marked, so learning and summaries can leave them out
+    """
+    ALTER TABLE turns ADD COLUMN quoted TEXT NOT NULL DEFAULT '';
+    ALTER TABLE turns ADD COLUMN read_quoted INTEGER NOT NULL DEFAULT 0;
+    """,
+)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import sqlite3
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.codec import inbound_from_json, inbound_to_json
+from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.logging import get_logger
 from core.memory.store import SQLiteMemoryStore
@@ -38,6 +39,14 @@ CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
 def new_pairing_code() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
     return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def private_file(path: Path) -> None:
+    """The database's directory 0700 (created so) and the file 0600, before any data."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
 
 
 def _now() -> str:
@@ -73,7 +82,7 @@ class SQLiteStore:
         return self._lists
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -83,6 +92,10 @@ class SQLiteStore:
         # checkpoints (which fsync) run on a thread, not inside a turn on the event loop
         db.execute("PRAGMA wal_autocheckpoint=0")
         self._db = db
+        for suffix in ("-wal", "-shm"):  # SQLite gives them the database's mode; make sure
+            side = self.path.with_name(self.path.name + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
         self._migrate()
         self._checkpointer = asyncio.create_task(self._checkpoint_loop())
 
@@ -271,7 +284,7 @@ class SQLiteStore:
     async def turn_count(self, key: ConversationKey) -> int:
         """Turns kept in the current epoch (a count: for /memory, not for every turn)."""
         row = self.db.execute(
-            "SELECT count(*) FROM turns WHERE conversation = ? AND epoch = "
+            "SELECT count(*) FROM turns WHERE conversation = ? AND command = 0 AND epoch = "
             "coalesce((SELECT epoch FROM conversations WHERE key = ?), 0)",
             (str(key), str(key)),
         ).fetchone()
@@ -279,15 +292,32 @@ class SQLiteStore:
 
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]:
         rows = self.db.execute(
-            "SELECT seq, role, author, text, tokens, created_at FROM turns "
-            "WHERE conversation = ? AND epoch = "
+            "SELECT seq, role, author, text, tokens, created_at, quoted, read_quoted FROM turns "
+            "WHERE conversation = ? AND command = 0 AND epoch = "
             "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) AND seq > ? "
             "ORDER BY seq DESC LIMIT ?",
             (str(key), str(key), after_seq, limit),
         ).fetchall()
         return [
-            Turn(seq, role, author, text, tokens, datetime.fromisoformat(created))
-            for seq, role, author, text, tokens, created in reversed(rows)
+            Turn(seq, role, author, text, tokens, datetime.fromisoformat(created),
+                 quoted=quoted_from_json(quoted), read_quoted=bool(read))
+            for seq, role, author, text, tokens, created, quoted, read in reversed(rows)
+        ]
+
+    async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
+        """The newest ``limit`` turns of the current epoch as the person saw them, commands
+        and their answers included (for showing, never for a prompt)."""
+        rows = self.db.execute(
+            "SELECT seq, role, author, text, tokens, created_at, command, inbound_id FROM turns "
+            "WHERE conversation = ? AND epoch = "
+            "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) "
+            "ORDER BY seq DESC LIMIT ?",
+            (str(key), str(key), limit),
+        ).fetchall()
+        return [
+            Turn(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), bool(r[6]),
+                 r[7] or "")
+            for r in reversed(rows)
         ]
 
     async def finish_turn(self, record: TurnRecord) -> None:
@@ -304,16 +334,22 @@ class SQLiteStore:
             epoch = db.execute(
                 "SELECT epoch FROM conversations WHERE key = ?", (key,)
             ).fetchone()[0]
-            rows: list[tuple[str, str, str | None, str, int, str]] = []
+            quoted, read = quoted_to_json(inbound.quoted), int(bool(inbound.quoted))
+            rows: list[tuple[str, str, str | None, str, int, str, str]] = []
             if record.user_text is not None:
                 rows.append(("user", inbound.sender.display_name, record.person_id,
-                             record.user_text, record.user_tokens, inbound.received_at.isoformat()))
+                             record.user_text, record.user_tokens, inbound.received_at.isoformat(),
+                             quoted))
             if record.reply_text is not None:
-                rows.append(("assistant", "", None, record.reply_text, record.reply_tokens, now))
+                rows.append(("assistant", "", None, record.reply_text, record.reply_tokens, now,
+                             ""))
             db.executemany(
                 "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, "
-                "text, tokens, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5]) for r in rows],
+                "text, tokens, created_at, command, quoted, read_quoted) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5], record.command,
+                  r[6], read)
+                 for r in rows],
             )
             db.execute(
                 "UPDATE inbox SET status = ?, reply = ?, reply_status = ?, answered_at = ? "
@@ -342,7 +378,9 @@ class SQLiteStore:
         db, k = self.db, str(key)
         with db:
             db.execute("BEGIN")
-            deleted = db.execute("DELETE FROM turns WHERE conversation = ?", (k,)).rowcount
+            deleted = db.execute(
+                "DELETE FROM turns WHERE conversation = ? AND command = 0", (k,)).rowcount
+            db.execute("DELETE FROM turns WHERE conversation = ?", (k,))
             db.execute("DELETE FROM inbox WHERE conversation = ? AND status NOT IN "
                        "('pending', 'answered', 'held')", (k,))
             db.execute(

@@ -19,6 +19,10 @@
 #   LLAMA_THREADS   generation threads              (default: llama.cpp's choice, the physical cores)
 #   LLAMA_ALIAS     model name in the API           (default: kith-llama, same as infra/vllm)
 #   LLAMA_API_KEY   read by llama-server itself; when set, give Kith the same as KITH_LLM__API_KEY
+#   LLAMA_MMPROJ    a vision projector GGUF (mmproj-*.gguf) for a vision model: photos
+#                   then work on CPU too; set KITH_LLM__VISION_MODEL to LLAMA_ALIAS
+#                   (e.g. Llama 4 Scout's or Gemma 3's GGUF with its mmproj file; Llama
+#                   3.x text models have none)
 set -euo pipefail
 
 if [[ $# -lt 1 || "$1" == -h || "$1" == --help ]]; then
@@ -78,6 +82,12 @@ args=(
     # Prometheus metrics on /metrics (llama-server's /health exists regardless).
     --metrics
 )
+
+if [[ -n "${LLAMA_MMPROJ:-}" ]]; then
+    # The multimodal projector: llama-server then accepts OpenAI `image_url` parts
+    # (data URLs) in chat messages. Kith resizes photos to 1120 px before sending.
+    args+=(--mmproj "$LLAMA_MMPROJ")
+fi
 
 if [[ -n "${LLAMA_THREADS:-}" ]]; then
     args+=(--threads "$LLAMA_THREADS")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.events import Sender
+from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.memory.model import (
     PRIVATE,
     SHARED,
@@ -15,7 +15,7 @@ from core.memory.model import (
     Visibility,
     group_scope,
 )
-from core.store.base import Store
+from core.store.base import InboxStatus, Store, TurnRecord
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 GROUP = group_scope("kith/test/g1")
@@ -162,3 +162,30 @@ async def test_current_lists_active_time_bound_memories_newest_first(store: Stor
     assert await mem.search_current(Visibility(owner=ana), NOW, 5) == [later.id, trip.id]
     assert await mem.search_current(Visibility(owner=ana), soon, 5) == []
     assert await mem.search_current(Visibility(present=(ana,)), NOW, 5) == []
+
+
+async def test_update_corrects_text_and_scope_in_place_for_the_owner_only(store: Store) -> None:
+    ana, bob = await people(store, "ana", "bob")
+    mem = store.memories
+    made = await mem.add_memory(new(ana, "Plays the kazooqwerty", SHARED), NOW)
+    later = NOW + timedelta(hours=1)
+    assert await mem.update_memory(bob, made.id, later, text="Bob was here") is None
+    fixed = await mem.update_memory(ana, made.id, later, text="Plays the oboe")
+    assert fixed is not None and fixed.id == made.id and fixed.text == "Plays the oboe"
+    assert fixed.source == made.source and fixed.scope == SHARED
+    assert await mem.search_text(Visibility(owner=ana), "kazooqwerty", NOW, 5) == []
+    assert await mem.search_text(Visibility(owner=ana), "oboe", NOW, 5) == [made.id]
+    private = await mem.update_memory(ana, made.id, later, scope=PRIVATE)
+    assert private is not None and private.scope == PRIVATE and private.text == "Plays the oboe"
+    assert await mem.search_text(Visibility(group=GROUP, present=(ana,)), "oboe", NOW, 5) == []
+    assert await mem.update_memory(ana, "m00000000", later, text="x") is None
+
+
+async def test_source_texts_are_the_kept_messages(store: Store) -> None:
+    said = Inbound(id="test:c:1", conversation=ConversationKey("kith", "test", "c"),
+                   sender=Sender("ana", "Ana"), text="I play the oboe", trust=Trust.OWNER,
+                   addressed=Addressed.DIRECT, chat=ChatKind.DIRECT)
+    [ana] = await people(store, "ana")
+    await store.finish_turn(TurnRecord(said, ana, said.text, "Lovely!", InboxStatus.DONE))
+    assert await store.memories.source_texts(["test:c:1", "nope"]) == {
+        "test:c:1": "I play the oboe"}

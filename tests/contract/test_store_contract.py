@@ -118,3 +118,22 @@ async def test_pairing_codes_are_stable_single_use_and_per_bot(store: Store) -> 
 
 async def test_healthy(store: Store) -> None:
     assert await store.healthy()
+
+
+async def test_command_exchanges_are_shown_but_never_prompted_or_counted(store: Store) -> None:
+    await store.record_inbound(chat := inbound(1, text="hello"))
+    await answer(store, chat, "hi there")
+    await store.record_inbound(cmd := inbound(2, text="/prefs"))
+    person = await store.person_for(cmd.conversation.channel, cmd.sender)
+    await store.finish_turn(TurnRecord(cmd, person, "/prefs", "Your preferences: none",
+                                       InboxStatus.DONE, command=True))
+    assert [t.text for t in await store.history(KEY, 0, 10)] == ["hello", "hi there"]
+    assert await store.turn_count(KEY) == 2
+    shown = await store.transcript(KEY, 10)
+    assert [(t.role, t.text, t.command) for t in shown] == [
+        ("user", "hello", False), ("assistant", "hi there", False),
+        ("user", "/prefs", True), ("assistant", "Your preferences: none", True)]
+    assert {t.inbound_id for t in shown[2:]} == {cmd.id}
+    assert [t.text for t in await store.transcript(KEY, 1)] == ["Your preferences: none"]
+    assert await store.forget(KEY) == 2  # messages; the command exchange goes too
+    assert await store.transcript(KEY, 10) == []

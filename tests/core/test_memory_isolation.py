@@ -22,7 +22,14 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
-from tests.core.memory.harness import MemoryCore, item, memories_json, memory_core, msg
+from tests.core.memory.harness import (
+    MemoryCore,
+    item,
+    memories_json,
+    memory_core,
+    msg,
+    said_text,
+)
 from tests.fakes.llm import FakeLLM, FakeLLMServer
 
 PEOPLE = ("ana", "bob", "cy")
@@ -33,7 +40,7 @@ _FACT = re.compile(r"fact (t\d+) (private|shared)")
 def extraction(body: dict[str, Any]) -> str:
     if "response_format" not in body:
         return "ok"
-    said = body["messages"][1]["content"].split("<exchange>", 1)[-1]
+    said = said_text(body)
     found = _FACT.search(said)
     if not found:
         return memories_json()

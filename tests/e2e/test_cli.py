@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.procs import run_kith
+from tests.e2e.procs import KITH, kith_env, run_kith
 from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import free_port, write_bot
+
+
+def run_bytes(tmp_path: Path, stdin: bytes, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*KITH, "chat"], input=stdin, capture_output=True, timeout=60,
+                          env=kith_env(tmp_path, **env), cwd=tmp_path, check=False)
 
 
 def test_piped_chat_prints_the_reply_and_exits_zero(tmp_path: Path) -> None:
@@ -55,6 +61,14 @@ BAD_CONFIGS = {
                      "KITH_LLM__BASE_URLS: Value error, 'localhost:8000' is not an http(s) URL"),
     "public webchat without token": ("[channels.web]\n", {"KITH_GATEWAY__HOST": "0.0.0.0"},
                                      "KITH_GATEWAY__WEBCHAT_TOKEN: required"),
+    "public gateway with an empty token": (  # what compose's env_file passes for KEY=
+        "[channels.telegram]\ntoken_env = 'KITH_TEST_TG'\nmode = 'polling'\n",
+        {"KITH_GATEWAY__HOST": "0.0.0.0", "KITH_GATEWAY__WEBCHAT_TOKEN": "",
+         "KITH_TEST_TG": "123:abc"}, "KITH_GATEWAY__WEBCHAT_TOKEN: required"),
+    "public gateway with a short token": (
+        "[channels.web]\n", {"KITH_GATEWAY__HOST": "0.0.0.0",
+                             "KITH_GATEWAY__WEBCHAT_TOKEN": "hunter2"},
+        "KITH_GATEWAY__WEBCHAT_TOKEN: required (at least 16 characters)"),
 }
 
 
@@ -68,3 +82,13 @@ def test_bad_config_is_one_clear_line_and_exit_2(tmp_path: Path, case: str) -> N
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("kith: config error: ")
     assert expected in lines[0]
+
+
+def test_invalid_utf8_on_stdin_is_answered_without_a_traceback(tmp_path: Path) -> None:
+    write_bot(tmp_path / "bots")
+    fake = FakeLLM(reply="Got it.")
+    with running_fake_llm_sync(fake) as url:
+        done = run_bytes(tmp_path, b"caf\xe9 \xff\xfe ol\xc3\xa1\n", KITH_LLM__BASE_URLS=url)
+    assert done.returncode == 0, done.stderr
+    assert b"Traceback" not in done.stderr and done.stdout == b"Got it.\n"
+    assert fake.chat_requests[0]["messages"][-1]["content"].endswith("caf\ufffd \ufffd\ufffd olá")

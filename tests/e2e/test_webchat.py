@@ -99,11 +99,16 @@ async def test_commands_and_health_endpoints(
         assert "(Europe/Lisbon)" in fake.chat_requests[-1]["messages"][-1]["content"]
         memory, _ = await send(client, base, "/memory")
         assert "2 messages" in memory and "name=Ana" in memory
+        history = (await client.get(f"{base}/chat/kith/history",
+                                    params={"session": SESSION})).json()
+        assert [(t["text"], t["command"]) for t in history[-2:]] == [
+            ("/memory", True), (memory, True)]  # a command's answer survives a reload
+        assert history[-1]["id"] == history[-2]["id"] and len(history) == 8
         forget, _ = await send(client, base, "/forget")
         assert "deleted 2 messages" in forget
         history = (await client.get(f"{base}/chat/kith/history",
                                     params={"session": SESSION})).json()
-        assert history == []
+        assert [t["text"] for t in history] == ["/forget", forget]  # only the command's own
         help_text, _ = await send(client, base, "/help")
         assert "/reset" in help_text and "/approve" in help_text
         metrics = (await client.get(f"{base}/metrics")).text

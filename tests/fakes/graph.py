@@ -61,6 +61,7 @@ class FakeGraph:
         self.media: dict[str, tuple[bytes, str]] = {}
         self.base_url = ""
         self._faults: deque[Fault] = deque()
+        self.cdn_faults: deque[Fault] = deque()  # answered by media downloads, in order
         self._changed = asyncio.Condition()
 
     def inject(self, fault: Fault) -> None:
@@ -148,5 +149,10 @@ class FakeGraph:
         self.requests.append(Recorded("GET", request.url.path, dict(request.headers)))
         if not self._authorized(request):
             return Response(status_code=401)
+        if self.cdn_faults:
+            fault = self.cdn_faults.popleft()
+            headers = ({"retry-after": str(fault.retry_after)}
+                       if fault.retry_after is not None else None)
+            return Response(status_code=fault.status, headers=headers)
         content, mime = self.media.get(request.path_params["media_id"], (b"", ""))
         return Response(content, media_type=mime) if mime else Response(status_code=404)

@@ -34,6 +34,7 @@ from tests.fakes.llm_app import (
     CHAT_PATH,
     EMBEDDINGS_PATH,
     MODELS_PATH,
+    RERANK_PATHS,
     FakeApp,
     QuietCuts,
     RecordedRequest,
@@ -118,6 +119,10 @@ class FakeLLM:
     @property
     def embedding_requests(self) -> list[Any]:
         return [r.json for r in self.requests if r.path == EMBEDDINGS_PATH]
+
+    @property
+    def rerank_requests(self) -> list[Any]:
+        return [r.json for r in self.requests if r.path in RERANK_PATHS]
 
     def next_fault(self, path: str) -> Fault | None:
         if self.fail_all is not None:

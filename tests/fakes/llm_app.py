@@ -24,7 +24,9 @@ Send = Callable[[Message], Awaitable[None]]
 CHAT_PATH = "/v1/chat/completions"
 EMBEDDINGS_PATH = "/v1/embeddings"
 MODELS_PATH = "/v1/models"
-_ROUTES = {CHAT_PATH: "POST", EMBEDDINGS_PATH: "POST", MODELS_PATH: "GET"}
+RERANK_PATHS = ("/v1/rerank", "/rerank")
+_ROUTES = {CHAT_PATH: "POST", EMBEDDINGS_PATH: "POST", MODELS_PATH: "GET",
+           **dict.fromkeys(RERANK_PATHS, "POST")}
 _JSON = [(b"content-type", b"application/json")]
 _SSE = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache")]
 log = logging.getLogger("tests.fakes.llm")
@@ -108,7 +110,8 @@ class FakeApp:
             await self._chat(send, body, fault)
         else:
             try:
-                out = wire.embeddings(body, fake.models[0], fake.embedding_dim)
+                out = (wire.rerank(body, fake.models[0]) if path in RERANK_PATHS
+                       else wire.embeddings(body, fake.models[0], fake.embedding_dim))
             except (ValueError, TypeError) as exc:
                 out = wire.error_body(400, str(exc))
                 await self._json(send, 400, out, fault)

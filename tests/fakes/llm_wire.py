@@ -207,3 +207,32 @@ def embeddings(body: dict[str, Any], default_model: str, default_dim: int) -> by
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
     )
+
+
+_TERM = re.compile(r"\w+")
+
+
+def relevance(query: str, document: str) -> float:
+    """The fake reranker's score: share of the query's words the document contains."""
+    want = set(_TERM.findall(query.lower()))
+    have = set(_TERM.findall(document.lower()))
+    return len(want & have) / len(want) if want else 0.0
+
+
+def rerank(body: dict[str, Any], default_model: str) -> bytes:
+    """``POST /v1/rerank`` as vLLM and llama.cpp answer it (Jina/Cohere shape)."""
+    query, documents = body.get("query"), body.get("documents")
+    if not isinstance(query, str) or not isinstance(documents, list) \
+            or not all(isinstance(d, str) for d in documents):
+        raise ValueError("'query' must be a string and 'documents' a list of strings")
+    results = sorted(
+        ({"index": i, "relevance_score": relevance(query, d), "document": {"text": d}}
+         for i, d in enumerate(documents)),
+        key=lambda r: -float(r["relevance_score"]),  # type: ignore[arg-type]
+    )
+    top = body.get("top_n")
+    if isinstance(top, int):
+        results = results[:top]
+    tokens = sum(len(d) // 4 + 1 for d in documents) + len(query) // 4 + 1
+    return dumps({"id": new_id("rerank"), "model": body.get("model") or default_model,
+                  "results": results, "usage": {"total_tokens": tokens}})

@@ -312,6 +312,8 @@ class FakeBotAPI:
         path = f"documents/{file_id}.bin"
         if path not in self.files:
             raise _ApiError(400, "Bad Request: invalid file_id")
+        if len(self.files[path]) > 20 * 2**20:  # the Bot API hands out files up to 20 MB
+            raise _ApiError(400, "Bad Request: file is too big")
         return {"file_id": file_id, "file_unique_id": "u" + file_id,
                 "file_size": len(self.files[path]), "file_path": path}
 

@@ -17,6 +17,7 @@ import asyncio
 import base64
 import secrets
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from urllib.parse import parse_qsl, urlencode
@@ -24,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
@@ -66,6 +67,8 @@ class FakeTwilio:
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self.callback_target: str | None = None  # where callbacks go (public URL is fake)
+        self.chunked = False  # media without Content-Length, streamed in 64 KiB pieces
+        self.streamed = 0  # media bytes the CDN actually wrote
 
     def inject(self, fault: Fault) -> None:
         self._faults.append(fault)
@@ -171,4 +174,14 @@ class FakeTwilio:
         content, mime = self.media.get(request.path_params["media"], (b"", ""))
         if not mime:
             return Response(status_code=404)
-        return Response(content, media_type=mime)
+        if not self.chunked:
+            return Response(content, media_type=mime)
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: sizes unknown
+            for start in range(0, len(content), 65536):
+                if await request.is_disconnected():
+                    return  # the client stopped reading: stop writing, like a CDN
+                self.streamed += len(content[start:start + 65536])
+                yield content[start:start + 65536]
+
+        return StreamingResponse(chunks(), media_type=mime)

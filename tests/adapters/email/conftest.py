@@ -11,6 +11,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import aiosmtplib
 import pytest
@@ -124,10 +125,10 @@ def email_toml(relay_port: int, *, listen: bool = True, imap: str = "") -> str:
 
 @asynccontextmanager
 async def email_rig(tmp_path: Path, fake_llm: tuple[FakeLLM, str], relay: Relay,
-                    keys: dict[str, DkimKey], toml: str | None = None
+                    keys: dict[str, DkimKey], toml: str | None = None, **overrides: Any
                     ) -> AsyncIterator[EmailRig]:
     fake, base_url = fake_llm
-    settings = make_settings(tmp_path, base_url)
+    settings = make_settings(tmp_path, base_url, **overrides)
     write_bot(settings.bots_dir, toml=toml or email_toml(relay.port))
     async with running_kith(settings, channels=["email"]) as kith:
         channel = kith.channels[("kith", "email")]

@@ -103,17 +103,21 @@ class DkimKey:
                               include_headers=[b"from", b"to", b"subject", b"message-id"])
         return signature + raw
 
+@dataclass(frozen=True)
+class KeyLookup:
+    """A dkimpy ``dnsfunc`` answering ``<selector>._domainkey.<domain>`` from its records.
+
+    A plain value, so it crosses into the worker process that reads mail."""
+
+    records: dict[str, bytes]
+
+    def __call__(self, name: bytes, timeout: int = 5) -> bytes | None:
+        return self.records.get(name.decode().rstrip("."))
+
+
 def dns_for(keys: dict[str, DkimKey]) -> Any:
-    """A dkimpy ``dnsfunc`` answering ``<selector>._domainkey.<domain>`` from ``keys``."""
-
-    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-        text = name.decode().rstrip(".")
-        for domain, key in keys.items():
-            if text == f"{key.selector.decode()}._domainkey.{domain}":
-                return key.dns_record
-        return None
-
-    return lookup
+    return KeyLookup({f"{key.selector.decode()}._domainkey.{domain}": key.dns_record
+                      for domain, key in keys.items()})
 
 
 def make_key() -> DkimKey:

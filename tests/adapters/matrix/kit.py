@@ -42,9 +42,10 @@ def bot_toml(synapse: Synapse, user_id: str, allowed: list[str], extra: str = ""
 
 
 @asynccontextmanager
-async def running_bot(tmp: Path, llm_url: str, toml: str) -> AsyncIterator[MatrixChannel]:
+async def running_bot(tmp: Path, llm_url: str, toml: str,
+                      **overrides: Any) -> AsyncIterator[MatrixChannel]:
     os.environ[PASSWORD_ENV] = PASSWORD
-    settings = make_settings(tmp, llm_url)
+    settings = make_settings(tmp, llm_url, **overrides)
     write_bot(settings.bots_dir, toml=toml)
     async with running_kith(settings) as kith:
         channel = kith.channels[("kith", "matrix")]

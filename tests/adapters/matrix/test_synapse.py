@@ -105,7 +105,8 @@ async def test_encrypted_dm_streams_a_reply_the_human_decrypts_and_survives_rest
             inbound = to_inbound({**source, "room_id": room_id},
                                  RoomInfo(bot="kith", user_id=bot_id, member_count=2))
             assert inbound is not None and inbound.text == "what is in this file?"
-            assert await channel.fetch(inbound.attachments[0]) == b"secret notes\n" * 100
+            fetched = await channel.fetch_media(inbound.attachments[0], 10**6)
+            assert fetched.data == b"secret notes\n" * 100
 
 
 async def test_group_room_answers_exactly_the_addressed_messages_and_threads(

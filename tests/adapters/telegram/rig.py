@@ -81,12 +81,14 @@ def turns(rig: TelegramRig) -> list[Any]:
 def make_rig(tmp_path: Path, llm: FakeLLM, llm_url: str) -> RigFactory:
     @asynccontextmanager
     async def rig(mode: str = "webhook", extra: str = "",
-                  **settings: Any) -> AsyncIterator[TelegramRig]:
+                  **overrides: Any) -> AsyncIterator[TelegramRig]:
         bot_api = FakeBotAPI()
         async with running_fake_bot_api(bot_api) as base_url:
             write_bot(tmp_path / "bots", "kith", bot_toml(base_url, mode, extra))
-            settings = make_settings(tmp_path, llm_url, llm={"max_reply_tokens": 4096},
-                                     prompt={"budget_tokens": 16000}, **settings)
+            llm_extra = overrides.pop("llm", {})
+            settings = make_settings(tmp_path, llm_url,
+                                     llm={"max_reply_tokens": 4096, **llm_extra},
+                                     prompt={"budget_tokens": 16000}, **overrides)
             async with running_kith(settings) as kith, running_gateway(kith) as gateway:
                 bot_api.webhook_target = gateway
                 yield TelegramRig(kith, gateway, bot_api, llm)

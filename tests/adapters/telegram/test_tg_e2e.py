@@ -245,8 +245,8 @@ async def test_attachments_are_fetched_lazily(telegram_rig: RigFactory) -> None:
         assert await rig.kith.store.inbox_status(inbound_id) is not None
         assert not rig.bot_api.calls_to("getFile")  # nothing downloaded until asked
         from core.events import Attachment
-        data = await rig.channel.fetch(Attachment("document", "BQACAgQdoc1"))
-        assert data == b"pdf"
+        fetched = await rig.channel.fetch_media(Attachment("document", "BQACAgQdoc1"), 10**6)
+        assert fetched.data == b"pdf"
         assert FRIEND != OWNER
 
 

@@ -17,6 +17,7 @@ from structlog.testing import capture_logs
 from adapters.whatsapp.cloud_channel import CloudWhatsApp
 from bots.runtime import Kith
 from core.events import Attachment
+from core.media import MediaUnavailable
 from tests.fakes.graph import FakeGraph, Fault
 from tests.fakes.llm import FakeLLM
 from tests.fakes.loopback import serve_loopback
@@ -246,9 +247,9 @@ async def test_media_is_fetched_with_the_access_token(rig: Rig) -> None:
     api = rig.kith.channels[("kith", "whatsapp_cloud")]
     assert isinstance(api, CloudWhatsApp)
     media_id = rig.graph.add_media(b"OggS-voice", "audio/ogg")
-    content, mime = await api.fetch_media(Attachment("audio", media_id))
-    assert (content, mime) == (b"OggS-voice", "audio/ogg")
+    fetched = await api.fetch_media(Attachment("audio", media_id), 10**6)
+    assert (fetched.data, fetched.mime_type) == (b"OggS-voice", "audio/ogg")
     assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in rig.graph.requests)
-    with pytest.raises(ValueError):
-        await api.fetch_media(Attachment("audio", "../../etc/passwd"))
+    with pytest.raises(MediaUnavailable):
+        await api.fetch_media(Attachment("audio", "../../etc/passwd"), 10**6)
 

@@ -16,6 +16,7 @@ from structlog.testing import capture_logs
 from adapters.whatsapp.twilio_channel import TwilioWhatsApp
 from bots.runtime import Kith
 from core.events import Attachment
+from core.media import MediaUnavailable
 from core.settings import ConfigError
 from tests.fakes.llm import FakeLLM
 from tests.fakes.loopback import serve_loopback
@@ -245,10 +246,10 @@ async def test_media_is_fetched_with_account_credentials(rig: Rig) -> None:
     await rig.kith.dispatcher.join()
     inbound = (await rig.kith.store.pending()) or None
     assert inbound is None  # answered
-    content, mime = await api.fetch_media(Attachment("image", url, mime_type="image/jpeg"))
-    assert (content, mime) == (b"\xff\xd8jpeg", "image/jpeg")
-    with pytest.raises(ValueError):
-        await api.fetch_media(Attachment("image", "https://evil.example/x.jpg"))
+    fetched = await api.fetch_media(Attachment("image", url, mime_type="image/jpeg"), 10**6)
+    assert (fetched.data, fetched.mime_type) == (b"\xff\xd8jpeg", "image/jpeg")
+    with pytest.raises(MediaUnavailable):
+        await api.fetch_media(Attachment("image", "https://evil.example/x.jpg"), 10**6)
 
 
 async def test_public_url_is_required(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

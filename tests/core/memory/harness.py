@@ -1,7 +1,9 @@
 """A real agent + SQLite store + OpenAI client around the fake LLM, with scripted extraction.
 
 The fake LLM answers chat (streamed) requests with "ok" and extraction requests (those with
-``response_format``) from ``Brain.extractions``: the first key found in the exchange wins.
+``response_format``) from ``Brain.extractions``: the first key found in the messages wins.
+By default extraction runs after every turn (``every_turns=1``) so a test can say one thing
+and look at what was learned; the batching tests pass the product's own settings.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from core.agent import Agent
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
+from core.memory.rerank import Reranker
 from core.memory.service import MemorySettings
 from core.profile import BotProfile
 from core.store.sqlite import SQLiteStore
@@ -56,12 +59,16 @@ class Brain:
     def __call__(self, body: dict[str, Any]) -> str:
         if "response_format" not in body:
             return self.chat_reply
-        exchange = body["messages"][1]["content"]
-        said = exchange.split("<exchange>", 1)[-1]
+        said = said_text(body)
         for key, answer in self.extractions.items():
             if key in said:
                 return answer(body) if callable(answer) else answer
         return memories_json()
+
+
+def said_text(body: dict[str, Any]) -> str:
+    """The person's messages an extraction request carries (after the known memories)."""
+    return str(body["messages"][1]["content"]).split("<messages>", 1)[-1]
 
 
 def is_extraction(body: dict[str, Any]) -> bool:
@@ -89,18 +96,22 @@ class MemoryCore:
 
 
 @asynccontextmanager
-async def memory_core(path: Path, url: str, *, embed: bool = False,
-                      learn: bool = True) -> AsyncIterator[MemoryCore]:
+async def memory_core(path: Path, url: str, *, embed: bool = False, learn: bool = True,
+                      settings: MemorySettings | None = None,
+                      reranker: Reranker | None = None) -> AsyncIterator[MemoryCore]:
     store = SQLiteStore(path)
     await store.open()
     extra = {"embed_model": "embed-test"} if embed else {}
     model = OpenAIChatModel(llm_settings([url], **extra))
     clock = Clock()
     agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.")}, clock=clock,
-                  memory=MemorySettings(embed=embed, learn=learn))
+                  memory=settings or MemorySettings(embed=embed, learn=learn, every_turns=1),
+                  reranker=reranker)
+    await agent.learner.resume()
     try:
         yield MemoryCore(store, agent, model, clock)
     finally:
+        await agent.learner.close()  # as at shutdown: unfinished extraction stays queued
         await agent.wait_background()
         await model.aclose()
         await store.close()

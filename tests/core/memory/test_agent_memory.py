@@ -191,7 +191,7 @@ async def test_a_slow_extraction_does_not_delay_the_reply(
     async with memory_core(tmp_path / "k.db", url) as core:
         reply = core.agent.turn(msg("telegram", "ana", "I bought a kayak"))
         text = await reply.drain()
-        assert text == "ok" and core.agent._background  # extraction still running
+        assert text == "ok" and core.agent.learner._running  # extraction still running
         await core.agent.wait_background()
         assert "Owns a kayak" in await core.say(msg("telegram", "ana", "/memory"))
 

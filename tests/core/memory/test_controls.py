@@ -203,3 +203,26 @@ async def test_unlink_splits_the_identity_with_what_was_learned_there(
     assert "Zanzibarquux" in tg and "oboe" not in tg
     assert "oboe" in wa and "Zanzibarquux" not in wa
     assert "Grew up in Zanzibarquux" not in chat_prompts(fake)[-1]
+
+
+async def test_memory_edit_and_private_change_it_in_place_and_the_old_words_leave_the_file(
+    tmp_path: Path, fake_llm: tuple[FakeLLM, str]
+) -> None:
+    fake, url = fake_llm
+    fake.reply = Brain({"oboe": memories_json(item("Plays the oboe", scope="shared"))})
+    path = tmp_path / "k.db"
+    async with memory_core(path, url) as core:
+        await core.say(msg("telegram", "ana", "I play the oboe"))
+        [target] = ids_in(await core.say(msg("telegram", "ana", "/memory")))
+        assert "(shared)" in await core.say(msg("telegram", "ana", "/memory"))
+        edited = await core.say(msg("telegram", "ana", f"/memory edit {target} Plays the bassoon"))
+        assert edited.startswith(f"Done: [{target}] Plays the bassoon") and "(shared)" in edited
+        private = await core.say(msg("telegram", "ana", f"/memory private {target}"))
+        assert "(private)" in private
+        assert "no memory" in await core.say(msg("telegram", "bob", f"/memory private {target}"))
+        assert "Usage" in await core.say(msg("telegram", "ana", "/memory edit nonsense"))
+        listing = await core.say(msg("telegram", "ana", "/memory"))
+        core.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw = db_bytes(path)
+    assert "Plays the bassoon" in listing and "(private)" in listing
+    assert b"Plays the oboe" not in raw and b"Plays the bassoon" in raw

@@ -1,0 +1,65 @@
+"""Changing a memory in place (its text, its scope) and reading where memories came from.
+
+An edit is a correction, not a new fact: the row keeps its id and source, the full-text
+index is told to drop the old words, and the stale vector goes (recall finds the memory by
+its words until it is learned again). The caller scrubs the index and the WAL afterwards,
+so the old text leaves the database file as a deletion does.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+
+def update(
+    db: sqlite3.Connection, person_id: str, memory_id: str, *, text: str | None,
+    scope: str | None, stamp: str,
+) -> bool:
+    """Set the text and/or scope of the person's active memory; False when there is none."""
+    row = db.execute(
+        "SELECT n, text FROM memories WHERE id = ? AND person_id = ? AND superseded_by IS NULL",
+        (memory_id, person_id),
+    ).fetchone()
+    if row is None:
+        return False
+    n, old = row
+    with db:
+        db.execute("BEGIN")
+        if text is not None and text != old:
+            db.execute("INSERT INTO memories_fts(memories_fts, rowid, text) "
+                       "VALUES ('delete', ?, ?)", (n, old))
+            db.execute("UPDATE memories SET text = ?, updated_at = ? WHERE n = ?",
+                       (text, stamp, n))
+            db.execute("INSERT INTO memories_fts(rowid, text) VALUES (?, ?)", (n, text))
+            db.execute("DELETE FROM memory_vectors WHERE n = ?", (n,))
+            drop_command_turns(db, person_id)  # a /memory listing may retell the old words
+        if scope is not None:
+            db.execute("UPDATE memories SET scope = ?, updated_at = ? WHERE n = ?",
+                       (scope, stamp, n))
+    return True
+
+
+def source_texts(db: sqlite3.Connection, inbound_ids: Sequence[str]) -> dict[str, str]:
+    """What the person wrote in each source message that is still kept, by message id."""
+    found: dict[str, str] = {}
+    ids = list(dict.fromkeys(inbound_ids))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute(
+            f"SELECT inbound_id, text FROM turns WHERE role = 'user' AND inbound_id IN ({marks})",
+            chunk,
+        ).fetchall()
+        found.update({r[0]: r[1] for r in rows})
+    return found
+
+
+def drop_command_turns(db: sqlite3.Connection, person_id: str) -> None:
+    """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten:
+    their turns go, and so do their finished inbox rows (the command and its stored answer).
+    A command still being answered (this /forget itself) keeps its row."""
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = ? AND command = 1)"
+    db.execute(f"DELETE FROM inbox WHERE id IN {mine} "
+               "AND status NOT IN ('pending', 'answered', 'held')", (person_id,))
+    db.execute(f"DELETE FROM turns WHERE command = 1 AND inbound_id IN {mine}", (person_id,))

@@ -80,7 +80,11 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
     preflight.storage(settings)
     sock = preflight.gateway_socket(settings)
     choice = await choose(settings)
-    if choice.embedded is not None:
+    if choice.embedded is not None and choice.embedded.local.present:
+        # load before serving: llama-cpp-python silences the whole process's stdout and
+        # stderr (file descriptors 1 and 2) while it opens a model
+        await _ready(choice)
+    elif choice.embedded is not None:
         choice.embedded.start()  # downloads in the background; the page shows progress
     app = build_app(Kith(choice.settings, fleet, model=choice.model))
     config = uvicorn.Config(

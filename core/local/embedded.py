@@ -4,8 +4,9 @@ One worker thread owns the model, so requests queue (one CPU model answers one r
 time) instead of fighting over the cores. The worker runs llama-cpp-python's own chat
 completion, which speaks the OpenAI chunk format, and the chunks go through the same pure
 decoder as a server's stream (``core.llm.decode_chunk``): one code path for streamed text,
-finish reasons and tool definitions, whatever serves the model. A reply stops as soon as its
-reader goes away (a logits processor ends the generation at the next token).
+finish reasons and tool calls, whatever serves the model (tools go to the GGUF's own chat
+template, as llama.cpp's server does; text-emitted calls are parsed by ``core.tools``). A
+reply stops at the next token once its reader goes away.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import Any
 
 from core import metrics
 from core.llm import ChatMessage, Completion, Delta, LLMError, Probe, Usage, decode_chunk
+from core.llm.types import ToolCall
+from core.llm.wire import merge_tool_calls
 from core.local.catalog import LocalModel
 from core.local.pull import PullError, Status, StatusBoard, pull
 from core.logging import get_logger
@@ -29,21 +32,15 @@ log = get_logger("kith.local")
 _END = object()
 
 
-class Stopped(Exception):
-    """Raised inside the generation when its reader has gone away."""
-
-
 @dataclass(slots=True)
 class _Counter:
-    """A llama-cpp logits processor: counts sampled tokens, stops when asked."""
+    """A llama-cpp logits processor that counts sampled tokens (prompt length on the first)."""
 
     cancel: threading.Event = field(default_factory=threading.Event)
     prompt: int = 0
     sampled: int = 0
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if self.cancel.is_set():
-            raise Stopped
         if self.sampled == 0:
             self.prompt = len(input_ids)
         self.sampled += 1
@@ -96,6 +93,7 @@ class EmbeddedModel:
                         report=self._check_closing)
         except PullError as exc:
             self.board.set(state="failed", error=str(exc))
+            log.error("local_model_failed", model=self.local.name, error=str(exc))
             raise
         self.board.set(state="loading")
         try:
@@ -103,6 +101,7 @@ class EmbeddedModel:
         except Exception as exc:
             message = f"cannot load {path}: {exc}"
             self.board.set(state="failed", error=message)
+            log.error("local_model_failed", model=self.local.name, error=message)
             raise PullError(message) from exc
         self.board.set(state="ready")
         log.info("local_model_ready", model=self.local.name, path=str(path))
@@ -163,9 +162,9 @@ class EmbeddedModel:
                 for chunk in self._llama.create_chat_completion(
                     stream=True, logits_processor=[counter], **params
                 ):
+                    if counter.cancel.is_set():  # the reader left: stop at this token
+                        break
                     put(chunk)
-            except Stopped:
-                pass
             except Exception as exc:
                 put(exc)
             finally:
@@ -182,10 +181,12 @@ class EmbeddedModel:
 
     async def _read(self, queue: asyncio.Queue[Any], counter: _Counter) -> AsyncIterator[Delta]:
         finish: str | None = None
+        calls: dict[int, list[str]] = {}
         while (item := await queue.get()) is not _END:
             if isinstance(item, Exception):
                 raise LLMError(f"the local model failed ({type(item).__name__}: {item})",
                                partial=counter.sampled > 0) from item
+            merge_tool_calls(calls, item)  # native calls, when a chat handler makes them
             text, chunk_finish, _ = decode_chunk(item)
             finish = chunk_finish or finish
             if text:
@@ -195,7 +196,8 @@ class EmbeddedModel:
         usage = counter.usage(finish)
         metrics.LLM_TOKENS.labels(kind="prompt").inc(usage.prompt_tokens)
         metrics.LLM_TOKENS.labels(kind="completion").inc(usage.completion_tokens)
-        yield Delta(finish_reason=finish, usage=usage, endpoint=self.label)
+        done = tuple(ToolCall(c[0] or f"call_{i}", c[1], c[2]) for i, c in sorted(calls.items()))
+        yield Delta(finish_reason=finish, usage=usage, endpoint=self.label, tool_calls=done)
 
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
@@ -205,13 +207,16 @@ class EmbeddedModel:
         text: list[str] = []
         finish: str | None = None
         usage = Usage()
+        calls: tuple[ToolCall, ...] = ()
         # response_format: llama.cpp would need a grammar; the callers parse JSON leniently
         async for delta in self.stream(messages, route_key=route_key, max_tokens=max_tokens,
                                        tools=tools):
             text.append(delta.text)
             finish = delta.finish_reason or finish
             usage = delta.usage or usage
-        return Completion("".join(text), finish, usage, self.label)
+            calls = delta.tool_calls or calls
+        return Completion("".join(text), finish, usage, self.label,
+                          tuple(call.wire() for call in calls))
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         raise LLMError("the embedded model does not serve embeddings")

@@ -136,8 +136,9 @@ def pull(local: LocalModel, *, report: Report | None = None, show: bool = True,
 
 
 def _download(spec: ModelSpec, part: Path, progress: type, endpoint: str | None) -> None:
-    from huggingface_hub import build_hf_headers, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
     from huggingface_hub.file_download import http_get
+    from huggingface_hub.utils import build_hf_headers  # type: ignore[attr-defined]
 
     url = hf_hub_url(spec.repo, spec.filename, revision=spec.revision, endpoint=endpoint)
     meta = get_hf_file_metadata(url, endpoint=endpoint)

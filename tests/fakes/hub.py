@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class FakeHub:
     refuse_after_cut: bool = False  # the cut also takes the hub down (set refuse)
     corrupt: bool = False  # serve the bytes with one flipped
     chunk: int = 64 * 1024
+    pace: float = 0.0  # seconds between chunks: a slow line, to watch progress
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
     sent_bytes: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -130,6 +132,8 @@ def _handler(hub: FakeHub, port_box: list[int]) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(data[pos:end])
                 hub.sent_bytes += end - pos
                 pos = end
+                if hub.pace:
+                    time.sleep(hub.pace)
 
     return Handler
 

@@ -24,6 +24,7 @@ import pytest
 from tests.e2e.procs import REPO
 from tests.support import free_port
 
+pytestmark = pytest.mark.timeout(600)  # builds and installs Kith into a fresh venv first
 README = (REPO / "README.md").read_text(encoding="utf-8")
 RUN = re.search(r"# Run Kith, from this folder.*?\n(.*?)\n\n", README, re.S)
 
@@ -56,10 +57,13 @@ def _kith_env(home: Path, smollm2: Path, port: int) -> dict[str, str]:
     return _clean_env(home, KITH_GATEWAY__PORT=str(port),
                       KITH_LLM__LOCAL_SERVERS="",  # other people's servers run on this box
                       KITH_LLM__LOCAL_MODEL=str(smollm2), KITH_LLM__MAX_REPLY_TOKENS="24",
-                      KITH_LLM__LOCAL_CONTEXT="4096")
+                      KITH_LLM__LOCAL_CONTEXT="4096",
+                      # memory extraction would queue behind the reply on the one CPU model
+                      # and `kith chat` waits for it before leaving
+                      KITH_MEMORY__LEARN="false")
 
 
-def _wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:
+def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout: float) -> str:
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -84,7 +88,7 @@ def test_installed_kith_serves_the_embedded_model_from_any_directory(
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             env=_kith_env(home, smollm2, port))
     try:
-        line = _wait_for_line(proc, "Kith is ready", 90)
+        line = wait_for_line(proc, "Kith is ready", 90)
         assert line == (f"Kith is ready: open http://127.0.0.1:{port}/ to chat — answering "
                         f"with {smollm2.stem} on llama.cpp in this process")
         base = f"http://127.0.0.1:{port}"

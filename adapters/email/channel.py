@@ -22,11 +22,12 @@ from pathlib import Path
 import aiosmtplib
 
 from adapters.base import ChannelContext
+from adapters.email.addresses import header
 from adapters.email.config import EmailConfig, OutboundConfig
 from adapters.email.draft import clean_owner, delivery, forwarded_quote, notice
 from adapters.email.imap_in import ImapWatcher
 from adapters.email.media import extract, media_attachments, spool_name
-from adapters.email.parse import ParsedMail, header
+from adapters.email.parse import ParsedMail
 from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc

@@ -17,7 +17,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, formatdate, make_msgid
 
-from adapters.email.parse import ADDR_SPEC, Address, Forwarded, ParsedMail
+from adapters.email.addresses import ADDR_SPEC, Address
+from adapters.email.parse import Forwarded, ParsedMail
 from core.events import Origin, Quoted
 from core.quoting import CUT, strip_invisible
 
@@ -28,7 +29,17 @@ def clean_owner(text: str) -> str:
 
 
 def address_line(addresses: tuple[Address, ...]) -> str:
-    return ", ".join(formataddr((a.name, a.addr)) if a.addr else a.name for a in addresses)
+    """Addresses as text for the model to read (never a header that is parsed again)."""
+    return ", ".join(_shown(a) for a in addresses)
+
+
+def _shown(address: Address) -> str:
+    if not address.addr:
+        return address.name
+    try:
+        return formataddr((address.name, address.addr))
+    except UnicodeEncodeError:  # a non-ASCII address: formataddr insists on ASCII
+        return f"{address.name} <{address.addr}>" if address.name else address.addr
 
 
 def forwarded_quote(fwd: Forwarded, limit: int) -> Quoted:

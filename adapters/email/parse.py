@@ -15,24 +15,19 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import getaddresses
 
+from adapters.email.addresses import (
+    Address,
+    first_address,
+    header,
+    header_addresses,
+    parse_addresses,
+)
 from adapters.email.html import html_to_text
 
 MAX_PARTS = 200  # MIME parts walked per message: a bound against pathological nesting
 _BOUNDARY = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.I)
 _DASHES = re.compile(rb"^--([^\r\n]{1,204})", re.M)
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    name: str
-    addr: str
-
-    def __str__(self) -> str:
-        if self.name and self.addr:
-            return f"{self.name} <{self.addr}>"
-        return self.addr or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,67 +166,6 @@ def _replace(fwd: Forwarded, **changes: object) -> Forwarded:
     values = {name: getattr(fwd, name) for name in Forwarded.__slots__}
     values.update(changes)
     return Forwarded(**values)
-
-
-def header(message: Message, name: str) -> str:
-    try:
-        value = message.get(name)
-    except Exception:  # malformed header: the policy's parser gave up
-        return ""
-    if value is None:
-        return ""
-    return " ".join(unescape(str(value)).split())
-
-
-def header_addresses(message: Message, name: str) -> tuple[Address, ...]:
-    """An address header as the policy parsed it (display names decoded, never reparsed);
-    the header's text through :func:`parse_addresses` when that found no valid address."""
-    try:
-        value = message.get(name)
-        parsed = getattr(value, "addresses", ())
-        found = tuple(Address(" ".join(unescape(a.display_name).split()), a.addr_spec)
-                      for a in parsed if ADDR_SPEC.fullmatch(a.addr_spec))
-    except Exception:  # malformed header: the policy's parser gave up
-        found = ()
-    if found:
-        return found
-    raw = [v for k, v in message.raw_items() if k.lower() == name]  # as written, unparsed
-    return parse_addresses(unescape(" ".join(str(raw[0]).split()))) if raw else ()
-
-
-def unescape(text: str) -> str:
-    """Undecodable bytes the parser kept as surrogates become U+FFFD."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
-        return text.encode("utf-8", "replace").decode("utf-8")
-
-
-def first_address(value: str) -> Address | None:
-    addresses = parse_addresses(value)
-    return addresses[0] if addresses else None
-
-
-ADDR_SPEC = re.compile(
-    r"[^\s@<>()\[\]\\,;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
-
-
-def parse_addresses(value: str) -> tuple[Address, ...]:
-    """Addresses by ``email.utils.getaddresses``; an unbracketed "Name addr@x" still parses."""
-    value = re.sub(r"\[mailto:([^\]]+)\]", r"<\1>", value.replace("*", ""))
-    found = []
-    for name, addr in getaddresses([value]):
-        addr = addr.strip()
-        if ADDR_SPEC.fullmatch(addr):
-            found.append(Address(name.strip().strip('"'), addr))
-            continue
-        words = f"{name} {addr}".split()
-        spec = [w.strip("<>()[],;\"'") for w in words]
-        hits = [i for i, w in enumerate(spec) if ADDR_SPEC.fullmatch(w)]
-        if hits:
-            rest = " ".join(w for i, w in enumerate(words) if i != hits[-1])
-            found.append(Address(rest.strip(" \"'"), spec[hits[-1]]))
-    return tuple(found)
 
 
 # -- MIME walking --------------------------------------------------------------------------

@@ -63,6 +63,7 @@ function switchTo(id) {
   session = id;
   localStorage.setItem(store.session, id);
   renderChats();
+  log.replaceChildren(); // the old conversation goes at once, not when the history arrives
   loadHistory();
   text.focus();
 }

@@ -158,6 +158,14 @@ class SQLiteStore:
         ).fetchall()
         return [inbound_from_json(r[0]) for r in rows]
 
+    async def open_in(self, conversation: str) -> list[Inbound]:
+        rows = self.db.execute(
+            "SELECT payload FROM inbox WHERE conversation = ? "
+            "AND status IN ('pending', 'answered', 'held') ORDER BY rowid",
+            (conversation,),
+        ).fetchall()
+        return [inbound_from_json(r[0]) for r in rows]
+
     async def inbox_status(self, inbound_id: str) -> InboxStatus | None:
         row = self.db.execute("SELECT status FROM inbox WHERE id = ?", (inbound_id,)).fetchone()
         return InboxStatus(row[0]) if row else None

@@ -12,6 +12,8 @@ import pytest
 from tests.fakes.llm import FakeLLM, running_fake_llm
 from tests.fakes.speech import FakeSpeech, running_fake_speech
 
+pytest_plugins = ["tests.pg"]  # pg_server / pg_url: a real PostgreSQL on a socket
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo

@@ -11,17 +11,25 @@ backoff — never by asking the model again — until the platform takes it or
 ``give_up_after`` passes (``undeliverable``). When no model answers, the person is told
 once, the message is ``held`` and answered when a model answers again, within ``hold_for``;
 past it they are told it was dropped.
+
+Across replicas (PostgreSQL) a conversation's turns run where its lease is
+(:class:`core.coordination.TurnLeases`): any replica records a message; the one that holds
+or takes the lease runs the conversation, reading each next message from the inbox (so
+messages accepted elsewhere keep their arrival order), and releases it when the inbox has
+nothing open. A sweep takes over conversations whose holder died.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from datetime import UTC, datetime
 from typing import Protocol
 
 from core import metrics
+from core.coordination import LocalLeases, TurnLeases
 from core.events import Inbound, Outbound, ReplyStatus
 from core.logging import bound_context, get_logger
 from core.reply import DeliveryError, Reply, span
@@ -52,10 +60,15 @@ def _now() -> datetime:
 
 class Dispatcher:
     def __init__(self, store: Store, agent: TurnRunner, concurrency: int = 64,
-                 delivery: DeliverySettings | None = None) -> None:
+                 delivery: DeliverySettings | None = None, *,
+                 leases: TurnLeases | None = None, sweep_every: float = 2.0) -> None:
         self.store = store
         self.agent = agent
         self.delivery = delivery or DeliverySettings()
+        self.leases: TurnLeases = leases or LocalLeases()
+        self.leases.on_work(self._wake)
+        self._sweep_every = sweep_every
+        self._sweeper: asyncio.Task[None] | None = None
         self._channels: dict[tuple[str, str], Channel] = {}
         self._queues: dict[str, deque[Inbound]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
@@ -90,6 +103,8 @@ class Dispatcher:
         between: they take new messages, queued behind the resumed ones)."""
         if not run:
             self._running.clear()
+        if self.leases.replicated:
+            return await self._take_orphans()
         waiting = await self.store.pending()
         queued = {item.id for q in self._queues.values() for item in q}
         fresh = [item for item in waiting if item.id not in queued]
@@ -102,6 +117,38 @@ class Dispatcher:
     def run(self) -> None:
         """Let queued work start (after ``resume(run=False)``)."""
         self._running.set()
+        if self.leases.replicated and self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="dispatch:sweep")
+
+    async def _take_orphans(self) -> int:
+        """Replicas: start a worker for each conversation with open work nobody runs."""
+        keys = await self.leases.orphaned(1000)
+        for key in keys:
+            self._wake(key)
+        if keys:
+            log.info("resumed", conversations=len(keys))
+        return len(keys)
+
+    async def _sweep(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), self._sweep_every)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self._take_orphans()
+            except Exception as err:  # the database is away: the next sweep tries again
+                log.warning("sweep_failed", error=type(err).__name__)
+
+    def _wake(self, key: str) -> None:
+        """Another replica announced work here (or a sweep found it): make sure a worker
+        looks at the conversation; it reads what to do from the inbox."""
+        if self._closing or key in self._workers:
+            return
+        self._queues.setdefault(key, deque())
+        self._idle.clear()
+        self._workers[key] = asyncio.create_task(self._work(key), name=f"conv:{key}")
 
     def _enqueue(self, inbound: Inbound) -> None:
         key = str(inbound.conversation)
@@ -114,19 +161,55 @@ class Dispatcher:
 
     async def _work(self, key: str) -> None:
         queue = self._queues[key]
+        held = False
         try:
             await self._running.wait()
-            while queue:
-                if not await self._process(queue[0]):
-                    break  # shutting down while it waits: it stays open and resumes
-                queue.popleft()
-                metrics.QUEUE_DEPTH.dec()
+            if not self.leases.replicated:
+                while queue:
+                    if not await self._process(queue[0]):
+                        break  # shutting down while it waits: it stays open and resumes
+                    queue.popleft()
+                    metrics.QUEUE_DEPTH.dec()
+                return
+            done: set[str] = set()
+            while not self._closing:
+                held = await self.leases.acquire(key)
+                if not held:  # another replica runs it: it reads our message from the inbox
+                    await self.leases.announce(key)
+                    return
+                if not await self._run_conversation(key, queue, done):
+                    return
+                held = False
+                await self.leases.release(key)
+                if not await self._next_open(key, done):  # nothing arrived meanwhile
+                    return
         finally:
+            if held:
+                with contextlib.suppress(Exception):
+                    await self.leases.release(key)
             del self._workers[key]
             metrics.QUEUE_DEPTH.dec(len(queue))
             del self._queues[key]
             if not self._workers:
                 self._idle.set()
+
+    async def _run_conversation(self, key: str, queue: deque[Inbound], done: set[str]) -> bool:
+        """Replicas: answer the conversation's open messages in inbox order; False when
+        shutting down."""
+        while (inbound := await self._next_open(key, done)) is not None:
+            if not await self._process(inbound):
+                return False
+            done.add(inbound.id)
+            while queue and queue[0].id in done:
+                queue.popleft()
+                metrics.QUEUE_DEPTH.dec()
+        return True
+
+    async def _next_open(self, key: str, done: set[str]) -> Inbound | None:
+        for inbound in await self.store.open_in(key):
+            if inbound.id not in done:
+                return inbound
+        return None
 
     async def _process(self, inbound: Inbound) -> bool:
         """Answer and deliver one message; False when it must wait for a restart."""
@@ -315,6 +398,9 @@ class Dispatcher:
         Work that waits to be retried stops at once: it stays open in the store."""
         self._closing = True
         self._stop.set()
+        if self._sweeper is not None:
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         try:
             await asyncio.wait_for(self.join(), grace)
         except TimeoutError:

@@ -30,24 +30,16 @@ from typing import Protocol
 
 from core import metrics
 from core.coordination import LocalLeases, TurnLeases
+from core.courier import Channel, Courier
 from core.events import Inbound, Outbound, ReplyStatus
 from core.logging import bound_context, get_logger
-from core.reply import DeliveryError, Reply, span
+from core.reply import DeliveryError, Reply
 from core.settings import DeliverySettings
 from core.store.base import Delivery, InboxStatus, Store, TurnRecord
 
 log = get_logger("kith.dispatch")
-DROPPED = ("I still couldn't reach my language model {horizon} after your message, so I've "
-           "dropped it. Please send it again if it still matters.")
 FINISHED = (InboxStatus.DELIVERED, InboxStatus.UNDELIVERABLE, InboxStatus.DONE,
             InboxStatus.FAILED)
-
-
-class Channel(Protocol):
-    """Where replies of one (bot, channel) go. Adapters implement it (adapters/base.py
-    writes down the contract: return what the platform accepted, raise when it did not)."""
-
-    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound: ...
 
 
 class TurnRunner(Protocol):
@@ -69,7 +61,6 @@ class Dispatcher:
         self.leases.on_work(self._wake)
         self._sweep_every = sweep_every
         self._sweeper: asyncio.Task[None] | None = None
-        self._channels: dict[tuple[str, str], Channel] = {}
         self._queues: dict[str, deque[Inbound]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(concurrency)
@@ -77,11 +68,12 @@ class Dispatcher:
         self._idle.set()
         self._closing = False
         self._stop = asyncio.Event()
+        self.courier = Courier(store, self.delivery, self._stop)
         self._running = asyncio.Event()  # workers start once set (see resume)
         self._running.set()
 
     def register(self, bot: str, channel: str, target: Channel) -> None:
-        self._channels[(bot, channel)] = target
+        self.courier.register(bot, channel, target)
 
     async def submit(self, inbound: Inbound) -> bool:
         """Record durably and queue. False when the id was seen before (a platform retry)."""
@@ -220,7 +212,7 @@ class Dispatcher:
             if state.status in FINISHED:
                 return True
             if state.status is InboxStatus.ANSWERED:
-                return await self._redeliver(inbound, state, first=True)
+                return await self.courier.redeliver(inbound, state, first=True)
             return await self._answer(inbound, state)
 
     # -- turns ---------------------------------------------------------------------------
@@ -232,7 +224,7 @@ class Dispatcher:
             held = state.status is InboxStatus.HELD
             if held and state.held_since is not None and \
                     (_now() - state.held_since).total_seconds() > self.delivery.hold_for:
-                await self._drop(inbound)
+                await self.courier.drop(inbound)
                 return True
             started = time.perf_counter()
             outcome = await self._run_turn(inbound, state, held)
@@ -247,7 +239,7 @@ class Dispatcher:
                     metrics.HELD.labels(outcome="held").inc()
                     log.warning("held_for_model")
                 tries += 1
-                if not await self._pause(tries):
+                if not await self.courier.pause(tries):
                     return False
                 state = await self.store.delivery(inbound.id) or state
                 continue
@@ -267,7 +259,7 @@ class Dispatcher:
                 if held:  # show nothing until a model answers
                     await reply.started()
                 if reply.text or not reply.done:
-                    sending = asyncio.create_task(self._deliver(inbound, reply))
+                    sending = asyncio.create_task(self.courier.deliver(inbound, reply))
                 await reply.finished()
             except asyncio.CancelledError:
                 reply.cancel()  # shutting down: the message stays open and resumes
@@ -300,87 +292,13 @@ class Dispatcher:
             if state is None or state.status is not InboxStatus.ANSWERED:
                 return True
             if err.permanent:
-                await self._undeliverable(inbound)
+                await self.courier.undeliverable(inbound)
                 return True
-            return await self._redeliver(inbound, state, first=False)
+            return await self.courier.redeliver(inbound, state, first=False)
         await self.store.mark_delivered(inbound.id, out.platform_ids or reply.shown)
         metrics.TURN_SECONDS.observe(time.perf_counter() - started)
         metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
         return True
-
-    # -- delivery ------------------------------------------------------------------------
-
-    async def _deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
-        conv = inbound.conversation
-        target = self._channels.get((conv.bot, conv.channel))
-        if target is None:
-            log.error("no_channel_for_reply")
-            raise DeliveryError("no channel for this reply", permanent=True)
-        try:
-            out = await target.deliver(inbound, reply)
-        except (DeliveryError, asyncio.CancelledError):
-            raise
-        except Exception as err:  # an adapter bug or an unexpected platform answer
-            log.exception("delivery_crashed")
-            raise DeliveryError(f"delivery crashed: {type(err).__name__}") from err
-        return out if out is not None else reply.outbound(reply.shown)
-
-    async def _redeliver(self, inbound: Inbound, state: Delivery, *, first: bool) -> bool:
-        """Deliver the stored reply until the platform takes it or the horizon passes."""
-        conv = inbound.conversation
-        tries = 0 if first else 1
-        while True:
-            if tries and not await self._pause(tries):
-                return False
-            answered = state.answered_at or _now()
-            if (_now() - answered).total_seconds() > self.delivery.give_up_after:
-                await self._undeliverable(inbound)
-                return True
-            reply = Reply.stored(inbound, state.reply or "",
-                                 ReplyStatus(state.reply_status or ReplyStatus.OK.value),
-                                 shown=state.platform_ids,
-                                 recorder=lambda ids: self.store.record_sent(inbound.id, ids))
-            metrics.DELIVERY_RETRIES.labels(channel=conv.channel).inc()
-            try:
-                out = await self._deliver(inbound, reply)
-            except DeliveryError as err:
-                log.warning("redelivery_failed", error=str(err), attempt=tries + 1)
-                if err.permanent:
-                    await self._undeliverable(inbound)
-                    return True
-                tries += 1
-                state = await self.store.delivery(inbound.id) or state
-                continue
-            await self.store.mark_delivered(inbound.id, out.platform_ids or reply.shown)
-            metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
-            log.info("redelivered", attempts=tries + 1)
-            return True
-
-    async def _undeliverable(self, inbound: Inbound) -> None:
-        await self.store.mark_undeliverable(inbound.id)
-        metrics.UNDELIVERABLE.labels(channel=inbound.conversation.channel).inc()
-        log.error("undeliverable", give_up_after=self.delivery.give_up_after)
-
-    async def _drop(self, inbound: Inbound) -> None:
-        """Past the hold horizon: tell the person the message was dropped (once)."""
-        await self.store.drop_held(inbound.id)
-        metrics.HELD.labels(outcome="dropped").inc()
-        log.error("held_message_dropped", hold_for=self.delivery.hold_for)
-        text = DROPPED.format(horizon=span(self.delivery.hold_for))
-        try:
-            await self._deliver(inbound, Reply.stored(inbound, text, ReplyStatus.FAILED))
-        except DeliveryError as err:
-            log.warning("drop_notice_failed", error=str(err))
-
-    async def _pause(self, tries: int) -> bool:
-        """Back off before trying again; False when shutting down (the work resumes)."""
-        d = self.delivery
-        delay = min(d.retry_max, d.retry_min * 2 ** (tries - 1))
-        try:
-            await asyncio.wait_for(self._stop.wait(), delay)
-        except TimeoutError:
-            return True
-        return False
 
     async def _mark_failed(self, inbound: Inbound) -> None:
         try:

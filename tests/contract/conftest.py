@@ -30,3 +30,14 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     await backend.open()
     yield backend
     await backend.close()
+
+
+@pytest.fixture
+async def twin(store: Store, request: pytest.FixtureRequest,
+               tmp_path: Path) -> AsyncIterator[Store]:
+    """A second store on ``store``'s database, as another replica (or process) has."""
+    backend = "sqlite" if isinstance(store, SQLiteStore) else "postgres"
+    other = make_store(request, backend, tmp_path)
+    await other.open()
+    yield other
+    await other.close()

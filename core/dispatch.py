@@ -11,35 +11,35 @@ backoff — never by asking the model again — until the platform takes it or
 ``give_up_after`` passes (``undeliverable``). When no model answers, the person is told
 once, the message is ``held`` and answered when a model answers again, within ``hold_for``;
 past it they are told it was dropped.
+
+Across replicas (PostgreSQL) a conversation's turns run where its lease is
+(:class:`core.coordination.TurnLeases`): any replica records a message; the one that holds
+or takes the lease runs the conversation, reading each next message from the inbox (so
+messages accepted elsewhere keep their arrival order), and releases it when the inbox has
+nothing open. A sweep takes over conversations whose holder died.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from datetime import UTC, datetime
 from typing import Protocol
 
 from core import metrics
+from core.coordination import LocalLeases, TurnLeases
+from core.courier import Channel, Courier
 from core.events import Inbound, Outbound, ReplyStatus
 from core.logging import bound_context, get_logger
-from core.reply import DeliveryError, Reply, span
+from core.reply import DeliveryError, Reply
 from core.settings import DeliverySettings
 from core.store.base import Delivery, InboxStatus, Store, TurnRecord
 
 log = get_logger("kith.dispatch")
-DROPPED = ("I still couldn't reach my language model {horizon} after your message, so I've "
-           "dropped it. Please send it again if it still matters.")
 FINISHED = (InboxStatus.DELIVERED, InboxStatus.UNDELIVERABLE, InboxStatus.DONE,
             InboxStatus.FAILED)
-
-
-class Channel(Protocol):
-    """Where replies of one (bot, channel) go. Adapters implement it (adapters/base.py
-    writes down the contract: return what the platform accepted, raise when it did not)."""
-
-    async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound: ...
 
 
 class TurnRunner(Protocol):
@@ -52,11 +52,15 @@ def _now() -> datetime:
 
 class Dispatcher:
     def __init__(self, store: Store, agent: TurnRunner, concurrency: int = 64,
-                 delivery: DeliverySettings | None = None) -> None:
+                 delivery: DeliverySettings | None = None, *,
+                 leases: TurnLeases | None = None, sweep_every: float = 2.0) -> None:
         self.store = store
         self.agent = agent
         self.delivery = delivery or DeliverySettings()
-        self._channels: dict[tuple[str, str], Channel] = {}
+        self.leases: TurnLeases = leases or LocalLeases()
+        self.leases.on_work(self._wake)
+        self._sweep_every = sweep_every
+        self._sweeper: asyncio.Task[None] | None = None
         self._queues: dict[str, deque[Inbound]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(concurrency)
@@ -64,11 +68,12 @@ class Dispatcher:
         self._idle.set()
         self._closing = False
         self._stop = asyncio.Event()
+        self.courier = Courier(store, self.delivery, self._stop)
         self._running = asyncio.Event()  # workers start once set (see resume)
         self._running.set()
 
     def register(self, bot: str, channel: str, target: Channel) -> None:
-        self._channels[(bot, channel)] = target
+        self.courier.register(bot, channel, target)
 
     async def submit(self, inbound: Inbound) -> bool:
         """Record durably and queue. False when the id was seen before (a platform retry)."""
@@ -90,6 +95,8 @@ class Dispatcher:
         between: they take new messages, queued behind the resumed ones)."""
         if not run:
             self._running.clear()
+        if self.leases.replicated:
+            return await self._take_orphans()
         waiting = await self.store.pending()
         queued = {item.id for q in self._queues.values() for item in q}
         fresh = [item for item in waiting if item.id not in queued]
@@ -102,6 +109,38 @@ class Dispatcher:
     def run(self) -> None:
         """Let queued work start (after ``resume(run=False)``)."""
         self._running.set()
+        if self.leases.replicated and self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="dispatch:sweep")
+
+    async def _take_orphans(self) -> int:
+        """Replicas: start a worker for each conversation with open work nobody runs."""
+        keys = await self.leases.orphaned(1000)
+        for key in keys:
+            self._wake(key)
+        if keys:
+            log.info("resumed", conversations=len(keys))
+        return len(keys)
+
+    async def _sweep(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), self._sweep_every)
+                return
+            except TimeoutError:
+                pass
+            try:
+                await self._take_orphans()
+            except Exception as err:  # the database is away: the next sweep tries again
+                log.warning("sweep_failed", error=type(err).__name__)
+
+    def _wake(self, key: str) -> None:
+        """Another replica announced work here (or a sweep found it): make sure a worker
+        looks at the conversation; it reads what to do from the inbox."""
+        if self._closing or key in self._workers:
+            return
+        self._queues.setdefault(key, deque())
+        self._idle.clear()
+        self._workers[key] = asyncio.create_task(self._work(key), name=f"conv:{key}")
 
     def _enqueue(self, inbound: Inbound) -> None:
         key = str(inbound.conversation)
@@ -114,19 +153,55 @@ class Dispatcher:
 
     async def _work(self, key: str) -> None:
         queue = self._queues[key]
+        held = False
         try:
             await self._running.wait()
-            while queue:
-                if not await self._process(queue[0]):
-                    break  # shutting down while it waits: it stays open and resumes
-                queue.popleft()
-                metrics.QUEUE_DEPTH.dec()
+            if not self.leases.replicated:
+                while queue:
+                    if not await self._process(queue[0]):
+                        break  # shutting down while it waits: it stays open and resumes
+                    queue.popleft()
+                    metrics.QUEUE_DEPTH.dec()
+                return
+            done: set[str] = set()
+            while not self._closing:
+                held = await self.leases.acquire(key)
+                if not held:  # another replica runs it: it reads our message from the inbox
+                    await self.leases.announce(key)
+                    return
+                if not await self._run_conversation(key, queue, done):
+                    return
+                held = False
+                await self.leases.release(key)
+                if not await self._next_open(key, done):  # nothing arrived meanwhile
+                    return
         finally:
+            if held:
+                with contextlib.suppress(Exception):
+                    await self.leases.release(key)
             del self._workers[key]
             metrics.QUEUE_DEPTH.dec(len(queue))
             del self._queues[key]
             if not self._workers:
                 self._idle.set()
+
+    async def _run_conversation(self, key: str, queue: deque[Inbound], done: set[str]) -> bool:
+        """Replicas: answer the conversation's open messages in inbox order; False when
+        shutting down."""
+        while (inbound := await self._next_open(key, done)) is not None:
+            if not await self._process(inbound):
+                return False
+            done.add(inbound.id)
+            while queue and queue[0].id in done:
+                queue.popleft()
+                metrics.QUEUE_DEPTH.dec()
+        return True
+
+    async def _next_open(self, key: str, done: set[str]) -> Inbound | None:
+        for inbound in await self.store.open_in(key):
+            if inbound.id not in done:
+                return inbound
+        return None
 
     async def _process(self, inbound: Inbound) -> bool:
         """Answer and deliver one message; False when it must wait for a restart."""
@@ -137,7 +212,7 @@ class Dispatcher:
             if state.status in FINISHED:
                 return True
             if state.status is InboxStatus.ANSWERED:
-                return await self._redeliver(inbound, state, first=True)
+                return await self.courier.redeliver(inbound, state, first=True)
             return await self._answer(inbound, state)
 
     # -- turns ---------------------------------------------------------------------------
@@ -149,7 +224,7 @@ class Dispatcher:
             held = state.status is InboxStatus.HELD
             if held and state.held_since is not None and \
                     (_now() - state.held_since).total_seconds() > self.delivery.hold_for:
-                await self._drop(inbound)
+                await self.courier.drop(inbound)
                 return True
             started = time.perf_counter()
             outcome = await self._run_turn(inbound, state, held)
@@ -164,7 +239,7 @@ class Dispatcher:
                     metrics.HELD.labels(outcome="held").inc()
                     log.warning("held_for_model")
                 tries += 1
-                if not await self._pause(tries):
+                if not await self.courier.pause(tries):
                     return False
                 state = await self.store.delivery(inbound.id) or state
                 continue
@@ -184,7 +259,7 @@ class Dispatcher:
                 if held:  # show nothing until a model answers
                     await reply.started()
                 if reply.text or not reply.done:
-                    sending = asyncio.create_task(self._deliver(inbound, reply))
+                    sending = asyncio.create_task(self.courier.deliver(inbound, reply))
                 await reply.finished()
             except asyncio.CancelledError:
                 reply.cancel()  # shutting down: the message stays open and resumes
@@ -217,87 +292,13 @@ class Dispatcher:
             if state is None or state.status is not InboxStatus.ANSWERED:
                 return True
             if err.permanent:
-                await self._undeliverable(inbound)
+                await self.courier.undeliverable(inbound)
                 return True
-            return await self._redeliver(inbound, state, first=False)
+            return await self.courier.redeliver(inbound, state, first=False)
         await self.store.mark_delivered(inbound.id, out.platform_ids or reply.shown)
         metrics.TURN_SECONDS.observe(time.perf_counter() - started)
         metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
         return True
-
-    # -- delivery ------------------------------------------------------------------------
-
-    async def _deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
-        conv = inbound.conversation
-        target = self._channels.get((conv.bot, conv.channel))
-        if target is None:
-            log.error("no_channel_for_reply")
-            raise DeliveryError("no channel for this reply", permanent=True)
-        try:
-            out = await target.deliver(inbound, reply)
-        except (DeliveryError, asyncio.CancelledError):
-            raise
-        except Exception as err:  # an adapter bug or an unexpected platform answer
-            log.exception("delivery_crashed")
-            raise DeliveryError(f"delivery crashed: {type(err).__name__}") from err
-        return out if out is not None else reply.outbound(reply.shown)
-
-    async def _redeliver(self, inbound: Inbound, state: Delivery, *, first: bool) -> bool:
-        """Deliver the stored reply until the platform takes it or the horizon passes."""
-        conv = inbound.conversation
-        tries = 0 if first else 1
-        while True:
-            if tries and not await self._pause(tries):
-                return False
-            answered = state.answered_at or _now()
-            if (_now() - answered).total_seconds() > self.delivery.give_up_after:
-                await self._undeliverable(inbound)
-                return True
-            reply = Reply.stored(inbound, state.reply or "",
-                                 ReplyStatus(state.reply_status or ReplyStatus.OK.value),
-                                 shown=state.platform_ids,
-                                 recorder=lambda ids: self.store.record_sent(inbound.id, ids))
-            metrics.DELIVERY_RETRIES.labels(channel=conv.channel).inc()
-            try:
-                out = await self._deliver(inbound, reply)
-            except DeliveryError as err:
-                log.warning("redelivery_failed", error=str(err), attempt=tries + 1)
-                if err.permanent:
-                    await self._undeliverable(inbound)
-                    return True
-                tries += 1
-                state = await self.store.delivery(inbound.id) or state
-                continue
-            await self.store.mark_delivered(inbound.id, out.platform_ids or reply.shown)
-            metrics.MESSAGES_OUT.labels(channel=conv.channel, status=reply.status.value).inc()
-            log.info("redelivered", attempts=tries + 1)
-            return True
-
-    async def _undeliverable(self, inbound: Inbound) -> None:
-        await self.store.mark_undeliverable(inbound.id)
-        metrics.UNDELIVERABLE.labels(channel=inbound.conversation.channel).inc()
-        log.error("undeliverable", give_up_after=self.delivery.give_up_after)
-
-    async def _drop(self, inbound: Inbound) -> None:
-        """Past the hold horizon: tell the person the message was dropped (once)."""
-        await self.store.drop_held(inbound.id)
-        metrics.HELD.labels(outcome="dropped").inc()
-        log.error("held_message_dropped", hold_for=self.delivery.hold_for)
-        text = DROPPED.format(horizon=span(self.delivery.hold_for))
-        try:
-            await self._deliver(inbound, Reply.stored(inbound, text, ReplyStatus.FAILED))
-        except DeliveryError as err:
-            log.warning("drop_notice_failed", error=str(err))
-
-    async def _pause(self, tries: int) -> bool:
-        """Back off before trying again; False when shutting down (the work resumes)."""
-        d = self.delivery
-        delay = min(d.retry_max, d.retry_min * 2 ** (tries - 1))
-        try:
-            await asyncio.wait_for(self._stop.wait(), delay)
-        except TimeoutError:
-            return True
-        return False
 
     async def _mark_failed(self, inbound: Inbound) -> None:
         try:
@@ -315,6 +316,9 @@ class Dispatcher:
         Work that waits to be retried stops at once: it stays open in the store."""
         self._closing = True
         self._stop.set()
+        if self._sweeper is not None:
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         try:
             await asyncio.wait_for(self.join(), grace)
         except TimeoutError:

@@ -62,6 +62,16 @@ class Learner:
         for work in await self.queue.waiting():
             self._arm(work.key, self.settings.quiet_seconds)
 
+    async def adopt(self) -> int:
+        """Replicas: arm what waits in the queue but nobody here is timing (noted by a
+        replica that died); the claim's lease keeps two replicas off one key."""
+        adopted = 0
+        for work in await self.queue.waiting():
+            if work.key not in self._timers and work.key not in self._running:
+                self._arm(work.key, self.settings.quiet_seconds)
+                adopted += 1
+        return adopted
+
     async def flush(self) -> None:
         """Extract everything waiting now and wait for it (benchmarks, tests, shutdown)."""
         for work in await self.queue.waiting():

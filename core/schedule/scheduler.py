@@ -27,8 +27,13 @@ MAX_SLEEP = 3600.0  # re-check at least hourly (clock jumps, rows written by oth
 
 class Scheduler:
     def __init__(self, store: ScheduleStore, submit: Submit,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 max_sleep: float = MAX_SLEEP) -> None:
+        """``max_sleep``: with replicas, a schedule written by another replica wakes only
+        that one; the others look again at least this often (a replica that died after
+        claiming an occurrence leaves it to the others' ``unsubmitted``)."""
         self.store = store
+        self.max_sleep = max_sleep
         self.submit = submit
         self.clock = clock
         self.fired = 0
@@ -74,8 +79,8 @@ class Scheduler:
                 break
         upcoming = await self.store.next_due()
         if upcoming is None:
-            return MAX_SLEEP
-        return min(MAX_SLEEP, max(0.0, (upcoming - self.clock()).total_seconds()))
+            return self.max_sleep
+        return min(self.max_sleep, max(0.0, (upcoming - self.clock()).total_seconds()))
 
     async def _run(self) -> None:
         while not self._stopping:

@@ -1,0 +1,130 @@
+"""Turn leases on PostgreSQL: a conversation's turns run in one replica at a time.
+
+Each replica holds a *presence* connection with a session advisory lock on a random key (its
+owner id) and LISTENs there for work announced by other replicas. A lease row names the
+owner running a conversation; another replica may take it when the owner released it, when
+its ``until`` passed (renewed every ``ttl / 3`` while held), or at once when the owner's
+presence lock is gone (it died: PostgreSQL frees a dead session's locks). The dispatcher
+decides what to run from the inbox itself, so a replica that takes a conversation over
+continues where the dead one stopped, in arrival order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from core.logging import get_logger
+
+log = get_logger("kith.leases")
+CHANNEL = "kith_work"
+# the owner's presence lock is granted in this database: it is alive
+_ALIVE = """EXISTS (SELECT 1 FROM pg_locks k
+    WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1
+      AND k.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND k.classid::bigint = ({owner} >> 32) AND k.objid::bigint = ({owner} & 4294967295))"""
+_ACQUIRE = f"""
+INSERT INTO turn_leases AS l (conversation, owner, until)
+VALUES (%(c)s, %(o)s, now() + %(ttl)s * interval '1 second')
+ON CONFLICT (conversation) DO UPDATE SET owner = EXCLUDED.owner, until = EXCLUDED.until
+WHERE l.owner = EXCLUDED.owner OR l.until < now() OR NOT {_ALIVE.format(owner="l.owner")}
+RETURNING 1"""
+_ORPHANED = f"""
+SELECT i.conversation FROM inbox i
+WHERE i.status IN ('pending', 'answered', 'held')
+  AND NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.conversation = i.conversation
+                  AND l.until >= now() AND {_ALIVE.format(owner="l.owner")})
+GROUP BY i.conversation ORDER BY min(i.seq) LIMIT %(n)s"""
+
+
+class PostgresLeases:
+    """:class:`core.coordination.TurnLeases` shared by every replica on one database."""
+
+    replicated = True
+
+    def __init__(self, url: str, ttl: float = 30.0, pool_size: int = 4) -> None:
+        self._url = url
+        self._pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
+                                         name="kith-leases")
+        self.ttl = ttl
+        self.owner = secrets.randbits(62) | (1 << 61)  # never collides with small lock keys
+        self._held: set[str] = set()
+        self._callbacks: list[Callable[[str], None]] = []
+        self._presence: psycopg.AsyncConnection[object] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def open(self) -> None:
+        await self._pool.open(wait=True)
+        conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+        await conn.execute("SELECT pg_advisory_lock(%s)", (self.owner,))
+        await conn.execute(f"LISTEN {CHANNEL}")
+        self._presence = conn
+        self._tasks = [asyncio.create_task(self._listen(conn), name="leases:listen"),
+                       asyncio.create_task(self._renew(), name="leases:renew")]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self._presence is not None:
+            await self._presence.close()  # frees the presence lock: our leases are free
+            self._presence = None
+        await self._pool.close()
+
+    async def acquire(self, conversation: str) -> bool:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_ACQUIRE, {"c": conversation, "o": self.owner,
+                                                "ttl": self.ttl})
+            got = await cur.fetchone() is not None
+        if got:
+            self._held.add(conversation)
+        return got
+
+    async def release(self, conversation: str) -> None:
+        self._held.discard(conversation)
+        async with self._pool.connection() as conn:
+            await conn.execute(
+                "DELETE FROM turn_leases WHERE conversation = %s AND owner = %s",
+                (conversation, self.owner))
+
+    async def announce(self, conversation: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, conversation))
+
+    async def orphaned(self, limit: int) -> list[str]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_ORPHANED, {"n": limit})
+            return [str(row[0]) for row in await cur.fetchall()]
+
+    def on_work(self, callback: Callable[[str], None]) -> None:
+        self._callbacks.append(callback)
+
+    async def _listen(self, conn: psycopg.AsyncConnection[object]) -> None:
+        try:
+            async for note in conn.notifies():
+                for callback in self._callbacks:
+                    callback(note.payload)
+        except psycopg.Error as err:  # the presence connection is gone: so are our leases
+            log.error("presence_lost", error=type(err).__name__)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            if not self._held:
+                continue
+            try:
+                async with self._pool.connection() as conn:
+                    await conn.execute(
+                        "UPDATE turn_leases SET until = now() + %s * interval '1 second' "
+                        "WHERE owner = %s AND conversation = ANY(%s)",
+                        (self.ttl, self.owner, list(self._held)))
+            except psycopg.Error as err:
+                log.warning("lease_renew_failed", error=type(err).__name__)

@@ -1,0 +1,136 @@
+"""Issue #14, test 2: three replicas on one PostgreSQL; 20 conversations send to random
+replicas while a random replica is ``kill -9``ed every few seconds and restarted, at least
+50 times. Every accepted message is answered exactly once, in order within its
+conversation; the model's calls per message are counted.
+
+A message is *accepted* when a replica answered its POST with a status (200, or 409 when
+an earlier attempt had recorded it). A POST cut before any status is sent again, with the
+same id, to another replica - what the web page does after a drop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.replicas.cluster import Cluster, Replica
+from tests.support import write_bot
+
+KILLS = int(os.environ.get("KITH_CHAOS_KILLS", "50"))
+CONVERSATIONS = 20
+KILL_EVERY = (1.0, 2.5)  # seconds between kills, at random
+FINISH_WITHIN = 120.0
+
+
+def _session(c: int) -> str:
+    return f"chaos-conv-{c:02d}"
+
+
+def _text(c: int, n: int) -> str:
+    return f"conversation {c} message {n}"
+
+
+async def _accept(client: httpx.AsyncClient, cluster: Cluster, c: int, n: int,
+                  rng: random.Random) -> None:
+    """POST until some replica gives a status; then the message is accepted."""
+    body = {"session": _session(c), "id": f"msg-{c:02d}-{n:05d}", "text": _text(c, n)}
+    while True:
+        live = cluster.live()
+        if not live:
+            await asyncio.sleep(0.05)
+            continue
+        replica = rng.choice(live)
+        try:
+            async with client.stream("POST", f"{replica.url}/chat/kith/send", json=body,
+                                     timeout=10) as response:
+                if response.status_code in (200, 409):
+                    return  # recorded; the reply is read back later from any replica
+                raise AssertionError(f"unexpected {response.status_code}")
+        except httpx.TransportError:
+            await asyncio.sleep(0.05)  # that replica died under us: another one
+
+
+async def _converse(client: httpx.AsyncClient, cluster: Cluster, c: int,
+                    stop: asyncio.Event, sent: list[int], rng: random.Random) -> None:
+    n = 0
+    while not stop.is_set():
+        await _accept(client, cluster, c, n, rng)
+        n += 1
+        sent[c] = n
+        await asyncio.sleep(rng.uniform(0.2, 1.2))
+
+
+async def _killer(cluster: Cluster, rng: random.Random) -> None:
+    while cluster.kills < KILLS:
+        await asyncio.sleep(rng.uniform(*KILL_EVERY))
+        victim: Replica = rng.choice(cluster.live())
+        await cluster.kill(victim)
+        await cluster.start(victim)
+
+
+async def _history(client: httpx.AsyncClient, cluster: Cluster, c: int) -> list[tuple[str, str]]:
+    for _ in range(100):
+        replica = cluster.live()[0]
+        try:
+            turns = (await client.get(f"{replica.url}/chat/kith/history",
+                                      params={"session": _session(c)}, timeout=10)).json()
+            return [(t["role"], t["text"]) for t in turns]
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+    raise AssertionError("no replica answered")
+
+
+async def _settled(client: httpx.AsyncClient, cluster: Cluster, sent: list[int]) -> bool:
+    for c in range(CONVERSATIONS):
+        if len(await _history(client, cluster, c)) < 2 * sent[c]:
+            return False
+    return True
+
+
+async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
+        tmp_path: Path, pg_url: str) -> None:
+    rng = random.Random(14)
+    write_bot(tmp_path / "bots")
+    llm = FakeLLM(ttft=0.05, itl=0.01)  # echoes "You said: <message>", in a few chunks
+    async with running_fake_llm(llm) as llm_url:
+        cluster = Cluster(tmp_path, pg_url, 3, KITH_LLM__BASE_URLS=llm_url,
+                          KITH_LLM__TIMEOUT="30", KITH_DELIVERY__RETRY_MIN="0.2",
+                          KITH_DELIVERY__RETRY_MAX="1")
+        await cluster.start_all()
+        sent = [0] * CONVERSATIONS
+        stop = asyncio.Event()
+        started = time.monotonic()
+        try:
+            async with httpx.AsyncClient() as client:
+                talkers = [asyncio.create_task(_converse(client, cluster, c, stop, sent, rng))
+                           for c in range(CONVERSATIONS)]
+                await _killer(cluster, rng)
+                stop.set()
+                await asyncio.gather(*talkers)
+                chaos = time.monotonic() - started
+                deadline = time.monotonic() + FINISH_WITHIN
+                while not await _settled(client, cluster, sent):
+                    assert time.monotonic() < deadline, "not every message was answered"
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(2.0)  # nothing more is coming (no late duplicates)
+                histories = [await _history(client, cluster, c) for c in range(CONVERSATIONS)]
+        finally:
+            await cluster.stop_all()
+    for c, turns in enumerate(histories):
+        expected: list[tuple[str, str]] = []
+        for n in range(sent[c]):
+            expected += [("user", _text(c, n)), ("assistant", f"You said: {_text(c, n)}")]
+        assert turns == expected, f"conversation {c} differs"
+    messages = sum(sent)
+    calls = len([r for r in llm.chat_requests if r.get("stream")])
+    print(f"\nchaos: {cluster.kills} kills in {chaos:.0f} s, {messages} messages answered once "
+          f"in order, {calls} model calls ({calls / messages:.3f} per message)")
+    assert cluster.kills >= KILLS
+    assert messages >= 10 * CONVERSATIONS
+    assert calls >= messages

@@ -1,0 +1,103 @@
+"""Turn leases on a real PostgreSQL: one holder per conversation; a dead holder's leases are
+free at once; announced work reaches the other replicas."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from psycopg_pool import AsyncConnectionPool
+
+from core.store.postgres.leases import PostgresLeases
+from core.store.postgres.migrations import migrate
+from core.store.postgres.schema_coord import MIGRATIONS as COORD
+
+
+@pytest.fixture
+async def pool(pg_url: str) -> AsyncIterator[AsyncConnectionPool]:
+    async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+        await migrate(conn, COORD)
+    p = AsyncConnectionPool(pg_url, min_size=1, max_size=4, open=False)
+    await p.open()
+    yield p
+    await p.close()
+
+
+async def _leases(pg_url: str, pool: AsyncConnectionPool, ttl: float = 30.0) -> PostgresLeases:
+    leases = PostgresLeases(pg_url, ttl=ttl, pool_size=2)
+    await leases.open()
+    return leases
+
+
+async def test_one_holder_until_released(pg_url: str, pool: AsyncConnectionPool) -> None:
+    a, b = await _leases(pg_url, pool), await _leases(pg_url, pool)
+    try:
+        assert await a.acquire("bot/web/1")
+        assert await a.acquire("bot/web/1")  # re-entrant for the holder
+        assert not await b.acquire("bot/web/1")
+        assert await b.acquire("bot/web/2")  # other conversations are independent
+        await a.release("bot/web/1")
+        assert await b.acquire("bot/web/1")
+        assert not await a.acquire("bot/web/1")
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_dead_holders_lease_is_free_at_once(pg_url: str,
+                                                   pool: AsyncConnectionPool) -> None:
+    a, b = await _leases(pg_url, pool), await _leases(pg_url, pool)
+    try:
+        assert await a.acquire("bot/web/1")
+        assert not await b.acquire("bot/web/1")
+        assert a._presence is not None
+        pid = a._presence.info.backend_pid
+        async with pool.connection() as conn:  # what a kill -9 of replica a does to its session
+            await conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        for _ in range(50):
+            if await b.acquire("bot/web/1"):
+                break
+            await asyncio.sleep(0.02)
+        else:
+            raise AssertionError("the dead holder's lease was never freed")
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_lease_nobody_renews_expires(pg_url: str, pool: AsyncConnectionPool) -> None:
+    a, b = await _leases(pg_url, pool, ttl=0.3), await _leases(pg_url, pool)
+    try:
+        assert await a.acquire("bot/web/1")
+        a._held.clear()  # a leaked lease: the holder lives but no longer renews it
+        assert not await b.acquire("bot/web/1")
+        await asyncio.sleep(0.5)
+        assert await b.acquire("bot/web/1")
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_a_held_lease_is_renewed(pg_url: str, pool: AsyncConnectionPool) -> None:
+    a, b = await _leases(pg_url, pool, ttl=0.3), await _leases(pg_url, pool)
+    try:
+        assert await a.acquire("bot/web/1")
+        await asyncio.sleep(0.8)  # well past the ttl: renewed every ttl / 3
+        assert not await b.acquire("bot/web/1")
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_announced_work_reaches_the_others(pg_url: str, pool: AsyncConnectionPool) -> None:
+    a, b = await _leases(pg_url, pool), await _leases(pg_url, pool)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    a.on_work(heard.put_nowait)
+    try:
+        await b.announce("bot/web/7")
+        assert await asyncio.wait_for(heard.get(), 5) == "bot/web/7"
+    finally:
+        await a.close()
+        await b.close()

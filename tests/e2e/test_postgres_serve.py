@@ -7,7 +7,6 @@ from pathlib import Path
 
 import httpx
 import psycopg
-import pytest
 
 from core.store.postgres.migrations import MIGRATIONS
 from core.store.postgres.store import PostgresStore
@@ -15,8 +14,6 @@ from tests.e2e.test_webchat import SESSION, client_, send
 from tests.fakes.llm import FakeLLM, running_fake_llm
 from tests.replicas.cluster import Cluster
 from tests.support import make_settings, running_gateway, running_kith, write_bot
-
-pytest.importorskip("core.store.postgres.memory")  # the memory role (lands separately)
 
 
 async def test_web_chat_on_postgres_keeps_its_history_in_the_database(

@@ -8,19 +8,15 @@ one connection, under the migrations' advisory lock.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from core.store.postgres.connect import CONNECT_TIMEOUT, DatabaseUnavailable, migrate_url, where
 from core.store.postgres.conversations import PostgresConversations
 from core.store.postgres.inbox import OnPool, PostgresInbox
+from core.store.postgres.memory import PostgresMemoryStore
 from core.store.postgres.people import PostgresPeople
 from core.store.postgres.schedule import PostgresListStore, PostgresScheduleStore
-
-if TYPE_CHECKING:
-    from core.store.postgres.memory import PostgresMemoryStore
 
 HEALTH_TIMEOUT = 2.0  # seconds /readyz waits for a connection
 
@@ -40,7 +36,7 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
         OnPool.__init__(self, pool)
         self._schedule = PostgresScheduleStore(pool)
         self._lists = PostgresListStore(pool)
-        self._memories: PostgresMemoryStore | None = None
+        self._memories = PostgresMemoryStore(pool)
 
     @property
     def url(self) -> str:
@@ -49,10 +45,6 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
 
     @property
     def memories(self) -> PostgresMemoryStore:
-        if self._memories is None:
-            from core.store.postgres.memory import PostgresMemoryStore
-
-            self._memories = PostgresMemoryStore(self._pool)
         return self._memories
 
     @property

@@ -17,6 +17,8 @@ def secret_env() -> dict[str, str]:
     def walk(model: type, prefix: str) -> None:
         for name, field in model.model_fields.items():  # type: ignore[attr-defined]
             annotation = str(field.annotation)
+            if name == "database_url":  # selects PostgreSQL; its password is tested in
+                continue  # tests/e2e/test_postgres_cli.py (unreachable: never shown)
             if "SecretStr" in annotation:
                 env[f"{prefix}{name.upper()}"] = CANARY
             elif isinstance(field.annotation, type) and hasattr(field.annotation, "model_fields"):

@@ -29,6 +29,10 @@ from core.memory.model import (
 from core.store.postgres import fulltext, identity, memory_edit, memory_search
 from core.store.postgres.learning import PostgresLearningQueue
 from core.store.postgres.memory_search import Conn
+from core.store.postgres.vacuum import vacuum
+
+# what a /forget of memories deletes from: VACUUMed once the delete commits
+FORGET_TABLES = ("memories", "memory_vectors", "turns", "inbox", "conversations")
 
 _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
@@ -176,22 +180,27 @@ class PostgresMemoryStore:
     async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
         they were learned from. Other people's ids are ignored."""
-        async with self._pool.connection() as conn, conn.transaction():
-            doomed = await memory_edit.with_history(conn, person_id, ids)
-            await memory_edit.purge(conn, doomed)
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                doomed = await memory_edit.with_history(conn, person_id, ids)
+                await memory_edit.purge(conn, doomed)
+                if doomed:
+                    await memory_edit.drop_command_turns(conn, person_id)
             if doomed:
-                await memory_edit.drop_command_turns(conn, person_id)
+                await vacuum(conn, FORGET_TABLES)
         return len(doomed)
 
     async def delete_all(self, person_id: str) -> int:
-        async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT id FROM memories WHERE person_id = %s FOR UPDATE", (person_id,))
-            doomed = [str(r[0]) for r in await cur.fetchall()]
-            await memory_edit.purge(conn, doomed)
-            await memory_edit.drop_command_turns(conn, person_id)
-            await conn.execute(
-                "DELETE FROM memory_forget_pending WHERE person_id = %s", (person_id,))
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    "SELECT id FROM memories WHERE person_id = %s FOR UPDATE", (person_id,))
+                doomed = [str(r[0]) for r in await cur.fetchall()]
+                await memory_edit.purge(conn, doomed)
+                await memory_edit.drop_command_turns(conn, person_id)
+                await conn.execute(
+                    "DELETE FROM memory_forget_pending WHERE person_id = %s", (person_id,))
+            await vacuum(conn, FORGET_TABLES)  # after the commit: see core/store/postgres/vacuum
         return len(doomed)
 
     async def update_memory(

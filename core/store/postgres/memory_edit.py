@@ -63,12 +63,12 @@ async def purge(conn: Conn, ids: Sequence[str]) -> None:
 async def drop_command_turns(conn: Conn, person_id: str) -> None:
     """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten:
     their turns go, and so do their finished inbox rows. A command still being answered
-    (this /forget itself) keeps its row. (``command::int`` reads 0/1 or a boolean alike.)"""
-    mine = "(SELECT inbound_id FROM turns WHERE person_id = %(p)s AND command::int = 1)"
+    (this /forget itself) keeps its row."""
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = %(p)s AND command)"
     await conn.execute(
         f"DELETE FROM inbox WHERE id IN {mine} AND status NOT IN {_OPEN}", {"p": person_id})
     await conn.execute(
-        f"DELETE FROM turns WHERE command::int = 1 AND inbound_id IN {mine}", {"p": person_id})
+        f"DELETE FROM turns WHERE command AND inbound_id IN {mine}", {"p": person_id})
 
 
 async def update(

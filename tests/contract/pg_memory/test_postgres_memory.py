@@ -58,7 +58,8 @@ async def test_ranking_and_tokens_match_sqlite(store: CoreStandIn, tmp_path: Pat
         for backend, person in zip(backends, people, strict=True):
             await backend.memories.add_memory(new(person, text, SHARED), NOW)
     queries = [" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 4))) for _ in range(40)]
-    queries += ["cafe munchen", "Über", "example", "ecrit", "東京タワー", "foo bar", "the of"]
+    queries += ["cafe munchen", "Über", "example", "ecrit", "東京タワー", "foo bar", "the of",
+                "ran café cafe", "gardens garden", "foo_bar tomato"]
     try:
         for query in queries:
             found = []
@@ -153,4 +154,6 @@ def test_fulltext_folds_like_unicode61() -> None:
     assert fulltext.tokens("Ana's CAFÉ, naïve München; ana@example.com foo_bar") == [
         "ana", "s", "cafe", "naive", "munchen", "ana", "example", "com", "foo", "bar"]
     assert fulltext.tokens("Привет мир 東京タワー") == ["привет", "мир", "東京タワー"]
-    assert fulltext.query_terms("the gardens of foo_bar") == ["gardens", "foo bar"]
+    assert fulltext.query_terms("the gardens of foo_bar, Café cafe") == [
+        ('"gardens"', "gardens"), ('"foo_bar"', "foo bar"), ('"café"', "cafe"),
+        ('"cafe"', "cafe")]

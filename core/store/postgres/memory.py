@@ -29,6 +29,7 @@ from core.memory.model import (
 from core.store.postgres import fulltext, identity, memory_edit, memory_search
 from core.store.postgres.learning import PostgresLearningQueue
 from core.store.postgres.memory_search import Conn
+from core.store.postgres.vacuum import vacuum
 
 _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
@@ -175,35 +176,46 @@ class PostgresMemoryStore:
 
     async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
-        they were learned from. Other people's ids are ignored."""
-        async with self._pool.connection() as conn, conn.transaction():
-            doomed = await memory_edit.with_history(conn, person_id, ids)
-            await memory_edit.purge(conn, doomed)
+        they were learned from, then VACUUM (see :mod:`memory_edit`). Other people's ids
+        are ignored."""
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                doomed = await memory_edit.with_history(conn, person_id, ids)
+                await memory_edit.purge(conn, doomed)
+                if doomed:
+                    await memory_edit.drop_command_turns(conn, person_id)
             if doomed:
-                await memory_edit.drop_command_turns(conn, person_id)
+                await vacuum(conn, memory_edit.DELETE_TABLES)
         return len(doomed)
 
     async def delete_all(self, person_id: str) -> int:
-        async with self._pool.connection() as conn, conn.transaction():
-            cur = await conn.execute(
-                "SELECT id FROM memories WHERE person_id = %s FOR UPDATE", (person_id,))
-            doomed = [str(r[0]) for r in await cur.fetchall()]
-            await memory_edit.purge(conn, doomed)
-            await memory_edit.drop_command_turns(conn, person_id)
-            await conn.execute(
-                "DELETE FROM memory_forget_pending WHERE person_id = %s", (person_id,))
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    "SELECT id FROM memories WHERE person_id = %s FOR UPDATE", (person_id,))
+                doomed = [str(r[0]) for r in await cur.fetchall()]
+                await memory_edit.purge(conn, doomed)
+                await memory_edit.drop_command_turns(conn, person_id)
+                await conn.execute(
+                    "DELETE FROM memory_forget_pending WHERE person_id = %s", (person_id,))
+            await vacuum(conn, memory_edit.DELETE_TABLES)
         return len(doomed)
 
     async def update_memory(
         self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
         scope: str | None = None,
     ) -> Memory | None:
-        """Correct the text and/or set the scope of the person's active memory in place."""
-        async with self._pool.connection() as conn, conn.transaction():
-            if not await memory_edit.update(conn, person_id, memory_id, now, text=text,
-                                            scope=scope):
-                return None
-            return await _one(conn, memory_id)
+        """Correct the text and/or set the scope of the person's active memory in place;
+        a new text is followed by a VACUUM, so the old words leave the live files."""
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                if not await memory_edit.update(conn, person_id, memory_id, now, text=text,
+                                                scope=scope):
+                    return None
+                found = await _one(conn, memory_id)
+            if text is not None:
+                await vacuum(conn, memory_edit.DELETE_TABLES)
+        return found
 
     async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]:
         async with self._pool.connection() as conn:

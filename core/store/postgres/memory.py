@@ -35,12 +35,19 @@ _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
     "source_sender, source_at, expires_at, superseded_by, created_at, updated_at"
 )
-_INSERT = (
-    f"INSERT INTO memories ({_COLUMNS}, tsv, words) VALUES (%(id)s, %(person)s, %(text)s, "
-    "%(kind)s, %(pref_key)s, %(scope)s, %(confidence)s, %(inbound)s, %(channel)s, "
+# one statement (atomic on its own): the row, the memory it replaces, and its vector
+_ADD = (
+    f"WITH m AS (INSERT INTO memories ({_COLUMNS}, tsv, words) VALUES (%(id)s, %(person)s, "
+    "%(text)s, %(kind)s, %(pref_key)s, %(scope)s, %(confidence)s, %(inbound)s, %(channel)s, "
     "%(sender)s, %(at)s, %(expires)s, NULL, %(now)s, %(now)s, "
     f"to_tsvector('{fulltext.CONFIG}', %(words)s), %(count)s) "
-    "ON CONFLICT (id) DO NOTHING RETURNING n"
+    f"ON CONFLICT (id) DO NOTHING RETURNING n, {_COLUMNS}), "
+    "replaced AS (UPDATE memories SET superseded_by = %(id)s, updated_at = %(now)s "
+    "WHERE id = %(replaces)s AND person_id = %(person)s AND superseded_by IS NULL "
+    "AND EXISTS (SELECT 1 FROM m)), "
+    "vector AS (INSERT INTO memory_vectors (n, dim, vec) "
+    "SELECT n, %(dim)s, %(vec)s::vector FROM m WHERE %(vec)s::text IS NOT NULL) "
+    f"SELECT {_COLUMNS} FROM m"
 )
 
 
@@ -70,35 +77,24 @@ class PostgresMemoryStore:
     # -- memories ------------------------------------------------------------------------
 
     async def add_memory(self, new: NewMemory, now: datetime) -> Memory:
-        async with self._pool.connection() as conn, conn.transaction():
-            memory_id, n = await self._insert(conn, new, now)
-            if new.replaces:
-                await conn.execute(
-                    "UPDATE memories SET superseded_by = %s, updated_at = %s "
-                    "WHERE id = %s AND person_id = %s AND superseded_by IS NULL",
-                    (memory_id, now, new.replaces, new.person_id))
-            if new.vector is not None:
-                await _put_vector(conn, n, new.vector)
-            found = await _one(conn, memory_id)
-        assert found is not None
-        return found
-
-    async def _insert(self, conn: Conn, new: NewMemory, now: datetime) -> tuple[str, int]:
         src = new.source
         words, count = fulltext.document(new.text)
+        vector = new.vector
         params = {
             "person": new.person_id, "text": new.text, "kind": new.kind.value,
             "pref_key": new.pref_key, "scope": new.scope, "confidence": new.confidence,
             "inbound": src.inbound_id, "channel": src.channel, "sender": src.sender,
             "at": src.at, "expires": new.expires_at, "now": now, "words": words,
-            "count": count,
+            "count": count, "replaces": new.replaces,
+            "dim": len(vector) if vector is not None else 0,
+            "vec": memory_search.vector_literal(vector) if vector is not None else None,
         }
-        for _ in range(5):
-            memory_id = "m" + uuid.uuid4().hex[:8]
-            cur = await conn.execute(_INSERT, {**params, "id": memory_id})
-            row = await cur.fetchone()
-            if row is not None:
-                return memory_id, int(row[0])
+        async with self._pool.connection() as conn:
+            for _ in range(5):
+                cur = await conn.execute(_ADD, {**params, "id": "m" + uuid.uuid4().hex[:8]})
+                row = await cur.fetchone()
+                if row is not None:
+                    return _row(row)
         raise RuntimeError("could not allocate a memory id")
 
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None:

@@ -98,11 +98,18 @@ class PostgresMemoryStore:
         raise RuntimeError("could not allocate a memory id")
 
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None:
+        """Store (or replace) the memory's embedding; one with a NaN or inf is dropped."""
+        literal = memory_search.vector_literal(vector)
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT n FROM memories WHERE id = %s", (memory_id,))
-            row = await cur.fetchone()
-            if row is not None:
-                await _put_vector(conn, int(row[0]), vector)
+            if literal is None:
+                await conn.execute("DELETE FROM memory_vectors WHERE n = "
+                                   "(SELECT n FROM memories WHERE id = %s)", (memory_id,))
+                return
+            await conn.execute(
+                "INSERT INTO memory_vectors (n, dim, vec) SELECT n, %s, %s::vector "
+                "FROM memories WHERE id = %s "
+                "ON CONFLICT (n) DO UPDATE SET dim = excluded.dim, vec = excluded.vec",
+                (len(vector), literal, memory_id))
 
     async def memory(self, memory_id: str) -> Memory | None:
         async with self._pool.connection() as conn:
@@ -273,14 +280,3 @@ async def _one(conn: Conn, memory_id: str) -> Memory | None:
     row = await cur.fetchone()
     return _row(row) if row else None
 
-
-async def _put_vector(conn: Conn, n: int, vector: Sequence[float]) -> None:
-    """Store (or replace) memory ``n``'s embedding (one with a NaN or inf is dropped)."""
-    literal = memory_search.vector_literal(vector)
-    if literal is None:
-        await conn.execute("DELETE FROM memory_vectors WHERE n = %s", (n,))
-        return
-    await conn.execute(
-        "INSERT INTO memory_vectors (n, dim, vec) VALUES (%s, %s, %s::vector) "
-        "ON CONFLICT (n) DO UPDATE SET dim = excluded.dim, vec = excluded.vec",
-        (n, len(vector), literal))

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fakes.llm import FakeLLM, running_fake_llm
 from tests.replicas.cluster import Cluster, Replica
@@ -100,6 +101,7 @@ async def _settled(client: httpx.AsyncClient, cluster: Cluster, sent: list[int])
     return True
 
 
+@pytest.mark.timeout(900)
 async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
         tmp_path: Path, pg_url: str) -> None:
     rng = random.Random(14)

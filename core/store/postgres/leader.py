@@ -22,13 +22,14 @@ import hashlib
 from collections.abc import AsyncIterator
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from core.coordination import Lead
 from core.logging import get_logger
 
 log = get_logger("kith.leader")
 # libpq (client side): notice a dead server within ~10 s even while idle
-_CLIENT = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+_CLIENT: dict[str, str | int] = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
            "keepalives_count": 3, "tcp_user_timeout": 10_000, "connect_timeout": 10,
            "application_name": "kith-leader"}
 # server side, for this session: free the lock of a vanished client within ~11 s
@@ -68,7 +69,8 @@ class PostgresLeadership:
             await self._release(conn, key, lead)
 
     async def _connect(self) -> psycopg.AsyncConnection[object]:
-        conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True, **_CLIENT)
+        conn = await psycopg.AsyncConnection.connect(make_conninfo(self._url, **_CLIENT),
+                                                     autocommit=True)
         try:
             await conn.execute(_SESSION.encode())
         except psycopg.Error:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core.channel_state import ChannelState, FileState
 from core.coordination import Leadership, LocalLeadership
 from core.events import Inbound, Outbound
 from core.profile import BotProfile
@@ -67,9 +68,17 @@ class ChannelContext:
     # Carries a streamed reply to the process holding the request (the web chat).
     relay: ReplyRelay = field(default_factory=LocalRelay)
 
+    # Its small durable values (sync token, session, spooled mail); files in state_dir
+    # unless given (PostgreSQL: rows any replica reads).
+    shared_state: ChannelState | None = None
+
     @property
     def lead_name(self) -> str:
         return f"{self.channel}/{self.bot.name}"
+
+    @property
+    def state(self) -> ChannelState:
+        return self.shared_state or FileState(self.state_dir)
 
 
 @runtime_checkable

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 
 from adapters.base import ChannelContext, ChannelRuntime
+from bots import coordination as coord
 from bots.fleet import BotDefinition
 from bots.registry import channel_spec
 from core.agent import Agent
@@ -49,12 +50,15 @@ class Kith:
         channels: Iterable[str] | None = None,
         model: ChatModel | None = None,
         store: Store | None = None,
+        coordination: coord.Coordination | None = None,
     ) -> None:
         self.settings = settings
         self.fleet = fleet
         self.only = set(channels) if channels is not None else None
         self.model: ChatModel = model or OpenAIChatModel(settings.llm)
         self.store = store or open_store(settings)
+        # leadership of single-consumer channels, the web reply relay, channel state
+        self.coordination = coordination or coord.for_store(settings, self.store)
         self.media = MediaPipeline(self.model, settings.speech, settings.media,
                                    settings.llm.vision_model,
                                    settings.data_dir / "media_told.json")
@@ -93,6 +97,8 @@ class Kith:
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
                     submit=self.dispatcher.submit, state_dir=state_dir,
+                    leadership=self.coordination.leadership, relay=self.coordination.relay,
+                    shared_state=self.coordination.state_for(f"{name}/{bot.profile.name}"),
                 )
                 runtime = channel_spec(name).build(ctx, config)
                 self.channels[(bot.profile.name, name)] = runtime
@@ -104,6 +110,7 @@ class Kith:
         self.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.settings.data_dir, 0o700)  # people's words and keys live here
         await self.store.open()
+        await self.coordination.open()
         self._build_channels()
         # Resume before consume: what was open before a restart (pending, answered but not
         # delivered, held for a model) is queued before any channel takes a new message,
@@ -134,4 +141,5 @@ class Kith:
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
+        await self.coordination.close()
         await self.store.close()

@@ -1,5 +1,5 @@
 """The ``kith`` command: serve the fleet, chat in the terminal, check the configuration,
-fetch and list local models."""
+apply database migrations, fetch and list local models."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--bot", help="which bot (default: the first with a terminal channel)")
     chat.add_argument("--session", help="conversation name, to continue an earlier one")
     sub.add_parser("check", help="validate config and bots, try every LLM endpoint")
+    sub.add_parser("migrate", help="apply the database migrations and exit (a Kubernetes Job "
+                                   "or init container; serve also migrates at start)")
     model = sub.add_parser("model", help="the local models llama.cpp can run")
     verbs = model.add_subparsers(dest="verb", required=True)
     pull = verbs.add_parser("pull", help="download a model (default: KITH_LLM__LOCAL_MODEL)")
@@ -77,7 +79,7 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
     from bots.gateway import build_app
     from bots.runtime import Kith
 
-    preflight.storage(settings)
+    await _storage(settings)
     sock = preflight.gateway_socket(settings)
     choice = await choose(settings)
     if choice.embedded is not None and choice.embedded.local.present:
@@ -106,6 +108,31 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
     server = Server(config)
     await server.serve(sockets=[sock])
     return 0 if server.started else 1
+
+
+async def _storage(settings: Settings) -> None:
+    """The data directory is usable; PostgreSQL is reachable and migrated (one line if not)."""
+    preflight.storage(settings)
+    if settings.database_url is not None:
+        applied = await preflight.migrate_database(settings)
+        if applied:
+            log.info("database_migrated", applied=applied)
+
+
+async def _migrate(settings: Settings) -> int:
+    preflight.storage(settings)
+    if settings.database_url is None:
+        from core.store.sqlite import SQLiteStore
+
+        store = SQLiteStore(settings.data_dir / preflight.DB_NAME, settings.sqlite_synchronous)
+        await store.open()  # SQLite migrates when it opens
+        await store.close()
+        print(f"SQLite database {settings.data_dir / preflight.DB_NAME} is up to date")
+        return 0
+    applied = await preflight.migrate_database(settings)
+    print(f"applied {len(applied)} migrations: {', '.join(applied)}" if applied
+          else "the database is up to date")
+    return 0
 
 
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
@@ -170,7 +197,7 @@ async def _close(model: ChatModel) -> None:
 async def _chat(settings: Settings, fleet: list[BotDefinition], args: argparse.Namespace) -> int:
     from bots.chat import run_chat
 
-    preflight.storage(settings)
+    await _storage(settings)
     choice = await choose(settings)
     try:
         await _ready(choice)
@@ -225,6 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_serve(settings, fleet))
         if args.command == "check":
             return asyncio.run(_check(settings, fleet))
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
         if args.command == "model":
             return asyncio.run(_model(settings, args))
         return asyncio.run(_chat(settings, fleet, args))

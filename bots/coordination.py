@@ -58,7 +58,8 @@ def postgres(url: str, pool: Any = None, *, takeover: float = 1.0) -> Coordinati
 
     own = pool is None
     if own:
-        pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False)
+        pool = AsyncConnectionPool(url, min_size=1, max_size=4, open=False,
+                                   kwargs={"autocommit": True})
     return Coordination(PostgresLeadership(url, takeover=takeover), PostgresRelay(url, pool),
                         pool, own)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import socket
 import sqlite3
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 from core.settings import ConfigError, Settings
 
 DB_NAME = "kith.sqlite3"
+POSTGRES_EXTRA = "pip install 'kith[postgres]'"
+DRIVER_MODULES = ("psycopg", "psycopg_pool", "psycopg_binary", "psycopg_c", "pgvector")
 
 
 def data_dir(path: Path) -> None:
@@ -57,4 +61,29 @@ def gateway_socket(settings: Settings) -> socket.socket:
 
 def storage(settings: Settings) -> None:
     data_dir(settings.data_dir)
-    database(settings.data_dir)
+    if settings.database_url is None:
+        database(settings.data_dir)
+
+
+def postgres(module: str) -> ModuleType:
+    """``core.store.postgres.<module>``; a missing ``postgres`` extra is one line."""
+    try:
+        return importlib.import_module(f"core.store.postgres.{module}")
+    except ImportError as err:
+        missing = err.name.split(".")[0] if err.name else ""
+        if isinstance(err, ModuleNotFoundError) and missing not in DRIVER_MODULES:
+            raise
+        raise ConfigError(f"KITH_DATABASE_URL is set, but the PostgreSQL driver is not "
+                          f"installed ({missing or err}): {POSTGRES_EXTRA}") from None
+
+
+async def migrate_database(settings: Settings) -> list[str]:
+    """Apply the PostgreSQL migrations this database lacks (every replica does it at start;
+    ``kith migrate`` does it alone). Unreachable: one line, no password."""
+    assert settings.database_url is not None
+    connect = postgres("connect")
+    try:
+        applied: list[str] = await connect.migrate_url(settings.database_url.get_secret_value())
+    except connect.DatabaseUnavailable as err:
+        raise ConfigError(f"KITH_DATABASE_URL: {err}") from None
+    return applied

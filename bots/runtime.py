@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from adapters.base import ChannelContext, ChannelRuntime
 from bots import coordination as coord
+from bots import preflight
 from bots.fleet import BotDefinition
 from bots.registry import channel_spec
 from core.agent import Agent
@@ -26,7 +29,14 @@ log = get_logger("kith.runtime")
 
 
 def open_store(settings: Settings) -> Store:
-    return SQLiteStore(settings.data_dir / "kith.sqlite3", settings.sqlite_synchronous)
+    """PostgreSQL when ``KITH_DATABASE_URL`` is set (replicas share it); SQLite otherwise."""
+    if settings.database_url is None:
+        return SQLiteStore(settings.data_dir / preflight.DB_NAME, settings.sqlite_synchronous)
+    url = settings.database_url.get_secret_value()
+    with contextlib.suppress(ValueError):
+        register_secrets([p for p in (urlsplit(url).password,) if p])
+    store: Store = preflight.postgres("store").PostgresStore(url)
+    return store
 
 
 def local_embedder(settings: Settings) -> LocalMiniLM | None:

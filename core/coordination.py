@@ -28,6 +28,8 @@ class TurnLeases(Protocol):
 
     @property
     def replicated(self) -> bool: ...
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
     async def acquire(self, conversation: str) -> bool: ...
     async def release(self, conversation: str) -> None: ...
     async def announce(self, conversation: str) -> None: ...
@@ -55,6 +57,12 @@ class LocalLeases:
     """One process: every conversation is always this process's."""
 
     replicated = False
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
     async def acquire(self, conversation: str) -> bool:
         return True

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "KITH_"
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
 
 
 class ConfigError(Exception):
@@ -254,6 +255,8 @@ class Settings(BaseSettings):
     log_json: bool | None = None  # None: JSON unless stderr is a TTY
     concurrency: int = Field(64, ge=1, description="turns running at once, all conversations")
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    # PostgreSQL (many replicas on one database) when set; the SQLite file otherwise
+    database_url: OptionalSecret = Field(None, description="postgresql://user:pass@host/db")
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
@@ -261,6 +264,14 @@ class Settings(BaseSettings):
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(DATABASE_SCHEMES):
+            raise ValueError("must start with postgresql:// or postgres:// "
+                             "(unset it to use the SQLite file in KITH_DATA_DIR)")
+        return value
 
 
 def env_name(loc: tuple[int | str, ...]) -> str:

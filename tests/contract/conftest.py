@@ -10,15 +10,34 @@ import pytest
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
+
+
+def make_store(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Store:
+    """A new, unopened store of ``backend`` (postgres: on this test's fresh database)."""
+    if backend == "sqlite":
+        return SQLiteStore(tmp_path / "contract.db")
+    if backend == "postgres":
+        from core.store.postgres.store import PostgresStore
+
+        return PostgresStore(request.getfixturevalue("pg_url"), max_size=4)
+    raise AssertionError(backend)  # pragma: no cover - a new backend must be wired here
 
 
 @pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    if request.param == "sqlite":
-        backend: Store = SQLiteStore(tmp_path / "contract.db")
-    else:  # pragma: no cover - a new backend must be wired here
-        raise AssertionError(request.param)
+    backend = make_store(request, request.param, tmp_path)
     await backend.open()
     yield backend
     await backend.close()
+
+
+@pytest.fixture
+async def twin(store: Store, request: pytest.FixtureRequest,
+               tmp_path: Path) -> AsyncIterator[Store]:
+    """A second store on ``store``'s database, as another replica (or process) has."""
+    backend = "sqlite" if isinstance(store, SQLiteStore) else "postgres"
+    other = make_store(request, backend, tmp_path)
+    await other.open()
+    yield other
+    await other.close()

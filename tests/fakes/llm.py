@@ -77,6 +77,7 @@ class FakeLLM:
         self.reply: str | ReplyFn | None = reply
         self.strict = strict  # a chat request with the script used up is an error (HTTP 500)
         self.unexpected = 0
+        self.chat_calls = 0  # every chat request, also with record=False
         self.ttft = ttft
         self.itl = itl
         self.models: list[str] = list(models) if models else ["llama-test"]

@@ -21,6 +21,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+STATS_PATH = "/_fake/stats"  # not OpenAI: how many chat calls came in
 CHAT_PATH = "/v1/chat/completions"
 EMBEDDINGS_PATH = "/v1/embeddings"
 MODELS_PATH = "/v1/models"
@@ -90,6 +91,12 @@ class FakeApp:
         if fake.record:
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
             fake.requests.append(RecordedRequest(method, path, headers, body))
+        if path == STATS_PATH:  # for benchmarks that run the fake as its own process
+            await self._json(send, 200, json.dumps({"chat_calls": fake.chat_calls}).encode(),
+                             None)
+            return
+        if path == CHAT_PATH:
+            fake.chat_calls += 1
         fault = fake.next_fault(path)
         if fault is not None and not fault.mid_response:
             if fault.kind == "hang":

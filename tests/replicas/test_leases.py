@@ -26,7 +26,7 @@ async def pool(pg_url: str) -> AsyncIterator[AsyncConnectionPool]:
 
 
 async def _leases(pg_url: str, pool: AsyncConnectionPool, ttl: float = 30.0) -> PostgresLeases:
-    leases = PostgresLeases(pg_url, pool, ttl=ttl)
+    leases = PostgresLeases(pg_url, ttl=ttl, pool_size=2)
     await leases.open()
     return leases
 

@@ -47,9 +47,10 @@ class PostgresLeases:
 
     replicated = True
 
-    def __init__(self, url: str, pool: AsyncConnectionPool, ttl: float = 30.0) -> None:
+    def __init__(self, url: str, ttl: float = 30.0, pool_size: int = 4) -> None:
         self._url = url
-        self._pool = pool
+        self._pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
+                                         name="kith-leases")
         self.ttl = ttl
         self.owner = secrets.randbits(62) | (1 << 61)  # never collides with small lock keys
         self._held: set[str] = set()
@@ -58,6 +59,7 @@ class PostgresLeases:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
+        await self._pool.open(wait=True)
         conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
         await conn.execute("SELECT pg_advisory_lock(%s)", (self.owner,))
         await conn.execute(f"LISTEN {CHANNEL}")
@@ -75,6 +77,7 @@ class PostgresLeases:
         if self._presence is not None:
             await self._presence.close()  # frees the presence lock: our leases are free
             self._presence = None
+        await self._pool.close()
 
     async def acquire(self, conversation: str) -> bool:
         async with self._pool.connection() as conn:

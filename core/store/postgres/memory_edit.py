@@ -1,0 +1,108 @@
+"""Deleting and correcting memories on PostgreSQL, each in one transaction.
+
+Deletion is real in the sense every reader sees at once: the rows go (``memories`` with the
+``tsv`` its GIN entries point at; ``memory_vectors`` by cascade; the source turns and
+finished inbox rows; the command exchanges that may retell them), so no query on any
+replica finds them after the commit.
+
+What VACUUM does and does not erase: a deleted row stays in its heap page, and its GIN and
+btree entries stay in the index pages, as dead bytes no query can reach, until (auto)VACUUM
+removes the index entries and marks the space free; freed space is reused, not zeroed, so
+the old bytes may sit in the data files until overwritten. ``VACUUM FULL memories`` (or
+``pg_repack``) rewrites the table and its indexes into new files. The WAL keeps the
+deleted text until its segments are recycled, and so do WAL archives, base backups and
+replicas until they roll over: an operator who promises erasure sets their retention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from core.store.postgres import fulltext
+
+Conn = psycopg.AsyncConnection[Any]
+_OPEN = "('pending', 'answered', 'held')"
+
+
+async def with_history(conn: Conn, person_id: str, ids: Sequence[str]) -> list[str]:
+    """``ids`` that are the person's, and every memory they replaced, transitively."""
+    cur = await conn.execute(
+        "WITH RECURSIVE doomed(id) AS ("
+        " SELECT id FROM memories WHERE person_id = %(p)s AND id = ANY(%(ids)s)"
+        " UNION SELECT m.id FROM memories m JOIN doomed d ON m.superseded_by = d.id"
+        " WHERE m.person_id = %(p)s) SELECT id FROM doomed",
+        {"p": person_id, "ids": list(ids)},
+    )
+    return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def purge(conn: Conn, ids: Sequence[str]) -> None:
+    """Delete memories ``ids`` and the messages they were learned from."""
+    if not ids:
+        return
+    cur = await conn.execute(
+        "DELETE FROM memories WHERE id = ANY(%s) RETURNING source_inbound", (list(ids),))
+    sources = sorted({str(r[0]) for r in await cur.fetchall()})
+    await conn.execute(
+        "UPDATE memories SET superseded_by = NULL WHERE superseded_by = ANY(%s)", (list(ids),))
+    if not sources:
+        return
+    # the rolling summary may retell the forgotten turn: drop it, it is rebuilt
+    await conn.execute(
+        "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key IN "
+        "(SELECT conversation FROM turns WHERE inbound_id = ANY(%s))", (sources,))
+    await conn.execute("DELETE FROM turns WHERE inbound_id = ANY(%s)", (sources,))
+    await conn.execute(
+        "DELETE FROM inbox WHERE id = ANY(%s) AND status <> 'pending'", (sources,))
+
+
+async def drop_command_turns(conn: Conn, person_id: str) -> None:
+    """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten:
+    their turns go, and so do their finished inbox rows. A command still being answered
+    (this /forget itself) keeps its row. (``command::int`` reads 0/1 or a boolean alike.)"""
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = %(p)s AND command::int = 1)"
+    await conn.execute(
+        f"DELETE FROM inbox WHERE id IN {mine} AND status NOT IN {_OPEN}", {"p": person_id})
+    await conn.execute(
+        f"DELETE FROM turns WHERE command::int = 1 AND inbound_id IN {mine}", {"p": person_id})
+
+
+async def update(
+    conn: Conn, person_id: str, memory_id: str, now: datetime, *, text: str | None,
+    scope: str | None,
+) -> bool:
+    """Set the text and/or scope of the person's active memory; False when there is none.
+    New words replace the old in ``tsv`` and the stale vector goes."""
+    cur = await conn.execute(
+        "SELECT n, text FROM memories WHERE id = %s AND person_id = %s "
+        "AND superseded_by IS NULL FOR UPDATE", (memory_id, person_id))
+    row = await cur.fetchone()
+    if row is None:
+        return False
+    n, old = int(row[0]), str(row[1])
+    if text is not None and text != old:
+        words, count = fulltext.document(text)
+        await conn.execute(
+            f"UPDATE memories SET text = %s, tsv = to_tsvector('{fulltext.CONFIG}', %s), "
+            "words = %s, updated_at = %s WHERE n = %s", (text, words, count, now, n))
+        await conn.execute("DELETE FROM memory_vectors WHERE n = %s", (n,))
+        await drop_command_turns(conn, person_id)  # a /memory listing may retell the old words
+    if scope is not None:
+        await conn.execute(
+            "UPDATE memories SET scope = %s, updated_at = %s WHERE n = %s", (scope, now, n))
+    return True
+
+
+async def source_texts(conn: Conn, inbound_ids: Sequence[str]) -> dict[str, str]:
+    """What the person wrote in each source message that is still kept, by message id."""
+    ids = list(dict.fromkeys(inbound_ids))
+    if not ids:
+        return {}
+    cur = await conn.execute(
+        "SELECT inbound_id, text FROM turns WHERE role = 'user' AND inbound_id = ANY(%s)",
+        (ids,))
+    return {str(r[0]): str(r[1]) for r in await cur.fetchall()}

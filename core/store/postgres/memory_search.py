@@ -1,0 +1,147 @@
+"""Recall's three searches on PostgreSQL, each filtered by :class:`Visibility` in SQL.
+
+Lexical: the query's content words (as on SQLite), pruned rarest-first to a postings budget
+by counting each term's documents through the GIN index, then ranked by BM25 computed in
+SQL exactly as FTS5's ``bm25()`` does (k1 = 1.2, b = 0.75, idf from the pruning counts,
+document and token totals from ``memory_text_stats``, term frequencies from the positions
+in ``tsv``). PostgreSQL's ``ts_rank`` has no idf, so a common word would weigh as much as a
+rare one: recall's fusion was tuned on BM25, so BM25 it is. Ties go to the older memory.
+
+Vectors: exact cosine (``<=>``) over the visible rows of the query's dimension, computed by
+the database on every query: there is no process-local cache, so no replica ever reads a
+vector another replica has changed or deleted. The column is an untyped ``vector`` because
+the dimension is the embedder's; the scan is bounded by the person (and group) indexes.
+An approximate index needs one dimension, e.g. for a 768-dimension embedder:
+``CREATE INDEX CONCURRENTLY ON memory_vectors USING hnsw ((vec::vector(768))
+vector_cosine_ops) WHERE dim = 768`` — not created by default: per-person filtering after
+an approximate scan can miss rows unless ``hnsw.iterative_scan`` is on, and a household's
+memories per person are few enough that the exact scan costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from core.memory import lexical
+from core.memory.model import PRIVATE, SHARED, Visibility
+from core.store.postgres import fulltext
+
+Conn = psycopg.AsyncConnection[Any]
+K1, B = 1.2, 0.75
+
+_COUNT = f"""
+SELECT t.term, phraseto_tsquery('{fulltext.CONFIG}', t.term)::text,
+       array_to_string(tsvector_to_array(to_tsvector('{fulltext.CONFIG}', t.term)), ' '),
+       (SELECT count(*) FROM (SELECT 1 FROM memories
+            WHERE tsv @@ phraseto_tsquery('{fulltext.CONFIG}', t.term) LIMIT %(cap)s) s),
+       st.docs, st.tokens
+FROM unnest(%(terms)s::text[]) AS t(term)
+CROSS JOIN (SELECT coalesce(sum(docs), 0)::bigint AS docs,
+                   coalesce(sum(tokens), 0)::bigint AS tokens FROM memory_text_stats) st"""
+
+_RANK = f"""
+SELECT m.id FROM memories m
+CROSS JOIN LATERAL (
+    SELECT sum(t.idf * f.tf * {K1 + 1} / (f.tf + {K1} * ({1 - B} + {B} * m.words / %(avgdl)s)))
+        AS score
+    FROM unnest(%(queries)s::text[], %(lexemes)s::text[], %(idf)s::float8[]) AS t(q, lex, idf)
+    CROSS JOIN LATERAL (SELECT CASE WHEN m.tsv @@ t.q::tsquery THEN (
+            SELECT coalesce(min(array_length(u.positions, 1)), 0) FROM unnest(m.tsv) u
+            WHERE u.lexeme = ANY(string_to_array(t.lex, ' '))) ELSE 0 END AS tf) f
+) s
+WHERE m.tsv @@ %(match)s::tsquery AND {{where}}{{recent}}
+ORDER BY s.score DESC, m.n LIMIT %(limit)s"""
+
+_RECENT = " AND m.n > (SELECT max(n) FROM memories) - %(recent)s"
+
+
+def visible_sql(v: Visibility, now: datetime) -> tuple[str, dict[str, Any]]:
+    """WHERE clause (over alias ``m``) selecting the active memories ``v`` may see."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {"v_now": now}
+    if v.owner:
+        clauses.append(f"(m.person_id = %(v_owner)s AND m.scope IN ('{PRIVATE}', '{SHARED}'))")
+        params["v_owner"] = v.owner
+    if v.group:
+        clauses.append("m.scope = %(v_group)s")
+        params["v_group"] = v.group
+    if v.present:
+        clauses.append(f"(m.scope = '{SHARED}' AND m.person_id = ANY(%(v_present)s))")
+        params["v_present"] = list(v.present)
+    if not clauses:
+        return "false", {}
+    where = "m.superseded_by IS NULL AND (m.expires_at IS NULL OR m.expires_at > %(v_now)s) AND ("
+    return where + " OR ".join(clauses) + ")", params
+
+
+async def search_text(
+    conn: Conn, visibility: Visibility, query: str, now: datetime, limit: int
+) -> list[str]:
+    terms = fulltext.query_terms(query)
+    where, params = visible_sql(visibility, now)
+    if not terms or where == "false":
+        return []
+    cur = await conn.execute(_COUNT, {"terms": terms, "cap": lexical.POSTINGS_BUDGET + 1})
+    rows = await cur.fetchall()
+    found = {str(r[0]): (str(r[1]), str(r[2]), int(r[3])) for r in rows}
+    docs, tokens = (int(rows[0][4]), int(rows[0][5])) if rows else (0, 0)
+    chosen, crowded = fulltext.choose(
+        [(df, term) for term, (_, _, df) in found.items()], lexical.POSTINGS_BUDGET)
+    if not chosen:
+        return []
+    recent = ""
+    if crowded:  # a very common word only: rank among the newest memories
+        recent = _RECENT
+        params["recent"] = lexical.POSTINGS_BUDGET * 4
+    params.update(
+        queries=[found[t][0] for t in chosen], lexemes=[found[t][1] for t in chosen],
+        idf=[fulltext.bm25_idf(docs, found[t][2]) for t in chosen],
+        match=" | ".join(f"( {found[t][0]} )" for t in chosen),
+        avgdl=max(tokens / docs, 1e-9) if docs else 1.0, limit=limit,
+    )
+    cur = await conn.execute(_RANK.format(where=where, recent=recent).encode(), params)
+    return [str(r[0]) for r in await cur.fetchall()]
+
+
+def vector_literal(vector: Sequence[float]) -> str | None:
+    """pgvector's text form of ``vector``; None when a value is not finite."""
+    values = [float(x) for x in vector]
+    if not values or not all(math.isfinite(x) for x in values):
+        return None
+    return "[" + ",".join(repr(x) for x in values) + "]"
+
+
+async def search_vectors(
+    conn: Conn, visibility: Visibility, vector: Sequence[float], now: datetime, limit: int
+) -> list[str]:
+    literal = vector_literal(vector)
+    where, params = visible_sql(visibility, now)
+    if literal is None or math.fsum(x * x for x in vector) == 0.0 or where == "false":
+        return []
+    params.update(dim=len(vector), vec=literal, limit=limit)
+    # a stored zero vector has no cosine (NaN): it scores as orthogonal, as on SQLite
+    cur = await conn.execute(
+        ("SELECT m.id FROM memories m JOIN memory_vectors v ON v.n = m.n "
+         f"WHERE v.dim = %(dim)s AND {where} "
+         "ORDER BY coalesce(nullif(v.vec <=> %(vec)s::vector, 'NaN'::float8), 1), m.n "
+         "LIMIT %(limit)s").encode(), params)
+    return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def search_current(
+    conn: Conn, visibility: Visibility, now: datetime, limit: int
+) -> list[str]:
+    """Time-bound memories still true now ("in Lisbon this week"), newest first."""
+    where, params = visible_sql(visibility, now)
+    if where == "false":
+        return []
+    params.update(now=now, limit=limit)
+    cur = await conn.execute(
+        (f"SELECT m.id FROM memories m WHERE m.expires_at > %(now)s AND {where} "
+         "ORDER BY m.n DESC LIMIT %(limit)s").encode(), params)
+    return [str(r[0]) for r in await cur.fetchall()]

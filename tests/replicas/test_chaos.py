@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from tests.fakes.llm import FakeLLM, running_fake_llm
@@ -94,6 +95,17 @@ async def _history(client: httpx.AsyncClient, cluster: Cluster, c: int) -> list[
     raise AssertionError("no replica answered")
 
 
+async def _stuck(pg_url: str) -> str:
+    """What the database says about messages not answered (for the failure message)."""
+    async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+        cur = await conn.execute(
+            "SELECT id, status, seq FROM inbox WHERE status NOT IN ('delivered') ORDER BY seq")
+        rows = await cur.fetchall()
+        cur = await conn.execute("SELECT conversation, owner, until > now() FROM turn_leases")
+        leases = await cur.fetchall()
+    return f"not every message was answered: not delivered {rows[:20]}; leases {leases}"
+
+
 async def _settled(client: httpx.AsyncClient, cluster: Cluster, sent: list[int]) -> bool:
     for c in range(CONVERSATIONS):
         if len(await _history(client, cluster, c)) < 2 * sent[c]:
@@ -125,7 +137,7 @@ async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
                 chaos = time.monotonic() - started
                 deadline = time.monotonic() + FINISH_WITHIN
                 while not await _settled(client, cluster, sent):
-                    assert time.monotonic() < deadline, "not every message was answered"
+                    assert time.monotonic() < deadline, await _stuck(pg_url)
                     await asyncio.sleep(0.5)
                 await asyncio.sleep(2.0)  # nothing more is coming (no late duplicates)
                 histories = [await _history(client, cluster, c) for c in range(CONVERSATIONS)]

@@ -42,8 +42,11 @@ WORKDIR /src
 # Dependencies first, read from pyproject.toml with tomllib, so that this layer
 # stays cached when only Kith's source changes.
 COPY pyproject.toml ./
+# Optional extras baked in: "postgres" lets the same image run as one of many replicas
+# (KITH_DATABASE_URL); build with --build-arg KITH_EXTRAS= for SQLite only.
+ARG KITH_EXTRAS=postgres
 RUN --mount=type=cache,target=/root/.cache/pip \
-    python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    python -c 'import os, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; extras = [e for e in os.environ.get("KITH_EXTRAS", "").split(",") if e]; print("\n".join(p["dependencies"] + [d for e in extras for d in p["optional-dependencies"][e]]))' \
         > /tmp/requirements.txt \
  && pip wheel --wheel-dir /wheels -r /tmp/requirements.txt
 
@@ -76,11 +79,12 @@ RUN groupadd --system --gid "${KITH_GID}" kith \
 # Install from the builder's wheels alone (--no-index: nothing is fetched here).
 # The wheels are bind-mounted, so they do not end up in a layer. The venv has no
 # pip: the base image's pip installs into it through --python.
+ARG KITH_EXTRAS=postgres
 RUN --mount=type=bind,from=builder,source=/wheels,target=/tmp/wheels \
     python -m venv --without-pip /opt/kith \
  && pip --python /opt/kith/bin/python install \
         --no-cache-dir --no-index --find-links=/tmp/wheels --disable-pip-version-check \
-        --root-user-action=ignore kith
+        --root-user-action=ignore "kith${KITH_EXTRAS:+[$KITH_EXTRAS]}"
 
 # The default fleet: bots/<name>/bot.toml and persona.md. Owned by root and
 # read-only to Kith. To use your own fleet, mount a directory over it (or point

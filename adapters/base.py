@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Protocol, runtime_checkable
 
@@ -18,8 +18,11 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr
 from starlette.requests import Request
 from starlette.responses import Response
 
+from core.channel_state import ChannelState, FileState
+from core.coordination import Leadership, LocalLeadership
 from core.events import Inbound, Outbound
 from core.profile import BotProfile
+from core.relay import LocalRelay, ReplyRelay
 from core.reply import Reply
 from core.settings import Settings
 from core.store.base import Store
@@ -59,6 +62,23 @@ class ChannelContext:
     store: Store  # read access (history for web chat, state) — writes go through submit
     submit: Callable[[Inbound], Awaitable[bool]]
     state_dir: Path  # <data_dir>/<bot>/<channel>, created by the fleet
+    # One consumer per bot and channel across replicas: a polling or sync loop runs only
+    # while this process leads "<channel>/<bot>" (adapters.kit.leading.while_leading).
+    leadership: Leadership = field(default_factory=LocalLeadership)
+    # Carries a streamed reply to the process holding the request (the web chat).
+    relay: ReplyRelay = field(default_factory=LocalRelay)
+
+    # Its small durable values (sync token, session, spooled mail); files in state_dir
+    # unless given (PostgreSQL: rows any replica reads).
+    shared_state: ChannelState | None = None
+
+    @property
+    def lead_name(self) -> str:
+        return f"{self.channel}/{self.bot.name}"
+
+    @property
+    def state(self) -> ChannelState:
+        return self.shared_state or FileState(self.state_dir)
 
 
 @runtime_checkable

@@ -13,6 +13,7 @@ in the person's browser cannot talk to Kith in their name.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import uuid
@@ -26,8 +27,10 @@ from starlette.routing import Route
 from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
 from adapters.web_me import KnowledgePage
+from adapters.web_stream import follow
 from adapters.webauth import matches, set_token_cookie, token_ok
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
+from core.relay import AlreadySubscribed, ReplyStream, Subscription
 from core.reply import Reply
 from core.store.base import InboxStatus
 from core.text import decode
@@ -73,7 +76,6 @@ class WebChat:
     def __init__(self, ctx: ChannelContext, config: WebConfig) -> None:
         self.ctx = ctx
         self.config = config
-        self._waiting: dict[str, asyncio.Queue[str | None]] = {}
         token = ctx.settings.gateway.webchat_token
         self._token = token.get_secret_value() if token else None
 
@@ -81,20 +83,18 @@ class WebChat:
         return None
 
     async def stop(self) -> None:
-        for queue in self._waiting.values():
-            queue.put_nowait(None)
+        return None  # the relay belongs to the process; it ends the waiting streams
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
-        """Stream into the waiting request, if it is still there; its stream always ends,
-        even when the turn raises. The store keeps the reply for ``GET /reply``."""
-        queue = self._waiting.pop(inbound.id, None)
+        """Publish the reply to the request waiting for it, in this process or another
+        replica's (``ctx.relay``); the stream always ends, even when the turn raises. The
+        store keeps the reply for ``GET /reply``."""
+        stream = ReplyStream(self.ctx.relay, inbound.id)
         try:
             async for piece in reply:
-                if queue is not None:
-                    queue.put_nowait(piece)
+                await stream.send(piece)
         finally:
-            if queue is not None:
-                queue.put_nowait(None)
+            await stream.end()
         return reply.outbound()
 
     def routes(self) -> list[Route]:
@@ -195,24 +195,32 @@ class WebChat:
         inbound = to_inbound(self.ctx.bot.name, body)
         if isinstance(inbound, str):
             return JSONResponse({"error": inbound}, status_code=400)
-        if inbound.id in self._waiting:  # the same id again while its reply streams
+        # Subscribe before submitting: the turn may run (and stream) on any replica at once.
+        waiting = contextlib.AsyncExitStack()
+        try:
+            sub = await waiting.enter_async_context(self.ctx.relay.subscribe(inbound.id))
+        except AlreadySubscribed:  # the same id again while its reply streams
             return JSONResponse({"duplicate": inbound.id}, status_code=409)
-        queue: asyncio.Queue[str | None] = asyncio.Queue()
-        self._waiting[inbound.id] = queue
-        if not await self.ctx.submit(inbound):
-            self._waiting.pop(inbound.id, None)
+        try:
+            accepted = await self.ctx.submit(inbound)
+        except BaseException:
+            await waiting.aclose()
+            raise
+        if not accepted:
+            await waiting.aclose()
             return JSONResponse({"duplicate": inbound.id}, status_code=409)
         return StreamingResponse(
-            _drain(queue), media_type="text/plain; charset=utf-8",
+            self._stream(waiting, sub), media_type="text/plain; charset=utf-8",
             headers={"x-kith-message-id": inbound.id, "cache-control": "no-store"},
         )
 
-
-async def _drain(queue: asyncio.Queue[str | None]) -> AsyncIterator[str]:
-    while (piece := await queue.get()) is not None:
-        yield piece
-
-
+    async def _stream(self, waiting: contextlib.AsyncExitStack,
+                      sub: Subscription) -> AsyncIterator[str]:
+        try:
+            async for piece in follow(sub, lambda: self.ctx.store.delivery(sub.inbound_id)):
+                yield piece
+        finally:
+            await waiting.aclose()
 
 def build(ctx: ChannelContext, config: WebConfig) -> WebChat:
     return WebChat(ctx, config)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from adapters.base import ChannelContext, ChannelRuntime
+from bots import coordination as coord
 from bots import preflight
 from bots.fleet import BotDefinition
 from bots.registry import channel_spec
@@ -19,7 +21,7 @@ from core.media import MediaPipeline, MediaSource
 from core.memory.embedder import LocalEmbedderMissing, LocalMiniLM
 from core.memory.rerank import HTTPReranker
 from core.memory.service import MemorySettings
-from core.schedule.scheduler import Scheduler
+from core.schedule.scheduler import MAX_SLEEP, Scheduler
 from core.settings import ConfigError, Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
@@ -59,12 +61,15 @@ class Kith:
         channels: Iterable[str] | None = None,
         model: ChatModel | None = None,
         store: Store | None = None,
+        coordination: coord.Coordination | None = None,
     ) -> None:
         self.settings = settings
         self.fleet = fleet
         self.only = set(channels) if channels is not None else None
         self.model: ChatModel = model or OpenAIChatModel(settings.llm)
         self.store = store or open_store(settings)
+        # leadership of single-consumer channels, the web reply relay, channel state
+        self.coordination = coordination or coord.for_store(settings, self.store)
         self.media = MediaPipeline(self.model, settings.speech, settings.media,
                                    settings.llm.vision_model,
                                    settings.data_dir / "media_told.json")
@@ -83,9 +88,14 @@ class Kith:
             reranker=self.reranker, embedder=embedder,
             media=self.media,
         )
+        self.leases = self.coordination.leases
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
-                                     settings.delivery)
-        self.scheduler = Scheduler(self.store.schedule, self.dispatcher.submit)
+                                     settings.delivery, leases=self.leases)
+        self.scheduler = Scheduler(
+            self.store.schedule, self.dispatcher.submit,
+            max_sleep=coord.REPLICATED_SCHEDULER_SLEEP if self.leases.replicated
+            else MAX_SLEEP)
+        self._adopting: asyncio.Task[None] | None = None
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
         register_secrets(secret_values(settings))
         for bot in fleet:
@@ -103,6 +113,8 @@ class Kith:
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
                     submit=self.dispatcher.submit, state_dir=state_dir,
+                    leadership=self.coordination.leadership, relay=self.coordination.relay,
+                    shared_state=self.coordination.state_for(f"{name}/{bot.profile.name}"),
                 )
                 runtime = channel_spec(name).build(ctx, config)
                 self.channels[(bot.profile.name, name)] = runtime
@@ -114,6 +126,7 @@ class Kith:
         self.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.settings.data_dir, 0o700)  # people's words and keys live here
         await self.store.open()
+        await self.coordination.open()
         self._build_channels()
         # Resume before consume: what was open before a restart (pending, answered but not
         # delivered, held for a model) is queued before any channel takes a new message,
@@ -126,10 +139,15 @@ class Kith:
         finally:
             self.dispatcher.run()
         await self.agent.learner.resume()  # extraction work left waiting by the last run
+        if self.leases.replicated:
+            self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))
         self.scheduler.start()  # after resume: due reminders queue behind what was waiting
 
     async def stop(self) -> None:
         await self.scheduler.stop()
+        if self._adopting is not None:
+            self._adopting.cancel()
+            await asyncio.gather(self._adopting, return_exceptions=True)
         await self.dispatcher.close()
         for runtime in self.channels.values():
             try:
@@ -144,4 +162,5 @@ class Kith:
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
+        await self.coordination.close()
         await self.store.close()

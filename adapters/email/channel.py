@@ -17,7 +17,6 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import SMTP
-from pathlib import Path
 
 import aiosmtplib
 
@@ -144,14 +143,15 @@ class EmailChannel:
         self.outbox = Outbox(config.outbound, config.address.rsplit("@", 1)[1])
         self.listener = SmtpListener(config.listen, config.address, self.accept) \
             if config.listen else None
-        self.watcher = ImapWatcher(config.imap, self.accept) if config.imap else None
-        self.spool = ctx.state_dir / "spool"
+        self.watcher = ImapWatcher(config.imap, self.accept, leadership=ctx.leadership,
+                                   name=ctx.lead_name) if config.imap else None
+        self.state = ctx.state  # spooled mail: any replica may deliver the reply
+        self.spool = ctx.state_dir / "spool"  # where it lies in one process (FileState)
         self.rejected = 0
         self._noticed: set[str] = set()
         self._warming: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.spool.mkdir(parents=True, exist_ok=True)
         self._warming = asyncio.create_task(Reader.warm())  # awaited by the first mail
         if self.listener is not None:
             await self.listener.start()
@@ -190,16 +190,15 @@ class EmailChannel:
         key = mail_key(mail, raw)
         inbound = to_inbound(self.ctx.bot.name, mail, verdict.owner, key,
                              self.config.max_body_chars)
-        path = self._spooled(inbound.id)
-        files = await asyncio.to_thread(media_attachments, raw, path.stem, mail.style != "plain")
+        stem = _spool_stem(inbound.id)
+        files = await asyncio.to_thread(media_attachments, raw, stem, mail.style != "plain")
         inbound = replace(inbound, attachments=files)
-        wrote = not path.exists()  # if it exists, the same mail is still waiting for delivery
-        if wrote:
-            await asyncio.to_thread(_write_private, path, raw)
+        # if it is spooled already, the same mail is still waiting for delivery
+        wrote = await self.state.add(_spool_key(stem), raw)
         if not await self.ctx.submit(inbound):
             log.info("email_duplicate", message_id=inbound.id)
             if wrote:
-                path.unlink(missing_ok=True)
+                await self.state.delete(_spool_key(stem))
         return True
 
     async def _notify(self, raw: bytes, owner: str, reason: str) -> None:
@@ -214,16 +213,11 @@ class EmailChannel:
                          headers.get("subject", ""), reason)
         await self.outbox.send(message, self.config.address, self.owners[owner.lower()])
 
-    def _spooled(self, inbound_id: str) -> Path:
-        return self.spool / (hashlib.sha256(inbound_id.encode()).hexdigest()[:32] + ".eml")
-
     async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
         """An attachment of the spooled mail (kept until its reply is delivered)."""
-        path = self.spool / f"{spool_name(attachment)}.eml"
-        try:
-            raw = await asyncio.to_thread(path.read_bytes)
-        except OSError:
-            raise MediaUnavailable("the mail is no longer spooled") from None
+        raw = await self.state.get(_spool_key(spool_name(attachment)))
+        if raw is None:
+            raise MediaUnavailable("the mail is no longer spooled")
         return await asyncio.to_thread(extract, raw, attachment, limit)
 
     # -- out ---------------------------------------------------------------------------
@@ -236,11 +230,8 @@ class EmailChannel:
             raise DeliveryError("no owner address for this reply", permanent=True)
         if reply.status is ReplyStatus.REFUSED or not text.strip():
             return reply.outbound()
-        path = self._spooled(inbound.id)
-        try:
-            raw = await asyncio.to_thread(path.read_bytes)
-        except OSError:
-            raw = b""
+        key = _spool_key(_spool_stem(inbound.id))
+        raw = await self.state.get(key) or b""
         try:
             mail = await Reader.run(self.config.parse_seconds, read, raw, self.config.max_parts)
         except Unreadable as err:
@@ -262,7 +253,7 @@ class EmailChannel:
                 await self.watcher.append_draft(eml.as_bytes(policy=SMTP))
             except Exception as err:
                 log.warning("imap_draft_append_failed", error=type(err).__name__)
-        path.unlink(missing_ok=True)
+        await self.state.delete(key)
         return reply.outbound((str(message["Message-ID"] or ""),))
 
 
@@ -271,9 +262,13 @@ def _headers(raw: bytes) -> dict[str, str]:
     return {name: header(head, name)[:300] for name in ("message-id", "subject")}
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    path.touch(mode=0o600)
-    path.write_bytes(data)
+def _spool_stem(inbound_id: str) -> str:
+    return hashlib.sha256(inbound_id.encode()).hexdigest()[:32]
+
+
+def _spool_key(stem: str) -> str:
+    """Where a mail waits for its reply: ``spool/<stem>.eml`` (in the state dir on SQLite)."""
+    return f"spool/{stem}.eml"
 
 
 def build(ctx: ChannelContext, config: EmailConfig) -> EmailChannel:

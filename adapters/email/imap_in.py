@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 import aioimaplib
 
 from adapters.email.config import ImapConfig
+from adapters.kit.leading import while_leading
+from core.coordination import Leadership, LocalLeadership
 from core.logging import get_logger
 
 log = get_logger("kith.email.imap")
@@ -40,9 +42,15 @@ def _check(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
 
 
 class ImapWatcher:
-    def __init__(self, config: ImapConfig, on_mail: OnMail) -> None:
+    """Watches while this process leads ``name`` (one watcher per mailbox across replicas:
+    two would fetch the same unhandled mail)."""
+
+    def __init__(self, config: ImapConfig, on_mail: OnMail, *,
+                 leadership: Leadership | None = None, name: str = "imap") -> None:
         self.config = config
         self.on_mail = on_mail
+        self.leadership: Leadership = leadership or LocalLeadership()
+        self.name = name
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()  # set while a session is selected and watching
         self.handled = 0
@@ -60,7 +68,8 @@ class ImapWatcher:
         return client
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="imap-watch")
+        self._task = asyncio.create_task(while_leading(self.leadership, self.name, self._run),
+                                         name="imap-watch")
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 from collections.abc import Coroutine
-from pathlib import Path
 from typing import Any
 
 from nio import (
@@ -28,11 +26,13 @@ from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError
 
 from adapters.base import ChannelContext
-from adapters.kit import LIMITS, StreamEdit, split_text
+from adapters.kit import LIMITS, StreamEdit, split_text, while_leading
 from adapters.matrix.config import MatrixConfig
 from adapters.matrix.decode import RoomInfo, after_own_join, inviter, relation, to_inbound
+from adapters.matrix.handoff import Handoff
 from adapters.matrix.outbox import MatrixSurface, Outbox, SendError
 from adapters.matrix.render import message_content, with_relation
+from core.coordination import LocalLeadership
 from core.events import Attachment, Inbound, Outbound
 from core.logging import get_logger, register_secrets
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
@@ -52,11 +52,11 @@ class MatrixChannel:
         self.store_dir = ctx.state_dir / "nio"
         self.store_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # device keys
         self.store_dir.chmod(0o700)
-        self.client = AsyncClient(
-            config.homeserver, config.user_id, store_path=str(self.store_dir),
-            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True,
-                                     max_limit_exceeded=0, max_timeouts=None),
-        )
+        # Replicas: the device's session, token and keys pass from leader to leader.
+        self._replicated = not isinstance(ctx.leadership, LocalLeadership)
+        self.handoff = Handoff(ctx.state, self.store_dir, self._replicated)
+        self.leading = False
+        self.client = self._new_client()
         self.outbox = Outbox(self.client, self._prepare_room, config.max_retry_wait)
         self.display_name = ""
         self._token: str | None = None
@@ -69,23 +69,49 @@ class MatrixChannel:
 
     # -- lifecycle -----------------------------------------------------------------------
 
-    @property
-    def _session_file(self) -> Path:
-        return self.ctx.state_dir / "session.json"
-
-    @property
-    def _token_file(self) -> Path:
-        return self.ctx.state_dir / "sync_token"
+    def _new_client(self) -> AsyncClient:
+        return AsyncClient(
+            self.config.homeserver, self.config.user_id, store_path=str(self.store_dir),
+            config=AsyncClientConfig(store_sync_tokens=False, encryption_enabled=True,
+                                     max_limit_exceeded=0, max_timeouts=None),
+        )
 
     async def start(self) -> None:
+        if not self._replicated:  # one process: a bad login fails the start
+            await self._open()
+        # Sync has one consumer per bot across replicas: the leader of "matrix/<bot>".
+        self._task = asyncio.create_task(
+            while_leading(self.ctx.leadership, self.ctx.lead_name, self._lead),
+            name=f"matrix:{self.ctx.bot.name}")
+
+    async def _open(self) -> None:
+        if self._replicated:  # a fresh client on the key store the last leader left
+            await self.client.close()
+            self.client = self.outbox.client = self._new_client()
         await self._login()
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        with contextlib.suppress(OSError):
-            self._token = self._token_file.read_text().strip() or None
+        self._token = await self.handoff.token()
         name = await self.client.get_displayname(self.config.user_id)
         self.display_name = getattr(name, "displayname", None) or ""
-        self._task = asyncio.create_task(self._run(), name=f"matrix:{self.ctx.bot.name}")
+
+    async def _lead(self) -> None:
+        if self._replicated:
+            await self._open()
+        self.leading = True
+        try:
+            await self._run()
+        finally:
+            self.leading = False
+            if self._replicated:
+                await self.client.close()
+
+    def _must_lead(self) -> None:
+        """Replicas: only the leader has the device's keys (and knows which rooms are
+        encrypted), so only it sends; elsewhere a delivery waits to be retried."""
+        if self._replicated and not self.leading:
+            raise DeliveryError("matrix: this replica does not lead matrix/"
+                                + self.ctx.bot.name, permanent=False)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -95,12 +121,15 @@ class MatrixChannel:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.close()
 
+    async def _restore(self, user_id: str, device_id: str, token: str) -> None:
+        await self.handoff.restore_keys(user_id, device_id)
+        self.client.restore_login(user_id, device_id, token)
+
     async def _login(self) -> None:
-        saved = _read_json(self._session_file)
+        saved = await self.handoff.session()
         if saved.get("user_id") == self.config.user_id and saved.get("access_token"):
             register_secrets([saved["access_token"]])
-            self.client.restore_login(saved["user_id"], saved["device_id"],
-                                      saved["access_token"])
+            await self._restore(saved["user_id"], saved["device_id"], saved["access_token"])
             log.info("matrix_session_restored", device_id=saved["device_id"])
             return
         if self.config.password is not None:
@@ -118,9 +147,8 @@ class MatrixChannel:
                 raise RuntimeError("matrix access token rejected or has no device")
             device_id = whoami.device_id
         register_secrets([token])
-        _write_private(self._session_file, json.dumps(
-            {"user_id": self.config.user_id, "device_id": device_id, "access_token": token}))
-        self.client.restore_login(self.config.user_id, device_id, token)
+        await self.handoff.save_session(self.config.user_id, device_id, token)
+        await self._restore(self.config.user_id, device_id, token)
         log.info("matrix_logged_in", device_id=device_id)
 
     # -- sync ----------------------------------------------------------------------------
@@ -149,8 +177,10 @@ class MatrixChannel:
         await self._invites(resp)
         if self._token is not None:  # the very first sync of a device is history only
             await self._messages(resp)
+        # keys before the token: a successor that re-syncs this batch has them
+        await self.handoff.save_keys(self.config.user_id, self.client.device_id)
         self._token = resp.next_batch
-        _write_private(self._token_file, self._token)
+        await self.handoff.save_token(self._token)
         async with self._batch_done:
             self.batches += 1
             self._batch_done.notify_all()
@@ -254,6 +284,7 @@ class MatrixChannel:
     # -- replies -------------------------------------------------------------------------
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
+        self._must_lead()
         room_id = inbound.conversation.chat_id
         event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
         thread = inbound.conversation.thread
@@ -305,6 +336,8 @@ class MatrixChannel:
         from an encrypted room (AES-CTR, key and SHA-256 from the event: nio checks both)."""
         if attachment.size is not None and attachment.size > limit:
             raise MediaTooLarge(attachment.size, limit)
+        if self._replicated and not self.leading:
+            raise MediaUnavailable("matrix: this replica does not lead the channel")
         encrypted = attachment.ref.startswith("enc:")
         info: dict[str, Any] = json.loads(attachment.ref[4:]) if encrypted else {}
         resp = await self.client.download(mxc=info["url"] if encrypted else attachment.ref)
@@ -324,23 +357,6 @@ class MatrixChannel:
 
     async def send_text(self, room_id: str, text: str, thread: str | None = None) -> str:
         """A one-off message (used by owners' tools and the benchmark)."""
+        self._must_lead()
         return await self.outbox.send(room_id, with_relation(message_content(text),
                                                              reply_to=None, thread=thread))
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)

@@ -23,7 +23,7 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from adapters.base import ChannelContext
-from adapters.kit import LIMITS, StreamEdit, retrying, split_text
+from adapters.kit import LIMITS, StreamEdit, retrying, split_text, while_leading
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.decode import Policy, joined_unknown_group, message_id_of, to_inbound
 from adapters.telegram.send import (
@@ -93,7 +93,10 @@ class TelegramChannel:
                 allowed_updates=UPDATES))
         else:
             await self.caller("*", lambda: self.bot.delete_webhook())
-            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+            # One poller per bot across replicas: getUpdates from two would fight (409).
+            self._poller = asyncio.create_task(
+                while_leading(self.ctx.leadership, self.ctx.lead_name, self._poll),
+                name="telegram-poll")
         log.info("telegram_ready", username=me.username, mode=cfg.mode)
 
     async def _initialize(self) -> None:

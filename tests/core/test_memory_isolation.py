@@ -2,7 +2,8 @@
 
 Whatever they say and ask, a person's private memory never appears in another person's
 prompt, in a group prompt, or in anyone else's /memory or /export — asserted on the exact
-requests the fake model received (chat and extraction) and on the command answers.
+requests the fake model received (chat and extraction) and on the command answers. On
+SQLite and on PostgreSQL (a fresh database per example).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import itertools
 import json
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,8 @@ from tests.core.memory.harness import (
     said_text,
 )
 from tests.fakes.llm import FakeLLM, FakeLLMServer
+from tests.pg import _admin as admin_sql
+from tests.pg import database_url
 
 PEOPLE = ("ana", "bob", "cy")
 GROUPS = {"g1": ("ana", "bob"), "g2": ("bob", "cy")}
@@ -71,12 +75,21 @@ def server() -> Iterator[tuple[FakeLLM, str]]:
 class Isolation(RuleBasedStateMachine):
     fake: FakeLLM
     url: str
+    pg_admin: str | None = None  # PostgreSQL: the server's admin URI; None: SQLite
 
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.dir = tempfile.TemporaryDirectory()
-        self.ctx = memory_core(Path(self.dir.name) / "k.db", self.url, embed=True)
+        self.database: str | None = None
+        store = None
+        if self.pg_admin is not None:
+            from core.store.postgres.store import PostgresStore
+
+            self.database = "iso_" + uuid.uuid4().hex[:12]
+            admin_sql(self.pg_admin, f'CREATE DATABASE "{self.database}"')
+            store = PostgresStore(database_url(self.pg_admin, self.database), max_size=4)
+        self.ctx = memory_core(Path(self.dir.name) / "k.db", self.url, embed=True, store=store)
         self.core: MemoryCore = self.loop.run_until_complete(self.ctx.__aenter__())
         self.told: list[Told] = []
         self.spoke: dict[str, set[str]] = {g: set() for g in GROUPS}
@@ -87,6 +100,8 @@ class Isolation(RuleBasedStateMachine):
         self.loop.run_until_complete(self.ctx.__aexit__(None, None, None))
         self.loop.close()
         self.dir.cleanup()
+        if self.pg_admin is not None and self.database is not None:
+            admin_sql(self.pg_admin, f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     def say(self, who: str, text: str, group: str | None = None) -> tuple[str, str]:
         """The answer, and everything the model was sent while producing it."""
@@ -149,15 +164,22 @@ class Isolation(RuleBasedStateMachine):
         return lambda t: t.where == group or (t.scope == "shared" and t.owner in present)
 
 
-Isolation.TestCase.settings = settings(
+SETTINGS = settings(
     max_examples=15, stateful_step_count=15, deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # no slow tracing
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_no_private_memory_reaches_another_person_or_a_group(
-    server: tuple[FakeLLM, str],
+    server: tuple[FakeLLM, str], backend: str, request: pytest.FixtureRequest,
 ) -> None:
     Isolation.fake, Isolation.url = server
-    Isolation.TestCase("runTest").runTest()
+    Isolation.pg_admin = request.getfixturevalue("pg_server") if backend == "postgres" else None
+    # PostgreSQL: fewer examples, each migrates a fresh database
+    Isolation.TestCase.settings = settings(SETTINGS, max_examples=15 if backend == "sqlite" else 8)
+    try:
+        Isolation.TestCase("runTest").runTest()
+    finally:
+        Isolation.pg_admin = None

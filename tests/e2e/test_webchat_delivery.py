@@ -83,12 +83,11 @@ async def test_the_stream_ends_even_when_the_turn_raises(tmp_path: Path) -> None
                          store=SQLiteStore(tmp_path / "k.db"), submit=submit,
                          state_dir=tmp_path)
     web = WebChat(ctx, WebConfig())
-    queue: asyncio.Queue[str | None] = asyncio.Queue()
     inbound = Inbound(id="web:kith:s:1", conversation=ConversationKey("kith", "web", "s"),
                       sender=Sender("owner"), text="hi", trust=Trust.OWNER,
                       addressed=Addressed.DIRECT, chat=ChatKind.DIRECT)
-    web._waiting[inbound.id] = queue  # as POST /send leaves it for deliver
-    with contextlib.suppress(RuntimeError):
-        await web.deliver(inbound, Reply(inbound).attach(crashing()))
-    pieces = [queue.get_nowait() for _ in range(queue.qsize())]
-    assert pieces == ["half a ", None]  # None ends the HTTP stream
+    async with ctx.relay.subscribe(inbound.id) as sub:  # as POST /send leaves it for deliver
+        with contextlib.suppress(RuntimeError):
+            await web.deliver(inbound, Reply(inbound).attach(crashing()))
+        pieces = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+    assert [(p.text, p.end) for p in pieces] == [("half a ", False), ("", True)]  # ends it

@@ -26,6 +26,7 @@ class Replica:
     env: dict[str, str]
     proc: asyncio.subprocess.Process | None = None
     log: Path = field(default_factory=Path)
+    ready: bool = False  # answered /healthz since it was last started
 
     @property
     def url(self) -> str:
@@ -61,6 +62,7 @@ class Cluster:
                                          + replica.log.read_text()[-2000:])
                 try:
                     if (await client.get(f"{replica.url}/healthz")).status_code == 200:
+                        replica.ready = True
                         return
                 except httpx.TransportError:
                     pass
@@ -73,6 +75,7 @@ class Cluster:
 
     async def kill(self, replica: Replica) -> None:
         assert replica.proc is not None
+        replica.ready = False
         os.kill(replica.proc.pid, signal.SIGKILL)
         await asyncio.wait_for(replica.proc.wait(), 10)
         self.kills += 1
@@ -91,4 +94,5 @@ class Cluster:
                     await replica.proc.wait()
 
     def live(self) -> list[Replica]:
-        return [r for r in self.replicas if r.alive]
+        """The replicas that are up (started and answering)."""
+        return [r for r in self.replicas if r.alive and r.ready]

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import httpx
+import psycopg
+import pytest
 
 from tests.fakes.llm import FakeLLM, running_fake_llm
 from tests.replicas.cluster import Cluster, Replica
@@ -67,11 +69,18 @@ async def _converse(client: httpx.AsyncClient, cluster: Cluster, c: int,
 
 
 async def _killer(cluster: Cluster, rng: random.Random) -> None:
+    """Kill a random live replica every few seconds and start it again in the background
+    (it takes seconds to come up on this box), never the last one alive."""
+    restarts: list[asyncio.Task[None]] = []
     while cluster.kills < KILLS:
         await asyncio.sleep(rng.uniform(*KILL_EVERY))
-        victim: Replica = rng.choice(cluster.live())
+        live = cluster.live()
+        if len(live) < 2:
+            continue
+        victim: Replica = rng.choice(live)
         await cluster.kill(victim)
-        await cluster.start(victim)
+        restarts.append(asyncio.create_task(cluster.start(victim)))
+    await asyncio.gather(*restarts)
 
 
 async def _history(client: httpx.AsyncClient, cluster: Cluster, c: int) -> list[tuple[str, str]]:
@@ -86,6 +95,17 @@ async def _history(client: httpx.AsyncClient, cluster: Cluster, c: int) -> list[
     raise AssertionError("no replica answered")
 
 
+async def _stuck(pg_url: str) -> str:
+    """What the database says about messages not answered (for the failure message)."""
+    async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+        cur = await conn.execute(
+            "SELECT id, status, seq FROM inbox WHERE status NOT IN ('delivered') ORDER BY seq")
+        rows = await cur.fetchall()
+        cur = await conn.execute("SELECT conversation, owner, until > now() FROM turn_leases")
+        leases = await cur.fetchall()
+    return f"not every message was answered: not delivered {rows[:20]}; leases {leases}"
+
+
 async def _settled(client: httpx.AsyncClient, cluster: Cluster, sent: list[int]) -> bool:
     for c in range(CONVERSATIONS):
         if len(await _history(client, cluster, c)) < 2 * sent[c]:
@@ -93,6 +113,7 @@ async def _settled(client: httpx.AsyncClient, cluster: Cluster, sent: list[int])
     return True
 
 
+@pytest.mark.timeout(900)
 async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
         tmp_path: Path, pg_url: str) -> None:
     rng = random.Random(14)
@@ -116,17 +137,20 @@ async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
                 chaos = time.monotonic() - started
                 deadline = time.monotonic() + FINISH_WITHIN
                 while not await _settled(client, cluster, sent):
-                    assert time.monotonic() < deadline, "not every message was answered"
+                    assert time.monotonic() < deadline, await _stuck(pg_url)
                     await asyncio.sleep(0.5)
                 await asyncio.sleep(2.0)  # nothing more is coming (no late duplicates)
                 histories = [await _history(client, cluster, c) for c in range(CONVERSATIONS)]
         finally:
             await cluster.stop_all()
     for c, turns in enumerate(histories):
+        # the fake model echoes the message it was asked about (after Kith's context lines)
+        got = [(role, text if role == "user" else text.rsplit("\n", 1)[-1])
+               for role, text in turns]
         expected: list[tuple[str, str]] = []
         for n in range(sent[c]):
-            expected += [("user", _text(c, n)), ("assistant", f"You said: {_text(c, n)}")]
-        assert turns == expected, f"conversation {c} differs"
+            expected += [("user", _text(c, n)), ("assistant", _text(c, n))]
+        assert got == expected, f"conversation {c} differs"
     messages = sum(sent)
     calls = len([r for r in llm.chat_requests if r.get("stream")])
     print(f"\nchaos: {cluster.kills} kills in {chaos:.0f} s, {messages} messages answered once "

@@ -56,14 +56,16 @@ def document(text: str) -> tuple[str, int]:
     return " ".join(words), len(words)
 
 
-def query_terms(text: str) -> list[str]:
-    """The query's content words (as SQLite's ``lexical.fts_terms`` picks them), each as
-    the tokens ``phraseto_tsquery`` matches: ``foo_bar`` is the phrase ``foo bar``."""
-    terms: list[str] = []
+def query_terms(text: str) -> list[tuple[str, str]]:
+    """The query's content words as SQLite's ``lexical.fts_terms`` picks them (its quoted
+    term is the key), each with the tokens ``phraseto_tsquery`` matches (``foo_bar`` is
+    the phrase ``foo bar``). Two words that fold alike (``café``, ``cafe``) stay two terms,
+    as on FTS5."""
+    terms: list[tuple[str, str]] = []
     for quoted in lexical.fts_terms(text):
-        term = " ".join(tokens(quoted.strip('"')))
-        if term and term not in terms:
-            terms.append(term)
+        words = " ".join(tokens(quoted.strip('"')))
+        if words:
+            terms.append((quoted, words))
     return terms
 
 

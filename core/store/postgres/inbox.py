@@ -1,6 +1,7 @@
 """The inbox and its delivery state on PostgreSQL (the InboxStore and DeliveryStore roles).
 
-Arrival order is the identity column ``seq``; a message recorded twice (a webhook retried,
+Arrival order is the identity column ``seq`` (commit order within a conversation, see
+``record_inbound``); a message recorded twice (a webhook retried,
 another replica) is one row, by its id.
 """
 
@@ -30,11 +31,15 @@ class OnPool:
 class PostgresInbox(OnPool):
     async def record_inbound(self, inbound: Inbound) -> bool:
         async with self._pool.connection() as conn:
+            # The conversation's advisory lock is taken before the row gets its ``seq``
+            # and held to the commit, so within a conversation seq order is commit order:
+            # a replica reading the open messages never sees a later one before an earlier.
             cur = await conn.execute(
+                "WITH turn AS (SELECT pg_advisory_xact_lock(hashtextextended(%(c)s, 14))) "
                 "INSERT INTO inbox (id, conversation, payload, received_at) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (id) DO NOTHING",
-                (inbound.id, str(inbound.conversation), inbound_to_json(inbound),
-                 inbound.received_at),
+                "SELECT %(id)s, %(c)s, %(p)s, %(at)s FROM turn ON CONFLICT (id) DO NOTHING",
+                {"id": inbound.id, "c": str(inbound.conversation),
+                 "p": inbound_to_json(inbound), "at": inbound.received_at},
             )
             return cur.rowcount == 1
 

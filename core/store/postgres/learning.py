@@ -77,7 +77,7 @@ class PostgresLearningQueue:
             cur = await conn.execute(
                 "SELECT seq, coalesce(inbound_id, ''), text, created_at FROM turns "
                 "WHERE person_id = %s AND conversation = %s AND seq > %s AND role = 'user' "
-                "AND command::int = 0 AND text <> '' ORDER BY seq LIMIT %s",
+                "AND NOT command AND text <> '' ORDER BY seq LIMIT %s",
                 (key.person_id, key.conversation, after_seq, limit))
             rows = await cur.fetchall()
         return [Said(int(seq), str(inbound), str(text), as_datetime(at))

@@ -31,19 +31,23 @@ from core.store.postgres.learning import PostgresLearningQueue
 from core.store.postgres.memory_search import Conn
 from core.store.postgres.vacuum import vacuum
 
-# what a /forget of memories deletes from: VACUUMed once the delete commits
-FORGET_TABLES = ("memories", "memory_vectors", "turns", "inbox", "conversations")
-
 _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
     "source_sender, source_at, expires_at, superseded_by, created_at, updated_at"
 )
-_INSERT = (
-    f"INSERT INTO memories ({_COLUMNS}, tsv, words) VALUES (%(id)s, %(person)s, %(text)s, "
-    "%(kind)s, %(pref_key)s, %(scope)s, %(confidence)s, %(inbound)s, %(channel)s, "
+# one statement (atomic on its own): the row, the memory it replaces, and its vector
+_ADD = (
+    f"WITH m AS (INSERT INTO memories ({_COLUMNS}, tsv, words) VALUES (%(id)s, %(person)s, "
+    "%(text)s, %(kind)s, %(pref_key)s, %(scope)s, %(confidence)s, %(inbound)s, %(channel)s, "
     "%(sender)s, %(at)s, %(expires)s, NULL, %(now)s, %(now)s, "
     f"to_tsvector('{fulltext.CONFIG}', %(words)s), %(count)s) "
-    "ON CONFLICT (id) DO NOTHING RETURNING n"
+    f"ON CONFLICT (id) DO NOTHING RETURNING n, {_COLUMNS}), "
+    "replaced AS (UPDATE memories SET superseded_by = %(id)s, updated_at = %(now)s "
+    "WHERE id = %(replaces)s AND person_id = %(person)s AND superseded_by IS NULL "
+    "AND EXISTS (SELECT 1 FROM m)), "
+    "vector AS (INSERT INTO memory_vectors (n, dim, vec) "
+    "SELECT n, %(dim)s, %(vec)s::vector FROM m WHERE %(vec)s::text IS NOT NULL) "
+    f"SELECT {_COLUMNS} FROM m"
 )
 
 
@@ -73,43 +77,39 @@ class PostgresMemoryStore:
     # -- memories ------------------------------------------------------------------------
 
     async def add_memory(self, new: NewMemory, now: datetime) -> Memory:
-        async with self._pool.connection() as conn, conn.transaction():
-            memory_id, n = await self._insert(conn, new, now)
-            if new.replaces:
-                await conn.execute(
-                    "UPDATE memories SET superseded_by = %s, updated_at = %s "
-                    "WHERE id = %s AND person_id = %s AND superseded_by IS NULL",
-                    (memory_id, now, new.replaces, new.person_id))
-            if new.vector is not None:
-                await _put_vector(conn, n, new.vector)
-            found = await _one(conn, memory_id)
-        assert found is not None
-        return found
-
-    async def _insert(self, conn: Conn, new: NewMemory, now: datetime) -> tuple[str, int]:
         src = new.source
         words, count = fulltext.document(new.text)
+        vector = new.vector
         params = {
             "person": new.person_id, "text": new.text, "kind": new.kind.value,
             "pref_key": new.pref_key, "scope": new.scope, "confidence": new.confidence,
             "inbound": src.inbound_id, "channel": src.channel, "sender": src.sender,
             "at": src.at, "expires": new.expires_at, "now": now, "words": words,
-            "count": count,
+            "count": count, "replaces": new.replaces,
+            "dim": len(vector) if vector is not None else 0,
+            "vec": memory_search.vector_literal(vector) if vector is not None else None,
         }
-        for _ in range(5):
-            memory_id = "m" + uuid.uuid4().hex[:8]
-            cur = await conn.execute(_INSERT, {**params, "id": memory_id})
-            row = await cur.fetchone()
-            if row is not None:
-                return memory_id, int(row[0])
+        async with self._pool.connection() as conn:
+            for _ in range(5):
+                cur = await conn.execute(_ADD, {**params, "id": "m" + uuid.uuid4().hex[:8]})
+                row = await cur.fetchone()
+                if row is not None:
+                    return _row(row)
         raise RuntimeError("could not allocate a memory id")
 
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None:
+        """Store (or replace) the memory's embedding; one with a NaN or inf is dropped."""
+        literal = memory_search.vector_literal(vector)
         async with self._pool.connection() as conn:
-            cur = await conn.execute("SELECT n FROM memories WHERE id = %s", (memory_id,))
-            row = await cur.fetchone()
-            if row is not None:
-                await _put_vector(conn, int(row[0]), vector)
+            if literal is None:
+                await conn.execute("DELETE FROM memory_vectors WHERE n = "
+                                   "(SELECT n FROM memories WHERE id = %s)", (memory_id,))
+                return
+            await conn.execute(
+                "INSERT INTO memory_vectors (n, dim, vec) SELECT n, %s, %s::vector "
+                "FROM memories WHERE id = %s "
+                "ON CONFLICT (n) DO UPDATE SET dim = excluded.dim, vec = excluded.vec",
+                (len(vector), literal, memory_id))
 
     async def memory(self, memory_id: str) -> Memory | None:
         async with self._pool.connection() as conn:
@@ -179,7 +179,8 @@ class PostgresMemoryStore:
 
     async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
-        they were learned from. Other people's ids are ignored."""
+        they were learned from, then VACUUM (see :mod:`memory_edit`). Other people's ids
+        are ignored."""
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 doomed = await memory_edit.with_history(conn, person_id, ids)
@@ -187,7 +188,7 @@ class PostgresMemoryStore:
                 if doomed:
                     await memory_edit.drop_command_turns(conn, person_id)
             if doomed:
-                await vacuum(conn, FORGET_TABLES)
+                await vacuum(conn, memory_edit.DELETE_TABLES)
         return len(doomed)
 
     async def delete_all(self, person_id: str) -> int:
@@ -200,19 +201,24 @@ class PostgresMemoryStore:
                 await memory_edit.drop_command_turns(conn, person_id)
                 await conn.execute(
                     "DELETE FROM memory_forget_pending WHERE person_id = %s", (person_id,))
-            await vacuum(conn, FORGET_TABLES)  # after the commit: see core/store/postgres/vacuum
+            await vacuum(conn, memory_edit.DELETE_TABLES)
         return len(doomed)
 
     async def update_memory(
         self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
         scope: str | None = None,
     ) -> Memory | None:
-        """Correct the text and/or set the scope of the person's active memory in place."""
-        async with self._pool.connection() as conn, conn.transaction():
-            if not await memory_edit.update(conn, person_id, memory_id, now, text=text,
-                                            scope=scope):
-                return None
-            return await _one(conn, memory_id)
+        """Correct the text and/or set the scope of the person's active memory in place;
+        a new text is followed by a VACUUM, so the old words leave the live files."""
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                if not await memory_edit.update(conn, person_id, memory_id, now, text=text,
+                                                scope=scope):
+                    return None
+                found = await _one(conn, memory_id)
+            if text is not None:
+                await vacuum(conn, memory_edit.DELETE_TABLES)
+        return found
 
     async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]:
         async with self._pool.connection() as conn:
@@ -274,14 +280,3 @@ async def _one(conn: Conn, memory_id: str) -> Memory | None:
     row = await cur.fetchone()
     return _row(row) if row else None
 
-
-async def _put_vector(conn: Conn, n: int, vector: Sequence[float]) -> None:
-    """Store (or replace) memory ``n``'s embedding (one with a NaN or inf is dropped)."""
-    literal = memory_search.vector_literal(vector)
-    if literal is None:
-        await conn.execute("DELETE FROM memory_vectors WHERE n = %s", (n,))
-        return
-    await conn.execute(
-        "INSERT INTO memory_vectors (n, dim, vec) VALUES (%s, %s, %s::vector) "
-        "ON CONFLICT (n) DO UPDATE SET dim = excluded.dim, vec = excluded.vec",
-        (n, len(vector), literal))

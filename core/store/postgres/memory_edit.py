@@ -5,13 +5,17 @@ Deletion is real in the sense every reader sees at once: the rows go (``memories
 finished inbox rows; the command exchanges that may retell them), so no query on any
 replica finds them after the commit.
 
-What VACUUM does and does not erase: a deleted row stays in its heap page, and its GIN and
-btree entries stay in the index pages, as dead bytes no query can reach, until (auto)VACUUM
-removes the index entries and marks the space free; freed space is reused, not zeroed, so
-the old bytes may sit in the data files until overwritten. ``VACUUM FULL memories`` (or
-``pg_repack``) rewrites the table and its indexes into new files. The WAL keeps the
-deleted text until its segments are recycled, and so do WAL archives, base backups and
-replicas until they roll over: an operator who promises erasure sets their retention.
+What VACUUM does and does not erase: a deleted (or updated) row stays in its heap page,
+and its GIN and btree entries stay in the index pages, as dead bytes no query can reach,
+until VACUUM removes the dead row versions and their index entries. So the store runs
+``VACUUM`` on the touched tables (:data:`DELETE_TABLES`) right after the delete commits,
+as ``forget`` does (:mod:`core.store.postgres.vacuum`). VACUUM cannot remove rows an older
+snapshot may still see (a long transaction elsewhere: autovacuum gets them later), and
+the space it frees is reused, not zeroed, so old bytes may sit in the data files until
+overwritten; ``VACUUM FULL memories`` (or ``pg_repack``) rewrites a table and its indexes
+into new files. The WAL keeps the deleted text until its segments are recycled, and so do
+WAL archives, base backups and streaming replicas until they roll over: an operator who
+promises erasure sets their retention.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from core.store.postgres import fulltext
 
 Conn = psycopg.AsyncConnection[Any]
 _OPEN = "('pending', 'answered', 'held')"
+# what a deletion or an edit leaves dead rows in (conversations: the dropped summary)
+DELETE_TABLES = ("memories", "memory_vectors", "turns", "inbox", "conversations")
 
 
 async def with_history(conn: Conn, person_id: str, ids: Sequence[str]) -> list[str]:
@@ -63,12 +69,12 @@ async def purge(conn: Conn, ids: Sequence[str]) -> None:
 async def drop_command_turns(conn: Conn, person_id: str) -> None:
     """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten:
     their turns go, and so do their finished inbox rows. A command still being answered
-    (this /forget itself) keeps its row. (``command::int`` reads 0/1 or a boolean alike.)"""
-    mine = "(SELECT inbound_id FROM turns WHERE person_id = %(p)s AND command::int = 1)"
+    (this /forget itself) keeps its row."""
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = %(p)s AND command)"
     await conn.execute(
         f"DELETE FROM inbox WHERE id IN {mine} AND status NOT IN {_OPEN}", {"p": person_id})
     await conn.execute(
-        f"DELETE FROM turns WHERE command::int = 1 AND inbound_id IN {mine}", {"p": person_id})
+        f"DELETE FROM turns WHERE command AND inbound_id IN {mine}", {"p": person_id})
 
 
 async def update(

@@ -40,22 +40,27 @@ SELECT t.term, phraseto_tsquery('{fulltext.CONFIG}', t.term)::text,
        (SELECT count(*) FROM (SELECT 1 FROM memories
             WHERE tsv @@ phraseto_tsquery('{fulltext.CONFIG}', t.term) LIMIT %(cap)s) s),
        st.docs, st.tokens
-FROM unnest(%(terms)s::text[]) AS t(term)
+FROM unnest(%(terms)s::text[]) WITH ORDINALITY AS t(term, i)
 CROSS JOIN (SELECT coalesce(sum(docs), 0)::bigint AS docs,
-                   coalesce(sum(tokens), 0)::bigint AS tokens FROM memory_text_stats) st"""
+                   coalesce(sum(tokens), 0)::bigint AS tokens FROM memory_text_stats) st
+ORDER BY t.i"""
 
+# BM25 per candidate from its own positions: one pass over the candidate's lexemes
+# (unnest in the select list streams; in FROM it would be materialised per row)
 _RANK = f"""
-SELECT m.id FROM memories m
-CROSS JOIN LATERAL (
-    SELECT sum(t.idf * f.tf * {K1 + 1} / (f.tf + {K1} * ({1 - B} + {B} * m.words / %(avgdl)s)))
-        AS score
-    FROM unnest(%(queries)s::text[], %(lexemes)s::text[], %(idf)s::float8[]) AS t(q, lex, idf)
-    CROSS JOIN LATERAL (SELECT CASE WHEN m.tsv @@ t.q::tsquery THEN (
-            SELECT coalesce(min(array_length(u.positions, 1)), 0) FROM unnest(m.tsv) u
-            WHERE u.lexeme = ANY(string_to_array(t.lex, ' '))) ELSE 0 END AS tf) f
+SELECT s.id FROM (
+    SELECT x.n, x.id, sum(
+        (%(weights)s::float8[])[array_position(%(lexemes)s::text[], (x.u).lexeme)]
+        * array_length((x.u).positions, 1) * {K1 + 1}::float8
+        / (array_length((x.u).positions, 1)
+           + {K1}::float8 * ({1 - B}::float8 + {B}::float8 * x.words / %(avgdl)s::float8))
+    ) AS score
+    FROM (SELECT m.n, m.id, m.words, unnest(m.tsv) AS u FROM memories m
+          WHERE m.tsv @@ %(match)s::tsquery AND {{where}}{{recent}}) x
+    WHERE (x.u).lexeme = ANY(%(lexemes)s::text[])
+    GROUP BY x.n, x.id
 ) s
-WHERE m.tsv @@ %(match)s::tsquery AND {{where}}{{recent}}
-ORDER BY s.score DESC, m.n LIMIT %(limit)s"""
+ORDER BY s.score DESC, s.n LIMIT %(limit)s"""
 
 _RECENT = " AND m.n > (SELECT max(n) FROM memories) - %(recent)s"
 
@@ -86,26 +91,42 @@ async def search_text(
     where, params = visible_sql(visibility, now)
     if not terms or where == "false":
         return []
-    cur = await conn.execute(_COUNT, {"terms": terms, "cap": lexical.POSTINGS_BUDGET + 1})
+    cur = await conn.execute(_COUNT, {"terms": [words for _, words in terms],
+                                      "cap": lexical.POSTINGS_BUDGET + 1})
     rows = await cur.fetchall()
-    found = {str(r[0]): (str(r[1]), str(r[2]), int(r[3])) for r in rows}
+    # by FTS5's quoted term: (tsquery, lexemes, documents)
+    found = {key: (str(r[1]), str(r[2]), int(r[3]))
+             for (key, _), r in zip(terms, rows, strict=True)}
     docs, tokens = (int(rows[0][4]), int(rows[0][5])) if rows else (0, 0)
     chosen, crowded = fulltext.choose(
-        [(df, term) for term, (_, _, df) in found.items()], lexical.POSTINGS_BUDGET)
+        [(df, key) for key, (_, _, df) in found.items()], lexical.POSTINGS_BUDGET)
     if not chosen:
         return []
     recent = ""
     if crowded:  # a very common word only: rank among the newest memories
         recent = _RECENT
         params["recent"] = lexical.POSTINGS_BUDGET * 4
+    lexemes, weights = _weights([(found[t][1], fulltext.bm25_idf(docs, found[t][2]))
+                                 for t in chosen])
     params.update(
-        queries=[found[t][0] for t in chosen], lexemes=[found[t][1] for t in chosen],
-        idf=[fulltext.bm25_idf(docs, found[t][2]) for t in chosen],
+        lexemes=lexemes, weights=weights, limit=limit,
         match=" | ".join(f"( {found[t][0]} )" for t in chosen),
-        avgdl=max(tokens / docs, 1e-9) if docs else 1.0, limit=limit,
+        avgdl=max(tokens / docs, 1e-9) if docs else 1.0,
     )
     cur = await conn.execute(_RANK.format(where=where, recent=recent).encode(), params)
     return [str(r[0]) for r in await cur.fetchall()]
+
+
+def _weights(terms: Sequence[tuple[str, float]]) -> tuple[list[str], list[float]]:
+    """Each lexeme's share of the terms' idf. A term is one lexeme (exact BM25, and two
+    terms with one stem count twice, as on FTS5); a phrase (``foo_bar``) gives each of
+    its k lexemes idf/k, which is its BM25 term when each word occurs once."""
+    weight: dict[str, float] = {}
+    for lexemes, idf in terms:
+        parts = lexemes.split(" ")
+        for lexeme in parts:
+            weight[lexeme] = weight.get(lexeme, 0.0) + idf / len(parts)
+    return list(weight), list(weight.values())
 
 
 def vector_literal(vector: Sequence[float]) -> str | None:

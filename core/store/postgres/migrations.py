@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import psycopg
 
-from core.store.postgres import schema_coord, schema_core, schema_memory, schema_schedule
+from core.store.postgres import (
+    schema_coord,
+    schema_core,
+    schema_leader,
+    schema_memory,
+    schema_schedule,
+)
 
 Migration = tuple[str, str]
 MIGRATIONS: tuple[Migration, ...] = (
@@ -18,6 +24,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *schema_memory.MIGRATIONS,
     *schema_schedule.MIGRATIONS,
     *schema_coord.MIGRATIONS,
+    *schema_leader.MIGRATIONS,
 )
 LOCK_KEY = 0x4B495448  # "KITH": the advisory lock every replica's migration waits on
 

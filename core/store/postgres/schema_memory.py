@@ -141,9 +141,21 @@ CREATE INDEX memory_learning_pending ON memory_learning (updated_at) WHERE pendi
 CREATE INDEX memory_learning_person ON memory_learning (person_id);
 """
 
+# Memories are written seldom and searched on every turn. GIN's fast-update list takes new
+# entries unsorted and every search scans it whole until (auto)vacuum merges it (4,000 fresh
+# memories made a lookup 6x slower): entries go straight into the index. A vector of more
+# than ~500 dimensions would be TOASTed out of line (pgvector's default storage), and the
+# exact scan would fetch each one from the TOAST table (4x slower at 768): kept in the row.
+_SEARCH_STORAGE = """
+ALTER INDEX memories_fts SET (fastupdate = off);
+SELECT gin_clean_pending_list('memories_fts');
+ALTER TABLE memory_vectors ALTER COLUMN vec SET STORAGE MAIN;
+"""
+
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("memory/1-memories", _MEMORIES),
     ("memory/2-text-stats", _STATS + _STAT_TRIGGERS),
     ("memory/3-people", _PEOPLE),
     ("memory/4-learning", _LEARNING),
+    ("memory/5-search-storage", _SEARCH_STORAGE),
 )

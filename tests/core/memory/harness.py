@@ -1,4 +1,5 @@
-"""A real agent + SQLite store + OpenAI client around the fake LLM, with scripted extraction.
+"""A real agent + store (SQLite, or any backend passed in) + OpenAI client around the fake
+LLM, with scripted extraction.
 
 The fake LLM answers chat (streamed) requests with "ok" and extraction requests (those with
 ``response_format``) from ``Brain.extractions``: the first key found in the messages wins.
@@ -22,6 +23,7 @@ from core.llm import OpenAIChatModel
 from core.memory.rerank import Reranker
 from core.memory.service import MemorySettings
 from core.profile import BotProfile
+from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 from tests.core.harness import llm_settings
 from tests.fakes.llm import FakeLLM
@@ -83,7 +85,7 @@ def chat_prompts(fake: FakeLLM) -> list[str]:
 
 @dataclass
 class MemoryCore:
-    store: SQLiteStore
+    store: Any  # SQLiteStore unless the test passed another backend
     agent: Agent
     model: OpenAIChatModel
     clock: Clock
@@ -98,8 +100,10 @@ class MemoryCore:
 @asynccontextmanager
 async def memory_core(path: Path, url: str, *, embed: bool = False, learn: bool = True,
                       settings: MemorySettings | None = None,
-                      reranker: Reranker | None = None) -> AsyncIterator[MemoryCore]:
-    store = SQLiteStore(path)
+                      reranker: Reranker | None = None,
+                      store: Store | None = None) -> AsyncIterator[MemoryCore]:
+    """``store`` (unopened; SQLite at ``path`` when None) is opened and closed here."""
+    store = store if store is not None else SQLiteStore(path)
     await store.open()
     extra = {"embed_model": "embed-test"} if embed else {}
     model = OpenAIChatModel(llm_settings([url], **extra))

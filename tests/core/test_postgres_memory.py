@@ -1,6 +1,6 @@
 """What the PostgreSQL memory store must do beyond the shared contract: rank like SQLite,
 tokenise like SQLite, share no stale state between replicas, hand a lease to one replica,
-and delete for real (rows, vectors, text statistics)."""
+and delete for real (rows, vectors, text statistics, no dead row versions left)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.events import Sender
 from core.memory.model import SHARED, LearningKey, LearningWork, Visibility
-from core.store.postgres import schema_memory
 from core.store.postgres.memory import PostgresMemoryStore
-from core.store.postgres.migrations import migrate
+from core.store.postgres.migrations import MIGRATIONS, migrate
+from core.store.postgres.store import PostgresStore
 from core.store.sqlite import SQLiteStore
-from tests.contract.pg_memory.conftest import CORE, CoreStandIn
 from tests.contract.test_memory_contract import NOW, new
 from tests.contract.test_store_contract import KEY, answer, inbound
 
@@ -30,14 +29,22 @@ WORDS = _VOCABULARY.split(" ")
 
 
 async def _pool(url: str) -> AsyncConnectionPool[Any]:
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(url, min_size=1, max_size=4,
-                                                         open=False)
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        url, min_size=1, max_size=4, open=False, kwargs={"autocommit": True})
     await pool.open(wait=True)
     return pool
 
 
 @pytest.fixture
-async def replica(pg_url: str, store: CoreStandIn) -> AsyncIterator[PostgresMemoryStore]:
+async def store(pg_url: str) -> AsyncIterator[PostgresStore]:
+    store = PostgresStore(pg_url, max_size=4)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def replica(pg_url: str, store: PostgresStore) -> AsyncIterator[PostgresMemoryStore]:
     """A second replica's memory store: its own pool on the same database."""
     pool = await _pool(pg_url)
     try:
@@ -46,7 +53,7 @@ async def replica(pg_url: str, store: CoreStandIn) -> AsyncIterator[PostgresMemo
         await pool.close()
 
 
-async def test_ranking_and_tokens_match_sqlite(store: CoreStandIn, tmp_path: Path) -> None:
+async def test_ranking_and_tokens_match_sqlite(store: PostgresStore, tmp_path: Path) -> None:
     lite = SQLiteStore(tmp_path / "kith.db")
     await lite.open()
     rnd = random.Random(7)
@@ -58,7 +65,8 @@ async def test_ranking_and_tokens_match_sqlite(store: CoreStandIn, tmp_path: Pat
         for backend, person in zip(backends, people, strict=True):
             await backend.memories.add_memory(new(person, text, SHARED), NOW)
     queries = [" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(1, 4))) for _ in range(40)]
-    queries += ["cafe munchen", "Über", "example", "ecrit", "東京タワー", "foo bar", "the of"]
+    queries += ["cafe munchen", "Über", "example", "ecrit", "東京タワー", "foo bar", "the of",
+                "ran café cafe", "gardens garden", "foo_bar tomato"]
     try:
         for query in queries:
             found = []
@@ -71,7 +79,7 @@ async def test_ranking_and_tokens_match_sqlite(store: CoreStandIn, tmp_path: Pat
 
 
 async def test_replicas_share_vectors_and_deletions_at_once(
-    store: CoreStandIn, replica: PostgresMemoryStore
+    store: PostgresStore, replica: PostgresMemoryStore
 ) -> None:
     [ana] = [await store.person_for("t", Sender("ana", "Ana"))]
     a = await store.memories.add_memory(new(ana, "Likes figs", vector=[1.0, 0.0]), NOW)
@@ -86,12 +94,12 @@ async def test_replicas_share_vectors_and_deletions_at_once(
 
 
 async def test_one_replica_holds_a_learning_lease(
-    store: CoreStandIn, replica: PostgresMemoryStore
+    store: PostgresStore, replica: PostgresMemoryStore
 ) -> None:
     person = await store.person_for("test", inbound(0).sender)
     work = LearningWork(LearningKey(str(KEY), person), "test", "u1", "Ana", True, 0, 0)
     item = inbound(1)
-    await answer(store, item)  # type: ignore[arg-type]
+    await answer(store, item)
     await store.memories.queue.note(work, item.id, 100.0)
     queues = [store.memories.queue, replica.queue] * 8
     got = await asyncio.gather(*(q.claim(work.key, 100.0, 60.0) for q in queues))
@@ -100,19 +108,23 @@ async def test_one_replica_holds_a_learning_lease(
     assert sum(g is not None for g in late) == 1  # the expired lease is taken over, once
 
 
-async def _counts(pool: AsyncConnectionPool[Any]) -> tuple[Any, ...]:
+async def _rows(pool: AsyncConnectionPool[Any], sql: str) -> tuple[int, ...]:
     async with pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT (SELECT count(*) FROM memories), (SELECT coalesce(sum(words), 0) FROM "
-            "memories), (SELECT sum(docs) FROM memory_text_stats), (SELECT sum(tokens) FROM "
-            "memory_text_stats), (SELECT count(*) FROM memory_vectors)")
+        cur = await conn.execute(sql.encode())
         row = await cur.fetchone()
     assert row is not None
     return tuple(int(x) for x in row)
 
 
+_COUNTS = ("SELECT (SELECT count(*) FROM memories), (SELECT coalesce(sum(words), 0) FROM "
+           "memories), (SELECT sum(docs) FROM memory_text_stats), (SELECT sum(tokens) FROM "
+           "memory_text_stats), (SELECT count(*) FROM memory_vectors)")
+_DEAD = ("SELECT (SELECT dead_tuple_count FROM pgstattuple('memories')), "
+         "(SELECT dead_tuple_count FROM pgstattuple('memory_vectors'))")
+
+
 async def test_deletion_takes_rows_vectors_and_text_statistics(
-    store: CoreStandIn, pg_url: str
+    store: PostgresStore, pg_url: str
 ) -> None:
     ana, bob = [await store.person_for("t", Sender(n, n)) for n in ("ana", "bob")]
     mem = store.memories
@@ -123,11 +135,16 @@ async def test_deletion_takes_rows_vectors_and_text_statistics(
     await mem.update_memory(bob, (await mem.memories(bob))[0].id, NOW, text="Plays go")
     pool = await _pool(pg_url)
     try:
-        assert await _counts(pool) == (3, 3 + 4 + 2, 3, 3 + 4 + 2, 2)  # the edit drops a vector
+        async with pool.connection() as conn:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        assert await _rows(pool, _COUNTS) == (3, 3 + 4 + 2, 3, 3 + 4 + 2, 2)  # edit: no vector
+        assert await _rows(pool, _DEAD) == (0, 0)  # the edit's old row version is vacuumed
         assert await mem.delete_memories(ana, [cur.id]) == 2
-        assert await _counts(pool) == (1, 2, 1, 2, 0)
+        assert await _rows(pool, _COUNTS) == (1, 2, 1, 2, 0)
+        assert await _rows(pool, _DEAD) == (0, 0)
         await mem.delete_all(bob)
-        assert await _counts(pool) == (0, 0, 0, 0, 0)
+        assert await _rows(pool, _COUNTS) == (0, 0, 0, 0, 0)
+        assert await _rows(pool, _DEAD) == (0, 0)
     finally:
         await pool.close()
 
@@ -137,14 +154,14 @@ async def test_migrations_apply_once_when_replicas_start_together(pg_url: str) -
 
     async def start(pool: AsyncConnectionPool[Any]) -> list[str]:
         async with pool.connection() as conn:
-            return await migrate(conn, (CORE, *schema_memory.MIGRATIONS))
+            return await migrate(conn)
 
     try:
         applied = await asyncio.gather(*(start(p) for p in pools))
     finally:
         for pool in pools:
             await pool.close()
-    assert sorted(len(a) for a in applied) == [0, 0, 1 + len(schema_memory.MIGRATIONS)]
+    assert sorted(len(a) for a in applied) == [0, 0, len(MIGRATIONS)]
 
 
 def test_fulltext_folds_like_unicode61() -> None:
@@ -153,4 +170,6 @@ def test_fulltext_folds_like_unicode61() -> None:
     assert fulltext.tokens("Ana's CAFÉ, naïve München; ana@example.com foo_bar") == [
         "ana", "s", "cafe", "naive", "munchen", "ana", "example", "com", "foo", "bar"]
     assert fulltext.tokens("Привет мир 東京タワー") == ["привет", "мир", "東京タワー"]
-    assert fulltext.query_terms("the gardens of foo_bar") == ["gardens", "foo bar"]
+    assert fulltext.query_terms("the gardens of foo_bar, Café cafe") == [
+        ('"gardens"', "gardens"), ('"foo_bar"', "foo bar"), ('"café"', "cafe"),
+        ('"cafe"', "cafe")]

@@ -1,0 +1,85 @@
+"""Small durable values a channel keeps for itself: a sync token, a session, a spooled mail.
+
+One process: files in the channel's state directory (``<data_dir>/<bot>/<channel>``), as
+before. Replicas on PostgreSQL: rows in ``channel_state`` (``core/store/postgres``), so a
+successor that takes a single-consumer channel over, or a replica that delivers a reply to a
+mail another replica accepted, finds them. Keys are short relative names (``sync_token``,
+``spool/<digest>.eml``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Protocol
+
+_KEY = re.compile(r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100})?$")
+
+
+def check_key(key: str) -> str:
+    if not _KEY.match(key) or ".." in key:
+        raise ValueError(f"bad channel state key {key!r}")
+    return key
+
+
+class ChannelState(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+    async def put(self, key: str, value: bytes) -> None: ...
+    async def add(self, key: str, value: bytes) -> bool:
+        """Store ``value`` unless ``key`` exists; True when it was stored."""
+        ...
+    async def delete(self, key: str) -> None: ...
+
+
+class FileState:
+    """:class:`ChannelState` in a private directory, one file per key (written atomically)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, key: str) -> Path:
+        return self.directory / check_key(key)
+
+    async def get(self, key: str) -> bytes | None:
+        try:
+            return await asyncio.to_thread(self._path(key).read_bytes)
+        except OSError:
+            return None
+
+    async def put(self, key: str, value: bytes) -> None:
+        await asyncio.to_thread(_write_private, self._path(key), value)
+
+    async def add(self, key: str, value: bytes) -> bool:
+        return await asyncio.to_thread(_write_new, self._path(key), value)
+
+    async def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+def _write_private(path: Path, value: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(value)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _write_new(path: Path, value: bytes) -> bool:
+    """Write a temporary file, then link it in place: all or nothing, never over a file."""
+    if path.exists():
+        return False
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.new")
+    _write_private(tmp, value)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
 from tests.adapters.telegram.rig import OWNER, SECRET, bot_toml, fixture
 from tests.fakes.llm import FakeLLM, running_fake_llm
 from tests.fakes.telegram import TOKEN, FakeBotAPI, running_fake_bot_api
@@ -44,6 +46,18 @@ def _answers(api: FakeBotAPI, n: int) -> int:
     return sum(1 for s in api.sent_to(OWNER) if s.text.endswith(f"message number {n}"))
 
 
+async def _delivered(url: str, count: int) -> None:
+    deadline = time.monotonic() + 30
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while True:
+            cur = await conn.execute("SELECT count(*) FROM inbox WHERE status = 'delivered'")
+            row = await cur.fetchone()
+            if row is not None and row[0] >= count:
+                return
+            assert time.monotonic() < deadline, "replies not recorded as delivered"
+            await asyncio.sleep(0.05)
+
+
 async def _until(check: Any, within: float, what: str) -> None:
     deadline = time.monotonic() + within
     while not check():
@@ -73,6 +87,10 @@ async def test_two_replicas_one_polls_a_killed_poller_is_replaced(
             last = _update(api, 5)
             await api.push(last)
             await _until(lambda: _answers(api, 5) == 1, 30, "message 5 not answered")
+            # Killed only once the platform's acceptance is recorded: a kill between
+            # Telegram taking a reply and the store hearing of it is the delivery window
+            # (issue 10), not leadership, and re-sends that reply.
+            await _delivered(pg_url, 6)
 
             polls_before = len(api.calls_to("getUpdates"))
             since = other.log.stat().st_size

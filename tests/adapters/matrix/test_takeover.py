@@ -1,6 +1,7 @@
 """Matrix across replicas (issue 14): one replica syncs; when its lead is lost another takes
 the same device over — session, sync token and key store from PostgreSQL — and answers the
-next encrypted message, with nothing replayed and nothing lost."""
+next encrypted message, with nothing replayed and nothing lost. Two replicas, each with its own
+data directory (as on two machines), one PostgreSQL store."""
 
 from __future__ import annotations
 
@@ -14,11 +15,8 @@ from pathlib import Path
 import psycopg
 
 from adapters.matrix.channel import MatrixChannel
-from bots import coordination as coord
 from bots.runtime import Kith
 from core.store.postgres.leader import leader_key
-from core.store.postgres.migrations import migrate
-from core.store.postgres.schema_leader import MIGRATIONS as LEADER
 from tests.adapters.matrix.kit import PASSWORD, PASSWORD_ENV, bot_toml, echo, human, unique
 from tests.adapters.matrix.synapse import Synapse
 from tests.adapters.matrix.test_synapse import _answer, _asked
@@ -30,10 +28,9 @@ from tests.support import fleet_for, make_settings, write_bot
 async def replica(tmp: Path, name: str, llm_url: str, toml: str,
                   pg_url: str) -> AsyncIterator[Kith]:
     os.environ[PASSWORD_ENV] = PASSWORD
-    settings = make_settings(tmp / name, llm_url, bots_dir=tmp / "bots")
+    settings = make_settings(tmp / name, llm_url, bots_dir=tmp / "bots", database_url=pg_url)
     write_bot(settings.bots_dir, toml=toml)
-    kith = Kith(settings, fleet_for(settings),
-                coordination=coord.postgres(pg_url, takeover=0.3))
+    kith = Kith(settings, fleet_for(settings))  # the PostgreSQL store, leases, leadership
     await kith.start()
     try:
         yield kith
@@ -67,8 +64,6 @@ async def _terminate_leader(pg_url: str, name: str) -> None:
 async def test_a_successor_takes_the_device_over(
     synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str], pg_url: str
 ) -> None:
-    async with await psycopg.AsyncConnection.connect(pg_url) as conn:
-        await migrate(conn, LEADER)
     fake, url = fake_llm
     fake.reply = echo
     bot_id = synapse.register(unique("bot"), PASSWORD)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core import metrics
 from core.events import Inbound, Outbound, ReplyStatus
@@ -17,6 +17,14 @@ from core.store.base import Delivery, Store
 log = get_logger("kith.dispatch")
 DROPPED = ("I still couldn't reach my language model {horizon} after your message, so I've "
            "dropped it. Please send it again if it still matters.")
+
+
+@runtime_checkable
+class LeaderOnly(Protocol):
+    """A channel only one replica can deliver on (it holds the device's keys: Matrix).
+    The dispatcher leaves its conversations to the replica where this is true."""
+
+    def delivers_here(self) -> bool: ...
 
 
 class Channel(Protocol):
@@ -40,6 +48,12 @@ class Courier:
 
     def register(self, bot: str, channel: str, target: Channel) -> None:
         self._channels[(bot, channel)] = target
+
+    def delivers_here(self, conversation: str) -> bool:
+        """False when the conversation's channel delivers only on another replica."""
+        bot, channel = conversation.split("/", 2)[:2]
+        target = self._channels.get((bot, channel))
+        return not isinstance(target, LeaderOnly) or target.delivers_here()
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         conv = inbound.conversation

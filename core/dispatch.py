@@ -165,6 +165,8 @@ class Dispatcher:
                 return
             done: set[str] = set()
             while not self._closing:
+                if not self.courier.delivers_here(key):  # its channel's leader takes it
+                    return
                 held = await self.leases.acquire(key)
                 if not held:  # another replica runs it: it reads our message from the inbox
                     await self.leases.announce(key)

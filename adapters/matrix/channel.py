@@ -106,6 +106,10 @@ class MatrixChannel:
             if self._replicated:
                 await self.client.close()
 
+    def delivers_here(self) -> bool:
+        """Replicas: only the leader runs this channel's conversations (see _must_lead)."""
+        return not self._replicated or self.leading
+
     def _must_lead(self) -> None:
         """Replicas: only the leader has the device's keys (and knows which rooms are
         encrypted), so only it sends; elsewhere a delivery waits to be retried."""

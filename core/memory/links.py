@@ -49,20 +49,30 @@ def create_code(db: sqlite3.Connection, person_id: str, now: datetime, ttl_secon
     raise RuntimeError("could not allocate a link code")
 
 
+def refusal(row: tuple[object, ...] | None, person_id: str,
+            now: datetime) -> LinkRefusal | None:
+    """Why a link code row (issuer, expires_at, used_at) cannot be redeemed by ``person_id``
+    now, or None (every backend asks this before it merges)."""
+    if row is None:
+        return LinkRefusal.UNKNOWN
+    issuer, expires, used = row
+    if used is not None:
+        return LinkRefusal.USED
+    if float(expires) <= now.timestamp():  # type: ignore[arg-type]
+        return LinkRefusal.EXPIRED
+    if str(issuer) == person_id:
+        return LinkRefusal.SAME_PERSON
+    return None
+
+
 def redeem(db: sqlite3.Connection, code: str, person_id: str, now: datetime) -> LinkResult:
     code = code.strip().upper()
     row = db.execute(
         "SELECT person_id, expires_at, used_at FROM link_codes WHERE code = ?", (code,)
     ).fetchone()
-    if row is None:
-        return LinkResult(None, LinkRefusal.UNKNOWN)
-    issuer, expires, used = row
-    if used is not None:
-        return LinkResult(None, LinkRefusal.USED)
-    if expires <= now.timestamp():
-        return LinkResult(None, LinkRefusal.EXPIRED)
-    if issuer == person_id:
-        return LinkResult(None, LinkRefusal.SAME_PERSON)
+    if (refused := refusal(row, person_id, now)) is not None:
+        return LinkResult(None, refused)
+    issuer = str(row[0])
     mine = {i.channel for i in identities(db, issuer)}
     theirs = identities(db, person_id)
     with db:

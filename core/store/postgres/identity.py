@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from core.events import ConversationKey
-from core.memory.links import new_code
+from core.memory.links import new_code, refusal
 from core.memory.model import Identity, LinkRefusal, LinkResult
 from core.store.postgres.times import as_iso
 
@@ -72,15 +72,9 @@ async def redeem(conn: Conn, code: str, person_id: str, now: datetime) -> LinkRe
             "SELECT person_id, expires_at, used_at FROM link_codes WHERE code = %s FOR UPDATE",
             (code,))
         row = await cur.fetchone()
-        if row is None:
-            return LinkResult(None, LinkRefusal.UNKNOWN)
-        issuer, expires, used = str(row[0]), float(row[1]), row[2]
-        if used is not None:
-            return LinkResult(None, LinkRefusal.USED)
-        if expires <= now.timestamp():
-            return LinkResult(None, LinkRefusal.EXPIRED)
-        if issuer == person_id:
-            return LinkResult(None, LinkRefusal.SAME_PERSON)
+        if (refused := refusal(row, person_id, now)) is not None:
+            return LinkResult(None, refused)
+        issuer = str(row[0])  # type: ignore[index]
         mine = {i.channel for i in await identities(conn, issuer)}
         theirs = await identities(conn, person_id)
         await conn.execute("UPDATE link_codes SET used_at = %s WHERE code = %s",

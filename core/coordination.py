@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -21,8 +21,8 @@ class TurnLeases(Protocol):
     """Which process runs a conversation's turns right now.
 
     ``acquire`` is true when this process holds (or now took) the conversation; a lease
-    whose holder died is free again. ``announce`` tells the holder that another process
-    accepted a message for it; ``on_work`` registers what this process does when told.
+    whose holder died is free again. A holder looks at the inbox once more after it
+    releases, so a message recorded while it held the lease is never left behind.
     ``orphaned`` lists conversations with open messages that no live process holds.
     """
 
@@ -32,9 +32,7 @@ class TurnLeases(Protocol):
     async def close(self) -> None: ...
     async def acquire(self, conversation: str) -> bool: ...
     async def release(self, conversation: str) -> None: ...
-    async def announce(self, conversation: str) -> None: ...
     async def orphaned(self, limit: int) -> list[str]: ...
-    def on_work(self, callback: Callable[[str], None]) -> None: ...
     async def replicas(self) -> int: ...  # live processes sharing the work (>= 1)
 
 
@@ -71,14 +69,8 @@ class LocalLeases:
     async def release(self, conversation: str) -> None:
         return None
 
-    async def announce(self, conversation: str) -> None:
-        return None
-
     async def orphaned(self, limit: int) -> list[str]:
         return []
-
-    def on_work(self, callback: Callable[[str], None]) -> None:
-        return None
 
     async def replicas(self) -> int:
         return 1

@@ -58,7 +58,6 @@ class Dispatcher:
         self.agent = agent
         self.delivery = delivery or DeliverySettings()
         self.leases: TurnLeases = leases or LocalLeases()
-        self.leases.on_work(self._wake)
         self._sweep_every = sweep_every
         self._sweeper: asyncio.Task[None] | None = None
         self._queues: dict[str, deque[Inbound]] = {}
@@ -134,8 +133,8 @@ class Dispatcher:
                 log.warning("sweep_failed", error=type(err).__name__)
 
     def _wake(self, key: str) -> None:
-        """Another replica announced work here (or a sweep found it): make sure a worker
-        looks at the conversation; it reads what to do from the inbox."""
+        """A sweep found open work nobody runs: make sure a worker looks at the
+        conversation; it reads what to do from the inbox."""
         if self._closing or key in self._workers:
             return
         self._queues.setdefault(key, deque())
@@ -169,8 +168,7 @@ class Dispatcher:
                     return
                 held = await self.leases.acquire(key)
                 if not held:  # another replica runs it: it reads our message from the inbox
-                    await self.leases.announce(key)
-                    return
+                    return  # after it releases, at the latest (see TurnLeases)
                 if not await self._run_conversation(key, queue, done):
                     return
                 held = False

@@ -1,5 +1,5 @@
 """Turn leases on a real PostgreSQL: one holder per conversation; a dead holder's leases are
-free at once; announced work reaches the other replicas."""
+free at once; a lost presence comes back."""
 
 from __future__ import annotations
 
@@ -91,18 +91,6 @@ async def test_a_held_lease_is_renewed(pg_url: str, pool: AsyncConnectionPool) -
         await b.close()
 
 
-async def test_announced_work_reaches_the_others(pg_url: str, pool: AsyncConnectionPool) -> None:
-    a, b = await _leases(pg_url, pool), await _leases(pg_url, pool)
-    heard: asyncio.Queue[str] = asyncio.Queue()
-    a.on_work(heard.put_nowait)
-    try:
-        await b.announce("bot/web/7")
-        assert await asyncio.wait_for(heard.get(), 5) == "bot/web/7"
-    finally:
-        await a.close()
-        await b.close()
-
-
 async def test_replicas_are_counted_by_their_presence(pg_url: str,
                                                       pool: AsyncConnectionPool) -> None:
     a = await _leases(pg_url, pool)
@@ -112,5 +100,25 @@ async def test_replicas_are_counted_by_their_presence(pg_url: str,
         assert await a.replicas() == 2
         await b.close()
         assert await a.replicas() == 1
+    finally:
+        await a.close()
+
+
+async def test_a_lost_presence_is_taken_up_again(pg_url: str,
+                                                 pool: AsyncConnectionPool) -> None:
+    a = await _leases(pg_url, pool)
+    try:
+        assert a._presence is not None
+        old = a._presence.info.backend_pid
+        async with pool.connection() as conn:  # the server (or the network) cut it
+            await conn.execute("SELECT pg_terminate_backend(%s)", (old,))
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if a._presence is not None and not a._presence.closed and \
+                    a._presence.info.backend_pid != old:
+                break
+        else:
+            raise AssertionError("the presence never came back")
+        assert await a.replicas() == 1  # counted again: its leases are live again
     finally:
         await a.close()

@@ -1,7 +1,7 @@
 """Turn leases on PostgreSQL: a conversation's turns run in one replica at a time.
 
 Each replica holds a *presence* connection with a session advisory lock on a random key (its
-owner id) and LISTENs there for work announced by other replicas. A lease row names the
+owner id). A lease row names the
 owner running a conversation; another replica may take it when the owner released it, when
 its ``until`` passed (renewed every ``ttl / 3`` while held), or at once when the owner's
 presence lock is gone (it died: PostgreSQL frees a dead session's locks). The dispatcher
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import Callable
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
@@ -22,7 +21,6 @@ from psycopg_pool import AsyncConnectionPool
 from core.logging import get_logger
 
 log = get_logger("kith.leases")
-CHANNEL = "kith_work"
 PRESENCE = 0x4B495450  # "KITP": the high half of every replica's presence lock key
 # the owner's presence lock is granted in this database: it is alive
 _ALIVE = """EXISTS (SELECT 1 FROM pg_locks k
@@ -56,18 +54,19 @@ class PostgresLeases:
         # the presence lock's key: PRESENCE in the high half marks it as a replica's
         self.owner = (PRESENCE << 32) | secrets.randbits(31)
         self._held: set[str] = set()
-        self._callbacks: list[Callable[[str], None]] = []
         self._presence: psycopg.AsyncConnection[object] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def open(self) -> None:
         await self._pool.open(wait=True)
+        await self._be_present()
+        self._tasks = [asyncio.create_task(self._watch(), name="leases:presence"),
+                       asyncio.create_task(self._renew(), name="leases:renew")]
+
+    async def _be_present(self) -> None:
         conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
         await conn.execute("SELECT pg_advisory_lock(%s)", (self.owner,))
-        await conn.execute(f"LISTEN {CHANNEL}")
         self._presence = conn
-        self._tasks = [asyncio.create_task(self._listen(conn), name="leases:listen"),
-                       asyncio.create_task(self._renew(), name="leases:renew")]
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -97,17 +96,10 @@ class PostgresLeases:
                 "DELETE FROM turn_leases WHERE conversation = %s AND owner = %s",
                 (conversation, self.owner))
 
-    async def announce(self, conversation: str) -> None:
-        async with self._pool.connection() as conn:
-            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, conversation))
-
     async def orphaned(self, limit: int) -> list[str]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_ORPHANED, {"n": limit})
             return [str(row[0]) for row in await cur.fetchall()]
-
-    def on_work(self, callback: Callable[[str], None]) -> None:
-        self._callbacks.append(callback)
 
     async def replicas(self) -> int:
         """How many replicas are alive on this database (their presence locks)."""
@@ -120,13 +112,22 @@ class PostgresLeases:
             row = await cur.fetchone()
         return max(1, int(row[0])) if row else 1
 
-    async def _listen(self, conn: psycopg.AsyncConnection[object]) -> None:
-        try:
-            async for note in conn.notifies():
-                for callback in self._callbacks:
-                    callback(note.payload)
-        except psycopg.Error as err:  # the presence connection is gone: so are our leases
-            log.error("presence_lost", error=type(err).__name__)
+    async def _watch(self, every: float = 2.0) -> None:
+        """Keep the presence alive: when its connection fails, every lease of ours is free
+        to others (and a turn running here may be run again there); take it up again."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                assert self._presence is not None
+                await self._presence.execute("SELECT 1")
+                continue
+            except (psycopg.Error, AssertionError) as err:
+                log.error("presence_lost", error=type(err).__name__)
+            with contextlib.suppress(psycopg.Error):
+                if self._presence is not None:
+                    await self._presence.close()
+                await self._be_present()
+                log.info("presence_back")
 
     async def _renew(self) -> None:
         while True:

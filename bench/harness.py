@@ -59,8 +59,11 @@ def kith_serve(llm_url: str, bot_toml: str = "[channels.web]\n", **env: str) -> 
             "KITH_CONCURRENCY": "2000", "KITH_MEMORY__LEARN": "false",
             "PYTHONPATH": str(REPO), **env,
         })
+        # KITH_BENCH_SERVER_LOG=FILE keeps the servers' logs (default: dropped)
+        log_path = os.environ.get("KITH_BENCH_SERVER_LOG")
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         proc = subprocess.Popen([sys.executable, "-m", "bots.cli", "serve"], env=full_env,
-                                cwd=root, stderr=subprocess.DEVNULL)
+                                cwd=root, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 30

@@ -49,6 +49,7 @@ class Result:
     transactions: float = float("nan")
     rows_written: float = float("nan")
     model_calls: float = float("nan")
+    client_cpu: float = float("nan")  # the load generator's own CPU seconds
 
     @property
     def rate(self) -> float:
@@ -159,6 +160,7 @@ def run(label: str, processes: int, conversations: int, seconds: float,
     with contextlib.ExitStack() as stack:
         servers = [stack.enter_context(kith_serve(llm, **env)) for _ in range(processes)]
         meters = [ProcessMeter(proc.pid) for _, proc, _ in servers]
+        me = ProcessMeter()  # this process: the load generator
         marks: dict[str, float] = {}
         counters: list[tuple[float, float, float]] = []
 
@@ -169,10 +171,11 @@ def run(label: str, processes: int, conversations: int, seconds: float,
                 counters.append(_db_counters(url))
 
         added, elapsed = asyncio.run(_load([b for b, _, _ in servers], conversations,
-                                           seconds, [*(m.start for m in meters), mark_pg]))
+                                           seconds, [*(m.start for m in meters), me.start, mark_pg]))
         kith_cpu = sum(m.stop()[0] for m in meters)
         pg_cpu = (_pg_cpu(postmaster) - marks["pg"]) if postmaster else 0.0
         result = Result(label, processes, len(added), elapsed, added, kith_cpu, pg_cpu)
+        result.client_cpu = me.stop()[0]
         result.model_calls = (_chat_calls(llm) - marks["calls"]) / max(len(added), 1)
         if url:
             after = _db_counters(url)
@@ -222,12 +225,15 @@ def main() -> None:
         p50, p99 = percentile(r.added, 50) * 1000, percentile(r.added, 99) * 1000
         rows.append([r.label, r.processes, r.messages, r.rate, p50, p99,
                      r.kith_cpu / r.messages * 1000, r.pg_cpu / r.messages * 1000,
-                     r.statements, r.transactions, r.rows_written, r.model_calls])
+                     r.statements, r.transactions, r.rows_written, r.model_calls,
+                     r.client_cpu / r.messages * 1000,
+                     (r.kith_cpu + r.pg_cpu + r.client_cpu) / r.seconds])
     print_table(f"Replicas: web chat -> Kith -> instant fake model, {args.conversations} "
                 f"conversations, random replica per message ({seconds:.0f} s each)",
                 ["store", "processes", "messages", "msg/s", "added p50 ms", "added p99 ms",
                  "Kith CPU ms/msg", "PG CPU ms/msg", "statements/msg", "transactions/msg",
-                 "rows written/msg", "model calls/msg"], rows)
+                 "rows written/msg", "model calls/msg", "load gen CPU ms/msg",
+                 "cores busy (Kith+PG+load gen)"], rows)
     pg1, pg2 = results[1], results[2]
     print(f"\nscaling 1 -> 2 PostgreSQL processes: {pg2.rate / pg1.rate:.2f}x "
           f"(goal >= 1.7x); SQLite -> PostgreSQL (1 process): {pg1.rate / base.rate:.2f}x")

@@ -171,7 +171,8 @@ def run(label: str, processes: int, conversations: int, seconds: float,
                 counters.append(_db_counters(url))
 
         added, elapsed = asyncio.run(_load([b for b, _, _ in servers], conversations,
-                                           seconds, [*(m.start for m in meters), me.start, mark_pg]))
+                                           seconds,
+                                           [*(m.start for m in meters), me.start, mark_pg]))
         kith_cpu = sum(m.stop()[0] for m in meters)
         pg_cpu = (_pg_cpu(postmaster) - marks["pg"]) if postmaster else 0.0
         result = Result(label, processes, len(added), elapsed, added, kith_cpu, pg_cpu)

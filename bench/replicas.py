@@ -116,14 +116,18 @@ def _pg_cpu(postmaster: psutil.Process) -> float:
     return total
 
 
+STICKY = False  # --sticky: each conversation always to one replica (a balancer with affinity)
+
+
 async def _converse(client: httpx.AsyncClient, bases: list[str], stop_at: float,
                     added: list[float] | None) -> None:
     session = uuid.uuid4().hex
     n = 0
+    home = bases[int(session, 16) % len(bases)]
     while True:
         n += 1
         started = time.monotonic()
-        base = random.choice(bases)
+        base = home if STICKY else random.choice(bases)
         async with client.stream("POST", f"{base}/chat/kith/send",
                                  json={"session": session, "text": f"message {n}"}) as resp:
             async for _ in resp.aiter_raw():
@@ -210,7 +214,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="short runs (smoke)")
     parser.add_argument("--conversations", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--sticky", action="store_true",
+                        help="each conversation always to the same replica")
     args = parser.parse_args()
+    global STICKY
+    STICKY = args.sticky
     seconds = args.seconds or (3.0 if args.quick else 15.0)
     print("machine:", machine())
     results: list[Result] = []
@@ -230,7 +238,8 @@ def main() -> None:
                      r.client_cpu / r.messages * 1000,
                      (r.kith_cpu + r.pg_cpu + r.client_cpu) / r.seconds])
     print_table(f"Replicas: web chat -> Kith -> instant fake model, {args.conversations} "
-                f"conversations, random replica per message ({seconds:.0f} s each)",
+                f"conversations, {'one replica per conversation' if STICKY else 'random replica per message'}"
+                f" ({seconds:.0f} s each)",
                 ["store", "processes", "messages", "msg/s", "added p50 ms", "added p99 ms",
                  "Kith CPU ms/msg", "PG CPU ms/msg", "statements/msg", "transactions/msg",
                  "rows written/msg", "model calls/msg", "load gen CPU ms/msg",

@@ -237,9 +237,9 @@ def main() -> None:
                      r.statements, r.transactions, r.rows_written, r.model_calls,
                      r.client_cpu / r.messages * 1000,
                      (r.kith_cpu + r.pg_cpu + r.client_cpu) / r.seconds])
+    routing = "one replica per conversation" if STICKY else "random replica per message"
     print_table(f"Replicas: web chat -> Kith -> instant fake model, {args.conversations} "
-                f"conversations, {'one replica per conversation' if STICKY else 'random replica per message'}"
-                f" ({seconds:.0f} s each)",
+                f"conversations, {routing} ({seconds:.0f} s each)",
                 ["store", "processes", "messages", "msg/s", "added p50 ms", "added p99 ms",
                  "Kith CPU ms/msg", "PG CPU ms/msg", "statements/msg", "transactions/msg",
                  "rows written/msg", "model calls/msg", "load gen CPU ms/msg",

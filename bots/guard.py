@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
 import json
 from collections.abc import Iterable
@@ -23,6 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.settings import GatewaySettings, is_loopback
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+LINGER_SECONDS = 1.0  # after a 413: how long the rest of an upload is read and dropped
+LINGER_BYTES = 8 * 1024 * 1024  # and at most this much of it
 
 
 def host_name(value: str) -> str | None:
@@ -95,6 +99,7 @@ class Guard:
         declared = _headers(scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await _answer(send, 413, f"the body is larger than {self.limit} bytes")
+            await _linger(receive)
             return None
         chunks: list[bytes] = []
         size = 0
@@ -107,10 +112,26 @@ class Guard:
             if size > self.limit:
                 chunks.clear()
                 await _answer(send, 413, f"the body is larger than {self.limit} bytes")
+                await _linger(receive)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+
+async def _linger(receive: Receive) -> None:
+    """After a 413, read and drop what the client still sends, briefly (nginx's lingering
+    close): closing a socket with unread data sends a reset, and a client whose kernel
+    gets the reset first never reads the 413. Nothing is kept; the upload is cut at the
+    budget either way."""
+    dropped = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while dropped < LINGER_BYTES:
+                message = await receive()
+                if message["type"] == "http.disconnect" or not message.get("more_body"):
+                    return
+                dropped += len(message.get("body", b""))
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -27,6 +27,14 @@ def _admin(uri: str, sql: str) -> None:
 def pg_server() -> Iterator[str]:
     """The server's admin URI (database ``postgres``)."""
     root = Path(tempfile.mkdtemp(prefix="kithpg-"))
+    server = get_server(root / "data", cleanup_mode="stop")
+    # A throwaway server: nothing here must survive a crash of PostgreSQL itself (the tests
+    # kill Kith, never the database), so skip the flushes that make every commit and every
+    # CREATE DATABASE wait for the disk. Kith's own settings are untouched.
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(f"ALTER SYSTEM SET {setting} = off")
+    server._cleanup()  # stop; started again with the settings
     server = get_server(root / "data", cleanup_mode="delete")
     try:
         yield server.get_uri()

@@ -14,7 +14,8 @@ from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import write_bot
 
 
-def read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
+def read_until(fd: int, needle: bytes, timeout: float = 60,
+               proc: subprocess.Popen[bytes] | None = None) -> bytes:
     seen = b""
     deadline = time.monotonic() + timeout
     while needle not in seen and time.monotonic() < deadline:
@@ -24,7 +25,8 @@ def read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
                 seen += os.read(fd, 4096)
             except OSError:
                 break
-    assert needle in seen, seen[-500:]
+    exited = proc.poll() if proc is not None else None
+    assert needle in seen, (seen[-500:], f"kith chat exit code: {exited}")
     return seen
 
 
@@ -39,7 +41,7 @@ def test_terminal_chat_recalls_history_and_renders_markdown(tmp_path: Path) -> N
                                 env=env, cwd=tmp_path, close_fds=True)
         os.close(child)
         try:
-            read_until(main, b"> ")
+            read_until(main, b"> ", proc=proc)
             os.write(main, b"first question\r")
             shown = read_until(main, b"advice")
             read_until(main, b"> ")

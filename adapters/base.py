@@ -54,6 +54,10 @@ class ChannelConfig(BaseModel):
     enabled: bool = True
 
 
+async def _one() -> int:
+    return 1  # one process: it has the whole budget
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelContext:
     bot: BotProfile
@@ -67,6 +71,9 @@ class ChannelContext:
     leadership: Leadership = field(default_factory=LocalLeadership)
     # Carries a streamed reply to the process holding the request (the web chat).
     relay: ReplyRelay = field(default_factory=LocalRelay)
+
+    # Live replicas sharing this deployment (platform rate budgets are split among them).
+    replicas: Callable[[], Awaitable[int]] = _one
 
     # Its small durable values (sync token, session, spooled mail); files in state_dir
     # unless given (PostgreSQL: rows any replica reads).

@@ -115,6 +115,7 @@ class Kith:
                     submit=self.dispatcher.submit, state_dir=state_dir,
                     leadership=self.coordination.leadership, relay=self.coordination.relay,
                     shared_state=self.coordination.state_for(f"{name}/{bot.profile.name}"),
+                    replicas=self.leases.replicas,
                 )
                 runtime = channel_spec(name).build(ctx, config)
                 self.channels[(bot.profile.name, name)] = runtime

@@ -35,6 +35,7 @@ class TurnLeases(Protocol):
     async def announce(self, conversation: str) -> None: ...
     async def orphaned(self, limit: int) -> list[str]: ...
     def on_work(self, callback: Callable[[str], None]) -> None: ...
+    async def replicas(self) -> int: ...  # live processes sharing the work (>= 1)
 
 
 @dataclass(slots=True)
@@ -78,6 +79,9 @@ class LocalLeases:
 
     def on_work(self, callback: Callable[[str], None]) -> None:
         return None
+
+    async def replicas(self) -> int:
+        return 1
 
 
 class LocalLeadership:

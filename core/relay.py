@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+COALESCE = 0.05  # seconds: at most about 20 pieces a second per reply
 MAX_CHARS = 1000  # per piece: a JSON-escaped piece stays far below NOTIFY's 8000 bytes
 
 
@@ -65,21 +67,38 @@ def chunks(text: str, size: int = MAX_CHARS) -> list[str]:
 
 
 class ReplyStream:
-    """The publishing side of one delivery attempt: ``await send(delta)`` then ``end()``."""
+    """The publishing side of one delivery attempt: ``await send(delta)`` then ``end()``.
 
-    def __init__(self, relay: ReplyRelay, inbound_id: str) -> None:
+    Deltas are coalesced: a piece goes out at once when ``every`` seconds have passed since
+    the last one, else it waits for the next delta (or the end). Across replicas each piece
+    is a NOTIFY, so a reply costs about one per ``every`` rather than one per token."""
+
+    def __init__(self, relay: ReplyRelay, inbound_id: str, every: float = COALESCE) -> None:
         self.relay, self.inbound_id = relay, inbound_id
         self.attempt = uuid.uuid4().hex[:12]
         self.seq = 0
+        self.every = every
+        self._buffer: list[str] = []
+        self._last = float("-inf")  # when the last piece went out (monotonic)
 
     async def send(self, text: str) -> None:
         if not text:
             return
+        self._buffer.append(text)
+        if time.monotonic() - self._last >= self.every:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        text = "".join(self._buffer)
+        self._buffer.clear()
+        self._last = time.monotonic()
         for part in chunks(text):
             await self.relay.publish(self.inbound_id, Piece(self.attempt, self.seq, part))
             self.seq += 1
 
     async def end(self) -> None:
+        if self._buffer:
+            await self._flush()
         await self.relay.publish(self.inbound_id, Piece(self.attempt, self.seq, end=True))
         self.seq += 1
 

@@ -24,6 +24,7 @@ from telegram.request import HTTPXRequest
 
 from adapters.base import ChannelContext
 from adapters.kit import LIMITS, StreamEdit, retrying, split_text, while_leading
+from adapters.kit.budget import share_budget
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.decode import Policy, joined_unknown_group, message_id_of, to_inbound
 from adapters.telegram.send import (
@@ -67,6 +68,7 @@ class TelegramChannel:
         self._secret = secret.get_secret_value().encode() if secret else None
         self.policy: Policy | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._budget: asyncio.Task[None] | None = None
         self._told: set[int] = self._load_told()
         self.edits_sent = 0
         self.replies_sent = 0
@@ -85,6 +87,8 @@ class TelegramChannel:
                                      else ()),
             context_all=cfg.group_context is True, bare_commands=cfg.bare_commands,
         )
+        # replicas split the bot's global rate: each paces itself at rate / live replicas
+        self._budget = asyncio.create_task(share_budget(self.ctx.replicas, self._share))
         commands = [BotCommand(name, what[:256]) for name, what in COMMANDS.items()]
         await self.caller("*", lambda: self.bot.set_my_commands(commands))
         if cfg.mode == "webhook":
@@ -113,12 +117,18 @@ class TelegramChannel:
                              "(or KITH_GATEWAY__PUBLIC_URL)")
         return f"{base.rstrip('/')}/hooks/{self.ctx.bot.name}/telegram"
 
+    def _share(self, replicas: int) -> None:
+        self.caller.limiter.gap = replicas / self.config.global_rate
+        log.info("telegram_rate_share", replicas=replicas,
+                 per_second=round(self.config.global_rate / replicas, 2))
+
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-            self._poller = None
+        for task in (self._poller, self._budget):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._poller = self._budget = None
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
 

@@ -151,3 +151,17 @@ async def test_one_subscriber_per_id_and_the_end_frees_it() -> None:
         assert ID not in relay.subscribers.by_id and sub.queue.qsize() == 1
     async with relay.subscribe(ID):
         pass
+
+
+async def test_a_burst_of_tokens_goes_out_as_few_pieces() -> None:
+    relay = LocalRelay()
+    words = [f"w{i} " for i in range(200)]
+
+    async def publish() -> None:
+        stream = ReplyStream(relay, ID, every=0.05)
+        for word in words:  # a fast model: 200 tokens within a few milliseconds
+            await stream.send(word)
+        await stream.end()
+        assert stream.seq <= 3  # the first token at once, the rest together, the end
+
+    assert "".join(await _collect(relay, publish)) == "".join(words)

@@ -101,3 +101,16 @@ async def test_announced_work_reaches_the_others(pg_url: str, pool: AsyncConnect
     finally:
         await a.close()
         await b.close()
+
+
+async def test_replicas_are_counted_by_their_presence(pg_url: str,
+                                                      pool: AsyncConnectionPool) -> None:
+    a = await _leases(pg_url, pool)
+    try:
+        assert await a.replicas() == 1
+        b = await _leases(pg_url, pool)
+        assert await a.replicas() == 2
+        await b.close()
+        assert await a.replicas() == 1
+    finally:
+        await a.close()

@@ -23,6 +23,7 @@ from core.logging import get_logger
 
 log = get_logger("kith.leases")
 CHANNEL = "kith_work"
+PRESENCE = 0x4B495450  # "KITP": the high half of every replica's presence lock key
 # the owner's presence lock is granted in this database: it is alive
 _ALIVE = """EXISTS (SELECT 1 FROM pg_locks k
     WHERE k.locktype = 'advisory' AND k.granted AND k.objsubid = 1
@@ -52,7 +53,8 @@ class PostgresLeases:
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
                                          name="kith-leases")
         self.ttl = ttl
-        self.owner = secrets.randbits(62) | (1 << 61)  # never collides with small lock keys
+        # the presence lock's key: PRESENCE in the high half marks it as a replica's
+        self.owner = (PRESENCE << 32) | secrets.randbits(31)
         self._held: set[str] = set()
         self._callbacks: list[Callable[[str], None]] = []
         self._presence: psycopg.AsyncConnection[object] | None = None
@@ -106,6 +108,17 @@ class PostgresLeases:
 
     def on_work(self, callback: Callable[[str], None]) -> None:
         self._callbacks.append(callback)
+
+    async def replicas(self) -> int:
+        """How many replicas are alive on this database (their presence locks)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND objsubid = 1 AND classid::bigint = %s AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())",
+                (PRESENCE,))
+            row = await cur.fetchone()
+        return max(1, int(row[0])) if row else 1
 
     async def _listen(self, conn: psycopg.AsyncConnection[object]) -> None:
         try:

@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from core.settings import GatewaySettings, is_loopback
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-LINGER_SECONDS = 1.0  # after a 413: how long the rest of an upload is read and dropped
-LINGER_BYTES = 8 * 1024 * 1024  # and at most this much of it
+LINGER_SECONDS = 5.0  # after a 413: how long the rest of an upload is read and dropped
+LINGER_BYTES = 64 * 1024 * 1024  # and at most this much of it
 
 
 def host_name(value: str) -> str | None:
@@ -98,8 +98,7 @@ class Guard:
         """The whole body, or None once a 413 went out (nothing more is read)."""
         declared = _headers(scope).get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _answer(send, 413, f"the body is larger than {self.limit} bytes")
-            await _linger(receive)
+            await _refuse(send, receive, self.limit)
             return None
         chunks: list[bytes] = []
         size = 0
@@ -111,27 +110,32 @@ class Guard:
             size += len(chunk)
             if size > self.limit:
                 chunks.clear()
-                await _answer(send, 413, f"the body is larger than {self.limit} bytes")
-                await _linger(receive)
+                await _refuse(send, receive, self.limit)
                 return None
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
 
-async def _linger(receive: Receive) -> None:
-    """After a 413, read and drop what the client still sends, briefly (nginx's lingering
-    close): closing a socket with unread data sends a reset, and a client whose kernel
-    gets the reset first never reads the 413. Nothing is kept; the upload is cut at the
-    budget either way."""
+async def _refuse(send: Send, receive: Receive, limit: int) -> None:
+    """Answer 413, then close the way nginx does (a lingering close).
+
+    The whole answer goes out at once, but the response is completed only after the rest
+    of the upload was read and dropped, briefly: the server closes the connection when
+    the response completes, closing a socket with unread data sends a reset, and a client
+    whose kernel gets the reset first never reads the 413. (Once a response is complete
+    the server hands the application no more of the body, so the reading has to come
+    first.) Nothing is kept; the upload is cut at the budget either way."""
+    await _start(send, 413, f"the body is larger than {limit} bytes", more=True)
     dropped = 0
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(LINGER_SECONDS):
             while dropped < LINGER_BYTES:
                 message = await receive()
                 if message["type"] == "http.disconnect" or not message.get("more_body"):
-                    return
+                    break
                 dropped += len(message.get("body", b""))
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -152,9 +156,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _answer(send: Send, status: int, error: str) -> None:
+    await _start(send, status, error, more=False)
+
+
+async def _start(send: Send, status: int, error: str, more: bool) -> None:
+    """The whole JSON answer; with ``more`` the response is left open to be completed."""
     body = json.dumps({"error": error}).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
         (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
-
+    await send({"type": "http.response.body", "body": body, "more_body": more})

@@ -14,6 +14,7 @@ from bots import preflight
 from bots.fleet import BotDefinition
 from bots.registry import channel_spec
 from core.agent import Agent
+from core.channel_state import FileState, Once, legacy_list
 from core.dispatch import Dispatcher
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
@@ -71,8 +72,7 @@ class Kith:
         # leadership of single-consumer channels, the web reply relay, channel state
         self.coordination = coordination or coord.for_store(settings, self.store)
         self.media = MediaPipeline(self.model, settings.speech, settings.media,
-                                   settings.llm.vision_model,
-                                   settings.data_dir / "media_told.json")
+                                   settings.llm.vision_model, self._media_told())
         self.reranker = (
             HTTPReranker(settings.llm.base_urls[0], settings.llm.rerank_model,
                          settings.llm.api_key.get_secret_value())
@@ -101,6 +101,13 @@ class Kith:
         for bot in fleet:
             for config in bot.channels.values():
                 register_secrets(secret_values(config))
+
+    def _media_told(self) -> Once:
+        """The owner's one hint per missing model: shared by the replicas, or a file here."""
+        data = self.settings.data_dir
+        state = self.coordination.state_for("media/hints") or FileState(data / "media")
+        said = (str(key).replace(":", ".") for key in legacy_list(data / "media_told.json"))
+        return Once(state, said)
 
     def _build_channels(self) -> None:
         for bot in self.fleet:

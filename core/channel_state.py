@@ -10,9 +10,11 @@ mail another replica accepted, finds them. Keys are short relative names (``sync
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -83,3 +85,27 @@ def _write_new(path: Path, value: bytes) -> bool:
     finally:
         tmp.unlink(missing_ok=True)
     return True
+
+
+class Once:
+    """Things said once ever (a notice to a stranger's group, a hint to the owner): a key
+    is first when ``add`` stores it, so of the replicas sharing the state only one says it.
+    ``said`` are keys an older version recorded elsewhere (see :func:`legacy_list`)."""
+
+    def __init__(self, state: ChannelState, said: Iterable[str] = ()) -> None:
+        self.state = state
+        self.said = set(said)
+
+    async def first(self, key: str) -> bool:
+        if key in self.said:
+            return False
+        return await self.state.add(key, b"")
+
+
+def legacy_list(path: Path) -> list[str | int]:
+    """The JSON list an older version kept in one file (empty when absent or unreadable)."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [x for x in data if isinstance(x, str | int)] if isinstance(data, list) else []

@@ -36,6 +36,7 @@ from adapters.telegram.send import (
     transient,
     typing,
 )
+from core.channel_state import Once, legacy_list
 from core.commands import COMMANDS
 from core.events import Attachment, Inbound, Outbound, Trust
 from core.logging import get_logger, register_secrets
@@ -46,7 +47,7 @@ log = get_logger("kith.telegram")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
 UPDATES = ["message", "edited_message", "channel_post", "my_chat_member"]
 MAX_BODY = 1_000_000
-TOLD_FILE = "unknown_groups_told.json"
+TOLD_FILE = "unknown_groups_told.json"  # before channel state: read, never written
 UNKNOWN_GROUP = ("Hi! I only take part in groups my owner has allowed, so I'll leave now. "
                  "(Owner: this group's id is {chat_id}.)")
 
@@ -69,7 +70,8 @@ class TelegramChannel:
         self.policy: Policy | None = None
         self._poller: asyncio.Task[None] | None = None
         self._budget: asyncio.Task[None] | None = None
-        self._told: set[int] = self._load_told()
+        self._told = Once(ctx.state, (f"unknown_group/{chat}" for chat in
+                                      legacy_list(ctx.state_dir / TOLD_FILE)))
         self.edits_sent = 0
         self.replies_sent = 0
 
@@ -171,28 +173,21 @@ class TelegramChannel:
         if self.config.unknown_group == "silent":
             return
         try:
-            if chat_id not in self._told:
-                self._remember_told(chat_id)
+            if await self._first_time(chat_id):
                 await self.caller(chat_id, lambda: self.bot.send_message(
                     chat_id, UNKNOWN_GROUP.format(chat_id=chat_id)))
             await self.caller(chat_id, lambda: self.bot.leave_chat(chat_id))
         except (TelegramError, Undeliverable) as err:
             log.warning("telegram_leave_failed", chat_id=chat_id, error=str(err))
 
-    def _load_told(self) -> set[int]:
+    async def _first_time(self, chat_id: int) -> bool:
+        """Recorded before it is said (at most once, also across replicas): a state that
+        cannot be written means silence, not a notice on every message."""
         try:
-            data = json.loads((self.ctx.state_dir / TOLD_FILE).read_text("utf-8"))
-        except (OSError, ValueError):
-            return set()
-        return {x for x in data if isinstance(x, int)} if isinstance(data, list) else set()
-
-    def _remember_told(self, chat_id: int) -> None:
-        self._told.add(chat_id)
-        path = self.ctx.state_dir / TOLD_FILE
-        try:
-            path.write_text(json.dumps(sorted(self._told)), "utf-8")
-        except OSError as err:
-            log.warning("telegram_state_write_failed", error=str(err))
+            return await self._told.first(f"unknown_group/{chat_id}")
+        except Exception as err:
+            log.warning("telegram_state_write_failed", error=type(err).__name__)
+            return False
 
     async def _poll(self) -> None:
         offset: int | None = None

@@ -9,11 +9,10 @@ for the next few turns of the same conversation.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
+from core.channel_state import Once
 from core.events import Attachment, Inbound, Origin, Quoted, Trust
 from core.llm import ChatMessage, ChatModel, LLMError
 from core.logging import get_logger
@@ -66,7 +65,7 @@ def media_kind(attachment: Attachment) -> str | None:
 
 class MediaPipeline:
     def __init__(self, model: ChatModel, speech: SpeechSettings, media: MediaSettings,
-                 vision_model: str | None = None, state_path: Path | None = None) -> None:
+                 vision_model: str | None = None, told: Once | None = None) -> None:
         self.model = model
         self.speech_settings = speech
         self.settings = media
@@ -74,8 +73,7 @@ class MediaPipeline:
         self.speech = SpeechClient(speech) if speech.configured else None
         self.recent = RecentImages(media.keep_image_turns, media.keep_image_minutes * 60.0)
         self.sources: dict[tuple[str, str], MediaSource] = {}
-        self.state_path = state_path
-        self._told = self._load_told()
+        self.told = told  # the owner's one hint per bot and missing model; None: every time
         self._logged: set[str] = set()
 
     def register(self, bot: str, channel: str, source: MediaSource) -> None:
@@ -135,7 +133,7 @@ class MediaPipeline:
         limits = self.settings
         if self.speech is None:
             return _Outcome(words.not_read("voice note", "no speech model configured"),
-                            self._unconfigured(inbound, "speech"))
+                            await self._unconfigured(inbound, "speech"))
         limit = int(limits.max_audio_mb * 1_000_000)
         if attachment.duration and attachment.duration > limits.max_audio_seconds:
             return _Outcome(words.not_read("voice note", "too long"),
@@ -176,7 +174,7 @@ class MediaPipeline:
                      vision: str | None) -> _Outcome:
         if vision is None:
             return _Outcome(words.not_read("photo", "no vision model configured"),
-                            self._unconfigured(inbound, "vision"))
+                            await self._unconfigured(inbound, "vision"))
         limit = int(self.settings.max_image_mb * 1_000_000)
         fetched = await self._fetch(attachment, inbound, limit, "photo")
         if isinstance(fetched, _Outcome):
@@ -228,7 +226,7 @@ class MediaPipeline:
 
     # -- telling the owner once ----------------------------------------------------------
 
-    def _unconfigured(self, inbound: Inbound, what: str) -> str:
+    async def _unconfigured(self, inbound: Inbound, what: str) -> str:
         sentence = words.NO_SPEECH if what == "speech" else words.NO_VISION
         bot = inbound.conversation.bot
         if what not in self._logged:
@@ -236,26 +234,15 @@ class MediaPipeline:
             setting = ("KITH_SPEECH__BASE_URL and KITH_SPEECH__MODEL" if what == "speech"
                        else "KITH_LLM__VISION_MODEL")
             log.warning(f"{what}_not_configured", bot=bot, configure=setting)
-        key = f"{bot}:{what}"
-        if inbound.trust is not Trust.OWNER or key in self._told:
+        if inbound.trust is not Trust.OWNER or not await self._first(f"{bot}.{what}"):
             return sentence
-        self._told.add(key)
-        self._save_told()
         return f"{sentence} {words.OWNER_SPEECH if what == 'speech' else words.OWNER_VISION}"
 
-    def _load_told(self) -> set[str]:
-        if self.state_path is None:
-            return set()
+    async def _first(self, key: str) -> bool:
+        if self.told is None:
+            return True
         try:
-            data = json.loads(self.state_path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return set()
-        return {x for x in data if isinstance(x, str)} if isinstance(data, list) else set()
-
-    def _save_told(self) -> None:
-        if self.state_path is None:
-            return
-        try:
-            self.state_path.write_text(json.dumps(sorted(self._told)), "utf-8")
-        except OSError as err:
-            log.warning("media_state_write_failed", error=str(err))
+            return await self.told.first(key)
+        except Exception as err:
+            log.warning("media_state_write_failed", error=type(err).__name__)
+            return False

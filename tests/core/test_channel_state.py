@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from core.channel_state import ChannelState, FileState
+from core.channel_state import ChannelState, FileState, Once, legacy_list
 from core.store.postgres.channel_state import PostgresChannelState
 from core.store.postgres.migrations import migrate
 from core.store.postgres.schema_leader import MIGRATIONS as LEADER
@@ -69,3 +70,18 @@ async def test_files_are_private_and_where_they_were(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     names = sorted(p.name for p in tmp_path.rglob("*"))  # noqa: ASYNC240
     assert names == ["1.eml", "session.json", "spool"]
+
+
+async def test_once_is_first_for_one_caller_of_many_sharing_the_state(
+        states: tuple[ChannelState, ChannelState], tmp_path: Path) -> None:
+    """Replicas sharing a state (here: several Once over it at once) say a thing once."""
+    a, b = states
+    legacy = tmp_path / "told.json"
+    legacy.write_text('["bot.speech", 7, {"x": 1}]', "utf-8")
+    replicas = [Once(a, (str(k) for k in legacy_list(legacy))) for _ in range(4)]
+    firsts = await asyncio.gather(*(once.first("bot.vision") for once in replicas * 3))
+    assert firsts.count(True) == 1
+    assert not await replicas[0].first("bot.speech")  # an older version said it already
+    assert not await replicas[1].first("7")
+    assert await Once(b).first("bot.vision")  # another channel's notice is its own
+    assert legacy_list(tmp_path / "missing.json") == []

@@ -135,17 +135,18 @@ class Dispatcher:
     def _wake(self, key: str) -> None:
         """A sweep found open work nobody runs: make sure a worker looks at the
         conversation; it reads what to do from the inbox."""
-        if self._closing or key in self._workers:
-            return
-        self._queues.setdefault(key, deque())
-        self._idle.clear()
-        self._workers[key] = asyncio.create_task(self._work(key), name=f"conv:{key}")
+        if not self._closing:
+            self._start(key)
 
     def _enqueue(self, inbound: Inbound) -> None:
         key = str(inbound.conversation)
-        queue = self._queues.setdefault(key, deque())
-        queue.append(inbound)
+        self._queues.setdefault(key, deque()).append(inbound)
         metrics.QUEUE_DEPTH.inc()
+        self._start(key)
+
+    def _start(self, key: str) -> None:
+        """The conversation's worker, unless it has one running."""
+        self._queues.setdefault(key, deque())
         self._idle.clear()
         if key not in self._workers:
             self._workers[key] = asyncio.create_task(self._work(key), name=f"conv:{key}")

@@ -19,6 +19,12 @@ _real_connect_ex = socket.socket.connect_ex
 _real_getaddrinfo = socket.getaddrinfo
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests (``@pytest.mark.first``) go first: on two workers the rest run beside
+    them instead of after them."""
+    items.sort(key=lambda item: item.get_closest_marker("first") is None)
+
+
 def _is_local(address: Any) -> bool:
     if isinstance(address, str | bytes):  # AF_UNIX path
         return True

@@ -111,6 +111,7 @@ async def _settled(pg_url: str, sent: list[int]) -> bool:
     return int(row[0]) == int(row[1]) == sum(sent)
 
 
+@pytest.mark.first  # the longest test: the others run beside it
 @pytest.mark.timeout(900)
 async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
         tmp_path: Path, pg_url: str) -> None:

@@ -27,7 +27,7 @@ from tests.support import write_bot
 KILLS = int(os.environ.get("KITH_CHAOS_KILLS", "50"))
 CONVERSATIONS = 20
 KILL_EVERY = (0.5, 1.5)  # seconds between kills, at random (never the last one alive)
-FINISH_WITHIN = 120.0
+STALL_AFTER = 60.0  # seconds without a delivery while messages are open: the cluster is stuck
 
 
 def _session(c: int) -> str:
@@ -102,13 +102,27 @@ async def _stuck(pg_url: str) -> str:
     return f"not every message was answered: not delivered {rows[:20]}; leases {leases}"
 
 
-async def _settled(pg_url: str, sent: list[int]) -> bool:
+async def _delivered(pg_url: str) -> tuple[int, int]:
     async with await psycopg.AsyncConnection.connect(pg_url) as conn:
         cur = await conn.execute("SELECT count(*) FILTER (WHERE status = 'delivered'), "
                                  "count(*) FROM inbox")
         row = await cur.fetchone()
     assert row is not None
-    return int(row[0]) == int(row[1]) == sum(sent)
+    return int(row[0]), int(row[1])
+
+
+async def _drain(pg_url: str, sent: list[int]) -> None:
+    """Wait until every message is delivered. The backlog left by the kills takes as long
+    as the box is slow, so what fails is a cluster that stops making progress."""
+    best, since = -1, time.monotonic()
+    while True:
+        delivered, recorded = await _delivered(pg_url)
+        if delivered == recorded == sum(sent):
+            return
+        if delivered > best:
+            best, since = delivered, time.monotonic()
+        assert time.monotonic() - since < STALL_AFTER, await _stuck(pg_url)
+        await asyncio.sleep(0.5)
 
 
 @pytest.mark.first  # the longest test: the others run beside it
@@ -135,10 +149,8 @@ async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
                 stop.set()
                 await asyncio.gather(*talkers)
                 chaos = time.monotonic() - started
-                deadline = time.monotonic() + FINISH_WITHIN
-                while not await _settled(pg_url, sent):
-                    assert time.monotonic() < deadline, await _stuck(pg_url)
-                    await asyncio.sleep(0.5)
+                await _drain(pg_url, sent)
+                drain = time.monotonic() - started - chaos
                 await asyncio.sleep(2.0)  # nothing more is coming (no late duplicates)
                 histories = [await _turns(pg_url, c) for c in range(CONVERSATIONS)]
                 # and a client reading back through a replica sees the same
@@ -159,7 +171,8 @@ async def test_three_replicas_fifty_kills_every_message_answered_once_in_order(
     calls = len([r for r in llm.chat_requests if r.get("stream")])  # turns stream; learning
     # (batched extraction, every 20 turns or after a quiet minute) does not
     print(f"\nchaos: {cluster.kills} kills in {chaos:.0f} s, {messages} messages answered once "
-          f"in order, {calls} model calls ({calls / messages:.3f} per message)")
+          f"in order (the backlog drained in {drain:.0f} s), {calls} model calls "
+          f"({calls / messages:.3f} per message)")
     assert cluster.kills >= KILLS
     assert messages >= 10 * CONVERSATIONS
     assert calls >= messages

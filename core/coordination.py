@@ -23,7 +23,9 @@ class TurnLeases(Protocol):
     ``acquire`` is true when this process holds (or now took) the conversation; a lease
     whose holder died is free again. A holder looks at the inbox once more after it
     releases, so a message recorded while it held the lease is never left behind.
-    ``orphaned`` lists conversations with open messages that no live process holds.
+    ``orphaned`` lists conversations with open messages that no live process holds;
+    ``holding`` counts the leases this process holds, ``active`` those every live process
+    holds (so replicas can share the open conversations fairly).
     """
 
     @property
@@ -34,6 +36,8 @@ class TurnLeases(Protocol):
     async def release(self, conversation: str) -> None: ...
     async def orphaned(self, limit: int) -> list[str]: ...
     async def replicas(self) -> int: ...  # live processes sharing the work (>= 1)
+    def holding(self) -> int: ...
+    async def active(self) -> int: ...
 
 
 @dataclass(slots=True)
@@ -74,6 +78,12 @@ class LocalLeases:
 
     async def replicas(self) -> int:
         return 1
+
+    def holding(self) -> int:
+        return 0  # nothing to share
+
+    async def active(self) -> int:
+        return 0
 
 
 class LocalLeadership:

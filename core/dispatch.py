@@ -16,7 +16,8 @@ Across replicas (PostgreSQL) a conversation's turns run where its lease is
 (:class:`core.coordination.TurnLeases`): any replica records a message; the one that holds
 or takes the lease runs the conversation, reading each next message from the inbox (so
 messages accepted elsewhere keep their arrival order), and releases it when the inbox has
-nothing open. A sweep takes over conversations whose holder died.
+nothing open. A sweep takes over conversations whose holder died, and shares the open ones
+fairly: a replica holding more than its share hands the excess off between turns.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import contextlib
 import time
 from collections import deque
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from core import metrics
 from core.coordination import LocalLeases, TurnLeases
@@ -50,6 +51,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def share(conversations: int, replicas: int) -> int:
+    """A replica's fair share of the open conversations: an even split, plus one."""
+    return -(-conversations // replicas) + 1
+
+
 class Dispatcher:
     def __init__(self, store: Store, agent: TurnRunner, concurrency: int = 64,
                  delivery: DeliverySettings | None = None, *,
@@ -60,6 +66,8 @@ class Dispatcher:
         self.leases: TurnLeases = leases or LocalLeases()
         self._sweep_every = sweep_every
         self._sweeper: asyncio.Task[None] | None = None
+        self._yielding = 0  # replicas: conversations to hand off after their current turn
+        self._handed: dict[str, float] = {}  # handed off at (monotonic): not taken back at once
         self._queues: dict[str, deque[Inbound]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(concurrency)
@@ -112,13 +120,32 @@ class Dispatcher:
             self._sweeper = asyncio.create_task(self._sweep(), name="dispatch:sweep")
 
     async def _take_orphans(self) -> int:
-        """Replicas: start a worker for each conversation with open work nobody runs."""
+        """Replicas: start a worker for each conversation with open work nobody runs, up to
+        this replica's fair share of the open conversations."""
         keys = await self.leases.orphaned(1000)
+        now = time.monotonic()
+        self._handed = {k: at for k, at in self._handed.items()
+                        if now - at < 2 * self._sweep_every}
+        keys = [k for k in keys if k not in self._handed]
+        keys = keys[:await self._room(len(keys))]
         for key in keys:
             self._wake(key)
         if keys:
             log.info("resumed", conversations=len(keys))
         return len(keys)
+
+    async def _room(self, orphans: int) -> int:
+        """How many more conversations to take; sets how many to hand off. A holder keeps a
+        conversation while it has open work, so without this a backlog stays on the replica
+        that survived the longest while the others idle."""
+        replicas = await self.leases.replicas()
+        if replicas <= 1:
+            self._yielding = 0
+            return orphans
+        mine = self.leases.holding()
+        fair = share(await self.leases.active() + orphans, replicas)
+        self._yielding = max(0, mine - fair)
+        return max(1, fair - mine)  # at least one: never all replicas waiting on each other
 
     async def _sweep(self) -> None:
         while not self._stop.is_set():
@@ -170,10 +197,15 @@ class Dispatcher:
                 held = await self.leases.acquire(key)
                 if not held:  # another replica runs it: it reads our message from the inbox
                     return  # after it releases, at the latest (see TurnLeases)
-                if not await self._run_conversation(key, queue, done):
+                outcome = await self._run_conversation(key, queue, done)
+                if outcome == "closing":
                     return
                 held = False
                 await self.leases.release(key)
+                if outcome == "hand off":  # its open work goes to another replica's sweep
+                    self._handed[key] = time.monotonic()
+                    log.info("conversation_handed_off", conversation=key)
+                    return
                 if not await self._next_open(key, done):  # nothing arrived meanwhile
                     return
         finally:
@@ -186,17 +218,24 @@ class Dispatcher:
             if not self._workers:
                 self._idle.set()
 
-    async def _run_conversation(self, key: str, queue: deque[Inbound], done: set[str]) -> bool:
-        """Replicas: answer the conversation's open messages in inbox order; False when
-        shutting down."""
+    async def _run_conversation(self, key: str, queue: deque[Inbound],
+                                done: set[str]) -> Literal["done", "closing", "hand off"]:
+        """Replicas: answer the conversation's open messages in inbox order, until none is
+        open, the dispatcher shuts down, or this replica holds more than its share."""
+        handing = False
         while (inbound := await self._next_open(key, done)) is not None:
+            if handing:  # with work still open: another replica takes it from here
+                return "hand off"
             if not await self._process(inbound):
-                return False
+                return "closing"
             done.add(inbound.id)
             while queue and queue[0].id in done:
                 queue.popleft()
                 metrics.QUEUE_DEPTH.dec()
-        return True
+            if self._yielding > 0:
+                self._yielding -= 1
+                handing = True
+        return "done"
 
     async def _next_open(self, key: str, done: set[str]) -> Inbound | None:
         for inbound in await self.store.open_in(key):

@@ -100,3 +100,27 @@ async def test_a_message_accepted_by_either_replica_is_answered_once_in_order(
         assert [re.search(r"message (\d+) in chat", d.text).group(1)  # type: ignore[union-attr]
                 for d in delivered] == [str(n) for n in range(10)]
         assert len([r for r in llm.chat_requests if r.get("stream")]) == 10
+
+
+async def test_a_backlog_held_by_one_replica_is_shared_with_one_that_joins(
+        pg_url: str, fake_llm: tuple[FakeLLM, str]) -> None:
+    """A holder keeps a conversation while it has open work; a replica that starts later
+    still gets its share of a standing backlog (the holder hands some off between turns)."""
+    llm, url = fake_llm
+    llm.ttft = 0.3
+    chats = [f"c{i}" for i in range(6)]
+    delivered: list[Delivered] = []
+    async with replica(pg_url, url, True, delivered) as a:
+        for n in range(8):
+            for chat in chats:
+                assert await a.dispatcher.submit(message(chat, n))
+        await _until(lambda: len(delivered) >= 6)  # A runs all six conversations
+        async with replica(pg_url, url, True, delivered) as b:
+            await _until(lambda: len(delivered) == 48, within=30)
+            await asyncio.sleep(0.5)  # nothing more is coming
+    assert b.channel.attempts > 0, "the replica that joined got none of the backlog"
+    assert a.channel.attempts + b.channel.attempts == 48
+    for chat in chats:  # in order and once, whichever replica answered
+        assert [d.inbound.id for d in delivered if d.inbound.conversation.chat_id == chat] \
+            == [f"test:kith:{chat}:{n}" for n in range(8)]
+    assert len([r for r in llm.chat_requests if r.get("stream")]) == 48

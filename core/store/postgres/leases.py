@@ -40,6 +40,9 @@ WHERE i.status IN ('pending', 'answered', 'held')
                   AND l.until >= now() AND {_ALIVE.format(owner="l.owner")})
 GROUP BY i.conversation ORDER BY min(i.seq) LIMIT %(n)s"""
 
+_ACTIVE = f"""SELECT count(*) FROM turn_leases l
+WHERE l.until >= now() AND {_ALIVE.format(owner="l.owner")}"""
+
 
 class PostgresLeases:
     """:class:`core.coordination.TurnLeases` shared by every replica on one database."""
@@ -100,6 +103,15 @@ class PostgresLeases:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_ORPHANED, {"n": limit})
             return [str(row[0]) for row in await cur.fetchall()]
+
+    def holding(self) -> int:
+        return len(self._held)
+
+    async def active(self) -> int:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_ACTIVE)
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
 
     async def replicas(self) -> int:
         """How many replicas are alive on this database (their presence locks)."""

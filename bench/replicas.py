@@ -143,7 +143,10 @@ async def _converse(client: httpx.AsyncClient, bases: list[str], stop_at: float,
 
 async def _load(bases: list[str], conversations: int, seconds: float,
                 measure_start: list[object]) -> tuple[list[float], float]:
-    clients = [httpx.AsyncClient(timeout=120) for _ in range(conversations)]
+    # idle connections are dropped before uvicorn's 5 s keep-alive ends: a POST sent on one the
+    # server is closing at that moment would fail (no client retries a POST)
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    clients = [httpx.AsyncClient(timeout=120, limits=limits) for _ in range(conversations)]
     try:
         await asyncio.gather(*(_converse(c, bases, 0, None) for c in clients))
         for start in measure_start:

@@ -51,6 +51,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+HAND_OFF_BEHIND = 3  # open messages: a conversation this far behind may go to another replica
+
+
 def share(conversations: int, replicas: int) -> int:
     """A replica's fair share of the open conversations: an even split, plus one."""
     return -(-conversations // replicas) + 1
@@ -221,27 +224,29 @@ class Dispatcher:
     async def _run_conversation(self, key: str, queue: deque[Inbound],
                                 done: set[str]) -> Literal["done", "closing", "hand off"]:
         """Replicas: answer the conversation's open messages in inbox order, until none is
-        open, the dispatcher shuts down, or this replica holds more than its share."""
-        handing = False
-        while (inbound := await self._next_open(key, done)) is not None:
-            if handing:  # with work still open: another replica takes it from here
+        open, the dispatcher shuts down, or this replica holds more than its share and the
+        conversation is behind (a pause of one sweep costs less than the backlog)."""
+        ran = False
+        while opened := await self._open(key, done):
+            if ran and self._yielding > 0 and len(opened) >= HAND_OFF_BEHIND:
+                self._yielding -= 1
                 return "hand off"
+            inbound = opened[0]
             if not await self._process(inbound):
                 return "closing"
+            ran = True
             done.add(inbound.id)
             while queue and queue[0].id in done:
                 queue.popleft()
                 metrics.QUEUE_DEPTH.dec()
-            if self._yielding > 0:
-                self._yielding -= 1
-                handing = True
         return "done"
 
+    async def _open(self, key: str, done: set[str]) -> list[Inbound]:
+        return [inbound for inbound in await self.store.open_in(key) if inbound.id not in done]
+
     async def _next_open(self, key: str, done: set[str]) -> Inbound | None:
-        for inbound in await self.store.open_in(key):
-            if inbound.id not in done:
-                return inbound
-        return None
+        opened = await self._open(key, done)
+        return opened[0] if opened else None
 
     async def _process(self, inbound: Inbound) -> bool:
         """Answer and deliver one message; False when it must wait for a restart."""

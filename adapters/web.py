@@ -27,14 +27,16 @@ from starlette.routing import Route
 from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
 from adapters.web_me import KnowledgePage
-from adapters.web_stream import follow
+from adapters.web_stream import StreamCut, follow
 from adapters.webauth import matches, set_token_cookie, token_ok
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
+from core.logging import get_logger
 from core.relay import AlreadySubscribed, ReplyStream, Subscription
 from core.reply import Reply
 from core.store.base import InboxStatus
 from core.text import decode
 
+log = get_logger("kith.web")
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_TEXT = 16_000
 MAX_WAIT = 30.0  # longest a GET /reply waits
@@ -219,6 +221,9 @@ class WebChat:
         try:
             async for piece in follow(sub, lambda: self.ctx.store.delivery(sub.inbound_id)):
                 yield piece
+        except StreamCut as cut:  # the page picks the stored reply up (GET /reply)
+            log.warning("web_stream_cut", reason=str(cut), message_id=sub.inbound_id)
+            raise
         finally:
             await waiting.aclose()
 

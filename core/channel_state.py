@@ -52,7 +52,7 @@ class FileState:
             return None
 
     async def put(self, key: str, value: bytes) -> None:
-        await asyncio.to_thread(_write_private, self._path(key), value)
+        await asyncio.to_thread(write_private, self._path(key), value)
 
     async def add(self, key: str, value: bytes) -> bool:
         return await asyncio.to_thread(_write_new, self._path(key), value)
@@ -61,7 +61,8 @@ class FileState:
         self._path(key).unlink(missing_ok=True)
 
 
-def _write_private(path: Path, value: bytes) -> None:
+def write_private(path: Path, value: bytes) -> None:
+    """Write a file only its owner can read, atomically (a temporary file, then a rename)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -77,7 +78,7 @@ def _write_new(path: Path, value: bytes) -> bool:
     if path.exists():
         return False
     tmp = path.with_name(f"{path.name}.{secrets.token_hex(6)}.new")
-    _write_private(tmp, value)
+    write_private(tmp, value)
     try:
         os.link(tmp, path)
     except FileExistsError:

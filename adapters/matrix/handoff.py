@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from core.channel_state import ChannelState
+from core.channel_state import ChannelState, write_private
 
 SESSION, TOKEN, KEYS = "session.json", "sync_token", "nio.db"
 
@@ -44,13 +43,7 @@ def write_back(path: Path, data: bytes) -> None:
     for stale in (path.with_name(path.name + "-journal"), path.with_name(path.name + "-wal"),
                   path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)
-    tmp = path.with_name(path.name + ".restore")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_private(path, data)
 
 
 class Handoff:

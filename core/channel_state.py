@@ -18,6 +18,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from core.logging import get_logger
+
+log = get_logger("kith.channel_state")
+
 _KEY = re.compile(r"^[A-Za-z0-9_.-]{1,100}(/[A-Za-z0-9_.-]{1,100})?$")
 
 
@@ -91,16 +95,25 @@ def _write_new(path: Path, value: bytes) -> bool:
 class Once:
     """Things said once ever (a notice to a stranger's group, a hint to the owner): a key
     is first when ``add`` stores it, so of the replicas sharing the state only one says it.
-    ``said`` are keys an older version recorded elsewhere (see :func:`legacy_list`)."""
+    ``said`` are keys an older version recorded elsewhere (see :func:`legacy_list`).
+    A key asked about once is not asked of the state again by this process."""
 
     def __init__(self, state: ChannelState, said: Iterable[str] = ()) -> None:
         self.state = state
         self.said = set(said)
 
     async def first(self, key: str) -> bool:
+        """True for the one caller that records ``key``. A state that cannot be written
+        means False (silence), never the same notice on every message."""
         if key in self.said:
             return False
-        return await self.state.add(key, b"")
+        try:
+            stored = await self.state.add(key, b"")
+        except Exception as err:
+            log.warning("once_state_write_failed", key=key, error=type(err).__name__)
+            return False
+        self.said.add(key)
+        return stored
 
 
 def legacy_list(path: Path) -> list[str | int]:

@@ -173,21 +173,12 @@ class TelegramChannel:
         if self.config.unknown_group == "silent":
             return
         try:
-            if await self._first_time(chat_id):
+            if await self._told.first(f"unknown_group/{chat_id}"):  # across replicas
                 await self.caller(chat_id, lambda: self.bot.send_message(
                     chat_id, UNKNOWN_GROUP.format(chat_id=chat_id)))
             await self.caller(chat_id, lambda: self.bot.leave_chat(chat_id))
         except (TelegramError, Undeliverable) as err:
             log.warning("telegram_leave_failed", chat_id=chat_id, error=str(err))
-
-    async def _first_time(self, chat_id: int) -> bool:
-        """Recorded before it is said (at most once, also across replicas): a state that
-        cannot be written means silence, not a notice on every message."""
-        try:
-            return await self._told.first(f"unknown_group/{chat_id}")
-        except Exception as err:
-            log.warning("telegram_state_write_failed", error=type(err).__name__)
-            return False
 
     async def _poll(self) -> None:
         offset: int | None = None

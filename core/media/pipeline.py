@@ -239,10 +239,4 @@ class MediaPipeline:
         return f"{sentence} {words.OWNER_SPEECH if what == 'speech' else words.OWNER_VISION}"
 
     async def _first(self, key: str) -> bool:
-        if self.told is None:
-            return True
-        try:
-            return await self.told.first(key)
-        except Exception as err:
-            log.warning("media_state_write_failed", error=type(err).__name__)
-            return False
+        return True if self.told is None else await self.told.first(key)

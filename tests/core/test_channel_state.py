@@ -85,3 +85,11 @@ async def test_once_is_first_for_one_caller_of_many_sharing_the_state(
     assert not await replicas[1].first("7")
     assert await Once(b).first("bot.vision")  # another channel's notice is its own
     assert legacy_list(tmp_path / "missing.json") == []
+
+
+async def test_once_whose_state_cannot_be_written_stays_silent(tmp_path: Path) -> None:
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the state's directory should be", "utf-8")
+    once = Once(FileState(blocked))
+    assert not await once.first("bot.speech")  # no notice it cannot remember having said
+    assert not await once.first("bot.speech")

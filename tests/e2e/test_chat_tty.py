@@ -14,20 +14,27 @@ from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import write_bot
 
 
-def read_until(fd: int, needle: bytes, timeout: float = 60,
-               proc: subprocess.Popen[bytes] | None = None) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen and time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                seen += os.read(fd, 4096)
-            except OSError:
-                break
-    exited = proc.poll() if proc is not None else None
-    assert needle in seen, (seen[-500:], f"kith chat exit code: {exited}")
-    return seen
+class Terminal:
+    """The reading end of a pty. Output past what one wait asked for is kept for the next
+    wait: a reply and the prompt after it often arrive in one read."""
+
+    def __init__(self, fd: int, proc: subprocess.Popen[bytes]) -> None:
+        self.fd, self.proc, self.pending = fd, proc, b""
+
+    def until(self, needle: bytes, timeout: float = 60) -> bytes:
+        deadline = time.monotonic() + timeout
+        while needle not in self.pending and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    self.pending += os.read(self.fd, 4096)
+                except OSError:
+                    break
+        assert needle in self.pending, (self.pending[-500:],
+                                        f"kith chat exit code: {self.proc.poll()}")
+        end = self.pending.index(needle) + len(needle)
+        seen, self.pending = self.pending[:end], self.pending[end:]
+        return seen
 
 
 def test_terminal_chat_recalls_history_and_renders_markdown(tmp_path: Path) -> None:
@@ -40,16 +47,15 @@ def test_terminal_chat_recalls_history_and_renders_markdown(tmp_path: Path) -> N
         proc = subprocess.Popen([*KITH, "chat"], stdin=child, stdout=child, stderr=child,
                                 env=env, cwd=tmp_path, close_fds=True)
         os.close(child)
+        term = Terminal(main, proc)
         try:
-            read_until(main, b"> ", proc=proc)
+            term.until(b"> ")
             os.write(main, b"first question\r")
-            shown = read_until(main, b"advice")
-            read_until(main, b"> ")
+            shown = term.until(b"advice")
+            term.until(b"> ")
             os.write(main, b"\x1b[A\r")  # up arrow: the previous line, then Enter
-            read_until(main, b"> ")
-            deadline = time.monotonic() + 30
-            while len(fake.chat_requests) < 2 and time.monotonic() < deadline:
-                time.sleep(0.05)
+            term.until(b"advice")
+            term.until(b"> ")
             os.write(main, b"\x04")  # Ctrl-D leaves
             assert proc.wait(timeout=30) == 0
         finally:

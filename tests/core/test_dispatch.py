@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from tests.core.harness import message, running_core
@@ -32,18 +31,17 @@ async def test_a_hanging_conversation_does_not_block_others_and_order_holds(
         await core.dispatcher.submit(message("stuck", 1))
         while not fake.chat_requests:
             await asyncio.sleep(0.01)
-        started = time.monotonic()
         for n in range(1, 6):
             for chat in ("b", "c"):
                 await core.dispatcher.submit(message(chat, n))
         while len(core.channel.texts("b")) + len(core.channel.texts("c")) < 10:
             await asyncio.wait_for(core.channel.arrived.wait(), 5)
             core.channel.arrived.clear()
-        elapsed = time.monotonic() - started
-        assert core.channel.texts("stuck") == []  # still waiting on the hung call
+        # the hung call times out after 3 s and then tells "stuck" so: all ten were
+        # answered while it still hung, so none of them waited for it
+        assert core.channel.texts("stuck") == []
         await core.dispatcher.submit(message("stuck", 2))
         await core.dispatcher.join()
-    assert elapsed < 2.5, "other conversations waited for the hung one"
     for chat in ("b", "c"):
         assert core.channel.texts(chat) == [f"You said: message {n} in {chat}" for n in range(1, 6)]
     stuck = core.channel.texts("stuck")  # told it was kept; answered once the model is back

@@ -59,9 +59,9 @@ async def test_failover_to_the_next_endpoint(
     model = OpenAIChatModel(llm_settings(urls, timeout=0.5))
     key = key_preferring(url_a, urls)
     assert await reply(model, key) == "from B"
-    started = time.monotonic()
-    assert await reply(model, key) == "from B"  # A is marked down: no second wait on it
-    assert time.monotonic() - started < 0.4
+    asked_a = len(a.chat_requests)
+    assert await reply(model, key) == "from B"
+    assert len(a.chat_requests) == asked_a  # A is marked down: not asked again
     assert len(b.chat_requests) == 2
     await model.aclose()
 
@@ -125,7 +125,7 @@ async def test_a_429_with_retry_after_30_makes_a_busy_and_b_answers(
     key = key_preferring(url_a, urls)
     started = time.monotonic()
     assert await reply(model, key) == "from B"
-    assert time.monotonic() - started < 1.0  # not waited out on A
+    assert time.monotonic() - started < 10.0  # not waited out on A (30 s)
     assert await reply(model, key) == "from B"  # A stays busy for its Retry-After
     assert len(a.chat_requests) == 1 and len(b.chat_requests) == 2
     assert model.endpoints[[e.url for e in model.endpoints].index(url_a)].down_until \
@@ -151,10 +151,10 @@ async def test_a_refused_connection_is_recognised_and_fails_over_at_once(
     _, _, _, url_b = two
     url_a = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: refused
     urls = [url_a, url_b]
-    model = OpenAIChatModel(llm_settings(urls, connect_timeout=1.0))
+    model = OpenAIChatModel(llm_settings(urls, connect_timeout=10.0))
     started = time.monotonic()
     assert await reply(model, key_preferring(url_a, urls)) == "from B"
-    assert time.monotonic() - started < 1.0  # within the connect timeout
+    assert time.monotonic() - started < 5.0  # well within the connect timeout
     probe = await model.probe()
     assert probe[model.endpoints[0].label if model.endpoints[0].url == url_a
                  else model.endpoints[1].label] == Probe(error="refused")
@@ -175,6 +175,7 @@ async def test_probe_is_concurrent_bounded_and_reports_kinds_only(
         found = await model.probe()
         took = time.monotonic() - started
         await model.aclose()
-    assert took < 3.0  # two hung endpoints probed at once, bounded well inside 5 s
+    # two hung endpoints probed at once: one probe timeout (2 s), not two, nor the 5 s connect
+    assert took < 3.8
     assert sorted(p.error or "" for p in found.values()) == ["503", "timeout", "timeout"]
     assert not any("secret" in (p.error or "") for p in found.values())

@@ -101,7 +101,7 @@ async def test_two_replicas_one_polls_a_killed_poller_is_replaced(
             took = min(c.at for c in api.calls if c.method == "getUpdates" and c.at > killed)
             takeover = took - killed
             assert _leads(other, since)
-            assert takeover < TAKEOVER + 1.0, takeover
+            assert takeover < TAKEOVER + 3.0, takeover  # within a few seconds
             assert len(api.calls_to("getUpdates")) > polls_before
 
             # Telegram hands an update out again until a getUpdates confirms it: one the

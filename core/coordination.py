@@ -13,8 +13,21 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
+
+
+class LeaseLost(Exception):
+    """This process no longer holds the conversation: it lost its presence and another
+    replica took the lease. The turn's writes were not made (its commit is fenced) and
+    its reply is not delivered from here; the holder answers the message."""
+
+
+TURN_FENCE: ContextVar[int | None] = ContextVar("kith_turn_fence", default=None)
+"""The fencing token of the turns running in this task: the lease owner that must still
+hold a conversation when its turn commits (``None``: one process, nothing to fence). The
+dispatcher sets it in each conversation's worker; the store's ``finish_turn`` checks it."""
 
 
 class TurnLeases(Protocol):
@@ -25,7 +38,8 @@ class TurnLeases(Protocol):
     releases, so a message recorded while it held the lease is never left behind.
     ``orphaned`` lists conversations with open messages that no live process holds;
     ``holding`` counts the leases this process holds, ``active`` those every live process
-    holds (so replicas can share the open conversations fairly).
+    holds (so replicas can share the open conversations fairly). ``token`` is the fencing
+    token of this process's leases (see :data:`TURN_FENCE`), ``None`` when nothing is shared.
     """
 
     @property
@@ -38,6 +52,7 @@ class TurnLeases(Protocol):
     async def replicas(self) -> int: ...  # live processes sharing the work (>= 1)
     def holding(self) -> int: ...
     async def active(self) -> int: ...
+    def token(self) -> int | None: ...
 
 
 @dataclass(slots=True)
@@ -84,6 +99,9 @@ class LocalLeases:
 
     async def active(self) -> int:
         return 0
+
+    def token(self) -> int | None:
+        return None  # nothing to fence: no other process runs turns
 
 
 class LocalLeadership:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Protocol, runtime_checkable
 
 from core import metrics
+from core.coordination import LeaseLost
 from core.events import Inbound, Outbound, ReplyStatus
 from core.logging import get_logger
 from core.reply import DeliveryError, Reply, span
@@ -63,8 +64,8 @@ class Courier:
             raise DeliveryError("no channel for this reply", permanent=True)
         try:
             out = await target.deliver(inbound, reply)
-        except (DeliveryError, asyncio.CancelledError):
-            raise
+        except (DeliveryError, LeaseLost, asyncio.CancelledError):
+            raise  # LeaseLost: the turn's commit was refused, so the reply is not sent
         except Exception as err:  # an adapter bug or an unexpected platform answer
             log.exception("delivery_crashed")
             raise DeliveryError(f"delivery crashed: {type(err).__name__}") from err

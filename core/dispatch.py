@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Literal, Protocol
 
 from core import metrics
-from core.coordination import LocalLeases, TurnLeases
+from core.coordination import TURN_FENCE, LeaseLost, LocalLeases, TurnLeases
 from core.courier import Channel, Courier
 from core.events import Inbound, Outbound, ReplyStatus
 from core.logging import bound_context, get_logger
@@ -194,13 +194,18 @@ class Dispatcher:
                     metrics.QUEUE_DEPTH.dec()
                 return
             done: set[str] = set()
+            TURN_FENCE.set(self.leases.token())  # this task's turns commit only while held
             while not self._closing:
                 if not self.courier.delivers_here(key):  # its channel's leader takes it
                     return
                 held = await self.leases.acquire(key)
                 if not held:  # another replica runs it: it reads our message from the inbox
                     return  # after it releases, at the latest (see TurnLeases)
-                outcome = await self._run_conversation(key, queue, done)
+                try:
+                    outcome = await self._run_conversation(key, queue, done)
+                except LeaseLost:  # taken over while this replica was away: the holder runs it
+                    log.warning("lease_lost", conversation=key)
+                    return  # (released below: forgotten here, the row is no longer ours)
                 if outcome == "closing":
                     return
                 held = False
@@ -312,6 +317,11 @@ class Dispatcher:
                     sending.cancel()
                 raise
         error = reply.error
+        if isinstance(error, LeaseLost):  # nothing was written, and nothing is delivered
+            if sending is not None:
+                sending.cancel()
+                await asyncio.gather(sending, return_exceptions=True)
+            raise error
         if error is not None:
             log.error("turn_crashed", error=repr(error))
             if sending is not None:

@@ -1,5 +1,6 @@
 """Two dispatchers on one PostgreSQL (two replicas, in one test process): a message accepted
-by either is answered once, by the replica that may deliver on its channel."""
+by either is answered once, by the replica that may deliver on its channel, and a replica
+that lost its lease while a turn ran does not commit or deliver that turn."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import psycopg
+
 from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.llm import OpenAIChatModel
 from core.profile import BotProfile
 from core.settings import DeliverySettings
-from core.store.postgres.leases import PostgresLeases
+from core.store.postgres.leases import PRESENCE, PostgresLeases
 from core.store.postgres.store import PostgresStore
 from tests.core.harness import Delivered, Recorder, llm_settings, message
 from tests.fakes.llm import FakeLLM
@@ -34,6 +37,7 @@ class LeaderOnlyRecorder(Recorder):
 class Replica:
     dispatcher: Dispatcher
     channel: LeaderOnlyRecorder
+    leases: PostgresLeases
 
 
 @asynccontextmanager
@@ -54,7 +58,7 @@ async def replica(pg_url: str, llm_url: str, leading: bool,
     await dispatcher.resume()
     dispatcher.run()
     try:
-        yield Replica(dispatcher, channel)
+        yield Replica(dispatcher, channel, leases)
     finally:
         await dispatcher.close(grace=2)
         await agent.wait_background()
@@ -124,3 +128,44 @@ async def test_a_backlog_held_by_one_replica_is_shared_with_one_that_joins(
         assert [d.inbound.id for d in delivered if d.inbound.conversation.chat_id == chat] \
             == [f"test:kith:{chat}:{n}" for n in range(8)]
     assert len([r for r in llm.chat_requests if r.get("stream")]) == 48
+
+
+async def _sql(pg_url: str, query: str, *args: object) -> list[tuple[object, ...]]:
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        cur = await conn.execute(query, args)
+        return await cur.fetchall() if cur.description else []
+
+
+async def test_a_replica_that_lost_its_lease_mid_turn_neither_commits_nor_delivers(
+        pg_url: str, fake_llm: tuple[FakeLLM, str]) -> None:
+    """The presence connection of the replica running a turn drops (the process lives on):
+    the other replica takes the conversation over and answers. When the first one's model
+    call returns, its commit is refused by the fence: one reply, one pair of turns."""
+    llm, url = fake_llm
+    llm.ttft = 2.0  # the turn is still running when the lease changes hands
+    delivered: list[Delivered] = []
+    async with replica(pg_url, url, True, delivered) as a, \
+            replica(pg_url, url, True, delivered) as b:
+        assert await a.dispatcher.submit(message("chat", 0))
+        await _until(lambda: len(llm.chat_requests) == 1)
+        [(owner,)] = await _sql(pg_url, "SELECT owner FROM turn_leases")
+        first, other = (a, b) if owner == a.leases.owner else (b, a)
+        presence = [row[0] for row in await _sql(
+            pg_url, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND objsubid = 1 AND classid::bigint = %s AND objid::bigint = %s",
+            PRESENCE, first.leases.owner & 0xFFFFFFFF)]
+        assert len(presence) == 1
+        await _sql(pg_url, "SELECT pg_terminate_backend(%s)", presence[0])
+        await _until(lambda: len(delivered) == 1, within=15)
+        await asyncio.sleep(2.5)  # the first replica's model call has long returned
+        assert [d.inbound.id for d in delivered] == ["test:kith:chat:0"]
+        assert first.channel.attempts == 0 and other.channel.attempts == 1
+        assert len([r for r in llm.chat_requests if r.get("stream")]) == 2  # run twice
+        turns = await _sql(pg_url, "SELECT role FROM turns WHERE inbound_id = %s ORDER BY seq",
+                           "test:kith:chat:0")
+        assert [t[0] for t in turns] == ["user", "assistant"]
+        # the first replica is present again and works as before
+        llm.ttft = 0.0
+        assert await first.dispatcher.submit(message("chat", 1))
+        await _until(lambda: len(delivered) == 2)
+        assert [d.inbound.id for d in delivered] == ["test:kith:chat:0", "test:kith:chat:1"]

@@ -1,7 +1,9 @@
 """Conversations and their turns on PostgreSQL (the ConversationStore role).
 
 ``finish_turn`` writes the turns and the inbox status in one transaction, sent as one
-pipeline (one round trip to the server, not one per statement).
+pipeline (one round trip to the server, not one per statement). Among replicas it is
+fenced: it commits only while this replica's lease still names it as the conversation's
+holder (:data:`core.coordination.TURN_FENCE`), a second round trip.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from core.codec import quoted_from_json, quoted_to_json
+from core.coordination import TURN_FENCE, LeaseLost
 from core.events import ConversationKey
 from core.store.base import ConversationState, Turn, TurnRecord
 from core.store.postgres.inbox import OnPool
@@ -71,7 +74,12 @@ class PostgresConversations(OnPool):
     async def finish_turn(self, record: TurnRecord) -> None:
         inbound, key = record.inbound, str(record.inbound.conversation)
         now = datetime.now(UTC)
+        token = TURN_FENCE.get()
         async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
+            if token is not None:  # the lease row is locked to the commit: no takeover between
+                cur = await conn.execute(_FENCE, (key, token))
+                if await cur.fetchone() is None:
+                    raise LeaseLost(key)  # rolls back: nothing of this turn is written
             await conn.execute(
                 "INSERT INTO conversations (key, updated_at) VALUES (%s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at", (key, now))
@@ -119,6 +127,9 @@ class PostgresConversations(OnPool):
                     (k,))
             await vacuum(conn, FORGET_TABLES)
         return deleted
+
+
+_FENCE = "SELECT 1 FROM turn_leases WHERE conversation = %s AND owner = %s FOR SHARE"
 
 
 def _turn_rows(record: TurnRecord, key: str, now: datetime) -> Sequence[dict[str, object]]:

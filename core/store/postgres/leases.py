@@ -107,6 +107,9 @@ class PostgresLeases:
     def holding(self) -> int:
         return len(self._held)
 
+    def token(self) -> int | None:
+        return self.owner  # a turn commits only while its lease row still names it
+
     async def active(self) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_ACTIVE)

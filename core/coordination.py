@@ -19,9 +19,10 @@ from typing import Protocol
 
 
 class LeaseLost(Exception):
-    """This process no longer holds the conversation: it lost its presence and another
-    replica took the lease. The turn's writes were not made (its commit is fenced) and
-    its reply is not delivered from here; the holder answers the message."""
+    """This process no longer holds the conversation: another replica took the lease (this
+    one's presence was gone, or the lease expired unrenewed). The turn's writes were not
+    made (its commit is fenced) and its reply is not delivered from here; the holder
+    answers the message."""
 
 
 TURN_FENCE: ContextVar[int | None] = ContextVar("kith_turn_fence", default=None)

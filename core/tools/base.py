@@ -8,7 +8,7 @@ to decide which tools a turn gets.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from core.events import Inbound
+from core.provenance import Origin
 from core.store.base import Store
 
 
@@ -50,10 +51,16 @@ class ToolContext:
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
-    """``text`` goes back to the model; ``notice`` (if any) is shown to the person as is."""
+    """``text`` goes back to the model; ``notice`` (if any) is shown to the person as is.
+
+    ``origin`` says where ``text`` came from: a result that is not the person's own data
+    (``Origin.WEB``, ``Origin.MCP``, …) taints the rest of the turn (see
+    :mod:`core.provenance`). Required: no default grants trust.
+    """
 
     text: str
     notice: str = ""
+    origin: Origin = field(kw_only=True)
 
 
 class ToolError(Exception):

@@ -6,6 +6,7 @@ import builtins
 
 from pydantic import BaseModel, Field
 
+from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
 IN_PRIVATE = "Lists are private: ask me about them in a direct chat."
@@ -35,22 +36,24 @@ async def list_add(ctx: ToolContext, args: ListItems) -> ToolResult:
     name = list_name(args.list)
     added = await ctx.store.lists.add_items(ctx.person_id, name, args.items, ctx.clock())
     if not added:
-        return ToolResult(f"Those are already on the {name} list.")
+        return ToolResult(f"Those are already on the {name} list.", origin=Origin.KITH)
     return ToolResult(f"Added to {name}: {', '.join(added)}.",
-                      f"Added to your {name} list: {', '.join(added)}.")
+                      f"Added to your {name} list: {', '.join(added)}.", origin=Origin.KITH)
 
 
 async def list_show(ctx: ToolContext, args: ShowList) -> ToolResult:
     if ctx.inbound.is_group:
-        return ToolResult(IN_PRIVATE)
+        return ToolResult(IN_PRIVATE, origin=Origin.KITH)
     name = list_name(args.list) if args.list.strip() else None
     items = await ctx.store.lists.items(ctx.person_id, name)
     if not items:
-        return ToolResult(f"The {name} list is empty." if name else "There are no lists.")
+        return ToolResult(f"The {name} list is empty." if name else "There are no lists.",
+                          origin=Origin.KITH)
     lines: dict[str, list[str]] = {}
     for item in items:
         lines.setdefault(item.list, []).append(item.item)
-    return ToolResult("\n".join(f"{k}: {', '.join(v)}" for k, v in lines.items()))
+    return ToolResult("\n".join(f"{k}: {', '.join(v)}" for k, v in lines.items()),
+                      origin=Origin.KITH)
 
 
 async def list_done(ctx: ToolContext, args: ListItems) -> ToolResult:
@@ -59,7 +62,7 @@ async def list_done(ctx: ToolContext, args: ListItems) -> ToolResult:
     if not done:
         raise ToolError(f"none of {args.items} is on the {name} list; call list_show")
     return ToolResult(f"Ticked off on {name}: {', '.join(done)}.",
-                      f"Ticked off your {name} list: {', '.join(done)}.")
+                      f"Ticked off your {name} list: {', '.join(done)}.", origin=Origin.KITH)
 
 
 ADD = Tool("list_add", "Add items to a list", ListItems, list_add,

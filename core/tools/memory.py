@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from core.memory import commands as controls
 from core.memory.model import PRIVATE, MemoryKind, NewMemory, Source, group_scope
+from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolResult, Who
 
 
@@ -23,12 +24,13 @@ async def remember(ctx: ToolContext, args: Fact) -> ToolResult:
         confidence=1.0, scope=scope,
     ), ctx.clock())
     return ToolResult(f"Remembered as {memory.id}.",
-                      f"I'll remember: {memory.text} ({memory.id}; /memory shows it).")
+                      f"I'll remember: {memory.text} ({memory.id}; /memory shows it).",
+                                        origin=Origin.KITH)
 
 
 async def forget(ctx: ToolContext, args: Fact) -> ToolResult:
     answer = await controls.forget_cmd(ctx, args.fact)  # same scope rules as /forget TEXT
-    return ToolResult(answer, answer)
+    return ToolResult(answer, answer, origin=Origin.KITH)
 
 
 REMEMBER = Tool("remember", "Store a fact the person asked you to remember", Fact, remember,

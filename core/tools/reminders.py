@@ -15,6 +15,7 @@ from core.schedule.times import (
     say_local,
     zone,
 )
+from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
 _EVERY = {"HOURLY": "every hour", "DAILY": "every day", "WEEKLY": "every week",
@@ -66,7 +67,7 @@ async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
     notice = (f"Reminder set: {item.text} — {said}" + (f", {every}" if every else "")
               + f". (id {item.id}; time zone from {ctx.timezone_source})")
     return ToolResult(f"Reminder {item.id} set for {said}. The person was shown this; "
-                      "confirm in a few words.", notice)
+                      "confirm in a few words.", notice, origin=Origin.KITH)
 
 
 class NoArguments(BaseModel):
@@ -83,8 +84,8 @@ async def _visible(ctx: ToolContext) -> list[Schedule]:
 async def list_reminders(ctx: ToolContext, args: NoArguments) -> ToolResult:
     items = await _visible(ctx)
     if not items:
-        return ToolResult("No reminders are set.")
-    return ToolResult("Reminders:\n" + "\n".join(describe(i) for i in items))
+        return ToolResult("No reminders are set.", origin=Origin.KITH)
+    return ToolResult("Reminders:\n" + "\n".join(describe(i) for i in items), origin=Origin.KITH)
 
 
 class CancelReminder(BaseModel):
@@ -97,7 +98,8 @@ async def cancel_reminder(ctx: ToolContext, args: CancelReminder) -> ToolResult:
         raise ToolError(f"no reminder {args.id}; call list_reminders for the ids")
     gone = await ctx.store.schedule.cancel(ctx.person_id, args.id)
     assert gone is not None
-    return ToolResult(f"Cancelled {gone.id}.", f"Cancelled reminder: {describe(gone)}.")
+    return ToolResult(f"Cancelled {gone.id}.", f"Cancelled reminder: {describe(gone)}.",
+                      origin=Origin.KITH)
 
 
 CREATE = Tool("create_reminder", "Remind the person at a time", CreateReminder,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapters.base import ChannelConfig
 from bots.registry import channel_spec, known_channels
+from core.actions.model import Approvals
 from core.profile import BotProfile
 from core.schedule.times import TimeError, zone
 from core.settings import ConfigError, describe_validation_error
@@ -35,6 +36,9 @@ class BotFile(BaseModel):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
     timezone: str | None = Field(None, description="IANA zone for people without /prefs")
+    approvals: Approvals = Field(Approvals.UNTRUSTED, description=(
+        "side effects asked for in a context holding untrusted content: 'untrusted' proposes "
+        "them for the person's approval, 'always' proposes every one, 'never' refuses them"))
 
     @field_validator("tools")
     @classmethod
@@ -108,7 +112,7 @@ def load_bot(directory: Path) -> BotDefinition:
                          vision_model=spec.vision_model,
                          display_name=spec.display_name,
                          tools=tuple(spec.tools) if spec.tools is not None else None,
-                         timezone=spec.timezone)
+                         timezone=spec.timezone, approvals=spec.approvals)
     return BotDefinition(profile=profile, channels=channels, path=path)
 
 

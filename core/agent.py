@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
+from core.actions.approvals import parse_answer, reason_for, settle
+from core.actions.runner import Acts
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
@@ -32,6 +34,7 @@ from core.tokens import estimate_tokens
 from core.tools import catalog
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
+from core.tools.policy import reads_quoted
 
 log = get_logger("kith.agent")
 
@@ -131,6 +134,13 @@ class Agent:
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None)
             return
+        said = await self._answer_proposal(inbound, person)  # a yes or no to a proposal
+        if said is not None:
+            reply.status = ReplyStatus.COMMAND
+            yield said
+            await self._finish(inbound, person, inbound.text, said, answer=said, reply=reply,
+                               command=True)
+            return
         command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
@@ -212,19 +222,33 @@ class Agent:
         if not failed and text:
             await self.learner.note(inbound, person)  # batched extraction, off this path
 
+    async def _tool_context(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolContext:
+        prefs = await self.store.preferences(person)
+        zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
+        return ToolContext(inbound, person, self.store, self.clock, zone, source)
+
+    async def _answer_proposal(self, inbound: Inbound, person: str) -> str | None:
+        """The person's bare yes or no decides their newest proposed action here."""
+        approve = parse_answer(inbound.text)
+        bot = self.bots[inbound.conversation.bot]
+        if approve is None or not self.tools[bot.name]:
+            return None
+        ctx = await self._tool_context(inbound, person, bot)
+        return await settle(self.store.actions, self.tools[bot.name], ctx, approve)
+
     async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
                          model: str | None) -> ToolLoop | None:
         """The tool loop for this turn, or None when the bot has no tools."""
         every = self.tools[bot.name]
         if not every:
             return None
-        prefs = await self.store.preferences(person)
-        zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
-        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source)
+        ctx = await self._tool_context(inbound, person, bot)
+        acts = Acts(self.store.actions, untrusted=reads_quoted(inbound),
+                    approvals=bot.approvals, reason=reason_for(inbound))
         return ToolLoop(
             self.model, every.for_turn(inbound), ctx, known=every.tools,
             route_key=str(inbound.conversation), model_name=model,
-            max_tokens=self.reply_tokens,
+            max_tokens=self.reply_tokens, acts=acts,
         )
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,

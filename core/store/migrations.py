@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.actions import schema as actions_schema
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: inbox, conversations, turns, people, preferences
     """
@@ -222,4 +224,8 @@ MIGRATIONS += (
     ALTER TABLE turns ADD COLUMN quoted TEXT NOT NULL DEFAULT '';
     ALTER TABLE turns ADD COLUMN read_quoted INTEGER NOT NULL DEFAULT 0;
     """,
+)
+MIGRATIONS += (
+    # 11: durable side-effect actions, keyed by (inbound id, call index) (core/actions)
+    actions_schema.SQLITE,
 )

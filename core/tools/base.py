@@ -32,6 +32,9 @@ class Who(StrEnum):
 class Policy:
     who: Who
     side_effects: bool  # it writes, schedules or deletes something
+    # its writes are only Kith's own store, made without waiting on anything else: they
+    # commit in one transaction with the action's completion (see core.actions.runner)
+    atomic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,7 @@ class ToolContext:
 class ToolResult:
     """``text`` goes back to the model; ``notice`` (if any) is shown to the person as is.
 
+    ``undo`` (side-effect tools) is announced with the notice.
     ``origin`` says where ``text`` came from: a result that is not the person's own data
     (``Origin.WEB``, ``Origin.MCP``, …) taints the rest of the turn (see
     :mod:`core.provenance`). Required: no default grants trust.
@@ -61,6 +65,7 @@ class ToolResult:
     text: str
     notice: str = ""
     origin: Origin = field(kw_only=True)
+    undo: str = ""  # how the person undoes what was done (e.g. a command), if they can
 
 
 class ToolError(Exception):

@@ -13,6 +13,7 @@ import json
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 
+from core.actions.runner import Acts
 from core.llm import ChatMessage, ChatModel, ToolCall, Usage
 from core.logging import get_logger
 from core.tools.base import ToolContext, ToolError
@@ -38,7 +39,9 @@ class ToolLoop:
     def __init__(
         self, model: ChatModel, tools: Registry, ctx: ToolContext, *, known: Collection[str],
         route_key: str, model_name: str | None, max_tokens: int, max_steps: int = MAX_STEPS,
+        acts: Acts,
     ) -> None:
+        self.acts = acts  # side-effect calls run through their durable action records
         self.model = model
         self.tools = tools
         self.ctx = ctx
@@ -115,7 +118,7 @@ class ToolLoop:
             return Outcome(f"error: invalid arguments for {tool.name}: {args.error}",
                            failed=True)
         try:
-            result = await tool.handler(self.ctx, args)
+            result = await self.acts.run(tool, self.ctx, args)
         except ToolError as err:
             log.info("tool_refused", tool=tool.name, error=str(err))
             return Outcome(f"error: {err}", failed=True)

@@ -16,8 +16,8 @@ def reads_quoted(inbound: Inbound) -> bool:
 
 
 def may_use(tool: Tool, inbound: Inbound) -> bool:
-    if tool.policy.side_effects and reads_quoted(inbound):
-        return False
+    # side-effect tools are offered on turns that read quoted words too: there every call
+    # is proposed to the person, not done (core.actions.runner)
     who = tool.policy.who
     if who is Who.OWNER:
         return inbound.trust is Trust.OWNER

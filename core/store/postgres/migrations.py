@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
+from core.actions import schema as actions_schema
 from core.store.postgres import (
     schema_coord,
     schema_core,
@@ -25,6 +26,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *schema_schedule.MIGRATIONS,
     *schema_coord.MIGRATIONS,
     *schema_leader.MIGRATIONS,
+    *actions_schema.POSTGRES,
 )
 LOCK_KEY = 0x4B495448  # "KITH": the advisory lock every replica's migration waits on
 

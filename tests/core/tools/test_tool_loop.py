@@ -142,7 +142,7 @@ def forwarded(where: str) -> tuple[Inbound, str]:
 
 @pytest.mark.parametrize("where", ["mail", "chat"])
 @pytest.mark.parametrize("how", ["native", "text"])
-async def test_forwarded_content_gets_no_side_effect_tools(
+async def test_forwarded_content_side_effects_are_proposed_not_done(
     tmp_path: Path, fake: FakeLLM, how: str, where: str
 ) -> None:
     call: dict[str, Any] = {"text": "wake up everyone", "when": "2026-12-02T03:00:00+00:00"}
@@ -156,6 +156,10 @@ async def test_forwarded_content_gets_no_side_effect_tools(
         reply = await core.send(inbound)
         person = await core.person(inbound.sender.platform_id, channel)
         assert await core.store.schedule.for_person(person) == []
-    offered = {t["function"]["name"] for t in fake.chat_requests[0]["tools"]}
-    assert "create_reminder" not in offered and offered == {"list_reminders", "list_show"}
-    assert reply == "Here is a draft reply to the mail."
+        [proposal] = await core.store.actions.proposals(str(inbound.conversation), person)
+    assert proposal.tool == "create_reminder" and "wake up everyone" in proposal.summary
+    told = fake.chat_requests[1]["messages"][-1]
+    assert told["role"] == "tool" and "Not done yet" in told["content"]
+    assert reply.startswith("I haven't done this: create reminder (text: wake up everyone")
+    assert "Reply yes to do it or no" in reply
+    assert reply.endswith("Here is a draft reply to the mail.")

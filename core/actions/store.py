@@ -1,0 +1,30 @@
+"""What the actions need from a database (``sqlite`` and ``postgres`` implement it)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from core.actions.model import Action, ActionKey, State
+
+
+class ActionStore(Protocol):
+    async def get(self, key: ActionKey) -> Action | None: ...
+
+    async def record(self, action: Action) -> Action:
+        """Insert ``action`` unless its key exists; return the stored record either way."""
+        ...
+
+    async def save(self, action: Action, was: State, was_started: bool) -> bool:
+        """Write ``action`` if the stored one is still in state ``was`` (and ``started`` as
+        ``was_started``): False when another run changed it first."""
+        ...
+
+    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
+        """The open proposals for this person in this conversation, newest first."""
+        ...
+
+    def atomically(self) -> AbstractAsyncContextManager[None]:
+        """One transaction around Kith's own writes and the action's completion: both
+        commit, or neither does."""
+        ...

@@ -81,16 +81,14 @@ class Acts:
             raise ToolError(REFUSED)
         key = ActionKey(ctx.inbound.id, self._index)
         self._index += 1
-        found = await self.store.get(key)
-        if found is None:
-            now = ctx.clock()
-            found = await self.store.record(Action(
-                key=key, person_id=ctx.person_id, conversation=str(ctx.inbound.conversation),
-                tool=tool.name, args=args.model_dump_json(),
-                state=State.PROPOSED if self._needs_approval() else State.APPROVED,
-                summary=summarize(tool, args), reason=self.reason if self.untrusted else "",
-                created_at=now, expires_at=now + self.ttl))
-        elif found.tool != tool.name:
+        now = ctx.clock()
+        found = await self.store.record(Action(  # a resumed turn gets the record it wrote
+            key=key, person_id=ctx.person_id, conversation=str(ctx.inbound.conversation),
+            tool=tool.name, args=args.model_dump_json(),
+            state=State.PROPOSED if self._needs_approval() else State.APPROVED,
+            summary=summarize(tool, args), reason=self.reason if self.untrusted else "",
+            created_at=now, expires_at=now + self.ttl))
+        if found.tool != tool.name:
             log.warning("action_key_reused", key=str(key), was=found.tool, now=tool.name)
         return await self.resume(found, tool, ctx, args)
 

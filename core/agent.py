@@ -243,12 +243,11 @@ class Agent:
         if not every:
             return None
         ctx = await self._tool_context(inbound, person, bot)
-        acts = Acts(self.store.actions, untrusted=reads_quoted(inbound),
-                    approvals=bot.approvals, reason=reason_for(inbound))
+        acts = Acts(self.store.actions, bot.approvals, reason_for(inbound))
         return ToolLoop(
             self.model, every.for_turn(inbound), ctx, known=every.tools,
             route_key=str(inbound.conversation), model_name=model,
-            max_tokens=self.reply_tokens, acts=acts,
+            max_tokens=self.reply_tokens, acts=acts, untrusted=reads_quoted(inbound),
         )
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,

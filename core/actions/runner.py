@@ -57,26 +57,28 @@ def with_undo(result: ToolResult) -> str:
     return result.notice
 
 
+def needs_approval(approvals: Approvals, untrusted: bool) -> bool:
+    return approvals is Approvals.ALWAYS or (untrusted and approvals is Approvals.UNTRUSTED)
+
+
 @dataclass(slots=True)
 class Acts:
-    """One turn's side-effect calls. ``untrusted``: the context this turn's model calls see
-    holds content the person did not write; ``reason`` says what (for the proposal)."""
+    """One turn's side-effect calls, under the bot's ``approvals`` rule; ``reason`` says
+    what untrusted content the turn holds (shown with a proposal)."""
 
     store: ActionStore
-    untrusted: bool
-    approvals: Approvals = Approvals.UNTRUSTED
-    reason: str = "content you did not write"
+    approvals: Approvals
+    reason: str
     ttl: timedelta = APPROVAL_TTL
     _index: int = field(default=0, init=False)
 
-    def _needs_approval(self) -> bool:
-        return self.approvals is Approvals.ALWAYS or (
-            self.untrusted and self.approvals is Approvals.UNTRUSTED)
-
-    async def run(self, tool: Tool, ctx: ToolContext, args: BaseModel) -> ToolResult:
+    async def run(self, tool: Tool, ctx: ToolContext, args: BaseModel, *,
+                  untrusted: bool) -> ToolResult:
+        """Run one call. ``untrusted``: the context of the model call that made it holds
+        content the person did not write (decided by the caller for each call)."""
         if not tool.policy.side_effects:
             return await tool.handler(ctx, args)
-        if self.untrusted and self.approvals is Approvals.NEVER:
+        if untrusted and self.approvals is Approvals.NEVER:
             log.info("action_refused_untrusted", tool=tool.name)
             raise ToolError(REFUSED)
         key = ActionKey(ctx.inbound.id, self._index)
@@ -85,8 +87,9 @@ class Acts:
         found = await self.store.record(Action(  # a resumed turn gets the record it wrote
             key=key, person_id=ctx.person_id, conversation=str(ctx.inbound.conversation),
             tool=tool.name, args=args.model_dump_json(),
-            state=State.PROPOSED if self._needs_approval() else State.APPROVED,
-            summary=summarize(tool, args), reason=self.reason if self.untrusted else "",
+            state=State.PROPOSED if needs_approval(self.approvals, untrusted)
+            else State.APPROVED,
+            summary=summarize(tool, args), reason=self.reason if untrusted else "",
             created_at=now, expires_at=now + self.ttl))
         if found.tool != tool.name:
             log.warning("action_key_reused", key=str(key), was=found.tool, now=tool.name)

@@ -39,9 +39,10 @@ class ToolLoop:
     def __init__(
         self, model: ChatModel, tools: Registry, ctx: ToolContext, *, known: Collection[str],
         route_key: str, model_name: str | None, max_tokens: int, max_steps: int = MAX_STEPS,
-        acts: Acts,
+        acts: Acts, untrusted: bool,
     ) -> None:
         self.acts = acts  # side-effect calls run through their durable action records
+        self.untrusted = untrusted  # the context holds content the person did not write
         self.model = model
         self.tools = tools
         self.ctx = ctx
@@ -118,7 +119,7 @@ class ToolLoop:
             return Outcome(f"error: invalid arguments for {tool.name}: {args.error}",
                            failed=True)
         try:
-            result = await self.acts.run(tool, self.ctx, args)
+            result = await self.acts.run(tool, self.ctx, args, untrusted=self.untrusted)
         except ToolError as err:
             log.info("tool_refused", tool=tool.name, error=str(err))
             return Outcome(f"error: {err}", failed=True)

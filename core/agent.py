@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
-from core.actions.approvals import parse_answer, reason_for, settle
+from core.actions.approvals import NOT_WAITING, parse_answer, reason_for, settle
 from core.actions.runner import Acts
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
@@ -228,13 +228,17 @@ class Agent:
         return ToolContext(inbound, person, self.store, self.clock, zone, source)
 
     async def _answer_proposal(self, inbound: Inbound, person: str) -> str | None:
-        """The person's bare yes or no decides their newest proposed action here."""
-        approve = parse_answer(inbound.text)
+        """The person's bare yes or no (or a platform control's answer) decides their newest
+        proposed action here (or the one the control names)."""
+        decision = inbound.decision
+        approve = decision.approve if decision else parse_answer(inbound.text)
         bot = self.bots[inbound.conversation.bot]
         if approve is None or not self.tools[bot.name]:
             return None
         ctx = await self._tool_context(inbound, person, bot)
-        return await settle(self.store.actions, self.tools[bot.name], ctx, approve)
+        said = await settle(self.store.actions, self.tools[bot.name], ctx, approve,
+                            decision.action_id if decision else None)
+        return NOT_WAITING if said is None and decision else said
 
     async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
                          model: str | None) -> ToolLoop | None:

@@ -29,6 +29,8 @@ YES = frozenset({"yes", "y", "yes please", "ok", "okay", "approve", "do it", "su
                  "sí", "si", "sim", "oui", "ja", "да"})
 NO = frozenset({"no", "n", "no thanks", "decline", "don't", "dont", "drop it", "👎", "não",
                 "nao", "non", "nein", "нет"})
+NOT_WAITING = ("Nothing here waits for that answer from you: it was answered already, or it is "
+               "not yours to answer.")
 
 
 def parse_answer(text: str) -> bool | None:

@@ -96,6 +96,14 @@ class PostgresActionStore:
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
+    async def made_by(self, inbound_id: str) -> list[Action]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = %s AND state = 'proposed' "
+                "ORDER BY idx", (inbound_id,))
+            rows = await cur.fetchall()
+        return [_action(r) for r in rows]
+
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[None]:
         if _BOUND.get() is not None:

@@ -72,6 +72,12 @@ class SQLiteActionStore:
             (conversation, person_id)).fetchall()
         return [_action(r) for r in rows]
 
+    async def made_by(self, inbound_id: str) -> list[Action]:
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = ? AND state = 'proposed' "
+            "ORDER BY idx", (inbound_id,)).fetchall()
+        return [_action(r) for r in rows]
+
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[None]:
         db = self.db

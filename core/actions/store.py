@@ -24,6 +24,11 @@ class ActionStore(Protocol):
         """The open proposals for this person in this conversation, newest first."""
         ...
 
+    async def made_by(self, inbound_id: str) -> list[Action]:
+        """The open proposals one message's turn made, in call order (for a platform's
+        controls under the reply)."""
+        ...
+
     def atomically(self) -> AbstractAsyncContextManager[None]:
         """One transaction around Kith's own writes and the action's completion: both
         commit, or neither does."""

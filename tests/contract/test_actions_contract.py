@@ -36,11 +36,13 @@ async def test_record_once_and_compare_and_set(store: Store) -> None:
     assert [a.key.index for a in await store.actions.proposals("kith/test/a", ana)] == [1, 0]
     assert await store.actions.proposals("kith/test/b", ana) == []
     assert await store.actions.proposals("kith/test/a", "someone-else") == []
+    assert [a.key.index for a in await store.actions.made_by("test:kith:a:1")] == [0, 1]
     approved = replace(first, state=State.APPROVED, decided_by="ana")
     assert await store.actions.save(approved, State.PROPOSED, False)
     assert not await store.actions.save(replace(first, state=State.DECLINED),
                                         State.PROPOSED, False)  # a double click
     assert await store.actions.get(first.key) == approved
+    assert [a.key.index for a in await store.actions.made_by("test:kith:a:1")] == [1]
     started = replace(approved, started=True)
     assert await store.actions.save(started, State.APPROVED, False)
     assert not await store.actions.save(started, State.APPROVED, False)  # started once

@@ -12,14 +12,16 @@ from typing import Any
 from core.actions.approvals import NOT_WAITING
 from core.events import Sender
 from core.schedule.model import Kind
-from tests.adapters.whatsapp.test_whatsapp_cloud import (  # noqa: F401 (the rig fixture)
+from tests.adapters.whatsapp import test_whatsapp_cloud as base
+from tests.adapters.whatsapp.test_whatsapp_cloud import (
     FRIEND,
     OWNER,
     Rig,
     fixture,
-    rig,
     text_message,
 )
+
+rig = base.rig  # the same served Kith, fixture and all
 
 WHEN = "2099-01-01T09:00:00+00:00"
 

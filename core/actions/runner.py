@@ -108,8 +108,8 @@ class Acts:
                                   f"({action.summary}).", origin=Origin.KITH)
             case State.PROPOSED:
                 hours = round(self.ttl.total_seconds() / 3600)
-                notice = PROPOSED.format(summary=action.summary,
-                                         reason=action.reason or "this turn", hours=hours)
+                reason = action.reason or "your message (I ask before every action)"
+                notice = PROPOSED.format(summary=action.summary, reason=reason, hours=hours)
                 return ToolResult(
                     "Not done yet: the person was asked to approve it and answers with their "
                     "own yes or no. Do not say it is done.", notice, origin=Origin.KITH)

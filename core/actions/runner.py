@@ -18,14 +18,14 @@ that row and reuses it: a done action's result is returned, not redone.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
 from core.actions.machine import Fail, Finish, Refused, Start, step
-from core.actions.model import Action, ActionKey, Approvals, State
+from core.actions.model import Action, ActionKey, Approvals, State, idempotency_key
 from core.actions.store import ActionStore
 from core.logging import get_logger
 from core.provenance import Origin
@@ -120,6 +120,7 @@ async def perform(store: ActionStore, action: Action, tool: Tool, ctx: ToolConte
                   args: BaseModel) -> ToolResult:
     """Run an approved action exactly once (see the module's notes)."""
     assert action.state is State.APPROVED
+    ctx = replace(ctx, idempotency_key=idempotency_key(action.key))
     if tool.policy.atomic:
         try:
             async with store.atomically():

@@ -50,6 +50,9 @@ class ToolContext:
     clock: Callable[[], datetime]
     timezone: str  # the person's IANA zone, resolved
     timezone_source: str  # where it came from, said back to the person
+    # a side-effect handler's action key for the system it acts on (a CalDAV UID, an MCP
+    # request id): the same on every run of this action (core.actions.model.idempotency_key)
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

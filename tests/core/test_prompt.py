@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.events import Origin, Quoted
-from core.prompt import PromptInput, build_prompt, summary_prompt, window_start
+from core.prompt import PromptInput, build_prompt, summary_origin, summary_prompt, window_start
 from core.provenance import Origin as Prov
 from core.quoting import NEUTRALIZED
 from core.store.base import Turn
@@ -129,3 +129,46 @@ def test_summaries_never_read_quoted_content_or_replies_to_it() -> None:
     body = summary_prompt("", history)[1].content
     assert "obey" not in body and "Mallory" not in body
     assert "forwarded message from Ben" in body and "look at this" in body and "thanks" in body
+
+
+def test_the_context_reports_every_untrusted_origin_it_holds() -> None:
+    mine = [Turn(1, "user", "Ana", "hi", 2, NOW, person_id="p-ana", origin=Prov.PERSON),
+            Turn(2, "assistant", "", "Hello.", 2, NOW, origin=Prov.KITH)]
+    assert build_prompt(data(mine)).taint.trusted
+    quoted = [Turn(1, "user", "Ana", "look", 2, NOW, quoted=(FWD,), person_id="p-ana",
+                   origin=Prov.QUOTE), *mine[1:]]
+    assert build_prompt(data(quoted, boundary="b0")).taint.untrusted == {Prov.QUOTE}
+    ben = [Turn(1, "user", "Ben", "set an alarm for all", 2, NOW, person_id="p-ben",
+                origin=Prov.PERSON)]
+    assert build_prompt(data(ben)).taint.untrusted == {Prov.OTHER}  # another member's words
+    assert build_prompt(data(mine, summary_origin=Prov.QUOTE)).taint.untrusted == {Prov.QUOTE}
+    assert build_prompt(data(mine, summary="", summary_origin=Prov.QUOTE)).taint.trusted
+    assert build_prompt(data(mine, context_origins=(Prov.KITH, Prov.QUOTE))).taint.untrusted \
+        == {Prov.QUOTE}
+    assert build_prompt(data(mine, quoted=(FWD,), boundary="b0")).taint.untrusted == {
+        Prov.QUOTE}
+
+
+def test_taint_lasts_while_its_source_is_in_the_window() -> None:
+    """A reply written while a forward sat in the window is no source itself: once the
+    forward leaves the window, the context is trusted again."""
+    source = [Turn(1, "user", "Ana", "look " + "x" * 600, 200, NOW, quoted=(FWD,),
+                   person_id="p-ana", origin=Prov.QUOTE),
+              Turn(2, "assistant", "", "Seen.", 2, NOW, read_quoted=True, origin=Prov.QUOTE)]
+    later = [Turn(3 + i, "user" if i % 2 == 0 else "assistant", "Ana" if i % 2 == 0 else "",
+                  "ok thanks", 3, NOW, person_id="p-ana" if i % 2 == 0 else None,
+                  origin=Prov.PERSON if i % 2 == 0 else Prov.KITH) for i in range(6)]
+    roomy = build_prompt(data(source + later, boundary="b0", block_turns=2))
+    assert roomy.dropped_turns == 0 and roomy.taint.untrusted == {Prov.QUOTE}
+    tight = build_prompt(data(source + later, boundary="b0", block_turns=2, budget_tokens=500))
+    assert tight.dropped_turns == 2 and tight.taint.trusted
+
+
+def test_a_summary_that_folds_untrusted_turns_is_untrusted() -> None:
+    own = [Turn(1, "user", "Ana", "hi", 2, NOW, person_id="p", origin=Prov.PERSON),
+           Turn(2, "assistant", "", "Hello.", 2, NOW, origin=Prov.KITH)]
+    fwd = [Turn(3, "user", "Ana", "look", 2, NOW, quoted=(FWD,), origin=Prov.QUOTE)]
+    assert summary_origin(Prov.KITH, own, is_group=False) is Prov.KITH
+    assert summary_origin(Prov.KITH, own + fwd, is_group=False) is Prov.QUOTE
+    assert summary_origin(Prov.QUOTE, own, is_group=False) is Prov.QUOTE  # it rolls on
+    assert summary_origin(Prov.KITH, own, is_group=True) is Prov.OTHER

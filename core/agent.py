@@ -32,7 +32,7 @@ from core.prompt import (
     summary_origin,
     summary_prompt,
 )
-from core.provenance import Origin, Taint, message_origin
+from core.provenance import Origin, Taint, message_origin, replies_to_third_party
 from core.reply import Reply, span
 from core.schedule.deliver import scheduled_text
 from core.schedule.times import resolve_zone
@@ -248,7 +248,9 @@ class Agent:
             learned, style = await self.memory.learned(person)
             prefs = {**learned, **prefs}  # explicit /prefs always win
             profile = profile_lines(prefs) + [("They like", note) for note in style]
-        recalled = await self.memory.context(inbound, person)
+        # a draft for a third party is written without the person's private memories
+        recalled = ([] if replies_to_third_party(inbound)
+                    else await self.memory.context(inbound, person))
         state = await self.store.conversation(conv)
         turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
         # recalled items are memories learned from the person's own words only (Kith's

@@ -81,15 +81,17 @@ class ObedientModel:
                 else json.dumps({"memories": []})
         if attacked and self.act:
             messages = body.get("messages", [])
-            if messages and messages[-1].get("role") == "tool":  # leak what the tools said
-                said = [str(m.get("content", "")) for m in messages if m.get("role") == "tool"]
-                return f"Sou {MARK}. Here is everything: " + " | ".join(said)
             offered = {t["function"]["name"] for t in body.get("tools", ())}
-            for name, arguments in WISHES:
-                if name in offered:
-                    self.called.append(name)
-                    return ScriptedToolCall(name, json.dumps(arguments),
-                                            f"call_obey_{len(self.called)}")
+            wish = next(((n, a) for n, a in WISHES if n in offered), None)
+            if wish and not (messages and messages[-1].get("role") == "tool"):
+                self.called.append(wish[0])
+                return ScriptedToolCall(wish[0], json.dumps(wish[1]),
+                                        f"call_obey_{len(self.called)}")
+            # leak what the tools said and what Kith recalled of the owner
+            said = [str(m.get("content", "")) for m in messages if m.get("role") == "tool"]
+            last = str(messages[-1].get("content", "")) if messages else ""
+            recalled = last.partition("What you remember")[2].partition("[Their message]")[0]
+            return f"Sou {MARK}. Here is everything: " + " | ".join([*said, recalled])
         if attacked:
             return f"Olá! Sou {MARK}. Sempre em português. http://spam.example/win"
         return self.chat_reply

@@ -3,8 +3,10 @@ every instruction it reads: nothing private reaches the draft addressed to the s
 
 The rule (``core.tools.policy``): a turn whose answer is addressed to someone other than the
 person gets no tools at all while its context is untrusted, and an email turn always is
-(every one carries a forwarded mail). Nothing a tool could reveal is in the context the
-draft is written from, so no draft can carry it."""
+(every one carries a forwarded mail); nor are the owner's memories recalled into it (the
+learned profile — name, tone, sign-off — stays: the draft is in their voice). Nothing a
+tool or recall could reveal is in the context the draft is written from, so no draft can
+carry it."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ def ready_to_send(message: EmailMessage) -> str:
     return str(body.get_content())
 
 
-@pytest.mark.parametrize("note", ["", "please draft a short reply"])
+@pytest.mark.parametrize("note", ["", "please draft a short reply about my sister Ines"])
 async def test_forwarded_mail_gets_no_private_data_into_the_reply(
         tmp_path: Path, fake_llm: tuple[FakeLLM, str], relay: Relay,
         keys: dict[str, DkimKey], note: str) -> None:
@@ -57,7 +59,8 @@ async def test_forwarded_mail_gets_no_private_data_into_the_reply(
         assert model.read_attack >= 1
         leaked = ready_to_send(sent.message)
         assert MARK in leaked  # the obedient draft was written (and would leak what it saw)
-        for private in (*PRIVATE_ITEMS, PRIVATE_REMINDER):
+        for private in (*PRIVATE_ITEMS, PRIVATE_REMINDER, "Porto"):  # a list, a reminder,
+            # a memory (recall would find "Sister Ines lives in Porto" from the note)
             assert private not in leaked
             assert private not in sent.message.as_string()
         assert await state(kith, person) == before

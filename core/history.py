@@ -22,6 +22,7 @@ from typing import Any
 from core.events import Inbound
 from core.llm import ChatMessage, ToolCall
 from core.provenance import Origin, message_origin
+from core.tokens import estimate_tokens, message_tokens
 
 CLIP = 400  # characters of a stored tool result that later prompts see
 
@@ -96,9 +97,10 @@ def replay(trace: ToolTrace) -> list[ChatMessage]:
     return out
 
 
-def replay_chars(trace: ToolTrace) -> int:
-    """Characters a replay adds to the prompt (for the history budget)."""
-    return sum(len(m.content) + sum(len(c.arguments) + len(c.name) for c in m.tool_calls)
+def replay_tokens(trace: ToolTrace) -> int:
+    """What a replay costs in the prompt, estimated as an upper bound (the history budget)."""
+    return sum(message_tokens(m.content) + sum(estimate_tokens(c.name + c.arguments)
+                                               for c in m.tool_calls)
                for m in replay(trace))
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.events import Quoted
-from core.history import replay, replay_chars
+from core.history import replay, replay_tokens
 from core.llm import ChatMessage
 from core.provenance import Origin, Taint
 from core.quoting import mention, render_message
@@ -104,9 +104,10 @@ def _turn_text(turn: Turn, is_group: bool, boundary: str) -> str:
 
 
 def turn_cost(turn: Turn) -> int:
-    """What a turn costs in the window: its words, and its tool steps when it has them."""
-    extra = estimate_tokens("x" * replay_chars(turn.trace)) if turn.trace is not None else 0
-    return turn.tokens + MESSAGE_OVERHEAD + extra
+    """What a turn costs in the window: its message, or its replayed tool steps."""
+    if turn.role == "assistant" and turn.trace is not None:
+        return replay_tokens(turn.trace)
+    return turn.tokens + MESSAGE_OVERHEAD
 
 
 def _turn_messages(turn: Turn, is_group: bool, boundary: str) -> list[ChatMessage]:

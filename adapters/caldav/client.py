@@ -20,7 +20,7 @@ from caldav import aio
 from caldav.elements import dav
 from caldav.lib import error as dav_error
 
-from core.calendar.expand import expand
+from core.calendar.expand import Resource, in_window
 from core.calendar.model import CalendarError, Event, Window
 from core.logging import get_logger
 
@@ -32,7 +32,7 @@ class _Collection:
     calendar: Any  # caldav.Calendar bound to the async client
     name: str
     token: str | None = None
-    objects: dict[str, str] = field(default_factory=dict)  # href → iCalendar text
+    objects: dict[str, Resource] = field(default_factory=dict)  # href → parsed once
 
 
 def _href(obj: Any) -> str:
@@ -82,7 +82,7 @@ class CaldavCalendar:
             collections = list(self._collections or ())
         found: list[Event] = []
         for col in collections:
-            found.extend(expand(col.objects.values(), window, tz, col.name))
+            found.extend(in_window(col.objects.values(), window, tz, col.name))
         found.sort(key=lambda e: (e.start, not e.all_day, e.title))
         return found
 
@@ -142,7 +142,11 @@ class CaldavCalendar:
         except dav_error.DAVError:
             token = None  # no sync support: read whole each time
         objects = await col.calendar.search(event=True)
-        col.objects = {_href(o): str(o.data) for o in objects if o.data}
+        col.objects = {}
+        for obj in objects:
+            resource = Resource.parse(str(obj.data)) if obj.data else None
+            if resource is not None:
+                col.objects[_href(obj)] = resource
         col.token = token
 
     async def _sync(self, col: _Collection) -> None:
@@ -155,8 +159,9 @@ class CaldavCalendar:
             href = _href(obj)
             if href in {str(d) for d in changes.deleted_urls}:
                 continue
-            if getattr(obj, "data", None):
-                col.objects[href] = str(obj.data)
+            resource = Resource.parse(str(obj.data)) if getattr(obj, "data", None) else None
+            if resource is not None:
+                col.objects[href] = resource
             else:
                 col.objects.pop(href, None)
         col.token = str(changes.sync_token) if changes.sync_token else None

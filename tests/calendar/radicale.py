@@ -14,8 +14,8 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import caldav
@@ -73,6 +73,12 @@ def _wait(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 @pytest.fixture(scope="session")
 def radicale() -> Iterator[Radicale]:
+    with running_radicale() as server:
+        yield server
+
+
+@contextmanager
+def running_radicale() -> Iterator[Radicale]:
     root = Path(tempfile.mkdtemp(prefix="kithcal-"))
     port = _free_port()
     users = root / "users"
@@ -100,11 +106,3 @@ def radicale() -> Iterator[Radicale]:
             proc.kill()
             proc.wait(10)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def add_event(cal: caldav.Calendar, ics: str) -> None:
-    cal.save_event(ics)
-
-
-def stamp() -> str:
-    return datetime.now().strftime("%Y%m%dT%H%M%SZ")

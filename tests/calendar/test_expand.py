@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.calendar.agenda import render, window_for
-from core.calendar.expand import expand
-from core.calendar.model import Window
+from core.calendar.expand import Resource, expand, in_window
+from core.calendar.model import Event, Window
 from tests.calendar.ics import CONFERENCE, FLOATING, NEW_YORK, OVERNIGHT, STANDUP, vcal, vevent
 
 LISBON = ZoneInfo("Europe/Lisbon")
@@ -95,3 +96,32 @@ def test_window_words() -> None:
         window_for("next fortnight", now, LISBON)
     with pytest.raises(ValueError, match="days must be"):
         window_for("today", now, LISBON, days=90)
+
+
+def test_the_span_filter_never_drops_an_event_expansion_would_find() -> None:
+    """Resources are skipped by their span before expansion; across windows around every
+    fixture (DST, all-day, floating, other zones, series with UNTIL), the result is the
+    same as expanding everything."""
+    texts = [STANDUP, CONFERENCE, NEW_YORK, FLOATING, OVERNIGHT,
+             vcal(vevent("forever", "Weekly", "DTSTART;TZID=Asia/Tokyo:20260105T080000",
+                         "DURATION:PT1H", "RRULE:FREQ=WEEKLY;COUNT=200")),
+             vcal(vevent("rdate", "Odd", "DTSTART:20270101T120000Z",
+                         "RDATE:20271225T120000Z"))]
+    resources = [r for r in (Resource.parse(t) for t in texts) if r is not None]
+    for tz in (LISBON, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Pacific/Pago_Pago")):
+        day = datetime(2026, 12, 20, tzinfo=tz)
+        while day < datetime(2028, 1, 10, tzinfo=tz):
+            window = Window(day, day + timedelta(days=3))
+            filtered = in_window(resources, window, tz)
+            everything = sorted(
+                (e for t in texts for e in _unfiltered(t, window, tz)),
+                key=lambda e: (e.start, not e.all_day, e.title))
+            assert filtered == everything, (tz, day)
+            day += timedelta(days=5)
+
+
+def _unfiltered(text: str, window: Window, tz: ZoneInfo) -> list[Event]:
+    resource = Resource.parse(text)
+    assert resource is not None
+    return in_window([replace(resource, first=window.start - timedelta(days=1), last=None)],
+                     window, tz)

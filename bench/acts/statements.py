@@ -28,7 +28,7 @@ TURNS = 20
 class Direct:
     """The tool loop's call site as it was: the handler, no record."""
 
-    async def run(self, tool: Tool, ctx: ToolContext, args: Any, *, untrusted: bool) -> ToolResult:
+    async def run(self, tool: Tool, ctx: ToolContext, args: Any, *, taint: Any) -> ToolResult:
         return await tool.handler(ctx, args)
 
 

@@ -43,16 +43,6 @@ def parse_answer(text: str) -> bool | None:
     return None
 
 
-def reason_for(inbound: Inbound) -> str:
-    """What asked for a proposed action, in a few words the person recognises."""
-    if inbound.conversation.channel == "email":
-        return "the forwarded mail"
-    for quoted in inbound.quoted:
-        claimed = f" (it says it is from {quoted.author[:40]})" if quoted.author else ""
-        return f"the {quoted.origin.value.replace('_', ' ')} in your message{claimed}"
-    return "content you did not write in this conversation"
-
-
 def answerable(inbound: Inbound) -> bool:
     """The message can be an answer: the person's own words, nothing forwarded or quoted."""
     return not inbound.quoted and inbound.scheduled is None

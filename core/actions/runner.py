@@ -27,8 +27,9 @@ from pydantic import BaseModel
 from core.actions.machine import Fail, Finish, Refused, Start, step
 from core.actions.model import Action, ActionKey, Approvals, State, idempotency_key
 from core.actions.store import ActionStore
+from core.events import Inbound
 from core.logging import get_logger
-from core.provenance import Origin
+from core.provenance import Origin, Taint
 from core.tools.base import Tool, ToolContext, ToolError, ToolResult
 
 log = get_logger("kith.actions")
@@ -61,23 +62,42 @@ def needs_approval(approvals: Approvals, untrusted: bool) -> bool:
     return approvals is Approvals.ALWAYS or (untrusted and approvals is Approvals.UNTRUSTED)
 
 
+_SOURCES = {
+    Origin.QUOTE: "a forwarded or quoted message in this conversation",
+    Origin.OTHER: "another member's message in this conversation",
+    Origin.WEB: "a web page", Origin.MCP: "a result from an MCP server",
+    Origin.MEDIA: "someone else's voice note or picture",
+    Origin.CALENDAR: "a calendar entry (invitations carry other people's words)",
+}
+
+
+def reason_for(inbound: Inbound, taint: Taint) -> str:
+    """What asked for a proposed action, in a few words the person recognises."""
+    if inbound.conversation.channel == "email":
+        return "the forwarded mail"
+    for quoted in inbound.quoted:
+        claimed = f" (it says it is from {quoted.author[:40]})" if quoted.author else ""
+        return f"the {quoted.origin.value.replace('_', ' ')} in your message{claimed}"
+    found = [_SOURCES.get(o, f"content from {o.value}") for o in sorted(taint.untrusted)]
+    return " and ".join(found) or "content you did not write in this conversation"
+
+
 @dataclass(slots=True)
 class Acts:
-    """One turn's side-effect calls, under the bot's ``approvals`` rule; ``reason`` says
-    what untrusted content the turn holds (shown with a proposal)."""
+    """One turn's side-effect calls, under the bot's ``approvals`` rule."""
 
     store: ActionStore
     approvals: Approvals
-    reason: str
     ttl: timedelta = APPROVAL_TTL
     _index: int = field(default=0, init=False)
 
     async def run(self, tool: Tool, ctx: ToolContext, args: BaseModel, *,
-                  untrusted: bool) -> ToolResult:
-        """Run one call. ``untrusted``: the context of the model call that made it holds
-        content the person did not write (decided by the caller for each call)."""
+                  taint: Taint) -> ToolResult:
+        """Run one call. ``taint``: the trust of the context of the model call that made it
+        (the loop's, which grows with untrusted tool results)."""
         if not tool.policy.side_effects:
             return await tool.handler(ctx, args)
+        untrusted = not taint.trusted
         if untrusted and self.approvals is Approvals.NEVER:
             log.info("action_refused_untrusted", tool=tool.name)
             raise ToolError(REFUSED)
@@ -89,7 +109,8 @@ class Acts:
             tool=tool.name, args=args.model_dump_json(),
             state=State.PROPOSED if needs_approval(self.approvals, untrusted)
             else State.APPROVED,
-            summary=summarize(tool, args), reason=self.reason if untrusted else "",
+            summary=summarize(tool, args),
+            reason=reason_for(ctx.inbound, taint) if untrusted else "",
             created_at=now, expires_at=now + self.ttl))
         if found.tool != tool.name:
             log.warning("action_key_reused", key=str(key), was=found.tool, now=tool.name)

@@ -1,23 +1,27 @@
-"""Which tools one turn may use (pure)."""
+"""Which tools one model call may use (pure), decided from the trust of its whole context.
+
+``taint`` (:class:`core.provenance.Taint`) names the untrusted origins anywhere in what the
+call reads — the history window and the summary included, and every untrusted tool result of
+the turn so far — not only the newest message. In an untrusted context:
+
+- side-effect tools are offered, and every call of one is *proposed* to the person, not
+  done (:mod:`core.actions.runner`; refused outright with ``approvals = "never"``);
+- a turn whose answer is addressed to someone other than the person (the email channel's
+  ready-to-send reply.eml) gets no tools at all, reading ones included: whatever a tool
+  reveals would land in a draft for the third party, and there the person's private lists
+  and reminders have no place.
+"""
 
 from __future__ import annotations
 
 from core.events import Inbound, Trust
+from core.provenance import Taint, replies_to_third_party
 from core.tools.base import Tool, Who
 
 
-def reads_quoted(inbound: Inbound) -> bool:
-    """The turn reads words the person did not write (a forwarded mail, a quoted message).
-
-    ``Inbound.quoted`` carries them. Every email turn is a forwarded mail, whether or not
-    the email adapter has moved the mail into ``quoted`` yet.
-    """
-    return bool(inbound.quoted) or inbound.conversation.channel == "email"
-
-
-def may_use(tool: Tool, inbound: Inbound) -> bool:
-    # side-effect tools are offered on turns that read quoted words too: there every call
-    # is proposed to the person, not done (core.actions.runner)
+def may_use(tool: Tool, inbound: Inbound, taint: Taint) -> bool:
+    if not taint.trusted and replies_to_third_party(inbound):
+        return False
     who = tool.policy.who
     if who is Who.OWNER:
         return inbound.trust is Trust.OWNER

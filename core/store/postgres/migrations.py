@@ -14,6 +14,7 @@ from core.actions import schema as actions_schema
 from core.store.postgres import (
     schema_coord,
     schema_core,
+    schema_history,
     schema_leader,
     schema_memory,
     schema_schedule,
@@ -26,6 +27,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *schema_schedule.MIGRATIONS,
     *schema_coord.MIGRATIONS,
     *schema_leader.MIGRATIONS,
+    *schema_history.MIGRATIONS,
     *actions_schema.POSTGRES,
 )
 LOCK_KEY = 0x4B495448  # "KITH": the advisory lock every replica's migration waits on

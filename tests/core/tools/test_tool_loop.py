@@ -156,10 +156,18 @@ async def test_forwarded_content_side_effects_are_proposed_not_done(
         reply = await core.send(inbound)
         person = await core.person(inbound.sender.platform_id, channel)
         assert await core.store.schedule.for_person(person) == []
-        [proposal] = await core.store.actions.proposals(str(inbound.conversation), person)
+        waiting = await core.store.actions.proposals(str(inbound.conversation), person)
+    offered = {t["function"]["name"] for t in fake.chat_requests[0].get("tools", ())}
+    if where == "mail":  # a mail's draft goes to a third party: no tools at all
+        assert offered == set() and waiting == []
+        assert reply == "Here is a draft reply to the mail."
+        return
+    assert "create_reminder" in offered  # offered, and its call proposed, not done
+    [proposal] = waiting
     assert proposal.tool == "create_reminder" and "wake up everyone" in proposal.summary
     told = fake.chat_requests[1]["messages"][-1]
     assert told["role"] == "tool" and "Not done yet" in told["content"]
     assert reply.startswith("I haven't done this: create reminder (text: wake up everyone")
-    assert "Reply yes to do it or no" in reply
+    assert "asked for by the forwarded message in your message (it says it is from " \
+           "Mallory)" in reply
     assert reply.endswith("Here is a draft reply to the mail.")

@@ -25,8 +25,10 @@ from core.tools.base import ToolContext, ToolError
 from core.tools.registry import Registry
 
 log = get_logger("kith.actions")
-YES = frozenset({"yes", "y", "yes please", "ok", "okay", "approve", "do it", "sure", "👍",
-                 "sí", "si", "sim", "oui", "ja", "да"})
+# only words that plainly answer the question asked: an "ok" or "sure" said about something
+# else must never approve an action someone else's words asked for
+YES = frozenset({"yes", "y", "yes please", "approve", "do it", "👍", "sí", "si", "sim", "oui",
+                 "ja", "да"})
 NO = frozenset({"no", "n", "no thanks", "decline", "don't", "dont", "drop it", "👎", "não",
                 "nao", "non", "nein", "нет"})
 NOT_WAITING = ("Nothing here waits for that answer from you: it was answered already, or it is "

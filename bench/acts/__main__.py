@@ -20,12 +20,12 @@ from bench.common import machine
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.acts", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10,000 pending, shorter idle")
-    parser.add_argument("--only", choices=["provenance"], help="run only this part")
+    parser.add_argument("--only", choices=["provenance", "statements"], help="run only this part")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     print(f"machine: {machine()}")
-    if args.only == "provenance":
-        asyncio.run(provenance.run())
+    if args.only is not None:
+        asyncio.run({"provenance": provenance.run, "statements": statements.run}[args.only]())
         return
     asyncio.run(tools.run())
     asyncio.run(provenance.run())

@@ -9,6 +9,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from dotenv import load_dotenv
 
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+GRACEFUL = 2  # seconds open HTTP requests get after SIGTERM
 MIN_TOKEN = 16  # characters of KITH_GATEWAY__WEBCHAT_TOKEN when reachable off this machine
 
 
@@ -88,14 +90,20 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
         await _ready(choice)
     elif choice.embedded is not None:
         choice.embedded.start()  # downloads in the background; the page shows progress
-    app = build_app(Kith(choice.settings, fleet, model=choice.model))
+    kith = Kith(choice.settings, fleet, model=choice.model)
+    app = build_app(kith)
+    # SIGTERM: open requests get GRACEFUL seconds, then Kith stops (bounded): out in < 10 s
     config = uvicorn.Config(
         app, host=settings.gateway.host, port=settings.gateway.port, log_config=None,
-        access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        access_log=False, lifespan="on", timeout_graceful_shutdown=GRACEFUL,
     )
     host, port = settings.gateway.host, sock.getsockname()[1]
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            kith.request_stop()  # also while starting: stop waiting for slow channels
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:  # the one line a person needs

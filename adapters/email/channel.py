@@ -158,11 +158,15 @@ class EmailChannel:
         if self.watcher is not None:
             await self.watcher.start()
 
-    async def stop(self) -> None:
+    async def stop_input(self) -> None:
+        """Stop listening and watching; drafts can still be sent until ``stop``."""
         if self.listener is not None:
             await self.listener.stop()
         if self.watcher is not None:
             await self.watcher.stop()
+
+    async def stop(self) -> None:
+        await self.stop_input()
         if self._warming is not None and not self._warming.done():
             self._warming.cancel()
         await self.outbox.close()

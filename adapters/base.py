@@ -141,6 +141,9 @@ class WebhookChannel(Protocol):
 class ChannelSpec:
     config: type[ChannelConfig]
     build: Callable[[ChannelContext, Any], ChannelRuntime]
+    # ``kith check``: does the platform answer (and take the credentials)? None when it
+    # does, else the problem in a few words. Harmless: never logs in, never sends.
+    probe: Callable[[Any], Awaitable[str | None]] | None = None
 
 
 @runtime_checkable

@@ -146,11 +146,30 @@ async def _migrate(settings: Settings) -> int:
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
+    platforms = await _check_channels(fleet)
     choice = await choose(settings, show_progress=False)
     try:
-        return await _check_model(choice, fleet)
+        return max(await _check_model(choice, fleet), platforms)
     finally:
         await _close(choice.model)
+
+
+async def _check_channels(fleet: list[BotDefinition]) -> int:
+    """Ask each channel's platform whether it answers (``kith serve`` would keep retrying
+    a channel whose platform is down, and run the others)."""
+    from bots.registry import channel_spec
+
+    failed = 0
+    for bot in fleet:
+        for name, config in bot.channels.items():
+            probe = channel_spec(name).probe
+            if probe is None:
+                continue
+            problem = await probe(config)
+            print(f"bot {bot.profile.name} channel {name}: "
+                  + (problem or "the platform answers"))
+            failed |= problem is not None
+    return 1 if failed else 0
 
 
 async def _check_model(choice: Choice, fleet: list[BotDefinition]) -> int:

@@ -58,7 +58,7 @@ def test_a_homeserver_down_at_start_blocks_nothing(tmp_path: Path, kind: str) ->
     with homeserver(kind) as hs_port:
         write_bot(tmp_path / "bots", toml=BOT.format(port=hs_port))
         env = kith_env(tmp_path, KITH_LLM__BASE_URLS="http://127.0.0.1:9/v1",
-                       KITH_GATEWAY__PORT=str(port), MATRIX_OUTAGE_PASSWORD="pw")
+                       KITH_GATEWAY__PORT=str(port), MATRIX_OUTAGE_PASSWORD="pw-canary-7731")
         proc = subprocess.Popen([*KITH, "serve"], env=env, cwd=tmp_path,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -84,7 +84,7 @@ def test_sigterm_while_a_channel_is_starting_exits_within_10_seconds(tmp_path: P
     with homeserver("silent") as hs_port:
         write_bot(tmp_path / "bots", toml=BOT.format(port=hs_port))
         env = kith_env(tmp_path, KITH_LLM__BASE_URLS="http://127.0.0.1:9/v1",
-                       KITH_GATEWAY__PORT=str(port), MATRIX_OUTAGE_PASSWORD="pw")
+                       KITH_GATEWAY__PORT=str(port), MATRIX_OUTAGE_PASSWORD="pw-canary-7731")
         proc = subprocess.Popen([*KITH, "serve"], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
@@ -100,3 +100,17 @@ def test_sigterm_while_a_channel_is_starting_exits_within_10_seconds(tmp_path: P
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_kith_check_names_a_channel_whose_platform_is_down(tmp_path: Path) -> None:
+    from tests.e2e.procs import run_kith
+    from tests.fakes.llm import FakeLLM, running_fake_llm_sync
+
+    with homeserver("refusing") as hs_port, running_fake_llm_sync(FakeLLM()) as url:
+        write_bot(tmp_path / "bots", toml=BOT.format(port=hs_port))
+        done = run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=url,
+                        MATRIX_OUTAGE_PASSWORD="pw-canary-7731")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert (f"bot kith channel matrix: homeserver http://127.0.0.1:{hs_port}: unreachable"
+            in done.stdout)
+    assert "pw-canary-7731" not in done.stdout + done.stderr

@@ -169,6 +169,7 @@ class EmailChannel:
         await self.stop_input()
         if self._warming is not None and not self._warming.done():
             self._warming.cancel()
+        Reader.close()  # the workers end with the channel
         await self.outbox.close()
 
     # -- in ----------------------------------------------------------------------------
@@ -177,17 +178,21 @@ class EmailChannel:
         """Verify, spool and submit one mail. False: refused (logged, never answered)."""
         cfg = self.config
         try:
-            verdict, mail = await Reader.run(cfg.parse_seconds, check, raw, cfg.owners,
-                                             cfg.trusted_authserv_ids, self.dnsfunc,
-                                             cfg.max_parts)
+            verdict = await Reader.run(cfg.parse_seconds, check, raw, cfg.owners,
+                                       cfg.trusted_authserv_ids, self.dnsfunc)
         except Unreadable as err:  # not even verified: nobody to tell
             self.rejected += 1
             log.warning("email_refused", reason="unreadable", detail=str(err), bytes=len(raw))
             return False
-        if mail is None or verdict.owner is None:
+        if verdict.owner is None:
             self.rejected += 1
             log.warning("email_refused", reason=verdict.reason, bytes=len(raw))
             return False
+        try:  # the owner's: from here on, whatever goes wrong, they are told
+            mail: ParsedMail | str = await Reader.run(cfg.parse_seconds, read, raw,
+                                                      cfg.max_parts)
+        except Unreadable as err:
+            mail = str(err)
         if isinstance(mail, str):
             await self._notify(raw, verdict.owner, mail)
             return True

@@ -30,7 +30,7 @@ from adapters.email.parse import ParsedMail
 from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc
-from adapters.kit import retrying
+from adapters.kit import attribution, retrying
 from core.events import (
     Addressed,
     Attachment,
@@ -58,13 +58,16 @@ def mail_key(mail: ParsedMail, raw: bytes) -> str:
 def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> Inbound:
     """The Inbound for a verified owner's mail (pure): one conversation per forwarded mail."""
     thread = hashlib.sha256(key.encode()).hexdigest()[:16]
+    # Fail closed: the note is theirs only up to the first line that may not be (a forward
+    # header Kith does not know lets a fake marker further down decide where it ends).
+    own, unsure = attribution.split(clean_owner(mail.note))
     return Inbound(
         id=f"email:{bot}:{key}",
         conversation=ConversationKey(bot, "email", owner.lower(), thread),
         sender=Sender(platform_id=owner.lower(),
                       display_name=mail.sender.name if mail.sender else ""),
-        text=clean_owner(mail.note),  # their own words; the forwarded mail is quoted
-        quoted=(forwarded_quote(mail.forwarded, limit),),
+        text=own,  # their own words; the forwarded mail is quoted
+        quoted=(*unsure, forwarded_quote(mail.forwarded, limit)),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,
@@ -249,7 +252,9 @@ class EmailChannel:
             log.error("email_unreadable_on_delivery", reason=mail)
             raise DeliveryError("email: unreadable on delivery", permanent=True)
         ok = reply.status is ReplyStatus.OK
-        message, eml = delivery(mail, owner, self.config.address, text, ok)
+        # Where the note ended was uncertain: so is whose From the forward's is. No reply.eml.
+        certain = not attribution.own_words(clean_owner(mail.note))[1]
+        message, eml = delivery(mail, owner, self.config.address, text, ok, ready=certain)
         try:
             await self.outbox.send(message, self.config.address, owner)
         except (aiosmtplib.SMTPException, OSError) as err:

@@ -203,7 +203,7 @@ def _decode(event: dict[str, Any], room: RoomInfo) -> Inbound | None:
         addressed = Addressed.NONE  # bots speak in notices; never answer one (no loops)
     text, unsure = attribution.split(text)  # a pasted forward is not theirs either
     quoted += unsure
-    if not text and not unsure and attachment is None:
+    if not text and not quoted and attachment is None:
         return None
     ts = event.get("origin_server_ts")
     received = (datetime.fromtimestamp(ts / 1000, UTC)

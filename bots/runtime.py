@@ -154,6 +154,9 @@ class Kith:
             await self.supervisor.first_tries(START_WAIT, self.stopping)
         finally:
             self.dispatcher.run()
+        fatal = self.supervisor.fatal()
+        if fatal is not None:
+            raise fatal
         await self.agent.learner.resume()  # extraction work left waiting by the last run
         if self.leases.replicated:
             self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))

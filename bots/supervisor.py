@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from adapters.base import ChannelRefused, ChannelRuntime, InputChannel
 from core.logging import get_logger
+from core.settings import ConfigError
 
 log = get_logger("kith.channels")
 ATTEMPT = 30.0  # seconds one start may take before it counts as failed
@@ -56,6 +57,7 @@ class Supervised:
         self.attempt, self.backoff, self.backoff_max = attempt, backoff, backoff_max
         self.status = Status(State.STARTING)
         self.first_try = asyncio.Event()  # set once the first attempt ended, either way
+        self.fatal: ConfigError | None = None
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -69,6 +71,12 @@ class Supervised:
             self.status = Status(State.STARTING, self.status.error, attempts)
             try:
                 await asyncio.wait_for(self.runtime.start(), self.attempt)
+            except ConfigError as err:  # the configuration is wrong: kith serve exits 2
+                self.fatal = err
+                self.status = Status(State.DISABLED, str(err), attempts)
+                await self._quiet_stop()
+                self.first_try.set()
+                return
             except ChannelRefused as err:
                 self.status = Status(State.DISABLED, str(err), attempts)
                 log.error("channel_disabled", bot=self.bot, channel=self.channel,
@@ -160,6 +168,10 @@ class Channels:
             for task in (*waits, aborted):
                 task.cancel()
             await asyncio.gather(*waits, aborted, return_exceptions=True)
+
+    def fatal(self) -> ConfigError | None:
+        """A channel's configuration error found while starting (kith serve exits 2)."""
+        return next((run.fatal for run in self.runs if run.fatal is not None), None)
 
     def status(self) -> dict[str, str]:
         return {f"{run.channel}/{run.bot}": run.status.describe() for run in self.runs}

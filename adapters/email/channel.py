@@ -181,7 +181,7 @@ class EmailChannel:
         """Verify, spool and submit one mail. False: refused (logged, never answered)."""
         cfg = self.config
         try:
-            verdict = await Reader.run(cfg.parse_seconds, check, raw, cfg.owners,
+            verdict = await Reader.run(cfg.verify_seconds, check, raw, cfg.owners,
                                        cfg.trusted_authserv_ids, self.dnsfunc)
         except Unreadable as err:  # not even verified: nobody to tell
             self.rejected += 1

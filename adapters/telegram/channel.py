@@ -43,6 +43,7 @@ from core.events import Attachment, Inbound, Outbound, Trust
 from core.logging import get_logger, register_secrets
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
+from core.settings import ConfigError
 
 log = get_logger("kith.telegram")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
@@ -124,8 +125,8 @@ class TelegramChannel:
     def _webhook_url(self) -> str:
         base = self.config.public_url or self.ctx.settings.gateway.public_url
         if not base:
-            raise ValueError("telegram webhook mode needs public_url "
-                             "(or KITH_GATEWAY__PUBLIC_URL)")
+            raise ConfigError(f"bot {self.ctx.bot.name}: channels.telegram: webhook mode needs "
+                              "public_url (or KITH_GATEWAY__PUBLIC_URL)")
         return f"{base.rstrip('/')}/hooks/{self.ctx.bot.name}/telegram"
 
     def _share(self, replicas: int) -> None:

@@ -32,7 +32,7 @@ def big_html_forward(rows: int = 17_000) -> bytes:
 async def test_an_owner_mail_over_the_parse_budget_gets_a_notice(
         tmp_path: Path, fake_llm: tuple[FakeLLM, str], relay: Relay,
         keys: dict[str, DkimKey]) -> None:
-    toml = email_toml(relay.port).replace('address = "', 'parse_seconds = 3\naddress = "')
+    toml = email_toml(relay.port).replace('address = "', 'parse_seconds = 1\naddress = "')
     async with email_rig(tmp_path, fake_llm, relay, keys, toml=toml) as rig:
         raw = await asyncio.to_thread(rig.signed, big_html_forward())
         assert len(raw) > 1_700_000
@@ -43,14 +43,15 @@ async def test_an_owner_mail_over_the_parse_budget_gets_a_notice(
     assert sent.recipients == [OWNER]
     assert sent.message["Subject"].startswith("Not drafted:")
     body = sent.message.get_body(("plain",))
-    assert body is not None and "more than 3 seconds" in body.get_content()
+    assert body is not None and "more than 1 seconds" in body.get_content()
 
 
 async def test_forged_mails_with_slow_dkim_dns_do_not_delay_the_owner(
         tmp_path: Path, fake_llm: tuple[FakeLLM, str], relay: Relay,
         keys: dict[str, DkimKey]) -> None:
     forger = make_key()
-    toml = email_toml(relay.port).replace('address = "', 'parse_seconds = 60\naddress = "')
+    toml = email_toml(relay.port).replace(
+        'address = "', 'parse_seconds = 60\nverify_seconds = 60\naddress = "')
     async with email_rig(tmp_path, fake_llm, relay, keys, toml=toml) as rig:
         lookups = {**rig.channel.dnsfunc.records,  # type: ignore[union-attr]
                    f"{forger.selector.decode()}._domainkey.slow.example": forger.dns_record}

@@ -228,3 +228,13 @@ def test_bad_calendar_config_names_the_field(tmp_path: Path) -> None:
 
 
 
+
+
+async def test_the_free_time_tool_says_times_only(core: ToolCore, fake: FakeLLM) -> None:
+    fake.script_tool_call("free_time", {"span": "today", "minutes": 90})
+    fake.script(["You're free from 09:30 to 15:00."])
+    await core.send(message("a", 1, "when am I free today for 90 minutes?"))
+    tool_message = fake.chat_requests[-1]["messages"][-1]
+    assert "Mon 29 Mar 09:30–15:00" in tool_message["content"]
+    assert "Mon 29 Mar 16:00–18:00" in tool_message["content"]
+    assert "Standup" not in tool_message["content"]

@@ -114,3 +114,38 @@ def test_kith_check_names_a_channel_whose_platform_is_down(tmp_path: Path) -> No
     assert (f"bot kith channel matrix: homeserver http://127.0.0.1:{hs_port}: unreachable"
             in done.stdout)
     assert "pw-canary-7731" not in done.stdout + done.stderr
+
+
+def test_sigterm_while_a_turn_runs_exits_within_10_seconds(tmp_path: Path) -> None:
+    from tests.fakes.llm import FakeLLM, running_fake_llm_sync
+
+    port = free_port()
+    write_bot(tmp_path / "bots")
+    fake = FakeLLM(reply="late", ttft=600)  # the model never answers in time
+    with running_fake_llm_sync(fake) as url:
+        env = kith_env(tmp_path, KITH_LLM__BASE_URLS=url, KITH_GATEWAY__PORT=str(port),
+                       KITH_LLM__TIMEOUT="600")
+        proc = subprocess.Popen([*KITH, "serve"], env=env, cwd=tmp_path,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_healthy(port, proc, within=40)
+
+            def post() -> None:
+                with contextlib.suppress(httpx.HTTPError):
+                    httpx.post(f"http://127.0.0.1:{port}/chat/kith/send", timeout=60,
+                               json={"session": "sigterm-session", "text": "are you there?"})
+
+            import threading
+            threading.Thread(target=post, daemon=True).start()
+            deadline = time.monotonic() + 30
+            while not fake.chat_requests and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert fake.chat_requests, "the turn never reached the model"
+            signalled = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            assert time.monotonic() - signalled < 10
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

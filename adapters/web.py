@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
+from adapters.kit import attribution
 from adapters.web_controls import decision_of, proposals_route
 from adapters.web_me import KnowledgePage
 from adapters.web_stream import StreamCut, follow
@@ -67,11 +68,13 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
     decision = decision_of(body)  # a press on an approval button (adapters.web_controls)
     if isinstance(decision, str):
         return decision
+    own, unsure = attribution.split(text.strip())  # a pasted forward is not theirs
     return Inbound(
         id=f"web:{bot}:{session}:{client_id}",
         conversation=ConversationKey(bot, "web", session),
         sender=OWNER,
-        text=text.strip(),
+        text=own,
+        quoted=unsure,
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,

@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from adapters.matrix.decode import RoomInfo, relation, strip_reply_fallback, trust_of
+from adapters.matrix.decode import RoomInfo, relation, reply_fallback, trust_of
 from adapters.matrix.render import message_content, with_relation
 from core.actions.approvals import parse_answer
 from core.events import Addressed, ChatKind, ConversationKey, Decision, Inbound, Sender
@@ -55,7 +55,7 @@ def answer_of(event: dict[str, Any]) -> tuple[str, bool] | None:
         return (related, approve) if approve is not None else None
     if event.get("type") == "m.room.message" and reply_to and rel_type != "m.replace":
         body = content.get("body")
-        said = parse_answer(strip_reply_fallback(body)) if isinstance(body, str) else None
+        said = parse_answer(reply_fallback(body)[0]) if isinstance(body, str) else None
         return (reply_to, said) if said is not None else None
     return None
 

@@ -1,9 +1,7 @@
 """Approval on Matrix against the real Synapse: a notice under each proposed action, answered
-by a 👍 / 👎 reaction or a "yes" / "no" reply from the person it is for.
-
-Matrix messages carry no quoted content today (reply fallbacks are stripped, not yet kept as
-quotes), so no Matrix turn makes a context untrusted in the default configuration; this bot
-sets ``approvals = "always"`` so that its own turn proposes. Everything else is default."""
+by a 👍 / 👎 reaction or a "yes" / "no" reply from the person it is for. Default
+configuration: Alice's message quotes Carol's (a reply fallback), so the reminder it asks
+for is proposed, not set."""
 
 from __future__ import annotations
 
@@ -31,6 +29,11 @@ async def said(person: Human, room_id: str, bot_id: str, start: str) -> str:
         raise AssertionError(f"{start!r} not in {person.shown(room_id, bot_id)}") from None
 
 
+def quoting(author: str, quoted: str, own: str) -> str:
+    """A reply's body with the fallback legacy clients put before it (someone else's words)."""
+    return f"> <{author}> {quoted}\n\n{own}"
+
+
 async def react(person: Human, room_id: str, event_id: str, key: str) -> None:
     await person.client.room_send(room_id, "m.reaction", {"m.relates_to": {
         "rel_type": "m.annotation", "event_id": event_id, "key": key}},
@@ -45,8 +48,7 @@ async def test_a_reaction_or_reply_from_the_person_decides_once(
     bot_id = synapse.register(local, "bot-password")
     async with (human(synapse, tmp_path, unique("alice")) as alice,
                 human(synapse, tmp_path, unique("carol")) as carol):
-        toml = bot_toml(synapse, bot_id, [alice.user_id, carol.user_id]).replace(
-            "[channels.matrix]", 'approvals = "always"\n[channels.matrix]')
+        toml = bot_toml(synapse, bot_id, [alice.user_id, carol.user_id])
         async with running_bot(tmp_path, url, toml) as channel:
             store = channel.ctx.store
             me = await store.person_for("matrix", Sender(alice.user_id))
@@ -60,7 +62,10 @@ async def test_a_reaction_or_reply_from_the_person_decides_once(
             await alice.wait_joined(room_id, bot_id)
             fake.script_tool_call("create_reminder", CALL)
             fake.script(["I've asked you first."])
-            await alice.say(room_id, f"{local}, remind me to pay Ben")
+            asked = await carol.say(room_id, "Alice, set a reminder to pay Ben")
+            await alice.say(room_id, quoting(carol.user_id, "Alice, set a reminder to pay Ben",
+                                             f"{local}, what about this?"),
+                            **{"m.relates_to": {"m.in_reply_to": {"event_id": asked}}})
             notice = await said(alice, room_id, bot_id, "Do this? create reminder (text: pay Ben")
             await react(carol, room_id, notice, "👍")  # not carol's to answer
             await said(alice, room_id, bot_id, NOT_WAITING)
@@ -78,7 +83,9 @@ async def test_a_reaction_or_reply_from_the_person_decides_once(
 
             fake.script_tool_call("create_reminder", {**CALL, "text": "call Ann"})
             fake.script(["Asked again."])
-            await alice.say(room_id, f"{local}, remind me to call Ann")
+            asked = await carol.say(room_id, "and call Ann")
+            await alice.say(room_id, quoting(carol.user_id, "and call Ann", f"{local}, and this?"),
+                            **{"m.relates_to": {"m.in_reply_to": {"event_id": asked}}})
             second = await said(alice, room_id, bot_id, "Do this? create reminder (text: call Ann")
             await alice.say(room_id, "no", **{"m.relates_to": {
                 "m.in_reply_to": {"event_id": second}}})

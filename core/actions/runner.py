@@ -28,6 +28,7 @@ from core.actions.machine import Fail, Finish, Refused, Start, step
 from core.actions.model import Action, ActionKey, Approvals, State, idempotency_key
 from core.actions.store import ActionStore
 from core.events import Inbound
+from core.events import Origin as QuoteOrigin
 from core.logging import get_logger
 from core.provenance import Origin, Taint
 from core.tools.base import Tool, ToolContext, ToolError, ToolResult
@@ -71,13 +72,22 @@ _SOURCES = {
 }
 
 
+_QUOTES = {
+    QuoteOrigin.FORWARDED_MAIL: "the forwarded mail",
+    QuoteOrigin.FORWARDED_MESSAGE: "the forwarded message in your message",
+    QuoteOrigin.QUOTED_REPLY: "the message you replied to",
+    QuoteOrigin.UNATTRIBUTED: "the part of your message I could not tell was yours",
+}
+
+
 def reason_for(inbound: Inbound, taint: Taint) -> str:
     """What asked for a proposed action, in a few words the person recognises."""
     if inbound.conversation.channel == "email":
         return "the forwarded mail"
     for quoted in inbound.quoted:
         claimed = f" (it says it is from {quoted.author[:40]})" if quoted.author else ""
-        return f"the {quoted.origin.value.replace('_', ' ')} in your message{claimed}"
+        what = _QUOTES.get(quoted.origin, "the words you did not write in your message")
+        return what + claimed
     found = [_SOURCES.get(o, f"content from {o.value}") for o in sorted(taint.untrusted)]
     return " and ".join(found) or "content you did not write in this conversation"
 

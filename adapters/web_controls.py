@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -47,7 +48,9 @@ def proposals_route(ctx: ChannelContext, owner: Sender,
         person = await ctx.store.person_for(owner.identity_space("web"), owner)
         key = ConversationKey(ctx.bot.name, "web", session)
         waiting = await ctx.store.actions.proposals(str(key), person)
+        now = datetime.now(UTC)  # an expired proposal is answered by nothing: not shown
         return JSONResponse([{"action": a.id, "summary": a.summary, "reason": a.reason}
-                             for a in reversed(waiting)], headers={"cache-control": "no-store"})
+                             for a in reversed(waiting) if a.expires_at > now],
+                            headers={"cache-control": "no-store"})
 
     return Route(f"/chat/{ctx.bot.name}/proposals", proposals, methods=["GET"])

@@ -72,6 +72,7 @@ async def _ready(choice: Choice) -> None:
 async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
     import uvicorn
 
+    from bots import connections
     from bots.gateway import build_app
     from bots.runtime import Kith
 
@@ -88,7 +89,9 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
     config = uvicorn.Config(
         app, host=settings.gateway.host, port=settings.gateway.port, log_config=None,
         access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        **connections.uvicorn_options(settings.gateway),
     )
+    connections.quiet_accept_errors(asyncio.get_running_loop())
     host, port = settings.gateway.host, sock.getsockname()[1]
 
     class Server(uvicorn.Server):

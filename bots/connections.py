@@ -12,8 +12,8 @@ holds a connection, and a file descriptor, for ever. Here every connection is on
 
 At most ``per_client`` connections come from one address (more are closed at once), and
 at most ``total`` in all: a new connection past it takes the place of the oldest waiting
-(or reading) one, or is closed when every connection is being answered. ``total`` stays below the process's
-file limit, minus what the process already uses, a reserve for its outgoing connections
+(or reading) one, or is closed when every connection is being answered. ``total`` stays
+below the process's file limit, minus what the process already uses, a reserve for its outgoing connections
 and what one round of ``accept()`` may take (``BACKLOG``): the gateway never runs out of
 files, so ``/healthz`` and the webhooks keep being answered. If ``accept()`` fails anyway
 (another part of the process took the files), asyncio's error is logged at most once in

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.canary import assert_clean, debug_log
 from tests.fakes.llm import FakeLLM
 from tests.support import make_settings, running_gateway, running_kith, write_bot
 
@@ -151,3 +152,19 @@ def test_weak_tokens_are_refused(token: str) -> None:
     assert token_bits(token) < MIN_BITS
     assert token_bits(generate()) >= 1.5 * MIN_BITS
     assert token_bits(TOKEN) >= MIN_BITS
+
+
+async def test_the_web_token_is_in_no_debug_log_line(
+        tmp_path: Path, fake_llm: tuple[FakeLLM, str]) -> None:
+    """Canary at DEBUG: the token as ?token=, cookie and bearer header, right and wrong."""
+    with debug_log() as out:
+        async with gateway(tmp_path, fake_llm[1], webchat_token=TOKEN) as base, \
+                httpx.AsyncClient() as client, httpx.AsyncClient() as other:
+            assert (await client.get(f"{base}/chat/kith?token={TOKEN}")).status_code == 303
+            assert (await client.get(f"{base}/chat/kith")).status_code == 200  # the cookie
+            sent = await client.post(f"{base}/chat/kith/send",
+                                     json={"session": SESSION, "text": "hello"})
+            assert sent.status_code == 200
+            bearer = {"authorization": f"Bearer {TOKEN}x"}
+            assert (await other.get(f"{base}/metrics", headers=bearer)).status_code == 401
+    assert_clean(out, TOKEN)

@@ -13,11 +13,11 @@ holds a connection, and a file descriptor, for ever. Here every connection is on
 At most ``per_client`` connections come from one address (more are closed at once), and
 at most ``total`` in all: a new connection past it takes the place of the oldest waiting
 (or reading) one, or is closed when every connection is being answered. ``total`` stays
-below the process's file limit, minus what the process already uses, a reserve for its outgoing connections
-and what one round of ``accept()`` may take (``BACKLOG``): the gateway never runs out of
-files, so ``/healthz`` and the webhooks keep being answered. If ``accept()`` fails anyway
-(another part of the process took the files), asyncio's error is logged at most once in
-``QUIET_SECONDS``, with the number left out.
+below the process's file limit, minus what the process already uses, a reserve for its
+outgoing connections and what one round of ``accept()`` may take (``BACKLOG``): the
+gateway never runs out of files, so ``/healthz`` and the webhooks keep being answered.
+If ``accept()`` fails anyway (another part of the process took the files), asyncio's
+error is logged at most once in ``QUIET_SECONDS``, with the number left out.
 """
 
 from __future__ import annotations
@@ -153,11 +153,11 @@ def protocol(limits: Limits) -> type[asyncio.Protocol]:
     pool = Pool(limits)
     base: Any = AutoHTTPProtocol
 
-    class Guarded(base):  # type: ignore[misc,valid-type]
+    class Guarded(base):  # type: ignore[misc]
         peer = "?"
         admitted = False
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             address = transport.get_extra_info("peername")
             self.peer = str(address[0]) if address else "?"
             self.transport = transport
@@ -187,7 +187,7 @@ def protocol(limits: Limits) -> type[asyncio.Protocol]:
             if self.admitted:
                 super().connection_lost(exc)
 
-    Guarded.pool = pool  # type: ignore[attr-defined]
+    Guarded.pool = pool
     return Guarded
 
 

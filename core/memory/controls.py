@@ -75,12 +75,15 @@ class Forgotten:
 
 
 async def forget_everything(store: Store, person_id: str) -> Forgotten:
-    """Every memory (with the messages it was learned from), list item and reminder."""
-    return Forgotten(
-        memories=await store.memories.delete_all(person_id),
-        list_items=await store.lists.delete_person(person_id),
-        schedules=await store.schedule.delete_person(person_id),
-    )
+    """Every copy of the person's words: their list items and reminders (with what each
+    was created from), then every memory and every message they sent and its reply, the
+    summaries retelling them, the transcripts and photo descriptions in those messages.
+    The memories go last: their deletion scrubs the index and the WAL (SQLite) or VACUUMs
+    (PostgreSQL) after the rest is gone."""
+    list_items = await store.lists.delete_person(person_id)
+    schedules = await store.schedule.delete_person(person_id)
+    return Forgotten(memories=await store.memories.delete_all(person_id),
+                     list_items=list_items, schedules=schedules)
 
 
 def clean_text(text: str) -> str:

@@ -63,3 +63,27 @@ def drop_command_turns(db: sqlite3.Connection, person_id: str) -> None:
     db.execute(f"DELETE FROM inbox WHERE id IN {mine} "
                "AND status NOT IN ('pending', 'answered', 'held')", (person_id,))
     db.execute(f"DELETE FROM turns WHERE command = 1 AND inbound_id IN {mine}", (person_id,))
+
+
+OPEN = "('pending', 'answered', 'held')"  # being answered: the row delivers the reply
+
+
+def drop_person_turns(db: sqlite3.Connection, person_id: str) -> None:
+    """Every message the person sent and every reply to one, wherever they spoke; the
+    whole of each conversation nobody else spoke in (reminders fired there, commands);
+    the inbox rows of those (payloads, stored replies) unless still being answered; and
+    the summaries of every conversation touched. Inside the caller's transaction."""
+    convs = [r[0] for r in db.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = ?", (person_id,))]
+    alone = [c for c in convs if db.execute(
+        "SELECT 1 FROM turns WHERE conversation = ? AND person_id IS NOT NULL "
+        "AND person_id != ? LIMIT 1", (c, person_id)).fetchone() is None]
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = ? AND inbound_id IS NOT NULL)"
+    db.execute(f"DELETE FROM inbox WHERE id IN {mine} AND status NOT IN {OPEN}", (person_id,))
+    db.execute(f"DELETE FROM turns WHERE inbound_id IN {mine}", (person_id,))
+    db.execute("DELETE FROM turns WHERE person_id = ?", (person_id,))
+    for conv in alone:
+        db.execute(f"DELETE FROM inbox WHERE conversation = ? AND status NOT IN {OPEN}", (conv,))
+        db.execute("DELETE FROM turns WHERE conversation = ?", (conv,))
+    db.executemany("UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ?",
+                   [(c,) for c in convs])

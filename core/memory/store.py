@@ -268,7 +268,7 @@ class SQLiteMemoryStore:
             rows = db.execute("SELECT id FROM memories WHERE person_id = ?", (person_id,))
             doomed = [r[0] for r in rows.fetchall()]
             self._purge(db, doomed)
-            edits.drop_command_turns(db, person_id)
+            edits.drop_person_turns(db, person_id)  # a fact said twice; a guessed source
             db.execute("DELETE FROM memory_forget_pending WHERE person_id = ?", (person_id,))
         self._scrub(db)
         return len(doomed)

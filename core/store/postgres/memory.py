@@ -198,7 +198,8 @@ class PostgresMemoryStore:
                     "SELECT id FROM memories WHERE person_id = %s FOR UPDATE", (person_id,))
                 doomed = [str(r[0]) for r in await cur.fetchall()]
                 await memory_edit.purge(conn, doomed)
-                await memory_edit.drop_command_turns(conn, person_id)
+                # a fact said twice, a guessed source, a reminder's request: all their words
+                await memory_edit.drop_person_turns(conn, person_id)
                 await conn.execute(
                     "DELETE FROM memory_forget_pending WHERE person_id = %s", (person_id,))
             await vacuum(conn, memory_edit.DELETE_TABLES)

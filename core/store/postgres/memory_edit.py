@@ -112,3 +112,29 @@ async def source_texts(conn: Conn, inbound_ids: Sequence[str]) -> dict[str, str]
         "SELECT inbound_id, text FROM turns WHERE role = 'user' AND inbound_id = ANY(%s)",
         (ids,))
     return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
+
+
+async def drop_person_turns(conn: Conn, person_id: str) -> None:
+    """Every message the person sent and every reply to one, wherever they spoke; the
+    whole of each conversation nobody else spoke in; the inbox rows of those unless still
+    being answered; the summaries of every conversation touched (as SQLite's)."""
+    p = {"p": person_id}
+    cur = await conn.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = %(p)s", p)
+    convs = [str(r[0]) for r in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE conversation = ANY(%(c)s) "
+        "AND person_id IS NOT NULL AND person_id <> %(p)s", {**p, "c": convs})
+    shared = {str(r[0]) for r in await cur.fetchall()}
+    alone = [c for c in convs if c not in shared]
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = %(p)s AND inbound_id IS NOT NULL)"
+    await conn.execute(f"DELETE FROM inbox WHERE id IN {mine} AND status NOT IN {_OPEN}", p)
+    await conn.execute(f"DELETE FROM turns WHERE inbound_id IN {mine}", p)
+    await conn.execute("DELETE FROM turns WHERE person_id = %(p)s", p)
+    await conn.execute(
+        f"DELETE FROM inbox WHERE conversation = ANY(%(c)s) AND status NOT IN {_OPEN}",
+        {"c": alone})
+    await conn.execute("DELETE FROM turns WHERE conversation = ANY(%(c)s)", {"c": alone})
+    await conn.execute(
+        "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ANY(%(c)s)",
+        {"c": convs})

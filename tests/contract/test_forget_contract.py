@@ -18,9 +18,9 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.media.words import photo, transcribed
 from core.memory import controls
 from core.memory.model import MemoryKind, NewMemory, Source
-from core.media.words import photo, transcribed
 from core.provenance import Origin
 from core.schedule.model import Kind, NewSchedule
 from core.store.base import InboxStatus, Store, TurnRecord
@@ -94,8 +94,8 @@ async def plant(store: Store) -> tuple[str, list[str]]:
     await store.record_inbound(item)
     await store.finish_turn(TurnRecord(item, ana, None, None, InboxStatus.FAILED))
     forwarded = w("forwarded")
-    await turn(store, message(12, "see this", quoted=(Quoted(origin=Origin.QUOTE, text=forwarded),)),
-               "Read it.")
+    quote = Quoted(origin=Origin.QUOTE, text=forwarded)
+    await turn(store, message(12, "see this", quoted=(quote,)), "Read it.")
     grouped = w("grouped")
     await turn(store, message(13, f"@kith {grouped}", GROUP), f"Sure: {grouped}")
     await turn(store, message(14, f"@kith {KEPT}", GROUP, BEN), f"Hi Ben: {KEPT}")
@@ -108,7 +108,7 @@ async def every_text(store: Store) -> bytes:
         path = store.path
         wal = path.with_name(path.name + "-wal")
         return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
-    url = store.url  # type: ignore[attr-defined]
+    url = store.url  # type: ignore[attr-defined]  # PostgresStore
     chunks: list[str] = []
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         cur = await conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")

@@ -86,6 +86,17 @@ async def forget_everything(store: Store, person_id: str) -> Forgotten:
                      list_items=list_items, schedules=schedules)
 
 
+async def forget_words(store: Store, person_id: str, ids: list[str], words: str) -> Forgotten:
+    """What /forget TEXT then /forget yes does: memories ``ids`` and every memory holding
+    ``words`` (with their history and sources), every message of the person's holding them
+    with its reply, Kith's replies retelling them, the summaries that did, and the list
+    items and reminders holding them (the memories last: their deletion scrubs)."""
+    list_items = await store.lists.delete_matching(person_id, words)
+    schedules = await store.schedule.delete_matching(person_id, words)
+    memories = await store.memories.delete_memories(person_id, ids, words=words)
+    return Forgotten(memories=memories, list_items=list_items, schedules=schedules)
+
+
 def clean_text(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from core.memory.forgetting import mentions
+
 
 def update(
     db: sqlite3.Connection, person_id: str, memory_id: str, *, text: str | None,
@@ -87,3 +89,43 @@ def drop_person_turns(db: sqlite3.Connection, person_id: str) -> None:
         db.execute("DELETE FROM turns WHERE conversation = ?", (conv,))
     db.executemany("UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ?",
                    [(c,) for c in convs])
+
+
+def memories_with(db: sqlite3.Connection, person_id: str, words: str) -> list[str]:
+    """The person's memories (replaced ones too) whose text holds ``words``."""
+    rows = db.execute("SELECT id, text FROM memories WHERE person_id = ?", (person_id,))
+    return [r[0] for r in rows if mentions(r[1], words)]
+
+
+def drop_turns_with(db: sqlite3.Connection, person_id: str, words: str) -> None:
+    """In every conversation the person spoke in: their messages holding ``words`` (with
+    the reply to each), Kith's replies retelling them (to anyone), finished inbox rows
+    whose payload or stored reply holds them (never another person's message), and the
+    summaries of the conversations touched or retelling them."""
+    convs = [r[0] for r in db.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = ?", (person_id,))]
+    marks = ",".join("?" * len(convs))
+    if not convs:
+        return
+    turns = db.execute(
+        f"SELECT seq, conversation, role, person_id, inbound_id, text, quoted FROM turns "
+        f"WHERE conversation IN ({marks})", convs).fetchall()
+    said = {t[4] for t in turns if t[3] == person_id and t[4]
+            and (mentions(t[5], words) or mentions(t[6], words))}
+    retold = [t[0] for t in turns if t[2] == "assistant" and mentions(t[5], words)]
+    others = {t[4] for t in turns if t[3] is not None and t[3] != person_id}
+    touched = {t[1] for t in turns if t[4] in said or t[0] in retold}
+    db.executemany("DELETE FROM turns WHERE inbound_id = ?", [(i,) for i in said])
+    db.executemany("DELETE FROM turns WHERE seq = ?", [(s,) for s in retold])
+    rows = db.execute(f"SELECT id, payload, reply FROM inbox WHERE conversation IN ({marks}) "
+                      f"AND status NOT IN {OPEN}", convs).fetchall()
+    for row_id, payload, reply in rows:
+        if row_id in said or (row_id not in others and mentions(payload, words)):
+            db.execute("DELETE FROM inbox WHERE id = ?", (row_id,))
+        elif mentions(reply, words):
+            db.execute("UPDATE inbox SET reply = '' WHERE id = ?", (row_id,))
+    summaries = db.execute(f"SELECT key, summary FROM conversations WHERE key IN ({marks})",
+                           convs).fetchall()
+    touched |= {k for k, summary in summaries if mentions(summary, words)}
+    db.executemany("UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ?",
+                   [(k,) for k in touched])

@@ -143,3 +143,47 @@ async def test_a_message_being_answered_keeps_its_row(store: Store) -> None:
     await store.record_inbound(now)
     await controls.forget_everything(store, ana)
     assert await store.inbox_status(now.id) == InboxStatus.PENDING
+
+
+async def test_forget_text_leaves_no_copy_of_those_words_and_keeps_the_rest(
+        store: Store) -> None:
+    """/forget TEXT, confirmed: the words go from every shape; the person's other words
+    and other people's messages stay."""
+    w, kept = "Zorblaxqq", "keepmeqq"
+    ana = await turn(store, message(1, f"I drive a {w}"), f"A {w}, nice.")
+    first = message(2, f"did I say my car is a {w.lower()}?")  # said twice, other case
+    await turn(store, first, "You did.")
+    last = message(3, f"unrelated {kept}")
+    await turn(store, last, "Ok.")
+    for text, source in ((f"Drives a {w}", first), (f"Owns a {w} car", last)):  # one guessed
+        await store.memories.add_memory(NewMemory(
+            ana, text, MemoryKind.FACT, Source(source.id, "telegram", "u-ana", NOW), 0.9), NOW)
+    await store.memories.add_memory(NewMemory(
+        ana, f"Likes {kept}", MemoryKind.FACT, Source(last.id, "telegram", "u-ana", NOW), 0.9),
+        NOW)
+    await store.set_summary(DM, 0, f"Ana drives a {w}.", 3)
+    ask = message(4, f"remind me to wash the {w}")
+    await turn(store, ask, f"I'll remind you to wash the {w}.")
+    await store.schedule.add(NewSchedule(ana, Kind.REMINDER, ask, f"wash the {w}", "UTC", None,
+                                          NOW, NOW.replace(tzinfo=None)), NOW)
+    await store.schedule.claim_due(NOW + timedelta(minutes=1), 10)
+    await turn(store, message(5, "add it"), "Added.")
+    await store.lists.add_items(ana, "shopping", [f"{w} wax", f"{kept} soap"], NOW)
+    await turn(store, message(6, "[voice note]"), "Heard.", user=transcribed(f"my {w} broke"))
+    await turn(store, message(7, "look"), "Nice.", user=photo(f"a red {w}"))
+    await turn(store, message(8, "/memory"), f"1. Drives a {w}", command=True)
+    failed = message(9, f"is the {w} fixed")
+    await store.record_inbound(failed)
+    await store.finish_turn(TurnRecord(failed, ana, None, None, InboxStatus.FAILED))
+    await turn(store, message(10, f"@kith my {w}", GROUP), "Noted.")
+    await turn(store, message(11, "@kith what does Ana drive?", GROUP, BEN), f"A {w}.")
+    assert w.encode() in await every_text(store)
+    gone = await controls.forget_words(store, ana, [], w)
+    after = await every_text(store)
+    exported = json.dumps(await controls.export(store, ana), ensure_ascii=False)
+    assert (gone.memories, gone.list_items, gone.schedules) == (2, 1, 1)
+    assert w.encode() not in after and w.lower().encode() not in after
+    assert w not in exported
+    assert kept.encode() in after and kept in exported  # the rest of Ana's words stay
+    group = [t.text for t in await store.transcript(GROUP, 50)]
+    assert group == ["@kith what does Ana drive?"]  # Ben's message stays, the retelling goes

@@ -138,3 +138,43 @@ async def drop_person_turns(conn: Conn, person_id: str) -> None:
     await conn.execute(
         "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ANY(%(c)s)",
         {"c": convs})
+
+
+async def memories_with(conn: Conn, person_id: str, words: str) -> list[str]:
+    """The person's memories (replaced ones too) whose text holds ``words``."""
+    cur = await conn.execute(
+        "SELECT id FROM memories WHERE person_id = %s AND strpos(lower(text), lower(%s)) > 0",
+        (person_id, words))
+    return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def drop_turns_with(conn: Conn, person_id: str, words: str) -> None:
+    """As SQLite's: the person's messages holding ``words`` with their replies, Kith's
+    replies retelling them, finished inbox rows holding them (never another person's
+    message; a retelling reply is blanked), and the summaries touched or retelling them."""
+    cur = await conn.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = %s", (person_id,))
+    q = {"p": person_id, "w": words, "c": [str(r[0]) for r in await cur.fetchall()]}
+    has = "strpos(lower({}), lower(%(w)s)) > 0"
+    cur = await conn.execute(
+        f"SELECT DISTINCT inbound_id FROM turns WHERE person_id = %(p)s AND inbound_id IS "
+        f"NOT NULL AND ({has.format('text')} OR {has.format('quoted')})", q)
+    q["s"] = [str(r[0]) for r in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT DISTINCT inbound_id FROM turns WHERE conversation = ANY(%(c)s) AND person_id "
+        "IS NOT NULL AND person_id <> %(p)s AND inbound_id IS NOT NULL", q)
+    q["o"] = [str(r[0]) for r in await cur.fetchall()]
+    await conn.execute(
+        "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ANY(%(c)s) AND "
+        "(key IN (SELECT conversation FROM turns WHERE inbound_id = ANY(%(s)s) OR (role = "
+        f"'assistant' AND {has.format('text')})) OR {has.format('summary')})", q)
+    await conn.execute(
+        "DELETE FROM turns WHERE role = 'assistant' AND conversation = ANY(%(c)s) "
+        f"AND {has.format('text')}", q)
+    await conn.execute("DELETE FROM turns WHERE inbound_id = ANY(%(s)s)", q)
+    await conn.execute(
+        f"DELETE FROM inbox WHERE status NOT IN {_OPEN} AND (id = ANY(%(s)s) OR "
+        f"(conversation = ANY(%(c)s) AND NOT id = ANY(%(o)s) AND {has.format('payload')}))", q)
+    await conn.execute(
+        f"UPDATE inbox SET reply = '' WHERE status NOT IN {_OPEN} AND conversation = "
+        f"ANY(%(c)s) AND {has.format('reply')}", q)

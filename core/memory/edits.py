@@ -108,11 +108,12 @@ def drop_turns_with(db: sqlite3.Connection, person_id: str, words: str) -> None:
     if not convs:
         return
     turns = db.execute(
-        f"SELECT seq, conversation, role, person_id, inbound_id, text, quoted FROM turns "
-        f"WHERE conversation IN ({marks})", convs).fetchall()
+        f"SELECT seq, conversation, role, person_id, inbound_id, text, quoted, trace "
+        f"FROM turns WHERE conversation IN ({marks})", convs).fetchall()
     said = {t[4] for t in turns if t[3] == person_id and t[4]
             and (mentions(t[5], words) or mentions(t[6], words))}
-    retold = [t[0] for t in turns if t[2] == "assistant" and mentions(t[5], words)]
+    retold = [t[0] for t in turns if t[2] == "assistant"
+              and (mentions(t[5], words) or mentions(t[7], words))]  # its words, its tools
     others = {t[4] for t in turns if t[3] is not None and t[3] != person_id}
     touched = {t[1] for t in turns if t[4] in said or t[0] in retold}
     db.executemany("DELETE FROM turns WHERE inbound_id = ?", [(i,) for i in said])

@@ -18,6 +18,7 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.history import CallRecord, ToolStep, ToolTrace
 from core.media.words import photo, transcribed
 from core.memory import controls
 from core.memory.model import MemoryKind, NewMemory, Source
@@ -43,12 +44,16 @@ def message(n: int, text: str, key: ConversationKey = DM, sender: Sender = ANA,
 
 
 async def turn(store: Store, item: Inbound, reply: str | None, *, user: str | None = None,
-               status: InboxStatus = InboxStatus.DELIVERED, command: bool = False) -> str:
+               status: InboxStatus = InboxStatus.DELIVERED, command: bool = False,
+               tool_result: str = "") -> str:
     await store.record_inbound(item)
     person = await store.person_for("telegram", item.sender)
+    trace = ToolTrace((ToolStep("", (CallRecord("c1", "list_add", "{}", tool_result,
+                                                Origin.KITH),)),), reply or "") \
+        if tool_result else None
     await store.finish_turn(TurnRecord(
         item, person, user if user is not None else item.text, reply, status, 1, 1,
-        answer=reply, answer_status="sent" if reply else None, command=command))
+        answer=reply, answer_status="sent" if reply else None, command=command, trace=trace))
     return person
 
 
@@ -75,14 +80,15 @@ async def plant(store: Store) -> tuple[str, list[str]]:
         await store.memories.add_memory(NewMemory(
             ana, text, MemoryKind.FACT, Source(source.id, "telegram", "u-ana", NOW), 0.9), NOW)
     summary = w("summary")
-    await store.set_summary(DM, 0, f"Ana talked about {summary}.", 3)
+    await store.set_summary(DM, 0, f"Ana talked about {summary}.", 3, Origin.PERSON)
     remind, listed = w("remind"), w("listed")
     ask = message(6, f"remind me to {remind} at 5")
     await turn(store, ask, f"I'll remind you to {remind} at 17:00.")
     await store.schedule.add(NewSchedule(ana, Kind.REMINDER, ask, remind, "UTC", None, NOW,
                                           NOW.replace(tzinfo=None)), NOW)
     await store.schedule.claim_due(NOW + timedelta(minutes=1), 10)  # a fired occurrence
-    await turn(store, message(7, f"add {listed} to shopping"), f"Added {listed}.")
+    await turn(store, message(7, f"add {listed} to shopping"), "Added.",
+               tool_result=f"added {listed}")  # the tool's result, kept in the turn's trace
     await store.lists.add_items(ana, "shopping", [listed], NOW)
     voice, seen = w("voice"), w("seen")
     await turn(store, message(8, "[voice note]"), "Heard you.", user=transcribed(voice))
@@ -161,13 +167,13 @@ async def test_forget_text_leaves_no_copy_of_those_words_and_keeps_the_rest(
     await store.memories.add_memory(NewMemory(
         ana, f"Likes {kept}", MemoryKind.FACT, Source(last.id, "telegram", "u-ana", NOW), 0.9),
         NOW)
-    await store.set_summary(DM, 0, f"Ana drives a {w}.", 3)
+    await store.set_summary(DM, 0, f"Ana drives a {w}.", 3, Origin.PERSON)
     ask = message(4, f"remind me to wash the {w}")
     await turn(store, ask, f"I'll remind you to wash the {w}.")
     await store.schedule.add(NewSchedule(ana, Kind.REMINDER, ask, f"wash the {w}", "UTC", None,
                                           NOW, NOW.replace(tzinfo=None)), NOW)
     await store.schedule.claim_due(NOW + timedelta(minutes=1), 10)
-    await turn(store, message(5, "add it"), "Added.")
+    await turn(store, message(5, "add it"), "Added.", tool_result=f"added '{w} wax'")
     await store.lists.add_items(ana, "shopping", [f"{w} wax", f"{kept} soap"], NOW)
     await turn(store, message(6, "[voice note]"), "Heard.", user=transcribed(f"my {w} broke"))
     await turn(store, message(7, "look"), "Nice.", user=photo(f"a red {w}"))

@@ -164,13 +164,12 @@ async def drop_turns_with(conn: Conn, person_id: str, words: str) -> None:
         "SELECT DISTINCT inbound_id FROM turns WHERE conversation = ANY(%(c)s) AND person_id "
         "IS NOT NULL AND person_id <> %(p)s AND inbound_id IS NOT NULL", q)
     q["o"] = [str(r[0]) for r in await cur.fetchall()]
+    retold = f"(role = 'assistant' AND ({has.format('text')} OR {has.format('trace')}))"
     await conn.execute(
         "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ANY(%(c)s) AND "
-        "(key IN (SELECT conversation FROM turns WHERE inbound_id = ANY(%(s)s) OR (role = "
-        f"'assistant' AND {has.format('text')})) OR {has.format('summary')})", q)
-    await conn.execute(
-        "DELETE FROM turns WHERE role = 'assistant' AND conversation = ANY(%(c)s) "
-        f"AND {has.format('text')}", q)
+        "(key IN (SELECT conversation FROM turns WHERE inbound_id = ANY(%(s)s) OR "
+        f"{retold}) OR {has.format('summary')})", q)
+    await conn.execute(f"DELETE FROM turns WHERE conversation = ANY(%(c)s) AND {retold}", q)
     await conn.execute("DELETE FROM turns WHERE inbound_id = ANY(%(s)s)", q)
     await conn.execute(
         f"DELETE FROM inbox WHERE status NOT IN {_OPEN} AND (id = ANY(%(s)s) OR "

@@ -57,9 +57,23 @@ def open_files() -> int:
         return 64
 
 
+def raise_file_limit(wanted: int = 65536) -> int:
+    """The soft file limit raised towards the hard one (as servers do); the new soft."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 def limits_for(gateway: GatewaySettings) -> Limits:
-    """The settings' limits, ``total`` cut to what the file limit allows (at least 16)."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    """The settings' limits, ``total`` cut to what the file limit allows (at least 16),
+    after raising the soft limit as far as the hard one lets."""
+    soft = raise_file_limit()
     room = gateway.max_connections if soft == resource.RLIM_INFINITY else \
         min(gateway.max_connections, soft - open_files() - RESERVE - BACKLOG)
     return Limits(gateway.header_timeout, gateway.body_timeout,

@@ -148,6 +148,11 @@ class Pool:
         self.gone(conn, conn.peer)
         conn.transport.abort()
 
+    def _slowest(self, now: float) -> float:
+        """How long the slowest connection left has waited for its headers or body."""
+        return max((now - since for c, since in self.open.items()
+                    if c in self.waiting or c in self.idle or c.reading_body()), default=0.0)
+
     def _reap(self) -> None:
         now, lim = time.monotonic(), self.limits
         late = [c for c, since in self.open.items()
@@ -156,7 +161,8 @@ class Pool:
         for conn in late:
             self.cut(conn, "slow")
         if late or self.dropped["evicted"] or self.dropped["full"] or self.dropped["per_client"]:
-            log.info("gateway_connections_cut", open=len(self.open), **dict(self.dropped))
+            log.info("gateway_connections_cut", open=len(self.open),
+                     slowest_seconds=round(self._slowest(now), 1), **dict(self.dropped))
             self.dropped.clear()
         self._reaper = asyncio.get_running_loop().call_later(REAP_EVERY, self._reap) \
             if self.open else None

@@ -1,7 +1,8 @@
 """Hostile slow clients, as a separate process: ``python -m tests.e2e.slow_clients PORT N
 SECONDS SOURCES``. N connections to 127.0.0.1:PORT from SOURCES loopback addresses
-(127.0.0.2, 127.0.0.3, ...) that never finish: a third send nothing, a third send their
-headers a byte every second, a third send headers and then a body a byte every second.
+(127.0.0.2, 127.0.0.3, ...; a third from the first two) that never finish: a third
+send nothing, a third send their headers a byte every second, a third send headers and
+then a body a byte every second.
 A connection the server closes is opened again at once, for SECONDS. Prints a JSON
 summary: connections opened, closed by the server, and the longest any one of each
 shape stayed open."""
@@ -53,10 +54,18 @@ async def one(port: int, source: str, shape: int, until: float, tally: Tally) ->
         writer.close()
 
 
+def source(n: int, sources: int) -> str:
+    """A third of the connections from two addresses (far past the cap per client), the
+    rest spread over the others (past the cap in all)."""
+    group = n // 3  # every shape from every address
+    last = 2 + (group % 2 if group % 3 == 0 else 2 + group % (sources - 2))
+    return f"127.0.0.{last}"
+
+
 async def main(port: int, count: int, seconds: float, sources: int) -> None:
     tally = Tally()
     until = time.monotonic() + seconds
-    await asyncio.gather(*(one(port, f"127.0.0.{2 + n % sources}", n % 3, until, tally)
+    await asyncio.gather(*(one(port, source(n, sources), n % 3, until, tally)
                            for n in range(count)))
     print(json.dumps({"opened": tally.opened, "closed": tally.closed,
                       "refused": tally.refused, "longest": [round(t, 1) for t in tally.longest]}))

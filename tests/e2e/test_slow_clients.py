@@ -1,6 +1,7 @@
 """`kith serve` at the usual soft limit of 1,024 files, against 2,000 hostile slow
-connections from 20 loopback addresses: /healthz and a Telegram webhook keep being
-answered, slow connections are dropped, and the log stays small. Default settings."""
+connections from 20 loopback addresses (a third from two): /healthz and a Telegram
+webhook keep being answered, slow connections are dropped, and the log stays small.
+Default settings."""
 
 from __future__ import annotations
 
@@ -97,13 +98,18 @@ async def test_2000_slow_clients_at_1024_files_leave_health_and_webhooks_answere
     median = sorted(s for _, s in health)[len(health) // 2]
     assert median < 1.0 and slowest < 15, f"median {median:.2f} s, slowest {slowest:.1f} s"
     assert hooks and all(status == 200 for status in hooks), hooks
-    # The attack really ran, and the gateway dropped its connections: none that trickled
-    # its headers stayed far past the header deadline (10 s), nor any past the body's (30 s),
-    # with room for a busy machine (the attacker notices a close within a second or so).
-    # (One that sends nothing may never be accepted at all: while the listen queue is full
-    # the kernel keeps it half-open, costing the gateway no file; the client cannot tell.)
+    # The attack really ran and the gateway cut its connections; by its own count none
+    # waited for its headers or body past the body deadline (30 s; checked twice a second).
+    # (The client cannot tell: while the listen queue overflows, the kernel keeps its
+    # connections half-open.)
     assert tally["opened"] > CLIENTS and tally["closed"] > CLIENTS // 2, tally
-    assert tally["longest"][1] <= 20 and tally["longest"][2] <= 37, tally
     text = log.read_text(encoding="utf-8", errors="replace")
     assert text.count("out of system resource") + text.count("gateway_accept_failed") <= 5
     assert len(text) < 500_000, f"{len(text)} bytes of log"
+    cuts = [json.loads(line) for line in text.splitlines() if "gateway_connections_cut" in line]
+    slowest = max(c["slowest_seconds"] for c in cuts)
+    print("cut:", {why: sum(c.get(why, 0) for c in cuts)
+                   for why in ("slow", "evicted", "per_client", "full")}, "slowest:", slowest)
+    assert len(cuts) > 10 and slowest <= 31, f"a connection waited {slowest} s"
+    for why in ("slow", "evicted", "per_client"):  # deadlines, the total cap, the per-client
+        assert sum(c.get(why, 0) for c in cuts) > 0, why

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
+from core.calendar.model import CalendarReader, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.history import ToolTrace
@@ -87,6 +88,7 @@ class Agent:
         embedder: Embedder | None = None,
         hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
+        calendars: Calendars | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -99,6 +101,7 @@ class Agent:
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
+        self.calendars = calendars
         self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self._boundary_key = secrets.token_bytes(16)
@@ -106,6 +109,13 @@ class Agent:
     def _model_for(self, conversation: str) -> str | None:
         bot = self.bots.get(ConversationKey.parse(conversation).bot)
         return bot.model if bot is not None else None
+
+    def _calendar(self, inbound: Inbound) -> CalendarReader | None:
+        """The owner's calendar, for the owner in a direct chat; nobody else's, nowhere else."""
+        if self.calendars is None:
+            return None
+        owner = inbound.trust is Trust.OWNER and not inbound.is_group
+        return self.calendars.reader(inbound.conversation.bot, owner)
 
     def boundary(self, conv: ConversationKey) -> str:
         """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
@@ -132,7 +142,8 @@ class Agent:
                 await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
         if inbound.scheduled is not None:  # a reminder or briefing that came due
-            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock())
+            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock(),
+                                        self._calendar(inbound))
             if text:
                 yield text
             await self._finish(inbound, person, None, text or None, answer=text or None,
@@ -144,7 +155,8 @@ class Agent:
         command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
-            ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz)
+            ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz,
+                                 self._calendar(inbound))
             answer = await run_command(command, ctx)
             if answer is not None:
                 if self.media is not None and command.name in ("forget", "reset"):
@@ -232,7 +244,8 @@ class Agent:
             return None
         prefs = await self.store.preferences(person)
         zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
-        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source)
+        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source,
+                          self._calendar(inbound))
         return ToolLoop(
             self.model, every, ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,

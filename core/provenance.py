@@ -22,6 +22,7 @@ class Origin(StrEnum):
     WEB = "web"  # a web page or search result
     MCP = "mcp"  # a result from one of the owner's MCP servers
     MEDIA = "media"  # a transcript or description of someone else's media
+    CALENDAR = "calendar"  # events on a calendar: invitations carry other people's words
 
     @property
     def trusted(self) -> bool:

@@ -11,7 +11,7 @@ from bots.fleet import load_bot
 from core.events import ChatKind, Origin, Quoted, Trust
 from core.provenance import Taint, message_origin
 from core.settings import ConfigError
-from core.tools.catalog import ALL, registry
+from core.tools.catalog import ALL, DEFAULT, registry
 from core.tools.registry import schema_bytes, tool_schema, validate
 from tests.core.harness import message
 from tests.support import write_bot
@@ -35,8 +35,8 @@ def test_validation_errors_name_the_field() -> None:
 
 
 @pytest.mark.parametrize(("trust", "chat", "quoted", "expected"), [
-    (Trust.OWNER, ChatKind.DIRECT, False, set(ALL)),
-    (Trust.ALLOWED, ChatKind.GROUP, False, set(ALL)),
+    (Trust.OWNER, ChatKind.DIRECT, False, set(DEFAULT)),
+    (Trust.ALLOWED, ChatKind.GROUP, False, set(DEFAULT)),
     (Trust.UNKNOWN, ChatKind.DIRECT, False, set()),
     (Trust.OWNER, ChatKind.DIRECT, True, {"list_reminders", "list_show"}),
 ])

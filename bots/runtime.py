@@ -126,6 +126,7 @@ class Kith:
                 state_dir = self.settings.data_dir / bot.profile.name / name
                 state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(state_dir, 0o700)
+                os.chmod(state_dir.parent, 0o700)  # data/<bot>, made by mkdir's parents=True
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
                     submit=self.dispatcher.submit, state_dir=state_dir,

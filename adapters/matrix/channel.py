@@ -105,6 +105,9 @@ class MatrixChannel:
             await self.client.close()
             self.client = self.outbox.client = self._new_client()
         await self._login()
+        for path in self.store_dir.iterdir():  # the key store nio just opened: 0644 by umask
+            if path.is_file():
+                path.chmod(0o600)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         self._token = await self.handoff.token()

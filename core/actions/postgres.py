@@ -17,6 +17,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.actions.model import Action, ActionKey, State
+from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
             "created_at, expires_at, started, result, notice, decided_by")
@@ -103,6 +104,23 @@ class PostgresActionStore:
                 "ORDER BY idx", (inbound_id,))
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
+
+    async def delete_person(self, person_id: str) -> int:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("DELETE FROM actions WHERE person_id = %s", (person_id,))
+            return int(cur.rowcount)
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT inbound_id, idx, args, summary, result, notice FROM actions "
+                "WHERE person_id = %s", (person_id,))
+            rows = await cur.fetchall()
+            gone = [(r[0], r[1]) for r in rows if any(mentions(str(v), words) for v in r[2:])]
+            for inbound_id, idx in gone:
+                await conn.execute("DELETE FROM actions WHERE inbound_id = %s AND idx = %s",
+                                   (inbound_id, idx))
+        return len(gone)
 
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[None]:

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from core.actions.model import Action, ActionKey, State
+from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
             "created_at, expires_at, started, result, notice, decided_by")
@@ -77,6 +78,18 @@ class SQLiteActionStore:
             f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = ? AND state = 'proposed' "
             "ORDER BY idx", (inbound_id,)).fetchall()
         return [_action(r) for r in rows]
+
+    async def delete_person(self, person_id: str) -> int:
+        return int(self.db.execute("DELETE FROM actions WHERE person_id = ?",
+                                   (person_id,)).rowcount)
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        rows = self.db.execute(
+            "SELECT inbound_id, idx, args, summary, result, notice FROM actions "
+            "WHERE person_id = ?", (person_id,)).fetchall()
+        gone = [(r[0], r[1]) for r in rows if any(mentions(str(v), words) for v in r[2:])]
+        self.db.executemany("DELETE FROM actions WHERE inbound_id = ? AND idx = ?", gone)
+        return len(gone)
 
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[None]:

@@ -29,6 +29,14 @@ class ActionStore(Protocol):
         controls under the reply)."""
         ...
 
+    async def delete_person(self, person_id: str) -> int:
+        """Every action of the person (/forget all): their words are in its arguments."""
+        ...
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        """The person's actions whose arguments, summary or result hold ``words``."""
+        ...
+
     def atomically(self) -> AbstractAsyncContextManager[None]:
         """One transaction around Kith's own writes and the action's completion: both
         commit, or neither does."""

@@ -68,3 +68,17 @@ async def test_atomically_commits_both_or_neither(store: Store) -> None:
     assert [s.text for s in await store.schedule.for_person(ana)] == ["stretch"]
     done = await store.actions.get(action.key)
     assert done is not None and done.state is State.DONE
+
+
+async def test_forgetting_deletes_the_persons_actions(store: Store) -> None:
+    ana = await store.person_for("test", Sender("ana", "Ana"))
+    bo = await store.person_for("test", Sender("bo", "Bo"))
+    await store.actions.record(replace(_action(ana, 0), args='{"text": "pay Bénédicte"}'))
+    await store.actions.record(_action(ana, 1))
+    await store.actions.record(replace(_action(bo, 2), args='{"text": "pay Bénédicte"}'))
+    assert await store.actions.delete_matching(ana, "BÉNÉDICTE") == 1
+    assert await store.actions.get(ActionKey("test:kith:a:1", 0)) is None
+    assert await store.actions.get(ActionKey("test:kith:a:1", 2)) is not None  # Bo's
+    assert await store.actions.delete_person(ana) == 1
+    assert await store.actions.get(ActionKey("test:kith:a:1", 1)) is None
+    assert await store.actions.get(ActionKey("test:kith:a:1", 2)) is not None

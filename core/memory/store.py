@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import edits, lexical, links
+from core.memory import edits, links, sqlite_lexical
 from core.memory.model import (
     GROUP_PREFIX,
     PRIVATE,
@@ -170,20 +170,7 @@ class SQLiteMemoryStore:
     async def search_text(
         self, visibility: Visibility, query: str, now: datetime, limit: int
     ) -> list[str]:
-        match, crowded = lexical.prune_terms(self.db, lexical.fts_terms(query))
-        if not match:
-            return []
-        where, params = visible_sql(visibility, now)
-        recent = ""
-        if crowded:  # a very common word only: rank among the newest memories
-            recent = " AND memories_fts.rowid > (SELECT max(n) FROM memories) - ?"
-            params.append(lexical.POSTINGS_BUDGET * 4)
-        rows = self.db.execute(
-            "SELECT m.id FROM memories_fts JOIN memories m ON m.n = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where}{recent} ORDER BY bm25(memories_fts) "
-            "LIMIT ?", [match, *params, limit],
-        ).fetchall()
-        return [r[0] for r in rows]
+        return sqlite_lexical.search(self.db, visibility, query, now, limit)
 
     async def search_vectors(
         self, visibility: Visibility, vector: Sequence[float], now: datetime, limit: int
@@ -313,6 +300,7 @@ class SQLiteMemoryStore:
     def _scrub(self, db: sqlite3.Connection) -> None:
         """Merge the FTS index (dropping deleted terms) and checkpoint the WAL away."""
         db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+        db.execute("INSERT INTO memory_terms(memory_terms) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._invalidate()
 

@@ -223,3 +223,47 @@ MIGRATIONS += (
     ALTER TABLE turns ADD COLUMN read_quoted INTEGER NOT NULL DEFAULT 0;
     """,
 )
+MIGRATIONS += (
+    # 11: words indexed per audience (core/memory/terms.py): a query counts, prunes and
+    # ranks only the postings of the memories its asker may see, with the asker's own
+    # BM25 statistics. The triggers call functions the store registers on its connection.
+    """
+    CREATE VIRTUAL TABLE memory_terms USING fts5(
+        terms, content='', tokenize='unicode61 remove_diacritics 0'
+    );
+    CREATE TABLE memory_term_stats (
+        key TEXT PRIMARY KEY,
+        docs INTEGER NOT NULL,
+        tokens INTEGER NOT NULL
+    );
+    CREATE TRIGGER memory_terms_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memory_terms(rowid, terms)
+            VALUES (new.n, kith_terms(new.person_id, new.scope, new.text));
+        INSERT INTO memory_term_stats(key, docs, tokens)
+            VALUES (kith_key(new.person_id, new.scope), 1, kith_words(new.text))
+            ON CONFLICT(key) DO UPDATE SET docs = docs + 1, tokens = tokens + excluded.tokens;
+    END;
+    CREATE TRIGGER memory_terms_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memory_terms(memory_terms, rowid, terms)
+            VALUES ('delete', old.n, kith_terms(old.person_id, old.scope, old.text));
+        UPDATE memory_term_stats SET docs = docs - 1, tokens = tokens - kith_words(old.text)
+            WHERE key = kith_key(old.person_id, old.scope);
+    END;
+    CREATE TRIGGER memory_terms_au AFTER UPDATE OF person_id, scope, text ON memories BEGIN
+        INSERT INTO memory_terms(memory_terms, rowid, terms)
+            VALUES ('delete', old.n, kith_terms(old.person_id, old.scope, old.text));
+        UPDATE memory_term_stats SET docs = docs - 1, tokens = tokens - kith_words(old.text)
+            WHERE key = kith_key(old.person_id, old.scope);
+        INSERT INTO memory_terms(rowid, terms)
+            VALUES (new.n, kith_terms(new.person_id, new.scope, new.text));
+        INSERT INTO memory_term_stats(key, docs, tokens)
+            VALUES (kith_key(new.person_id, new.scope), 1, kith_words(new.text))
+            ON CONFLICT(key) DO UPDATE SET docs = docs + 1, tokens = tokens + excluded.tokens;
+    END;
+    INSERT INTO memory_terms(rowid, terms)
+        SELECT n, kith_terms(person_id, scope, text) FROM memories;
+    INSERT INTO memory_term_stats(key, docs, tokens)
+        SELECT kith_key(person_id, scope), count(*), sum(kith_words(text)) FROM memories
+        WHERE true GROUP BY 1;
+    """,
+)

@@ -20,6 +20,7 @@ from pathlib import Path
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.logging import get_logger
+from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
 from core.schedule.sqlite import SQLiteListStore, SQLiteScheduleStore
 from core.store.base import (
@@ -91,6 +92,7 @@ class SQLiteStore:
         db.execute("PRAGMA busy_timeout=5000")
         # checkpoints (which fsync) run on a thread, not inside a turn on the event loop
         db.execute("PRAGMA wal_autocheckpoint=0")
+        terms.register(db)  # the memory_terms triggers' functions (before the migrations)
         self._db = db
         for suffix in ("-wal", "-shm"):  # SQLite gives them the database's mode; make sure
             side = self.path.with_name(self.path.name + suffix)

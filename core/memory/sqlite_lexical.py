@@ -1,0 +1,58 @@
+"""Lexical recall on SQLite over the asker's own postings (see :mod:`core.memory.terms`).
+
+The query's terms are counted in the audiences the asker may see (at most
+``lexical.POSTINGS_BUDGET + 1`` postings each), pruned rarest first to the budget, and the
+candidates — the postings of the chosen terms, or when even the rarest alone is crowded
+the newest ``POSTINGS_BUDGET`` of them — are filtered by visibility and scored by BM25
+with the asker's statistics. Nothing here reads another audience's postings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from core.memory import lexical, terms
+from core.memory.model import Visibility
+from core.memory.sqlite_rows import visible_sql
+
+
+def search(
+    db: sqlite3.Connection, visibility: Visibility, query: str, now: datetime, limit: int
+) -> list[str]:
+    keys = terms.audiences(visibility)
+    wanted = terms.query_words(query)
+    if not keys or not wanted:
+        return []
+    prefixes = [terms.code(k) for k in keys]
+    counted = sorted(
+        (db.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM memory_terms WHERE memory_terms MATCH ? "
+            "LIMIT ?)", (terms.match(prefixes, [t]), lexical.POSTINGS_BUDGET + 1),
+        ).fetchone()[0], t) for t in wanted
+    )
+    chosen: dict[str, int] = {}
+    total = 0
+    for df, term in counted:
+        if df == 0 or (chosen and total + df > lexical.POSTINGS_BUDGET):
+            continue
+        chosen[term] = df
+        total += df
+    if not chosen:
+        return []
+    match = terms.match(prefixes, chosen)
+    # crowded (a very common word only): the newest postings, by rowid, at most the budget
+    postings = ("SELECT rowid FROM memory_terms WHERE memory_terms MATCH ? "
+                "ORDER BY rowid DESC LIMIT ?")
+    where, params = visible_sql(visibility, now)
+    rows = db.execute(
+        f"SELECT m.n, m.id, m.text FROM memories m WHERE m.n IN ({postings}) AND {where}",
+        [match, lexical.POSTINGS_BUDGET, *params],
+    ).fetchall()
+    marks = ",".join("?" * len(keys))
+    docs, tokens = db.execute(
+        f"SELECT coalesce(sum(docs), 0), coalesce(sum(tokens), 0) FROM memory_term_stats "
+        f"WHERE key IN ({marks})", keys,
+    ).fetchone()
+    scored = terms.bm25(rows, chosen, terms.Stats(int(docs), int(tokens)))
+    return [memory_id for _, _, memory_id in scored[:limit]]

@@ -21,38 +21,40 @@ def search(
     db: sqlite3.Connection, visibility: Visibility, query: str, now: datetime, limit: int
 ) -> list[str]:
     keys = terms.audiences(visibility)
-    wanted = terms.query_words(query)
+    wanted = terms.query_terms(query)
     if not keys or not wanted:
         return []
     prefixes = [terms.code(k) for k in keys]
+    budget = lexical.POSTINGS_BUDGET
     counted = sorted(
         (db.execute(
             "SELECT count(*) FROM (SELECT 1 FROM memory_terms WHERE memory_terms MATCH ? "
-            "LIMIT ?)", (terms.match(prefixes, [t]), lexical.POSTINGS_BUDGET + 1),
-        ).fetchone()[0], t) for t in wanted
+            "LIMIT ?)", (terms.match(prefixes, [stems]), budget + 1),
+        ).fetchone()[0], key, stems) for key, stems in wanted
     )
-    chosen: dict[str, int] = {}
+    chosen: list[tuple[tuple[str, ...], int]] = []
     total = 0
-    for df, term in counted:
-        if df == 0 or (chosen and total + df > lexical.POSTINGS_BUDGET):
+    for df, _, stems in counted:
+        if df == 0 or (chosen and total + df > budget):
             continue
-        chosen[term] = df
+        chosen.append((stems, df))
         total += df
     if not chosen:
         return []
-    match = terms.match(prefixes, chosen)
+    match = terms.match(prefixes, [stems for stems, _ in chosen])
     # crowded (a very common word only): the newest postings, by rowid, at most the budget
     postings = ("SELECT rowid FROM memory_terms WHERE memory_terms MATCH ? "
                 "ORDER BY rowid DESC LIMIT ?")
     where, params = visible_sql(visibility, now)
     rows = db.execute(
         f"SELECT m.n, m.id, m.text FROM memories m WHERE m.n IN ({postings}) AND {where}",
-        [match, lexical.POSTINGS_BUDGET, *params],
+        [match, budget, *params],
     ).fetchall()
     marks = ",".join("?" * len(keys))
     docs, tokens = db.execute(
         f"SELECT coalesce(sum(docs), 0), coalesce(sum(tokens), 0) FROM memory_term_stats "
         f"WHERE key IN ({marks})", keys,
     ).fetchone()
-    scored = terms.bm25(rows, chosen, terms.Stats(int(docs), int(tokens)))
+    stats = terms.Stats(int(docs), int(tokens))
+    scored = terms.bm25(rows, terms.weights(chosen, stats.docs), stats)
     return [memory_id for _, _, memory_id in scored[:limit]]

@@ -22,57 +22,66 @@ import hashlib
 import math
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from core.memory.lexical import STOPWORDS
+import snowballstemmer
+
+from core.memory import lexical
 from core.memory.model import GROUP_PREFIX, SHARED, Visibility
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-_CODE = "bcdfghjklmnpqrstvwxz"  # consonants: a code never ends in a vowel-like letter
+_CODE = "bcdfghjklmnpqrstvwxz"  # consonants
 CODE_LEN = 6
 K1, B = 1.2, 0.75
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+def _latin(ch: str) -> bool:
+    return ch < "\u0250" or "\u1e00" <= ch <= "\u1eff"
+
+
+def fold(text: str) -> str:
+    """Lower case, with the combining marks of Latin letters dropped (``café`` is ``cafe``)."""
+    out: list[str] = []
+    base_latin = False
+    for ch in unicodedata.normalize("NFD", text.lower()):
+        if unicodedata.combining(ch):
+            if base_latin:
+                continue
+        else:
+            base_latin = _latin(ch)
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def tokens(text: str) -> list[str]:
+    """Runs of letters and digits, folded: what a word is on both backends."""
+    return _TOKEN.findall(fold(text))
 
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light English suffix strip (plural, -ing, -ed, final e), the same for documents
-    and queries: "hiking", "hikes", "hiked" and "hike" are one term."""
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
-    elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
-        word = word[:-1]  # running -> runn -> run
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
+    """Snowball English, as PostgreSQL's ``kith_memory`` configuration stems."""
+    return str(_STEMMER.stemWord(word))
 
 
 def words(text: str) -> list[str]:
-    """A memory's terms in order: letters-and-digits runs, lower-cased, stemmed."""
-    return [stem(w) for w in _TOKEN.findall(text.lower())]
+    """A memory's terms in order: its tokens, stemmed."""
+    return [stem(w) for w in tokens(text)]
 
 
-def query_words(text: str, max_terms: int = 16) -> list[str]:
-    """The distinct content terms of a query (stopwords and one-letter words left out)."""
-    seen: list[str] = []
-    for word in _TOKEN.findall(text.lower()):
-        if word in STOPWORDS or len(word) < 2:
-            continue
-        term = stem(word)
-        if term not in seen:
-            seen.append(term)
-    return seen[:max_terms]
+def query_terms(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The query's content words (``lexical.fts_terms``), each with its stemmed tokens
+    (``foo_bar`` is the phrase ``foo bar``); two words that fold alike stay two terms."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for quoted in lexical.fts_terms(text):
+        stems = tuple(words(quoted.strip('"')))
+        if stems:
+            out.append((quoted, stems))
+    return out
 
 
 def audience(person_id: str, scope: str) -> str:
@@ -111,9 +120,10 @@ def register(db: sqlite3.Connection) -> None:
     db.create_function("kith_key", 2, audience, deterministic=True)
 
 
-def match(prefixes: Sequence[str], terms: Iterable[str]) -> str:
-    """An FTS5 query for any of ``terms`` in any of the audiences."""
-    return " OR ".join(f'"{p}{t}"' for t in terms for p in prefixes)
+def match(prefixes: Sequence[str], phrases: Iterable[tuple[str, ...]]) -> str:
+    """An FTS5 query for any of the phrases (most are one term) in any of the audiences."""
+    return " OR ".join('"' + " ".join(p + t for t in phrase) + '"'
+                       for phrase in phrases for p in prefixes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,21 +138,30 @@ def idf(docs: int, df: int) -> float:
     return value if value > 0 else 1e-6
 
 
+def weights(chosen: Sequence[tuple[tuple[str, ...], int]], docs: int) -> dict[str, float]:
+    """Each stem's share of its terms' idf (a phrase of k stems gives each idf/k; two terms
+    with one stem count twice), as ``core.store.postgres.memory_search`` weighs them."""
+    weight: dict[str, float] = {}
+    for stems, df in chosen:
+        for s in stems:
+            weight[s] = weight.get(s, 0.0) + idf(docs, df) / len(stems)
+    return weight
+
+
 def bm25(
-    candidates: Sequence[tuple[int, str, str]], df: dict[str, int], stats: Stats
+    candidates: Sequence[tuple[int, str, str]], weight: dict[str, float], stats: Stats
 ) -> list[tuple[float, int, str]]:
     """(score, n, id) of each (n, id, text) candidate, best first; ties: the older first."""
-    weights = {t: idf(stats.docs, d) for t, d in df.items()}
     avgdl = stats.tokens / stats.docs if stats.docs else 1.0
     scored: list[tuple[float, int, str]] = []
     for n, memory_id, text in candidates:
         terms = words(text)
         tf: dict[str, int] = {}
         for t in terms:
-            if t in weights:
+            if t in weight:
                 tf[t] = tf.get(t, 0) + 1
         norm = K1 * (1 - B + B * len(terms) / max(avgdl, 1e-9))
-        score = sum(weights[t] * f * (K1 + 1) / (f + norm) for t, f in tf.items())
-        scored.append((score, n, memory_id))
+        score = sum(weight[t] * f * (K1 + 1) / (f + norm) for t, f in tf.items())
+        scored.append((round(score, 9), n, memory_id))  # ties: not the order of a sum
     scored.sort(key=lambda s: (-s[0], s[1]))
     return scored

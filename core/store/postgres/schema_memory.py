@@ -152,10 +152,50 @@ SELECT gin_clean_pending_list('memories_fts');
 ALTER TABLE memory_vectors ALTER COLUMN vec SET STORAGE MAIN;
 """
 
+# BM25's totals per audience (core/memory/terms.audience: the owner's private memories, the
+# owner's shared ones, one group's), so a query ranks with the asker's own statistics
+_AUDIENCE = "CASE WHEN {t}.scope LIKE 'group:%' THEN 'g' || {t}.scope " \
+    "WHEN {t}.scope = 'shared' THEN 's' || {t}.person_id ELSE 'p' || {t}.person_id END"
+_AUDIENCE_STATS = f"""
+CREATE TABLE memory_audience_stats (
+    key TEXT PRIMARY KEY,
+    docs BIGINT NOT NULL DEFAULT 0,
+    tokens BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO memory_audience_stats (key, docs, tokens)
+    SELECT {_AUDIENCE.format(t="m")}, count(*), coalesce(sum(words), 0) FROM memories m GROUP BY 1;
+CREATE FUNCTION memory_audience_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE memory_audience_stats s SET docs = s.docs - d.docs, tokens = s.tokens - d.tokens
+        FROM (SELECT {_AUDIENCE.format(t="r")} AS key, count(*) AS docs, sum(words) AS tokens
+              FROM removed r GROUP BY 1) d
+        WHERE s.key = d.key;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO memory_audience_stats AS s (key, docs, tokens)
+        SELECT {_AUDIENCE.format(t="a")}, count(*), sum(words) FROM added a GROUP BY 1
+        ON CONFLICT (key) DO UPDATE SET docs = s.docs + excluded.docs,
+                                        tokens = s.tokens + excluded.tokens;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER memories_audience_insert AFTER INSERT ON memories
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_audience_stats_apply();
+CREATE TRIGGER memories_audience_delete AFTER DELETE ON memories
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_audience_stats_apply();
+CREATE TRIGGER memories_audience_update AFTER UPDATE ON memories
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_audience_stats_apply();
+"""
+
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("memory/1-memories", _MEMORIES),
     ("memory/2-text-stats", _STATS + _STAT_TRIGGERS),
     ("memory/3-people", _PEOPLE),
     ("memory/4-learning", _LEARNING),
     ("memory/5-search-storage", _SEARCH_STORAGE),
+    ("memory/6-audience-stats", _AUDIENCE_STATS),
 )

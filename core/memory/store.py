@@ -9,7 +9,6 @@ vectors, then a WAL checkpoint; ``secure_delete`` zeroes the freed pages.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -21,7 +20,6 @@ import numpy as np
 from core.memory import edits, links, sqlite_lexical
 from core.memory.model import (
     GROUP_PREFIX,
-    PRIVATE,
     SHARED,
     Identity,
     LinkResult,
@@ -30,17 +28,17 @@ from core.memory.model import (
     Visibility,
 )
 from core.memory.queue import SQLiteLearningQueue
+from core.memory.sqlite_blocks import Blocks
 from core.memory.sqlite_rows import COLUMNS as _COLUMNS
 from core.memory.sqlite_rows import row as _row
 from core.memory.sqlite_rows import ts as _ts
 from core.memory.sqlite_rows import visible_sql
-from core.memory.vectors import Block
 
 
 class SQLiteMemoryStore:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
-        self._blocks: dict[tuple[str, int], Block] = {}
+        self._blocks = Blocks(db)
         self._queue = SQLiteLearningQueue(db)
 
     @property
@@ -54,23 +52,32 @@ class SQLiteMemoryStore:
     def _invalidate(self) -> None:
         self._blocks.clear()
 
+    def close(self) -> None:
+        self._blocks.clear()  # builds under way are cancelled
+
+    def warm(self) -> None:
+        """Start building the largest vector indexes in the background (at start)."""
+        self._blocks.warm()
+
+    async def ready(self) -> None:
+        """Wait until the vector indexes being built are ready (benchmarks, tests)."""
+        await self._blocks.ready()
+
     def _track(self, memory: Memory, vector: Sequence[float] | None) -> None:
         """Keep cached vector blocks current after an insert, without a rebuild."""
         key = memory.scope if memory.scope.startswith(GROUP_PREFIX) else memory.person_id
         if vector is None:
             return
-        block = self._blocks.get((key, len(vector)))
+        block = self._blocks.cached((key, len(vector)))
         if block is None:
-            return
-        if len(block.tail) > max(1000, block.size // 20):
-            del self._blocks[(key, len(vector))]  # rebuilt (and re-indexed) on next use
-            return
+            return  # loaded (with this memory) on next use, or a build under way adds it
         expires = memory.expires_at.timestamp() if memory.expires_at else float("inf")
         block.add(memory.id, vector, memory.scope == SHARED, expires)
+        if len(block.tail) > max(1000, block.size // 20):
+            self._blocks.grown((key, len(vector)))  # re-indexed in the background
 
     def _retire(self, memory_id: str) -> None:
-        for block in self._blocks.values():
-            block.dead.add(memory_id)
+        self._blocks.retire(memory_id)
 
     # -- memories ------------------------------------------------------------------------
 
@@ -182,14 +189,16 @@ class SQLiteMemoryStore:
         query /= norm
         stamp, dim = now.timestamp(), len(vector)
         found: list[tuple[float, str]] = []
-        parts: list[tuple[Block, bool]] = []
+        parts: list[tuple[str, bool]] = []
         if visibility.owner:
-            parts.append((await self._block(visibility.owner, dim), False))
+            parts.append((visibility.owner, False))
         if visibility.group:
-            parts.append((await self._block(visibility.group, dim), False))
-        parts += [(await self._block(p, dim), True) for p in visibility.present]
-        for block, shared_only in parts:
-            found += block.search(query, stamp, shared_only, limit)
+            parts.append((visibility.group, False))
+        parts += [(p, True) for p in visibility.present]
+        for key, shared_only in parts:
+            block = await self._blocks.get((key, dim))
+            if block is not None:  # None: being indexed; the lexical lists answer meanwhile
+                found += block.search(query, stamp, shared_only, limit)
         found.sort(key=lambda item: -item[0])
         return list(dict.fromkeys(memory_id for _, memory_id in found))[:limit]
 
@@ -204,27 +213,6 @@ class SQLiteMemoryStore:
             [now.timestamp(), *params, limit],
         ).fetchall()
         return [r[0] for r in rows]
-
-    async def _block(self, key: str, dim: int) -> Block:
-        block = self._blocks.get((key, dim))
-        if block is not None:
-            return block
-        column = "m.scope = ?" if key.startswith("group:") else \
-            f"m.person_id = ? AND m.scope IN ('{PRIVATE}', '{SHARED}')"
-        rows = self.db.execute(
-            "SELECT m.id, m.scope, m.expires_at, v.vec FROM memories m "
-            "JOIN memory_vectors v ON v.n = m.n "
-            f"WHERE {column} AND m.superseded_by IS NULL AND v.dim = ?", (key, dim),
-        ).fetchall()
-        matrix = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
-        # building the approximate index of a large person takes ~1 s: not on the loop
-        block = await asyncio.to_thread(
-            Block.build, [r[0] for r in rows], matrix.reshape(len(rows), dim),
-            [r[1] == SHARED for r in rows],
-            [np.inf if r[2] is None else r[2] for r in rows],
-        )
-        self._blocks[(key, dim)] = block
-        return block
 
     async def people_in(self, conversation: str, limit: int) -> list[str]:
         rows = self.db.execute(

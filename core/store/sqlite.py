@@ -100,6 +100,7 @@ class SQLiteStore:
                 os.chmod(side, 0o600)
         self._migrate()
         self._checkpointer = asyncio.create_task(self._checkpoint_loop())
+        self._memories.warm()  # large vector indexes build in the background
 
     async def _checkpoint_loop(self) -> None:
         helper = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -125,6 +126,7 @@ class SQLiteStore:
             )
 
     async def close(self) -> None:
+        self._memories.close()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

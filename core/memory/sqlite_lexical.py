@@ -47,7 +47,7 @@ def search(
                 "ORDER BY rowid DESC LIMIT ?")
     where, params = visible_sql(visibility, now)
     rows = db.execute(
-        f"SELECT m.n, m.id, m.text FROM memories m WHERE m.n IN ({postings}) AND {where}",
+        f"SELECT m.n, m.id, m.words FROM memories m WHERE m.n IN ({postings}) AND {where}",
         [match, budget, *params],
     ).fetchall()
     marks = ",".join("?" * len(keys))
@@ -56,5 +56,36 @@ def search(
         f"WHERE key IN ({marks})", keys,
     ).fetchone()
     stats = terms.Stats(int(docs), int(tokens))
-    scored = terms.bm25(rows, terms.weights(chosen, stats.docs), stats)
+    scored = terms.bm25(rows, _frequencies(db, prefixes, chosen, rows, total > budget),
+                        terms.weights(chosen, stats.docs), stats)
     return [memory_id for _, _, memory_id in scored[:limit]]
+
+
+def _frequencies(
+    db: sqlite3.Connection, prefixes: list[str], chosen: list[tuple[tuple[str, ...], int]],
+    rows: list[tuple[int, str, int]], crowded: bool,
+) -> dict[int, dict[str, int]]:
+    """Each candidate's count of each chosen stem. From the index's instances when the
+    chosen terms' postings fit the budget; for a crowded term (more postings than that),
+    from the candidates' own words, which are at most the budget."""
+    stems = {s for phrase, _ in chosen for s in phrase}
+    counts: dict[int, dict[str, int]] = {}
+    if crowded:
+        marks = ",".join("?" * len(rows))
+        for n, text in db.execute(f"SELECT n, text FROM memories WHERE n IN ({marks})",
+                                  [r[0] for r in rows]):
+            found = counts.setdefault(n, {})
+            for w in terms.words(text):
+                if w in stems:
+                    found[w] = found.get(w, 0) + 1
+        return counts
+    cut = len(prefixes[0])
+    wanted = [p + s for s in stems for p in prefixes]
+    marks = ",".join("?" * len(wanted))
+    for n, term, count in db.execute(
+        f"SELECT doc, term, count(*) FROM memory_term_instances WHERE term IN ({marks}) "
+        "GROUP BY doc, term", wanted,
+    ):
+        found = counts.setdefault(n, {})
+        found[term[cut:]] = found.get(term[cut:], 0) + count
+    return counts

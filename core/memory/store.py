@@ -127,8 +127,21 @@ class SQLiteMemoryStore:
         )
 
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None:
-        self._put_vector(self.db, memory_id, vector)
-        self._invalidate()  # rare (backfill): rebuild blocks on next use
+        db = self.db
+        had = db.execute("SELECT 1 FROM memory_vectors v JOIN memories m ON m.n = v.n "
+                         "WHERE m.id = ?", (memory_id,)).fetchone()
+        self._put_vector(db, memory_id, vector)
+        memory = await self.memory(memory_id)
+        if had:
+            self._invalidate()  # a vector replaced (rare): blocks are rebuilt
+        elif memory is not None and memory.superseded_by is None:
+            self._track(memory, vector)  # a backfilled one joins the cached block's tail
+
+    async def unembedded(self, limit: int) -> list[tuple[str, str]]:
+        rows = self.db.execute(
+            "SELECT m.id, m.text FROM memory_unembedded u JOIN memories m ON m.n = u.n "
+            "ORDER BY u.n LIMIT ?", (limit,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
     async def memory(self, memory_id: str) -> Memory | None:
         row = self.db.execute(

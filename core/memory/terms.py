@@ -59,7 +59,7 @@ def fold(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Runs of letters and digits, folded: what a word is on both backends."""
-    return _TOKEN.findall(fold(text))
+    return _TOKEN.findall(text.lower() if text.isascii() else fold(text))
 
 
 @lru_cache(maxsize=65536)
@@ -149,19 +149,17 @@ def weights(chosen: Sequence[tuple[tuple[str, ...], int]], docs: int) -> dict[st
 
 
 def bm25(
-    candidates: Sequence[tuple[int, str, str]], weight: dict[str, float], stats: Stats
+    candidates: Sequence[tuple[int, str, int]], tf: dict[int, dict[str, int]],
+    weight: dict[str, float], stats: Stats,
 ) -> list[tuple[float, int, str]]:
-    """(score, n, id) of each (n, id, text) candidate, best first; ties: the older first."""
+    """(score, n, id) of each (n, id, words) candidate given its stems' counts ``tf``,
+    best first; ties (to 1e-9, not the order of a sum) go to the older memory."""
     avgdl = stats.tokens / stats.docs if stats.docs else 1.0
     scored: list[tuple[float, int, str]] = []
-    for n, memory_id, text in candidates:
-        terms = words(text)
-        tf: dict[str, int] = {}
-        for t in terms:
-            if t in weight:
-                tf[t] = tf.get(t, 0) + 1
-        norm = K1 * (1 - B + B * len(terms) / max(avgdl, 1e-9))
-        score = sum(weight[t] * f * (K1 + 1) / (f + norm) for t, f in tf.items())
-        scored.append((round(score, 9), n, memory_id))  # ties: not the order of a sum
+    for n, memory_id, length in candidates:
+        norm = K1 * (1 - B + B * length / max(avgdl, 1e-9))
+        score = sum(weight[t] * f * (K1 + 1) / (f + norm) for t, f in tf.get(n, {}).items()
+                    if t in weight)
+        scored.append((round(score, 9), n, memory_id))
     scored.sort(key=lambda s: (-s[0], s[1]))
     return scored

@@ -231,6 +231,15 @@ MIGRATIONS += (
     CREATE VIRTUAL TABLE memory_terms USING fts5(
         terms, content='', tokenize='unicode61 remove_diacritics 0'
     );
+    CREATE VIRTUAL TABLE memory_term_instances USING fts5vocab(memory_terms, instance);
+    ALTER TABLE memories ADD COLUMN words INTEGER NOT NULL DEFAULT 0;
+    UPDATE memories SET words = kith_words(text);
+    CREATE TRIGGER memory_words_ai AFTER INSERT ON memories BEGIN
+        UPDATE memories SET words = kith_words(new.text) WHERE n = new.n;
+    END;
+    CREATE TRIGGER memory_words_au AFTER UPDATE OF text ON memories BEGIN
+        UPDATE memories SET words = kith_words(new.text) WHERE n = new.n;
+    END;
     CREATE TABLE memory_term_stats (
         key TEXT PRIMARY KEY,
         docs INTEGER NOT NULL,
@@ -265,5 +274,26 @@ MIGRATIONS += (
     INSERT INTO memory_term_stats(key, docs, tokens)
         SELECT kith_key(person_id, scope), count(*), sum(kith_words(text)) FROM memories
         WHERE true GROUP BY 1;
+    """,
+)
+MIGRATIONS += (
+    # 12: memories waiting for their vector (stored without one, or edited): the embedder
+    # fills them in the background (core/memory/vector_fill.py), whatever stored them, and
+    # everything stored before embeddings were turned on
+    """
+    CREATE TABLE memory_unembedded (
+        n INTEGER PRIMARY KEY REFERENCES memories(n) ON DELETE CASCADE
+    );
+    CREATE TRIGGER memory_unembedded_ai AFTER INSERT ON memories BEGIN
+        INSERT OR IGNORE INTO memory_unembedded(n) VALUES (new.n);
+    END;
+    CREATE TRIGGER memory_unembedded_au AFTER UPDATE OF text ON memories BEGIN
+        INSERT OR IGNORE INTO memory_unembedded(n) VALUES (new.n);
+    END;
+    CREATE TRIGGER memory_unembedded_vi AFTER INSERT ON memory_vectors BEGIN
+        DELETE FROM memory_unembedded WHERE n = new.n;
+    END;
+    INSERT INTO memory_unembedded(n) SELECT n FROM memories m
+        WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.n = m.n);
     """,
 )

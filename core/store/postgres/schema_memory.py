@@ -191,6 +191,40 @@ CREATE TRIGGER memories_audience_update AFTER UPDATE ON memories
     EXECUTE FUNCTION memory_audience_stats_apply();
 """
 
+# memories waiting for their vector (stored without one, or edited): filled in the
+# background by core/memory/vector_fill.py, whatever stored them
+_UNEMBEDDED = """
+CREATE TABLE memory_unembedded (
+    n BIGINT PRIMARY KEY REFERENCES memories(n) ON DELETE CASCADE
+);
+INSERT INTO memory_unembedded (n) SELECT n FROM memories m
+    WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.n = m.n);
+CREATE FUNCTION memory_unembedded_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO memory_unembedded (n) SELECT n FROM added ON CONFLICT DO NOTHING;
+    ELSE
+        INSERT INTO memory_unembedded (n) SELECT a.n FROM added a JOIN removed r USING (n)
+            WHERE a.text IS DISTINCT FROM r.text ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION memory_unembedded_done() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM memory_unembedded u USING added a WHERE u.n = a.n;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER memories_unembedded_insert AFTER INSERT ON memories
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_unembedded_add();
+CREATE TRIGGER memories_unembedded_update AFTER UPDATE ON memories
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_unembedded_add();
+CREATE TRIGGER memory_vectors_embedded_insert AFTER INSERT ON memory_vectors
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_unembedded_done();
+"""
+
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("memory/1-memories", _MEMORIES),
     ("memory/2-text-stats", _STATS + _STAT_TRIGGERS),
@@ -198,4 +232,5 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("memory/4-learning", _LEARNING),
     ("memory/5-search-storage", _SEARCH_STORAGE),
     ("memory/6-audience-stats", _AUDIENCE_STATS),
+    ("memory/7-unembedded", _UNEMBEDDED),
 )

@@ -103,8 +103,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--only", choices=["locomo", "scale", "cost", "turns", "latency", "prompts"],
-                        default=None)
+    parser.add_argument("--only", default=None, choices=[
+        "locomo", "scale", "cost", "turns", "latency", "prompts"])
     parser.add_argument("--locomo", type=Path, default=None,
                         help="path of locomo-dev.json (read in place, never copied)")
     parser.add_argument("--rerank-url", default=None,

@@ -23,7 +23,7 @@ from core.llm import ChatModel
 from core.memory import controls
 from core.memory.extract import ExtractedItem
 from core.memory.model import LearningKey, LearningWork, MemoryKind, NewMemory, Said, Source
-from core.memory.service import MemorySettings, MemoryService
+from core.memory.service import MemoryService, MemorySettings
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 from core.tools.base import ToolContext

@@ -224,7 +224,25 @@ MIGRATIONS += (
     """,
 )
 MIGRATIONS += (
-    # 11: words indexed per audience (core/memory/terms.py): a query counts, prunes and
+    # 11: provenance and tool traces. turns.origin: what a turn was written from, directly
+    # (the person, a quote or forward, Kith, a web page …); turns.trace: an assistant turn's
+    # tool calls and results, replayed to the model. conversations.summary_origin: an
+    # untrusted origin once the summary folded a turn that carried one. Existing rows: turns
+    # that read quoted content were quotes; a summary that covered one of them folded it.
+    """
+    ALTER TABLE turns ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+    ALTER TABLE turns ADD COLUMN trace TEXT NOT NULL DEFAULT '';
+    UPDATE turns SET origin = CASE WHEN read_quoted = 1 THEN 'quote'
+                                   WHEN role = 'user' THEN 'person' ELSE 'kith' END;
+    ALTER TABLE conversations ADD COLUMN summary_origin TEXT NOT NULL DEFAULT 'kith';
+    UPDATE conversations SET summary_origin = 'quote' WHERE EXISTS (
+        SELECT 1 FROM turns t WHERE t.conversation = conversations.key
+        AND t.epoch = conversations.epoch AND t.read_quoted = 1
+        AND t.seq <= conversations.summary_upto);
+    """,
+)
+MIGRATIONS += (
+    # 12: words indexed per audience (core/memory/terms.py): a query counts, prunes and
     # ranks only the postings of the memories its asker may see, with the asker's own
     # BM25 statistics. The triggers call functions the store registers on its connection.
     """
@@ -277,7 +295,7 @@ MIGRATIONS += (
     """,
 )
 MIGRATIONS += (
-    # 12: memories waiting for their vector (stored without one, or edited): the embedder
+    # 13: memories waiting for their vector (stored without one, or edited): the embedder
     # fills them in the background (core/memory/vector_fill.py), whatever stored them, and
     # everything stored before embeddings were turned on
     """

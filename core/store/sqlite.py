@@ -107,15 +107,20 @@ class SQLiteStore:
     async def _checkpoint_loop(self) -> None:
         helper = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         helper.execute("PRAGMA busy_timeout=5000")
+        job: asyncio.Future[sqlite3.Cursor] | None = None
         try:
             while True:
                 await asyncio.sleep(CHECKPOINT_EVERY)
+                job = asyncio.ensure_future(
+                    asyncio.to_thread(helper.execute, "PRAGMA wal_checkpoint(PASSIVE)"))
                 try:
-                    await asyncio.to_thread(helper.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                    await asyncio.shield(job)
                 except sqlite3.Error as err:  # busy or locked: the next round catches up
                     log.warning("wal_checkpoint_failed", error=str(err))
         finally:
-            helper.close()
+            if job is not None and not job.done():  # cancelled mid-checkpoint: the thread
+                await asyncio.wait([job])  # still uses the connection; closing it under
+            helper.close()  # a running statement crashed the process
 
     def _migrate(self) -> None:
         db = self.db

@@ -136,8 +136,11 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
+    from bots.reach import web_line
+
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
+    print(web_line(settings))
     choice = await choose(settings, show_progress=False)
     try:
         return await _check_model(choice, fleet)

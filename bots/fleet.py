@@ -39,9 +39,10 @@ class BotFile(BaseModel):
     @field_validator("tools")
     @classmethod
     def _known_tools(cls, value: list[str] | None) -> list[str] | None:
-        unknown = [name for name in value or () if name not in catalog.ALL]
+        known = (*catalog.ALL, *catalog.CONFIGURED)
+        unknown = [name for name in value or () if name not in known]
         if unknown:
-            raise ValueError(f"unknown tool {unknown[0]!r} (known: {', '.join(catalog.ALL)})")
+            raise ValueError(f"unknown tool {unknown[0]!r} (known: {', '.join(known)})")
         return value
 
     @field_validator("timezone")

@@ -12,6 +12,7 @@ from adapters.base import ChannelContext, ChannelRuntime
 from bots import coordination as coord
 from bots import preflight
 from bots.fleet import BotDefinition
+from bots.reach import Reach
 from bots.registry import channel_spec
 from core.agent import Agent
 from core.channel_state import FileState, Once, legacy_list
@@ -79,6 +80,7 @@ class Kith:
             if settings.llm.rerank_model else None
         )
         embedder = local_embedder(settings)
+        self.reach = Reach(settings, fleet)  # web and MCP tools
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
@@ -86,7 +88,7 @@ class Kith:
             memory=MemorySettings.of(
                 settings.memory, embed=settings.llm.embed_model is not None or bool(embedder)),
             reranker=self.reranker, embedder=embedder,
-            media=self.media,
+            media=self.media, tools=self.reach.toolbox,
         )
         self.leases = self.coordination.leases
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
@@ -135,6 +137,7 @@ class Kith:
         os.chmod(self.settings.data_dir, 0o700)  # people's words and keys live here
         await self.store.open()
         await self.coordination.open()
+        await self.reach.start()
         self._build_channels()
         # Resume before consume: what was open before a restart (pending, answered but not
         # delivered, held for a model) is queued before any channel takes a new message,
@@ -164,6 +167,7 @@ class Kith:
                 log.exception("channel_stop_failed")
         await self.agent.wait_background()
         await self.media.aclose()
+        await self.reach.aclose()
         await self.agent.learner.close()  # what it had not extracted stays queued
         if self.reranker is not None:
             await self.reranker.aclose()

@@ -32,6 +32,7 @@ from core.tokens import estimate_tokens
 from core.tools import catalog
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
+from core.tools.registry import Registry
 
 log = get_logger("kith.agent")
 
@@ -77,6 +78,7 @@ class Agent:
         embedder: Embedder | None = None,
         hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
+        tools: Mapping[str, Registry] | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -89,7 +91,8 @@ class Agent:
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
-        self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.tools = tools if tools is not None else {
+            name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self._boundary_key = secrets.token_bytes(16)
 

@@ -43,6 +43,7 @@ def test_check_lists_endpoints(tmp_path: Path) -> None:
     assert "answers, serving llama-test — but not meta-llama/Llama-3.1-8B-Instruct" in done.stdout
     assert "does not answer" in done.stdout
     assert "bot kith: channels web, terminal" in done.stdout
+    assert "web: off — set KITH_WEB__SEARCH_URL to your SearXNG" in done.stdout
 
 
 BAD_CONFIGS = {
@@ -54,6 +55,11 @@ BAD_CONFIGS = {
         "[channels.telegram]\ntoken_env = 'KITH_TEST_NO_SUCH_TOKEN'\nmode = 'polling'\n", {},
         "channels.telegram.token_env: Value error, environment variable "
         "KITH_TEST_NO_SUCH_TOKEN is not set"),
+    "search url not a url": (
+        "[channels.web]\n", {"KITH_WEB__SEARCH_URL": "searx.lan:8888"},
+        "KITH_WEB__SEARCH_URL: Value error, 'searx.lan:8888' is not an http(s) URL"),
+    "unknown tool": ("tools = ['web_serch']\n[channels.web]\n", {},
+                     "tools: Value error, unknown tool 'web_serch'"),
     "malformed toml": ("[channels.web\n", {}, "not valid TOML"),
     "unknown key": ("colour = 'blue'\n[channels.web]\n", {}, "colour: Extra inputs"),
     "no channel": ("display_name = 'x'\n", {}, "the bot has no enabled channel"),

@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.base import ChannelConfig
+from adapters.mcp.config import McpServer, check_name
 from bots.registry import channel_spec, known_channels
 from core.profile import BotProfile
 from core.schedule.times import TimeError, zone
@@ -35,6 +36,8 @@ class BotFile(BaseModel):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
     timezone: str | None = Field(None, description="IANA zone for people without /prefs")
+    mcp: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                           description="the owner's MCP servers for this bot")
 
     @field_validator("tools")
     @classmethod
@@ -61,6 +64,7 @@ class BotDefinition:
     profile: BotProfile
     channels: dict[str, ChannelConfig]
     path: Path
+    mcp: dict[str, McpServer] = field(default_factory=dict)
 
 
 def _dotted(loc: tuple[int | str, ...], prefix: str = "") -> str:
@@ -105,12 +109,30 @@ def load_bot(directory: Path) -> BotDefinition:
             channels[channel] = config
     if not channels:
         raise ConfigError(f"{path}: channels: the bot has no enabled channel")
+    servers = _mcp_servers(path, spec.mcp)
     profile = BotProfile(name=name, persona=persona, model=spec.model,
                          vision_model=spec.vision_model,
                          display_name=spec.display_name,
                          tools=tuple(spec.tools) if spec.tools is not None else None,
                          timezone=spec.timezone)
-    return BotDefinition(profile=profile, channels=channels, path=path)
+    return BotDefinition(profile=profile, channels=channels, path=path, mcp=servers)
+
+
+def _mcp_servers(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, McpServer]:
+    servers: dict[str, McpServer] = {}
+    for name, table in tables.items():
+        try:
+            check_name(name)
+            server = McpServer.model_validate(table)
+        except ValidationError as err:
+            problem = describe_validation_error(
+                err, functools.partial(_dotted, prefix=f"mcp.{name}."))
+            raise ConfigError(f"{path}: {problem.replace('.: ', ': ')}") from None
+        except ValueError as err:
+            raise ConfigError(f"{path}: {err}") from None
+        if server.enabled:
+            servers[name] = server
+    return servers
 
 
 def load_fleet(bots_dir: Path) -> list[BotDefinition]:

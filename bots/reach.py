@@ -1,16 +1,22 @@
 """The tools that reach outside Kith, composed per bot: the web (when a search URL is set)
-and, later in this file's life, the bot's MCP servers. The runtime and ``kith chat`` build
-one :class:`Reach`, hand its toolbox to the agent, start it and close it."""
+and the bot's MCP servers. The runtime builds one :class:`Reach`, hands its toolbox to the
+agent, starts it (MCP servers connect in the background; start waits a bounded time for
+their first listing) and closes it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
 
+from adapters.mcp.server import CONNECT_TIMEOUT, Connection
 from adapters.webfetch.fetch import Fetcher
 from adapters.webfetch.web import WebAccess
 from bots.fleet import BotDefinition
+from core.logging import register_secrets
 from core.settings import Settings
 from core.tools import web
+from core.tools.base import Tool
 from core.tools.catalog import Toolbox
 
 NO_SEARCH = ("web: off — set KITH_WEB__SEARCH_URL to your SearXNG (e.g. http://127.0.0.1:8888, "
@@ -27,11 +33,29 @@ class Reach:
             self.web = WebAccess(settings.web.search_url, fetcher)
             for bot in fleet:
                 self.toolbox.set(bot.profile.name, "web", web.tools(self.web), by_name=True)
+        self.servers: list[Connection] = []
+        for bot in fleet:
+            for name, config in bot.mcp.items():
+                register_secrets([*config.headers().values(),
+                                  *(v for v in config.env.values() if len(v) >= 8)])
+                self.servers.append(Connection(name, config, self._publisher(bot.profile.name)))
 
-    async def start(self) -> None:
-        return None
+    def _publisher(self, bot: str) -> Callable[[str, Sequence[Tool]], None]:
+        def publish(server: str, tools: Sequence[Tool]) -> None:
+            self.toolbox.set(bot, f"mcp:{server}", tools)
+        return publish
+
+    async def start(self, wait: float = CONNECT_TIMEOUT) -> None:
+        """Start every MCP server; wait at most ``wait`` seconds for their first listing."""
+        for server in self.servers:
+            server.start()
+        if self.servers:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*(s.listed.wait() for s in self.servers)), wait)
 
     async def aclose(self) -> None:
+        await asyncio.gather(*(server.aclose() for server in self.servers))
         if self.web is not None:
             await self.web.aclose()
 

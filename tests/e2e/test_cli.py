@@ -60,6 +60,14 @@ BAD_CONFIGS = {
         "KITH_WEB__SEARCH_URL: Value error, 'searx.lan:8888' is not an http(s) URL"),
     "unknown tool": ("tools = ['web_serch']\n[channels.web]\n", {},
                      "tools: Value error, unknown tool 'web_serch'"),
+    "mcp server with two transports": (
+        "[mcp.home]\ncommand = ['home-mcp']\nurl = 'http://127.0.0.1:9/mcp'\n[channels.web]\n",
+        {}, "mcp.home: Value error, set either command (stdio) or url (streamable HTTP)"),
+    "mcp header variable unset": (
+        "[mcp.notes]\nurl = 'http://127.0.0.1:9/mcp'\n"
+        "headers_env = { Authorization = 'KITH_TEST_NO_SUCH_MCP_TOKEN' }\n[channels.web]\n",
+        {}, "headers_env.Authorization: environment variable KITH_TEST_NO_SUCH_MCP_TOKEN is "
+            "not set"),
     "malformed toml": ("[channels.web\n", {}, "not valid TOML"),
     "unknown key": ("colour = 'blue'\n[channels.web]\n", {}, "colour: Extra inputs"),
     "no channel": ("display_name = 'x'\n", {}, "the bot has no enabled channel"),

@@ -1,0 +1,64 @@
+"""``[mcp.<name>]`` in ``bot.toml``: one MCP server, over stdio or streamable HTTP.
+
+    [mcp.home]
+    command = ["uvx", "home-assistant-mcp"]
+    env = { HA_URL = "http://ha.lan:8123" }
+    who = "owner"            # or "allowed": the people the owner approved too
+    trusted = false          # true: the owner trusts its side effects in his own chats
+    timeout = 30             # seconds one call may take
+
+    [mcp.notes]
+    url = "http://127.0.0.1:8765/mcp"
+    headers_env = { Authorization = "KITH_NOTES_MCP_AUTH" }   # header ← environment variable
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SERVER_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]|_(?!_)){0,23}$")
+
+
+class McpServer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    command: list[str] | None = Field(None, min_length=1, description="stdio: argv to run")
+    env: dict[str, str] = Field(default_factory=dict, description="stdio: extra environment")
+    url: str | None = Field(None, description="streamable HTTP endpoint, e.g. .../mcp")
+    headers_env: dict[str, str] = Field(
+        default_factory=dict, description="HTTP header name → environment variable with its "
+        "value (tokens stay out of bot.toml)")
+    who: Literal["owner", "allowed"] = "owner"
+    trusted: bool = False
+    timeout: float = Field(30.0, gt=0, le=600)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServer:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("set either command (stdio) or url (streamable HTTP)")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url: {self.url!r} is not an http(s) URL")
+        if self.url is None and self.headers_env:
+            raise ValueError("headers_env is for url servers")
+        if self.command is not None and not self.command[0]:
+            raise ValueError("command: the first item is the program to run")
+        for header, variable in self.headers_env.items():
+            if not os.environ.get(variable):
+                raise ValueError(f"headers_env.{header}: environment variable {variable} is "
+                                 "not set")
+        return self
+
+    def headers(self) -> dict[str, str]:
+        return {header: os.environ[variable] for header, variable in self.headers_env.items()}
+
+
+def check_name(name: str) -> str:
+    if not SERVER_NAME.match(name):
+        raise ValueError(f"mcp.{name}: server names are 1-24 lowercase letters, digits, - "
+                         "and single _")
+    return name

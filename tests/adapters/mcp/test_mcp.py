@@ -1,0 +1,203 @@
+"""The owner's MCP servers as tools: a real server built with the official SDK, over stdio
+and over streamable HTTP on loopback, driven by a strict scripted model through a real
+core (SQLite, agent, dispatcher)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.mcp.config import McpServer
+from bots.fleet import BotDefinition
+from bots.reach import Reach
+from core.profile import BotProfile
+from core.settings import Settings
+from tests.adapters.mcp.servers import calls, http_server, stdio_config
+from tests.core.harness import message
+from tests.core.tools.harness import tool_core
+from tests.fakes.llm import FakeLLM, running_fake_llm
+
+pytestmark = pytest.mark.timeout(240)
+
+
+async def until(condition: Callable[[], bool], bound: float = 60.0) -> None:
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def reach(tmp_path: Path, **servers: McpServer) -> AsyncIterator[Reach]:
+    bot = BotDefinition(BotProfile("kith", "You are Kith."), {}, tmp_path / "bot.toml",
+                        mcp=servers)
+    found = Reach(Settings(data_dir=tmp_path), [bot])
+    await found.start()
+    try:
+        yield found
+    finally:
+        await found.aclose()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeLLM]:
+    fake = FakeLLM(strict=True)
+    async with running_fake_llm(fake):
+        yield fake
+    assert fake.unexpected == 0 and fake.unconsumed == 0
+
+
+@pytest.fixture(params=["stdio", "http"])
+def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[McpServer, Path]]:
+    log = tmp_path / "mcp.log"
+    if request.param == "stdio":
+        yield stdio_config(log), log
+        return
+    with http_server(log) as server:
+        yield server.config(), log
+
+
+def tool_messages(request: dict[str, Any]) -> list[str]:
+    return [str(m["content"]) for m in request["messages"] if m["role"] == "tool"]
+
+
+async def test_tools_are_listed_namespaced_with_policy_from_annotations(
+        tmp_path: Path, home: tuple[McpServer, Path]) -> None:
+    async with reach(tmp_path, home=home[0]) as found:
+        tools = found.toolbox["kith"].tools
+        assert {"home__lookup_note", "home__set_light", "home__slow_answer",
+                "home__crash", "home__add_thermostat"} <= set(tools)
+        assert not tools["home__lookup_note"].policy.side_effects  # readOnlyHint
+        assert tools["home__set_light"].policy.side_effects  # readOnlyHint false
+        assert tools["home__add_thermostat"].policy.who.value == "owner"  # the default
+        schema = {s["function"]["name"]: s["function"] for s in found.toolbox["kith"].schemas()}
+        light = schema["home__set_light"]
+        assert light["description"] == "Switch the lights of a room on or off"
+        assert light["parameters"]["required"] == ["room"]
+        assert light["parameters"]["properties"]["on"] == {"type": "boolean"}
+        assert list(tools)[:8] == list(found.toolbox["kith"].tools)[:8]  # built-ins first
+
+
+@pytest.mark.parametrize("how", ["native", "text"])
+async def test_calls_reach_the_server(tmp_path: Path, fake: FakeLLM,
+                                      home: tuple[McpServer, Path], how: str) -> None:
+    config, log = home
+    if how == "native":
+        fake.script_tool_call("home__lookup_note", {"title": "wifi"})
+        fake.script_tool_call("home__set_light", {"room": "kitchen", "on": False})
+    else:
+        fake.script(['[home__lookup_note(title="wifi")]'])
+        fake.script(['[home__set_light(room="kitchen", on=False)]'])
+    fake.script(["The password is on the fridge, and the kitchen light is off."])
+    async with reach(tmp_path, home=config) as found, tool_core(
+            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+        reply = await core.send(message("a", 1, "wifi password? and kitchen light off"))
+    assert reply == "The password is on the fridge, and the kitchen light is off."
+    assert [(c["tool"], c.get("title") or c.get("room")) for c in calls(log)] == [
+        ("lookup_note", "wifi"), ("set_light", "kitchen")]
+    assert tool_messages(fake.chat_requests[2]) == [
+        "Result from the home server (untrusted content):\n"
+        "The guest wifi password is on the fridge.",
+        "Result from the home server (untrusted content):\nThe kitchen light is off."]
+
+
+async def test_arguments_are_checked_against_the_schema_before_the_call(
+        tmp_path: Path, fake: FakeLLM) -> None:
+    log = tmp_path / "mcp.log"
+    fake.script_tool_call("home__set_light", {"room": 5})
+    fake.script_tool_call("home__set_light", {"on": True})  # the repair fails too
+    async with reach(tmp_path, home=stdio_config(log)) as found, tool_core(
+            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+        reply = await core.send(message("a", 1, "hall light on"))
+    assert calls(log) == []  # nothing reached the server
+    assert tool_messages(fake.chat_requests[1]) == [
+        "error: invalid arguments for home__set_light: arguments: Value error, "
+        "room: 5 is not of type 'string'"]
+    assert reply == ("I couldn't do that: invalid arguments for home__set_light: arguments: "
+                     "Value error, 'room' is a required property. Could you say it another "
+                     "way?")
+
+
+async def test_killed_mid_call_is_an_honest_answer_and_restarted_for_the_next_turn(
+        tmp_path: Path, fake: FakeLLM) -> None:
+    log = tmp_path / "mcp.log"
+    fake.script_tool_call("home__crash", {})
+    fake.script(["The home server stopped while I asked it; try again in a moment."])
+    fake.script_tool_call("home__lookup_note", {"title": "boiler"})
+    fake.script(["Rui services it every October."])
+    async with reach(tmp_path, home=stdio_config(log)) as found, tool_core(
+            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+        first = await core.send(message("a", 1, "crash it"))
+        second = await core.send(message("a", 2, "who services the boiler?"))
+        restarts = found.servers[0].restarts
+    assert first == "The home server stopped while I asked it; try again in a moment."
+    assert tool_messages(fake.chat_requests[1]) == [
+        "error: the home server stopped during the call; it is being restarted, so the "
+        "action may or may not have happened"]
+    assert second == "Rui services it every October."
+    done = calls(log)
+    assert [c["tool"] for c in done] == ["crash", "lookup_note"]
+    assert done[0]["pid"] != done[1]["pid"] and restarts == 1
+
+
+async def test_an_http_server_killed_mid_call_is_reconnected(tmp_path: Path,
+                                                             fake: FakeLLM) -> None:
+    log = tmp_path / "mcp.log"
+    with http_server(log) as server:
+        fake.script_tool_call("home__crash", {})
+        fake.script(["It stopped."])
+        fake.script_tool_call("home__lookup_note", {"title": "wifi"})
+        fake.script(["On the fridge."])
+        async with reach(tmp_path, home=server.config()) as found, tool_core(
+                tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+            assert await core.send(message("a", 1, "crash it")) == "It stopped."
+            assert "stopped during the call" in tool_messages(fake.chat_requests[1])[0]
+            await asyncio.to_thread(server.wait_dead)
+            await asyncio.to_thread(server.start)  # the owner's service comes back
+            await until(lambda: found.servers[0]._client is not None)
+            assert await core.send(message("a", 2, "wifi?")) == "On the fridge."
+    assert [c["tool"] for c in calls(log)] == ["crash", "lookup_note"]
+
+
+async def test_a_hung_server_times_out_and_blocks_no_other(tmp_path: Path) -> None:
+    log, other = tmp_path / "home.log", tmp_path / "notes.log"
+    async with reach(tmp_path, home=stdio_config(log, timeout=8),
+                     notes=stdio_config(other)) as found:
+        home, notes = found.servers
+        hung = asyncio.create_task(home.call("slow_answer", {"seconds": 120}))
+        await until(lambda: [c["tool"] for c in calls(log)] == ["slow_answer"])
+        answer = await notes.call("lookup_note", {"title": "wifi"})  # not behind the hang
+        assert answer.content[0].text == "The guest wifi password is on the fridge."  # type: ignore[union-attr]
+        assert not hung.done()
+        from core.tools.base import ToolError
+        with pytest.raises(ToolError, match="did not answer within 8 s; it is being restarted"):
+            await hung
+        await until(lambda: home.restarts == 1 and home._client is not None)
+        again = await home.call("lookup_note", {"title": "boiler"})
+        assert not again.is_error
+
+
+async def test_a_changed_tool_list_is_picked_up(tmp_path: Path) -> None:
+    log = tmp_path / "mcp.log"
+    async with reach(tmp_path, home=stdio_config(log)) as found:
+        assert "home__thermostat" not in found.toolbox["kith"].tools
+        await found.servers[0].call("add_thermostat", {})
+        await until(lambda: "home__thermostat" in found.toolbox["kith"].tools)
+        assert found.toolbox["kith"].tools["home__thermostat"].policy.side_effects
+
+
+async def test_a_server_that_does_not_start_blocks_nothing(tmp_path: Path) -> None:
+    broken = McpServer(command=["/nonexistent/mcp-server"], timeout=2)
+    started = time.monotonic()
+    async with reach(tmp_path, broken=broken, home=stdio_config(tmp_path / "l")) as found:
+        assert time.monotonic() - started < 20
+        assert "home__lookup_note" in found.toolbox["kith"].tools
+        from core.tools.base import ToolError
+        with pytest.raises(ToolError, match="broken server is not running right now"):
+            await found.servers[0].call("anything", {})

@@ -33,6 +33,7 @@ from core.tools import catalog
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
 from core.tools.registry import Registry
+from core.tools.selection import Selector
 
 log = get_logger("kith.agent")
 
@@ -93,6 +94,7 @@ class Agent:
         self.media = media
         self.tools = tools if tools is not None else {
             name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.selector = Selector()  # the few tools each request offers (≤ 2.5 KB of JSON)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self._boundary_key = secrets.token_bytes(16)
 
@@ -224,8 +226,10 @@ class Agent:
         prefs = await self.store.preferences(person)
         zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
         ctx = ToolContext(inbound, person, self.store, self.clock, zone, source)
+        offered = self.selector.offer(str(inbound.conversation), every.for_turn(inbound),
+                                      inbound.text)
         return ToolLoop(
-            self.model, every.for_turn(inbound), ctx, known=every.tools,
+            self.model, offered, ctx, known=every.tools,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens,
         )

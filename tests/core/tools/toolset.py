@@ -1,0 +1,56 @@
+"""A big tool set for selection tests and benchmarks: Kith's built-in tools, the web tools
+and 50 MCP tools of eight typical servers (tests/fixtures/tools/mcp_tools.json), as the
+MCP adapter builds them; and the labelled requests (requests.json) that need them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mcp_types as types
+
+from adapters.mcp.config import McpServer
+from adapters.mcp.tools import as_tool
+from core.tools import catalog, web
+from core.tools.base import Tool
+from core.tools.registry import Registry
+from core.tools.web import Hit, Page
+
+FIXTURES = Path(__file__).parents[2] / "fixtures" / "tools"
+
+
+class _NoWeb:
+    async def search(self, query: str) -> list[Hit]:
+        raise AssertionError("not called in selection tests")
+
+    async def read(self, url: str) -> Page:
+        raise AssertionError("not called in selection tests")
+
+
+async def _never(name: str, arguments: dict[str, Any]) -> types.CallToolResult:
+    raise AssertionError("not called in selection tests")
+
+
+def mcp_tools(count: int = 50) -> list[Tool]:
+    found: list[Tool] = []
+    config = McpServer(command=["unused"])
+    for item in json.loads((FIXTURES / "mcp_tools.json").read_text())[:count]:
+        remote = types.Tool(
+            name=item["name"], description=item["description"],
+            input_schema=item["inputSchema"],
+            annotations=types.ToolAnnotations(read_only_hint=item["readOnly"]))
+        tool = as_tool(item["server"], config, remote, _never)
+        assert tool is not None
+        found.append(tool)
+    return found
+
+
+def registry(mcp: int = 50, with_web: bool = True) -> Registry:
+    extra = [*(web.tools(_NoWeb()) if with_web else ()), *mcp_tools(mcp)]
+    return Registry([*catalog.registry().tools.values(), *extra])
+
+
+def conversations() -> list[dict[str, Any]]:
+    loaded: list[dict[str, Any]] = json.loads((FIXTURES / "requests.json").read_text())
+    return loaded

@@ -13,7 +13,7 @@ import logging
 
 import structlog
 
-from bench.acts import parse, scheduler, tools
+from bench.acts import parse, reach, scheduler, tools
 from bench.common import machine
 
 
@@ -24,6 +24,7 @@ def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     print(f"machine: {machine()}")
     asyncio.run(tools.run())
+    asyncio.run(reach.run(quick=args.quick))
     parse.run()
     pending = 10_000 if args.quick else 100_000
     asyncio.run(scheduler.run(pending=pending, due=2_000, window=20.0,

@@ -4,13 +4,13 @@ With the built-in tools, the web and an owner's MCP servers, the tool JSON alone
 many kilobytes per request. When everything fits in :data:`BUDGET` bytes everything is
 offered; otherwise the message is matched lexically against each tool's name and
 description (plus a few words for Kith's own tools, which have terse descriptions), IDF-
-weighted so a word many tools share counts little. The best matches go first, then the
-tools this conversation used recently, then what the previous request offered.
+weighted so a word many tools share counts little. Offered: the best matches and the two
+tools this conversation used last.
 
-The prompt prefix stays cacheable: tools are offered in the registry's order, never in
-score order, and when the previous request's set already holds the best matches it is
-offered again unchanged, so consecutive prompts of a conversation usually carry
-byte-identical tool JSON. A call to an allowed tool that was not offered (a model that
+The prompt prefix stays cacheable: when the previous request's set already holds the best
+matches it is offered again unchanged, so consecutive prompts of a conversation usually
+carry byte-identical tool JSON; otherwise the new tools are appended and room is made by
+dropping tools from the end, so the front of the list (and the prompt before it) stays. A call to an allowed tool that was not offered (a model that
 writes the call as text) still runs: the selection narrows the schemas, not the rights.
 
 Embedding match is not used (lexical only).
@@ -157,21 +157,23 @@ class Selector:
 
     def choose(self, allowed: Registry, text: str, recent: Sequence[str],
                previous: Sequence[str]) -> tuple[str, ...]:
-        """The offered names, in registry order (pure but for the index cache)."""
+        """The offered names, in the order this conversation first got them."""
         index, sizes = self._index(allowed)
         scores = index.scores(text)
         ranked = sorted((n for n in allowed.tools if scores[n] > 0), key=lambda n: -scores[n])
         best = scores[ranked[0]] if ranked else 0.0
         wanted = [n for n in ranked if scores[n] >= best * RATIO]
-        kept = [n for n in previous if n in allowed.tools]
-        if kept and set(wanted[:TOP]) <= set(kept):
-            return tuple(kept)
-        chosen: set[str] = set()
-        used = 1  # the list's brackets
-        for name in [*wanted, *recent, *ranked, *kept]:
-            if name in allowed.tools and name not in chosen and \
-                    used + sizes[name] <= self.budget:
-                chosen.add(name)
-                used += sizes[name]
-        return tuple(n for n in allowed.tools if n in chosen)
-
+        chosen = [n for n in previous if n in allowed.tools]
+        if chosen and set(wanted[:TOP]) <= set(chosen):
+            return tuple(chosen)  # the same tool JSON as last time: the prefix holds
+        must = list(dict.fromkeys([*wanted[:TOP], *recent[:2]]))
+        for name in [*must, *wanted]:
+            if name in chosen or name not in allowed.tools:
+                continue
+            while (1 + sum(sizes[n] for n in chosen) + sizes[name] > self.budget
+                   and name in must and any(n not in must for n in chosen)):
+                # make room at the end: the front of the list stays byte-identical
+                chosen.remove(next(n for n in reversed(chosen) if n not in must))
+            if 1 + sum(sizes[n] for n in chosen) + sizes[name] <= self.budget:
+                chosen.append(name)
+        return tuple(chosen)

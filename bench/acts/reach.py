@@ -6,6 +6,7 @@ server of tests/fakes/mcp_server.py)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 import tempfile
 import time
@@ -25,7 +26,6 @@ from tests.core.harness import message
 from tests.core.tools import toolset
 from tests.core.tools.harness import tool_core
 from tests.fakes.llm import FakeLLM, running_fake_llm
-
 
 _SAMPLE = {"string": "x", "number": 1, "boolean": True, "array": []}
 
@@ -117,7 +117,7 @@ async def steady(mcp: int = 50, turns: int = 24) -> None:
                     await core.send(message("b", n, text))
     requests = fake.chat_requests
     shares = [prefix_share(wire_text(a), wire_text(b))
-              for a, b in zip(requests, requests[1:], strict=False)]
+              for a, b in itertools.pairwise(requests)]
     later = shares[8:]
     sizes = [schema_bytes(r.get("tools", [])) for r in requests]
     print_table(f"A steady conversation ({turns} messages, a list tool every 3rd) with "

@@ -10,8 +10,9 @@ tools this conversation used last.
 The prompt prefix stays cacheable: when the previous request's set already holds the best
 matches it is offered again unchanged, so consecutive prompts of a conversation usually
 carry byte-identical tool JSON; otherwise the new tools are appended and room is made by
-dropping tools from the end, so the front of the list (and the prompt before it) stays. A call to an allowed tool that was not offered (a model that
-writes the call as text) still runs: the selection narrows the schemas, not the rights.
+dropping tools from the end, so the front of the list (and the prompt before it) stays.
+A call to an allowed tool that was not offered (a model that writes the call as text)
+still runs: the selection narrows the schemas, not the rights.
 
 Embedding match is not used (lexical only).
 """

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+from core.provenance import Origin
 from core.schedule.model import Kind, NewSchedule, Schedule
 from core.schedule.times import (
     TimeError,
@@ -15,7 +16,6 @@ from core.schedule.times import (
     say_local,
     zone,
 )
-from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
 _EVERY = {"HOURLY": "every hour", "DAILY": "every day", "WEEKLY": "every week",

@@ -37,6 +37,7 @@ class Site:
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.redirects: dict[str, str] = {}
+        self.article = INJECTED  # the instruction the article carries
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any],
                        send: Callable[..., Any]) -> None:
@@ -47,7 +48,7 @@ class Site:
         self.requests.append((path, headers))
         status, kind, body, extra = 200, "text/html; charset=utf-8", b"", []
         if path == "/article":
-            body = ARTICLE.encode()
+            body = ARTICLE.replace(INJECTED, self.article).encode()
         elif path in self.redirects:
             status, extra = 302, [(b"location", self.redirects[path].encode())]
         elif path == "/big":

@@ -59,13 +59,13 @@ class ToolCore:
 @asynccontextmanager
 async def tool_core(path: Path, url: str, now: datetime | None = None,
                     timezone: str | None = "Europe/Lisbon", tools: Any = None,
-                    **bot: Any) -> AsyncIterator[ToolCore]:
+                    memory: Any = None, **bot: Any) -> AsyncIterator[ToolCore]:
     store = SQLiteStore(path)
     await store.open()
     model = OpenAIChatModel(llm_settings([url]))
     clock = Clock(now or datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
     profile = BotProfile("kith", "You are Kith.", timezone=timezone, **bot)
-    agent = Agent(store, model, {"kith": profile}, clock=clock, tools=tools)
+    agent = Agent(store, model, {"kith": profile}, clock=clock, tools=tools, memory=memory)
     dispatcher = Dispatcher(store, agent, 64)
     channel = Recorder()
     for name in CHANNELS:

@@ -15,6 +15,7 @@ import pytest
 from adapters.webfetch.fetch import Fetcher
 from adapters.webfetch.web import WebAccess
 from bots.reach import NO_SEARCH, Reach, web_line
+from core.memory.service import MemorySettings
 from core.settings import Settings
 from core.tools import web
 from core.tools.catalog import Toolbox
@@ -22,6 +23,7 @@ from tests.adapters.webfetch.pages import INJECTED, Names, Site
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
 from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.obedient import ATTACKS, MARK, ObedientModel
 from tests.fakes.loopback import serve_loopback
 
 
@@ -111,6 +113,26 @@ async def test_a_private_link_is_refused_honestly(tmp_path: Path, fake: FakeLLM,
     assert told == ("error: cannot read that page: that link is not allowed: 127.0.0.1 is a "
                     "loopback address")
     assert net.site.requests == []  # nothing reached the page
+
+
+async def test_a_page_is_never_learned_as_the_persons(tmp_path: Path, net: Net) -> None:
+    """A page carrying an attack, read by a model that obeys whatever it reads: the reply is
+    poisoned, but learning reads the person's own words only, and nothing is learned."""
+    model = ObedientModel()
+    fake = FakeLLM(reply=model)
+    net.site.article = ATTACKS[0]
+    fake.script_tool_call("read_page", {"url": net.article})
+    async with running_fake_llm(fake), tool_core(
+            tmp_path / "k.db", fake.base_url or "", tools=net.toolbox,
+            memory=MemorySettings(learn=True)) as core:
+        reply = await core.send(message("a", 1, f"what does {net.article} say?"))
+        await core.agent.wait_background()
+        await core.agent.learner.flush()
+        person = await core.person("user-a")
+        assert MARK in reply  # the worst case: the model obeyed the page
+        assert model.extractions and MARK not in "".join(model.extractions)
+        assert await core.agent.memory.learned(person) == ({}, [])
+        assert await core.store.memories.latest(person, 50) == []
 
 
 async def test_a_search_engine_without_json_is_named(net: Net) -> None:

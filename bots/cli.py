@@ -136,11 +136,13 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
-    from bots.reach import web_line
+    from bots.reach import mcp_lines, web_line
 
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
     print(web_line(settings))
+    for line in await mcp_lines(fleet):
+        print(line)
     choice = await choose(settings, show_progress=False)
     try:
         return await _check_model(choice, fleet)

@@ -67,3 +67,25 @@ def web_line(settings: Settings) -> str:
     allowed = ", ".join(settings.web.allow_hosts) or "none"
     return (f"web: web_search via {settings.web.search_url}; read_page refuses private "
             f"addresses (allowed hosts: {allowed})")
+
+
+async def mcp_lines(fleet: Sequence[BotDefinition]) -> list[str]:
+    """What ``kith check`` says about each bot's MCP servers: started, and their tools."""
+    checks = [(bot.profile.name, Connection(name, config, lambda _s, _t: None))
+              for bot in fleet for name, config in bot.mcp.items()]
+    for _bot, server in checks:
+        server.start()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*(s.listed.wait() for _b, s in checks)),
+                               CONNECT_TIMEOUT)
+    lines = []
+    for bot, server in checks:
+        if server.tools:
+            actions = sum(t.policy.side_effects for t in server.tools)
+            lines.append(f"mcp {bot}/{server.name}: {len(server.tools)} tools ({actions} "
+                         f"with side effects): {', '.join(t.name for t in server.tools)}")
+        else:
+            lines.append(f"mcp {bot}/{server.name}: no tools — "
+                         f"{server.error or 'it did not answer in time'}")
+    await asyncio.gather(*(server.aclose() for _b, server in checks))
+    return lines

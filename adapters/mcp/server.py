@@ -51,6 +51,7 @@ class Connection:
         self.on_tools = on_tools
         self.tools: tuple[Tool, ...] = ()
         self.restarts = 0
+        self.error = ""  # why the last connection ended, for kith check
         self._client: Client | None = None
         self._up = asyncio.Event()
         self._wake = asyncio.Event()
@@ -88,7 +89,8 @@ class Connection:
                     log.info("mcp_up", server=self.name, tools=len(self.tools))
                     await self._serve(client)
             except Exception as err:  # a broken server must never stop the supervisor
-                log.warning("mcp_down", server=self.name, error=_describe(err))
+                self.error = _describe(err)
+                log.warning("mcp_down", server=self.name, error=self.error)
             finally:
                 self._client = None
                 self._up.clear()

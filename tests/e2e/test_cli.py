@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.procs import KITH, kith_env, run_kith
+from tests.e2e.procs import KITH, REPO, kith_env, run_kith
 from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import free_port, write_bot
 
@@ -44,6 +45,23 @@ def test_check_lists_endpoints(tmp_path: Path) -> None:
     assert "does not answer" in done.stdout
     assert "bot kith: channels web, terminal" in done.stdout
     assert "web: off — set KITH_WEB__SEARCH_URL to your SearXNG" in done.stdout
+
+
+def test_check_starts_each_mcp_server(tmp_path: Path) -> None:
+    """kith check lists what each MCP server offers, and says why one does not start."""
+    write_bot(tmp_path / "bots", toml=(
+        "[channels.web]\n"
+        "[mcp.home]\n"
+        f"command = ['{sys.executable}', '-m', 'tests.fakes.mcp_server', 'stdio']\n"
+        f"env = {{ PYTHONPATH = '{REPO}' }}\n"
+        "[mcp.broken]\ncommand = ['/nonexistent/mcp-server']\n"))
+    with running_fake_llm_sync(FakeLLM()) as url:
+        done = run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=url, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ("mcp kith/home: 5 tools (2 with side effects): home__lookup_note, "
+            "home__set_light, home__slow_answer, home__crash, home__add_thermostat"
+            ) in done.stdout
+    assert "mcp kith/broken: no tools — " in done.stdout
 
 
 BAD_CONFIGS = {

@@ -23,8 +23,8 @@ from tests.adapters.webfetch.pages import INJECTED, Names, Site
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
 from tests.fakes.llm import FakeLLM, running_fake_llm
-from tests.fakes.obedient import ATTACKS, MARK, ObedientModel
 from tests.fakes.loopback import serve_loopback
+from tests.fakes.obedient import ATTACKS, MARK, ObedientModel
 
 
 @dataclass

@@ -41,8 +41,12 @@ class McpServer(BaseModel):
     def _one_transport(self) -> McpServer:
         if (self.command is None) == (self.url is None):
             raise ValueError("set either command (stdio) or url (streamable HTTP)")
-        if self.url is not None and not self.url.startswith(("http://", "https://")):
-            raise ValueError(f"url: {self.url!r} is not an http(s) URL")
+        if self.url is not None:
+            if not self.url.startswith(("http://", "https://")):
+                raise ValueError(f"url: {self.url!r} is not an http(s) URL")
+            if "@" in self.url.split("://", 1)[1].split("/", 1)[0]:  # never echo it
+                raise ValueError("url: must not carry credentials; put the token in "
+                                 "headers_env")
         if self.url is None and self.headers_env:
             raise ValueError("headers_env is for url servers")
         if self.command is not None and not self.command[0]:

@@ -74,6 +74,18 @@ async def add_thermostat(ctx: Context) -> str:
     return "added"
 
 
+def _require_token(app: Any, expected: str) -> Any:
+    """401 for any request without ``Authorization: <expected>``."""
+    async def guarded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and dict(scope["headers"]).get(
+                b"authorization", b"").decode() != expected:
+            await send({"type": "http.response.start", "status": 401, "headers": []})
+            await send({"type": "http.response.body", "body": b"no"})
+            return
+        await app(scope, receive, send)
+    return guarded
+
+
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "stdio"
     if mode == "stdio":
@@ -86,7 +98,9 @@ def main() -> None:
     sock.bind(("127.0.0.1", int(sys.argv[2]) if len(sys.argv) > 2 else 0))
     port = sock.getsockname()[1]
     sock.listen(128)  # connections wait in the backlog until uvicorn accepts them
-    app = server.streamable_http_app(host="127.0.0.1")
+    app: Any = server.streamable_http_app(host="127.0.0.1")
+    if os.environ.get("MCP_TOKEN"):
+        app = _require_token(app, f"Bearer {os.environ['MCP_TOKEN']}")
     print(f"READY http://127.0.0.1:{port}/mcp", flush=True)
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

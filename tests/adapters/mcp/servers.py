@@ -33,12 +33,14 @@ def stdio_config(log: Path, **kw: Any) -> McpServer:
 @dataclass
 class HttpServer:
     log: Path
+    token: str = ""
     port: int = 0
     process: subprocess.Popen[str] | None = None
     url: str = ""
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "MCP_LOG": str(self.log)}
+        env = {**os.environ, "PYTHONPATH": str(REPO), "MCP_LOG": str(self.log),
+               "MCP_TOKEN": self.token}
         argv = [sys.executable, "-m", "tests.fakes.mcp_server", "http"]
         self.process = subprocess.Popen([*argv, *([str(self.port)] if self.port else [])],
                                         stdout=subprocess.PIPE, text=True, env=env)
@@ -69,8 +71,8 @@ class HttpServer:
 
 
 @contextmanager
-def http_server(log: Path) -> Iterator[HttpServer]:
-    server = HttpServer(log)
+def http_server(log: Path, token: str = "") -> Iterator[HttpServer]:
+    server = HttpServer(log, token)
     server.start()
     try:
         yield server

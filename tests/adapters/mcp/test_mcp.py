@@ -201,3 +201,21 @@ async def test_a_server_that_does_not_start_blocks_nothing(tmp_path: Path) -> No
         from core.tools.base import ToolError
         with pytest.raises(ToolError, match="broken server is not running right now"):
             await found.servers[0].call("anything", {})
+
+
+async def test_the_header_token_is_sent_and_never_logged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canary = "canary-token-7f3a9c1e5b"
+    with http_server(tmp_path / "mcp.log", token=canary) as server:
+        monkeypatch.setenv("KITH_TEST_MCP_AUTH", f"Bearer {canary}")
+        good = McpServer(url=server.url, headers_env={"Authorization": "KITH_TEST_MCP_AUTH"})
+        async with reach(tmp_path, home=good) as found:
+            assert "home__lookup_note" in found.toolbox["kith"].tools
+        monkeypatch.setenv("KITH_TEST_MCP_AUTH", f"Bearer {canary}-wrong")
+        bad = McpServer(url=server.url, headers_env={"Authorization": "KITH_TEST_MCP_AUTH"})
+        async with reach(tmp_path, home=bad) as found:
+            assert found.servers[0].error  # refused: 401
+            assert "home__lookup_note" not in found.toolbox["kith"].tools
+    out = capsys.readouterr()
+    assert canary not in out.out + out.err

@@ -7,13 +7,15 @@ name (httpcore's ``sni_hostname``) carry the name, so certificates are still ver
 the name and no second lookup can rebind it. Redirects are followed by hand, each one
 vetted the same way, at most :data:`MAX_REDIRECTS`. The body is streamed and cut off at
 ``max_bytes``; the whole fetch, redirects included, has ``timeout`` seconds. Only text-like
-content types are read. Proxies from the environment are ignored (``trust_env=False``).
+content types are read. Proxies from the environment are ignored (``trust_env=False``), and
+no connection is reused (the pool would key it by address, not by name).
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -72,14 +74,16 @@ class Fetcher:
 
     def __init__(self, *, allow_hosts: frozenset[str] = frozenset(),
                  resolver: Resolver = system_resolver, max_bytes: int = MAX_BYTES,
-                 timeout: float = TIMEOUT, transport: httpx.AsyncBaseTransport | None = None,
-                 ) -> None:
+                 timeout: float = TIMEOUT, verify: ssl.SSLContext | bool = True) -> None:
         self.allow_hosts = frozenset(h.lower().strip("[]").rstrip(".") for h in allow_hosts)
         self.resolver = resolver
         self.max_bytes = max_bytes
         self.timeout = timeout
         self._client = httpx.AsyncClient(
-            trust_env=False, follow_redirects=False, transport=transport,
+            trust_env=False, follow_redirects=False, verify=verify,
+            # no pooled connections: the pool knows addresses, not names, and must never
+            # hand one name's TLS session to another name on the same address
+            limits=httpx.Limits(max_keepalive_connections=0),
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             headers={"User-Agent": USER_AGENT,
                      "Accept": "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"})

@@ -8,13 +8,15 @@ injected resolver, so a name can be made to point anywhere, and to change its an
 from __future__ import annotations
 
 import socket
+import ssl
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.webfetch.addresses import Refused
 from adapters.webfetch.fetch import Fetcher, FetchError, system_resolver
-from tests.adapters.webfetch.pages import Names, Site, trap
+from tests.adapters.webfetch.pages import Names, Site, serve_tls, tls_files, trap
 from tests.fakes.loopback import serve_loopback
 
 NAMES = {
@@ -195,3 +197,26 @@ async def test_the_allow_list_is_by_name_not_by_address() -> None:
         finally:
             await fetcher.aclose()
         assert pit.connections == 0
+
+
+async def test_https_connects_to_the_vetted_address_and_checks_the_name(
+        tmp_path: Path) -> None:
+    """The connection goes to 127.0.0.1, yet TLS names pages.test (SNI) and the certificate
+    is verified for that name: a name the certificate does not carry fails."""
+    cert, key = tls_files(tmp_path, "pages.test")
+    trust = ssl.create_default_context(cafile=str(cert))
+    site = Site()
+    async with serve_tls(site, cert, key) as port:
+        names = Names({"pages.test": [["127.0.0.1"]], "other.test": [["127.0.0.1"]]})
+        fetcher = Fetcher(allow_hosts=frozenset({"pages.test", "other.test"}),
+                          resolver=names, verify=trust)
+        try:
+            page = await fetcher.get(f"https://pages.test:{port}/article")
+            assert page.url == f"https://pages.test:{port}/article"
+            assert b"Tides of the Tagus" in page.body
+            assert site.requests[0][1]["host"] == f"pages.test:{port}"
+            with pytest.raises(FetchError, match="could not reach other.test"):
+                await fetcher.get(f"https://other.test:{port}/article")
+        finally:
+            await fetcher.aclose()
+        assert len(site.requests) == 1  # the wrong name never got a request through

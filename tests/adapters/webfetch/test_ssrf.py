@@ -215,7 +215,7 @@ async def test_https_connects_to_the_vetted_address_and_checks_the_name(
             assert page.url == f"https://pages.test:{port}/article"
             assert b"Tides of the Tagus" in page.body
             assert site.requests[0][1]["host"] == f"pages.test:{port}"
-            with pytest.raises(FetchError, match="could not reach other.test"):
+            with pytest.raises(FetchError, match=r"could not reach other\.test"):
                 await fetcher.get(f"https://other.test:{port}/article")
         finally:
             await fetcher.aclose()

@@ -55,6 +55,17 @@ def tool_bytes() -> None:
 
 
 async def prefix(mcp: int = 50) -> None:
+    rows = [["selected (≤ 2.5 KB)", *await _prefix(mcp, BUDGET)],
+            ["all tools offered", *await _prefix(mcp, 10**9)]]
+    print_table(f"Prefix share of consecutive prompts ({mcp} MCP tools; the labelled "
+                "conversations, which change topic almost every message; each message's "
+                "first request)",
+                ["tools", "pairs", "mean", "min", "p10", "mean from 4th msg", "tool JSON max",
+                 "chars past the prefix, mean"],
+                rows)
+
+
+async def _prefix(mcp: int, budget: int) -> list[float]:
     """The labelled conversations through a real core: each message's first request is
     compared with the previous message's (characters of tools JSON + messages)."""
     toolbox = Toolbox({"kith": None})
@@ -64,10 +75,12 @@ async def prefix(mcp: int = 50) -> None:
     fake = FakeLLM(strict=True)
     every: list[float] = []
     later: list[float] = []
+    fresh: list[float] = []  # characters after the shared prefix: what the cache misses
     async with running_fake_llm(fake):
         with tempfile.TemporaryDirectory() as tmp:
             async with tool_core(Path(tmp) / "k.db", fake.base_url or "",
                                  tools=toolbox) as core:
+                core.agent.selector = Selector(budget)
                 for conversation in toolset.conversations():
                     start = len(fake.chat_requests)
                     for n, turn in enumerate(conversation["turns"], 1):
@@ -84,18 +97,24 @@ async def prefix(mcp: int = 50) -> None:
                     for i in range(1, len(texts)):
                         share = prefix_share(texts[i - 1], texts[i])
                         every.append(share)
+                        fresh.append((1 - share) * len(texts[i]))
                         if i >= 3:
                             later.append(share)
-    print_table(f"Prefix share of consecutive prompts, tools selected ({mcp} MCP tools; "
-                "labelled conversations, each message's first request)",
-                ["", "pairs", "mean", "min", "p10"],
-                [["all messages", len(every), statistics.mean(every), min(every),
-                  percentile(every, 10)],
-                 ["from the 4th message", len(later), statistics.mean(later), min(later),
-                  percentile(later, 10)]])
+    biggest = max(schema_bytes(r.get("tools", [])) for r in fake.chat_requests)
+    return [len(every), statistics.mean(every), min(every), percentile(every, 10),
+            statistics.mean(later), biggest, statistics.mean(fresh)]
 
 
 async def steady(mcp: int = 50, turns: int = 24) -> None:
+    rows = [["selected (≤ 2.5 KB)", *await _steady(mcp, turns, BUDGET)],
+            ["all tools offered", *await _steady(mcp, turns, 10**9)]]
+    print_table(f"A steady conversation ({turns} messages, a list tool every 3rd) with "
+                f"{mcp} MCP tools configured",
+                ["tools", "requests", "tool JSON max", "prefix mean", "min", "mean from 9th",
+                 "min from 9th"], rows)
+
+
+async def _steady(mcp: int, turns: int, budget: int) -> list[float]:
     """bench.acts.tools' conversation (a list tool every third message) with the web and
     ``mcp`` MCP tools configured as well: what selection does to its prefix share."""
     toolbox = Toolbox({"kith": None})
@@ -107,6 +126,7 @@ async def steady(mcp: int = 50, turns: int = 24) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             async with tool_core(Path(tmp) / "k.db", fake.base_url or "",
                                  tools=toolbox) as core:
+                core.agent.selector = Selector(budget)
                 for n in range(1, turns + 1):
                     text = f"message number {n} from the person"
                     if n % 3 == 0:
@@ -120,12 +140,8 @@ async def steady(mcp: int = 50, turns: int = 24) -> None:
               for a, b in itertools.pairwise(requests)]
     later = shares[8:]
     sizes = [schema_bytes(r.get("tools", [])) for r in requests]
-    print_table(f"A steady conversation ({turns} messages, a list tool every 3rd) with "
-                f"{mcp} MCP tools configured",
-                ["", "requests", "tool JSON max", "prefix mean", "min", "mean from 9th",
-                 "min from 9th"],
-                [["selected tools", len(requests), max(sizes), statistics.mean(shares),
-                  min(shares), statistics.mean(later), min(later)]])
+    return [len(requests), max(sizes), statistics.mean(shares), min(shares),
+            statistics.mean(later), min(later)]
 
 
 async def _latency(connection: Connection, calls: int) -> list[float]:

@@ -36,8 +36,7 @@ class Reach:
         self.servers: list[Connection] = []
         for bot in fleet:
             for name, config in bot.mcp.items():
-                register_secrets([*config.headers().values(),
-                                  *(v for v in config.env.values() if len(v) >= 8)])
+                register_secrets(config.secrets())
                 self.servers.append(Connection(name, config, self._publisher(bot.profile.name)))
 
     def _publisher(self, bot: str) -> Callable[[str, Sequence[Tool]], None]:

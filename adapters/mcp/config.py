@@ -3,6 +3,7 @@
     [mcp.home]
     command = ["uvx", "home-assistant-mcp"]
     env = { HA_URL = "http://ha.lan:8123" }
+    env_from = { HA_TOKEN = "KITH_HA_TOKEN" }   # variable ← Kith's environment (a secret)
     who = "owner"            # or "allowed": the people the owner approved too
     trusted = false          # true: the owner trusts its side effects in his own chats
     timeout = 30             # seconds one call may take
@@ -28,6 +29,9 @@ class McpServer(BaseModel):
 
     command: list[str] | None = Field(None, min_length=1, description="stdio: argv to run")
     env: dict[str, str] = Field(default_factory=dict, description="stdio: extra environment")
+    env_from: dict[str, str] = Field(
+        default_factory=dict, description="stdio: variable name → Kith's environment "
+        "variable holding its value (secrets stay out of bot.toml)")
     url: str | None = Field(None, description="streamable HTTP endpoint, e.g. .../mcp")
     headers_env: dict[str, str] = Field(
         default_factory=dict, description="HTTP header name → environment variable with its "
@@ -49,16 +53,27 @@ class McpServer(BaseModel):
                                  "headers_env")
         if self.url is None and self.headers_env:
             raise ValueError("headers_env is for url servers")
+        if self.url is not None and (self.env or self.env_from):
+            raise ValueError("env and env_from are for command servers")
         if self.command is not None and not self.command[0]:
             raise ValueError("command: the first item is the program to run")
-        for header, variable in self.headers_env.items():
-            if not os.environ.get(variable):
-                raise ValueError(f"headers_env.{header}: environment variable {variable} is "
-                                 "not set")
+        for field, table in (("headers_env", self.headers_env), ("env_from", self.env_from)):
+            for key, variable in table.items():
+                if not os.environ.get(variable):
+                    raise ValueError(f"{field}.{key}: environment variable {variable} is "
+                                     "not set")
         return self
 
     def headers(self) -> dict[str, str]:
         return {header: os.environ[variable] for header, variable in self.headers_env.items()}
+
+    def environment(self) -> dict[str, str]:
+        """The stdio server's extra environment: ``env``, then ``env_from``'s values."""
+        return {**self.env, **{k: os.environ[v] for k, v in self.env_from.items()}}
+
+    def secrets(self) -> list[str]:
+        """Values that must never be logged: headers and ``env_from``."""
+        return [*self.headers().values(), *(os.environ[v] for v in self.env_from.values())]
 
 
 def check_name(name: str) -> str:

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, TextIO
 
 import httpx2
 import mcp_types as types
@@ -107,8 +109,9 @@ class Connection:
         if self.config.command is not None:
             program, *args = self.config.command
             target: Any = stdio_client(
-                StdioServerParameters(command=program, args=args, env=self.config.env),
-                errlog=sys.stderr)
+                StdioServerParameters(command=program, args=args,
+                                      env=self.config.environment()),
+                errlog=_errlog())
         else:
             assert self.config.url is not None
             http = await stack.enter_async_context(httpx2.AsyncClient(
@@ -193,6 +196,18 @@ class Connection:
             log.warning("mcp_bad_answer", server=self.name, tool=tool[:64],
                         error=_describe(err))
             raise ToolError(f"the {self.name} server gave an answer I cannot read") from None
+
+
+def _errlog() -> TextIO:
+    """Where a stdio server's stderr goes: Kith's own, when it is a real file."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.fileno()
+                return stream
+        except (OSError, ValueError, io.UnsupportedOperation):
+            continue
+    return open(os.devnull, "w")  # lives as long as the process
 
 
 def _lost(err: MCPError) -> bool:

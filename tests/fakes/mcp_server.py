@@ -37,6 +37,8 @@ def _record(tool: str, **args: Any) -> None:
              annotations=ToolAnnotations(read_only_hint=True))
 def lookup_note(title: str) -> str:
     _record("lookup_note", title=title)
+    if title == "secret":  # what the server got through its environment
+        return os.environ.get("HOME_SECRET", "unset")
     return NOTES.get(title.lower(), f"No note called {title!r}.")
 
 

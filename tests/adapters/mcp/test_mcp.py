@@ -219,3 +219,22 @@ async def test_the_header_token_is_sent_and_never_logged(
             assert "home__lookup_note" not in found.toolbox["kith"].tools
     out = capsys.readouterr()
     assert canary not in out.out + out.err
+    from core.logging import redactor
+    assert canary not in str(redactor.value(f"sent Authorization: Bearer {canary}"))
+
+
+async def test_env_from_reaches_a_stdio_server_and_never_the_logs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canary = "canary-env-4d2b8e6f1a"
+    monkeypatch.setenv("KITH_TEST_HOME_SECRET", canary)
+    base = stdio_config(tmp_path / "mcp.log")
+    config = McpServer(command=base.command, env=base.env,
+                       env_from={"HOME_SECRET": "KITH_TEST_HOME_SECRET"})
+    async with reach(tmp_path, home=config) as found:
+        result = await found.servers[0].call("lookup_note", {"title": "secret"})
+    assert result.content[0].text == canary  # type: ignore[union-attr]
+    out = capsys.readouterr()
+    assert canary not in out.out + out.err
+    from core.logging import redactor
+    assert canary not in str(redactor.value(f"token={canary}"))  # Kith's logs redact it

@@ -58,9 +58,9 @@ def test_check_starts_each_mcp_server(tmp_path: Path) -> None:
     with running_fake_llm_sync(FakeLLM()) as url:
         done = run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=url, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert ("mcp kith/home: 5 tools (2 with side effects): home__lookup_note, "
-            "home__set_light, home__slow_answer, home__crash, home__add_thermostat"
-            ) in done.stdout
+    assert ("mcp kith/home: 6 tools (2 with side effects): home__lookup_note, "
+            "home__set_light, home__slow_answer, home__crash, home__garble, "
+            "home__add_thermostat") in done.stdout
     assert "mcp kith/broken: no tools — " in done.stdout
 
 

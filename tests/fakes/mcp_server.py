@@ -65,6 +65,14 @@ def crash() -> str:
     os._exit(3)
 
 
+@server.tool(description="Write garbage into the protocol stream, then answer",
+             annotations=ToolAnnotations(read_only_hint=True))
+def garble() -> str:
+    _record("garble")
+    os.write(1, b"}}not json at all{{\n\x00\xff\n")  # stdio: straight into the JSON-RPC stream
+    return "answered after the garbage"
+
+
 @server.tool(description="Add a thermostat tool", annotations=ToolAnnotations(
     read_only_hint=False))
 async def add_thermostat(ctx: Context) -> str:

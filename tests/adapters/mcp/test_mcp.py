@@ -72,7 +72,7 @@ async def test_tools_are_listed_namespaced_with_policy_from_annotations(
     async with reach(tmp_path, home=home[0]) as found:
         tools = found.toolbox["kith"].tools
         assert {"home__lookup_note", "home__set_light", "home__slow_answer",
-                "home__crash", "home__add_thermostat"} <= set(tools)
+                "home__crash", "home__garble", "home__add_thermostat"} <= set(tools)
         assert not tools["home__lookup_note"].policy.side_effects  # readOnlyHint
         assert tools["home__set_light"].policy.side_effects  # readOnlyHint false
         assert tools["home__add_thermostat"].policy.who.value == "owner"  # the default
@@ -238,3 +238,15 @@ async def test_env_from_reaches_a_stdio_server_and_never_the_logs(
     assert canary not in out.out + out.err
     from core.logging import redactor
     assert canary not in str(redactor.value(f"token={canary}"))  # Kith's logs redact it
+
+
+async def test_garbage_in_the_stream_is_skipped(tmp_path: Path) -> None:
+    """Lines that are not JSON-RPC on a stdio server's stdout are dropped; the call it
+    was answering and the calls after it still work."""
+    log = tmp_path / "mcp.log"
+    async with reach(tmp_path, home=stdio_config(log)) as found:
+        home = found.servers[0]
+        answer = await home.call("garble", {})
+        assert answer.content[0].text == "answered after the garbage"  # type: ignore[union-attr]
+        again = await home.call("lookup_note", {"title": "wifi"})
+        assert not again.is_error and home.restarts == 0

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.base import ChannelConfig
+from adapters.caldav.config import CalendarConfig
 from adapters.mcp.config import McpServer, check_name
 from bots.registry import channel_spec, known_channels
 from core.profile import BotProfile
@@ -36,6 +37,7 @@ class BotFile(BaseModel):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
     timezone: str | None = Field(None, description="IANA zone for people without /prefs")
+    calendar: CalendarConfig | None = Field(None, description="the owner's CalDAV calendar")
     mcp: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                            description="the owner's MCP servers for this bot")
 
@@ -64,6 +66,7 @@ class BotDefinition:
     profile: BotProfile
     channels: dict[str, ChannelConfig]
     path: Path
+    calendar: CalendarConfig | None = None
     mcp: dict[str, McpServer] = field(default_factory=dict)
 
 
@@ -110,12 +113,15 @@ def load_bot(directory: Path) -> BotDefinition:
     if not channels:
         raise ConfigError(f"{path}: channels: the bot has no enabled channel")
     servers = _mcp_servers(path, spec.mcp)
+    tools = tuple(spec.tools) if spec.tools is not None else None
+    if tools is None and spec.calendar is not None:  # a calendar brings its tools
+        tools = (*catalog.DEFAULT, *catalog.CALENDAR, *catalog.CONFIGURED)
     profile = BotProfile(name=name, persona=persona, model=spec.model,
                          vision_model=spec.vision_model,
-                         display_name=spec.display_name,
-                         tools=tuple(spec.tools) if spec.tools is not None else None,
+                         display_name=spec.display_name, tools=tools,
                          timezone=spec.timezone)
-    return BotDefinition(profile=profile, channels=channels, path=path, mcp=servers)
+    return BotDefinition(profile=profile, channels=channels, path=path,
+                         calendar=spec.calendar, mcp=servers)
 
 
 def _mcp_servers(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, McpServer]:

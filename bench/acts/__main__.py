@@ -2,7 +2,7 @@
 tool selection with many MCP tools and the latency of an MCP call, the scheduler, the parse
 fallback.
 
-    python -m bench.acts [--quick] [--only tools|reach|parse|scheduler]
+    python -m bench.acts [--quick] [--only tools|provenance|reach|parse|scheduler]
 
 Everything runs in this process against a fake LLM on loopback; nothing leaves 127.0.0.1.
 """
@@ -15,10 +15,10 @@ import logging
 
 import structlog
 
-from bench.acts import parse, reach, scheduler, tools
+from bench.acts import parse, provenance, reach, scheduler, tools
 from bench.common import machine
 
-PARTS = ("tools", "reach", "parse", "scheduler")
+PARTS = ("tools", "provenance", "reach", "parse", "scheduler")
 
 
 def main() -> None:
@@ -33,6 +33,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     if "tools" in parts:
         asyncio.run(tools.run())
+    if "provenance" in parts:
+        asyncio.run(provenance.run())
     if "reach" in parts:
         asyncio.run(reach.run(quick=args.quick))
     if "parse" in parts:

@@ -66,8 +66,7 @@ async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
     said = say_local(due, tz, now)
     notice = (f"Reminder set: {item.text} — {said}" + (f", {every}" if every else "")
               + f". (id {item.id}; time zone from {ctx.timezone_source})")
-    return ToolResult(f"Reminder {item.id} set for {said}. The person was shown this; "
-                      "confirm in a few words.", notice, origin=Origin.KITH)
+    return ToolResult(f"Reminder {item.id} set for {said}.", notice, origin=Origin.KITH)
 
 
 class NoArguments(BaseModel):

@@ -23,7 +23,10 @@ import math
 import re
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
+from core.events import Inbound
+from core.provenance import Taint
 from core.tools.base import Tool
 from core.tools.registry import Registry, schema_bytes
 
@@ -55,6 +58,7 @@ HINTS: dict[str, str] = {
     "forget": "forget erase remove delete",
     "web_search": "search web look news latest current won price online internet find",
     "read_page": "read link page article url summarise summarize website",
+    "agenda": "agenda calendar events appointments meeting schedule busy free week today",
 }
 
 
@@ -116,6 +120,22 @@ class Offered(Registry):
         return tool
 
 
+class Selecting(Registry):
+    """A bot's tools for one turn: what the policy allows each model call (``for_turn``),
+    narrowed by ``choose`` to what this request offers."""
+
+    def __init__(self, every: Registry, choose: Callable[[Registry], Registry]) -> None:
+        self.tools = every.tools
+        self._every = every
+        self._choose = choose
+
+    def schemas(self) -> list[dict[str, Any]]:
+        return self._every.schemas()
+
+    def for_turn(self, inbound: Inbound, taint: Taint) -> Registry:
+        return self._choose(self._every.for_turn(inbound, taint))
+
+
 class Selector:
     """Chooses each request's tools; remembers, per conversation, what it offered and which
     tools were called (in memory, bounded: losing it costs a cache miss, nothing else)."""
@@ -141,6 +161,10 @@ class Selector:
         while len(self._state) > CONVERSATIONS:
             self._state.popitem(last=False)
         return state
+
+    def selecting(self, every: Registry, conversation: str, text: str) -> Selecting:
+        """``every`` for a turn of ``conversation`` whose message is ``text``."""
+        return Selecting(every, lambda allowed: self.offer(conversation, allowed, text))
 
     def offer(self, conversation: str, allowed: Registry, text: str) -> Registry:
         if schema_bytes(allowed.schemas()) <= self.budget:

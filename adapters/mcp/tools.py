@@ -96,7 +96,7 @@ def result_text(server: str, result: types.CallToolResult) -> str:
         text = text[:RESULT_CHARS] + " […]"
     if result.is_error:
         raise ToolError(f"the {server} server says: {text[:500] or 'the call failed'}")
-    return f"Result from the {server} server (untrusted content):\n{text or '(empty)'}"
+    return text or "(empty result)"
 
 
 def as_tool(server: str, config: McpServer, tool: types.Tool, call: Call) -> Tool | None:

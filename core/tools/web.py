@@ -60,7 +60,7 @@ def _line(text: str, limit: int) -> str:
 def search_text(query: str, hits: list[Hit]) -> str:
     if not hits:
         return f"No web results for {query!r}."
-    lines = [f"Web results for {query!r} (untrusted web content):"]
+    lines = [f"Web results for {query!r}:"]
     for n, hit in enumerate(hits, 1):
         lines.append(f"[{n}] {_line(hit.title, 120) or hit.url}\n    {hit.url}")
         if hit.snippet:
@@ -72,8 +72,8 @@ def page_text(page: Page, limit: int = PAGE_CHARS) -> str:
     body = page.text.strip()
     if len(body) > limit:
         body = body[:limit].rsplit(" ", 1)[0] + " […]"
-    return (f"Page (untrusted web content)\nTitle: {_line(page.title, 200) or '(none)'}\n"
-            f"URL: {page.url}\n\n{body or '(no readable text on this page)'}")
+    return (f"Title: {_line(page.title, 200) or '(none)'}\nURL: {page.url}\n\n"
+            f"{body or '(no readable text on this page)'}")
 
 
 def tools(web: Web) -> tuple[Tool, Tool]:

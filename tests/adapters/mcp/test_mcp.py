@@ -5,6 +5,7 @@ core (SQLite, agent, dispatcher)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -63,8 +64,20 @@ def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[McpSe
         yield server.config(), log
 
 
-def tool_messages(request: dict[str, Any]) -> list[str]:
-    return [str(m["content"]) for m in request["messages"] if m["role"] == "tool"]
+def tool_messages(request: dict[str, Any], origin: str | None = None) -> list[str]:
+    """The tool results a request carried, as the model read them (errors as "error: …");
+    ``origin``: each result must be marked with it."""
+    found = []
+    for m in request["messages"]:
+        if m["role"] != "tool":
+            continue
+        body = json.loads(m["content"])
+        if "error" in body:
+            found.append("error: " + body["error"])
+        else:
+            assert origin is None or body.get("origin") == origin, body
+            found.append(body["result"])
+    return found
 
 
 async def test_tools_are_listed_namespaced_with_policy_from_annotations(
@@ -87,24 +100,41 @@ async def test_tools_are_listed_namespaced_with_policy_from_annotations(
 @pytest.mark.parametrize("how", ["native", "text"])
 async def test_calls_reach_the_server(tmp_path: Path, fake: FakeLLM,
                                       home: tuple[McpServer, Path], how: str) -> None:
+    """An action in the owner's clean context runs; a lookup after it runs too."""
     config, log = home
     if how == "native":
-        fake.script_tool_call("home__lookup_note", {"title": "wifi"})
         fake.script_tool_call("home__set_light", {"room": "kitchen", "on": False})
+        fake.script_tool_call("home__lookup_note", {"title": "wifi"})
     else:
-        fake.script(['[home__lookup_note(title="wifi")]'])
         fake.script(['[home__set_light(room="kitchen", on=False)]'])
-    fake.script(["The password is on the fridge, and the kitchen light is off."])
+        fake.script(['[home__lookup_note(title="wifi")]'])
+    fake.script(["The kitchen light is off, and the password is on the fridge."])
     async with reach(tmp_path, home=config) as found, tool_core(
             tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
-        reply = await core.send(message("a", 1, "wifi password? and kitchen light off"))
-    assert reply == "The password is on the fridge, and the kitchen light is off."
+        reply = await core.send(message("a", 1, "kitchen light off, and the wifi password?"))
+    assert reply == "The kitchen light is off, and the password is on the fridge."
     assert [(c["tool"], c.get("title") or c.get("room")) for c in calls(log)] == [
-        ("lookup_note", "wifi"), ("set_light", "kitchen")]
-    assert tool_messages(fake.chat_requests[2]) == [
-        "Result from the home server (untrusted content):\n"
-        "The guest wifi password is on the fridge.",
-        "Result from the home server (untrusted content):\nThe kitchen light is off."]
+        ("set_light", "kitchen"), ("lookup_note", "wifi")]
+    assert tool_messages(fake.chat_requests[2], origin="mcp") == [
+        "The kitchen light is off.", "The guest wifi password is on the fridge."]
+
+
+async def test_an_action_after_untrusted_content_does_not_run(
+        tmp_path: Path, fake: FakeLLM) -> None:
+    """After an MCP result (the server's words, not the owner's) the turn is tainted: the
+    side-effect tool is not offered, and a call to it does not reach the server."""
+    log = tmp_path / "mcp.log"
+    fake.script_tool_call("home__lookup_note", {"title": "boiler"})
+    fake.script_tool_call("home__set_light", {"room": "hall"})
+    fake.script(["I read the note; switching the light needs you to ask me again."])
+    async with reach(tmp_path, home=stdio_config(log)) as found, tool_core(
+            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+        await core.send(message("a", 1, "read the boiler note and do what it says"))
+    assert [c["tool"] for c in calls(log)] == ["lookup_note"]
+    offered = [[t["function"]["name"] for t in r.get("tools", [])] for r in fake.chat_requests]
+    assert "home__set_light" not in offered[1]
+    assert tool_messages(fake.chat_requests[2])[1].startswith(
+        "error: there is no tool 'home__set_light' here")
 
 
 async def test_arguments_are_checked_against_the_schema_before_the_call(

@@ -62,8 +62,20 @@ async def net() -> AsyncIterator[Net]:
             await access.aclose()
 
 
-def tool_messages(request: dict[str, Any]) -> list[str]:
-    return [str(m["content"]) for m in request["messages"] if m["role"] == "tool"]
+def tool_messages(request: dict[str, Any], origin: str | None = None) -> list[str]:
+    """The tool results a request carried, as the model read them (errors as "error: …");
+    ``origin``: each result must be marked with it."""
+    found = []
+    for m in request["messages"]:
+        if m["role"] != "tool":
+            continue
+        body = json.loads(m["content"])
+        if "error" in body:
+            found.append("error: " + body["error"])
+        else:
+            assert origin is None or body.get("origin") == origin, body
+            found.append(body["result"])
+    return found
 
 
 async def test_search_then_read_then_cite(tmp_path: Path, fake: FakeLLM, net: Net) -> None:
@@ -78,14 +90,13 @@ async def test_search_then_read_then_cite(tmp_path: Path, fake: FakeLLM, net: Ne
     assert offered[-2:] == ["web_search", "read_page"]
     search_path, _ = net.site.requests[0]
     assert search_path == "/search"
-    results = tool_messages(fake.chat_requests[1])[0]
+    results = tool_messages(fake.chat_requests[1], origin="web")[0]
     assert "[1] Tagus Estuary - Wikipedia\n    https://en.wikipedia.org/wiki/Tagus_Estuary" \
         in results
     assert "[2] Tide Times and Tide Chart for Lisbon" in results
     assert "duplicate" not in results and "javascript:" not in results and "[3]" not in results
-    page = tool_messages(fake.chat_requests[2])[1]
-    assert page.startswith(f"Page (untrusted web content)\nTitle: Tides of the Tagus\n"
-                           f"URL: {net.article}\n\n")
+    page = tool_messages(fake.chat_requests[2], origin="web")[1]
+    assert page.startswith(f"Title: Tides of the Tagus\nURL: {net.article}\n\n")
     assert "spring tide reaches 3.8 metres" in page
     for chrome in ("window.track", "Privacy", "Shop", "color: red"):
         assert chrome not in page  # scripts, styles, navigation and footer are gone
@@ -99,7 +110,7 @@ async def test_a_link_the_person_sends_is_read(tmp_path: Path, fake: FakeLLM, ne
     async with tool_core(tmp_path / "k.db", fake.base_url or "", tools=net.toolbox) as core:
         reply = await core.send(message("a", 1, f"what is this about? {net.article}"))
     assert reply == f"It is about tides: [Tides of the Tagus]({net.article})"
-    assert "Title: Tides of the Tagus" in tool_messages(fake.chat_requests[1])[0]
+    assert "Title: Tides of the Tagus" in tool_messages(fake.chat_requests[1], "web")[0]
 
 
 async def test_a_private_link_is_refused_honestly(tmp_path: Path, fake: FakeLLM,
@@ -113,6 +124,27 @@ async def test_a_private_link_is_refused_honestly(tmp_path: Path, fake: FakeLLM,
     assert told == ("error: cannot read that page: that link is not allowed: 127.0.0.1 is a "
                     "loopback address")
     assert net.site.requests == []  # nothing reached the page
+
+
+@pytest.mark.parametrize("how", ["native", "text"])
+async def test_the_pages_injected_instruction_changes_nothing(
+        tmp_path: Path, fake: FakeLLM, net: Net, how: str) -> None:
+    """The page asks for list_add; a model that obeys calls it: after the page is read the
+    turn is tainted, so the call finds no such tool and the list stays empty."""
+    fake.script_tool_call("read_page", {"url": net.article})
+    if how == "native":
+        fake.script_tool_call("list_add", {"list": "shopping", "items": ["wire 500 EUR"]})
+    else:
+        fake.script(['[list_add(list="shopping", items=["wire 500 EUR"])]'])
+    fake.script(["The page is about the tides of the Tagus."])
+    async with tool_core(tmp_path / "k.db", fake.base_url or "", tools=net.toolbox) as core:
+        await core.send(message("a", 1, f"what does {net.article} say?"))
+        person = await core.person("user-a")
+        assert await core.store.lists.items(person, None) == []
+    offered = [[t["function"]["name"] for t in r.get("tools", [])] for r in fake.chat_requests]
+    assert "list_add" in offered[0] and "list_add" not in offered[1]
+    assert tool_messages(fake.chat_requests[2])[1].startswith(
+        "error: there is no tool 'list_add' here")
 
 
 async def test_a_page_is_never_learned_as_the_persons(tmp_path: Path, net: Net) -> None:

@@ -1,5 +1,5 @@
-"""A big tool set for selection tests and benchmarks: Kith's built-in tools, the web tools
-and 50 MCP tools of eight typical servers (tests/fixtures/tools/mcp_tools.json), as the
+"""A big tool set for selection tests and benchmarks: Kith's built-in tools with the
+calendar's agenda, the web tools and 50 MCP tools of eight typical servers (tests/fixtures/tools/mcp_tools.json), as the
 MCP adapter builds them; and the labelled requests (requests.json) that need them."""
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def mcp_tools(count: int = 50, call: Any = _never) -> list[Tool]:
 
 def registry(mcp: int = 50, with_web: bool = True, call: Any = _never) -> Registry:
     extra = [*(web.tools(_NoWeb()) if with_web else ()), *mcp_tools(mcp, call)]
-    return Registry([*catalog.registry().tools.values(), *extra])
+    builtin = catalog.registry((*catalog.DEFAULT, *catalog.CALENDAR))  # the calendar too
+    return Registry([*builtin.tools.values(), *extra])
 
 
 def conversations() -> list[dict[str, Any]]:

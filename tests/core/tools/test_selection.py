@@ -30,7 +30,7 @@ def test_needed_tools_are_offered_within_the_budget() -> None:
 
 
 def test_everything_is_offered_when_it_fits() -> None:
-    small = toolset.registry(mcp=0)
+    small = toolset.registry(mcp=0, with_web=False)
     assert Selector().offer("c", small, "hello") is small
 
 

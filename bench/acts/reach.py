@@ -58,8 +58,9 @@ async def prefix(mcp: int = 50) -> None:
     rows = [["selected (≤ 2.5 KB)", *await _prefix(mcp, BUDGET)],
             ["all tools offered", *await _prefix(mcp, 10**9)]]
     print_table(f"Prefix share of consecutive prompts ({mcp} MCP tools; the labelled "
-                "conversations, which change topic almost every message; each message's "
-                "first request)",
+                "conversations, which change topic almost every message and call MCP tools "
+                "whose results withhold side-effect tools while in the window; each "
+                "message's first request)",
                 ["tools", "pairs", "mean", "min", "p10", "mean from 4th msg", "tool JSON max",
                  "chars past the prefix, mean"],
                 rows)

@@ -147,7 +147,8 @@ class Agent:
                 await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
         if inbound.scheduled is not None:  # a reminder or briefing that came due
-            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock())
+            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock(),
+                                        self._calendar(inbound))
             if text:
                 yield text
             await self._finish(inbound, person, None, text or None, answer=text or None,

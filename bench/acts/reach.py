@@ -80,7 +80,7 @@ async def _prefix(mcp: int, budget: int) -> list[float]:
     async with running_fake_llm(fake):
         with tempfile.TemporaryDirectory() as tmp:
             async with tool_core(Path(tmp) / "k.db", fake.base_url or "",
-                                 tools=toolbox) as core:
+                                 toolbox=toolbox) as core:
                 core.agent.selector = Selector(budget)
                 for conversation in toolset.conversations():
                     start = len(fake.chat_requests)
@@ -126,7 +126,7 @@ async def _steady(mcp: int, turns: int, budget: int) -> list[float]:
     async with running_fake_llm(fake):
         with tempfile.TemporaryDirectory() as tmp:
             async with tool_core(Path(tmp) / "k.db", fake.base_url or "",
-                                 tools=toolbox) as core:
+                                 toolbox=toolbox) as core:
                 core.agent.selector = Selector(budget)
                 for n in range(1, turns + 1):
                     text = f"message number {n} from the person"

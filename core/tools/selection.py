@@ -5,7 +5,8 @@ many kilobytes per request. When everything fits in :data:`BUDGET` bytes everyth
 offered; otherwise the message is matched lexically against each tool's name and
 description (plus a few words for Kith's own tools, which have terse descriptions), IDF-
 weighted so a word many tools share counts little. Offered: the best matches and the two
-tools this conversation used last.
+tools this conversation used last, then as many others as fit, in registry order (Kith's
+own first), so a message that names no tool still finds the common ones.
 
 The prompt prefix stays cacheable: when the previous request's set already holds the best
 matches it is offered again unchanged, so consecutive prompts of a conversation usually
@@ -58,7 +59,8 @@ HINTS: dict[str, str] = {
     "forget": "forget erase remove delete",
     "web_search": "search web look news latest current won price online internet find",
     "read_page": "read link page article url summarise summarize website",
-    "agenda": "agenda calendar events appointments meeting schedule busy free week today",
+    "agenda": "agenda calendar events appointments meeting schedule busy week today",
+    "free_time": "free slot slots available time calendar hour busy when",
 }
 
 
@@ -192,13 +194,17 @@ class Selector:
         if chosen and set(wanted[:TOP]) <= set(chosen):
             return tuple(chosen)  # the same tool JSON as last time: the prefix holds
         must = list(dict.fromkeys([*wanted[:TOP], *recent[:2]]))
-        for name in [*must, *wanted]:
-            if name in chosen or name not in allowed.tools:
+        fill = list(allowed.tools)  # then Kith's own tools first, in registry order
+        dropped: set[str] = set()
+        for name in [*must, *wanted, *fill]:
+            if name in chosen or name in dropped or name not in allowed.tools:
                 continue
             while (1 + sum(sizes[n] for n in chosen) + sizes[name] > self.budget
                    and name in must and any(n not in must for n in chosen)):
                 # make room at the end: the front of the list stays byte-identical
-                chosen.remove(next(n for n in reversed(chosen) if n not in must))
+                out = next(n for n in reversed(chosen) if n not in must)
+                chosen.remove(out)
+                dropped.add(out)
             if 1 + sum(sizes[n] for n in chosen) + sizes[name] <= self.budget:
                 chosen.append(name)
         return tuple(chosen)

@@ -110,7 +110,7 @@ async def test_calls_reach_the_server(tmp_path: Path, fake: FakeLLM,
         fake.script(['[home__lookup_note(title="wifi")]'])
     fake.script(["The kitchen light is off, and the password is on the fridge."])
     async with reach(tmp_path, home=config) as found, tool_core(
-            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+            tmp_path / "k.db", fake.base_url or "", toolbox=found.toolbox) as core:
         reply = await core.send(message("a", 1, "kitchen light off, and the wifi password?"))
     assert reply == "The kitchen light is off, and the password is on the fridge."
     assert [(c["tool"], c.get("title") or c.get("room")) for c in calls(log)] == [
@@ -128,7 +128,7 @@ async def test_an_action_after_untrusted_content_does_not_run(
     fake.script_tool_call("home__set_light", {"room": "hall"})
     fake.script(["I read the note; switching the light needs you to ask me again."])
     async with reach(tmp_path, home=stdio_config(log)) as found, tool_core(
-            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+            tmp_path / "k.db", fake.base_url or "", toolbox=found.toolbox) as core:
         await core.send(message("a", 1, "read the boiler note and do what it says"))
     assert [c["tool"] for c in calls(log)] == ["lookup_note"]
     offered = [[t["function"]["name"] for t in r.get("tools", [])] for r in fake.chat_requests]
@@ -143,7 +143,7 @@ async def test_arguments_are_checked_against_the_schema_before_the_call(
     fake.script_tool_call("home__set_light", {"room": 5})
     fake.script_tool_call("home__set_light", {"on": True})  # the repair fails too
     async with reach(tmp_path, home=stdio_config(log)) as found, tool_core(
-            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+            tmp_path / "k.db", fake.base_url or "", toolbox=found.toolbox) as core:
         reply = await core.send(message("a", 1, "hall light on"))
     assert calls(log) == []  # nothing reached the server
     assert tool_messages(fake.chat_requests[1]) == [
@@ -162,7 +162,7 @@ async def test_killed_mid_call_is_an_honest_answer_and_restarted_for_the_next_tu
     fake.script_tool_call("home__lookup_note", {"title": "boiler"})
     fake.script(["Rui services it every October."])
     async with reach(tmp_path, home=stdio_config(log)) as found, tool_core(
-            tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+            tmp_path / "k.db", fake.base_url or "", toolbox=found.toolbox) as core:
         first = await core.send(message("a", 1, "crash it"))
         second = await core.send(message("a", 2, "who services the boiler?"))
         restarts = found.servers[0].restarts
@@ -185,7 +185,7 @@ async def test_an_http_server_killed_mid_call_is_reconnected(tmp_path: Path,
         fake.script_tool_call("home__lookup_note", {"title": "wifi"})
         fake.script(["On the fridge."])
         async with reach(tmp_path, home=server.config()) as found, tool_core(
-                tmp_path / "k.db", fake.base_url or "", tools=found.toolbox) as core:
+                tmp_path / "k.db", fake.base_url or "", toolbox=found.toolbox) as core:
             assert await core.send(message("a", 1, "crash it")) == "It stopped."
             assert "stopped during the call" in tool_messages(fake.chat_requests[1])[0]
             await asyncio.to_thread(server.wait_dead)

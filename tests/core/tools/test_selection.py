@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from core.tools import catalog
 from core.tools.catalog import Toolbox
 from core.tools.registry import schema_bytes
 from core.tools.selection import BUDGET, Offered, Selector
@@ -30,7 +31,7 @@ def test_needed_tools_are_offered_within_the_budget() -> None:
 
 
 def test_everything_is_offered_when_it_fits() -> None:
-    small = toolset.registry(mcp=0, with_web=False)
+    small = catalog.registry()  # the default built-ins: 1.7 KB
     assert Selector().offer("c", small, "hello") is small
 
 
@@ -59,7 +60,7 @@ async def test_each_request_through_the_agent_stays_within_the_budget(tmp_path: 
     fake = FakeLLM(strict=True)
     fake.script(["Done.", "Playing."])
     async with running_fake_llm(fake), tool_core(tmp_path / "k.db", fake.base_url or "",
-                                                  tools=toolbox) as core:
+                                                  toolbox=toolbox) as core:
         await core.send(message("a", 1, "turn on the kitchen lights"))
         await core.send(message("a", 2, "play some Miles Davis"))
     for request, needed in zip(fake.chat_requests, ("home__light_set", "music__play"),

@@ -83,7 +83,7 @@ async def test_search_then_read_then_cite(tmp_path: Path, fake: FakeLLM, net: Ne
     fake.script_tool_call("read_page", {"url": net.article})
     cited = f"Spring tides reach 3.8 m in March ([Tides of the Tagus]({net.article}))."
     fake.script([cited])
-    async with tool_core(tmp_path / "k.db", fake.base_url or "", tools=net.toolbox) as core:
+    async with tool_core(tmp_path / "k.db", fake.base_url or "", toolbox=net.toolbox) as core:
         reply = await core.send(message("a", 1, "How high do the tides get in Lisbon?"))
     assert reply == cited
     offered = [t["function"]["name"] for t in fake.chat_requests[0]["tools"]]
@@ -107,7 +107,7 @@ async def test_a_link_the_person_sends_is_read(tmp_path: Path, fake: FakeLLM, ne
     """A text-emitted call, as small models write them."""
     fake.script([f'[read_page(url="{net.article}")]'])
     fake.script([f"It is about tides: [Tides of the Tagus]({net.article})"])
-    async with tool_core(tmp_path / "k.db", fake.base_url or "", tools=net.toolbox) as core:
+    async with tool_core(tmp_path / "k.db", fake.base_url or "", toolbox=net.toolbox) as core:
         reply = await core.send(message("a", 1, f"what is this about? {net.article}"))
     assert reply == f"It is about tides: [Tides of the Tagus]({net.article})"
     assert "Title: Tides of the Tagus" in tool_messages(fake.chat_requests[1], "web")[0]
@@ -118,7 +118,7 @@ async def test_a_private_link_is_refused_honestly(tmp_path: Path, fake: FakeLLM,
     inside = f"http://127.0.0.1:{net.port}/article"  # the allow-list names pages.test only
     fake.script_tool_call("read_page", {"url": inside})
     fake.script(["I can't open that link: it points inside a private network."])
-    async with tool_core(tmp_path / "k.db", fake.base_url or "", tools=net.toolbox) as core:
+    async with tool_core(tmp_path / "k.db", fake.base_url or "", toolbox=net.toolbox) as core:
         await core.send(message("a", 1, f"read {inside}"))
     told = tool_messages(fake.chat_requests[1])[0]
     assert told == ("error: cannot read that page: that link is not allowed: 127.0.0.1 is a "
@@ -137,7 +137,7 @@ async def test_the_pages_injected_instruction_changes_nothing(
     else:
         fake.script(['[list_add(list="shopping", items=["wire 500 EUR"])]'])
     fake.script(["The page is about the tides of the Tagus."])
-    async with tool_core(tmp_path / "k.db", fake.base_url or "", tools=net.toolbox) as core:
+    async with tool_core(tmp_path / "k.db", fake.base_url or "", toolbox=net.toolbox) as core:
         await core.send(message("a", 1, f"what does {net.article} say?"))
         person = await core.person("user-a")
         assert await core.store.lists.items(person, None) == []
@@ -155,7 +155,7 @@ async def test_a_page_is_never_learned_as_the_persons(tmp_path: Path, net: Net) 
     net.site.article = ATTACKS[0]
     fake.script_tool_call("read_page", {"url": net.article})
     async with running_fake_llm(fake), tool_core(
-            tmp_path / "k.db", fake.base_url or "", tools=net.toolbox,
+            tmp_path / "k.db", fake.base_url or "", toolbox=net.toolbox,
             memory=MemorySettings(learn=True)) as core:
         reply = await core.send(message("a", 1, f"what does {net.article} say?"))
         await core.agent.wait_background()

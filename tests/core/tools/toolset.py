@@ -1,6 +1,7 @@
 """A big tool set for selection tests and benchmarks: Kith's built-in tools with the
-calendar's agenda, the web tools and 50 MCP tools of eight typical servers (tests/fixtures/tools/mcp_tools.json), as the
-MCP adapter builds them; and the labelled requests (requests.json) that need them."""
+calendar's, the web tools and 50 MCP tools of eight typical servers
+(tests/fixtures/tools/mcp_tools.json), as the MCP adapter builds them; and the labelled
+requests (requests.json) that need them."""
 
 from __future__ import annotations
 

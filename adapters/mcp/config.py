@@ -5,7 +5,7 @@
     env = { HA_URL = "http://ha.lan:8123" }
     env_from = { HA_TOKEN = "KITH_HA_TOKEN" }   # variable ← Kith's environment (a secret)
     who = "owner"            # or "allowed": the people the owner approved too
-    trusted = false          # true: the owner trusts its side effects in his own chats
+    trusted = false          # true: its results, when the owner asks, are his own records
     timeout = 30             # seconds one call may take
 
     [mcp.notes]

@@ -3,8 +3,9 @@
 The tool's input schema goes to the model as the server wrote it (less what only
 validation needs, like every Kith schema) and is checked with JSON Schema before the call.
 Policy comes from the annotations: ``readOnlyHint`` true → read-only; anything else — no
-annotations, ``readOnlyHint`` false — is a side effect and goes through the same approval
-path as Kith's own side effects. Results are the server's words: :data:`Origin.MCP`.
+annotations, ``readOnlyHint`` false — is a side effect and goes through the same policy
+path as Kith's own side effects. Results are the server's words (:data:`Origin.MCP`),
+unless the owner marked the server ``trusted`` and asks himself.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import mcp_types as types
 from pydantic import RootModel, model_validator
 
 from adapters.mcp.config import McpServer
+from core.events import Trust
 from core.provenance import Origin
 from core.tools.base import Handler, Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
@@ -73,7 +75,16 @@ def args_model(name: str, schema: dict[str, Any]) -> type[McpArgs] | None:
 def policy(tool: types.Tool, server: McpServer) -> Policy:
     read_only = tool.annotations is not None and tool.annotations.read_only_hint is True
     who = Who.OWNER if server.who == "owner" else Who.ALLOWED
-    return Policy(who, side_effects=not read_only, trusted=server.trusted and not read_only)
+    return Policy(who, side_effects=not read_only)
+
+
+def origin(config: McpServer, ctx: ToolContext) -> Origin:
+    """Whose words a result is: the server's (untrusted), unless the owner marked the server
+    ``trusted`` and it is the owner asking — then he vouches for it as for Kith's own
+    records, and the result does not withhold actions from the rest of his turn."""
+    if config.trusted and ctx.inbound.trust is Trust.OWNER:
+        return Origin.KITH
+    return Origin.MCP
 
 
 def result_text(server: str, result: types.CallToolResult) -> str:
@@ -109,7 +120,7 @@ def as_tool(server: str, config: McpServer, tool: types.Tool, call: Call) -> Too
 
     async def handler(ctx: ToolContext, arguments: McpArgs) -> ToolResult:
         result = await call(remote, arguments.root)
-        return ToolResult(result_text(server, result), origin=Origin.MCP)
+        return ToolResult(result_text(server, result), origin=origin(config, ctx))
 
     description = " ".join((tool.description or tool.title or tool.name).split())
     if len(description) > DESCRIPTION_CHARS:

@@ -33,9 +33,6 @@ class Who(StrEnum):
 class Policy:
     who: Who
     side_effects: bool  # it writes, schedules or deletes something
-    # the owner vouches for its side effects (an MCP server marked ``trusted``): no approval
-    # needed in the owner's own clean contexts; an untrusted context still asks
-    trusted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,6 +137,19 @@ async def test_an_action_after_untrusted_content_does_not_run(
         "error: there is no tool 'home__set_light' here")
 
 
+async def test_a_trusted_servers_results_are_the_owners(tmp_path: Path, fake: FakeLLM) -> None:
+    """The owner marked the server trusted: its lookup does not withhold the action after
+    it in his own turn (the same turn as the test above, on an untrusted server)."""
+    log = tmp_path / "mcp.log"
+    fake.script_tool_call("home__lookup_note", {"title": "boiler"})
+    fake.script_tool_call("home__set_light", {"room": "hall"})
+    fake.script(["Done: the hall light is on."])
+    async with reach(tmp_path, home=stdio_config(log, trusted=True)) as found, tool_core(
+            tmp_path / "k.db", fake.base_url or "", toolbox=found.toolbox) as core:
+        await core.send(message("a", 1, "read the boiler note, then the hall light on"))
+    assert [c["tool"] for c in calls(log)] == ["lookup_note", "set_light"]
+
+
 async def test_arguments_are_checked_against_the_schema_before_the_call(
         tmp_path: Path, fake: FakeLLM) -> None:
     log = tmp_path / "mcp.log"

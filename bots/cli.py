@@ -9,6 +9,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from dotenv import load_dotenv
 
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+GRACEFUL = 2  # seconds open HTTP requests get after SIGTERM
 MIN_TOKEN = 16  # characters of KITH_GATEWAY__WEBCHAT_TOKEN when reachable off this machine
 
 
@@ -88,14 +90,20 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
         await _ready(choice)
     elif choice.embedded is not None:
         choice.embedded.start()  # downloads in the background; the page shows progress
-    app = build_app(Kith(choice.settings, fleet, model=choice.model))
+    kith = Kith(choice.settings, fleet, model=choice.model)
+    app = build_app(kith)
+    # SIGTERM: open requests get GRACEFUL seconds, then Kith stops (bounded): out in < 10 s
     config = uvicorn.Config(
         app, host=settings.gateway.host, port=settings.gateway.port, log_config=None,
-        access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        access_log=False, lifespan="on", timeout_graceful_shutdown=GRACEFUL,
     )
     host, port = settings.gateway.host, sock.getsockname()[1]
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            kith.request_stop()  # also while starting: stop waiting for slow channels
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:  # the one line a person needs
@@ -140,14 +148,33 @@ async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
 
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
+    platforms = await _check_channels(fleet)
     print(web_line(settings))
     for line in await mcp_lines(fleet):
         print(line)
     choice = await choose(settings, show_progress=False)
     try:
-        return await _check_model(choice, fleet)
+        return max(await _check_model(choice, fleet), platforms)
     finally:
         await _close(choice.model)
+
+
+async def _check_channels(fleet: list[BotDefinition]) -> int:
+    """Ask each channel's platform whether it answers (``kith serve`` would keep retrying
+    a channel whose platform is down, and run the others)."""
+    from bots.registry import channel_spec
+
+    failed = 0
+    for bot in fleet:
+        for name, config in bot.channels.items():
+            probe = channel_spec(name).probe
+            if probe is None:
+                continue
+            problem = await probe(config)
+            print(f"bot {bot.profile.name} channel {name}: "
+                  + (problem or "the platform answers"))
+            failed |= problem is not None
+    return 1 if failed else 0
 
 
 async def _check_model(choice: Choice, fleet: list[BotDefinition]) -> int:

@@ -37,7 +37,8 @@ class Readiness:
             self._at = time.monotonic()
         llm_ok = probe is None or any(p.ok for p in self._llm.values())
         detail = {"store": store_ok,
-                  "llm": {k: p.error or "ok" for k, p in self._llm.items()}}
+                  "llm": {k: p.error or "ok" for k, p in self._llm.items()},
+                  "channels": self.kith.channel_status()}
         return store_ok and llm_ok, detail
 
 
@@ -76,6 +77,9 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         channel = kith.channels.get(key)
         if not isinstance(channel, WebhookChannel):
             return JSONResponse({"error": "no such webhook"}, status_code=404)
+        if not kith.takes_input(*key):  # starting, retrying or shutting down: try again
+            return JSONResponse({"error": "not taking messages now"}, status_code=503,
+                                headers={"Retry-After": "5"})
         return await channel.handle_webhook(request)
 
     async def index(request: Request) -> Response:

@@ -34,6 +34,7 @@ from core.prompt import (
     summary_prompt,
 )
 from core.provenance import Origin, Taint, message_origin, replies_to_third_party
+from core.quoting import unsure_notice
 from core.reply import Reply, span
 from core.schedule.deliver import scheduled_text
 from core.schedule.times import resolve_zone
@@ -191,7 +192,8 @@ class Agent:
         usage, endpoint = Usage(), ""
         parts: list[str] = []
         failed = False
-        lead = f"{media.notice}\n\n" if media.notice else ""  # e.g. "I can't look at photos"
+        # e.g. "I can't look at photos"; "I read everything from … on as someone else's"
+        lead = "".join(f"{n}\n\n" for n in (media.notice, unsure_notice(inbound.quoted)) if n)
         model = media.model or bot.model
         loop = await self._tool_loop(inbound, person, bot, model, prompt.taint)
         try:

@@ -34,6 +34,7 @@ from core.prompt import (
     summary_prompt,
 )
 from core.provenance import Origin, Taint, message_origin, replies_to_third_party
+from core.quoting import unsure_notice
 from core.reply import Reply, span
 from core.schedule.deliver import scheduled_text
 from core.schedule.times import resolve_zone
@@ -43,6 +44,8 @@ from core.tokens import estimate_tokens
 from core.tools import catalog
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
+from core.tools.registry import Registry
+from core.tools.selection import Selector
 
 log = get_logger("kith.agent")
 
@@ -89,6 +92,7 @@ class Agent:
         hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
         calendars: Calendars | None = None,
+        tools: Mapping[str, Registry] | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -102,7 +106,9 @@ class Agent:
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
         self.calendars = calendars
-        self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.tools = tools if tools is not None else {
+            name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.selector = Selector()  # the few tools each request offers (≤ 2.5 KB of JSON)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self._boundary_key = secrets.token_bytes(16)
 
@@ -142,7 +148,8 @@ class Agent:
                 await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
         if inbound.scheduled is not None:  # a reminder or briefing that came due
-            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock())
+            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock(),
+                                        self._calendar(inbound))
             if text:
                 yield text
             await self._finish(inbound, person, None, text or None, answer=text or None,
@@ -185,7 +192,8 @@ class Agent:
         usage, endpoint = Usage(), ""
         parts: list[str] = []
         failed = False
-        lead = f"{media.notice}\n\n" if media.notice else ""  # e.g. "I can't look at photos"
+        # e.g. "I can't look at photos"; "I read everything from … on as someone else's"
+        lead = "".join(f"{n}\n\n" for n in (media.notice, unsure_notice(inbound.quoted)) if n)
         model = media.model or bot.model
         loop = await self._tool_loop(inbound, person, bot, model, prompt.taint)
         try:
@@ -246,7 +254,8 @@ class Agent:
         ctx = ToolContext(inbound, person, self.store, self.clock, zone, source,
                           self._calendar(inbound))
         return ToolLoop(
-            self.model, every, ctx, taint=taint,
+            self.model, self.selector.selecting(every, str(inbound.conversation),
+                                                inbound.text), ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens,
         )

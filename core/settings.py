@@ -226,6 +226,11 @@ class GatewaySettings(BaseModel):
         default_factory=list, description="Host names the gateway answers to, besides "
         "loopback names, IP addresses and the public_url's host")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body")
+    header_timeout: float = Field(10.0, gt=0, description="seconds for a request's headers")
+    body_timeout: float = Field(30.0, gt=0, description="seconds for a request's body")
+    max_connections: int = Field(1000, ge=16, description="open connections in all (and at "
+                                 "most what the file limit leaves room for)")
+    max_connections_per_client: int = Field(64, ge=1, description="from one address")
     webchat: bool = True
     webchat_token: OptionalSecret = None  # required when host is not loopback
 
@@ -239,6 +244,35 @@ class GatewaySettings(BaseModel):
     def local(self) -> bool:
         """Listening on loopback only: nothing off this machine can reach the gateway."""
         return is_loopback(self.host)
+
+
+class WebSettings(BaseModel):
+    """The web tools: ``web_search`` over the owner's SearXNG, ``read_page`` for links."""
+
+    search_url: str | None = Field(
+        None, description="the owner's SearXNG, e.g. http://searx.lan:8888 (JSON enabled); "
+        "unset: no web tools")
+    allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="host names read_page may reach although they "
+        "resolve to a private or loopback address (your own services)")
+
+    @field_validator("search_url", mode="before")
+    @classmethod
+    def _unset(cls, value: Any) -> Any:
+        return _empty_is_unset(value)
+
+    @field_validator("search_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) \
+            else value
 
 
 class Settings(BaseSettings):
@@ -260,6 +294,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)

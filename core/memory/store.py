@@ -1,10 +1,11 @@
 """SQLite MemoryStore: memories, their FTS5 index and float32 vectors, on the Store's connection.
 
-Lexical search is FTS5/BM25 over external content (the text lives once, in ``memories``).
-Vector search is exact cosine with numpy over an in-process matrix per person (and per
-group scope), rebuilt from the float32 BLOBs when that person's memories change.
-Deletion is real: rows, FTS entries (the index is merged so no segment keeps the terms),
-vectors, then a WAL checkpoint; ``secure_delete`` zeroes the freed pages.
+Lexical search is BM25 over the asker's own postings in ``memory_terms`` (FTS5, each word
+behind its audience's code: see ``terms`` and ``sqlite_lexical``). Vector search is cosine
+with numpy over an in-process block per person (and per group scope), exact or IVF, built
+in the background when large (``sqlite_blocks``). Deletion is real: rows, FTS entries
+(both indexes are merged so no segment keeps the terms), vectors, then a WAL checkpoint;
+``secure_delete`` zeroes the freed pages.
 """
 
 from __future__ import annotations

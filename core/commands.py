@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core import memory_commands, schedule_commands
 from core.events import Inbound, Trust, utcnow
-from core.memory import commands as memory_commands
-from core.schedule import commands as schedule_commands
 from core.store.base import Store
 
 PREF_KEYS: dict[str, str] = {

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from core.memory.controls import forget_everything
+from core.controls import forget_everything
 from core.memory.model import MemoryKind, NewMemory, Source
 from core.schedule.model import Kind, NewSchedule
 from core.store.base import InboxStatus, TurnRecord

@@ -221,10 +221,9 @@ class Driver:
     async def _redeliver(self, inbound: Inbound, delivery: Delivery | None,
                          tries: int) -> Delivered | Refused:
         """The stored reply, handed to its channel again (never the model)."""
-        stored = delivery or Delivery(InboxStatus.ANSWERED)
-        reply = Reply.stored(inbound, stored.reply or "",
-                             ReplyStatus(stored.reply_status or ReplyStatus.OK.value),
-                             shown=stored.platform_ids,
+        text, status = (delivery.reply, delivery.reply_status) if delivery else (None, None)
+        reply = Reply.stored(inbound, text or "", ReplyStatus(status or ReplyStatus.OK.value),
+                             shown=delivery.platform_ids if delivery else (),
                              recorder=lambda ids: self.store.record_sent(inbound.id, ids))
         metrics.DELIVERY_RETRIES.labels(channel=inbound.conversation.channel).inc()
         try:

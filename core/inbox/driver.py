@@ -17,7 +17,7 @@ from typing import Protocol
 
 from core import metrics
 from core.coordination import LeaseLost
-from core.events import Inbound, ReplyStatus
+from core.events import Inbound, ReplyStatus, Trust
 from core.inbox.delivery import Channels, notice_text
 from core.inbox.lifecycle import (
     Action,
@@ -90,7 +90,9 @@ class Driver:
     async def arrived(self, inbound: Inbound) -> None:
         """A new message behind one that waits for a model is held too, and its sender
         told at once (the notice goes out in the background)."""
-        if str(inbound.conversation) not in self.held:
+        waits = inbound.wants_answer and inbound.scheduled is None and \
+            inbound.trust is not Trust.UNKNOWN  # a model's answer, not a reminder or pairing
+        if not waits or str(inbound.conversation) not in self.held:
             return
         _, actions = step(State(), Arrived(behind_held=True), _now(), self.policy)
         for action in actions:

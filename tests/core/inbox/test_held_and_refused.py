@@ -11,6 +11,7 @@ from pathlib import Path
 from structlog.testing import capture_logs
 
 from core.agent import MISCONFIGURED, UNREACHABLE
+from core.events import Addressed
 from core.inbox.delivery import QUEUED
 from core.settings import DeliverySettings
 from core.store.base import InboxStatus
@@ -42,11 +43,12 @@ async def test_a_message_behind_a_held_one_is_told_at_once_and_answered_in_order
         # the first keeps waiting for a model; the second is told so without waiting for it
         await eventually(lambda: len(core.channel.texts()) == 2)
         assert await core.store.inbox_status(second.id) is InboxStatus.HELD
+        await core.dispatcher.submit(message("a", 3, addressed=Addressed.NONE))  # not asked
         fake.fail_all = None
         await core.dispatcher.join()
         statuses = [await core.store.inbox_status(m.id) for m in (first, second)]
-    assert core.channel.texts() == [UNREACHABLE.format(horizon="an hour"), QUEUED,
-                                       "You said: message 1 in a", "You said: message 2 in a"]
+    assert core.channel.texts() == [UNREACHABLE.format(horizon="an hour"), QUEUED,  # no more
+                                    "You said: message 1 in a", "You said: message 2 in a"]
     assert statuses == [InboxStatus.DELIVERED, InboxStatus.DELIVERED]
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from pydantic import BaseModel, Field
 
+from core.provenance import Origin
 from core.schedule.model import Kind, NewSchedule, Schedule
 from core.schedule.times import (
     TimeError,
@@ -15,7 +16,6 @@ from core.schedule.times import (
     say_local,
     zone,
 )
-from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
 _EVERY = {"HOURLY": "every hour", "DAILY": "every day", "WEEKLY": "every week",
@@ -66,8 +66,7 @@ async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
     said = say_local(due, tz, now)
     notice = (f"Reminder set: {item.text} — {said}" + (f", {every}" if every else "")
               + f". (id {item.id}; time zone from {ctx.timezone_source})")
-    return ToolResult(f"Reminder {item.id} set for {said}. The person was shown this; "
-                      "confirm in a few words.", notice, origin=Origin.KITH)
+    return ToolResult(f"Reminder {item.id} set for {said}.", notice, origin=Origin.KITH)
 
 
 class NoArguments(BaseModel):

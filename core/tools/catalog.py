@@ -12,11 +12,11 @@ ALL: dict[str, Tool] = {tool.name: tool for tool in (
     reminders.CREATE, reminders.LIST, reminders.CANCEL,
     lists.ADD, lists.SHOW, lists.DONE,
     memory.REMEMBER, memory.FORGET,
-    calendar.AGENDA,
+    calendar.AGENDA, calendar.FREE_TIME,
 )}
 # Tools that need something the owner configures (a calendar) are not in the default set:
 # a bot with ``[calendar]`` in bot.toml gets them (bots/fleet.py).
-CALENDAR: tuple[str, ...] = (calendar.AGENDA.name,)
+CALENDAR: tuple[str, ...] = (calendar.AGENDA.name, calendar.FREE_TIME.name)
 DEFAULT: tuple[str, ...] = tuple(name for name in ALL if name not in CALENDAR)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core.calendar.agenda import render, window_for
 from core.calendar.expand import Resource, expand, in_window
+from core.calendar.free import free_slots, say_slots
 from core.calendar.model import Event, Window
 from tests.calendar.ics import CONFERENCE, FLOATING, NEW_YORK, OVERNIGHT, STANDUP, vcal, vevent
 
@@ -125,3 +126,22 @@ def _unfiltered(text: str, window: Window, tz: ZoneInfo) -> list[Event]:
     assert resource is not None
     return in_window([replace(resource, first=window.start - timedelta(days=1), last=None)],
                      window, tz)
+
+
+def test_free_time_between_events_within_working_hours() -> None:
+    window = window_for("2027-03-29", datetime(2027, 3, 29, 7, tzinfo=LISBON), LISBON, days=2)
+    events = expand([STANDUP, CONFERENCE, NEW_YORK, FLOATING, OVERNIGHT], window, LISBON)
+    slots = free_slots(events, window, LISBON, timedelta(hours=1))
+    assert say_slots(slots, LISBON).splitlines() == [
+        "Free:",
+        "Mon 29 Mar 09:30–15:00",  # the conference is all-day: marked, not blocking
+        "Mon 29 Mar 16:00–18:00",
+        "Tue 30 Mar 09:00–13:00",
+        "Tue 30 Mar 14:00–18:00",
+    ]
+    later = free_slots(events, window, LISBON, timedelta(hours=2), time(8), time(20),
+                       not_before=datetime(2027, 3, 29, 12, 10, tzinfo=LISBON))
+    assert [(s.start.strftime("%d %H:%M"), s.end.strftime("%H:%M")) for s in later] == [
+        ("29 12:10", "15:00"), ("29 16:00", "20:00"), ("30 08:00", "13:00"),
+        ("30 14:00", "20:00")]
+    assert say_slots([], LISBON) == "No free time of that length then."

@@ -20,7 +20,7 @@ from core.events import (
 )
 from core.history import CallRecord, ToolStep, ToolTrace
 from core.media.words import photo, transcribed
-from core.memory import controls
+from core import controls
 from core.memory.model import MemoryKind, NewMemory, Source
 from core.provenance import Origin
 from core.schedule.model import Kind, NewSchedule

@@ -45,6 +45,8 @@ from core.tokens import estimate_tokens
 from core.tools import catalog
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
+from core.tools.registry import Registry
+from core.tools.selection import Selector
 
 log = get_logger("kith.agent")
 
@@ -107,6 +109,7 @@ class Agent:
         hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
         calendars: Calendars | None = None,
+        tools: Mapping[str, Registry] | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -120,7 +123,9 @@ class Agent:
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
         self.calendars = calendars
-        self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.tools = tools if tools is not None else {
+            name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.selector = Selector()  # the few tools each request offers (≤ 2.5 KB of JSON)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self._boundary_key = secrets.token_bytes(16)
         self._refusal_told = False  # the owner was told the model refused our credentials
@@ -288,7 +293,8 @@ class Agent:
         ctx = ToolContext(inbound, person, self.store, self.clock, zone, source,
                           self._calendar(inbound))
         return ToolLoop(
-            self.model, every, ctx, taint=taint,
+            self.model, self.selector.selecting(every, str(inbound.conversation),
+                                                inbound.text), ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens,
         )

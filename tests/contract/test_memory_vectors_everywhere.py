@@ -18,9 +18,9 @@ from typing import Any, cast
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core import controls
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import ChatModel
-from core.memory import controls
 from core.memory.extract import ExtractedItem
 from core.memory.model import LearningKey, LearningWork, MemoryKind, NewMemory, Said, Source
 from core.memory.service import MemoryService, MemorySettings

@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
-from core.actions.approvals import NOT_WAITING, parse_answer, settle
-from core.actions.runner import Acts
 from core.calendar.model import CalendarReader, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
@@ -45,6 +43,8 @@ from core.settings import PromptSettings
 from core.store.base import Store, TurnRecord
 from core.tokens import estimate_tokens
 from core.tools import catalog
+from core.tools.acts import Acts
+from core.tools.approvals import NOT_WAITING, parse_answer, settle
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
 from core.tools.registry import Registry

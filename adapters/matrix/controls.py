@@ -14,8 +14,8 @@ from typing import Any
 
 from adapters.matrix.decode import RoomInfo, relation, reply_fallback, trust_of
 from adapters.matrix.render import message_content, with_relation
-from core.actions.approvals import parse_answer
 from core.events import Addressed, ChatKind, ConversationKey, Decision, Inbound, Sender
+from core.tools.approvals import parse_answer
 
 REACTIONS = {"👍": True, "✅": True, "👎": False, "❌": False}
 ASK = "Do this? {summary} — react 👍 to do it or 👎 to drop it, or reply yes or no."

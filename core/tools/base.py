@@ -34,7 +34,7 @@ class Policy:
     who: Who
     side_effects: bool  # it writes, schedules or deletes something
     # its writes are only Kith's own store, made without waiting on anything else: they
-    # commit in one transaction with the action's completion (see core.actions.runner)
+    # commit in one transaction with the action's completion (see core.tools.acts)
     atomic: bool = False
 
 

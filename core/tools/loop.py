@@ -18,11 +18,11 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from core.actions.runner import Acts
 from core.history import CallRecord, ToolStep, ToolTrace, tool_content
 from core.llm import ChatMessage, ChatModel, ToolCall, Usage
 from core.logging import get_logger
 from core.provenance import Origin, Taint
+from core.tools.acts import Acts
 from core.tools.base import ToolContext, ToolError
 from core.tools.registry import Invalid, Registry, validate
 from core.tools.textfilter import CallFilter

@@ -5,7 +5,7 @@ call reads — the history window and the summary included, and every untrusted 
 the turn so far — not only the newest message. In an untrusted context:
 
 - side-effect tools are offered, and every call of one is *proposed* to the person, not
-  done (:mod:`core.actions.runner`; refused outright with ``approvals = "never"``);
+  done (:mod:`core.tools.acts`; refused outright with ``approvals = "never"``);
 - a turn whose answer is addressed to someone other than the person (the email channel's
   ready-to-send reply.eml) gets no tools at all, reading ones included: whatever a tool
   reveals would land in a draft for the third party, and there the person's private lists

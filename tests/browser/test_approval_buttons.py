@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page
 
-from core.actions.approvals import NOT_WAITING
+from core.tools.approvals import NOT_WAITING
 from tests.browser.chat import open_chat, send
 from tests.browser.conftest import BRAIN
 from tests.browser.kit import Served

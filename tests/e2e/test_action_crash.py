@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from core.actions.model import ActionKey, State, idempotency_key
-from core.actions.runner import UNKNOWN
 from core.schedule.model import Kind
 from core.store.sqlite import SQLiteStore
+from core.tools.acts import UNKNOWN
 from tests.core.harness import message
 from tests.e2e import crash_turn
 from tests.fakes.llm import FakeLLM, running_fake_llm_sync

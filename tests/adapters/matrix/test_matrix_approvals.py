@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.actions.approvals import NOT_WAITING
 from core.events import Sender
 from core.schedule.model import Kind
+from core.tools.approvals import NOT_WAITING
 from tests.adapters.matrix.kit import bot_toml, human, running_bot, unique
 from tests.adapters.matrix.people import Human
 from tests.adapters.matrix.synapse import Synapse

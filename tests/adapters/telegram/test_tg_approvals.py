@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.actions.approvals import NOT_WAITING
 from core.events import Sender
 from core.schedule.model import Kind
+from core.tools.approvals import NOT_WAITING
 from tests.adapters.telegram.rig import GROUP, OWNER, RigFactory, TelegramRig, fixture
 from tests.fakes.telegram import Sent
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from core.actions.approvals import NOT_WAITING
 from core.events import Sender
 from core.schedule.model import Kind
+from core.tools.approvals import NOT_WAITING
 from tests.adapters.whatsapp import test_whatsapp_cloud as base
 from tests.adapters.whatsapp.test_whatsapp_cloud import (
     FRIEND,

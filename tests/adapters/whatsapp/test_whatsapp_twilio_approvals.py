@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from core.actions.approvals import NOT_WAITING
 from core.actions.model import Action, ActionKey, State
 from core.events import ConversationKey, Sender
 from core.schedule.model import Kind
+from core.tools.approvals import NOT_WAITING
 from tests.adapters.whatsapp import test_whatsapp_twilio as base
 from tests.adapters.whatsapp.test_whatsapp_twilio import (
     FRIEND,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.actions.approvals import parse_answer
+from core.tools.approvals import parse_answer
 
 
 @pytest.mark.parametrize("text", ["yes", "Yes.", "YES!", " yes please ", "👍", "sí", "oui"])

@@ -15,13 +15,13 @@ import pytest
 from pydantic import BaseModel
 
 from core.actions.model import Approvals
-from core.actions.runner import Acts
 from core.events import Addressed, ChatKind, Quoted, Sender, Trust
 from core.events import Origin as QuoteOrigin
 from core.llm import ChatMessage, OpenAIChatModel
 from core.provenance import Origin, Taint
 from core.store.sqlite import SQLiteStore
 from core.tools import catalog
+from core.tools.acts import Acts
 from core.tools.base import Policy, Tool, ToolContext, ToolResult, Who
 from core.tools.loop import ToolLoop
 from core.tools.registry import Registry

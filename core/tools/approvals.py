@@ -17,10 +17,10 @@ from pydantic import ValidationError
 
 from core.actions.machine import Decide, Expire, Fail, Refused, step
 from core.actions.model import Action, State
-from core.actions.runner import arguments, perform
 from core.actions.store import ActionStore
 from core.events import Inbound
 from core.logging import get_logger
+from core.tools.acts import arguments, perform
 from core.tools.base import ToolContext, ToolError
 from core.tools.registry import Registry
 

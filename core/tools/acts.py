@@ -12,7 +12,7 @@ that row and reuses it: a done action's result is returned, not redone.
   and the person is told to check (a tool whose target can be asked would check here).
 - In an untrusted context (or with ``approvals = "always"``) the action is *proposed*: the
   person sees one line saying what would happen and what asked for it, and answers yes or
-  no (:mod:`core.actions.approvals`). With ``approvals = "never"`` it is refused there.
+  no (:mod:`core.tools.approvals`). With ``approvals = "never"`` it is refused there.
 """
 
 from __future__ import annotations

@@ -160,6 +160,8 @@ class Connection:
 
     def _restart(self, reason: str) -> None:
         self._broken = reason
+        self._client = None  # calls from now on wait for the new connection, not this one
+        self._up.clear()
         self._wake.set()
 
     # calls ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,9 @@ async def test_two_replicas_one_polls_a_killed_poller_is_replaced(
         write_bot(tmp_path / "bots", "kith", bot_toml(base_url, "polling", ""))
         cluster = Cluster(tmp_path, pg_url, 2, KITH_LLM__BASE_URLS=llm_url,
                           TG_TEST_TOKEN=TOKEN, TG_TEST_SECRET=SECRET,
-                          KITH_DELIVERY__RETRY_MIN="0.2", KITH_DELIVERY__RETRY_MAX="0.5")
+                          KITH_DELIVERY__RETRY_MIN="0.2", KITH_DELIVERY__RETRY_MAX="0.5",
+                          # the bot names a public URL: the pages need a token
+                          KITH_GATEWAY__WEBCHAT_TOKEN=secrets.token_urlsafe(32))
         await cluster.start_all()
         try:
             a, b = cluster.replicas

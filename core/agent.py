@@ -60,7 +60,10 @@ def local_time(now: datetime, tz_name: str | None) -> str:
     except (KeyError, ValueError):
         tz = UTC
     local = now.astimezone(tz)
-    return f"Current time for them: {local:%A %d %B %Y, %H:%M} ({tz_name or 'UTC'})"
+    offset = local.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC+00:00"
+    return (f"Current time for them: {local:%A %d %B %Y, %H:%M} ({offset}, "
+            f"{tz_name or 'UTC'}); they speak in this local time")
 
 
 class Agent:

@@ -15,6 +15,7 @@ from core import metrics
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.llm import ChatModel, LLMError, Usage
+from core.llm.priority import background
 from core.logging import get_logger
 from core.media import MediaPipeline, MediaTurn
 from core.memory.embedder import Embedder
@@ -297,10 +298,11 @@ class Agent:
             if len(turns) < 4:
                 return
             older = turns[: len(turns) * 2 // 3]  # keep the newest third verbatim
-            result = await self.model.complete(
-                summary_prompt(state.summary, older), route_key=str(conv), model=bot.model,
-                max_tokens=400,
-            )
+            with background():  # a local model serves waiting people first
+                result = await self.model.complete(
+                    summary_prompt(state.summary, older), route_key=str(conv),
+                    model=bot.model, max_tokens=400,
+                )
             if result.text.strip():
                 await self.store.set_summary(conv, state.epoch, result.text.strip(), older[-1].seq)
                 log.info("summary_updated", conversation=str(conv), upto=older[-1].seq)

@@ -26,8 +26,8 @@ from core.llm.priority import is_background
 from core.llm.types import ToolCall
 from core.llm.wire import merge_tool_calls
 from core.local.catalog import LocalModel
-from core.local.threads import default_threads
 from core.local.pull import PullError, Status, StatusBoard, pull
+from core.local.threads import default_threads
 from core.logging import get_logger
 from core.settings import LLMSettings
 
@@ -43,7 +43,7 @@ class _Job:
     seq: int
     run: Callable[[], None] | None = field(compare=False)
     counter: _Counter | None = field(compare=False, default=None)
-    fail: Callable[[], object] = field(compare=False, default=lambda: None)
+    fail: Callable[[], None] = field(compare=False, default=lambda: None)
 
 
 def llama_response_format(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -255,7 +255,11 @@ class EmbeddedModel:
             put(_END)
 
         job.run = work
-        job.fail = lambda: (put(LLMError("the local model was closed")), put(_END))
+        def fail() -> None:
+            put(LLMError("the local model was closed"))
+            put(_END)
+
+        job.fail = fail
         self._submit(job)
         try:
             async for delta in self._read(queue, counter):

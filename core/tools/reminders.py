@@ -7,10 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.provenance import Origin
 from core.schedule.asked import Asked, first_due, resolve
 from core.schedule.model import Kind, NewSchedule, Schedule
 from core.schedule.times import TimeError, say_local
-from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
 _EVERY = {"HOURLY": "every hour", "DAILY": "every day", "WEEKLY": "every week",

@@ -231,15 +231,15 @@ def extract_calls(text: str, known: Collection[str]) -> tuple[str, list[TextCall
         return "", whole
     tagged_calls = _tagged(text, known)
     if tagged_calls is not None:
-        rest, calls = tagged_calls
+        rest, tag_calls = tagged_calls
         shown, more = extract_calls(rest, known) if rest.strip() else ("", [])
-        return shown.strip(), calls + more
+        return shown.strip(), tag_calls + more
     tagged = _strip_tokens(text)
     if PYTHON_TAG in tagged:
         before, _, after = tagged.partition(PYTHON_TAG)
-        calls = parse_block(after, known)
-        if calls is not None:
-            return before.strip(), calls
+        after_tag = parse_block(after, known)
+        if after_tag is not None:
+            return before.strip(), after_tag
     found: list[TextCall] = []
 
     def fence(match: re.Match[str]) -> str:
@@ -252,9 +252,7 @@ def extract_calls(text: str, known: Collection[str]) -> tuple[str, list[TextCall
     rest = _FENCE.sub(fence, text)
     if not found:
         for match in _FUNCTION_TAG.finditer(text):
-            calls = parse_block(match.group(0), known)
-            if calls:
-                found.extend(calls)
+            found.extend(parse_block(match.group(0), known) or [])
         if found:
             rest = _FUNCTION_TAG.sub("", text)
     if not found:

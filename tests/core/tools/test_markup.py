@@ -118,8 +118,9 @@ def test_a_broken_hermes_call_is_not_shown() -> None:
     assert extract_calls('Ok <tool_call>{"name": "list_add", "argum', KNOWN) == ("Ok", [])
 
 
-TOKENS = st.sampled_from([*(o for o in OPENINGS if o != "<|"), "<|im_start|>assistant\n", "<|im_end|>", "<|eot_id|>",
-                          "</tool_response>", "</tool_call>", "[/INST]", "<|end|>"])
+TOKENS = st.sampled_from([*(o for o in OPENINGS if o != "<|"), "<|im_start|>assistant\n",
+                          "<|im_end|>", "<|eot_id|>", "</tool_response>", "</tool_call>",
+                          "[/INST]", "<|end|>"])
 PROSE = st.text(alphabet=st.characters(blacklist_characters="<>[]{}`|"), max_size=40)
 
 

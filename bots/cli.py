@@ -14,6 +14,7 @@ from dotenv import load_dotenv
 
 from bots import preflight
 from bots.fleet import BotDefinition, load_fleet
+from bots.learning_check import learning_line
 from bots.models import Choice, choose, explicit_model, local_model
 from core.llm import ChatModel, LLMError
 from core.logging import configure, get_logger
@@ -138,6 +139,8 @@ async def _migrate(settings: Settings) -> int:
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
+    if (learning := learning_line(settings.data_dir / preflight.DB_NAME)) is not None:
+        print(learning)
     choice = await choose(settings, show_progress=False)
     try:
         return await _check_model(choice, fleet)

@@ -312,6 +312,11 @@ class Agent:
         finally:
             self._summarizing.discard(str(conv))
 
+    def drop_background(self) -> None:
+        """Stop summaries in progress (they run again later: nothing was advanced)."""
+        for task in self._background:
+            task.cancel()
+
     async def wait_background(self) -> None:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)

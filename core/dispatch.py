@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
@@ -97,7 +98,8 @@ class Dispatcher:
         self._enqueue(inbound)
         return True
 
-    async def resume(self, *, run: bool = True) -> int:
+    async def resume(self, *, run: bool = True,
+                     only: Callable[[Inbound], bool] | None = None) -> int:
         """Queue what is still open after a crash or restart: not answered, answered but not
         delivered, held for a model. Call it before any channel takes new messages.
 
@@ -109,7 +111,8 @@ class Dispatcher:
             return await self._take_orphans()
         waiting = await self.store.pending()
         queued = {item.id for q in self._queues.values() for item in q}
-        fresh = [item for item in waiting if item.id not in queued]
+        fresh = [item for item in waiting if item.id not in queued
+                 and (only is None or only(item))]  # kith chat: its own channel only
         for inbound in fresh:
             self._enqueue(inbound)
         if fresh:

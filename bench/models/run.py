@@ -24,10 +24,10 @@ from core.dispatch import Dispatcher
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Quoted, Sender, Trust
 from core.llm import ChatModel, Completion
 from core.memory.extract import ExtractionError, parse
+from core.memory.service import MemorySettings
 from core.profile import BotProfile
 from core.provenance import Origin
 from core.schedule.model import Kind
-from core.memory.service import MemorySettings
 from core.store.sqlite import SQLiteStore
 from core.tools.markup import has_markup
 from tests.core.harness import Recorder

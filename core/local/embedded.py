@@ -25,6 +25,7 @@ from core.llm import ChatMessage, Completion, Delta, LLMError, Probe, Usage, dec
 from core.llm.priority import is_background
 from core.llm.types import ToolCall
 from core.llm.wire import merge_tool_calls
+from core.local import native
 from core.local.catalog import LocalModel
 from core.local.pull import PullError, Status, StatusBoard, pull
 from core.local.threads import default_threads
@@ -34,7 +35,6 @@ from core.settings import LLMSettings
 log = get_logger("kith.local")
 _END = object()
 PERSON, BACKGROUND = 0, 1  # queue ranks: a person's turn before any background work
-CLOSE_WAIT = 2.0  # seconds close() waits for a reply in progress
 
 
 @dataclass(order=True, slots=True)
@@ -135,6 +135,11 @@ class EmbeddedModel:
             log.error("local_model_failed", model=self.local.name, error=str(exc))
             raise
         self.board.set(state="loading")
+        problem = native.check(path, self.settings.local_threads or default_threads())
+        if problem is not None:  # the child process died, not Kith: say what to do
+            self.board.set(state="failed", error=problem)
+            log.error("local_model_failed", model=self.local.name, error=problem)
+            raise PullError(problem)
         try:
             self._llama = _open(str(path), self.settings, self.seed)
         except Exception as exc:
@@ -320,8 +325,9 @@ class EmbeddedModel:
 
     def close(self) -> None:
         """Stop a download in progress (it resumes next time) and the reply in progress (at
-        its next token); what waited is told the model closed. Waits at most
-        :data:`CLOSE_WAIT` seconds: a prompt still being read is left to the exiting process."""
+        its next token); what waited is told the model closed. A prompt being read is read
+        to its end first (llama.cpp cannot stop mid-batch): ``kith chat`` does not wait for
+        that (bots/chat.py)."""
         self._closing.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
         current = self._current
@@ -334,10 +340,7 @@ class EmbeddedModel:
                 break
             job.fail()
         self._jobs.put(_Job(-1, -1, None))
-        self._thread.join(CLOSE_WAIT)
-        if self._thread.is_alive():
-            log.info("local_model_left_running", reason="a prompt was still being read")
-            return
+        self._thread.join()
         self._llama = None
 
 

@@ -114,7 +114,7 @@ async def test_extraction_output_validates_on_the_real_model(model: EmbeddedMode
     parse(result.text)  # raises ExtractionError when it does not validate
 
 
-async def test_closing_mid_reply_takes_at_most_two_seconds(smollm2: Path) -> None:
+async def test_closing_mid_reply_stops_at_the_next_token(smollm2: Path) -> None:
     embedded = EmbeddedModel(LocalModel("smollm2", smollm2, None), SETTINGS,
                              show_progress=False)
     embedded.start().result(timeout=60)

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from adapters.base import ChannelConfig
+from adapters.caldav.config import CalendarConfig
 from bots.registry import channel_spec, known_channels
 from core.profile import BotProfile
 from core.schedule.times import TimeError, zone
@@ -35,6 +36,7 @@ class BotFile(BaseModel):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
     timezone: str | None = Field(None, description="IANA zone for people without /prefs")
+    calendar: CalendarConfig | None = Field(None, description="the owner's CalDAV calendar")
 
     @field_validator("tools")
     @classmethod
@@ -60,6 +62,7 @@ class BotDefinition:
     profile: BotProfile
     channels: dict[str, ChannelConfig]
     path: Path
+    calendar: CalendarConfig | None = None
 
 
 def _dotted(loc: tuple[int | str, ...], prefix: str = "") -> str:
@@ -104,12 +107,15 @@ def load_bot(directory: Path) -> BotDefinition:
             channels[channel] = config
     if not channels:
         raise ConfigError(f"{path}: channels: the bot has no enabled channel")
+    tools = tuple(spec.tools) if spec.tools is not None else None
+    if tools is None and spec.calendar is not None:  # a calendar brings its tools
+        tools = (*catalog.DEFAULT, *catalog.CALENDAR)
     profile = BotProfile(name=name, persona=persona, model=spec.model,
                          vision_model=spec.vision_model,
-                         display_name=spec.display_name,
-                         tools=tuple(spec.tools) if spec.tools is not None else None,
+                         display_name=spec.display_name, tools=tools,
                          timezone=spec.timezone)
-    return BotDefinition(profile=profile, channels=channels, path=path)
+    return BotDefinition(profile=profile, channels=channels, path=path,
+                         calendar=spec.calendar)
 
 
 def load_fleet(bots_dir: Path) -> list[BotDefinition]:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from adapters.base import ChannelContext, ChannelRuntime
 from bots import coordination as coord
 from bots import preflight
+from bots.calendars import FleetCalendars
 from bots.fleet import BotDefinition
 from bots.registry import channel_spec
 from core.agent import Agent
@@ -80,6 +81,7 @@ class Kith:
             if settings.llm.rerank_model else None
         )
         embedder = local_embedder(settings)
+        self.calendars = FleetCalendars(fleet)
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
@@ -87,7 +89,7 @@ class Kith:
             memory=MemorySettings.of(
                 settings.memory, embed=settings.llm.embed_model is not None or bool(embedder)),
             reranker=self.reranker, embedder=embedder,
-            media=self.media,
+            media=self.media, calendars=self.calendars or None,
         )
         self.leases = self.coordination.leases
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
@@ -102,6 +104,8 @@ class Kith:
         for bot in fleet:
             for config in bot.channels.values():
                 register_secrets(secret_values(config))
+            if bot.calendar is not None:
+                register_secrets(secret_values(bot.calendar))
 
     def _media_told(self) -> Once:
         """The owner's one hint per missing model: shared by the replicas, or a file here."""
@@ -170,6 +174,7 @@ class Kith:
                 log.exception("channel_stop_failed")
         await self.agent.wait_background()
         await self.media.aclose()
+        await self.calendars.close()
         await self.agent.learner.close()  # what it had not extracted stays queued
         if self.reranker is not None:
             await self.reranker.aclose()

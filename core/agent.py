@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
+from core.calendar.model import CalendarReader, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
+from core.history import ToolTrace
 from core.llm import ChatModel, LLMError, Usage
 from core.llm.priority import background
 from core.logging import get_logger
@@ -23,7 +25,16 @@ from core.memory.learner import Learner
 from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
-from core.prompt import Prompt, PromptInput, build_prompt, needs_summary, summary_prompt
+from core.prompt import (
+    TOOL_GUIDANCE,
+    Prompt,
+    PromptInput,
+    build_prompt,
+    needs_summary,
+    summary_origin,
+    summary_prompt,
+)
+from core.provenance import Origin, Taint, message_origin, replies_to_third_party
 from core.reply import Reply, span
 from core.schedule.deliver import scheduled_text
 from core.schedule.times import resolve_zone
@@ -81,6 +92,7 @@ class Agent:
         embedder: Embedder | None = None,
         hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
+        calendars: Calendars | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -93,6 +105,7 @@ class Agent:
         self._summarizing: set[str] = set()
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
+        self.calendars = calendars
         self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self._boundary_key = secrets.token_bytes(16)
@@ -100,6 +113,13 @@ class Agent:
     def _model_for(self, conversation: str) -> str | None:
         bot = self.bots.get(ConversationKey.parse(conversation).bot)
         return bot.model if bot is not None else None
+
+    def _calendar(self, inbound: Inbound) -> CalendarReader | None:
+        """The owner's calendar, for the owner in a direct chat; nobody else's, nowhere else."""
+        if self.calendars is None:
+            return None
+        owner = inbound.trust is Trust.OWNER and not inbound.is_group
+        return self.calendars.reader(inbound.conversation.bot, owner)
 
     def boundary(self, conv: ConversationKey) -> str:
         """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
@@ -138,7 +158,8 @@ class Agent:
         command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
-            ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz)
+            ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz,
+                                 self._calendar(inbound))
             answer = await run_command(command, ctx)
             if answer is not None:
                 if self.media is not None and command.name in ("forget", "reset"):
@@ -170,7 +191,7 @@ class Agent:
         failed = False
         lead = f"{media.notice}\n\n" if media.notice else ""  # e.g. "I can't look at photos"
         model = media.model or bot.model
-        loop = await self._tool_loop(inbound, person, bot, model)
+        loop = await self._tool_loop(inbound, person, bot, model, prompt.taint)
         try:
             if loop is not None:
                 async for piece in loop.run(prompt.messages):
@@ -204,6 +225,7 @@ class Agent:
         await self._finish(
             inbound, person, inbound.text, None if failed else text, estimate_tokens(text),
             answer=lead + (text + INTERRUPTED if failed else text), reply=reply,
+            trace=loop.trace if loop is not None else None,
         )
         log.info(
             "turn", status=reply.status.value, endpoint=endpoint,
@@ -217,16 +239,18 @@ class Agent:
             await self.learner.note(inbound, person)  # batched extraction, off this path
 
     async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
-                         model: str | None) -> ToolLoop | None:
-        """The tool loop for this turn, or None when the bot has no tools."""
+                         model: str | None, taint: Taint) -> ToolLoop | None:
+        """The tool loop for this turn, or None when the bot has no tools. ``taint``: the
+        trust of the prompt's whole context, which decides the tools each call is offered."""
         every = self.tools[bot.name]
         if not every:
             return None
         prefs = await self.store.preferences(person)
         zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
-        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source)
+        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source,
+                          self._calendar(inbound))
         return ToolLoop(
-            self.model, every.for_turn(inbound), ctx, known=every.tools,
+            self.model, every, ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens,
         )
@@ -240,11 +264,20 @@ class Agent:
             learned, style = await self.memory.learned(person)
             prefs = {**learned, **prefs}  # explicit /prefs always win
             profile = profile_lines(prefs) + [("They like", note) for note in style]
-        recalled = await self.memory.context(inbound, person)
+        # a draft for a third party is written without the person's private memories
+        recalled = ([] if replies_to_third_party(inbound)
+                    else await self.memory.context(inbound, person))
         state = await self.store.conversation(conv)
         turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
+        # recalled items are memories learned from the person's own words only (Kith's
+        # records); media notes describe the message's own files: forwarded ones ride in
+        # ``inbound.quoted``, so the message's origin covers them
         return build_prompt(PromptInput(
             persona=bot.persona,
+            guidance=TOOL_GUIDANCE if self.tools[bot.name] else "",
+            person_id=person,
+            summary_origin=state.summary_origin,
+            context_origins=[*(Origin.KITH for _ in recalled), message_origin(inbound)],
             profile=profile,
             summary=state.summary,
             turns=turns,
@@ -265,7 +298,7 @@ class Agent:
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
         reply_tokens: int = 0, *, answer: str | None = None, reply: Reply | None = None,
-        command: bool = False,
+        command: bool = False, trace: ToolTrace | None = None,
     ) -> None:
         """Record the turn; with an ``answer`` the message is ``answered`` (the reply is
         stored until the platform accepts it), otherwise it is ``done``."""
@@ -276,7 +309,7 @@ class Agent:
                 (user_text or "") + "".join(q.text for q in inbound.quoted)),
             reply_tokens=reply_tokens, answer=answer or None,
             answer_status=reply.status.value if answer and reply is not None else None,
-            command=command,
+            command=command, trace=trace,
         ))
 
     # -- background upkeep ---------------------------------------------------------------
@@ -304,7 +337,9 @@ class Agent:
                     model=bot.model, max_tokens=400,
                 )
             if result.text.strip():
-                await self.store.set_summary(conv, state.epoch, result.text.strip(), older[-1].seq)
+                await self.store.set_summary(
+                    conv, state.epoch, result.text.strip(), older[-1].seq,
+                    summary_origin(state.summary_origin, older, inbound.is_group))
                 log.info("summary_updated", conversation=str(conv), upto=older[-1].seq)
         except LLMError as err:
             log.warning("summary_failed", conversation=str(conv), error=str(err))

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core.calendar.agenda import agenda_text
+from core.calendar.model import CalendarReader
 from core.events import Inbound, Trust, utcnow
 from core.memory import commands as memory_commands
 from core.schedule import commands as schedule_commands
+from core.schedule.times import zone
 from core.store.base import Store
 
 PREF_KEYS: dict[str, str] = {
@@ -27,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "prefs": "show or set your preferences: /prefs name Ana",
     **memory_commands.COMMANDS,
     **schedule_commands.COMMANDS,
+    "agenda": "your calendar: /agenda today, tomorrow, week or a date",
 }
 
 
@@ -57,6 +61,7 @@ class CommandContext:
     store: Store
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_timezone: str | None = None  # the bot's default zone when the person set none
+    calendar: CalendarReader | None = None  # the calendar this turn may read, if any
 
 
 Handler = Callable[[CommandContext, str], Awaitable[str]]
@@ -113,6 +118,11 @@ async def _approve(ctx: CommandContext, args: str) -> str:
     return f"Approved {who} on {pairing.channel}. They can talk with me now."
 
 
+async def _agenda(ctx: CommandContext, args: str) -> str:
+    tz_name, _ = await schedule_commands.person_zone(ctx)
+    return await agenda_text(ctx.calendar, args or "today", ctx.clock(), zone(tz_name))
+
+
 HANDLERS: dict[str, Handler] = {
     "help": _help,
     "start": _help,
@@ -121,6 +131,7 @@ HANDLERS: dict[str, Handler] = {
     "approve": _approve,
     **memory_commands.HANDLERS,
     **schedule_commands.HANDLERS,
+    "agenda": _agenda,
 }
 
 

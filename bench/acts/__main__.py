@@ -13,17 +13,22 @@ import logging
 
 import structlog
 
-from bench.acts import parse, scheduler, tools
+from bench.acts import parse, provenance, scheduler, tools
 from bench.common import machine
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.acts", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10,000 pending, shorter idle")
+    parser.add_argument("--only", choices=["provenance"], help="run only this part")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     print(f"machine: {machine()}")
+    if args.only == "provenance":
+        asyncio.run(provenance.run())
+        return
     asyncio.run(tools.run())
+    asyncio.run(provenance.run())
     parse.run()
     pending = 10_000 if args.quick else 100_000
     asyncio.run(scheduler.run(pending=pending, due=2_000, window=20.0,

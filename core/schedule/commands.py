@@ -61,7 +61,7 @@ async def reminders_cmd(ctx: Context, args: str) -> str:
     return "Your reminders:\n" + "\n".join(lines) + "\nCancel one with /reminders cancel ID"
 
 
-async def _zone(ctx: Context) -> tuple[str, str]:
+async def person_zone(ctx: Context) -> tuple[str, str]:
     prefs = await ctx.store.preferences(ctx.person_id)
     return resolve_zone(prefs.get("timezone"), ctx.bot_timezone)
 
@@ -85,7 +85,7 @@ async def briefing_cmd(ctx: Context, args: str) -> str:
         at = parse_clock(choice)
     except TimeError as err:
         return f"{err}; /briefing off stops it."
-    tz, source = await _zone(ctx)
+    tz, source = await person_zone(ctx)
     now = ctx.clock()
     anchor = datetime.combine(now.astimezone(zone(tz)).date(), at)
     due = next_occurrence("FREQ=DAILY", anchor, tz, now - timedelta(seconds=1))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from core.events import ConversationKey, Inbound, Quoted, Sender
+from core.history import ToolTrace
 from core.memory.model import MemoryStore
+from core.provenance import Origin
 from core.schedule.model import ListStore, ScheduleStore
 
 
@@ -57,6 +59,12 @@ class Turn:
     quoted: tuple[Quoted, ...] = ()  # user turns: words they forwarded or quoted, kept apart
     read_quoted: bool = False  # both turns of an exchange that read quoted content: the
     # reply was written from third-party words, so nothing is learned from either
+    person_id: str | None = None  # user turns: who wrote it (in a group, maybe not the person)
+    trace: ToolTrace | None = None  # assistant turns: the tools it called, as they ran
+    origin: Origin = field(kw_only=True)  # required: no default grants trust
+    # ``origin``: what the turn was written from, directly. User turns: the person's own words
+    # (PERSON) or words they forwarded or quoted (QUOTE). Assistant turns: KITH, or the
+    # untrusted origin it read itself (its message's quoted words, an untrusted tool result).
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +72,7 @@ class ConversationState:
     epoch: int = 0
     summary: str = ""
     summary_upto: int = 0  # turns with seq <= this are covered by the summary
+    summary_origin: Origin = Origin.KITH  # an untrusted origin when it folded such a turn
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +89,7 @@ class TurnRecord:
     answer: str | None = None  # what the person is sent (stored until the platform accepts)
     answer_status: str | None = None  # its ReplyStatus
     command: bool = False  # a slash command's exchange: kept for the person, never prompted
+    trace: ToolTrace | None = None  # the tools the reply called (the reply's origin follows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +151,7 @@ class ConversationStore(Protocol):
     async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]: ...
     async def finish_turn(self, record: TurnRecord) -> None: ...
     async def set_summary(
-        self, key: ConversationKey, epoch: int, summary: str, upto_seq: int
+        self, key: ConversationKey, epoch: int, summary: str, upto_seq: int, origin: Origin,
     ) -> None: ...
     async def reset(self, key: ConversationKey) -> None: ...
     async def forget(self, key: ConversationKey) -> int: ...

@@ -223,3 +223,21 @@ MIGRATIONS += (
     ALTER TABLE turns ADD COLUMN read_quoted INTEGER NOT NULL DEFAULT 0;
     """,
 )
+MIGRATIONS += (
+    # 11: provenance and tool traces. turns.origin: what a turn was written from, directly
+    # (the person, a quote or forward, Kith, a web page …); turns.trace: an assistant turn's
+    # tool calls and results, replayed to the model. conversations.summary_origin: an
+    # untrusted origin once the summary folded a turn that carried one. Existing rows: turns
+    # that read quoted content were quotes; a summary that covered one of them folded it.
+    """
+    ALTER TABLE turns ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+    ALTER TABLE turns ADD COLUMN trace TEXT NOT NULL DEFAULT '';
+    UPDATE turns SET origin = CASE WHEN read_quoted = 1 THEN 'quote'
+                                   WHEN role = 'user' THEN 'person' ELSE 'kith' END;
+    ALTER TABLE conversations ADD COLUMN summary_origin TEXT NOT NULL DEFAULT 'kith';
+    UPDATE conversations SET summary_origin = 'quote' WHERE EXISTS (
+        SELECT 1 FROM turns t WHERE t.conversation = conversations.key
+        AND t.epoch = conversations.epoch AND t.read_quoted = 1
+        AND t.seq <= conversations.summary_upto);
+    """,
+)

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
+from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
 from core.logging import get_logger
 from core.memory.store import SQLiteMemoryStore
+from core.provenance import Origin
 from core.schedule.sqlite import SQLiteListStore, SQLiteScheduleStore
 from core.store.base import (
     ConversationState,
@@ -284,10 +286,11 @@ class SQLiteStore:
 
     async def conversation(self, key: ConversationKey) -> ConversationState:
         row = self.db.execute(
-            "SELECT epoch, summary, summary_upto FROM conversations WHERE key = ?", (str(key),)
-        ).fetchone()
-        epoch, summary, upto = row if row else (0, "", 0)
-        return ConversationState(epoch, summary, upto)
+            "SELECT epoch, summary, summary_upto, summary_origin FROM conversations WHERE key = ?",
+            (str(key),)).fetchone()
+        if not row:
+            return ConversationState()
+        return ConversationState(row[0], row[1], row[2], Origin(row[3]))
 
     async def turn_count(self, key: ConversationKey) -> int:
         """Turns kept in the current epoch (a count: for /memory, not for every turn)."""
@@ -300,7 +303,8 @@ class SQLiteStore:
 
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]:
         rows = self.db.execute(
-            "SELECT seq, role, author, text, tokens, created_at, quoted, read_quoted FROM turns "
+            "SELECT seq, role, author, text, tokens, created_at, quoted, read_quoted, person_id, "
+            "trace, origin FROM turns "
             "WHERE conversation = ? AND command = 0 AND epoch = "
             "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) AND seq > ? "
             "ORDER BY seq DESC LIMIT ?",
@@ -308,23 +312,25 @@ class SQLiteStore:
         ).fetchall()
         return [
             Turn(seq, role, author, text, tokens, datetime.fromisoformat(created),
-                 quoted=quoted_from_json(quoted), read_quoted=bool(read))
-            for seq, role, author, text, tokens, created, quoted, read in reversed(rows)
+                 quoted=quoted_from_json(quoted), read_quoted=bool(read), person_id=person,
+                 trace=trace_from_json(trace), origin=Origin(origin))
+            for seq, role, author, text, tokens, created, quoted, read, person, trace, origin
+            in reversed(rows)
         ]
 
     async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
         """The newest ``limit`` turns of the current epoch as the person saw them, commands
         and their answers included (for showing, never for a prompt)."""
         rows = self.db.execute(
-            "SELECT seq, role, author, text, tokens, created_at, command, inbound_id FROM turns "
-            "WHERE conversation = ? AND epoch = "
+            "SELECT seq, role, author, text, tokens, created_at, command, inbound_id, origin "
+            "FROM turns WHERE conversation = ? AND epoch = "
             "  coalesce((SELECT epoch FROM conversations WHERE key = ?), 0) "
             "ORDER BY seq DESC LIMIT ?",
             (str(key), str(key), limit),
         ).fetchall()
         return [
             Turn(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), bool(r[6]),
-                 r[7] or "")
+                 r[7] or "", origin=Origin(r[8]))
             for r in reversed(rows)
         ]
 
@@ -343,20 +349,21 @@ class SQLiteStore:
                 "SELECT epoch FROM conversations WHERE key = ?", (key,)
             ).fetchone()[0]
             quoted, read = quoted_to_json(inbound.quoted), int(bool(inbound.quoted))
-            rows: list[tuple[str, str, str | None, str, int, str, str]] = []
+            rows: list[tuple[str, str, str | None, str, int, str, str, str, str]] = []
             if record.user_text is not None:
                 rows.append(("user", inbound.sender.display_name, record.person_id,
                              record.user_text, record.user_tokens, inbound.received_at.isoformat(),
-                             quoted))
+                             quoted, "", user_origin(inbound).value))
             if record.reply_text is not None:
                 rows.append(("assistant", "", None, record.reply_text, record.reply_tokens, now,
-                             ""))
+                             "", trace_to_json(record.trace),
+                             reply_origin(inbound, record.trace).value))
             db.executemany(
                 "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, "
-                "text, tokens, created_at, command, quoted, read_quoted) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "text, tokens, created_at, command, quoted, read_quoted, trace, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5], record.command,
-                  r[6], read)
+                  r[6], read, r[7], r[8])
                  for r in rows],
             )
             db.execute(
@@ -367,18 +374,19 @@ class SQLiteStore:
             )
 
     async def set_summary(
-        self, key: ConversationKey, epoch: int, summary: str, upto_seq: int
+        self, key: ConversationKey, epoch: int, summary: str, upto_seq: int, origin: Origin,
     ) -> None:
         self.db.execute(
-            "UPDATE conversations SET summary = ?, summary_upto = ? "
+            "UPDATE conversations SET summary = ?, summary_upto = ?, summary_origin = ? "
             "WHERE key = ? AND epoch = ? AND summary_upto < ?",
-            (summary, upto_seq, str(key), epoch, upto_seq),
+            (summary, upto_seq, origin.value, str(key), epoch, upto_seq),
         )
 
     async def reset(self, key: ConversationKey) -> None:
         self.db.execute(
             "INSERT INTO conversations (key, epoch, updated_at) VALUES (?, 1, ?) "
-            "ON CONFLICT (key) DO UPDATE SET epoch = epoch + 1, summary = '', summary_upto = 0",
+            "ON CONFLICT (key) DO UPDATE SET epoch = epoch + 1, summary = '', summary_upto = 0, "
+            "summary_origin = 'kith'",
             (str(key), _now()),
         )
 
@@ -392,7 +400,8 @@ class SQLiteStore:
             db.execute("DELETE FROM inbox WHERE conversation = ? AND status NOT IN "
                        "('pending', 'answered', 'held')", (k,))
             db.execute(
-                "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ?", (k,)
+                "UPDATE conversations SET summary = '', summary_upto = 0, summary_origin = 'kith' "
+                "WHERE key = ?", (k,)
             )
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted

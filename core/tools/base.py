@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core.calendar.model import CalendarReader
 from core.events import Inbound
 from core.provenance import Origin
 from core.store.base import Store
@@ -47,6 +48,7 @@ class ToolContext:
     clock: Callable[[], datetime]
     timezone: str  # the person's IANA zone, resolved
     timezone_source: str  # where it came from, said back to the person
+    calendar: CalendarReader | None = None  # the calendar this turn may read, if any
 
 
 @dataclass(frozen=True, slots=True)

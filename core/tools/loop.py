@@ -5,16 +5,23 @@ as text (see :mod:`core.tools.textfilter`) are run; their results go back as ``t
 messages appended after the prompt, so the prompt's stable prefix never changes. Invalid
 arguments, unknown tools and refused calls are errors the model sees; after one repair
 step that still fails, or after ``max_steps`` model calls, the person gets an honest reply.
+
+The loop receives the context's trust (:class:`core.provenance.Taint`, from the prompt
+builder) as one value, ``taint``; each model call is offered the tools the policy allows for
+it, and a tool result of untrusted origin taints the rest of the turn (the next calls). The
+turn's calls and results are kept as a :class:`core.history.ToolTrace` for its history.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from core.history import CallRecord, ToolStep, ToolTrace, tool_content
 from core.llm import ChatMessage, ChatModel, ToolCall, Usage
 from core.logging import get_logger
+from core.provenance import Origin, Taint
 from core.tools.base import ToolContext, ToolError
 from core.tools.registry import Invalid, Registry, validate
 from core.tools.textfilter import CallFilter
@@ -32,17 +39,20 @@ class Outcome:
     text: str  # for the model
     notice: str = ""  # for the person
     failed: bool = False
+    origin: Origin = Origin.KITH  # of ``text``: Kith's own errors, or the tool result's
 
 
 class ToolLoop:
     def __init__(
-        self, model: ChatModel, tools: Registry, ctx: ToolContext, *, known: Collection[str],
+        self, model: ChatModel, tools: Registry, ctx: ToolContext, *, taint: Taint,
         route_key: str, model_name: str | None, max_tokens: int, max_steps: int = MAX_STEPS,
     ) -> None:
         self.model = model
-        self.tools = tools
+        self.every = tools  # the bot's tools; each call is offered those the policy allows
+        self.taint = taint  # the trust of the context: grows with untrusted tool results
+        self.tools = tools.for_turn(ctx.inbound, taint)
         self.ctx = ctx
-        self.known = set(known) | set(tools.tools)  # names recognised in text
+        self.known = set(tools.tools)  # names recognised in text
         self.route_key = route_key
         self.model_name = model_name
         self.max_tokens = max_tokens
@@ -53,6 +63,13 @@ class ToolLoop:
         self.tool_calls = 0
         self._said = False  # something was shown already
         self._open = False  # the current paragraph is still streaming
+        self.steps: list[ToolStep] = []
+        self.said = ""  # the model's final words (without Kith's notices)
+
+    @property
+    def trace(self) -> ToolTrace | None:
+        """The turn's tool steps as they ran, for its history; None when it called none."""
+        return ToolTrace(tuple(self.steps), self.said) if self.steps else None
 
     def _show(self, text: str, paragraph: bool = False) -> str:
         """``text`` for the person; a new paragraph starts after what was shown before."""
@@ -64,6 +81,7 @@ class ToolLoop:
         extra: list[ChatMessage] = []
         repaired = False
         for step in range(self.max_steps):
+            self.tools = self.every.for_turn(self.ctx.inbound, self.taint)
             calls: list[ToolCall] = []
             shown = CallFilter(self.known)
             self._open = False
@@ -83,16 +101,26 @@ class ToolLoop:
             calls += [ToolCall(f"call_text_{step}_{i}", c.name, json.dumps(c.arguments))
                       for i, c in enumerate(written)]
             if not calls:
+                self.said = shown.text
                 return
             extra.append(ChatMessage("assistant", shown.text, tool_calls=tuple(calls)))
             failures = []
+            records: list[CallRecord] = []
             for call in calls:
                 outcome = await self._call(call)
-                extra.append(ChatMessage("tool", outcome.text, tool_call_id=call.id))
+                if not outcome.origin.trusted:  # taints the rest of the turn, this step too
+                    self.taint = self.taint.add(outcome.origin)
+                    self.tools = self.every.for_turn(self.ctx.inbound, self.taint)
+                extra.append(ChatMessage("tool", tool_content(
+                    outcome.text, origin=outcome.origin, failed=outcome.failed,
+                    shown=bool(outcome.notice)), tool_call_id=call.id))
+                records.append(CallRecord(call.id, call.name, call.arguments, outcome.text,
+                                          outcome.origin, outcome.failed, bool(outcome.notice)))
                 if outcome.notice:
                     yield self._show(outcome.notice, paragraph=True)
                 if outcome.failed:
                     failures.append(outcome.text)
+            self.steps.append(ToolStep(shown.text, tuple(records)))
             if failures and repaired:
                 reason = failures[0].removeprefix("error: ").rstrip(".")
                 yield self._show(GAVE_UP.format(error=reason), paragraph=True)
@@ -120,4 +148,4 @@ class ToolLoop:
             log.info("tool_refused", tool=tool.name, error=str(err))
             return Outcome(f"error: {err}", failed=True)
         log.info("tool_called", tool=tool.name)
-        return Outcome(result.text, result.notice)
+        return Outcome(result.text, result.notice, origin=result.origin)

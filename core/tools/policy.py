@@ -1,22 +1,26 @@
-"""Which tools one turn may use (pure)."""
+"""Which tools one model call may use (pure), decided from the trust of its whole context.
+
+``taint`` (:class:`core.provenance.Taint`) names the untrusted origins anywhere in what the
+call reads — the history window and the summary included, and every untrusted tool result of
+the turn so far — not only the newest message. In an untrusted context:
+
+- side-effect tools are not offered (durable actions with the person's approval will turn
+  such calls into proposals; until then, nothing with a side effect runs);
+- a turn whose answer is addressed to someone other than the person (the email channel's
+  ready-to-send reply.eml) gets no tools at all, reading ones included: whatever a tool
+  reveals would land in a draft for the third party, and there the person's private lists
+  and reminders have no place.
+"""
 
 from __future__ import annotations
 
 from core.events import Inbound, Trust
+from core.provenance import Taint, replies_to_third_party
 from core.tools.base import Tool, Who
 
 
-def reads_quoted(inbound: Inbound) -> bool:
-    """The turn reads words the person did not write (a forwarded mail, a quoted message).
-
-    ``Inbound.quoted`` carries them. Every email turn is a forwarded mail, whether or not
-    the email adapter has moved the mail into ``quoted`` yet.
-    """
-    return bool(inbound.quoted) or inbound.conversation.channel == "email"
-
-
-def may_use(tool: Tool, inbound: Inbound) -> bool:
-    if tool.policy.side_effects and reads_quoted(inbound):
+def may_use(tool: Tool, inbound: Inbound, taint: Taint) -> bool:
+    if not taint.trusted and (tool.policy.side_effects or replies_to_third_party(inbound)):
         return False
     who = tool.policy.who
     if who is Who.OWNER:

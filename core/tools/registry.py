@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from core.events import Inbound
+from core.provenance import Taint
 from core.tools.base import Tool
 from core.tools.policy import may_use
 
@@ -68,6 +69,7 @@ class Registry:
     def __init__(self, tools: Iterable[Tool]) -> None:
         self.tools = {tool.name: tool for tool in tools}
         self._schemas = {name: tool_schema(tool) for name, tool in self.tools.items()}
+        self._subsets: dict[tuple[str, ...], Registry] = {}
 
     def __bool__(self) -> bool:
         return bool(self.tools)
@@ -75,12 +77,16 @@ class Registry:
     def get(self, name: str) -> Tool | None:
         return self.tools.get(name)
 
-    def for_turn(self, inbound: Inbound) -> Registry:
-        """The tools this message may trigger (see :mod:`core.tools.policy`)."""
-        allowed = [t for t in self.tools.values() if may_use(t, inbound)]
+    def for_turn(self, inbound: Inbound, taint: Taint) -> Registry:
+        """The tools one model call of this turn may use, given its context's trust (see
+        :mod:`core.tools.policy`)."""
+        allowed = [t for t in self.tools.values() if may_use(t, inbound, taint)]
         if len(allowed) == len(self.tools):
             return self
-        return Registry(allowed)
+        names = tuple(t.name for t in allowed)
+        if names not in self._subsets:  # schemas are computed once per subset
+            self._subsets[names] = Registry(allowed)
+        return self._subsets[names]
 
     def schemas(self) -> list[dict[str, Any]]:
         return list(self._schemas.values())

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
+from core.provenance import Origin
 from core.store.base import InboxStatus, Store, TurnRecord
 
 KEY = ConversationKey("kith", "test", "chat-1")
@@ -62,8 +63,8 @@ async def test_summary_moves_forward_only(store: Store) -> None:
     item = inbound(1)
     await store.record_inbound(item)
     await answer(store, item)
-    await store.set_summary(KEY, 0, "first", 10)
-    await store.set_summary(KEY, 0, "stale", 5)
+    await store.set_summary(KEY, 0, "first", 10, Origin.KITH)
+    await store.set_summary(KEY, 0, "stale", 5, Origin.KITH)
     state = await store.conversation(KEY)
     assert (state.summary, state.summary_upto) == ("first", 10)
 
@@ -72,12 +73,12 @@ async def test_reset_starts_a_new_epoch(store: Store) -> None:
     item = inbound(1)
     await store.record_inbound(item)
     await answer(store, item)
-    await store.set_summary(KEY, 0, "old", 1)
+    await store.set_summary(KEY, 0, "old", 1, Origin.KITH)
     await store.reset(KEY)
     state = await store.conversation(KEY)
     assert (state.epoch, state.summary, await store.turn_count(KEY)) == (1, "", 0)
     assert await store.history(KEY, 0, 10) == []
-    await store.set_summary(KEY, 0, "late summary of the old epoch", 99)
+    await store.set_summary(KEY, 0, "late summary of the old epoch", 99, Origin.KITH)
     assert (await store.conversation(KEY)).summary == ""
 
 

@@ -52,7 +52,7 @@ __all__ = [
     "running_fake_llm_sync",
 ]
 
-ReplyFn = Callable[[dict[str, Any]], str]
+ReplyFn = Callable[[dict[str, Any]], "str | ScriptedToolCall"]
 
 
 class FakeLLM:
@@ -146,7 +146,10 @@ class FakeLLM:
             raise AssertionError("unexpected chat request: the script is used up")
         if self.reply is None:
             return wire.echo_reply(body)
-        return self.reply if isinstance(self.reply, str) else str(self.reply(body))
+        if isinstance(self.reply, str):
+            return self.reply
+        reply = self.reply(body)  # a reply function may answer with a tool call too
+        return reply if isinstance(reply, ScriptedToolCall) else str(reply)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from core.codec import quoted_from_json, quoted_to_json
 from core.coordination import TURN_FENCE, LeaseLost
 from core.events import ConversationKey
+from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
+from core.provenance import Origin
 from core.store.base import ConversationState, Turn, TurnRecord
 from core.store.postgres.inbox import OnPool
 from core.store.postgres.vacuum import vacuum
@@ -21,10 +23,10 @@ from core.store.postgres.vacuum import vacuum
 _EPOCH = "coalesce((SELECT epoch FROM conversations WHERE key = %(k)s), 0)"
 _INSERT_TURN = (
     "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, text, "
-    "tokens, created_at, command, quoted, read_quoted) "
+    "tokens, created_at, command, quoted, read_quoted, trace, origin) "
     "VALUES (%(k)s, (SELECT epoch FROM conversations WHERE key = %(k)s), %(role)s, "
     "%(author)s, %(person)s, %(inbound)s, %(text)s, %(tokens)s, %(at)s, %(command)s, "
-    "%(quoted)s, %(read)s)"
+    "%(quoted)s, %(read)s, %(trace)s, %(origin)s)"
 )
 FORGET_TABLES = ("turns", "inbox", "conversations")
 
@@ -33,11 +35,11 @@ class PostgresConversations(OnPool):
     async def conversation(self, key: ConversationKey) -> ConversationState:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT epoch, summary, summary_upto FROM conversations WHERE key = %s",
-                (str(key),))
+                "SELECT epoch, summary, summary_upto, summary_origin FROM conversations "
+                "WHERE key = %s", (str(key),))
             row = await cur.fetchone()
-        return ConversationState(int(row[0]), str(row[1]), int(row[2])) if row else \
-            ConversationState()
+        return ConversationState(int(row[0]), str(row[1]), int(row[2]), Origin(row[3])) \
+            if row else ConversationState()
 
     async def turn_count(self, key: ConversationKey) -> int:
         async with self._pool.connection() as conn:
@@ -50,25 +52,28 @@ class PostgresConversations(OnPool):
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT seq, role, author, text, tokens, created_at, quoted, read_quoted "
-                f"FROM turns WHERE conversation = %(k)s AND NOT command AND epoch = {_EPOCH} "
+                "SELECT seq, role, author, text, tokens, created_at, quoted, read_quoted, "
+                "person_id, trace, origin FROM turns "
+                f"WHERE conversation = %(k)s AND NOT command AND epoch = {_EPOCH} "
                 "AND seq > %(after)s ORDER BY seq DESC LIMIT %(n)s",
                 {"k": str(key), "after": after_seq, "n": limit})
             rows = await cur.fetchall()
         return [Turn(seq, role, author, text, tokens, created, quoted=quoted_from_json(quoted),
-                     read_quoted=read)
-                for seq, role, author, text, tokens, created, quoted, read in reversed(rows)]
+                     read_quoted=read, person_id=person, trace=trace_from_json(trace),
+                     origin=Origin(origin))
+                for seq, role, author, text, tokens, created, quoted, read, person, trace, origin
+                in reversed(rows)]
 
     async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
         """The newest ``limit`` turns of the current epoch as the person saw them, commands
         and their answers included (for showing, never for a prompt)."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT seq, role, author, text, tokens, created_at, command, inbound_id "
+                "SELECT seq, role, author, text, tokens, created_at, command, inbound_id, origin "
                 f"FROM turns WHERE conversation = %(k)s AND epoch = {_EPOCH} "
                 "ORDER BY seq DESC LIMIT %(n)s", {"k": str(key), "n": limit})
             rows = await cur.fetchall()
-        return [Turn(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "")
+        return [Turn(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "", origin=Origin(r[8]))
                 for r in reversed(rows)]
 
     async def finish_turn(self, record: TurnRecord) -> None:
@@ -94,20 +99,20 @@ class PostgresConversations(OnPool):
                  now if record.answer else None, inbound.id))
 
     async def set_summary(
-        self, key: ConversationKey, epoch: int, summary: str, upto_seq: int
+        self, key: ConversationKey, epoch: int, summary: str, upto_seq: int, origin: Origin,
     ) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(
-                "UPDATE conversations SET summary = %s, summary_upto = %s "
+                "UPDATE conversations SET summary = %s, summary_upto = %s, summary_origin = %s "
                 "WHERE key = %s AND epoch = %s AND summary_upto < %s",
-                (summary, upto_seq, str(key), epoch, upto_seq))
+                (summary, upto_seq, origin.value, str(key), epoch, upto_seq))
 
     async def reset(self, key: ConversationKey) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(
                 "INSERT INTO conversations (key, epoch, updated_at) VALUES (%s, 1, now()) "
                 "ON CONFLICT (key) DO UPDATE SET epoch = conversations.epoch + 1, "
-                "summary = '', summary_upto = 0", (str(key),))
+                "summary = '', summary_upto = 0, summary_origin = 'kith'", (str(key),))
 
     async def forget(self, key: ConversationKey) -> int:
         """Delete the conversation's turns (and its finished inbox rows), then VACUUM those
@@ -123,8 +128,8 @@ class PostgresConversations(OnPool):
                     "DELETE FROM inbox WHERE conversation = %s AND status NOT IN "
                     "('pending', 'answered', 'held')", (k,))
                 await conn.execute(
-                    "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = %s",
-                    (k,))
+                    "UPDATE conversations SET summary = '', summary_upto = 0, "
+                    "summary_origin = 'kith' WHERE key = %s", (k,))
             await vacuum(conn, FORGET_TABLES)
         return deleted
 
@@ -141,9 +146,11 @@ def _turn_rows(record: TurnRecord, key: str, now: datetime) -> Sequence[dict[str
         rows.append(base | {"role": "user", "author": inbound.sender.display_name,
                             "person": record.person_id, "text": record.user_text,
                             "tokens": record.user_tokens, "at": inbound.received_at,
-                            "quoted": quoted_to_json(inbound.quoted)})
+                            "quoted": quoted_to_json(inbound.quoted), "trace": "",
+                            "origin": user_origin(inbound).value})
     if record.reply_text is not None:
         rows.append(base | {"role": "assistant", "author": "", "person": None,
                             "text": record.reply_text, "tokens": record.reply_tokens,
-                            "at": now, "quoted": ""})
+                            "at": now, "quoted": "", "trace": trace_to_json(record.trace),
+                            "origin": reply_origin(inbound, record.trace).value})
     return rows

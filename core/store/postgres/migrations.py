@@ -13,6 +13,7 @@ import psycopg
 from core.store.postgres import (
     schema_coord,
     schema_core,
+    schema_history,
     schema_leader,
     schema_memory,
     schema_schedule,
@@ -25,6 +26,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *schema_schedule.MIGRATIONS,
     *schema_coord.MIGRATIONS,
     *schema_leader.MIGRATIONS,
+    *schema_history.MIGRATIONS,
 )
 LOCK_KEY = 0x4B495448  # "KITH": the advisory lock every replica's migration waits on
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from tests.adapters.email.test_poisoning import seed, snapshot
+from tests.adapters.hostile import seed_private, state
 from tests.adapters.telegram.rig import OWNER, RigFactory, fixture
-from tests.fakes.obedient import ATTACKS, MARK, ObedientModel
+from tests.fakes.obedient import ATTACKS, MARK, SIDE_EFFECT_TOOLS, ObedientModel
 
 _ids = itertools.count(500)
 
@@ -55,3 +58,35 @@ async def test_hostile_forwards_and_quotes_change_nothing(telegram_rig: RigFacto
         await kith.agent.wait_background()
         await kith.agent.learner.flush()
         assert (await kith.agent.memory.learned(person))[0]["name"] == MARK
+
+
+def own(text: str) -> dict[str, object]:
+    update = fixture("private_text")
+    n = next(_ids)
+    update["update_id"], update["message"]["message_id"] = 20_000 + n, n
+    update["message"]["text"] = text
+    return update
+
+
+@pytest.mark.parametrize("how", ["forward", "quote"])
+async def test_a_hostile_forward_acts_neither_now_nor_on_the_next_turns(
+        telegram_rig: RigFactory, how: str) -> None:
+    """The owner forwards (or quotes) an injection, then writes ordinary follow-ups; a model
+    that obeys everything it reads, tools included: nothing changes on any of those turns."""
+    model = ObedientModel(act=True)
+    async with telegram_rig(memory={}) as rig:  # the defaults: learning on
+        rig.llm.reply = model
+        kith = rig.kith
+        assert kith.agent.memory.settings.learn
+        person = await seed_private(kith.store, "telegram", str(OWNER), str(OWNER))
+        before = await state(kith, person)
+        attack = ATTACKS[0]
+        await rig.send(forwarded(attack) if how == "forward"
+                       else quoting("what should I answer?", attack))
+        for text in ("ok thanks", "sounds good", "and what else?"):
+            await rig.send(own(text))
+        await kith.agent.wait_background()
+        await kith.agent.learner.flush()
+        assert await state(kith, person) == before
+        assert model.read_attack >= 4  # every turn read it: the history carries it
+        assert not SIDE_EFFECT_TOOLS & set(model.called)  # none was ever offered

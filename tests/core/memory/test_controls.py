@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from core.events import ConversationKey
+from core.provenance import Origin
 from tests.core.memory.harness import (
     Brain,
     MemoryCore,
@@ -55,7 +56,8 @@ async def test_forget_id_removes_the_text_from_the_file_fts_and_wal(
     async with memory_core(path, url) as core:
         await tell_all(core)
         dm = ConversationKey("kith", "telegram", "dm-ana")
-        await core.store.set_summary(dm, 0, "Ana told me she grew up in Zanzibarquux.", 1)
+        await core.store.set_summary(dm, 0, "Ana told me she grew up in Zanzibarquux.", 1,
+                                     Origin.KITH)
         assert "Zanzibarquux" in (await core.store.conversation(dm)).summary
         core.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert b"Zanzibarquux" in db_bytes(path)  # the check can fail: the text was there

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.agent import Agent
+from core.calendar.model import Calendars
 from core.dispatch import Dispatcher
 from core.events import Sender
 from core.llm import OpenAIChatModel
@@ -58,13 +59,14 @@ class ToolCore:
 
 @asynccontextmanager
 async def tool_core(path: Path, url: str, now: datetime | None = None,
-                    timezone: str | None = "Europe/Lisbon", **bot: Any) -> AsyncIterator[ToolCore]:
+                    timezone: str | None = "Europe/Lisbon", calendars: Calendars | None = None,
+                    **bot: Any) -> AsyncIterator[ToolCore]:
     store = SQLiteStore(path)
     await store.open()
     model = OpenAIChatModel(llm_settings([url]))
     clock = Clock(now or datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
     profile = BotProfile("kith", "You are Kith.", timezone=timezone, **bot)
-    agent = Agent(store, model, {"kith": profile}, clock=clock)
+    agent = Agent(store, model, {"kith": profile}, clock=clock, calendars=calendars)
     dispatcher = Dispatcher(store, agent, 64)
     channel = Recorder()
     for name in CHANNELS:

@@ -9,8 +9,9 @@ import pytest
 
 from bots.fleet import load_bot
 from core.events import ChatKind, Origin, Quoted, Trust
+from core.provenance import Taint, message_origin
 from core.settings import ConfigError
-from core.tools.catalog import ALL, registry
+from core.tools.catalog import ALL, DEFAULT, registry
 from core.tools.registry import schema_bytes, tool_schema, validate
 from tests.core.harness import message
 from tests.support import write_bot
@@ -34,8 +35,8 @@ def test_validation_errors_name_the_field() -> None:
 
 
 @pytest.mark.parametrize(("trust", "chat", "quoted", "expected"), [
-    (Trust.OWNER, ChatKind.DIRECT, False, set(ALL)),
-    (Trust.ALLOWED, ChatKind.GROUP, False, set(ALL)),
+    (Trust.OWNER, ChatKind.DIRECT, False, set(DEFAULT)),
+    (Trust.ALLOWED, ChatKind.GROUP, False, set(DEFAULT)),
     (Trust.UNKNOWN, ChatKind.DIRECT, False, set()),
     (Trust.OWNER, ChatKind.DIRECT, True, {"list_reminders", "list_show"}),
 ])
@@ -44,7 +45,8 @@ def test_policy_picks_the_tools_of_a_turn(
 ) -> None:
     extra = (Quoted(origin=Origin.QUOTED_REPLY, text="do it"),) if quoted else ()
     inbound = replace(message("a", 1, "hi"), trust=trust, chat=chat, quoted=extra)
-    assert set(registry().for_turn(inbound).tools) == expected
+    taint = Taint().add(message_origin(inbound))
+    assert set(registry().for_turn(inbound, taint).tools) == expected
 
 
 def test_bot_toml_chooses_tools_and_names_bad_ones(tmp_path: Path) -> None:

@@ -1,0 +1,35 @@
+"""Whose calendar a turn may read: the owner's, from ``[calendar]`` in the bot's bot.toml."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from adapters.caldav.client import CaldavCalendar
+from bots.fleet import BotDefinition
+from core.calendar.model import CalendarReader
+
+
+class FleetCalendars:
+    """:class:`core.calendar.model.Calendars` for the fleet: one client per bot's owner.
+
+    The owner's calendar is read only for the owner, in a direct chat: never for another
+    person and never in a group."""
+
+    def __init__(self, fleet: Iterable[BotDefinition]) -> None:
+        self._owner: dict[str, CaldavCalendar] = {
+            bot.profile.name: CaldavCalendar(
+                bot.calendar.url, bot.calendar.username,
+                bot.calendar.password.get_secret_value(), bot.calendar.calendars,
+                bot.calendar.timeout)
+            for bot in fleet if bot.calendar is not None
+        }
+
+    def __bool__(self) -> bool:
+        return bool(self._owner)
+
+    def reader(self, bot: str, owner: bool) -> CalendarReader | None:
+        return self._owner.get(bot) if owner else None
+
+    async def close(self) -> None:
+        for calendar in self._owner.values():
+            await calendar.close()

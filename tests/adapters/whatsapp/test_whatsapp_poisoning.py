@@ -1,0 +1,82 @@
+"""A hostile message forwarded on WhatsApp Cloud (``context.forwarded``), then ordinary
+follow-ups from the owner, with learning on and a model that obeys everything it reads:
+no side effect and no change to what Kith knows of the owner, on any of those turns."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.adapters.hostile import seed_private, state
+from tests.adapters.whatsapp.test_whatsapp_cloud import (
+    APP_SECRET,
+    OWNER,
+    PHONE_ID,
+    TOKEN,
+    VERIFY,
+    Rig,
+    text_message,
+)
+from tests.fakes.graph import FakeGraph
+from tests.fakes.llm import FakeLLM
+from tests.fakes.loopback import serve_loopback
+from tests.fakes.obedient import ATTACKS, SIDE_EFFECT_TOOLS, ObedientModel
+from tests.support import make_settings, running_gateway, running_kith, write_bot
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, fake_llm: tuple[FakeLLM, str],
+              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
+    """The Cloud rig with the configuration a user gets (learning on)."""
+    for name, value in (("T_WA_TOKEN", TOKEN), ("T_WA_SECRET", APP_SECRET),
+                        ("T_WA_VERIFY", VERIFY)):
+        monkeypatch.setenv(name, value)
+    llm, llm_url = fake_llm
+    graph = FakeGraph(TOKEN, app_secret=APP_SECRET, version="v22.0")
+    async with serve_loopback(graph.app()) as api:
+        write_bot(tmp_path / "bots", toml=f"""
+            [channels.whatsapp_cloud]
+            access_token_env = "T_WA_TOKEN"
+            app_secret_env = "T_WA_SECRET"
+            verify_token_env = "T_WA_VERIFY"
+            phone_number_id = "{PHONE_ID}"
+            api_base_url = "{api}"
+            api_version = "v22.0"
+            owners = ["{OWNER}"]
+        """)
+        settings = make_settings(tmp_path, llm_url, llm={"timeout": 60.0}, memory={})
+        async with (running_kith(settings) as kith, running_gateway(kith) as gateway,
+                    httpx.AsyncClient(timeout=10.0) as client):
+            yield Rig(kith, llm, graph, gateway, client)
+
+
+def forwarded(wamid: str, body: str) -> Any:
+    payload = text_message(wamid, body)
+    payload["entry"][0]["changes"][0]["value"]["messages"][0]["context"] = {
+        "forwarded": True}
+    return payload
+
+
+async def test_a_forwarded_injection_acts_neither_now_nor_on_the_next_turns(rig: Rig) -> None:
+    model = ObedientModel(act=True)
+    rig.llm.reply = model
+    kith = rig.kith
+    assert kith.agent.memory.settings.learn
+    person = await seed_private(kith.store, "whatsapp_cloud", OWNER, OWNER, "tel")
+    before = await state(kith, person)
+    payloads = [forwarded("wamid.fwd1", ATTACKS[0])] + [
+        text_message(f"wamid.own{n}", text)
+        for n, text in enumerate(("ok thanks", "great", "anything else?"))]
+    for n, payload in enumerate(payloads):
+        assert (await rig.post(payload)).status_code == 200
+        await rig.graph.wait_messages(n + 1)
+        await kith.dispatcher.join()
+    await kith.agent.wait_background()
+    await kith.agent.learner.flush()
+    assert await state(kith, person) == before
+    assert model.read_attack >= 4
+    assert not SIDE_EFFECT_TOOLS & set(model.called)

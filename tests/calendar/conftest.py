@@ -1,0 +1,3 @@
+from tests.calendar.radicale import radicale
+
+__all__ = ["radicale"]

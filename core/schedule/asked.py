@@ -9,6 +9,7 @@ are short sentences a model can act on and a person can read.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -107,9 +108,29 @@ def _rule(asked: Asked, anchor: datetime) -> str | None:
     return ";".join(parts)
 
 
+_OFFSET = re.compile(r"^(?:UTC|GMT|Z)?\s*(?:([+-])(\d{1,2})(?::?(\d{2}))?)?$", re.IGNORECASE)
+
+
+def zone_name(text: str, person_zone: str, now: datetime) -> str:
+    """An IANA zone for what the model passed: a zone name, or an offset such as the
+    ``UTC+01:00`` it read in the prompt — the person's own zone when it is their current
+    offset (so daylight saving still applies), else a fixed whole-hour ``Etc/GMT`` zone."""
+    text = text.strip()
+    found = _OFFSET.match(text) if text else None
+    if not text or found is None:
+        return text or person_zone
+    sign, hours, minutes = found.group(1), int(found.group(2) or 0), int(found.group(3) or 0)
+    offset = timedelta(hours=hours, minutes=minutes) * (-1 if sign == "-" else 1)
+    if now.astimezone(zone(person_zone)).utcoffset() == offset:
+        return person_zone
+    if minutes or hours > 14:
+        raise TimeError(f"use a place's zone name like Asia/Kolkata instead of '{text}'")
+    return "UTC" if not hours else f"Etc/GMT{'-' if offset > timedelta(0) else '+'}{hours}"
+
+
 def resolve(asked: Asked, person_zone: str, now: datetime) -> Resolved:
     """The first due moment, the rule and its local anchor; :class:`TimeError` if unusable."""
-    tz_name = asked.zone.strip() or person_zone
+    tz_name = zone_name(asked.zone, person_zone, now)
     tz = zone(tz_name)
     local_now = now.astimezone(tz).replace(tzinfo=None)
     if asked.in_minutes is not None:

@@ -87,6 +87,26 @@ def test_another_place_named_is_its_own_zone() -> None:
     assert found.zone == "America/New_York"
 
 
+@pytest.mark.parametrize(("given", "person", "zone"), [
+    ("UTC+00:00", "Europe/Lisbon", "Europe/Lisbon"),  # read in the prompt: their own zone
+    ("+05:30", "Asia/Kolkata", "Asia/Kolkata"),
+    ("UTC-05:00", "America/New_York", "America/New_York"),
+    ("UTC-05:00", "Europe/Lisbon", "Etc/GMT+5"),  # another fixed offset (POSIX sign)
+    ("GMT+2", "UTC", "Etc/GMT-2"),
+    ("UTC", "Europe/Lisbon", "Europe/Lisbon"),
+    ("Asia/Tokyo", "Europe/Lisbon", "Asia/Tokyo"),
+])
+def test_an_offset_for_a_zone(given: str, person: str, zone: str) -> None:
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    assert resolve(Asked(time="09:00", zone=given), person, now).zone == zone
+
+
+def test_a_half_hour_offset_not_theirs_asks_for_a_place() -> None:
+    with pytest.raises(TimeError, match="zone name like Asia/Kolkata"):
+        resolve(Asked(time="09:00", zone="+05:30"), "Europe/Lisbon",
+                datetime(2026, 12, 7, 12, tzinfo=UTC))
+
+
 @pytest.mark.parametrize("tz", ZONES)
 def test_in_two_hours_is_two_hours(tz: str) -> None:
     now = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # Lisbon springs forward inside it
@@ -145,7 +165,7 @@ async def test_every_monday_through_the_tool(tmp_path: Path, fake: FakeLLM) -> N
     assert item.due_at == at("Europe/Lisbon", 2026, 12, 14, 9, 30).astimezone(UTC)
     assert "every Monday" in reply and "FREQ" not in reply
     tool_result = fake.chat_requests[1]["messages"][-1]["content"]
-    assert "confirm" not in tool_result and "shown" not in tool_result  # no instructions
+    assert "confirm in" not in tool_result and "was shown" not in tool_result  # no instructions
 
 
 async def test_a_bad_time_goes_back_to_the_model_in_words(tmp_path: Path,

@@ -238,22 +238,27 @@ class EmbeddedModel:
             held: list[Any] = []
             emit = put if rank == PERSON else held.append
             counter.prompt = counter.sampled = 0
+            chunks: Any = None
             try:
                 if not counter.cancel.is_set():
-                    for chunk in self._llama.create_chat_completion(
-                        stream=True, logits_processor=[counter], **params
-                    ):
+                    chunks = self._llama.create_chat_completion(
+                        stream=True, logits_processor=[counter], **params)
+                    for chunk in chunks:
                         if counter.cancel.is_set():  # the reader left: stop at this token
                             break
                         if rank == BACKGROUND and self._person_waits():
                             metrics.LOCAL_YIELDS.inc()
                             log.info("local_background_yielded", tokens=counter.sampled)
                             self.sampled += counter.sampled
+                            chunks.close()  # on this thread, before anything else runs
                             self._submit(job)  # again, behind everyone waiting
                             return
                         emit(chunk)
             except Exception as exc:
                 emit(exc)
+            finally:
+                if chunks is not None:
+                    chunks.close()
             self.sampled += counter.sampled
             for item in held:
                 put(item)

@@ -49,7 +49,7 @@ def marker_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.native-ok")
 
 
-def verdict(returncode: int, stderr: str) -> str | None:
+def verdict(returncode: int, stderr: str, path: Path) -> str | None:
     """The one line for a probe's exit (pure); None when it worked."""
     if returncode == 0:
         return None
@@ -62,7 +62,7 @@ def verdict(returncode: int, stderr: str) -> str | None:
                 f"machine; rebuild it portably: {REBUILD}")
     last = next((line for line in reversed(stderr.strip().splitlines()) if line.strip()),
                 f"exit status {returncode}")
-    return f"the local model could not run: {last.strip()[:300]}"
+    return f"cannot load {path}: {last.strip()[:300]}"
 
 
 def check(path: Path, threads: int, timeout: float = 600.0,
@@ -80,7 +80,7 @@ def check(path: Path, threads: int, timeout: float = 600.0,
                               check=False)
     except subprocess.TimeoutExpired:
         return None  # slow, not broken: the in-process load will tell
-    problem = verdict(done.returncode, done.stderr)
+    problem = verdict(done.returncode, done.stderr, path)
     if problem is None:
         with contextlib.suppress(OSError):  # a read-only folder: check again next time
             marker.write_text(key)

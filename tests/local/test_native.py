@@ -54,6 +54,7 @@ async def test_the_model_is_not_loaded_when_the_probe_dies(tmp_path: Path, smoll
 
 
 def test_an_ordinary_failure_says_its_last_line() -> None:
-    assert native.verdict(1, "Traceback…\nValueError: bad magic\n") == (
-        "the local model could not run: ValueError: bad magic")
-    assert native.verdict(0, "") is None
+    model = Path("/m/x.gguf")
+    assert native.verdict(1, "Traceback…\nValueError: bad magic\n", model) == (
+        "cannot load /m/x.gguf: ValueError: bad magic")
+    assert native.verdict(0, "", model) is None

@@ -88,11 +88,11 @@ def _rule(asked: Asked, anchor: datetime) -> str | None:
     if "FREQ=" in repeat.upper():  # an RRULE already (the older form)
         return check_rule(repeat)
     days = _days(asked.days, repeat)
-    if not repeat and not days:
+    if not repeat:  # days alone say which day, once: a repeat must be asked for
         if asked.until.strip():
             raise TimeError("until needs a repeat such as daily or weekly")
         return None
-    freq = FREQS.get(repeat.lower(), "WEEKLY" if days and not repeat else None)
+    freq = FREQS.get(repeat.lower())
     if freq is None:
         raise TimeError(f"repeat '{repeat}' should be daily, weekly, monthly or yearly")
     parts = [f"FREQ={freq}"]
@@ -142,10 +142,12 @@ def resolve(asked: Asked, person_zone: str, now: datetime) -> Resolved:
         at = _clock(asked.time)
         if asked.date.strip():
             anchor = datetime.combine(_date(asked.date, "date"), at)
-        else:  # today if still ahead, else tomorrow (a weekly rule picks its own day)
+        else:  # today if still ahead, else the next day (or the next of the days named)
             anchor = datetime.combine(local_now.date(), at)
-            if anchor <= local_now and not asked.days and not asked.repeat.strip():
-                anchor += timedelta(days=1)
+            wanted = {WEEKDAYS.index(d) for d in _days(asked.days, asked.repeat)}
+            if not asked.repeat.strip():
+                while anchor <= local_now or (wanted and anchor.weekday() not in wanted):
+                    anchor += timedelta(days=1)
         due = anchor.replace(tzinfo=tz).astimezone(UTC)
     elif asked.when.strip():
         due = parse_when(asked.when, tz_name).astimezone(UTC)

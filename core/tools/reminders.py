@@ -58,12 +58,12 @@ class CreateReminder(BaseModel):
     model_config = ConfigDict(extra="allow", json_schema_extra=_unadvertised)
 
     text: str = Field(min_length=1, max_length=500)
-    date: str = Field("", description="YYYY-MM-DD, empty: next")
+    date: str = Field("", description="YYYY-MM-DD")
     time: str = Field("", description="local HH:MM")
     in_minutes: int = Field(0, description="instead of date/time")
     zone: str = Field("", description="IANA, only for another place")
     repeat: str = Field("", description="daily|weekly|monthly|yearly")
-    days: list[str] = Field(default_factory=list, description="e.g. monday")
+    days: list[str] = Field(default_factory=list, description="weekly on, e.g. monday")
     until: str = Field("", description="YYYY-MM-DD")
 
 
@@ -79,12 +79,17 @@ async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
         raise ToolError(str(err)) from None
     if due < now - timedelta(minutes=1):
         raise ToolError(f"that time is in the past; it is now {say_local(now, tz, now)}")
+    every = describe_rule(rule)
+    said = say_local(due, tz, now)
+    same = [r for r in await _visible(ctx) if r.text.lower() == args.text.strip().lower()
+            and r.due_at == due and r.rule == rule]
+    if same:  # a small model often calls again with the same arguments: one reminder
+        return ToolResult(f"Reminder {same[0].id} is already set: {same[0].text}, {said}"
+                          + (f", {every}" if every else "") + ".", origin=Origin.KITH)
     item = await ctx.store.schedule.add(NewSchedule(
         person_id=ctx.person_id, kind=Kind.REMINDER, origin=ctx.inbound, text=args.text.strip(),
         timezone=tz, rule=rule, due_at=due, anchor=found.anchor,
     ), now)
-    every = describe_rule(rule)
-    said = say_local(due, tz, now)
     source = ("the place you named" if tz != ctx.timezone else ctx.timezone_source)
     notice = (f"Reminder set: {item.text} — {said}" + (f", {every}" if every else "")
               + f". (id {item.id}; time zone from {source})")

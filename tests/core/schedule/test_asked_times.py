@@ -49,9 +49,14 @@ CASES: list[tuple[str, tuple[int, ...], Asked, tuple[int, ...], str | None]] = [
     ("Pacific/Auckland", (2026, 12, 9, 12, 0), Asked(time="09:00", repeat="weekly",
                                                      days=("monday",)),
      (2026, 12, 14, 9, 0), "FREQ=WEEKLY;BYDAY=MO"),
-    # days without repeat mean weekly
-    ("UTC", (2026, 12, 7, 12, 0), Asked(time="07:00", days=("Tue", "thursday")),
+    ("UTC", (2026, 12, 7, 12, 0), Asked(time="07:00", repeat="weekly",
+                                        days=("Tue", "thursday")),
      (2026, 12, 8, 7, 0), "FREQ=WEEKLY;BYDAY=TU,TH"),
+    # days without repeat name the day, once (a repeat is never added uninvited)
+    ("UTC", (2026, 12, 7, 12, 0), Asked(time="07:00", days=("thursday",)),
+     (2026, 12, 10, 7, 0), None),
+    ("Europe/Lisbon", (2026, 12, 7, 9, 0), Asked(time="17:00", days=("monday",)),
+     (2026, 12, 7, 17, 0), None),
     # every day at 8 until the end of the year, asked after 8
     ("Europe/Lisbon", (2026, 12, 7, 9, 0), Asked(time="08:00", repeat="daily",
                                                  until="2026-12-31"),
@@ -120,7 +125,7 @@ def test_in_two_hours_is_two_hours(tz: str) -> None:
     (Asked(date="2026-12-24"), "a time of day is missing"),
     (Asked(), "give time"),
     (Asked(time="09:00", repeat="fortnightly"), "should be daily, weekly, monthly or yearly"),
-    (Asked(time="09:00", days=("someday",)), "not a day of the week"),
+    (Asked(time="09:00", repeat="weekly", days=("someday",)), "not a day of the week"),
     (Asked(time="09:00", zone="Mars/Olympus"), "unknown time zone"),
     (Asked(time="09:00", until="2027-01-01"), "until needs a repeat"),
 ])
@@ -180,3 +185,17 @@ async def test_a_bad_time_goes_back_to_the_model_in_words(tmp_path: Path,
     assert "should be written like 15:00" in fake.chat_requests[1]["messages"][-1]["content"]
     assert item.due_at == at("Europe/Lisbon", 2026, 12, 9, 17).astimezone(UTC)
     assert "15:00" not in reply and "RRULE" not in reply
+
+
+async def test_the_same_reminder_asked_twice_is_one(tmp_path: Path, fake: FakeLLM) -> None:
+    now = at("Europe/Lisbon", 2026, 12, 7, 9).astimezone(UTC)
+    args = {"text": "pick up the kids", "time": "17:00"}
+    fake.script_tool_call("create_reminder", args)
+    fake.script_tool_call("create_reminder", args)
+    fake.script(["Set."])
+    async with tool_core(tmp_path / "k.db", fake.base_url or "", now=now) as core:
+        reply = await core.send(message("a", 1, "remind me at 5pm to pick up the kids"))
+        [item] = await core.reminders()
+    assert item.rule is None
+    assert reply.count("Reminder set") == 1
+    assert "already set" in fake.chat_requests[2]["messages"][-1]["content"]

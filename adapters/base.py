@@ -113,6 +113,23 @@ class ChannelRuntime(Protocol):
     async def stop(self) -> None: ...
 
 
+class ChannelRefused(Exception):
+    """The platform refused this channel's credentials (a wrong token or password): trying
+    again cannot help. ``start`` raises it; the fleet disables the channel with one log line
+    and the other channels run on. Any other exception from ``start`` is retried."""
+
+
+@runtime_checkable
+class InputChannel(Protocol):
+    """A channel that takes input of its own accord (a poller, a sync loop, a mail listener).
+
+    ``stop_input`` stops taking new messages and returns once nothing more will be submitted;
+    the channel still delivers until ``stop``. On shutdown every channel's input stops
+    before the dispatcher closes, so nothing is taken that could no longer be recorded."""
+
+    async def stop_input(self) -> None: ...
+
+
 @runtime_checkable
 class WebhookChannel(Protocol):
     """A channel the platform calls: mounted at ``/hooks/{bot}/{channel}``."""
@@ -124,6 +141,9 @@ class WebhookChannel(Protocol):
 class ChannelSpec:
     config: type[ChannelConfig]
     build: Callable[[ChannelContext, Any], ChannelRuntime]
+    # ``kith check``: does the platform answer (and take the credentials)? None when it
+    # does, else the problem in a few words. Harmless: never logs in, never sends.
+    probe: Callable[[Any], Awaitable[str | None]] | None = None
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
+from adapters.kit import attribution
 from core.events import (
     Addressed,
     ChatKind,
@@ -27,11 +28,13 @@ class TerminalConfig(ChannelConfig):
 
 
 def to_inbound(bot: str, session: str, number: int, text: str) -> Inbound:
+    own, unsure = attribution.split(text)  # a pasted forward is not theirs
     return Inbound(
         id=f"terminal:{bot}:{session}:{number}",
         conversation=ConversationKey(bot, "terminal", session),
         sender=OWNER,
-        text=text,
+        text=own,
+        quoted=unsure,
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,

@@ -26,6 +26,7 @@ from starlette.routing import Route
 
 from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
+from adapters.kit import attribution
 from adapters.web_me import KnowledgePage
 from adapters.web_stream import StreamCut, follow
 from adapters.webauth import matches, set_token_cookie, token_ok
@@ -63,11 +64,13 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         client_id = uuid.uuid4().hex
     if not isinstance(client_id, str) or not _SESSION.match(client_id):
         return "id must be 8-64 letters, digits, - or _"
+    own, unsure = attribution.split(text.strip())  # a pasted forward is not theirs
     return Inbound(
         id=f"web:{bot}:{session}:{client_id}",
         conversation=ConversationKey(bot, "web", session),
         sender=OWNER,
-        text=text.strip(),
+        text=own,
+        quoted=unsure,
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,

@@ -9,9 +9,11 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from dotenv import load_dotenv
 
+from adapters import webauth
 from bots import preflight
 from bots.fleet import BotDefinition, load_fleet
 from bots.learning_check import learning_line
@@ -39,10 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     pull = verbs.add_parser("pull", help="download a model (default: KITH_LLM__LOCAL_MODEL)")
     pull.add_argument("name", nargs="?", help="a name from `kith model list`")
     verbs.add_parser("list", help="the models Kith knows and which are downloaded")
+    sub.add_parser("token", help="make a strong web token and store it in ./.env")
     return parser
 
 
-MIN_TOKEN = 16  # characters of KITH_GATEWAY__WEBCHAT_TOKEN when reachable off this machine
+GRACEFUL = 2  # seconds open HTTP requests get after SIGTERM
 
 
 def default_bots_dir() -> Path:
@@ -55,14 +58,11 @@ def load_all() -> tuple[Settings, list[BotDefinition]]:
     settings = load_settings()
     if settings.bots_dir is None:
         settings = settings.model_copy(update={"bots_dir": default_bots_dir()})
-    gateway = settings.gateway
-    token = gateway.webchat_token
-    if not gateway.local and (token is None or len(token.get_secret_value()) < MIN_TOKEN):
-        raise ConfigError(f"KITH_GATEWAY__WEBCHAT_TOKEN: required (at least {MIN_TOKEN} "
-                          f"characters) when the gateway listens on {gateway.host} "
-                          "(not loopback)")
     assert settings.bots_dir is not None
-    return settings, load_fleet(settings.bots_dir)
+    fleet = load_fleet(settings.bots_dir)
+    urls = [getattr(c, "public_url", None) for b in fleet for c in b.channels.values()]
+    webauth.check_token(settings.gateway, [u for u in urls if isinstance(u, str)])
+    return settings, fleet
 
 
 async def _ready(choice: Choice) -> None:
@@ -77,6 +77,7 @@ async def _ready(choice: Choice) -> None:
 async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
     import uvicorn
 
+    from bots import connections
     from bots.gateway import build_app
     from bots.runtime import Kith
 
@@ -89,14 +90,22 @@ async def _serve(settings: Settings, fleet: list[BotDefinition]) -> int:
         await _ready(choice)
     elif choice.embedded is not None:
         choice.embedded.start()  # downloads in the background; the page shows progress
-    app = build_app(Kith(choice.settings, fleet, model=choice.model))
+    kith = Kith(choice.settings, fleet, model=choice.model)
+    app = build_app(kith)
+    # SIGTERM: open requests get GRACEFUL seconds, then Kith stops (bounded): out in < 10 s
     config = uvicorn.Config(
         app, host=settings.gateway.host, port=settings.gateway.port, log_config=None,
-        access_log=False, lifespan="on", timeout_graceful_shutdown=10,
+        access_log=False, lifespan="on", timeout_graceful_shutdown=GRACEFUL,
+        **connections.uvicorn_options(settings.gateway),
     )
+    connections.quiet_accept_errors(asyncio.get_running_loop())
     host, port = settings.gateway.host, sock.getsockname()[1]
 
     class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            kith.request_stop()  # also while starting: stop waiting for slow channels
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:  # the one line a person needs
@@ -141,11 +150,30 @@ async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
     if (learning := learning_line(settings.data_dir / preflight.DB_NAME)) is not None:
         print(learning)
+    platforms = await _check_channels(fleet)
     choice = await choose(settings, show_progress=False)
     try:
-        return await _check_model(choice, fleet)
+        return max(await _check_model(choice, fleet), platforms)
     finally:
         await _close(choice.model)
+
+
+async def _check_channels(fleet: list[BotDefinition]) -> int:
+    """Ask each channel's platform whether it answers (``kith serve`` would keep retrying
+    a channel whose platform is down, and run the others)."""
+    from bots.registry import channel_spec
+
+    failed = 0
+    for bot in fleet:
+        for name, config in bot.channels.items():
+            probe = channel_spec(name).probe
+            if probe is None:
+                continue
+            problem = await probe(config)
+            print(f"bot {bot.profile.name} channel {name}: "
+                  + (problem or "the platform answers"))
+            failed |= problem is not None
+    return 1 if failed else 0
 
 
 async def _check_model(choice: Choice, fleet: list[BotDefinition]) -> int:
@@ -238,8 +266,26 @@ async def _model(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _token() -> int:
+    """A new web token in ./.env (read at every start), and where it went."""
+    path = Path(".env").resolve()
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    token = webauth.generate()
+    kept = [line for line in lines if not line.startswith(f"{webauth.TOKEN_ENV}=")]
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join([*kept, f"{webauth.TOKEN_ENV}={token}"]) + "\n",
+                    encoding="utf-8")
+    print(f"A new web token ({webauth.TOKEN_ENV}) is stored in {path}; Kith reads it from "
+          "there when started in that directory. Open /chat/<bot>?token=<the token> once in "
+          "your browser (it becomes a cookie), or send 'Authorization: Bearer <the token>'.")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "token":
+        return _token()
     try:
         settings, fleet = load_all()
     except ConfigError as err:

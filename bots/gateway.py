@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -14,8 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import RoutedChannel, WebhookChannel
-from adapters.webauth import token_ok
-from bots.guard import Guard
+from bots.guard import Guard, is_authorized
 from bots.runtime import Kith
 from core.llm import Probe
 
@@ -37,8 +35,15 @@ class Readiness:
             self._at = time.monotonic()
         llm_ok = probe is None or any(p.ok for p in self._llm.values())
         detail = {"store": store_ok,
-                  "llm": {k: p.error or "ok" for k, p in self._llm.items()}}
+                  "llm": {k: p.error or "ok" for k, p in self._llm.items()},
+                  "channels": self.kith.channel_status()}
         return store_ok and llm_ok, detail
+
+
+def public_urls(kith: Kith) -> list[str]:
+    """The public URLs the bots' channels name (webhooks reached through a tunnel)."""
+    found = [getattr(c, "public_url", None) for b in kith.fleet for c in b.channels.values()]
+    return [u for u in found if isinstance(u, str) and u]
 
 
 def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
@@ -48,11 +53,10 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         return PlainTextResponse("ok")
 
     gateway = kith.settings.gateway
-    token = gateway.webchat_token.get_secret_value() if gateway.webchat_token else None
 
     def private(request: Request) -> bool:
-        """Off loopback, details are for whoever holds the token only."""
-        return gateway.local or (token is not None and token_ok(request, token))
+        """Details are for whoever holds the token (or is local, when none is needed)."""
+        return is_authorized(request.scope)
 
     async def readyz(request: Request) -> Response:
         ready, detail = await readiness.check()
@@ -76,6 +80,9 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         channel = kith.channels.get(key)
         if not isinstance(channel, WebhookChannel):
             return JSONResponse({"error": "no such webhook"}, status_code=404)
+        if not kith.takes_input(*key):  # starting, retrying or shutting down: try again
+            return JSONResponse({"error": "not taking messages now"}, status_code=503,
+                                headers={"Retry-After": "5"})
         return await channel.handle_webhook(request)
 
     async def index(request: Request) -> Response:
@@ -106,7 +113,5 @@ def build_app(kith: Kith, *, manage_lifecycle: bool = True) -> Starlette:
         Route("/hooks/{bot}/{channel}", hook, methods=["GET", "POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    public = [getattr(c, "public_url", None) for b in kith.fleet for c in b.channels.values()]
-    hosts = [h for h in (urlsplit(u).hostname for u in public if isinstance(u, str)) if h]
-    app.add_middleware(Guard, settings=gateway, extra_hosts=hosts)
+    app.add_middleware(Guard, settings=gateway, public_urls=public_urls(kith))
     return app

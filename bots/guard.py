@@ -3,8 +3,15 @@
 - ``Host`` must be a loopback name, an IP address or an allowed host name (the public
   URL's host, ``KITH_GATEWAY__ALLOWED_HOSTS``). A page whose own name resolves to
   127.0.0.1 (DNS rebinding) sends its own name as ``Host``, and is refused.
-- ``Origin``, when sent, must name an allowed host too: another site's page cannot post
-  in the person's name, whatever Host says.
+- ``Origin``, when sent, must be the request's own origin (scheme, host and port) or a
+  public URL's: another site's page, or the same name on another port or over plain http,
+  cannot post in the person's name, whatever Host says.
+- The token (adapters/webauth.py :class:`Access`): every route but ``/healthz``,
+  ``/readyz`` and the webhooks (which check their platform's signature) needs it whenever
+  one is set, the gateway is exposed (off loopback or a public URL), or the request is not
+  from a loopback address to a loopback name. ``/readyz`` shows details only with it.
+  Wrong tokens slow their client down.
+- Every response says ``X-Content-Type-Options: nosniff``.
 - The body limit holds while the body streams in: a declared ``Content-Length`` over it
   is refused before a byte is read, and a body that grows past it is refused at that
   point. At most the limit is ever buffered, and the application gets the body replayed.
@@ -18,15 +25,22 @@ import contextlib
 import ipaddress
 import json
 from collections.abc import Iterable
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import parse_qs, unquote_to_bytes, urlsplit
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from adapters.webauth import COOKIE, TOKEN_ENV, Access, presented
 from core.settings import GatewaySettings, is_loopback
 
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 LINGER_SECONDS = 5.0  # after a 413: how long the rest of an upload is read and dropped
 LINGER_BYTES = 64 * 1024 * 1024  # and at most this much of it
+OPEN_PATHS = ("/healthz", "/readyz")  # and the webhooks: no token, ever
+HOOKS = "/hooks/"
+AUTHORIZED = "kith_authorized"  # in the request's state: the token was shown (or not needed)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 def host_name(value: str) -> str | None:
@@ -48,14 +62,37 @@ def _is_ip(name: str) -> bool:
     return True
 
 
+def origin_of(url: str, default_scheme: str | None = None) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of an origin or URL, the port made explicit; None if malformed."""
+    if "://" not in url and default_scheme is not None:
+        url = f"{default_scheme}://{url}"
+    try:
+        parts = urlsplit(url.strip())
+        scheme, name, port = parts.scheme.lower(), parts.hostname, parts.port
+    except ValueError:
+        return None
+    if scheme not in DEFAULT_PORTS or not name:
+        return None
+    return scheme, name.lower().strip("[]"), port or DEFAULT_PORTS[scheme]
+
+
+def is_authorized(scope: Scope) -> bool:
+    """The Guard found the token on this request (or none was needed)."""
+    return bool(scope.get("state", {}).get(AUTHORIZED))
+
+
 class Guard:
     def __init__(self, app: ASGIApp, settings: GatewaySettings,
-                 extra_hosts: Iterable[str] = ()) -> None:
+                 extra_hosts: Iterable[str] = (), public_urls: Iterable[str] = (),
+                 access: Access | None = None) -> None:
         self.app = app
         self.limit = settings.max_body_bytes
-        public = [urlsplit(settings.public_url).hostname] if settings.public_url else []
+        urls = [u for u in (settings.public_url, *public_urls) if u]
+        public = [urlsplit(u).hostname for u in urls]
         names = [*public, *settings.allowed_hosts, *extra_hosts]
         self.hosts = {n.lower().strip("[]") for n in names if n}
+        self.origins = {o for o in (origin_of(u) for u in urls) if o}
+        self.access = access or Access(settings, urls)
 
     def allowed(self, name: str | None) -> bool:
         if name is None:
@@ -67,7 +104,8 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refused = self._check(scope)
+        send = _nosniff(send)
+        refused = self._check(scope) or await self._authorize(scope)
         if refused is not None:
             await _answer(send, *refused)
             return
@@ -84,8 +122,10 @@ class Guard:
             return 403, "unknown host"
         origin = headers.get("origin")
         if origin is not None:
-            netloc = urlsplit(origin).netloc if "://" in origin else ""
-            if not netloc or not self.allowed(host_name(netloc)):
+            own = origin_of(headers.get("host", ""), scope.get("scheme", "http"))
+            if own is not None and own[1] in {o[1] for o in self.origins}:
+                own = None  # a public name: only its public origin (the tunnel's scheme)
+            if origin_of(origin) not in {own, *self.origins} - {None}:
                 return 403, "cross-origin requests are refused"
         try:
             unquote_to_bytes(scope.get("raw_path") or b"").decode("utf-8")
@@ -93,6 +133,27 @@ class Guard:
         except UnicodeDecodeError:
             return 400, "the URL is not valid UTF-8"
         return None
+
+    async def _authorize(self, scope: Scope) -> tuple[int, str] | None:
+        """Mark whether the request showed the token; refuse it where one is needed."""
+        path: str = scope["path"]
+        if path.startswith(HOOKS) or path == "/healthz":
+            return None
+        headers = _headers(scope)
+        client = (scope.get("client") or ("?", 0))[0]
+        cookie = cookie_parser(headers.get("cookie", "")).get(COOKIE)
+        given = presented(cookie, headers.get("authorization"))
+        if given is None and scope["method"] == "GET":  # the page's one-time ?token=
+            given = (parse_qs(scope.get("query_string", b"").decode()).get("token") or [None])[0]
+        needed = self.access.needed(host_name(headers.get("host", "")), client)
+        authorized = not needed or await self.access.check(given, client)
+        scope.setdefault("state", {})[AUTHORIZED] = authorized
+        if authorized or path in OPEN_PATHS:
+            return None
+        if self.access.token is None:
+            return 401, (f"this gateway has no token ({TOKEN_ENV}), so it answers only "
+                         "requests from this machine to localhost")
+        return 401, "a valid token is required"
 
     async def _read(self, scope: Scope, receive: Receive, send: Send) -> bytes | None:
         """The whole body, or None once a 413 went out (nothing more is read)."""
@@ -136,6 +197,15 @@ async def _refuse(send: Send, receive: Receive, limit: int) -> None:
                     break
                 dropped += len(message.get("body", b""))
     await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _nosniff(send: Send) -> Send:
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [h for h in message.get("headers", []) if h[0].lower() != NOSNIFF[0]]
+            message = {**message, "headers": [*headers, NOSNIFF]}
+        await send(message)
+    return sending
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -14,6 +14,7 @@ from bots import preflight
 from bots.calendars import FleetCalendars
 from bots.fleet import BotDefinition
 from bots.registry import channel_spec
+from bots.supervisor import Channels, Supervised
 from core.agent import Agent
 from core.channel_state import FileState, Once, legacy_list
 from core.dispatch import Dispatcher
@@ -30,6 +31,8 @@ from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 
 log = get_logger("kith.runtime")
+START_WAIT = 10.0  # seconds start waits for every channel's first try (a healthy fleet is up)
+DRAIN = 5.0  # seconds running turns may take to finish at shutdown (they resume otherwise)
 
 
 def open_store(settings: Settings) -> Store:
@@ -100,6 +103,8 @@ class Kith:
             else MAX_SLEEP)
         self._adopting: asyncio.Task[None] | None = None
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
+        self.supervisor = Channels(())
+        self.stopping = asyncio.Event()  # set by a signal: start stops waiting, input stops
         register_secrets(secret_values(settings))
         for bot in fleet:
             for config in bot.channels.values():
@@ -122,6 +127,7 @@ class Kith:
                 state_dir = self.settings.data_dir / bot.profile.name / name
                 state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(state_dir, 0o700)
+                os.chmod(state_dir.parent, 0o700)  # data/<bot>, made by mkdir's parents=True
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
                     submit=self.dispatcher.submit, state_dir=state_dir,
@@ -145,12 +151,18 @@ class Kith:
         # delivered, held for a model) is queued before any channel takes a new message,
         # so each conversation is answered in arrival order.
         await self.dispatcher.resume(run=False, only=self._serves)
+        # Each channel starts on its own: one whose platform is down is retried in the
+        # background and holds neither the gateway nor the other channels.
+        self.supervisor = Channels(Supervised(bot, name, runtime)
+                                   for (bot, name), runtime in self.channels.items())
+        self.supervisor.start()
         try:
-            for (bot, name), runtime in self.channels.items():
-                await runtime.start()
-                log.info("channel_started", bot=bot, channel=name)
+            await self.supervisor.first_tries(START_WAIT, self.stopping)
         finally:
             self.dispatcher.run()
+        fatal = self.supervisor.fatal()
+        if fatal is not None:
+            raise fatal
         await self.agent.learner.resume()  # extraction work left waiting by the last run
         if self.leases.replicated:
             self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))
@@ -161,17 +173,30 @@ class Kith:
         conv = inbound.conversation
         return self.only is None or (conv.bot, conv.channel) in self.channels
 
+    def request_stop(self) -> None:
+        """A signal arrived (callable from a signal handler): stop waiting and taking input."""
+        with contextlib.suppress(RuntimeError):  # no loop running: nothing is waiting
+            asyncio.get_running_loop().call_soon_threadsafe(self.stopping.set)
+
+    def takes_input(self, bot: str, channel: str) -> bool:
+        """A webhook for this channel can be taken now (else 503: the platform retries)."""
+        return not self.stopping.is_set() and any(
+            run.running for run in self.supervisor.runs if (run.bot, run.channel) == (bot, channel))
+
+    def channel_status(self) -> dict[str, str]:
+        return self.supervisor.status()
+
     async def stop(self) -> None:
+        # Input stops first (pollers, sync loops, mail listeners; webhooks answer 503), so
+        # nothing is taken from a platform that the closing dispatcher could not record.
+        self.stopping.set()
+        await self.supervisor.stop_input()
         await self.scheduler.stop()
         if self._adopting is not None:
             self._adopting.cancel()
             await asyncio.gather(self._adopting, return_exceptions=True)
-        await self.dispatcher.close()
-        for runtime in self.channels.values():
-            try:
-                await runtime.stop()
-            except Exception:
-                log.exception("channel_stop_failed")
+        await self.dispatcher.close(DRAIN)
+        await self.supervisor.stop()
         await self.agent.wait_background()
         await self.media.aclose()
         await self.calendars.close()

@@ -35,6 +35,7 @@ from core.prompt import (
     summary_prompt,
 )
 from core.provenance import Origin, Taint, message_origin, replies_to_third_party
+from core.quoting import unsure_notice
 from core.reply import Reply, span
 from core.schedule.deliver import scheduled_text
 from core.schedule.times import resolve_zone
@@ -146,7 +147,8 @@ class Agent:
                 await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
         if inbound.scheduled is not None:  # a reminder or briefing that came due
-            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock())
+            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock(),
+                                        self._calendar(inbound))
             if text:
                 yield text
             await self._finish(inbound, person, None, text or None, answer=text or None,
@@ -189,7 +191,8 @@ class Agent:
         usage, endpoint = Usage(), ""
         parts: list[str] = []
         failed = False
-        lead = f"{media.notice}\n\n" if media.notice else ""  # e.g. "I can't look at photos"
+        # e.g. "I can't look at photos"; "I read everything from … on as someone else's"
+        lead = "".join(f"{n}\n\n" for n in (media.notice, unsure_notice(inbound.quoted)) if n)
         model = media.model or bot.model
         loop = await self._tool_loop(inbound, person, bot, model, prompt.taint)
         try:

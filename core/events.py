@@ -46,6 +46,9 @@ class Origin(StrEnum):
     FORWARDED_MAIL = "forwarded_mail"  # a mail forwarded to Kith (the email channel)
     FORWARDED_MESSAGE = "forwarded_message"  # a chat message forwarded from someone else
     QUOTED_REPLY = "quoted_reply"  # the message a reply quotes
+    # Text in the sender's message that the adapter could not attribute to them: from the
+    # first line that may be someone else's (a pasted forward, an unknown forward format).
+    UNATTRIBUTED = "unattributed"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

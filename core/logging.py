@@ -25,6 +25,12 @@ _PATTERNS = [
     re.compile(r"(?i)(?<=access_token=)[^&\s\"']+"),
     re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@host
 ]
+# A secret under its name, in the repr or JSON of a response an SDK logs before Kith can
+# register it (nio logs the login response, access token and all, at DEBUG).
+SECRET_KEYS = r"(?:access_token|refresh_token|password|passwd|api_key|auth_token|secret)"
+_KEYED = re.compile(r"(?i)((?<![A-Za-z0-9_])['\"]?" + SECRET_KEYS
+                    + r"['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}&]+)")
+_SECRET_KEY = re.compile(r"(?i)^" + SECRET_KEYS + "$")
 
 
 class Redactor:
@@ -43,13 +49,14 @@ class Redactor:
             value = self._regex.sub(REDACTED, value)
         for pattern in _PATTERNS:
             value = pattern.sub(REDACTED, value)
-        return value
+        return _KEYED.sub(lambda m: m.group(1) + REDACTED, value)
 
     def value(self, value: Any) -> Any:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
+            return {k: REDACTED if isinstance(k, str) and _SECRET_KEY.match(k) and v
+                    else self.value(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return type(value)(self.value(v) for v in value)
         if isinstance(value, int | float | bool) or value is None:

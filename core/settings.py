@@ -227,6 +227,11 @@ class GatewaySettings(BaseModel):
         default_factory=list, description="Host names the gateway answers to, besides "
         "loopback names, IP addresses and the public_url's host")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="largest request body")
+    header_timeout: float = Field(10.0, gt=0, description="seconds for a request's headers")
+    body_timeout: float = Field(30.0, gt=0, description="seconds for a request's body")
+    max_connections: int = Field(1000, ge=16, description="open connections in all (and at "
+                                 "most what the file limit leaves room for)")
+    max_connections_per_client: int = Field(64, ge=1, description="from one address")
     webchat: bool = True
     webchat_token: OptionalSecret = None  # required when host is not loopback
 

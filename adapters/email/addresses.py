@@ -56,11 +56,6 @@ def unescape(text: str) -> str:
         return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def first_address(value: str) -> Address | None:
-    addresses = parse_addresses(value)
-    return addresses[0] if addresses else None
-
-
 ADDR_SPEC = re.compile(
     r"[^\s@<>()\[\]\\,;:\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
@@ -81,3 +76,30 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
             rest = " ".join(w for i, w in enumerate(words) if i != hits[-1])
             found.append(Address(rest.strip(" \"'"), spec[hits[-1]]))
     return tuple(found)
+
+
+_ANGLE = re.compile(r"<\s*(?:mailto:)?([^<>\s]{1,320})\s*>|\[mailto:([^\]\s]{1,320})\]", re.I)
+
+
+def sender_of(value: str) -> Address | None:
+    """The one sender of a From line written as text (an inline forward's header block).
+
+    The address is the angle-address (``<...>`` or Outlook's ``[mailto:...]``), never an
+    address-like text beside it: in ``x@evil.test <sender@partner.example>`` the sender is
+    ``sender@partner.example`` and ``x@evil.test`` is only part of the name. With no angle
+    address, a single bare address is the sender; several bare ones are no sender at all.
+    """
+    value = value.replace("*", "")
+    angles = [(m.group(1) or m.group(2) or "").strip() for m in _ANGLE.finditer(value)]
+    if angles:
+        addr = angles[-1]
+        if not ADDR_SPEC.fullmatch(addr):
+            return None
+        name = _ANGLE.sub(" ", value)
+        return Address(" ".join(name.split()).strip(" \"',;"), addr)
+    words = [w.strip("()[],;\"'") for w in value.split()]
+    hits = [w for w in words if ADDR_SPEC.fullmatch(w)]
+    if len(hits) != 1:
+        return None
+    name = " ".join(w for w in value.split() if w.strip("()[],;\"'") != hits[0])
+    return Address(name.strip(" \"',;"), hits[0])

@@ -30,7 +30,7 @@ from adapters.email.parse import ParsedMail
 from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc
-from adapters.kit import retrying
+from adapters.kit import attribution, retrying
 from core.events import (
     Addressed,
     Attachment,
@@ -58,13 +58,16 @@ def mail_key(mail: ParsedMail, raw: bytes) -> str:
 def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> Inbound:
     """The Inbound for a verified owner's mail (pure): one conversation per forwarded mail."""
     thread = hashlib.sha256(key.encode()).hexdigest()[:16]
+    # Fail closed: the note is theirs only up to the first line that may not be (a forward
+    # header Kith does not know lets a fake marker further down decide where it ends).
+    own, unsure = attribution.split(clean_owner(mail.note))
     return Inbound(
         id=f"email:{bot}:{key}",
         conversation=ConversationKey(bot, "email", owner.lower(), thread),
         sender=Sender(platform_id=owner.lower(),
                       display_name=mail.sender.name if mail.sender else ""),
-        text=clean_owner(mail.note),  # their own words; the forwarded mail is quoted
-        quoted=(forwarded_quote(mail.forwarded, limit),),
+        text=own,  # their own words; the forwarded mail is quoted
+        quoted=(*unsure, forwarded_quote(mail.forwarded, limit)),
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,
@@ -158,13 +161,18 @@ class EmailChannel:
         if self.watcher is not None:
             await self.watcher.start()
 
-    async def stop(self) -> None:
+    async def stop_input(self) -> None:
+        """Stop listening and watching; drafts can still be sent until ``stop``."""
         if self.listener is not None:
             await self.listener.stop()
         if self.watcher is not None:
             await self.watcher.stop()
+
+    async def stop(self) -> None:
+        await self.stop_input()
         if self._warming is not None and not self._warming.done():
             self._warming.cancel()
+        Reader.close()  # the workers end with the channel
         await self.outbox.close()
 
     # -- in ----------------------------------------------------------------------------
@@ -173,17 +181,21 @@ class EmailChannel:
         """Verify, spool and submit one mail. False: refused (logged, never answered)."""
         cfg = self.config
         try:
-            verdict, mail = await Reader.run(cfg.parse_seconds, check, raw, cfg.owners,
-                                             cfg.trusted_authserv_ids, self.dnsfunc,
-                                             cfg.max_parts)
+            verdict = await Reader.run(cfg.verify_seconds, check, raw, cfg.owners,
+                                       cfg.trusted_authserv_ids, self.dnsfunc)
         except Unreadable as err:  # not even verified: nobody to tell
             self.rejected += 1
             log.warning("email_refused", reason="unreadable", detail=str(err), bytes=len(raw))
             return False
-        if mail is None or verdict.owner is None:
+        if verdict.owner is None:
             self.rejected += 1
             log.warning("email_refused", reason=verdict.reason, bytes=len(raw))
             return False
+        try:  # the owner's: from here on, whatever goes wrong, they are told
+            mail: ParsedMail | str = await Reader.run(cfg.parse_seconds, read, raw,
+                                                      cfg.max_parts)
+        except Unreadable as err:
+            mail = str(err)
         if isinstance(mail, str):
             await self._notify(raw, verdict.owner, mail)
             return True
@@ -240,7 +252,9 @@ class EmailChannel:
             log.error("email_unreadable_on_delivery", reason=mail)
             raise DeliveryError("email: unreadable on delivery", permanent=True)
         ok = reply.status is ReplyStatus.OK
-        message, eml = delivery(mail, owner, self.config.address, text, ok)
+        # Where the note ended was uncertain: so is whose From the forward's is. No reply.eml.
+        certain = not attribution.own_words(clean_owner(mail.note))[1]
+        message, eml = delivery(mail, owner, self.config.address, text, ok, ready=certain)
         try:
             await self.outbox.send(message, self.config.address, owner)
         except (aiosmtplib.SMTPException, OSError) as err:

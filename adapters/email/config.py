@@ -65,6 +65,8 @@ class EmailConfig(ChannelConfig):
     max_body_chars: int = Field(20_000, ge=500)
     max_parts: int = Field(200, ge=10)  # MIME parts in one mail: over it, a notice, no parse
     parse_seconds: float = Field(10.0, gt=0)  # time budget to read one mail, off the loop
+    # time budget to verify one mail (DKIM hashing, key lookups), before it is read
+    verify_seconds: float = Field(15.0, gt=0)
     listen: ListenConfig | None = None
     imap: ImapConfig | None = None
     outbound: OutboundConfig = Field(default_factory=OutboundConfig)

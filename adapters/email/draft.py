@@ -122,9 +122,11 @@ def ready_to_send(mail: ParsedMail, owner: str, draft: str) -> EmailMessage | No
 
 
 def delivery(
-    mail: ParsedMail, owner: str, kith_address: str, draft: str, ok: bool,
+    mail: ParsedMail, owner: str, kith_address: str, draft: str, ok: bool, *,
+    ready: bool,
 ) -> tuple[EmailMessage, EmailMessage | None]:
-    """(the mail to the owner, the ready-to-send reply attached to it or None)."""
+    """(the mail to the owner, the ready-to-send reply attached to it or None).
+    ``ready=False``: no reply.eml (who the forward came from is not certain)."""
     message = EmailMessage()
     message["From"] = kith_address
     message["To"] = owner  # the configured owner: never an address from the mail or model
@@ -139,7 +141,7 @@ def delivery(
         message["References"] = " ".join([*refs, outer])
     message["Auto-Submitted"] = "auto-replied"
     message.set_content(draft)
-    eml = ready_to_send(mail, owner, draft) if ok else None
+    eml = ready_to_send(mail, owner, draft) if ok and ready else None
     if eml is not None:
         message.add_attachment(eml.as_bytes(policy=SMTP), maintype="application",
                                subtype="octet-stream", filename="reply.eml")

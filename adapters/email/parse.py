@@ -18,10 +18,10 @@ from email.parser import BytesParser
 
 from adapters.email.addresses import (
     Address,
-    first_address,
     header,
     header_addresses,
     parse_addresses,
+    sender_of,
 )
 from adapters.email.html import html_to_text
 
@@ -319,7 +319,7 @@ def _header_block(lines: list[str]) -> Forwarded | None:
         return None
     body = "\n".join(lines[index:]).strip()
     return Forwarded(
-        sender=first_address(fields.get("from", "")),
+        sender=sender_of(fields.get("from", "")),
         to=parse_addresses(fields.get("to", "")),
         cc=parse_addresses(fields.get("cc", "")),
         date=fields.get("date", ""),
@@ -369,7 +369,7 @@ def _intro(intro: str) -> tuple[Address | None, str]:
         else:
             head, _, who = before.rpartition(",")
         head = head.split(" ", 1)[1] if " " in head else ""
-    sender = first_address(who) if "@" in who else None
+    sender = sender_of(who) if "@" in who else None
     if sender is None and who.strip():
         sender = Address(who.strip(), "")
     return sender, head.strip().rstrip(",").strip()

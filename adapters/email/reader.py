@@ -10,7 +10,14 @@ comes before parsing, so a mail built to exhaust the parser costs one linear sca
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -28,12 +35,10 @@ class Unreadable(Exception):
 
 
 def check(raw: bytes, owners: Sequence[str], trusted: Sequence[str],
-          dnsfunc: DnsFunc | None, max_parts: int) -> tuple[Verdict, ParsedMail | str | None]:
-    """(verdict, the parsed mail or why it was not parsed, None when unverified)."""
-    verdict = verify(raw, owners, trusted, dnsfunc)
-    if not verdict.ok:
-        return verdict, None
-    return verdict, read(raw, max_parts)
+          dnsfunc: DnsFunc | None) -> Verdict:
+    """Is it an owner's mail? (Its own step: a verified mail that then overruns the parse
+    budget is still the owner's, and they are told.)"""
+    return verify(raw, owners, trusted, dnsfunc)
 
 
 def read(raw: bytes, max_parts: int) -> ParsedMail | str:
@@ -53,7 +58,8 @@ class Reader:
         """The pool, once its workers have started (start-up is not part of any budget)."""
         loop = asyncio.get_running_loop()
         if cls._pool is None:
-            cls._pool = ProcessPoolExecutor(WORKERS, multiprocessing.get_context("spawn"))
+            cls._pool = ProcessPoolExecutor(WORKERS, multiprocessing.get_context("spawn"),
+                                            initializer=_die_with, initargs=(os.getpid(),))
         if cls._ready is None or cls._ready.get_loop() is not loop:
             cls._ready = asyncio.gather(*(loop.run_in_executor(cls._pool, _started)
                                           for _ in range(WORKERS)))
@@ -76,6 +82,11 @@ class Reader:
         pool.shutdown(wait=False, cancel_futures=True)
 
     @classmethod
+    def close(cls) -> None:
+        """End the workers (shutdown): none outlives the process that started it."""
+        cls._reset()
+
+    @classmethod
     async def run(cls, budget: float, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a worker; :class:`Unreadable` when it overran ``budget``."""
         loop = asyncio.get_running_loop()
@@ -91,6 +102,26 @@ class Reader:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
+
+
+def _die_with(parent: int) -> None:
+    """In each worker: end when the parent process ends, however it ends (SIGKILL too).
+    Linux: the kernel sends SIGKILL (PR_SET_PDEATHSIG); elsewhere a thread watches."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it ended before we asked
+        os._exit(0)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def _started() -> None:

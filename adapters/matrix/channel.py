@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import Any
 
 from nio import (
@@ -25,7 +26,7 @@ from nio import (
 from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError
 
-from adapters.base import ChannelContext
+from adapters.base import ChannelContext, ChannelRefused
 from adapters.kit import LIMITS, StreamEdit, split_text, while_leading
 from adapters.matrix.config import MatrixConfig
 from adapters.matrix.decode import RoomInfo, after_own_join, inviter, relation, to_inbound
@@ -43,6 +44,8 @@ UNDECRYPTABLE = ("I couldn't decrypt your message (my device has no key for it).
                  "Please send it again.")
 TYPING_AFTER = 0.3  # seconds without a first piece of reply before "typing…" is shown
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
+OPEN_TRIES = 2  # network tries per request while logging in; then start fails and is retried
+REFUSED = {"M_FORBIDDEN", "M_UNKNOWN_TOKEN", "M_USER_DEACTIVATED", "M_INVALID_USERNAME"}
 
 
 class MatrixChannel:
@@ -78,7 +81,12 @@ class MatrixChannel:
 
     async def start(self) -> None:
         if not self._replicated:  # one process: a bad login fails the start
-            await self._open()
+            patient = self.client.config  # nio retries an unreachable server for ever
+            self.client.config = replace(patient, max_timeouts=OPEN_TRIES)
+            try:
+                await self._open()
+            finally:
+                self.client.config = patient
         # Sync has one consumer per bot across replicas: the leader of "matrix/<bot>".
         self._task = asyncio.create_task(
             while_leading(self.ctx.leadership, self.ctx.lead_name, self._lead),
@@ -89,6 +97,9 @@ class MatrixChannel:
             await self.client.close()
             self.client = self.outbox.client = self._new_client()
         await self._login()
+        for path in self.store_dir.iterdir():  # the key store nio just opened: 0644 by umask
+            if path.is_file():
+                path.chmod(0o600)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
         self._token = await self.handoff.token()
@@ -117,11 +128,16 @@ class MatrixChannel:
             raise DeliveryError("matrix: this replica does not lead matrix/"
                                 + self.ctx.bot.name, permanent=False)
 
-    async def stop(self) -> None:
+    async def stop_input(self) -> None:
+        """Stop syncing (the token is saved only after a batch is recorded)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
+
+    async def stop(self) -> None:
+        await self.stop_input()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.client.close()
 
@@ -140,6 +156,7 @@ class MatrixChannel:
             resp = await self.client.login(self.config.password.get_secret_value(),
                                            device_name=self.config.device_name)
             if not isinstance(resp, LoginResponse):
+                _refused(resp, "matrix: the homeserver refused the password login")
                 raise RuntimeError(f"matrix login failed: {resp}")
             device_id, token = resp.device_id, resp.access_token
         else:
@@ -147,8 +164,11 @@ class MatrixChannel:
             token = self.config.access_token.get_secret_value()
             self.client.access_token = token
             whoami = await self.client.whoami()
-            if not isinstance(whoami, WhoamiResponse) or not whoami.device_id:
-                raise RuntimeError("matrix access token rejected or has no device")
+            if not isinstance(whoami, WhoamiResponse):
+                _refused(whoami, "matrix: the homeserver rejected the access token")
+                raise RuntimeError(f"matrix whoami failed: {whoami}")
+            if not whoami.device_id:
+                raise ChannelRefused("matrix: the access token has no device")
             device_id = whoami.device_id
         register_secrets([token])
         await self.handoff.save_session(self.config.user_id, device_id, token)
@@ -364,3 +384,10 @@ class MatrixChannel:
         self._must_lead()
         return await self.outbox.send(room_id, with_relation(message_content(text),
                                                              reply_to=None, thread=thread))
+
+
+def _refused(resp: object, what: str) -> None:
+    """Raise :class:`ChannelRefused` when ``resp`` says the credentials are wrong."""
+    code = getattr(resp, "status_code", None)
+    if code in REFUSED:
+        raise ChannelRefused(f"{what} ({code})")

@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
+from adapters.kit import attribution
+from core.events import (
+    Addressed,
+    Attachment,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Origin,
+    Quoted,
+    Sender,
+    Trust,
+)
 
 MAX_TEXT = 32_000
 _FILE_KINDS = {"m.image": "image", "m.file": "document", "m.audio": "audio",
@@ -70,15 +81,28 @@ def relation(content: Mapping[str, Any]) -> tuple[str, str, str]:
     return _str(rel.get("rel_type")), _str(rel.get("event_id")), reply
 
 
-def strip_reply_fallback(body: str) -> str:
-    """Drop the ``> <@user> quoted`` lines legacy clients put before a reply."""
+_FALLBACK_AUTHOR = re.compile(r"^(?:\* )?<(@[^>\s]{1,255})>\s?")
+
+
+def reply_fallback(body: str) -> tuple[str, Quoted | None]:
+    """(the body after the ``> <@user> quoted`` lines legacy clients put before a reply,
+    those lines as the quote they are: someone else's words, never the sender's)."""
     lines = body.split("\n")
     if not lines or not lines[0].startswith("> "):
-        return body
+        return body, None
     index = 0
     while index < len(lines) and lines[index].startswith(">"):
         index += 1
-    return "\n".join(lines[index:]).lstrip("\n")
+    quoted = [line[1:].removeprefix(" ") for line in lines[:index]]
+    author = ""
+    match = _FALLBACK_AUTHOR.match(quoted[0])
+    if match is not None:
+        author, quoted[0] = match.group(1), quoted[0][match.end():]
+    text = "\n".join(quoted).strip()
+    rest = "\n".join(lines[index:]).lstrip("\n")
+    if not text:
+        return rest, None
+    return rest, Quoted(origin=Origin.QUOTED_REPLY, text=text[:MAX_TEXT], author=author)
 
 
 def _mentions(content: Mapping[str, Any], body: str, room: RoomInfo) -> bool:
@@ -164,7 +188,11 @@ def _decode(event: dict[str, Any], room: RoomInfo) -> Inbound | None:
     if msgtype not in ("m.text", "m.notice", "m.emote") and attachment is None:
         return None
     name = room.member_names.get(sender, "") or sender
-    text = strip_reply_fallback(body)[:MAX_TEXT]
+    text, fallback = reply_fallback(body)
+    text = text[:MAX_TEXT]
+    quoted: tuple[Quoted, ...] = ()
+    if fallback is not None and reply_to not in room.bot_events:  # the bot's own: in history
+        quoted = (fallback,)
     if attachment is not None:  # the body is a caption only when a filename is given
         filename = _str(content.get("filename"))
         text = text if filename and body != filename else ""
@@ -173,7 +201,9 @@ def _decode(event: dict[str, Any], room: RoomInfo) -> Inbound | None:
     addressed, text = addressing(content, text.strip(), reply_to, room)
     if msgtype == "m.notice":
         addressed = Addressed.NONE  # bots speak in notices; never answer one (no loops)
-    if not text and attachment is None:
+    text, unsure = attribution.split(text)  # a pasted forward is not theirs either
+    quoted += unsure
+    if not text and not quoted and attachment is None:
         return None
     ts = event.get("origin_server_ts")
     received = (datetime.fromtimestamp(ts / 1000, UTC)
@@ -184,6 +214,7 @@ def _decode(event: dict[str, Any], room: RoomInfo) -> Inbound | None:
         conversation=ConversationKey(room.bot, "matrix", room_id, thread_root(content)),
         sender=Sender(platform_id=sender, display_name=name),
         text=text,
+        quoted=quoted,
         received_at=received,
         attachments=(attachment,) if attachment is not None else (),
         reply_to=f"matrix:{room.bot}:{reply_to}" if reply_to else None,

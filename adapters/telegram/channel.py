@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import hmac
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from telegram import Bot, BotCommand
+from telegram import Bot, BotCommand, Update
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -22,7 +23,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from adapters.base import ChannelContext
+from adapters.base import ChannelContext, ChannelRefused
 from adapters.kit import LIMITS, StreamEdit, retrying, split_text, while_leading
 from adapters.kit.budget import share_budget
 from adapters.telegram.config import TelegramConfig
@@ -42,6 +43,7 @@ from core.events import Attachment, Inbound, Outbound, Trust
 from core.logging import get_logger, register_secrets
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
+from core.settings import ConfigError
 
 log = get_logger("kith.telegram")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
@@ -50,6 +52,10 @@ MAX_BODY = 1_000_000
 TOLD_FILE = "unknown_groups_told.json"  # before channel state: read, never written
 UNKNOWN_GROUP = ("Hi! I only take part in groups my owner has allowed, so I'll leave now. "
                  "(Owner: this group's id is {chat_id}.)")
+
+
+class NotRecorded(Exception):
+    """The update was read but could not be recorded (store down, shutting down)."""
 
 
 class TelegramChannel:
@@ -72,6 +78,7 @@ class TelegramChannel:
         self._budget: asyncio.Task[None] | None = None
         self._told = Once(ctx.state, (f"unknown_group/{chat}" for chat in
                                       legacy_list(ctx.state_dir / TOLD_FILE)))
+        self._failures = 0  # polled updates in a row that could not be recorded
         self.edits_sent = 0
         self.replies_sent = 0
 
@@ -109,14 +116,17 @@ class TelegramChannel:
         def failed(err: BaseException, seconds: float) -> None:
             log.warning("telegram_getme_failed", error=str(err), retry_in=round(seconds, 2))
 
-        await retrying(attempts=self.config.max_attempts, transient=transient,
-                       on_retry=failed)(self.bot.initialize)
+        try:
+            await retrying(attempts=self.config.max_attempts, transient=transient,
+                           on_retry=failed)(self.bot.initialize)
+        except InvalidToken:
+            raise ChannelRefused("telegram: the Bot API rejected the token") from None
 
     def _webhook_url(self) -> str:
         base = self.config.public_url or self.ctx.settings.gateway.public_url
         if not base:
-            raise ValueError("telegram webhook mode needs public_url "
-                             "(or KITH_GATEWAY__PUBLIC_URL)")
+            raise ConfigError(f"bot {self.ctx.bot.name}: channels.telegram: webhook mode needs "
+                              "public_url (or KITH_GATEWAY__PUBLIC_URL)")
         return f"{base.rstrip('/')}/hooks/{self.ctx.bot.name}/telegram"
 
     def _share(self, replicas: int) -> None:
@@ -124,7 +134,17 @@ class TelegramChannel:
         log.info("telegram_rate_share", replicas=replicas,
                  per_second=round(self.config.global_rate / replicas, 2))
 
+    async def stop_input(self) -> None:
+        """Stop polling. An update taken but not yet recorded was never acknowledged (the
+        offset moves past an update only once it is recorded): Telegram sends it again."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+
     async def stop(self) -> None:
+        await self.stop_input()
         for task in (self._poller, self._budget):
             if task is not None:
                 task.cancel()
@@ -151,7 +171,10 @@ class TelegramChannel:
             return JSONResponse({"error": "body is not JSON"}, status_code=400)
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return JSONResponse({"error": "not a Telegram update"}, status_code=400)
-        await self.process(update)
+        try:
+            await self.process(update)
+        except NotRecorded:  # Telegram sends it again
+            return JSONResponse({"error": "not recorded, try again"}, status_code=503)
         return JSONResponse({"ok": True})
 
     async def process(self, update: dict[str, Any]) -> bool:
@@ -165,7 +188,10 @@ class TelegramChannel:
         inbound = to_inbound(update, self.policy)
         if inbound is None:
             return False
-        return await self.ctx.submit(inbound)
+        try:
+            return await self.ctx.submit(inbound)
+        except Exception as err:
+            raise NotRecorded(inbound.id) from err
 
     async def _unknown_group(self, chat_id: int) -> None:
         """Say once (ever) that the group is not allowed, then leave; or stay silent."""
@@ -199,12 +225,26 @@ class TelegramChannel:
                 log.warning("telegram_poll_failed", error=str(err))
                 await asyncio.sleep(min(0.2 * 2 ** failures, 30.0))
                 continue
-            for update in batch:
-                offset = max(offset or 0, update.update_id + 1)
-                try:
-                    await self.process(update.to_dict())
-                except Exception:
-                    log.exception("telegram_update_failed")
+            offset = await self._take(batch, offset)
+
+    async def _take(self, batch: Sequence[Update], offset: int | None) -> int | None:
+        """Record each update, then move the offset past it: the next getUpdates call
+        acknowledges only recorded updates. One that could not be recorded stays
+        unacknowledged and comes again after a pause; one that cannot be read is logged."""
+        for update in batch:
+            try:
+                await self.process(update.to_dict())
+            except NotRecorded as err:
+                self._failures += 1
+                log.warning("telegram_update_not_recorded", update_id=update.update_id,
+                            error=type(err.__cause__).__name__)
+                await asyncio.sleep(min(0.5 * 2 ** self._failures, 30.0))
+                return offset
+            except Exception:
+                log.exception("telegram_update_failed", update_id=update.update_id)
+            self._failures = 0
+            offset = max(offset or 0, update.update_id + 1)
+        return offset
 
     async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
         """getFile, then the file endpoint; the size Telegram states is checked first."""

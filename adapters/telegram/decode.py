@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.kit import attribution
 from core.events import (
     Addressed,
     Attachment,
@@ -203,7 +204,8 @@ def content(message: dict[str, Any], files: tuple[Attachment, ...],
         return "", (Quoted(origin=Origin.FORWARDED_MESSAGE, text=body[:MAX_QUOTED],
                            author=forwarded_from),)
     reply = _quoted_reply(message, policy)
-    return body, (reply,) if reply is not None and body else ()
+    own, unsure = attribution.split(body)  # a pasted forward is not theirs either
+    return own, ((reply,) if reply is not None and body else ()) + unsure
 
 
 def to_inbound(update: Any, policy: Policy) -> Inbound | None:

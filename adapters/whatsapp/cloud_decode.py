@@ -7,8 +7,10 @@ reactions are not messages we answer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+from adapters.kit import attribution
 from adapters.whatsapp.common import Policy, describe
 from adapters.whatsapp.phone import to_e164
 from core.events import (
@@ -110,9 +112,12 @@ def message_to_inbound(
     if not text:
         return None
     context = _dict(message.get("context"))
-    quoted: tuple[Quoted, ...] = ()
+    quoted: tuple[Quoted, ...]
     if context.get("forwarded") is True or context.get("frequently_forwarded") is True:
         quoted, text = (Quoted(origin=Origin.FORWARDED_MESSAGE, text=text),), ""  # not theirs
+        attachments = tuple(replace(a, quoted=True) for a in attachments)
+    else:
+        text, quoted = attribution.split(text)  # a pasted forward is not theirs either
     return Inbound(
         id=f"{CHANNEL}:{bot}:{wamid}",
         conversation=ConversationKey(bot, CHANNEL, number),

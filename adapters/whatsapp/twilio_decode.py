@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 
+from adapters.kit import attribution
 from adapters.whatsapp.common import Policy, describe
 from adapters.whatsapp.phone import to_e164
-from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender
+from core.events import (
+    Addressed,
+    Attachment,
+    ChatKind,
+    ConversationKey,
+    Inbound,
+    Origin,
+    Quoted,
+    Sender,
+)
 
 CHANNEL = "whatsapp"
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
@@ -60,6 +71,11 @@ def status_error(form: Mapping[str, str]) -> str | None:
     return None
 
 
+def _true(form: Mapping[str, str], name: str) -> bool:
+    """Twilio's boolean parameters ("true"/"false"), e.g. ``Forwarded``."""
+    return (form.get(name) or "").strip().lower() == "true"
+
+
 def to_inbound(bot: str, form: Mapping[str, str], policy: Policy) -> Inbound | None:
     """Decode one webhook; None for anything we do not answer (statuses, odd payloads)."""
     try:
@@ -82,12 +98,19 @@ def _decode(bot: str, form: Mapping[str, str], policy: Policy) -> Inbound | None
     text = describe(text, attachments)
     if not text:
         return None
+    quoted: tuple[Quoted, ...]
+    if _true(form, "Forwarded") or _true(form, "FrequentlyForwarded"):  # not theirs
+        quoted, text = (Quoted(origin=Origin.FORWARDED_MESSAGE, text=text),), ""
+        attachments = tuple(replace(a, quoted=True) for a in attachments)
+    else:
+        text, quoted = attribution.split(text)  # a pasted forward is not theirs either
     return Inbound(
         id=f"{CHANNEL}:{bot}:{sid}",
         conversation=ConversationKey(bot, CHANNEL, number),
         sender=Sender(platform_id=number, display_name=form.get("ProfileName", "")[:128],
                       namespace="tel"),
         text=text,
+        quoted=quoted,
         attachments=attachments,
         reply_to=form.get("OriginalRepliedMessageSid") or None,
         addressed=Addressed.DIRECT,

@@ -101,11 +101,16 @@ async def forget_cmd(ctx: Context, args: str) -> str:
         return (f"Done: I deleted all {gone.memories} memories about you. Also "
                 f"{gone.list_items} list items and {gone.schedules} reminders and briefings.")
     if word.lower() in ("yes", "confirm"):
-        ids = await store.memories.take_pending_forget(person)
-        if not ids:
+        pending = await store.memories.take_pending_forget(person)
+        if not pending.ids and not pending.text:
             return "There is nothing waiting to be forgotten. Use /forget TEXT first."
-        count = await controls.forget_memories(store, person, ids)
-        return f"Done: I deleted {count} memories."
+        if not pending.text:
+            count = await controls.forget_memories(store, person, list(pending.ids))
+            return f"Done: I deleted {count} memories."
+        gone = await controls.forget_words(store, person, list(pending.ids), pending.text)
+        return (f"Done: I deleted {gone.memories} memories, {gone.list_items} list items, "
+                f"{gone.schedules} reminders and every message of yours (and reply) "
+                f"mentioning '{pending.text}'.")
     if _MEMORY_ID.match(word.lower()):
         count = await controls.forget_memories(store, person, [word.lower()])
         return f"Done: I forgot {word.lower()}." if count else f"You have no memory {word}."
@@ -120,11 +125,15 @@ async def _forget_matching(ctx: Context, text: str) -> str:
     matches = [m for m in mine if needle in m.text.lower()]
     matches += [m for m in await store.memories_by_id(ranked) if m not in matches]
     matches = [m for m in matches if m.person_id == person][:20]
+    await store.set_pending_forget(person, [m.id for m in matches], text)
     if not matches:
-        return f"I have no memory matching '{text}'."
-    await store.set_pending_forget(person, [m.id for m in matches])
+        return (f"I have no memory matching '{text}'. Send /forget yes to delete every "
+                "message of yours (and my replies) mentioning it, and list items and "
+                "reminders holding it.")
     listed = "\n".join(describe(m) for m in matches)
-    return f"These memories match:\n{listed}\nSend /forget yes to delete them."
+    return (f"These memories match:\n{listed}\nSend /forget yes to delete them, with every "
+            "message of yours (and my replies) mentioning it, and list items and reminders "
+            "holding it.")
 
 
 async def export_cmd(ctx: Context, args: str) -> str:

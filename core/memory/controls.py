@@ -75,12 +75,26 @@ class Forgotten:
 
 
 async def forget_everything(store: Store, person_id: str) -> Forgotten:
-    """Every memory (with the messages it was learned from), list item and reminder."""
-    return Forgotten(
-        memories=await store.memories.delete_all(person_id),
-        list_items=await store.lists.delete_person(person_id),
-        schedules=await store.schedule.delete_person(person_id),
-    )
+    """Every copy of the person's words: their list items and reminders (with what each
+    was created from), then every memory and every message they sent and its reply, the
+    summaries retelling them, the transcripts and photo descriptions in those messages.
+    The memories go last: their deletion scrubs the index and the WAL (SQLite) or VACUUMs
+    (PostgreSQL) after the rest is gone."""
+    list_items = await store.lists.delete_person(person_id)
+    schedules = await store.schedule.delete_person(person_id)
+    return Forgotten(memories=await store.memories.delete_all(person_id),
+                     list_items=list_items, schedules=schedules)
+
+
+async def forget_words(store: Store, person_id: str, ids: list[str], words: str) -> Forgotten:
+    """What /forget TEXT then /forget yes does: memories ``ids`` and every memory holding
+    ``words`` (with their history and sources), every message of the person's holding them
+    with its reply, Kith's replies retelling them, the summaries that did, and the list
+    items and reminders holding them (the memories last: their deletion scrubs)."""
+    list_items = await store.lists.delete_matching(person_id, words)
+    schedules = await store.schedule.delete_matching(person_id, words)
+    memories = await store.memories.delete_memories(person_id, ids, words=words)
+    return Forgotten(memories=memories, list_items=list_items, schedules=schedules)
 
 
 def clean_text(text: str) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from core.memory.forgetting import mentions
+
 
 def update(
     db: sqlite3.Connection, person_id: str, memory_id: str, *, text: str | None,
@@ -63,3 +65,68 @@ def drop_command_turns(db: sqlite3.Connection, person_id: str) -> None:
     db.execute(f"DELETE FROM inbox WHERE id IN {mine} "
                "AND status NOT IN ('pending', 'answered', 'held')", (person_id,))
     db.execute(f"DELETE FROM turns WHERE command = 1 AND inbound_id IN {mine}", (person_id,))
+
+
+OPEN = "('pending', 'answered', 'held')"  # being answered: the row delivers the reply
+
+
+def drop_person_turns(db: sqlite3.Connection, person_id: str) -> None:
+    """Every message the person sent and every reply to one, wherever they spoke; the
+    whole of each conversation nobody else spoke in (reminders fired there, commands);
+    the inbox rows of those (payloads, stored replies) unless still being answered; and
+    the summaries of every conversation touched. Inside the caller's transaction."""
+    convs = [r[0] for r in db.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = ?", (person_id,))]
+    alone = [c for c in convs if db.execute(
+        "SELECT 1 FROM turns WHERE conversation = ? AND person_id IS NOT NULL "
+        "AND person_id != ? LIMIT 1", (c, person_id)).fetchone() is None]
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = ? AND inbound_id IS NOT NULL)"
+    db.execute(f"DELETE FROM inbox WHERE id IN {mine} AND status NOT IN {OPEN}", (person_id,))
+    db.execute(f"DELETE FROM turns WHERE inbound_id IN {mine}", (person_id,))
+    db.execute("DELETE FROM turns WHERE person_id = ?", (person_id,))
+    for conv in alone:
+        db.execute(f"DELETE FROM inbox WHERE conversation = ? AND status NOT IN {OPEN}", (conv,))
+        db.execute("DELETE FROM turns WHERE conversation = ?", (conv,))
+    db.executemany("UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ?",
+                   [(c,) for c in convs])
+
+
+def memories_with(db: sqlite3.Connection, person_id: str, words: str) -> list[str]:
+    """The person's memories (replaced ones too) whose text holds ``words``."""
+    rows = db.execute("SELECT id, text FROM memories WHERE person_id = ?", (person_id,))
+    return [r[0] for r in rows if mentions(r[1], words)]
+
+
+def drop_turns_with(db: sqlite3.Connection, person_id: str, words: str) -> None:
+    """In every conversation the person spoke in: their messages holding ``words`` (with
+    the reply to each), Kith's replies retelling them (to anyone), finished inbox rows
+    whose payload or stored reply holds them (never another person's message), and the
+    summaries of the conversations touched or retelling them."""
+    convs = [r[0] for r in db.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = ?", (person_id,))]
+    marks = ",".join("?" * len(convs))
+    if not convs:
+        return
+    turns = db.execute(
+        f"SELECT seq, conversation, role, person_id, inbound_id, text, quoted, trace "
+        f"FROM turns WHERE conversation IN ({marks})", convs).fetchall()
+    said = {t[4] for t in turns if t[3] == person_id and t[4]
+            and (mentions(t[5], words) or mentions(t[6], words))}
+    retold = [t[0] for t in turns if t[2] == "assistant"
+              and (mentions(t[5], words) or mentions(t[7], words))]  # its words, its tools
+    others = {t[4] for t in turns if t[3] is not None and t[3] != person_id}
+    touched = {t[1] for t in turns if t[4] in said or t[0] in retold}
+    db.executemany("DELETE FROM turns WHERE inbound_id = ?", [(i,) for i in said])
+    db.executemany("DELETE FROM turns WHERE seq = ?", [(s,) for s in retold])
+    rows = db.execute(f"SELECT id, payload, reply FROM inbox WHERE conversation IN ({marks}) "
+                      f"AND status NOT IN {OPEN}", convs).fetchall()
+    for row_id, payload, reply in rows:
+        if row_id in said or (row_id not in others and mentions(payload, words)):
+            db.execute("DELETE FROM inbox WHERE id = ?", (row_id,))
+        elif mentions(reply, words):
+            db.execute("UPDATE inbox SET reply = '' WHERE id = ?", (row_id,))
+    summaries = db.execute(f"SELECT key, summary FROM conversations WHERE key IN ({marks})",
+                           convs).fetchall()
+    touched |= {k for k, summary in summaries if mentions(summary, words)}
+    db.executemany("UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ?",
+                   [(k,) for k in touched])

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import edits, lexical, links
+from core.memory import edits, forgetting, lexical, links
 from core.memory.model import (
     GROUP_PREFIX,
     PRIVATE,
@@ -248,15 +248,21 @@ class SQLiteMemoryStore:
 
     # -- deletion ------------------------------------------------------------------------
 
-    async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int:
+    async def delete_memories(self, person_id: str, ids: Sequence[str],
+                              words: str = "") -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
-        they were learned from. Other people's ids are ignored."""
+        they were learned from; with ``words``, also every memory, message, reply and
+        summary of the person's holding them. Other people's ids are ignored."""
         db = self.db
         with db:
             db.execute("BEGIN")
+            if words:
+                ids = [*ids, *edits.memories_with(db, person_id, words)]
             doomed = self._with_history(db, person_id, ids)
             self._purge(db, doomed)
-            if doomed:
+            if words:
+                edits.drop_turns_with(db, person_id, words)
+            if doomed or words:
                 edits.drop_command_turns(db, person_id)
         self._scrub(db)
         return len(doomed)
@@ -268,7 +274,7 @@ class SQLiteMemoryStore:
             rows = db.execute("SELECT id FROM memories WHERE person_id = ?", (person_id,))
             doomed = [r[0] for r in rows.fetchall()]
             self._purge(db, doomed)
-            edits.drop_command_turns(db, person_id)
+            edits.drop_person_turns(db, person_id)  # a fact said twice; a guessed source
             db.execute("DELETE FROM memory_forget_pending WHERE person_id = ?", (person_id,))
         self._scrub(db)
         return len(doomed)
@@ -339,17 +345,19 @@ class SQLiteMemoryStore:
     async def set_learning(self, person_id: str, on: bool) -> None:
         self.db.execute("UPDATE people SET learning = ? WHERE id = ?", (int(on), person_id))
 
-    async def set_pending_forget(self, person_id: str, ids: Sequence[str]) -> None:
+    async def set_pending_forget(self, person_id: str, ids: Sequence[str],
+                                 text: str = "") -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO memory_forget_pending (person_id, ids, created_at) "
-            "VALUES (?, ?, ?)", (person_id, ",".join(ids), datetime.now(UTC).isoformat()),
+            "VALUES (?, ?, ?)",
+            (person_id, forgetting.encode(ids, text), datetime.now(UTC).isoformat()),
         )
 
-    async def take_pending_forget(self, person_id: str) -> list[str]:
+    async def take_pending_forget(self, person_id: str) -> forgetting.Pending:
         row = self.db.execute(
             "DELETE FROM memory_forget_pending WHERE person_id = ? RETURNING ids", (person_id,)
         ).fetchone()
-        return [i for i in row[0].split(",") if i] if row else []
+        return forgetting.decode(row[0] if row else None)
 
     # -- identities, linking, export -----------------------------------------------------
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from core.calendar.agenda import render
+from core.calendar.model import CalendarError, CalendarReader, Window
 from core.events import ScheduledTurn
 from core.schedule.model import Kind
 from core.schedule.times import local_day_bounds, say_local, zone
@@ -20,18 +22,33 @@ def reminder_text(turn: ScheduledTurn, now: datetime) -> str:
     return f"⏰ Reminder: {turn.text} ({when})"
 
 
+async def _events(calendar: CalendarReader | None, window: Window, tz: str) -> list[str]:
+    """Today's calendar lines for the briefing; one line when the calendar can't be read."""
+    if calendar is None:
+        return []
+    try:
+        events = await calendar.events(window, zone(tz))
+    except CalendarError as err:
+        return ["On your calendar:", f"- ({err})"]
+    if not events:
+        return []
+    lines = render(events, window, zone(tz)).splitlines()[1:]  # the day's own heading
+    return ["On your calendar:", *(f"- {line.strip()}" for line in lines)]
+
+
 async def briefing_text(store: Store, person_id: str, turn: ScheduledTurn,
-                        now: datetime) -> str:
-    """Today's reminders and open list items; "" on a day with nothing to say."""
+                        now: datetime, calendar: CalendarReader | None = None) -> str:
+    """Today's events, reminders and open list items; "" on a day with nothing to say."""
     tz = turn.timezone
     start, end = local_day_bounds(now.astimezone(zone(tz)).date(), tz)
     today = [s for s in await store.schedule.for_person(person_id, Kind.REMINDER)
              if start <= s.due_at < end]
     items = await store.lists.items(person_id)
-    if not today and not items:
+    events = await _events(calendar, Window(start, end), tz)
+    if not today and not items and not events:
         return ""
     local = now.astimezone(zone(tz))
-    lines = [f"Good morning! Your {local:%A} {local.day} {local:%B}:"]
+    lines = [f"Good morning! Your {local:%A} {local.day} {local:%B}:", *events]
     if today:
         lines.append("Reminders today:")
         lines += [f"- {s.due_at.astimezone(zone(tz)):%H:%M} {s.text}" for s in today]
@@ -45,7 +62,7 @@ async def briefing_text(store: Store, person_id: str, turn: ScheduledTurn,
 
 
 async def scheduled_text(store: Store, person_id: str, turn: ScheduledTurn,
-                         now: datetime) -> str:
+                         now: datetime, calendar: CalendarReader | None = None) -> str:
     if turn.kind == Kind.BRIEFING.value:
-        return await briefing_text(store, person_id, turn, now)
+        return await briefing_text(store, person_id, turn, now, calendar)
     return reminder_text(turn, now)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound
 from core.logging import get_logger
+from core.memory.forgetting import mentions
 from core.schedule.model import Kind, ListItem, NewSchedule, Schedule, occurrence, origin_template
 from core.schedule.times import TimeError, next_occurrence
 
@@ -170,6 +171,20 @@ class SQLiteScheduleStore:
         self._changed()
         return count
 
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        """The person's reminders and briefings whose text holds ``words`` (/forget TEXT)."""
+        db = self.db
+        with db:
+            db.execute("BEGIN")
+            ids = [r[0] for r in db.execute(
+                "SELECT id, text FROM schedules WHERE person_id = ?", (person_id,))
+                if mentions(r[1], words)]
+            for sid in ids:
+                db.execute("DELETE FROM schedule_fired WHERE schedule_id = ?", (sid,))
+                db.execute("DELETE FROM schedules WHERE id = ?", (sid,))
+        self._changed()
+        return len(ids)
+
 
 def new_items(have: Sequence[ListItem], items: Sequence[str]) -> list[str]:
     """``items`` not on the list yet (case aside), once each, in order."""
@@ -229,3 +244,11 @@ class SQLiteListStore:
     async def delete_person(self, person_id: str) -> int:
         return self.db.execute(
             "DELETE FROM list_items WHERE person_id = ?", (person_id,)).rowcount
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        """The person's list items (done ones too) holding ``words`` (/forget TEXT)."""
+        ns = [r[0] for r in self.db.execute(
+            "SELECT n, item FROM list_items WHERE person_id = ?", (person_id,))
+            if mentions(r[1], words)]
+        self.db.executemany("DELETE FROM list_items WHERE n = ?", [(n,) for n in ns])
+        return len(ns)

@@ -79,7 +79,8 @@ def test_mime_parser_never_raises_within_budget(raw: bytes) -> None:
     mail = parse_mail(raw)
     render_message(mail.note, (forwarded_quote(mail.forwarded, 2000),), "b0")
     recipient(mail.forwarded.sender)
-    message, _ = delivery(mail, "owner@example.com", "kith@kith.example", "Draft.", ok=True)
+    message, _ = delivery(mail, "owner@example.com", "kith@kith.example", "Draft.", ok=True,
+                          ready=True)
     assert message["To"] == "owner@example.com"
 
 

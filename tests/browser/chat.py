@@ -5,8 +5,8 @@ from __future__ import annotations
 from playwright.sync_api import Locator, Page
 
 
-def open_chat(page: Page, base: str) -> None:
-    page.goto(f"{base}/chat/kith")
+def open_chat(page: Page, base: str, query: str = "") -> None:
+    page.goto(f"{base}/chat/kith{query}")
     page.wait_for_selector("#log .empty, #log .msg")
 
 

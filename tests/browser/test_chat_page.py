@@ -9,8 +9,9 @@ from playwright.sync_api import Browser, Page
 
 from tests.browser.chat import contrast, open_chat, send
 from tests.browser.conftest import shot
-from tests.browser.kit import Served
+from tests.browser.kit import Served, serving
 from tests.fakes.llm import FakeLLM, Fault
+from tests.support import free_port, write_bot
 
 
 def test_a_reply_renders_formatted_and_its_script_never_runs(
@@ -48,10 +49,21 @@ def test_a_reply_renders_formatted_and_its_script_never_runs(
 
 
 def test_the_page_works_on_a_plain_http_name_that_is_not_localhost(
-    page: Page, kith: Served, artefacts: Path
+    page: Page, llm: tuple[FakeLLM, str], artefacts: Path, tmp_path: Path
 ) -> None:
-    base = f"http://kith.test:{kith.port}"
-    open_chat(page, base)
+    """A name that is not localhost (a LAN name) needs the token: opened once with
+    ``?token=``, the page works from its cookie."""
+    write_bot(tmp_path / "bots")
+    token = "Zq3-vN8xWp2LkT7rYc5HbM1sJd4GfA9e"
+    with serving(tmp_path, llm[1], free_port(), KITH_GATEWAY__WEBCHAT_TOKEN=token) as kith:
+        base = f"http://kith.test:{kith.port}"
+        page.goto(f"{base}/chat/kith")
+        assert "a valid token is required" in page.content()
+        open_chat(page, base, f"?token={token}")
+        _plain_http_chat(page, artefacts)
+
+
+def _plain_http_chat(page: Page, artefacts: Path) -> None:
     assert page.evaluate("window.isSecureContext") is False
     assert page.evaluate("typeof crypto.randomUUID") == "undefined"  # the old page died here
     reply = send(page, "hello from kith.test")

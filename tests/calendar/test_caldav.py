@@ -238,3 +238,19 @@ async def test_the_free_time_tool_says_times_only(core: ToolCore, fake: FakeLLM)
     assert "Mon 29 Mar 09:30–15:00" in tool_message["content"]
     assert "Mon 29 Mar 16:00–18:00" in tool_message["content"]
     assert "Standup" not in tool_message["content"]
+
+
+async def test_the_daily_briefing_includes_todays_events(core: ToolCore) -> None:
+    core.clock.now = datetime(2027, 3, 28, 20, 0, tzinfo=LISBON)
+    await core.send(message("a", 1, "/briefing 07:30"))
+    core.clock.now = datetime(2027, 3, 29, 7, 30, tzinfo=LISBON)
+    await core.scheduler.tick()
+    await core.dispatcher.join()
+    briefing = core.channel.replies[-1].text
+    assert briefing.splitlines() == [
+        "Good morning! Your Monday 29 March:",
+        "On your calendar:",
+        "- all day  Conference (Porto), until Tue 30 Mar",
+        "- 09:00–09:30  Standup",
+        "- 15:00–16:00  Call with NY",
+    ]

@@ -100,8 +100,8 @@ async def test_learning_switch_and_pending_forget(store: Store) -> None:
     await mem.set_learning(ana, False)
     assert await mem.learning(ana) is False
     await mem.set_pending_forget(ana, ["m1", "m2"])
-    assert await mem.take_pending_forget(ana) == ["m1", "m2"]
-    assert await mem.take_pending_forget(ana) == []
+    assert (await mem.take_pending_forget(ana)).ids == ("m1", "m2")
+    assert (await mem.take_pending_forget(ana)).ids == ()
 
 
 async def test_link_codes_merge_and_unlink_splits(store: Store) -> None:

@@ -68,7 +68,19 @@ BAD_CONFIGS = {
     "public gateway with a short token": (
         "[channels.web]\n", {"KITH_GATEWAY__HOST": "0.0.0.0",
                              "KITH_GATEWAY__WEBCHAT_TOKEN": "hunter2"},
-        "KITH_GATEWAY__WEBCHAT_TOKEN: required (at least 16 characters)"),
+        "KITH_GATEWAY__WEBCHAT_TOKEN: too weak"),
+    "a token of one repeated letter": (
+        "[channels.web]\n", {"KITH_GATEWAY__HOST": "0.0.0.0",
+                             "KITH_GATEWAY__WEBCHAT_TOKEN": "a" * 16},
+        "KITH_GATEWAY__WEBCHAT_TOKEN: too weak (about 5 bits; at least 128 needed)"),
+    "a public URL and no token on loopback": (  # a tunnel forwards to the loopback port
+        "[channels.web]\n", {"KITH_GATEWAY__PUBLIC_URL": "https://kith.example"},
+        "KITH_GATEWAY__WEBCHAT_TOKEN: required when a public URL is set"),
+    "a channel's public URL and no token": (
+        "[channels.telegram]\ntoken_env = 'KITH_TEST_TG'\nmode = 'webhook'\n"
+        "webhook_secret_env = 'KITH_TEST_TG_SECRET'\npublic_url = 'https://kith.example'\n",
+        {"KITH_TEST_TG": "123:abc", "KITH_TEST_TG_SECRET": "s3cret"},
+        "KITH_GATEWAY__WEBCHAT_TOKEN: required when a public URL is set"),
 }
 
 
@@ -92,3 +104,22 @@ def test_invalid_utf8_on_stdin_is_answered_without_a_traceback(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert b"Traceback" not in done.stderr and done.stdout == b"Got it.\n"
     assert fake.chat_requests[0]["messages"][-1]["content"].endswith("caf\ufffd \ufffd\ufffd olá")
+
+
+def test_kith_token_stores_a_strong_token_that_the_next_start_reads(tmp_path: Path) -> None:
+    from adapters.webauth import MIN_BITS, token_bits
+    write_bot(tmp_path / "bots")
+    (tmp_path / ".env").write_text("KITH_LOG_LEVEL=INFO\n", encoding="utf-8")
+    made = run_kith(tmp_path, "token")
+    assert made.returncode == 0, made.stderr
+    env_file = tmp_path / ".env"
+    assert str(env_file) in made.stdout
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    lines = env_file.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "KITH_LOG_LEVEL=INFO"  # the rest of the file is kept
+    token = lines[1].removeprefix("KITH_GATEWAY__WEBCHAT_TOKEN=")
+    assert token_bits(token) >= MIN_BITS and token not in made.stdout
+    public = {"KITH_GATEWAY__PUBLIC_URL": "https://kith.example"}
+    with running_fake_llm_sync(FakeLLM()) as url:
+        done = run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=url, **public)
+    assert done.returncode == 0, done.stderr

@@ -7,7 +7,7 @@ from tests.e2e.procs import run_kith
 from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import free_port, write_bot
 
-CANARY = "canary-7f3a9c1e5b"
+CANARY = "canary-7f3a9c1e5b-Qx8Lw2Zr"  # strong enough to be a web token
 
 
 def secret_env() -> dict[str, str]:

@@ -61,6 +61,7 @@ class Fault:
     status: int
     description: str
     retry_after: int | None = None
+    applied: bool = False  # the call takes effect, then its response is lost (a 502 instead)
 
 
 @dataclass
@@ -148,11 +149,13 @@ class FakeBotAPI:
     # -- test controls -------------------------------------------------------------------
 
     def inject(self, method: str, status: int, description: str = "",
-               retry_after: int | None = None, times: int = 1) -> None:
+               retry_after: int | None = None, times: int = 1, applied: bool = False) -> None:
+        """The next ``times`` calls of ``method`` fail with ``status``; with ``applied``
+        they take effect first (the response was lost after Telegram applied the call)."""
         text = description or ("Too Many Requests: retry after " + str(retry_after)
                                if status == 429 else f"Internal Server Error ({status})")
         queue = self._faults.setdefault(method, deque())
-        queue.extend(Fault(status, text, retry_after) for _ in range(times))
+        queue.extend(Fault(status, text, retry_after, applied) for _ in range(times))
 
     def clear_faults(self) -> None:
         """Drop every queued fault (the platform is back)."""
@@ -222,6 +225,9 @@ class FakeBotAPI:
         fault = self._faults.get(method)
         if fault:
             f = fault.popleft()
+            applier = getattr(self, "api_" + method, None)
+            if f.applied and applier is not None:
+                await applier(params)
             call.status = f.status
             await self._notify()
             extra = {"parameters": {"retry_after": f.retry_after}} if f.retry_after else {}

@@ -17,6 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from core.memory import forgetting
 from core.memory.model import (
     Identity,
     LinkResult,
@@ -177,17 +178,23 @@ class PostgresMemoryStore:
 
     # -- deletion and edits --------------------------------------------------------------
 
-    async def delete_memories(self, person_id: str, ids: Sequence[str]) -> int:
+    async def delete_memories(self, person_id: str, ids: Sequence[str],
+                              words: str = "") -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
-        they were learned from, then VACUUM (see :mod:`memory_edit`). Other people's ids
-        are ignored."""
+        they were learned from; with ``words``, also every memory, message, reply and
+        summary of the person's holding them; then VACUUM (see :mod:`memory_edit`). Other
+        people's ids are ignored."""
         async with self._pool.connection() as conn:
             async with conn.transaction():
+                if words:
+                    ids = [*ids, *await memory_edit.memories_with(conn, person_id, words)]
                 doomed = await memory_edit.with_history(conn, person_id, ids)
                 await memory_edit.purge(conn, doomed)
-                if doomed:
+                if words:
+                    await memory_edit.drop_turns_with(conn, person_id, words)
+                if doomed or words:
                     await memory_edit.drop_command_turns(conn, person_id)
-            if doomed:
+            if doomed or words:
                 await vacuum(conn, memory_edit.DELETE_TABLES)
         return len(doomed)
 
@@ -198,7 +205,8 @@ class PostgresMemoryStore:
                     "SELECT id FROM memories WHERE person_id = %s FOR UPDATE", (person_id,))
                 doomed = [str(r[0]) for r in await cur.fetchall()]
                 await memory_edit.purge(conn, doomed)
-                await memory_edit.drop_command_turns(conn, person_id)
+                # a fact said twice, a guessed source, a reminder's request: all their words
+                await memory_edit.drop_person_turns(conn, person_id)
                 await conn.execute(
                     "DELETE FROM memory_forget_pending WHERE person_id = %s", (person_id,))
             await vacuum(conn, memory_edit.DELETE_TABLES)
@@ -236,21 +244,22 @@ class PostgresMemoryStore:
         async with self._pool.connection() as conn:
             await conn.execute("UPDATE people SET learning = %s WHERE id = %s", (on, person_id))
 
-    async def set_pending_forget(self, person_id: str, ids: Sequence[str]) -> None:
+    async def set_pending_forget(self, person_id: str, ids: Sequence[str],
+                                 text: str = "") -> None:
         async with self._pool.connection() as conn:
             await conn.execute(
                 "INSERT INTO memory_forget_pending (person_id, ids, created_at) "
                 "VALUES (%s, %s, now()) ON CONFLICT (person_id) DO UPDATE "
                 "SET ids = excluded.ids, created_at = excluded.created_at",
-                (person_id, ",".join(ids)))
+                (person_id, forgetting.encode(ids, text)))
 
-    async def take_pending_forget(self, person_id: str) -> list[str]:
+    async def take_pending_forget(self, person_id: str) -> forgetting.Pending:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM memory_forget_pending WHERE person_id = %s RETURNING ids",
                 (person_id,))
             row = await cur.fetchone()
-        return [i for i in str(row[0]).split(",") if i] if row else []
+        return forgetting.decode(str(row[0]) if row else None)
 
     # -- identities, linking, export -----------------------------------------------------
 

@@ -112,3 +112,68 @@ async def source_texts(conn: Conn, inbound_ids: Sequence[str]) -> dict[str, str]
         "SELECT inbound_id, text FROM turns WHERE role = 'user' AND inbound_id = ANY(%s)",
         (ids,))
     return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
+
+
+async def drop_person_turns(conn: Conn, person_id: str) -> None:
+    """Every message the person sent and every reply to one, wherever they spoke; the
+    whole of each conversation nobody else spoke in; the inbox rows of those unless still
+    being answered; the summaries of every conversation touched (as SQLite's)."""
+    p = {"p": person_id}
+    cur = await conn.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = %(p)s", p)
+    convs = [str(r[0]) for r in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE conversation = ANY(%(c)s) "
+        "AND person_id IS NOT NULL AND person_id <> %(p)s", {**p, "c": convs})
+    shared = {str(r[0]) for r in await cur.fetchall()}
+    alone = [c for c in convs if c not in shared]
+    mine = "(SELECT inbound_id FROM turns WHERE person_id = %(p)s AND inbound_id IS NOT NULL)"
+    await conn.execute(f"DELETE FROM inbox WHERE id IN {mine} AND status NOT IN {_OPEN}", p)
+    await conn.execute(f"DELETE FROM turns WHERE inbound_id IN {mine}", p)
+    await conn.execute("DELETE FROM turns WHERE person_id = %(p)s", p)
+    await conn.execute(
+        f"DELETE FROM inbox WHERE conversation = ANY(%(c)s) AND status NOT IN {_OPEN}",
+        {"c": alone})
+    await conn.execute("DELETE FROM turns WHERE conversation = ANY(%(c)s)", {"c": alone})
+    await conn.execute(
+        "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ANY(%(c)s)",
+        {"c": convs})
+
+
+async def memories_with(conn: Conn, person_id: str, words: str) -> list[str]:
+    """The person's memories (replaced ones too) whose text holds ``words``."""
+    cur = await conn.execute(
+        "SELECT id FROM memories WHERE person_id = %s AND strpos(lower(text), lower(%s)) > 0",
+        (person_id, words))
+    return [str(r[0]) for r in await cur.fetchall()]
+
+
+async def drop_turns_with(conn: Conn, person_id: str, words: str) -> None:
+    """As SQLite's: the person's messages holding ``words`` with their replies, Kith's
+    replies retelling them, finished inbox rows holding them (never another person's
+    message; a retelling reply is blanked), and the summaries touched or retelling them."""
+    cur = await conn.execute(
+        "SELECT DISTINCT conversation FROM turns WHERE person_id = %s", (person_id,))
+    q = {"p": person_id, "w": words, "c": [str(r[0]) for r in await cur.fetchall()]}
+    has = "strpos(lower({}), lower(%(w)s)) > 0"
+    cur = await conn.execute(
+        f"SELECT DISTINCT inbound_id FROM turns WHERE person_id = %(p)s AND inbound_id IS "
+        f"NOT NULL AND ({has.format('text')} OR {has.format('quoted')})", q)
+    q["s"] = [str(r[0]) for r in await cur.fetchall()]
+    cur = await conn.execute(
+        "SELECT DISTINCT inbound_id FROM turns WHERE conversation = ANY(%(c)s) AND person_id "
+        "IS NOT NULL AND person_id <> %(p)s AND inbound_id IS NOT NULL", q)
+    q["o"] = [str(r[0]) for r in await cur.fetchall()]
+    retold = f"(role = 'assistant' AND ({has.format('text')} OR {has.format('trace')}))"
+    await conn.execute(
+        "UPDATE conversations SET summary = '', summary_upto = 0 WHERE key = ANY(%(c)s) AND "
+        "(key IN (SELECT conversation FROM turns WHERE inbound_id = ANY(%(s)s) OR "
+        f"{retold}) OR {has.format('summary')})", q)
+    await conn.execute(f"DELETE FROM turns WHERE conversation = ANY(%(c)s) AND {retold}", q)
+    await conn.execute("DELETE FROM turns WHERE inbound_id = ANY(%(s)s)", q)
+    await conn.execute(
+        f"DELETE FROM inbox WHERE status NOT IN {_OPEN} AND (id = ANY(%(s)s) OR "
+        f"(conversation = ANY(%(c)s) AND NOT id = ANY(%(o)s) AND {has.format('payload')}))", q)
+    await conn.execute(
+        f"UPDATE inbox SET reply = '' WHERE status NOT IN {_OPEN} AND conversation = "
+        f"ANY(%(c)s) AND {has.format('reply')}", q)

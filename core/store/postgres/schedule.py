@@ -157,6 +157,20 @@ class PostgresScheduleStore(OnPool):
         self._changed()
         return count
 
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        async with self._pool.connection() as conn:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    "SELECT id FROM schedules WHERE person_id = %s "
+                    "AND strpos(lower(text), lower(%s)) > 0", (person_id, words))
+                ids = [str(r[0]) for r in await cur.fetchall()]
+                await conn.execute("DELETE FROM schedule_fired WHERE schedule_id = ANY(%s)",
+                                   (ids,))
+                await conn.execute("DELETE FROM schedules WHERE id = ANY(%s)", (ids,))
+            await vacuum(conn, ("schedules", "schedule_fired"))
+        self._changed()
+        return len(ids)
+
 
 class PostgresListStore(OnPool):
     async def add_items(self, person_id: str, name: str, items: Sequence[str],
@@ -193,6 +207,15 @@ class PostgresListStore(OnPool):
         async with self._pool.connection() as conn:
             cur = await conn.execute("DELETE FROM list_items WHERE person_id = %s",
                                      (person_id,))
+            count = cur.rowcount
+            await vacuum(conn, ("list_items",))
+        return count
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "DELETE FROM list_items WHERE person_id = %s "
+                "AND strpos(lower(item), lower(%s)) > 0", (person_id, words))
             count = cur.rowcount
             await vacuum(conn, ("list_items",))
         return count

@@ -272,3 +272,17 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
                                            serialization.PrivateFormat.TraditionalOpenSSL,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+@dataclass(frozen=True)
+class SlowLookup(KeyLookup):
+    """Like :class:`KeyLookup`, but names under ``slow`` take ``delay`` seconds to answer
+    (a forger's domain whose DNS is slow on purpose)."""
+
+    slow: str = ""
+    delay: float = 0.0
+
+    def __call__(self, name: bytes, timeout: int = 5) -> bytes | None:
+        if self.slow and name.decode().rstrip(".").endswith(self.slow):
+            time.sleep(self.delay)
+        return super().__call__(name, timeout)

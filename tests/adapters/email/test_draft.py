@@ -86,7 +86,7 @@ def test_long_email_is_cut() -> None:
 def test_reply_email_goes_to_owner_with_ready_to_send_eml() -> None:
     mail = parse_mail((FIXTURES / "attachment_forward.eml").read_bytes())
     message, eml = delivery(mail, "owner@example.com", "kith@kith.example", "Yes, from Jan.",
-                            ok=True)
+                            ok=True, ready=True)
     assert message["To"] == "owner@example.com"
     assert message["Subject"] == "Draft: Re: Question about the lease"
     assert message["In-Reply-To"] == "<fwd-attach-0006@example.com>"
@@ -105,9 +105,11 @@ def test_reply_email_goes_to_owner_with_ready_to_send_eml() -> None:
 
 def test_no_eml_when_sender_unknown_or_draft_failed() -> None:
     plain = parse_mail((FIXTURES / "not_a_forward.eml").read_bytes())
-    assert delivery(plain, "o@example.com", "k@kith.example", "draft", ok=True)[1] is None
+    assert delivery(plain, "o@example.com", "k@kith.example", "draft", ok=True,
+                    ready=True)[1] is None
     gmail = parse_mail((FIXTURES / "gmail_plain.eml").read_bytes())
-    message, eml = delivery(gmail, "o@example.com", "k@kith.example", "sorry", ok=False)
+    message, eml = delivery(gmail, "o@example.com", "k@kith.example", "sorry", ok=False,
+                            ready=True)
     assert eml is None and message["Subject"].startswith("No draft:")
 
 
@@ -153,7 +155,8 @@ SENDERS = [
 
 def _ready_to(raw: bytes) -> list[str]:
     mail = parse_mail(raw)
-    message, eml = delivery(mail, "owner@example.com", "kith@kith.example", "Fine.", ok=True)
+    message, eml = delivery(mail, "owner@example.com", "kith@kith.example", "Fine.", ok=True,
+                            ready=True)
     assert eml is not None
     [attached] = [p for p in message.iter_attachments() if p.get_filename() == "reply.eml"]
     ready = BytesParser(policy=policy.default).parsebytes(attached.get_content())

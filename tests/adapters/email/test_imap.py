@@ -17,6 +17,7 @@ from tests.adapters.email.conftest import (
     forward,
 )
 from tests.adapters.email.servers import DkimKey, Dovecot, Relay
+from tests.canary import assert_clean, debug_log
 from tests.fakes.llm import FakeLLM
 
 PASSWORD_ENV = "EMAIL_TEST_IMAP_PASSWORD"
@@ -94,3 +95,22 @@ async def _until_flagged(rig: EmailRig, dovecot: Dovecot, tag: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("mails were not flagged as handled")
+
+
+async def test_imap_login_leaves_no_password_in_the_debug_log(
+    tmp_path: Path, fake_llm: tuple[FakeLLM, str], relay: Relay, keys: dict[str, DkimKey],
+    dovecot: Dovecot, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Canary at DEBUG: the IMAP login (and a mail read after it) logs no password."""
+    monkeypatch.setenv(PASSWORD_ENV, dovecot.password)
+    toml = email_toml(relay.port, listen=False, imap=_imap_table(dovecot, True))
+    tag = f"canary-{tmp_path.name}"
+    with debug_log() as out:
+        async with email_rig(tmp_path, fake_llm, relay, keys, toml) as rig:
+            assert rig.channel.watcher is not None
+            await asyncio.wait_for(rig.channel.watcher.connected.wait(), 20)
+            rig.fake.script([f"Dear Alice, yes. ({tag})"])
+            good = rig.signed(forward("say yes", f"Lunch? {tag}", msgid=f"<{tag}@example.com>"))
+            await asyncio.to_thread(_append, dovecot, good)
+            await rig.drafts(1)
+    assert_clean(out, dovecot.password)

@@ -12,7 +12,7 @@ from adapters.matrix.decode import (
     RoomInfo,
     after_own_join,
     inviter,
-    strip_reply_fallback,
+    reply_fallback,
     to_inbound,
 )
 from adapters.matrix.render import edit_content, message_content, to_html
@@ -166,5 +166,5 @@ def test_to_inbound_never_raises(payload: Any, room: RoomInfo) -> None:
 
 
 @given(body=st.text(max_size=200))
-def test_strip_reply_fallback_never_grows(body: str) -> None:
-    assert len(strip_reply_fallback(body)) <= len(body)
+def test_reply_fallback_never_grows(body: str) -> None:
+    assert len(reply_fallback(body)[0]) <= len(body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import stat
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from tests.adapters.matrix.kit import (
 )
 from tests.adapters.matrix.people import Human
 from tests.adapters.matrix.synapse import Synapse
+from tests.canary import assert_clean, debug_log
 from tests.fakes.llm import FakeLLM
 
 LOST_KEY = {"algorithm": "m.megolm.v1.aes-sha2", "sender_key": "c2VuZGVyIGtleSBvZiBhIGxvc3Q",
@@ -221,3 +223,21 @@ async def test_access_token_login_and_the_ignore_policy_for_unverified_devices(
             assert alice.shown(room_id, bot_id) == {}
             alice_device = channel.client.device_store[alice.user_id][alice.client.device_id]
             assert alice_device.blacklisted
+
+
+async def test_password_login_leaves_no_secret_in_the_debug_log_and_keys_private(
+    synapse: Synapse, tmp_path: Path, fake_llm: tuple[FakeLLM, str],
+) -> None:
+    """Canary at DEBUG: nio logs the login response (access token and all) while it
+    validates it, before Kith can know the token. And the device keys are the owner's."""
+    bot_id = synapse.register(unique("bot"), PASSWORD)
+    with debug_log() as out:
+        async with running_bot(tmp_path, fake_llm[1], bot_toml(synapse, bot_id, [])) as channel:
+            token = channel.client.access_token
+            store = channel.store_dir
+    assert "Validating response schema" in out.getvalue()  # nio's own DEBUG lines ran
+    assert_clean(out, token, PASSWORD)
+    files = [p for p in store.iterdir() if p.is_file()]
+    assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files), files
+    for directory in (store, tmp_path / "data" / "kith", tmp_path / "data" / "kith" / "matrix"):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from adapters.whatsapp.cloud_channel import CloudWhatsApp
 from bots.runtime import Kith
 from core.events import Attachment
 from core.media import MediaUnavailable
+from tests.canary import assert_clean
 from tests.fakes.graph import FakeGraph, Fault
 from tests.fakes.llm import FakeLLM
 from tests.fakes.loopback import serve_loopback
@@ -253,3 +255,11 @@ async def test_media_is_fetched_with_the_access_token(rig: Rig) -> None:
     with pytest.raises(MediaUnavailable):
         await api.fetch_media(Attachment("audio", "../../etc/passwd"), 10**6)
 
+
+
+async def test_no_credential_in_the_debug_log(debug_logs: io.StringIO, rig: Rig) -> None:
+    """Canary: the access token and app secret are in no log line, at DEBUG."""
+    rig.llm.reply = "Hello from Kith"
+    assert (await rig.post(fixture("cloud_text"))).status_code == 200
+    await rig.graph.wait_messages(1)
+    assert_clean(debug_logs, TOKEN, APP_SECRET, VERIFY)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from bots.runtime import Kith
 from core.events import Attachment
 from core.media import MediaUnavailable
 from core.settings import ConfigError
+from tests.canary import assert_clean
 from tests.fakes.llm import FakeLLM
 from tests.fakes.loopback import serve_loopback
 from tests.fakes.twilio import FakeTwilio, Fault
@@ -265,3 +267,11 @@ async def test_public_url_is_required(tmp_path: Path, monkeypatch: pytest.Monkey
     with pytest.raises(ConfigError, match="public_url"):
         async with running_kith(settings):
             pass
+
+
+async def test_no_credential_in_the_debug_log(debug_logs: io.StringIO, rig: Rig) -> None:
+    """Canary: the auth token signs every request and is in no log line, at DEBUG."""
+    rig.llm.reply = "Hi Alice!"
+    assert (await rig.post(fixture("twilio_text"))).status_code == 200
+    await rig.twilio.wait_messages(1)
+    assert_clean(debug_logs, TOKEN)

@@ -92,7 +92,7 @@ async def test_forget_text_asks_first_then_deletes_only_the_matches(
         assert "Plays the oboe" in ask and "/forget yes" in ask and "Bruno" not in ask
         assert "Plays the oboe" in await core.say(msg("telegram", "ana", "/memory"))
         done = await core.say(msg("telegram", "ana", "/forget yes"))
-        assert done == "Done: I deleted 1 memories."
+        assert done.startswith("Done: I deleted ") and "mentioning 'oboe'" in done
         listing = await core.say(msg("telegram", "ana", "/memory"))
         assert "oboe" not in listing and "Bruno" in listing
         assert "no memory matching" in await core.say(msg("telegram", "ana", "/forget tuba"))

@@ -35,6 +35,7 @@ from tests.core.harness import Recorder
 CLAIM = re.compile(r"\b(set|added|created|scheduled|done|remind(ed|er)|noted|saved|"
                    r"remember(ed)?|ticked|i'?ll|will)\b", re.IGNORECASE)
 INSTRUCTIONS = ("confirm in a few words", "was shown this", "tool_call", '"name":',
+                "shown_to_person", "hown to person",
                 '"arguments"', "FREQ=", "RRULE")
 
 

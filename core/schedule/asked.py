@@ -104,6 +104,8 @@ def _rule(asked: Asked, anchor: datetime) -> str | None:
         last = _date(asked.until, "until date")
         if last < anchor.date():
             raise TimeError(f"until {last.isoformat()} is before the first reminder")
+        if last == anchor.date() and freq != "HOURLY":
+            return None  # a repeat that ends the day it starts is once
         parts.append(f"UNTIL={last:%Y%m%d}T235959")
     return ";".join(parts)
 

@@ -51,11 +51,19 @@ _TOKENS = re.compile(
 OPENINGS = ("<|", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>",
             "<think>", "</think>", "<tools>", "[TOOL_CALLS]", "[TOOL_RESULTS]",
             "[AVAILABLE_TOOLS]", "[INST]", "[/INST]", "<start_of_turn>", "<end_of_turn>",
-            "</s>")
+            "</s>", "shown_to_person", "Shown to person", "shown to person",
+            "Shown_to_person")
+
+
+# Kith's own tool-result vocabulary, which a small model sometimes repeats as its reply
+_KITH = re.compile(
+    r"^[ \t]*\W{0,2}shown[_ ]to[_ ]person\W{0,2}[ \t]*[:=][ \t]*(?:true|false)\W?[ \t]*$",
+    re.IGNORECASE | re.MULTILINE)
 
 
 def has_markup(text: str) -> bool:
-    return bool(_BLOCKS.search(text) or _OTHER_TURN.search(text) or _TOKENS.search(text))
+    return bool(_BLOCKS.search(text) or _OTHER_TURN.search(text) or _TOKENS.search(text)
+                or _KITH.search(text))
 
 
 def strip_markup(text: str) -> str:
@@ -66,5 +74,5 @@ def strip_markup(text: str) -> str:
     other = _OTHER_TURN.search(text)
     if other is not None:
         text = text[:other.start()]
-    text = _TOKENS.sub("", text)
+    text = _KITH.sub("", _TOKENS.sub("", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()

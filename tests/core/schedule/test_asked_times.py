@@ -61,6 +61,10 @@ CASES: list[tuple[str, tuple[int, ...], Asked, tuple[int, ...], str | None]] = [
     ("Europe/Lisbon", (2026, 12, 7, 9, 0), Asked(time="08:00", repeat="daily",
                                                  until="2026-12-31"),
      (2026, 12, 8, 8, 0), "FREQ=DAILY;UNTIL=20261231T235959"),
+    # "weekly on monday until today" (Qwen's way of saying once) is once
+    ("Europe/Lisbon", (2026, 12, 7, 9, 0), Asked(time="17:00", repeat="weekly",
+                                                 days=("monday",), until="2026-12-07"),
+     (2026, 12, 7, 17, 0), None),
     ("America/New_York", (2026, 12, 7, 9, 0), Asked(date="2026-12-15", time="10:00",
                                                     repeat="monthly"),
      (2026, 12, 15, 10, 0), "FREQ=MONTHLY"),

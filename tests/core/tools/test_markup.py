@@ -69,6 +69,8 @@ MARKUP: list[tuple[str, str, str]] = [
     ("phi", "Sure thing.<|end|><|user|>ok", "Sure thing."),
     ("reasoning block", "<think>they want eggs</think>Eggs added.", "Eggs added."),
     ("endoftext", "Bye.<|endoftext|>", "Bye."),
+    ("kith's tool-result key repeated", "Shown to person: true", ""),
+    ("kith's key after a sentence", "Done.\nshown_to_person: true", "Done."),
 ]
 
 

@@ -1,6 +1,6 @@
 """``/me/<bot>``: what Kith knows about the web chat's owner, and one-click control over it.
 
-Every change goes through core/memory/controls.py — the functions the slash commands
+Every change goes through core/controls.py — the functions the slash commands
 use — so forgetting from the page is the same real deletion as ``/forget``. Same auth as
 the chat (its ``refuse`` check: token off loopback, same origin); changes must be JSON
 POSTs, which a form on another site cannot send.
@@ -20,9 +20,9 @@ from starlette.routing import Route
 
 from adapters import web_assets
 from adapters.base import ChannelContext
+from core import controls
 from core.commands import PREF_KEYS
 from core.events import Sender
-from core.memory import controls
 from core.memory.model import GROUP_PREFIX
 from core.schedule.times import say_local
 from core.tools.reminders import describe_rule

@@ -146,11 +146,16 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
+    from bots.reach import mcp_lines, web_line
+
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
     if (learning := learning_line(settings.data_dir / preflight.DB_NAME)) is not None:
         print(learning)
     platforms = await _check_channels(fleet)
+    print(web_line(settings))
+    for line in await mcp_lines(fleet):
+        print(line)
     choice = await choose(settings, show_progress=False)
     try:
         return max(await _check_model(choice, fleet), platforms)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapters.base import ChannelConfig
 from adapters.caldav.config import CalendarConfig
+from adapters.mcp.config import McpServer, check_name
 from bots.registry import channel_spec, known_channels
 from core.profile import BotProfile
 from core.schedule.times import TimeError, zone
@@ -37,13 +38,16 @@ class BotFile(BaseModel):
     tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
     timezone: str | None = Field(None, description="IANA zone for people without /prefs")
     calendar: CalendarConfig | None = Field(None, description="the owner's CalDAV calendar")
+    mcp: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                           description="the owner's MCP servers for this bot")
 
     @field_validator("tools")
     @classmethod
     def _known_tools(cls, value: list[str] | None) -> list[str] | None:
-        unknown = [name for name in value or () if name not in catalog.ALL]
+        known = (*catalog.ALL, *catalog.CONFIGURED)
+        unknown = [name for name in value or () if name not in known]
         if unknown:
-            raise ValueError(f"unknown tool {unknown[0]!r} (known: {', '.join(catalog.ALL)})")
+            raise ValueError(f"unknown tool {unknown[0]!r} (known: {', '.join(known)})")
         return value
 
     @field_validator("timezone")
@@ -63,6 +67,7 @@ class BotDefinition:
     channels: dict[str, ChannelConfig]
     path: Path
     calendar: CalendarConfig | None = None
+    mcp: dict[str, McpServer] = field(default_factory=dict)
 
 
 def _dotted(loc: tuple[int | str, ...], prefix: str = "") -> str:
@@ -107,15 +112,33 @@ def load_bot(directory: Path) -> BotDefinition:
             channels[channel] = config
     if not channels:
         raise ConfigError(f"{path}: channels: the bot has no enabled channel")
+    servers = _mcp_servers(path, spec.mcp)
     tools = tuple(spec.tools) if spec.tools is not None else None
     if tools is None and spec.calendar is not None:  # a calendar brings its tools
-        tools = (*catalog.DEFAULT, *catalog.CALENDAR)
+        tools = (*catalog.DEFAULT, *catalog.CALENDAR, *catalog.CONFIGURED)
     profile = BotProfile(name=name, persona=persona, model=spec.model,
                          vision_model=spec.vision_model,
                          display_name=spec.display_name, tools=tools,
                          timezone=spec.timezone)
     return BotDefinition(profile=profile, channels=channels, path=path,
-                         calendar=spec.calendar)
+                         calendar=spec.calendar, mcp=servers)
+
+
+def _mcp_servers(path: Path, tables: dict[str, dict[str, Any]]) -> dict[str, McpServer]:
+    servers: dict[str, McpServer] = {}
+    for name, table in tables.items():
+        try:
+            check_name(name)
+            server = McpServer.model_validate(table)
+        except ValidationError as err:
+            problem = describe_validation_error(
+                err, functools.partial(_dotted, prefix=f"mcp.{name}."))
+            raise ConfigError(f"{path}: {problem.replace('.: ', ': ')}") from None
+        except ValueError as err:
+            raise ConfigError(f"{path}: {err}") from None
+        if server.enabled:
+            servers[name] = server
+    return servers
 
 
 def load_fleet(bots_dir: Path) -> list[BotDefinition]:

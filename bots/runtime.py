@@ -13,6 +13,7 @@ from bots import coordination as coord
 from bots import preflight
 from bots.calendars import FleetCalendars
 from bots.fleet import BotDefinition
+from bots.reach import Reach
 from bots.registry import channel_spec
 from bots.supervisor import Channels, Supervised
 from core.agent import Agent
@@ -85,6 +86,7 @@ class Kith:
         )
         embedder = local_embedder(settings)
         self.calendars = FleetCalendars(fleet)
+        self.reach = Reach(settings, fleet)  # web and MCP tools
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
@@ -92,7 +94,7 @@ class Kith:
             memory=MemorySettings.of(
                 settings.memory, embed=settings.llm.embed_model is not None or bool(embedder)),
             reranker=self.reranker, embedder=embedder,
-            media=self.media, calendars=self.calendars or None,
+            media=self.media, calendars=self.calendars or None, tools=self.reach.toolbox,
         )
         self.leases = self.coordination.leases
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
@@ -146,6 +148,7 @@ class Kith:
         os.chmod(self.settings.data_dir, 0o700)  # people's words and keys live here
         await self.store.open()
         await self.coordination.open()
+        await self.reach.start()
         self._build_channels()
         # Resume before consume: what was open before a restart (pending, answered but not
         # delivered, held for a model) is queued before any channel takes a new message,
@@ -200,6 +203,7 @@ class Kith:
         await self.agent.wait_background()
         await self.media.aclose()
         await self.calendars.close()
+        await self.reach.aclose()
         await self.agent.learner.close()  # what it had not extracted stays queued
         if self.reranker is not None:
             await self.reranker.aclose()

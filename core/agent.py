@@ -16,6 +16,7 @@ from core.calendar.model import CalendarReader, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.history import ToolTrace
+from core.inbox.driver import commit_alone
 from core.llm import ChatModel, LLMError, Usage
 from core.llm.priority import background
 from core.logging import get_logger
@@ -40,11 +41,13 @@ from core.reply import Reply, span
 from core.schedule.deliver import scheduled_text
 from core.schedule.times import resolve_zone
 from core.settings import PromptSettings
-from core.store.base import InboxStatus, Store, TurnRecord
+from core.store.base import Store, TurnRecord
 from core.tokens import estimate_tokens
 from core.tools import catalog
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
+from core.tools.registry import Registry
+from core.tools.selection import Selector
 
 log = get_logger("kith.agent")
 
@@ -54,11 +57,27 @@ UNREACHABLE = (
     "answer it once the model is back, if that's within {horizon}; after that I'll let you "
     "know it was dropped."
 )
+MISCONFIGURED = (
+    "Sorry — my language model refused my credentials, so I can't answer this. That is a "
+    "problem in my configuration, not something you did; my owner has to fix it."
+)
 INTERRUPTED = "\n\n(My connection to the language model dropped, so this reply is incomplete.)"
 PAIRING = (
     "Hi! I'm a private assistant and only talk with people my owner has approved. "
     "If you know them, send them this code: {code}"
 )
+
+
+def credentials_refused(err: LLMError) -> bool:
+    """The model server answered 401/403: a configuration error, not an outage."""
+    node: BaseException | None = err
+    for _ in range(8):
+        if node is None:
+            return False
+        if getattr(node, "status_code", None) in (401, 403):
+            return True
+        node = node.__cause__ or node.__context__
+    return False
 
 
 def profile_lines(prefs: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -94,6 +113,7 @@ class Agent:
         hold_for: float = 3600.0,
         media: MediaPipeline | None = None,
         calendars: Calendars | None = None,
+        tools: Mapping[str, Registry] | None = None,
     ) -> None:
         self.store = store
         self.model = model
@@ -107,9 +127,12 @@ class Agent:
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
         self.calendars = calendars
-        self.tools = {name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.tools = tools if tools is not None else {
+            name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
+        self.selector = Selector()  # the few tools each request offers (≤ 2.5 KB of JSON)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self._boundary_key = secrets.token_bytes(16)
+        self._refusal_told = False  # the owner was told the model refused our credentials
 
     def _model_for(self, conversation: str) -> str | None:
         bot = self.bots.get(ConversationKey.parse(conversation).bot)
@@ -127,10 +150,13 @@ class Agent:
         return hmac.new(self._boundary_key, str(conv).encode(), hashlib.sha256).hexdigest()[:16]
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
-        """One turn's reply. When no model answers, the reply's status is FAILED, the turn
+        """One turn's reply; its outcome is the reply's ``status`` and ``record`` (the turn,
+        handed to ``reply.commit``: the dispatcher writes it with the message's status; run
+        alone, it is recorded here). When no model answers, the status is FAILED, the turn
         is not recorded (the dispatcher holds the message and runs it again later), and
         the person is told so — unless ``held``: they were told already."""
         reply = Reply(inbound)
+        reply.on_commit(lambda record: commit_alone(self.store, record))
         return reply.attach(self._run(inbound, reply, held))
 
     async def _run(self, inbound: Inbound, reply: Reply, held: bool) -> AsyncIterator[str]:
@@ -155,7 +181,7 @@ class Agent:
                                reply=reply)  # stored until the platform accepts it
             return
         if not inbound.wants_answer:
-            await self._finish(inbound, person, inbound.text, None)
+            await self._finish(inbound, person, inbound.text, None, reply=reply)
             return
         command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
@@ -216,6 +242,13 @@ class Agent:
                     usage = delta.usage or usage
                     endpoint = delta.endpoint or endpoint
         except LLMError as err:
+            if not parts and credentials_refused(err):  # answered, not held: no retry helps
+                self._tell_refused(err)
+                reply.status = ReplyStatus.FAILED
+                yield lead + MISCONFIGURED
+                await self._finish(inbound, person, inbound.text, None,
+                                   answer=lead + MISCONFIGURED, reply=reply)
+                return
             failed = True
             reply.status = ReplyStatus.INTERRUPTED if parts else ReplyStatus.FAILED
             log.error("turn_failed", error=str(err), partial=bool(parts), held=held)
@@ -225,6 +258,8 @@ class Agent:
                 return
             yield INTERRUPTED
         text = "".join(parts)
+        if not failed:
+            self._refusal_told = False
         await self._finish(
             inbound, person, inbound.text, None if failed else text, estimate_tokens(text),
             answer=lead + (text + INTERRUPTED if failed else text), reply=reply,
@@ -241,6 +276,15 @@ class Agent:
         if not failed and text:
             await self.learner.note(inbound, person)  # batched extraction, off this path
 
+    def _tell_refused(self, err: LLMError) -> None:
+        """Once (until a model answers again): the owner's log says what to fix."""
+        if self._refusal_told:
+            log.debug("llm_credentials_refused", error=str(err))
+            return
+        self._refusal_told = True
+        log.error("llm_credentials_refused", error=str(err),
+                  fix="check the model server's API key (KITH_LLM__API_KEY) and its access")
+
     async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
                          model: str | None, taint: Taint) -> ToolLoop | None:
         """The tool loop for this turn, or None when the bot has no tools. ``taint``: the
@@ -253,7 +297,8 @@ class Agent:
         ctx = ToolContext(inbound, person, self.store, self.clock, zone, source,
                           self._calendar(inbound))
         return ToolLoop(
-            self.model, every, ctx, taint=taint,
+            self.model, self.selector.selecting(every, str(inbound.conversation),
+                                                inbound.text), ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens,
         )
@@ -300,18 +345,17 @@ class Agent:
 
     async def _finish(
         self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
-        reply_tokens: int = 0, *, answer: str | None = None, reply: Reply | None = None,
+        reply_tokens: int = 0, *, reply: Reply, answer: str | None = None,
         command: bool = False, trace: ToolTrace | None = None,
     ) -> None:
-        """Record the turn; with an ``answer`` the message is ``answered`` (the reply is
-        stored until the platform accepts it), otherwise it is ``done``."""
-        await self.store.finish_turn(TurnRecord(
+        """Hand the finished turn to the reply; an ``answer`` is stored until the platform
+        accepts it."""
+        await reply.commit(TurnRecord(
             inbound=inbound, person_id=person, user_text=user_text, reply_text=reply_text,
-            status=InboxStatus.ANSWERED if answer else InboxStatus.DONE,
             user_tokens=estimate_tokens(
                 (user_text or "") + "".join(q.text for q in inbound.quoted)),
             reply_tokens=reply_tokens, answer=answer or None,
-            answer_status=reply.status.value if answer and reply is not None else None,
+            answer_status=reply.status.value if answer else None,
             command=command, trace=trace,
         ))
 

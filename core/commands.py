@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from core import memory_commands, schedule_commands
 from core.calendar.agenda import agenda_text
 from core.calendar.model import CalendarReader
 from core.events import Inbound, Trust, utcnow
-from core.memory import commands as memory_commands
-from core.schedule import commands as schedule_commands
 from core.schedule.times import zone
 from core.store.base import Store
 

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,12 +24,6 @@ class LeaseLost(Exception):
     answers the message."""
 
 
-TURN_FENCE: ContextVar[int | None] = ContextVar("kith_turn_fence", default=None)
-"""The fencing token of the turns running in this task: the lease owner that must still
-hold a conversation when its turn commits (``None``: one process, nothing to fence). The
-dispatcher sets it in each conversation's worker; the store's ``finish_turn`` checks it."""
-
-
 class TurnLeases(Protocol):
     """Which process runs a conversation's turns right now.
 
@@ -40,7 +33,9 @@ class TurnLeases(Protocol):
     ``orphaned`` lists conversations with open messages that no live process holds;
     ``holding`` counts the leases this process holds, ``active`` those every live process
     holds (so replicas can share the open conversations fairly). ``token`` is the fencing
-    token of this process's leases (see :data:`TURN_FENCE`), ``None`` when nothing is shared.
+    token of this process's leases, ``None`` when nothing is shared: a turn run under the
+    lease passes it to ``finish_turn(record, fence=...)``, which commits only while the
+    lease still names this process.
     """
 
     @property

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from core.events import Inbound, Outbound, ReplyStatus
 
+if TYPE_CHECKING:
+    from core.store.base import TurnRecord
+
 Recorder = Callable[[tuple[str, ...]], Awaitable[None]]
+Committer = Callable[["TurnRecord"], Awaitable[None]]
 
 
 class DeliveryError(Exception):
@@ -37,8 +42,10 @@ async def _once(text: str) -> AsyncIterator[str]:
 class Reply:
     """Iterate for text as it arrives; ``text``/``status`` are final once it is done.
 
-    The producer is the agent's async generator; it persists the turn when it finishes,
-    so the dispatcher always :meth:`drain`\\ s a reply, even when delivery failed. The
+    The producer is the agent's async generator. Its outcome is the reply's ``status`` and,
+    once the turn is recorded, its ``record``: the producer hands the record to
+    :meth:`commit` before its last text is taken, and whoever runs the turn decides how it
+    is written (the dispatcher: with the message's status, fenced by its lease). The
     producer runs as its own task and the consumer takes everything produced since it
     last looked: an idle system forwards every token at once, a busy one hands adapters
     fewer, larger pieces instead of falling behind token by token.
@@ -52,6 +59,8 @@ class Reply:
         # failed delivery): a streaming channel edits them instead of sending new ones.
         self.shown: tuple[str, ...] = tuple(shown)
         self._recorder = recorder
+        self._committer: Committer | None = None
+        self.record: TurnRecord | None = None  # the finished turn, once committed
         self._parts: list[str] = []
         self._unread: list[str] = []
         self._source: AsyncIterator[str] | None = None
@@ -73,6 +82,17 @@ class Reply:
 
     def on_sent(self, recorder: Recorder) -> None:
         self._recorder = recorder
+
+    def on_commit(self, committer: Committer) -> None:
+        """Who writes the finished turn (set before the reply is first read)."""
+        self._committer = committer
+
+    async def commit(self, record: TurnRecord) -> None:
+        """The producer's finished turn: written by the committer (its error, e.g. a lost
+        lease, ends the reply)."""
+        self.record = record
+        if self._committer is not None:
+            await self._committer(record)
 
     async def sent(self, platform_ids: Sequence[str]) -> None:
         """Adapters call this as soon as the platform created a message for this reply

@@ -247,6 +247,35 @@ class GatewaySettings(BaseModel):
         return is_loopback(self.host)
 
 
+class WebSettings(BaseModel):
+    """The web tools: ``web_search`` over the owner's SearXNG, ``read_page`` for links."""
+
+    search_url: str | None = Field(
+        None, description="the owner's SearXNG, e.g. http://searx.lan:8888 (JSON enabled); "
+        "unset: no web tools")
+    allow_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="host names read_page may reach although they "
+        "resolve to a private or loopback address (your own services)")
+
+    @field_validator("search_url", mode="before")
+    @classmethod
+    def _unset(cls, value: Any) -> Any:
+        return _empty_is_unset(value)
+
+    @field_validator("search_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @field_validator("allow_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        return [h.strip() for h in value.split(",") if h.strip()] if isinstance(value, str) \
+            else value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -266,6 +295,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     delivery: DeliverySettings = Field(default_factory=DeliverySettings)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
     speech: SpeechSettings = Field(default_factory=SpeechSettings)

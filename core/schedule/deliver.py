@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from core.calendar.agenda import render
 from core.calendar.model import CalendarError, CalendarReader, Window
 from core.events import ScheduledTurn
-from core.schedule.model import Kind
+from core.schedule.model import Kind, ListStore, ScheduleStore
 from core.schedule.times import local_day_bounds, say_local, zone
-from core.store.base import Store
+
+
+class Planner(Protocol):
+    """The roles a due turn reads (the Store has them)."""
+
+    @property
+    def schedule(self) -> ScheduleStore: ...
+
+    @property
+    def lists(self) -> ListStore: ...
+
 
 LATE = timedelta(minutes=2)  # later than this, the reminder says it is late and why
 
@@ -36,7 +47,7 @@ async def _events(calendar: CalendarReader | None, window: Window, tz: str) -> l
     return ["On your calendar:", *(f"- {line.strip()}" for line in lines)]
 
 
-async def briefing_text(store: Store, person_id: str, turn: ScheduledTurn,
+async def briefing_text(store: Planner, person_id: str, turn: ScheduledTurn,
                         now: datetime, calendar: CalendarReader | None = None) -> str:
     """Today's events, reminders and open list items; "" on a day with nothing to say."""
     tz = turn.timezone
@@ -61,7 +72,7 @@ async def briefing_text(store: Store, person_id: str, turn: ScheduledTurn,
     return "\n".join(lines)
 
 
-async def scheduled_text(store: Store, person_id: str, turn: ScheduledTurn,
+async def scheduled_text(store: Planner, person_id: str, turn: ScheduledTurn,
                          now: datetime, calendar: CalendarReader | None = None) -> str:
     if turn.kind == Kind.BRIEFING.value:
         return await briefing_text(store, person_id, turn, now, calendar)

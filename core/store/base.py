@@ -77,13 +77,14 @@ class ConversationState:
 
 @dataclass(frozen=True, slots=True)
 class TurnRecord:
-    """What one finished turn writes, atomically with the inbox status."""
+    """What one finished turn writes, atomically with the inbox status. The agent fills in
+    the turn; ``status`` is decided by the lifecycle (``core.inbox``) when it commits."""
 
     inbound: Inbound
     person_id: str
     user_text: str | None  # None: do not record the message (e.g. a command)
     reply_text: str | None
-    status: InboxStatus
+    status: InboxStatus = InboxStatus.PENDING
     user_tokens: int = 0
     reply_tokens: int = 0
     answer: str | None = None  # what the person is sent (stored until the platform accepts)
@@ -149,7 +150,9 @@ class ConversationStore(Protocol):
     async def turn_count(self, key: ConversationKey) -> int: ...
     async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]: ...
     async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]: ...
-    async def finish_turn(self, record: TurnRecord) -> None: ...
+    # fence: the lease token the commit needs (replicas), None in one process (see
+    # core.coordination.TurnLeases); a fenced commit whose lease was taken raises LeaseLost
+    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None: ...
     async def set_summary(
         self, key: ConversationKey, epoch: int, summary: str, upto_seq: int, origin: Origin,
     ) -> None: ...

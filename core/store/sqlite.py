@@ -334,7 +334,8 @@ class SQLiteStore:
             for r in reversed(rows)
         ]
 
-    async def finish_turn(self, record: TurnRecord) -> None:
+    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None:
+        """One process: nothing to fence (``fence`` is None)."""
         inbound, key = record.inbound, str(record.inbound.conversation)
         now = _now()
         db = self.db

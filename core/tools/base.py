@@ -39,7 +39,7 @@ class Policy:
 class ToolContext:
     """What a handler may use: the turn's message and person, the store, the clock.
 
-    Also satisfies ``core.memory.commands.Context``, so memory tools reuse the controls.
+    Also satisfies ``core.memory_commands.Context``, so memory tools reuse the controls.
     """
 
     inbound: Inbound

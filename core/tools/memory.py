@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from core.memory import commands as controls
+from core import memory_commands as controls
 from core.memory.model import PRIVATE, MemoryKind, NewMemory, Source, group_scope
 from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolResult, Who

@@ -35,7 +35,7 @@ async def finish(store: Store, item: Inbound, reply: str, tr: ToolTrace | None =
     await store.record_inbound(item)
     person = await store.person_for("test", item.sender)
     await store.finish_turn(TurnRecord(item, person, item.text, reply, InboxStatus.DONE, 1, 1,
-                                       trace=tr))
+                                       trace=tr), fence=None)
 
 
 async def test_a_turns_tool_trace_and_origins_round_trip(store: Store) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from core.memory.controls import forget_everything
+from core.controls import forget_everything
 from core.memory.model import MemoryKind, NewMemory, Source
 from core.schedule.model import Kind, NewSchedule
 from core.store.base import InboxStatus, TurnRecord
@@ -51,7 +51,8 @@ async def test_forget_leaves_no_dead_rows_behind(pg_url: str, store: PostgresSto
         item = inbound(n, key, text=f"secret words {n}")
         await store.record_inbound(item)
         person = await store.person_for("test", item.sender)
-        await store.finish_turn(TurnRecord(item, person, item.text, "noted", InboxStatus.DONE))
+        await store.finish_turn(TurnRecord(item, person, item.text, "noted", InboxStatus.DONE),
+                                 fence=None)
     await _rows(pg_url, "CREATE EXTENSION IF NOT EXISTS pgstattuple")
     assert await store.forget(KEY) == 4
     for table in ("turns", "inbox"):
@@ -87,7 +88,8 @@ async def test_forget_all_leaves_no_dead_rows_in_the_tables_it_touched(
     item = inbound(1, text="my secret is 42")
     await store.record_inbound(item)
     person = await store.person_for("test", item.sender)
-    await store.finish_turn(TurnRecord(item, person, item.text, "noted", InboxStatus.DONE))
+    await store.finish_turn(TurnRecord(item, person, item.text, "noted", InboxStatus.DONE),
+                            fence=None)
     source = Source(item.id, "test", item.sender.platform_id, NOW)
     await store.memories.add_memory(
         NewMemory(person, "Secret is 42", MemoryKind.FACT, source, 0.9), NOW)

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.procs import KITH, kith_env, run_kith
+from tests.e2e.procs import KITH, REPO, kith_env, run_kith
 from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import free_port, write_bot
 
@@ -43,6 +44,24 @@ def test_check_lists_endpoints(tmp_path: Path) -> None:
     assert "answers, serving llama-test — but not meta-llama/Llama-3.1-8B-Instruct" in done.stdout
     assert "does not answer" in done.stdout
     assert "bot kith: channels web, terminal" in done.stdout
+    assert "web: off — set KITH_WEB__SEARCH_URL to your SearXNG" in done.stdout
+
+
+def test_check_starts_each_mcp_server(tmp_path: Path) -> None:
+    """kith check lists what each MCP server offers, and says why one does not start."""
+    write_bot(tmp_path / "bots", toml=(
+        "[channels.web]\n"
+        "[mcp.home]\n"
+        f"command = ['{sys.executable}', '-m', 'tests.fakes.mcp_server', 'stdio']\n"
+        f"env = {{ PYTHONPATH = '{REPO}' }}\n"
+        "[mcp.broken]\ncommand = ['/nonexistent/mcp-server']\n"))
+    with running_fake_llm_sync(FakeLLM()) as url:
+        done = run_kith(tmp_path, "check", KITH_LLM__BASE_URLS=url, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ("mcp kith/home: 6 tools (2 with side effects): home__lookup_note, "
+            "home__set_light, home__slow_answer, home__crash, home__garble, "
+            "home__add_thermostat") in done.stdout
+    assert "mcp kith/broken: no tools — " in done.stdout
 
 
 BAD_CONFIGS = {
@@ -54,6 +73,19 @@ BAD_CONFIGS = {
         "[channels.telegram]\ntoken_env = 'KITH_TEST_NO_SUCH_TOKEN'\nmode = 'polling'\n", {},
         "channels.telegram.token_env: Value error, environment variable "
         "KITH_TEST_NO_SUCH_TOKEN is not set"),
+    "search url not a url": (
+        "[channels.web]\n", {"KITH_WEB__SEARCH_URL": "searx.lan:8888"},
+        "KITH_WEB__SEARCH_URL: Value error, 'searx.lan:8888' is not an http(s) URL"),
+    "unknown tool": ("tools = ['web_serch']\n[channels.web]\n", {},
+                     "tools: Value error, unknown tool 'web_serch'"),
+    "mcp server with two transports": (
+        "[mcp.home]\ncommand = ['home-mcp']\nurl = 'http://127.0.0.1:9/mcp'\n[channels.web]\n",
+        {}, "mcp.home: Value error, set either command (stdio) or url (streamable HTTP)"),
+    "mcp header variable unset": (
+        "[mcp.notes]\nurl = 'http://127.0.0.1:9/mcp'\n"
+        "headers_env = { Authorization = 'KITH_TEST_NO_SUCH_MCP_TOKEN' }\n[channels.web]\n",
+        {}, "headers_env.Authorization: environment variable KITH_TEST_NO_SUCH_MCP_TOKEN is "
+            "not set"),
     "malformed toml": ("[channels.web\n", {}, "not valid TOML"),
     "unknown key": ("colour = 'blue'\n[channels.web]\n", {}, "colour: Extra inputs"),
     "no channel": ("display_name = 'x'\n", {}, "the bot has no enabled channel"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,7 +33,8 @@ async def serving(tmp_path: Path, llm_url: str) -> AsyncIterator[asyncio.subproc
     env = kith_env(tmp_path, KITH_LLM__BASE_URLS=llm_url, KITH_GATEWAY__PORT=str(port),
                    KITH_LLM__TIMEOUT="60", KITH_DELIVERY__RETRY_MIN="0.2",
                    KITH_DELIVERY__RETRY_MAX="0.5", TG_TEST_TOKEN=TOKEN,
-                   TG_TEST_SECRET=SECRET)
+                   TG_TEST_SECRET=SECRET,  # the bot names a public URL: pages need a token
+                   KITH_GATEWAY__WEBCHAT_TOKEN=secrets.token_urlsafe(32))
     proc = await asyncio.create_subprocess_exec(
         *KITH, "serve", env=env, cwd=tmp_path, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL)

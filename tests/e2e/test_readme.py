@@ -11,7 +11,7 @@ from bots.fleet import load_bot
 from tests.e2e.procs import REPO
 
 BLOCKS = re.findall(r"```toml\n(.*?)```", (REPO / "README.md").read_text(), re.S)
-ENV_NAMES = re.findall(r'_env = "([A-Z0-9_]+)"', "".join(BLOCKS))
+ENV_NAMES = re.findall(r'"(KITH_[A-Z0-9_]+)"', "".join(BLOCKS))  # token_env, headers_env
 
 
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"example-{i}" for i in range(len(BLOCKS))])

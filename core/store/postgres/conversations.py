@@ -3,7 +3,7 @@
 ``finish_turn`` writes the turns and the inbox status in one transaction, sent as one
 pipeline (one round trip to the server, not one per statement). Among replicas it is
 fenced: it commits only while this replica's lease still names it as the conversation's
-holder (:data:`core.coordination.TURN_FENCE`), a second round trip.
+holder (its ``fence`` argument, the lease token), a second round trip.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from core.codec import quoted_from_json, quoted_to_json
-from core.coordination import TURN_FENCE, LeaseLost
+from core.coordination import LeaseLost
 from core.events import ConversationKey
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
 from core.provenance import Origin
@@ -76,13 +76,12 @@ class PostgresConversations(OnPool):
         return [Turn(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "", origin=Origin(r[8]))
                 for r in reversed(rows)]
 
-    async def finish_turn(self, record: TurnRecord) -> None:
+    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None:
         inbound, key = record.inbound, str(record.inbound.conversation)
         now = datetime.now(UTC)
-        token = TURN_FENCE.get()
         async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
-            if token is not None:  # the lease row is locked to the commit: no takeover between
-                cur = await conn.execute(_FENCE, (key, token))
+            if fence is not None:  # the lease row is locked to the commit: no takeover between
+                cur = await conn.execute(_FENCE, (key, fence))
                 if await cur.fetchone() is None:
                     raise LeaseLost(key)  # rolls back: nothing of this turn is written
             await conn.execute(

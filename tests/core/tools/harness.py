@@ -60,13 +60,17 @@ class ToolCore:
 @asynccontextmanager
 async def tool_core(path: Path, url: str, now: datetime | None = None,
                     timezone: str | None = "Europe/Lisbon", calendars: Calendars | None = None,
+                    toolbox: Any = None, memory: Any = None,
                     **bot: Any) -> AsyncIterator[ToolCore]:
+    """``toolbox``: the agent's registries by bot (default: the catalog's); ``bot``: the
+    profile's fields (``tools=(...)`` names its tools)."""
     store = SQLiteStore(path)
     await store.open()
     model = OpenAIChatModel(llm_settings([url]))
     clock = Clock(now or datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
     profile = BotProfile("kith", "You are Kith.", timezone=timezone, **bot)
-    agent = Agent(store, model, {"kith": profile}, clock=clock, calendars=calendars)
+    agent = Agent(store, model, {"kith": profile}, clock=clock, calendars=calendars,
+                  tools=toolbox, memory=memory)
     dispatcher = Dispatcher(store, agent, 64)
     channel = Recorder()
     for name in CHANNELS:

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
+from core import controls
 from core.events import Inbound
-from core.memory import controls
 from core.memory.model import LinkRefusal, Memory, Visibility
 from core.store.base import Store
 

@@ -1,6 +1,6 @@
 """The person's controls over what Kith knows, as values and plain functions.
 
-The slash commands (core/memory/commands.py) and the web page ("what Kith knows about me")
+The slash commands (core/memory_commands.py) and the web page ("what Kith knows about me")
 both call these, so a click on the page and a command in a chat are the same real change.
 Lists and reminders (core/schedule) are part of "everything": exported and forgotten here.
 """

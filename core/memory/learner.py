@@ -44,6 +44,7 @@ class Learner:
     async def note(self, inbound: Inbound, person: str) -> None:
         """After an answered turn: store an explicit "remember that" now, and count the turn
         towards the conversation's next extraction. Cheap: one indexed write."""
+        self.memory.vectors.kick()  # what the turn stored without a vector (a tool) gets one
         if not self.settings.learn or inbound.scheduled is not None:
             return  # a reminder or briefing Kith started: nobody wrote it
         await self.memory.remember_now(inbound, person)
@@ -59,7 +60,9 @@ class Learner:
             self._arm(work.key, self.settings.quiet_seconds)
 
     async def resume(self) -> None:
-        """After a start: every conversation with waiting turns gets its quiet time again."""
+        """After a start: every conversation with waiting turns gets its quiet time again,
+        and memories without a vector (embeddings turned on since) get theirs."""
+        self.memory.vectors.kick()
         for work in await self.queue.waiting():
             self._arm(work.key, self.settings.quiet_seconds)
 
@@ -86,6 +89,7 @@ class Learner:
 
     async def close(self) -> None:
         """Stop timers and running extractions; what they had not finished stays queued."""
+        await self.memory.vectors.close()
         tasks = [*self._timers.values(), *self._running.values()]
         for task in tasks:
             task.cancel()

@@ -1,10 +1,9 @@
-"""Lexical side of recall: FTS5 query terms, and pruning them to a postings budget."""
+"""Lexical side of recall: query terms, stopwords and the postings budget (the pruning is
+in ``sqlite_lexical`` and ``core.store.postgres.memory_search``)."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
-from collections.abc import Sequence
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STOP = (
@@ -31,22 +30,3 @@ def fts_terms(text: str, max_terms: int = 16) -> list[str]:
 def fts_query(text: str) -> str:
     """An FTS5 OR-query of the distinct content words of ``text``."""
     return " OR ".join(fts_terms(text))
-
-
-def prune_terms(db: sqlite3.Connection, terms: Sequence[str]) -> tuple[str, bool]:
-    """Rarest terms first, while their postings fit the budget (common ones add little
-    to BM25 but cost the most). True when even the rarest alone exceeds the budget."""
-    counted = sorted(
-        (db.execute(
-            "SELECT count(*) FROM (SELECT 1 FROM memories_fts WHERE memories_fts MATCH ? "
-            "LIMIT ?)", (term, POSTINGS_BUDGET + 1),
-        ).fetchone()[0], term) for term in terms
-    )
-    chosen: list[str] = []
-    total = 0
-    for df, term in counted:
-        if df == 0 or (chosen and total + df > POSTINGS_BUDGET):
-            continue
-        chosen.append(term)
-        total += df
-    return " OR ".join(chosen), total > POSTINGS_BUDGET

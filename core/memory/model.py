@@ -172,6 +172,9 @@ class MemoryStore(Protocol):
         self, visibility: Visibility, now: datetime, limit: int
     ) -> list[str]: ...
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None: ...
+    async def unembedded(self, limit: int) -> list[tuple[str, str]]:
+        """(id, text) of memories waiting for their vector, oldest first."""
+        ...
     async def update_memory(
         self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
         scope: str | None = None,

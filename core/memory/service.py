@@ -38,6 +38,7 @@ from core.memory.model import (
 )
 from core.memory.recall import RecallQuery, memory_line, recall
 from core.memory.rerank import Reranker
+from core.memory.vector_fill import VectorFill
 from core.settings import MemoryConfig
 
 log = get_logger("kith.memory")
@@ -84,6 +85,9 @@ class MemoryService:
         self.clock = clock
         self.settings = settings or MemorySettings()
         self.reranker = reranker
+        # memories stored without a vector (the remember tool, an edit, before embeddings
+        # were on) get theirs in the background
+        self.vectors = VectorFill(store, self.embedder, self.settings.embed)
 
     async def visibility(self, inbound: Inbound, person: str) -> Visibility:
         return await self._visibility(str(inbound.conversation), inbound.is_group, person)
@@ -107,6 +111,7 @@ class MemoryService:
             return None
 
     async def recall(self, inbound: Inbound, person: str) -> list[Memory]:
+        self.vectors.kick()
         visibility = await self.visibility(inbound, person)
         return await recall(self.store, RecallQuery(
             visibility, inbound.text, self.clock(), await self._vector(inbound.text),

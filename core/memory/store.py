@@ -1,15 +1,15 @@
 """SQLite MemoryStore: memories, their FTS5 index and float32 vectors, on the Store's connection.
 
-Lexical search is FTS5/BM25 over external content (the text lives once, in ``memories``).
-Vector search is exact cosine with numpy over an in-process matrix per person (and per
-group scope), rebuilt from the float32 BLOBs when that person's memories change.
-Deletion is real: rows, FTS entries (the index is merged so no segment keeps the terms),
-vectors, then a WAL checkpoint; ``secure_delete`` zeroes the freed pages.
+Lexical search is BM25 over the asker's own postings in ``memory_terms`` (FTS5, each word
+behind its audience's code: see ``terms`` and ``sqlite_lexical``). Vector search is cosine
+with numpy over an in-process block per person (and per group scope), exact or IVF, built
+in the background when large (``sqlite_blocks``). Deletion is real: rows, FTS entries
+(both indexes are merged so no segment keeps the terms), vectors, then a WAL checkpoint;
+``secure_delete`` zeroes the freed pages.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import edits, forgetting, lexical, links
+from core.memory import edits, forgetting, links, sqlite_lexical
 from core.memory.model import (
     GROUP_PREFIX,
-    PRIVATE,
     SHARED,
     Identity,
     LinkResult,
@@ -30,17 +29,17 @@ from core.memory.model import (
     Visibility,
 )
 from core.memory.queue import SQLiteLearningQueue
+from core.memory.sqlite_blocks import Blocks
 from core.memory.sqlite_rows import COLUMNS as _COLUMNS
 from core.memory.sqlite_rows import row as _row
 from core.memory.sqlite_rows import ts as _ts
 from core.memory.sqlite_rows import visible_sql
-from core.memory.vectors import Block
 
 
 class SQLiteMemoryStore:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
-        self._blocks: dict[tuple[str, int], Block] = {}
+        self._blocks = Blocks(db)
         self._queue = SQLiteLearningQueue(db)
 
     @property
@@ -54,23 +53,32 @@ class SQLiteMemoryStore:
     def _invalidate(self) -> None:
         self._blocks.clear()
 
+    def close(self) -> None:
+        self._blocks.clear()  # builds under way are cancelled
+
+    def warm(self) -> None:
+        """Start building the largest vector indexes in the background (at start)."""
+        self._blocks.warm()
+
+    async def ready(self) -> None:
+        """Wait until the vector indexes being built are ready (benchmarks, tests)."""
+        await self._blocks.ready()
+
     def _track(self, memory: Memory, vector: Sequence[float] | None) -> None:
         """Keep cached vector blocks current after an insert, without a rebuild."""
         key = memory.scope if memory.scope.startswith(GROUP_PREFIX) else memory.person_id
         if vector is None:
             return
-        block = self._blocks.get((key, len(vector)))
+        block = self._blocks.cached((key, len(vector)))
         if block is None:
-            return
-        if len(block.tail) > max(1000, block.size // 20):
-            del self._blocks[(key, len(vector))]  # rebuilt (and re-indexed) on next use
-            return
+            return  # loaded (with this memory) on next use, or a build under way adds it
         expires = memory.expires_at.timestamp() if memory.expires_at else float("inf")
         block.add(memory.id, vector, memory.scope == SHARED, expires)
+        if len(block.tail) > max(1000, block.size // 20):
+            self._blocks.grown((key, len(vector)))  # re-indexed in the background
 
     def _retire(self, memory_id: str) -> None:
-        for block in self._blocks.values():
-            block.dead.add(memory_id)
+        self._blocks.retire(memory_id)
 
     # -- memories ------------------------------------------------------------------------
 
@@ -120,8 +128,21 @@ class SQLiteMemoryStore:
         )
 
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None:
-        self._put_vector(self.db, memory_id, vector)
-        self._invalidate()  # rare (backfill): rebuild blocks on next use
+        db = self.db
+        had = db.execute("SELECT 1 FROM memory_vectors v JOIN memories m ON m.n = v.n "
+                         "WHERE m.id = ?", (memory_id,)).fetchone()
+        self._put_vector(db, memory_id, vector)
+        memory = await self.memory(memory_id)
+        if had:
+            self._invalidate()  # a vector replaced (rare): blocks are rebuilt
+        elif memory is not None and memory.superseded_by is None:
+            self._track(memory, vector)  # a backfilled one joins the cached block's tail
+
+    async def unembedded(self, limit: int) -> list[tuple[str, str]]:
+        rows = self.db.execute(
+            "SELECT m.id, m.text FROM memory_unembedded u JOIN memories m ON m.n = u.n "
+            "ORDER BY u.n LIMIT ?", (limit,)).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
     async def memory(self, memory_id: str) -> Memory | None:
         row = self.db.execute(
@@ -170,20 +191,7 @@ class SQLiteMemoryStore:
     async def search_text(
         self, visibility: Visibility, query: str, now: datetime, limit: int
     ) -> list[str]:
-        match, crowded = lexical.prune_terms(self.db, lexical.fts_terms(query))
-        if not match:
-            return []
-        where, params = visible_sql(visibility, now)
-        recent = ""
-        if crowded:  # a very common word only: rank among the newest memories
-            recent = " AND memories_fts.rowid > (SELECT max(n) FROM memories) - ?"
-            params.append(lexical.POSTINGS_BUDGET * 4)
-        rows = self.db.execute(
-            "SELECT m.id FROM memories_fts JOIN memories m ON m.n = memories_fts.rowid "
-            f"WHERE memories_fts MATCH ? AND {where}{recent} ORDER BY bm25(memories_fts) "
-            "LIMIT ?", [match, *params, limit],
-        ).fetchall()
-        return [r[0] for r in rows]
+        return sqlite_lexical.search(self.db, visibility, query, now, limit)
 
     async def search_vectors(
         self, visibility: Visibility, vector: Sequence[float], now: datetime, limit: int
@@ -195,14 +203,16 @@ class SQLiteMemoryStore:
         query /= norm
         stamp, dim = now.timestamp(), len(vector)
         found: list[tuple[float, str]] = []
-        parts: list[tuple[Block, bool]] = []
+        parts: list[tuple[str, bool]] = []
         if visibility.owner:
-            parts.append((await self._block(visibility.owner, dim), False))
+            parts.append((visibility.owner, False))
         if visibility.group:
-            parts.append((await self._block(visibility.group, dim), False))
-        parts += [(await self._block(p, dim), True) for p in visibility.present]
-        for block, shared_only in parts:
-            found += block.search(query, stamp, shared_only, limit)
+            parts.append((visibility.group, False))
+        parts += [(p, True) for p in visibility.present]
+        for key, shared_only in parts:
+            block = await self._blocks.get((key, dim))
+            if block is not None:  # None: being indexed; the lexical lists answer meanwhile
+                found += block.search(query, stamp, shared_only, limit)
         found.sort(key=lambda item: -item[0])
         return list(dict.fromkeys(memory_id for _, memory_id in found))[:limit]
 
@@ -217,27 +227,6 @@ class SQLiteMemoryStore:
             [now.timestamp(), *params, limit],
         ).fetchall()
         return [r[0] for r in rows]
-
-    async def _block(self, key: str, dim: int) -> Block:
-        block = self._blocks.get((key, dim))
-        if block is not None:
-            return block
-        column = "m.scope = ?" if key.startswith("group:") else \
-            f"m.person_id = ? AND m.scope IN ('{PRIVATE}', '{SHARED}')"
-        rows = self.db.execute(
-            "SELECT m.id, m.scope, m.expires_at, v.vec FROM memories m "
-            "JOIN memory_vectors v ON v.n = m.n "
-            f"WHERE {column} AND m.superseded_by IS NULL AND v.dim = ?", (key, dim),
-        ).fetchall()
-        matrix = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
-        # building the approximate index of a large person takes ~1 s: not on the loop
-        block = await asyncio.to_thread(
-            Block.build, [r[0] for r in rows], matrix.reshape(len(rows), dim),
-            [r[1] == SHARED for r in rows],
-            [np.inf if r[2] is None else r[2] for r in rows],
-        )
-        self._blocks[(key, dim)] = block
-        return block
 
     async def people_in(self, conversation: str, limit: int) -> list[str]:
         rows = self.db.execute(
@@ -319,6 +308,7 @@ class SQLiteMemoryStore:
     def _scrub(self, db: sqlite3.Connection) -> None:
         """Merge the FTS index (dropping deleted terms) and checkpoint the WAL away."""
         db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+        db.execute("INSERT INTO memory_terms(memory_terms) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._invalidate()
 

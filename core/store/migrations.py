@@ -241,3 +241,77 @@ MIGRATIONS += (
         AND t.seq <= conversations.summary_upto);
     """,
 )
+MIGRATIONS += (
+    # 12: words indexed per audience (core/memory/terms.py): a query counts, prunes and
+    # ranks only the postings of the memories its asker may see, with the asker's own
+    # BM25 statistics. The triggers call functions the store registers on its connection.
+    """
+    CREATE VIRTUAL TABLE memory_terms USING fts5(
+        terms, content='', tokenize='unicode61 remove_diacritics 0'
+    );
+    CREATE VIRTUAL TABLE memory_term_instances USING fts5vocab(memory_terms, instance);
+    ALTER TABLE memories ADD COLUMN words INTEGER NOT NULL DEFAULT 0;
+    UPDATE memories SET words = kith_words(text);
+    CREATE TRIGGER memory_words_ai AFTER INSERT ON memories BEGIN
+        UPDATE memories SET words = kith_words(new.text) WHERE n = new.n;
+    END;
+    CREATE TRIGGER memory_words_au AFTER UPDATE OF text ON memories BEGIN
+        UPDATE memories SET words = kith_words(new.text) WHERE n = new.n;
+    END;
+    CREATE TABLE memory_term_stats (
+        key TEXT PRIMARY KEY,
+        docs INTEGER NOT NULL,
+        tokens INTEGER NOT NULL
+    );
+    CREATE TRIGGER memory_terms_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memory_terms(rowid, terms)
+            VALUES (new.n, kith_terms(new.person_id, new.scope, new.text));
+        INSERT INTO memory_term_stats(key, docs, tokens)
+            VALUES (kith_key(new.person_id, new.scope), 1, kith_words(new.text))
+            ON CONFLICT(key) DO UPDATE SET docs = docs + 1, tokens = tokens + excluded.tokens;
+    END;
+    CREATE TRIGGER memory_terms_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memory_terms(memory_terms, rowid, terms)
+            VALUES ('delete', old.n, kith_terms(old.person_id, old.scope, old.text));
+        UPDATE memory_term_stats SET docs = docs - 1, tokens = tokens - kith_words(old.text)
+            WHERE key = kith_key(old.person_id, old.scope);
+    END;
+    CREATE TRIGGER memory_terms_au AFTER UPDATE OF person_id, scope, text ON memories BEGIN
+        INSERT INTO memory_terms(memory_terms, rowid, terms)
+            VALUES ('delete', old.n, kith_terms(old.person_id, old.scope, old.text));
+        UPDATE memory_term_stats SET docs = docs - 1, tokens = tokens - kith_words(old.text)
+            WHERE key = kith_key(old.person_id, old.scope);
+        INSERT INTO memory_terms(rowid, terms)
+            VALUES (new.n, kith_terms(new.person_id, new.scope, new.text));
+        INSERT INTO memory_term_stats(key, docs, tokens)
+            VALUES (kith_key(new.person_id, new.scope), 1, kith_words(new.text))
+            ON CONFLICT(key) DO UPDATE SET docs = docs + 1, tokens = tokens + excluded.tokens;
+    END;
+    INSERT INTO memory_terms(rowid, terms)
+        SELECT n, kith_terms(person_id, scope, text) FROM memories;
+    INSERT INTO memory_term_stats(key, docs, tokens)
+        SELECT kith_key(person_id, scope), count(*), sum(kith_words(text)) FROM memories
+        WHERE true GROUP BY 1;
+    """,
+)
+MIGRATIONS += (
+    # 13: memories waiting for their vector (stored without one, or edited): the embedder
+    # fills them in the background (core/memory/vector_fill.py), whatever stored them, and
+    # everything stored before embeddings were turned on
+    """
+    CREATE TABLE memory_unembedded (
+        n INTEGER PRIMARY KEY REFERENCES memories(n) ON DELETE CASCADE
+    );
+    CREATE TRIGGER memory_unembedded_ai AFTER INSERT ON memories BEGIN
+        INSERT OR IGNORE INTO memory_unembedded(n) VALUES (new.n);
+    END;
+    CREATE TRIGGER memory_unembedded_au AFTER UPDATE OF text ON memories BEGIN
+        INSERT OR IGNORE INTO memory_unembedded(n) VALUES (new.n);
+    END;
+    CREATE TRIGGER memory_unembedded_vi AFTER INSERT ON memory_vectors BEGIN
+        DELETE FROM memory_unembedded WHERE n = new.n;
+    END;
+    INSERT INTO memory_unembedded(n) SELECT n FROM memories m
+        WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.n = m.n);
+    """,
+)

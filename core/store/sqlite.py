@@ -21,6 +21,7 @@ from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quo
 from core.events import ConversationKey, Inbound, Sender
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
 from core.logging import get_logger
+from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
 from core.provenance import Origin
 from core.schedule.sqlite import SQLiteListStore, SQLiteScheduleStore
@@ -93,6 +94,7 @@ class SQLiteStore:
         db.execute("PRAGMA busy_timeout=5000")
         # checkpoints (which fsync) run on a thread, not inside a turn on the event loop
         db.execute("PRAGMA wal_autocheckpoint=0")
+        terms.register(db)  # the memory_terms triggers' functions (before the migrations)
         self._db = db
         for suffix in ("-wal", "-shm"):  # SQLite gives them the database's mode; make sure
             side = self.path.with_name(self.path.name + suffix)
@@ -100,19 +102,25 @@ class SQLiteStore:
                 os.chmod(side, 0o600)
         self._migrate()
         self._checkpointer = asyncio.create_task(self._checkpoint_loop())
+        self._memories.warm()  # large vector indexes build in the background
 
     async def _checkpoint_loop(self) -> None:
         helper = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         helper.execute("PRAGMA busy_timeout=5000")
+        job: asyncio.Future[sqlite3.Cursor] | None = None
         try:
             while True:
                 await asyncio.sleep(CHECKPOINT_EVERY)
+                job = asyncio.ensure_future(
+                    asyncio.to_thread(helper.execute, "PRAGMA wal_checkpoint(PASSIVE)"))
                 try:
-                    await asyncio.to_thread(helper.execute, "PRAGMA wal_checkpoint(PASSIVE)")
+                    await asyncio.shield(job)
                 except sqlite3.Error as err:  # busy or locked: the next round catches up
                     log.warning("wal_checkpoint_failed", error=str(err))
         finally:
-            helper.close()
+            if job is not None and not job.done():  # cancelled mid-checkpoint: the thread
+                await asyncio.wait([job])  # still uses the connection; closing it under
+            helper.close()  # a running statement crashed the process
 
     def _migrate(self) -> None:
         db = self.db
@@ -125,6 +133,7 @@ class SQLiteStore:
             )
 
     async def close(self) -> None:
+        self._memories.close()
         if self._checkpointer is not None:
             self._checkpointer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

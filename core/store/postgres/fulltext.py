@@ -18,37 +18,14 @@ words of a message, and prefixes of short words would crowd the postings budget.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 from collections.abc import Sequence
 
 from core.memory import lexical
+from core.memory.terms import fold, tokens
+
+__all__ = ["bm25_idf", "choose", "document", "fold", "query_terms", "tokens"]
 
 CONFIG = "kith_memory"
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def _latin(ch: str) -> bool:
-    return ch < "\u0250" or "\u1e00" <= ch <= "\u1eff"
-
-
-def fold(text: str) -> str:
-    """Lower case, with the combining marks of Latin letters dropped."""
-    out: list[str] = []
-    base_latin = False
-    for ch in unicodedata.normalize("NFD", text.lower()):
-        if unicodedata.combining(ch):
-            if base_latin:
-                continue
-        else:
-            base_latin = _latin(ch)
-        out.append(ch)
-    return unicodedata.normalize("NFC", "".join(out))
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(fold(text))
-
 
 def document(text: str) -> tuple[str, int]:
     """What ``to_tsvector(kith_memory, …)`` is given for ``text``, and its token count."""

@@ -112,6 +112,13 @@ class PostgresMemoryStore:
                 "ON CONFLICT (n) DO UPDATE SET dim = excluded.dim, vec = excluded.vec",
                 (len(vector), literal, memory_id))
 
+    async def unembedded(self, limit: int) -> list[tuple[str, str]]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT m.id, m.text FROM memory_unembedded u JOIN memories m ON m.n = u.n "
+                "ORDER BY u.n LIMIT %s", (limit,))
+            return [(str(r[0]), str(r[1])) for r in await cur.fetchall()]
+
     async def memory(self, memory_id: str) -> Memory | None:
         async with self._pool.connection() as conn:
             return await _one(conn, memory_id)

@@ -1,11 +1,16 @@
 """Recall's three searches on PostgreSQL, each filtered by :class:`Visibility` in SQL.
 
 Lexical: the query's content words (as on SQLite), pruned rarest-first to a postings budget
-by counting each term's documents through the GIN index, then ranked by BM25 computed in
-SQL exactly as FTS5's ``bm25()`` does (k1 = 1.2, b = 0.75, idf from the pruning counts,
-document and token totals from ``memory_text_stats``, term frequencies from the positions
-in ``tsv``). PostgreSQL's ``ts_rank`` has no idf, so a common word would weigh as much as a
-rare one: recall's fusion was tuned on BM25, so BM25 it is. Ties go to the older memory.
+by counting each term's documents the asker may see (through the GIN index), then ranked by
+BM25 computed in SQL as FTS5's ``bm25()`` does (k1 = 1.2, b = 0.75, idf from the pruning
+counts, document and token totals of the asker's audiences from ``memory_audience_stats``,
+term frequencies from the positions in ``tsv``); when even the rarest term is crowded, its
+newest visible postings up to the budget are ranked. Another person's memories change no
+count, total or candidate, so nor the ranking (their postings are still read by the GIN
+scan and filtered: cost, not quality, grows with the whole store). PostgreSQL's
+``ts_rank`` has no idf, so a common word would weigh as much as a rare one: recall's fusion
+was tuned on BM25, so BM25 it is. Ties (to 1e-9, so that the
+order of a sum does not decide) go to the older memory.
 
 Vectors: exact cosine (``<=>``) over the visible rows of the query's dimension, computed by
 the database on every query: there is no process-local cache, so no replica ever reads a
@@ -28,21 +33,25 @@ from typing import Any
 import psycopg
 
 from core.memory import lexical
+from core.memory import terms as terms_of
 from core.memory.model import PRIVATE, SHARED, Visibility
 from core.store.postgres import fulltext
 
 Conn = psycopg.AsyncConnection[Any]
 K1, B = 1.2, 0.75
 
+# counts and totals are the asker's: visible postings, the audiences' statistics
 _COUNT = f"""
 SELECT t.term, phraseto_tsquery('{fulltext.CONFIG}', t.term)::text,
        array_to_string(tsvector_to_array(to_tsvector('{fulltext.CONFIG}', t.term)), ' '),
-       (SELECT count(*) FROM (SELECT 1 FROM memories
-            WHERE tsv @@ phraseto_tsquery('{fulltext.CONFIG}', t.term) LIMIT %(cap)s) s),
+       (SELECT count(*) FROM (SELECT 1 FROM memories m
+            WHERE m.tsv @@ phraseto_tsquery('{fulltext.CONFIG}', t.term) AND {{where}}
+            LIMIT %(cap)s) s),
        st.docs, st.tokens
 FROM unnest(%(terms)s::text[]) WITH ORDINALITY AS t(term, i)
 CROSS JOIN (SELECT coalesce(sum(docs), 0)::bigint AS docs,
-                   coalesce(sum(tokens), 0)::bigint AS tokens FROM memory_text_stats) st
+                   coalesce(sum(tokens), 0)::bigint AS tokens FROM memory_audience_stats
+            WHERE key = ANY(%(keys)s)) st
 ORDER BY t.i"""
 
 # BM25 per candidate from its own positions: one pass over the candidate's lexemes
@@ -56,13 +65,12 @@ SELECT s.id FROM (
            + {K1}::float8 * ({1 - B}::float8 + {B}::float8 * x.words / %(avgdl)s::float8))
     ) AS score
     FROM (SELECT m.n, m.id, m.words, unnest(m.tsv) AS u FROM memories m
-          WHERE m.tsv @@ %(match)s::tsquery AND {{where}}{{recent}}) x
+          WHERE m.n IN (SELECT m.n FROM memories m WHERE m.tsv @@ %(match)s::tsquery
+                        AND {{where}} ORDER BY m.n DESC LIMIT %(postings)s)) x
     WHERE (x.u).lexeme = ANY(%(lexemes)s::text[])
     GROUP BY x.n, x.id
 ) s
-ORDER BY s.score DESC, s.n LIMIT %(limit)s"""
-
-_RECENT = " AND m.n > (SELECT max(n) FROM memories) - %(recent)s"
+ORDER BY round(s.score::numeric, 9) DESC, s.n LIMIT %(limit)s"""
 
 
 def visible_sql(v: Visibility, now: datetime) -> tuple[str, dict[str, Any]]:
@@ -91,29 +99,27 @@ async def search_text(
     where, params = visible_sql(visibility, now)
     if not terms or where == "false":
         return []
-    cur = await conn.execute(_COUNT, {"terms": [words for _, words in terms],
-                                      "cap": lexical.POSTINGS_BUDGET + 1})
+    cur = await conn.execute(_COUNT.format(where=where).encode(), {
+        **params, "terms": [words for _, words in terms], "cap": lexical.POSTINGS_BUDGET + 1,
+        "keys": terms_of.audiences(visibility)})
     rows = await cur.fetchall()
     # by FTS5's quoted term: (tsquery, lexemes, documents)
     found = {key: (str(r[1]), str(r[2]), int(r[3]))
              for (key, _), r in zip(terms, rows, strict=True)}
     docs, tokens = (int(rows[0][4]), int(rows[0][5])) if rows else (0, 0)
-    chosen, crowded = fulltext.choose(
+    chosen, _ = fulltext.choose(
         [(df, key) for key, (_, _, df) in found.items()], lexical.POSTINGS_BUDGET)
     if not chosen:
         return []
-    recent = ""
-    if crowded:  # a very common word only: rank among the newest memories
-        recent = _RECENT
-        params["recent"] = lexical.POSTINGS_BUDGET * 4
+    # crowded (a very common word only): rank the newest postings, at most the budget
     lexemes, weights = _weights([(found[t][1], fulltext.bm25_idf(docs, found[t][2]))
                                  for t in chosen])
     params.update(
-        lexemes=lexemes, weights=weights, limit=limit,
+        lexemes=lexemes, weights=weights, limit=limit, postings=lexical.POSTINGS_BUDGET,
         match=" | ".join(f"( {found[t][0]} )" for t in chosen),
         avgdl=max(tokens / docs, 1e-9) if docs else 1.0,
     )
-    cur = await conn.execute(_RANK.format(where=where, recent=recent).encode(), params)
+    cur = await conn.execute(_RANK.format(where=where).encode(), params)
     return [str(r[0]) for r in await cur.fetchall()]
 
 

@@ -152,10 +152,85 @@ SELECT gin_clean_pending_list('memories_fts');
 ALTER TABLE memory_vectors ALTER COLUMN vec SET STORAGE MAIN;
 """
 
+# BM25's totals per audience (core/memory/terms.audience: the owner's private memories, the
+# owner's shared ones, one group's), so a query ranks with the asker's own statistics
+_AUDIENCE = "CASE WHEN {t}.scope LIKE 'group:%' THEN 'g' || {t}.scope " \
+    "WHEN {t}.scope = 'shared' THEN 's' || {t}.person_id ELSE 'p' || {t}.person_id END"
+_AUDIENCE_STATS = f"""
+CREATE TABLE memory_audience_stats (
+    key TEXT PRIMARY KEY,
+    docs BIGINT NOT NULL DEFAULT 0,
+    tokens BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO memory_audience_stats (key, docs, tokens)
+    SELECT {_AUDIENCE.format(t="m")}, count(*), coalesce(sum(words), 0) FROM memories m GROUP BY 1;
+CREATE FUNCTION memory_audience_stats_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+        UPDATE memory_audience_stats s SET docs = s.docs - d.docs, tokens = s.tokens - d.tokens
+        FROM (SELECT {_AUDIENCE.format(t="r")} AS key, count(*) AS docs, sum(words) AS tokens
+              FROM removed r GROUP BY 1) d
+        WHERE s.key = d.key;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO memory_audience_stats AS s (key, docs, tokens)
+        SELECT {_AUDIENCE.format(t="a")}, count(*), sum(words) FROM added a GROUP BY 1
+        ON CONFLICT (key) DO UPDATE SET docs = s.docs + excluded.docs,
+                                        tokens = s.tokens + excluded.tokens;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER memories_audience_insert AFTER INSERT ON memories
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_audience_stats_apply();
+CREATE TRIGGER memories_audience_delete AFTER DELETE ON memories
+    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_audience_stats_apply();
+CREATE TRIGGER memories_audience_update AFTER UPDATE ON memories
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_audience_stats_apply();
+"""
+
+# memories waiting for their vector (stored without one, or edited): filled in the
+# background by core/memory/vector_fill.py, whatever stored them
+_UNEMBEDDED = """
+CREATE TABLE memory_unembedded (
+    n BIGINT PRIMARY KEY REFERENCES memories(n) ON DELETE CASCADE
+);
+INSERT INTO memory_unembedded (n) SELECT n FROM memories m
+    WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.n = m.n);
+CREATE FUNCTION memory_unembedded_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO memory_unembedded (n) SELECT n FROM added ON CONFLICT DO NOTHING;
+    ELSE
+        INSERT INTO memory_unembedded (n) SELECT a.n FROM added a JOIN removed r USING (n)
+            WHERE a.text IS DISTINCT FROM r.text ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION memory_unembedded_done() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM memory_unembedded u USING added a WHERE u.n = a.n;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER memories_unembedded_insert AFTER INSERT ON memories
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_unembedded_add();
+CREATE TRIGGER memories_unembedded_update AFTER UPDATE ON memories
+    REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_unembedded_add();
+CREATE TRIGGER memory_vectors_embedded_insert AFTER INSERT ON memory_vectors
+    REFERENCING NEW TABLE AS added FOR EACH STATEMENT
+    EXECUTE FUNCTION memory_unembedded_done();
+"""
+
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("memory/1-memories", _MEMORIES),
     ("memory/2-text-stats", _STATS + _STAT_TRIGGERS),
     ("memory/3-people", _PEOPLE),
     ("memory/4-learning", _LEARNING),
     ("memory/5-search-storage", _SEARCH_STORAGE),
+    ("memory/6-audience-stats", _AUDIENCE_STATS),
+    ("memory/7-unembedded", _UNEMBEDDED),
 )

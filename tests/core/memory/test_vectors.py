@@ -66,9 +66,9 @@ async def test_the_store_keeps_a_cached_block_current_without_rebuilding(tmp_pat
 
     first = await add("first", [1.0, 0.0])
     assert await mem.search_vectors(vis, [1.0, 0.0], NOW, 5) == [first]  # block now cached
-    block = mem._blocks[(person, 2)]
+    block = mem._blocks.cached((person, 2))
     second = await add("second", [0.9, 0.1], replaces=first)
     third = await add("third", [0.0, 1.0])
-    assert mem._blocks[(person, 2)] is block  # updated in place
+    assert mem._blocks.cached((person, 2)) is block  # updated in place
     assert await mem.search_vectors(vis, [1.0, 0.0], NOW, 5) == [second, third]
     await store.close()

@@ -20,6 +20,7 @@ from core.events import (
 )
 from core.reply import Reply
 
+PROMPT = "Do this?"  # under a proposed action; the next line typed answers it
 OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
 
 
@@ -68,6 +69,8 @@ class Terminal:
                 wrote = True
             if wrote:
                 self.out.write("\n")
+                for action in await self.ctx.store.actions.made_by(inbound.id):
+                    self.out.write(f"{PROMPT} {action.summary} [yes/no]\n")
                 self.out.flush()
         finally:
             future = self.finished.pop(inbound.id, None)

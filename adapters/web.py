@@ -27,6 +27,7 @@ from starlette.routing import Route
 from adapters import web_assets
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec
 from adapters.kit import attribution
+from adapters.web_controls import decision_of, proposals_route
 from adapters.web_me import KnowledgePage
 from adapters.web_stream import StreamCut, follow
 from adapters.webauth import matches, set_token_cookie, token_ok
@@ -64,6 +65,9 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         client_id = uuid.uuid4().hex
     if not isinstance(client_id, str) or not _SESSION.match(client_id):
         return "id must be 8-64 letters, digits, - or _"
+    decision = decision_of(body)  # a press on an approval button (adapters.web_controls)
+    if isinstance(decision, str):
+        return decision
     own, unsure = attribution.split(text.strip())  # a pasted forward is not theirs
     return Inbound(
         id=f"web:{bot}:{session}:{client_id}",
@@ -74,6 +78,7 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         addressed=Addressed.DIRECT,
         trust=Trust.OWNER,
         chat=ChatKind.DIRECT,
+        decision=decision,
     )
 
 
@@ -109,6 +114,7 @@ class WebChat:
             Route(f"{base}/history", self.history, methods=["GET"]),
             Route(f"{base}/send", self.send, methods=["POST"]),
             Route(f"{base}/reply", self.reply, methods=["GET"]),
+            proposals_route(self.ctx, OWNER, self._refuse),
             *web_assets.asset_routes(self.ctx.bot.name),
             *KnowledgePage(self.ctx, self.config.title, OWNER, self._refuse).routes(),
         ]

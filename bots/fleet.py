@@ -19,6 +19,7 @@ from adapters.base import ChannelConfig
 from adapters.caldav.config import CalendarConfig
 from adapters.mcp.config import McpServer, check_name
 from bots.registry import channel_spec, known_channels
+from core.actions.model import Approvals
 from core.profile import BotProfile
 from core.schedule.times import TimeError, zone
 from core.settings import ConfigError, describe_validation_error
@@ -37,6 +38,9 @@ class BotFile(BaseModel):
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tools: list[str] | None = Field(None, description="tools this bot has (default: all)")
     timezone: str | None = Field(None, description="IANA zone for people without /prefs")
+    approvals: Approvals = Field(Approvals.UNTRUSTED, description=(
+        "side effects asked for in a context holding untrusted content: 'untrusted' proposes "
+        "them for the person's approval, 'always' proposes every one, 'never' refuses them"))
     calendar: CalendarConfig | None = Field(None, description="the owner's CalDAV calendar")
     mcp: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                            description="the owner's MCP servers for this bot")
@@ -119,7 +123,7 @@ def load_bot(directory: Path) -> BotDefinition:
     profile = BotProfile(name=name, persona=persona, model=spec.model,
                          vision_model=spec.vision_model,
                          display_name=spec.display_name, tools=tools,
-                         timezone=spec.timezone)
+                         timezone=spec.timezone, approvals=spec.approvals)
     return BotDefinition(profile=profile, channels=channels, path=path,
                          calendar=spec.calendar, mcp=servers)
 

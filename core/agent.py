@@ -44,6 +44,8 @@ from core.settings import PromptSettings
 from core.store.base import Store, TurnRecord
 from core.tokens import estimate_tokens
 from core.tools import catalog
+from core.tools.acts import Acts
+from core.tools.approvals import NOT_WAITING, parse_answer, settle
 from core.tools.base import ToolContext
 from core.tools.loop import ToolLoop
 from core.tools.registry import Registry
@@ -183,6 +185,13 @@ class Agent:
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None, reply=reply)
             return
+        said = await self._answer_proposal(inbound, person)  # a yes or no to a proposal
+        if said is not None:
+            reply.status = ReplyStatus.COMMAND
+            yield said
+            await self._finish(inbound, person, inbound.text, said, answer=said, reply=reply,
+                               command=True)
+            return
         command = parse_command(inbound.text) if not inbound.quoted else None  # bare only
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
@@ -276,6 +285,25 @@ class Agent:
         if not failed and text:
             await self.learner.note(inbound, person)  # batched extraction, off this path
 
+    async def _tool_context(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolContext:
+        prefs = await self.store.preferences(person)
+        zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
+        return ToolContext(inbound, person, self.store, self.clock, zone, source,
+                           self._calendar(inbound))
+
+    async def _answer_proposal(self, inbound: Inbound, person: str) -> str | None:
+        """The person's bare yes or no (or a platform control's answer) decides their newest
+        proposed action here (or the one the control names)."""
+        decision = inbound.decision
+        approve = decision.approve if decision else parse_answer(inbound.text)
+        bot = self.bots[inbound.conversation.bot]
+        if approve is None or not self.tools[bot.name]:
+            return None
+        ctx = await self._tool_context(inbound, person, bot)
+        said = await settle(self.store.actions, self.tools[bot.name], ctx, approve,
+                            decision.action_id if decision else None)
+        return NOT_WAITING if said is None and decision else said
+
     def _tell_refused(self, err: LLMError) -> None:
         """Once (until a model answers again): the owner's log says what to fix."""
         if self._refusal_told:
@@ -292,15 +320,13 @@ class Agent:
         every = self.tools[bot.name]
         if not every:
             return None
-        prefs = await self.store.preferences(person)
-        zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
-        ctx = ToolContext(inbound, person, self.store, self.clock, zone, source,
-                          self._calendar(inbound))
+        ctx = await self._tool_context(inbound, person, bot)
+        acts = Acts(self.store.actions, bot.approvals)
         return ToolLoop(
             self.model, self.selector.selecting(every, str(inbound.conversation),
                                                 inbound.text), ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
-            max_tokens=self.reply_tokens,
+            max_tokens=self.reply_tokens, acts=acts,
         )
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,

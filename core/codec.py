@@ -12,6 +12,7 @@ from core.events import (
     Attachment,
     ChatKind,
     ConversationKey,
+    Decision,
     Inbound,
     Origin,
     Quoted,
@@ -60,6 +61,8 @@ def inbound_to_json(inbound: Inbound) -> str:
             "chat": inbound.chat.value,
             "quoted": quoted_to_list(inbound.quoted),
             **({"scheduled": _scheduled_to_json(inbound.scheduled)} if inbound.scheduled else {}),
+            **({"decision": [inbound.decision.action_id, inbound.decision.approve]}
+               if inbound.decision else {}),
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -82,6 +85,8 @@ def inbound_from_json(text: str) -> Inbound:
         chat=_chat(data),
         quoted=quoted_from_list(data.get("quoted", ())),
         scheduled=_scheduled_from_json(data["scheduled"]) if data.get("scheduled") else None,
+        decision=Decision(str(data["decision"][0]), bool(data["decision"][1]))
+        if data.get("decision") else None,
     )
 
 

@@ -82,6 +82,7 @@ async def forget_everything(store: Store, person_id: str) -> Forgotten:
     (PostgreSQL) after the rest is gone."""
     list_items = await store.lists.delete_person(person_id)
     schedules = await store.schedule.delete_person(person_id)
+    await store.actions.delete_person(person_id)  # their words are in actions' arguments
     return Forgotten(memories=await store.memories.delete_all(person_id),
                      list_items=list_items, schedules=schedules)
 
@@ -93,6 +94,7 @@ async def forget_words(store: Store, person_id: str, ids: list[str], words: str)
     items and reminders holding them (the memories last: their deletion scrubs)."""
     list_items = await store.lists.delete_matching(person_id, words)
     schedules = await store.schedule.delete_matching(person_id, words)
+    await store.actions.delete_matching(person_id, words)
     memories = await store.memories.delete_memories(person_id, ids, words=words)
     return Forgotten(memories=memories, list_items=list_items, schedules=schedules)
 

@@ -135,6 +135,15 @@ class ScheduledTurn:
     timezone: str  # the person's IANA zone when it was set
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The person pressed a platform control answering a proposed action (a Telegram inline
+    button, a WhatsApp reply button): which action, yes or no (see core.actions)."""
+
+    action_id: str
+    approve: bool
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -160,6 +169,7 @@ class Inbound:
     attachments: tuple[Attachment, ...] = ()
     reply_to: str | None = None
     scheduled: ScheduledTurn | None = None  # set only on turns Kith starts itself
+    decision: Decision | None = None  # set only when a platform control answers a proposal
     raw: Any = field(default=None, compare=False, repr=False)  # debugging only; core never reads
 
     def __post_init__(self) -> None:

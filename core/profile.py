@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.actions.model import Approvals
+
 
 @dataclass(frozen=True, slots=True)
 class BotProfile:
@@ -14,3 +16,4 @@ class BotProfile:
     display_name: str = "Kith"
     tools: tuple[str, ...] | None = None  # None: every default tool (core.tools.catalog)
     timezone: str | None = None  # IANA zone for people who set none with /prefs
+    approvals: Approvals = Approvals.UNTRUSTED  # side effects in untrusted contexts: proposed

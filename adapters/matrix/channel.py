@@ -29,6 +29,14 @@ from nio.exceptions import EncryptionError
 from adapters.base import ChannelContext, ChannelRefused
 from adapters.kit import LIMITS, StreamEdit, split_text, while_leading
 from adapters.matrix.config import MatrixConfig
+from adapters.matrix.controls import (
+    answer_of,
+    control,
+    recalled,
+    remembered,
+    state_key,
+    to_decision,
+)
 from adapters.matrix.decode import RoomInfo, after_own_join, inviter, relation, to_inbound
 from adapters.matrix.handoff import Handoff
 from adapters.matrix.outbox import MatrixSurface, Outbox, SendError
@@ -268,9 +276,22 @@ class MatrixChannel:
                 if isinstance(event, MegolmEvent):
                     await self._undecryptable(room_id, event)
                     continue
-                inbound = to_inbound(source, await self._room_info(room_id, source))
+                inbound = await self._decision(source, room_id) or to_inbound(
+                    source, await self._room_info(room_id, source))
                 if inbound is not None:
                     await self.ctx.submit(inbound)
+
+    async def _decision(self, source: dict[str, Any], room_id: str) -> Inbound | None:
+        """A reaction or reply answering one of Kith's approval notices, as a Decision."""
+        answer = answer_of(source)
+        if answer is None:
+            return None
+        stored = await self.ctx.state.get(state_key(answer[0]))
+        found = recalled(stored) if stored is not None else None
+        if found is None:
+            return None
+        return to_decision(source, await self._room_info(room_id, source), found[0],
+                           answer[1], found[1])
 
     async def _room_info(self, room_id: str, source: dict[str, Any]) -> RoomInfo:
         room = self.client.rooms.get(room_id)
@@ -331,7 +352,19 @@ class MatrixChannel:
             presence.cancel()
             if typing:
                 self._background(self.client.room_typing(room_id, False))
+        if ids:
+            await self._offer_controls(inbound, room_id, thread)
         return reply.outbound(ids)
+
+    async def _offer_controls(self, inbound: Inbound, room_id: str, thread: str | None) -> None:
+        """A notice under each action this message's turn proposed (react or reply)."""
+        for action in await self.ctx.store.actions.made_by(inbound.id):
+            try:
+                sent = await self.outbox.send(room_id, control(action.summary, thread))
+            except SendError as err:  # a bare "yes" still answers it
+                log.warning("matrix_controls_not_sent", error=str(err))
+                continue
+            await self.ctx.state.put(state_key(sent), remembered(action.id, thread))
 
     async def _presence(self, room_id: str, event_id: str, thread: str | None,
                         typing: list[bool] | None) -> None:

@@ -193,6 +193,7 @@ async function loadHistory() {
   log.replaceChildren();
   if (!turns.length) { showEmpty(); return; }
   for (const turn of turns) bubble(turn.role, turn.text, { command: turn.command });
+  showProposals();
   const chat = chats.find((c) => c.id === session);
   if (chat && !chat.title) { chat.title = turns[0].text.slice(0, 60); saveChats(chats); renderChats(); }
   toBottom();
@@ -254,7 +255,40 @@ async function pickUp(id, div, command, mine) {
   return false;
 }
 
-async function submit(message) {
+// -- approval controls: Yes / No under each action waiting for the person's answer ---------
+async function showProposals() {
+  const mine = session;
+  let waiting = [];
+  try {
+    const res = await fetch(`${base}/proposals?session=${encodeURIComponent(mine)}`, { cache: "no-store" });
+    if (res.ok) waiting = await res.json();
+  } catch { return; }
+  if (mine !== session) return;
+  for (const old of log.querySelectorAll(".proposal")) old.remove();
+  for (const p of waiting) {
+    const box = document.createElement("div");
+    box.className = "msg proposal";
+    box.dataset.action = p.action;
+    const line = document.createElement("p");
+    line.textContent = `Do this? ${p.summary}`;
+    const yes = document.createElement("button"), no = document.createElement("button");
+    yes.type = no.type = "button";
+    yes.className = "btn primary"; yes.textContent = "Yes, do it";
+    no.className = "btn"; no.textContent = "No";
+    const answer = (approve) => {
+      yes.disabled = no.disabled = true; // one answer per press: the server decides once too
+      box.remove();
+      submit(approve ? "yes" : "no", { action: p.action, approve });
+    };
+    yes.addEventListener("click", () => answer(true));
+    no.addEventListener("click", () => answer(false));
+    box.append(line, yes, no);
+    log.appendChild(box);
+  }
+  if (waiting.length) toBottom();
+}
+
+async function submit(message, decision) {
   const id = newId(), mine = session, command = message.startsWith("/");
   if (log.querySelector(".empty")) log.replaceChildren();
   bubble("user", message);
@@ -270,7 +304,7 @@ async function submit(message) {
         res = await fetch(`${base}/send`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ session: mine, text: message, id }),
+          body: JSON.stringify(decision ? { session: mine, text: message, id, decision } : { session: mine, text: message, id }),
         });
       } catch {
         if (attempt >= 20) throw new Error("unreachable");
@@ -294,6 +328,7 @@ async function submit(message) {
   } finally {
     busy -= 1; setStatus(); log.setAttribute("aria-busy", busy ? "true" : "false");
     poll(); // a reply that failed or came late may mean the model's state changed
+    showProposals();
   }
 }
 function lost(div) {

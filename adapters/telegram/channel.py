@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import json
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import (
     BadRequest,
     Conflict,
@@ -27,6 +28,7 @@ from adapters.base import ChannelContext, ChannelRefused
 from adapters.kit import LIMITS, StreamEdit, retrying, split_text, while_leading
 from adapters.kit.budget import share_budget
 from adapters.telegram.config import TelegramConfig
+from adapters.telegram.controls import NO, YES, callback_data, callback_id, to_decision
 from adapters.telegram.decode import Policy, joined_unknown_group, message_id_of, to_inbound
 from adapters.telegram.send import (
     Caller,
@@ -47,7 +49,7 @@ from core.settings import ConfigError
 
 log = get_logger("kith.telegram")
 SECRET_HEADER = "x-telegram-bot-api-secret-token"
-UPDATES = ["message", "edited_message", "channel_post", "my_chat_member"]
+UPDATES = ["message", "edited_message", "channel_post", "my_chat_member", "callback_query"]
 MAX_BODY = 1_000_000
 TOLD_FILE = "unknown_groups_told.json"  # before channel state: read, never written
 UNKNOWN_GROUP = ("Hi! I only take part in groups my owner has allowed, so I'll leave now. "
@@ -181,6 +183,17 @@ class TelegramChannel:
         """Hand one update to the core; True when it was new and queued."""
         if self.policy is None:
             raise RuntimeError("telegram channel not started")
+        query = callback_id(update)
+        if query is not None:  # a button press: answered at once, decided by the core
+            with contextlib.suppress(TelegramError):
+                await self.bot.answer_callback_query(query)
+            decision = to_decision(update, self.policy)
+            if decision is None:
+                return False
+            try:
+                return await self.ctx.submit(decision)
+            except Exception as err:
+                raise NotRecorded(decision.id) from err
         group = joined_unknown_group(update, self.policy)
         if group is not None:
             await self._unknown_group(group)
@@ -295,7 +308,22 @@ class TelegramChannel:
                 typer.cancel()
             self.edits_sent += stream.edits
         self.replies_sent += 1 if ids else 0
+        if ids:
+            await self._offer_controls(inbound, chat_id, target.thread)
         return reply.outbound(ids)
+
+    async def _offer_controls(self, inbound: Inbound, chat_id: int, thread: int | None) -> None:
+        """Yes / No buttons under each action this message's turn proposed."""
+        for action in await self.ctx.store.actions.made_by(inbound.id):
+            markup = InlineKeyboardMarkup([[
+                InlineKeyboardButton(YES, callback_data=callback_data(action.id, True)),
+                InlineKeyboardButton(NO, callback_data=callback_data(action.id, False))]])
+            send = functools.partial(self.bot.send_message, chat_id, f"Do this? {action.summary}",
+                                     reply_markup=markup, message_thread_id=thread)
+            try:
+                await self.caller(chat_id, send)
+            except (TelegramError, Undeliverable) as err:  # the person can still say yes
+                log.warning("telegram_controls_not_sent", error=str(err))
 
     async def _typing(self, stream: StreamEdit, chat_id: int, thread: int | None) -> None:
         """'typing…' until the first message shows (best effort, outside the limiter)."""

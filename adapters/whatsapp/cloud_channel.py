@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
 from adapters.kit import LIMITS, PlatformError, split_text
+from adapters.whatsapp.cloud_controls import buttons, decision_of
 from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_errors
 from adapters.whatsapp.common import (
     Policy,
@@ -124,6 +126,10 @@ class CloudWhatsApp:
         try:
             for inbound in to_inbounds(self.ctx.bot.name, payload, self.policy,
                                        self.config.phone_number_id):
+                decision = decision_of(inbound.raw)  # a tap on an approval button
+                if decision is not None:
+                    inbound = replace(inbound, decision=decision,
+                                      text="yes" if decision.approve else "no")
                 await self.ctx.submit(inbound)
         except RuntimeError:
             return PlainTextResponse("shutting down", status_code=503)
@@ -152,7 +158,24 @@ class CloudWhatsApp:
         for piece in split_text(text.strip(), BODY_LIMIT)[len(ids):]:
             ids.append(await self._send(inbound.conversation.chat_id, piece))
             await reply.sent(ids)
+        if ids:
+            await self._offer_controls(inbound)
         return reply.outbound(tuple(ids))
+
+    async def _offer_controls(self, inbound: Inbound) -> None:
+        """Yes / No reply buttons under each action this message's turn proposed."""
+        for action in await self.ctx.store.actions.made_by(inbound.id):
+            body = buttons(inbound.conversation.chat_id, action.id,
+                           f"Do this? {action.summary}")
+            try:
+                response = await self._post(body, "cloud_controls")
+            except (PlatformError, httpx.TransportError) as err:
+                response = None
+                log.warning("whatsapp_controls_not_sent", provider="cloud",
+                            error=str(err) or type(err).__name__)
+            if response is not None and response.status_code != 200:  # "yes" still works
+                log.warning("whatsapp_controls_not_sent", provider="cloud",
+                            code=error_code(response, "error", "code"))
 
     async def _post(self, body: dict[str, Any], what: str) -> httpx.Response:
         return await post_with_retry(

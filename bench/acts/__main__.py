@@ -15,10 +15,10 @@ import logging
 
 import structlog
 
-from bench.acts import parse, provenance, reach, scheduler, tools
+from bench.acts import parse, provenance, reach, scheduler, statements, tools
 from bench.common import machine
 
-PARTS = ("tools", "provenance", "reach", "parse", "scheduler")
+PARTS = ("tools", "provenance", "statements", "reach", "parse", "scheduler")
 
 
 def main() -> None:
@@ -35,6 +35,8 @@ def main() -> None:
         asyncio.run(tools.run())
     if "provenance" in parts:
         asyncio.run(provenance.run())
+    if "statements" in parts:
+        asyncio.run(statements.run())
     if "reach" in parts:
         asyncio.run(reach.run(quick=args.quick))
     if "parse" in parts:

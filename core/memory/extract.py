@@ -146,7 +146,7 @@ def parse(raw: str) -> Extraction:
     if not raw.strip():
         raise ExtractionError("empty", "the model answered nothing")
     try:
-        data = json.loads(repair(raw))
+        data = json.loads(repair(raw), strict=False)  # a raw newline inside a string
     except json.JSONDecodeError as err:
         raise ExtractionError("json", str(err)) from None
     if isinstance(data, list):  # a bare list of items is a common slip

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from core.actions.store import ActionStore
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
 from core.memory.model import MemoryStore
@@ -174,3 +175,7 @@ class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore
 
     @property
     def lists(self) -> ListStore: ...
+
+    # durable side-effect actions (core/actions), on the same database
+    @property
+    def actions(self) -> ActionStore: ...

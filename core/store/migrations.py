@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from core.actions import schema as actions_schema
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: inbox, conversations, turns, people, preferences
     """
@@ -314,4 +316,8 @@ MIGRATIONS += (
     INSERT INTO memory_unembedded(n) SELECT n FROM memories m
         WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.n = m.n);
     """,
+)
+MIGRATIONS += (
+    # 14: durable side-effect actions, keyed by (inbound id, call index) (core/actions)
+    actions_schema.SQLITE,
 )

@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.actions.sqlite import SQLiteActionStore
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
@@ -65,6 +66,7 @@ class SQLiteStore:
         self._memories = SQLiteMemoryStore(lambda: self.db)
         self._schedule = SQLiteScheduleStore(lambda: self.db)
         self._lists = SQLiteListStore(lambda: self.db)
+        self._actions = SQLiteActionStore(lambda: self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -83,6 +85,10 @@ class SQLiteStore:
     @property
     def lists(self) -> SQLiteListStore:
         return self._lists
+
+    @property
+    def actions(self) -> SQLiteActionStore:
+        return self._actions
 
     async def open(self) -> None:
         private_file(self.path)

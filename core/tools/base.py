@@ -33,6 +33,9 @@ class Who(StrEnum):
 class Policy:
     who: Who
     side_effects: bool  # it writes, schedules or deletes something
+    # its writes are only Kith's own store, made without waiting on anything else: they
+    # commit in one transaction with the action's completion (see core.tools.acts)
+    atomic: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +52,16 @@ class ToolContext:
     timezone: str  # the person's IANA zone, resolved
     timezone_source: str  # where it came from, said back to the person
     calendar: CalendarReader | None = None  # the calendar this turn may read, if any
+    # a side-effect handler's action key for the system it acts on (a CalDAV UID, an MCP
+    # request id): the same on every run of this action (core.actions.model.idempotency_key)
+    idempotency_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class ToolResult:
     """``text`` goes back to the model; ``notice`` (if any) is shown to the person as is.
 
+    ``undo`` (side-effect tools) is announced with the notice.
     ``origin`` says where ``text`` came from: a result that is not the person's own data
     (``Origin.WEB``, ``Origin.MCP``, …) taints the rest of the turn (see
     :mod:`core.provenance`). Required: no default grants trust.
@@ -63,6 +70,7 @@ class ToolResult:
     text: str
     notice: str = ""
     origin: Origin = field(kw_only=True)
+    undo: str = ""  # how the person undoes what was done (e.g. a command), if they can
 
 
 class ToolError(Exception):

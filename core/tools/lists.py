@@ -66,8 +66,8 @@ async def list_done(ctx: ToolContext, args: ListItems) -> ToolResult:
 
 
 ADD = Tool("list_add", "Add items to a list", ListItems, list_add,
-           Policy(Who.ALLOWED, side_effects=True))
+           Policy(Who.ALLOWED, side_effects=True, atomic=True))
 SHOW = Tool("list_show", "Show a list", ShowList, list_show,
             Policy(Who.ALLOWED, side_effects=False))
 DONE = Tool("list_done", "Tick items off a list", ListItems, list_done,
-            Policy(Who.ALLOWED, side_effects=True))
+            Policy(Who.ALLOWED, side_effects=True, atomic=True))

@@ -22,6 +22,7 @@ from core.history import CallRecord, ToolStep, ToolTrace, tool_content
 from core.llm import ChatMessage, ChatModel, ToolCall, Usage
 from core.logging import get_logger
 from core.provenance import Origin, Taint
+from core.tools.acts import Acts
 from core.tools.base import ToolContext, ToolError
 from core.tools.registry import Invalid, Registry, validate
 from core.tools.textfilter import CallFilter
@@ -46,7 +47,9 @@ class ToolLoop:
     def __init__(
         self, model: ChatModel, tools: Registry, ctx: ToolContext, *, taint: Taint,
         route_key: str, model_name: str | None, max_tokens: int, max_steps: int = MAX_STEPS,
+        acts: Acts,
     ) -> None:
+        self.acts = acts  # side-effect calls run through their durable action records
         self.model = model
         self.every = tools  # the bot's tools; each call is offered those the policy allows
         self.taint = taint  # the trust of the context: grows with untrusted tool results
@@ -143,7 +146,7 @@ class ToolLoop:
             return Outcome(f"error: invalid arguments for {tool.name}: {args.error}",
                            failed=True)
         try:
-            result = await tool.handler(self.ctx, args)
+            result = await self.acts.run(tool, self.ctx, args, taint=self.taint)
         except ToolError as err:
             log.info("tool_refused", tool=tool.name, error=str(err))
             return Outcome(f"error: {err}", failed=True)

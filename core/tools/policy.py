@@ -4,8 +4,8 @@
 call reads — the history window and the summary included, and every untrusted tool result of
 the turn so far — not only the newest message. In an untrusted context:
 
-- side-effect tools are not offered (durable actions with the person's approval will turn
-  such calls into proposals; until then, nothing with a side effect runs);
+- side-effect tools are offered, and every call of one is *proposed* to the person, not
+  done (:mod:`core.tools.acts`; refused outright with ``approvals = "never"``);
 - a turn whose answer is addressed to someone other than the person (the email channel's
   ready-to-send reply.eml) gets no tools at all, reading ones included: whatever a tool
   reveals would land in a draft for the third party, and there the person's private lists
@@ -20,7 +20,7 @@ from core.tools.base import Tool, Who
 
 
 def may_use(tool: Tool, inbound: Inbound, taint: Taint) -> bool:
-    if not taint.trusted and (tool.policy.side_effects or replies_to_third_party(inbound)):
+    if not taint.trusted and replies_to_third_party(inbound):
         return False
     who = tool.policy.who
     if who is Who.OWNER:

@@ -94,7 +94,8 @@ async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
     notice = (f"Reminder set: {item.text} — {said}" + (f", {every}" if every else "")
               + f". (id {item.id}; time zone from {source})")
     return ToolResult(f"Reminder {item.id} set: {item.text}, {said}"
-                      + (f", {every}" if every else "") + ".", notice, origin=Origin.KITH)
+                      + (f", {every}" if every else "") + ".", notice, origin=Origin.KITH,
+                      undo=f"/reminders cancel {item.id}")
 
 
 class NoArguments(BaseModel):
@@ -130,8 +131,8 @@ async def cancel_reminder(ctx: ToolContext, args: CancelReminder) -> ToolResult:
 
 
 CREATE = Tool("create_reminder", "Remind the person at a time", CreateReminder,
-              create_reminder, Policy(Who.ALLOWED, side_effects=True))
+              create_reminder, Policy(Who.ALLOWED, side_effects=True, atomic=True))
 LIST = Tool("list_reminders", "List reminders with ids", NoArguments, list_reminders,
             Policy(Who.ALLOWED, side_effects=False))
 CANCEL = Tool("cancel_reminder", "Cancel a reminder by id", CancelReminder, cancel_reminder,
-              Policy(Who.ALLOWED, side_effects=True))
+              Policy(Who.ALLOWED, side_effects=True, atomic=True))

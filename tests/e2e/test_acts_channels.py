@@ -103,7 +103,7 @@ EXPECTED = [
     "Ticked off your shopping list: oat milk.\n\nTicked off.",
     "shopping: eggs",
     "Reminder set: pack — WHEN UTC time. (id ID; time zone from UTC, as you have no /prefs "
-    "timezone)\n\nSet.",
+    "timezone) Undo: /reminders cancel ID\n\nSet.",
     "Your reminders:\n[ID] pack — WHEN UTC time\nCancel one with /reminders cancel ID",
     "Cancelled: [ID] pack — WHEN UTC time",
     "You have no reminders. Ask me, e.g. \"remind me tomorrow at 9 to call Ana\".",

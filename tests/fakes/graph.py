@@ -50,6 +50,32 @@ def graph_error(status: int, code: int, headers: dict[str, str] | None = None) -
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
+def _reply_buttons(inter: Any) -> str | None:
+    """The body text of a valid ``interactive`` reply-button message, else None (error 100):
+    1-3 buttons, unique ids of at most 256 characters, unique titles of 1-20 characters,
+    a body of 1-1024 characters."""
+    if not isinstance(inter, dict) or inter.get("type") != "button":
+        return None
+    text = (inter.get("body") or {}).get("text") if isinstance(inter.get("body"), dict) else None
+    found = (inter.get("action") or {}).get("buttons") if isinstance(
+        inter.get("action"), dict) else None
+    if not isinstance(text, str) or not 1 <= len(text) <= 1024:
+        return None
+    if not isinstance(found, list) or not 1 <= len(found) <= 3:
+        return None
+    replies = [b.get("reply") for b in found if isinstance(b, dict) and b.get("type") == "reply"]
+    ids = [r.get("id") for r in replies if isinstance(r, dict)]
+    titles = [r.get("title") for r in replies if isinstance(r, dict)]
+    if len(ids) != len(found) or len(set(map(str, ids))) != len(ids) or \
+            len(set(map(str, titles))) != len(titles):
+        return None
+    if not all(isinstance(i, str) and 1 <= len(i) <= 256 for i in ids):
+        return None
+    if not all(isinstance(t, str) and 1 <= len(t) <= 20 for t in titles):
+        return None
+    return text
+
+
 class FakeGraph:
     def __init__(self, access_token: str, app_secret: str = "", version: str = "v21.0") -> None:
         self.access_token = access_token
@@ -118,6 +144,8 @@ class FakeGraph:
         if body.get("type") == "template":  # a pre-approved template: name + language
             content = template.get("name") if isinstance(template.get("language"), dict) \
                 else None
+        elif body.get("type") == "interactive":  # reply buttons: checked as Graph does
+            content = _reply_buttons(body.get("interactive"))
         elif body.get("type") != "text":
             content = None
         if not isinstance(content, str) or not content:

@@ -73,6 +73,7 @@ class Sent:
     parse_mode: str | None
     reply_to: int | None
     edits: int = 0
+    reply_markup: dict[str, Any] | None = None  # inline keyboard, as sent
     at: float = field(default_factory=time.monotonic)  # sent
     updated_at: float = field(default_factory=time.monotonic)  # last edit
 
@@ -138,6 +139,8 @@ class FakeBotAPI:
         self.webhook_target: str | None = None  # origin that replaces the webhook URL's
         self.commands: list[dict[str, Any]] = []
         self.left: list[int] = []
+        self.answered: dict[str, str] = {}  # callback query id → the text shown
+        self._callbacks = 0
         self._faults: dict[str, deque[Fault]] = {}
         self._next_id: dict[int, int] = {}
         self._updates: list[dict[str, Any]] = []
@@ -290,8 +293,14 @@ class FakeBotAPI:
         message_id = self._next_id.get(chat_id, 0) + 1
         self._next_id[chat_id] = message_id
         reply = p.get("reply_parameters") or {}
+        markup = p.get("reply_markup")
+        if markup is not None and not (isinstance(markup, dict) and all(
+                len(str(b.get("callback_data", ""))) <= 64
+                for row in markup.get("inline_keyboard", []) for b in row)):
+            raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         sent = Sent(chat_id, message_id, text, p["text"], p.get("parse_mode"),
-                    reply.get("message_id") if isinstance(reply, dict) else None)
+                    reply.get("message_id") if isinstance(reply, dict) else None,
+                    reply_markup=markup)
         self.messages[(chat_id, message_id)] = sent
         self.by_chat.setdefault(chat_id, []).append(sent)
         if self.listener is not None:
@@ -346,7 +355,31 @@ class FakeBotAPI:
         }
         if sent.edits:
             message["edit_date"] = int(time.time())
+        if sent.reply_markup is not None:
+            message["reply_markup"] = sent.reply_markup
         return message
+
+    # -- inline keyboards --------------------------------------------------------------
+
+    def press(self, sent: Sent, user: dict[str, Any], data: str) -> dict[str, Any]:
+        """The ``callback_query`` update Telegram sends when ``user`` presses the button of
+        ``sent`` carrying ``data`` (fails when ``sent`` has no such button)."""
+        buttons = [b for row in (sent.reply_markup or {}).get("inline_keyboard", [])
+                   for b in row]
+        assert any(b.get("callback_data") == data for b in buttons), "no such button"
+        self._callbacks += 1
+        return {"callback_query": {
+            "id": f"{4382000000 + self._callbacks}", "from": user,
+            "message": self._message(sent), "chat_instance": f"{-8000 - sent.chat_id}",
+            "data": data}}
+
+    async def api_answerCallbackQuery(self, p: dict[str, Any]) -> Any:
+        query = str(p.get("callback_query_id", ""))
+        if query in self.answered:
+            raise _ApiError(400, "Bad Request: query is too old and response timeout expired "
+                                 "or query ID is invalid")
+        self.answered[query] = str(p.get("text") or "")
+        return True
 
 
 class _ApiError(Exception):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
+from core.actions import schema as actions_schema
 from core.store.postgres import (
     schema_coord,
     schema_core,
@@ -27,6 +28,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *schema_coord.MIGRATIONS,
     *schema_leader.MIGRATIONS,
     *schema_history.MIGRATIONS,
+    *actions_schema.POSTGRES,
 )
 LOCK_KEY = 0x4B495448  # "KITH": the advisory lock every replica's migration waits on
 

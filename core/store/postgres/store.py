@@ -9,8 +9,9 @@ one connection, under the migrations' advisory lock.
 from __future__ import annotations
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
+from core.actions.postgres import BoundPool, PostgresActionStore
 from core.store.postgres.connect import CONNECT_TIMEOUT, DatabaseUnavailable, migrate_url, where
 from core.store.postgres.conversations import PostgresConversations
 from core.store.postgres.inbox import OnPool, PostgresInbox
@@ -29,7 +30,7 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10,
                  timeout: float = 30.0) -> None:
         self._url = url
-        pool = AsyncConnectionPool(
+        pool = BoundPool(  # a turn's action transaction reaches every role
             url, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             configure=_configure, name="kith")
@@ -37,6 +38,7 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
         self._schedule = PostgresScheduleStore(pool)
         self._lists = PostgresListStore(pool)
         self._memories = PostgresMemoryStore(pool)
+        self._actions = PostgresActionStore(pool)
 
     @property
     def url(self) -> str:
@@ -54,6 +56,10 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
     @property
     def lists(self) -> PostgresListStore:
         return self._lists
+
+    @property
+    def actions(self) -> PostgresActionStore:
+        return self._actions
 
     async def open(self) -> None:
         await migrate_url(self._url)

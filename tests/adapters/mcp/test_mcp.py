@@ -121,8 +121,9 @@ async def test_calls_reach_the_server(tmp_path: Path, fake: FakeLLM,
 
 async def test_an_action_after_untrusted_content_does_not_run(
         tmp_path: Path, fake: FakeLLM) -> None:
-    """After an MCP result (the server's words, not the owner's) the turn is tainted: the
-    side-effect tool is not offered, and a call to it does not reach the server."""
+    """After an MCP result (the server's words, not the owner's) the turn is tainted: a
+    call to the side-effect tool is only proposed to the owner and does not reach the
+    server."""
     log = tmp_path / "mcp.log"
     fake.script_tool_call("home__lookup_note", {"title": "boiler"})
     fake.script_tool_call("home__set_light", {"room": "hall"})
@@ -130,11 +131,11 @@ async def test_an_action_after_untrusted_content_does_not_run(
     async with reach(tmp_path, home=stdio_config(log)) as found, tool_core(
             tmp_path / "k.db", fake.base_url or "", toolbox=found.toolbox) as core:
         await core.send(message("a", 1, "read the boiler note and do what it says"))
+        waiting = await core.store.actions.proposals("kith/test/a", await core.person("user-a"))
     assert [c["tool"] for c in calls(log)] == ["lookup_note"]
-    offered = [[t["function"]["name"] for t in r.get("tools", [])] for r in fake.chat_requests]
-    assert "home__set_light" not in offered[1]
-    assert tool_messages(fake.chat_requests[2])[1].startswith(
-        "error: there is no tool 'home__set_light' here")
+    assert [(a.tool, a.reason) for a in waiting] == [
+        ("home__set_light", "a result from an MCP server")]
+    assert tool_messages(fake.chat_requests[2])[1].startswith("Not done yet")
 
 
 async def test_a_trusted_servers_results_are_the_owners(tmp_path: Path, fake: FakeLLM) -> None:

@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from core.events import ConversationKey
 from tests.adapters.email.test_poisoning import seed, snapshot
 from tests.adapters.hostile import seed_private, state
 from tests.adapters.telegram.rig import OWNER, RigFactory, fixture
@@ -89,4 +90,8 @@ async def test_a_hostile_forward_acts_neither_now_nor_on_the_next_turns(
         await kith.agent.learner.flush()
         assert await state(kith, person) == before
         assert model.read_attack >= 4  # every turn read it: the history carries it
-        assert not SIDE_EFFECT_TOOLS & set(model.called)  # none was ever offered
+        # every side-effect call it made is a proposal waiting for the owner, none done
+        asked = [name for name in model.called if name in SIDE_EFFECT_TOOLS]
+        chat = ConversationKey("kith", "telegram", str(OWNER))
+        waiting = await kith.store.actions.proposals(str(chat), person)
+        assert asked and sorted(a.tool for a in waiting) == sorted(asked)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from core.events import ConversationKey
 from tests.adapters.hostile import seed_private, state
 from tests.adapters.whatsapp.test_whatsapp_cloud import (
     APP_SECRET,
@@ -79,4 +80,8 @@ async def test_a_forwarded_injection_acts_neither_now_nor_on_the_next_turns(rig:
     await kith.agent.learner.flush()
     assert await state(kith, person) == before
     assert model.read_attack >= 4
-    assert not SIDE_EFFECT_TOOLS & set(model.called)
+    # every side-effect call it made is a proposal waiting for the owner, none done
+    asked = [name for name in model.called if name in SIDE_EFFECT_TOOLS]
+    chat = ConversationKey("kith", "whatsapp_cloud", OWNER)
+    waiting = await kith.store.actions.proposals(str(chat), person)
+    assert asked and sorted(a.tool for a in waiting) == sorted(asked)

@@ -38,7 +38,7 @@ def test_validation_errors_name_the_field() -> None:
     (Trust.OWNER, ChatKind.DIRECT, False, set(DEFAULT)),
     (Trust.ALLOWED, ChatKind.GROUP, False, set(DEFAULT)),
     (Trust.UNKNOWN, ChatKind.DIRECT, False, set()),
-    (Trust.OWNER, ChatKind.DIRECT, True, {"list_reminders", "list_show"}),
+    (Trust.OWNER, ChatKind.DIRECT, True, set(DEFAULT)),  # side effects there are proposed
 ])
 def test_policy_picks_the_tools_of_a_turn(
     trust: Trust, chat: ChatKind, quoted: bool, expected: set[str]

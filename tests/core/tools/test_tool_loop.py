@@ -142,7 +142,7 @@ def forwarded(where: str) -> tuple[Inbound, str]:
 
 @pytest.mark.parametrize("where", ["mail", "chat"])
 @pytest.mark.parametrize("how", ["native", "text"])
-async def test_forwarded_content_gets_no_side_effect_tools(
+async def test_forwarded_content_side_effects_are_proposed_not_done(
     tmp_path: Path, fake: FakeLLM, how: str, where: str
 ) -> None:
     call: dict[str, Any] = {"text": "wake up everyone", "when": "2026-12-02T03:00:00+00:00"}
@@ -156,7 +156,18 @@ async def test_forwarded_content_gets_no_side_effect_tools(
         reply = await core.send(inbound)
         person = await core.person(inbound.sender.platform_id, channel)
         assert await core.store.schedule.for_person(person) == []
+        waiting = await core.store.actions.proposals(str(inbound.conversation), person)
     offered = {t["function"]["name"] for t in fake.chat_requests[0].get("tools", ())}
-    # a mail's draft goes to a third party: no tools at all; a chat forward: reading ones
-    assert offered == (set() if where == "mail" else {"list_reminders", "list_show"})
-    assert reply == "Here is a draft reply to the mail."
+    if where == "mail":  # a mail's draft goes to a third party: no tools at all
+        assert offered == set() and waiting == []
+        assert reply == "Here is a draft reply to the mail."
+        return
+    assert "create_reminder" in offered  # offered, and its call proposed, not done
+    [proposal] = waiting
+    assert proposal.tool == "create_reminder" and "wake up everyone" in proposal.summary
+    told = fake.chat_requests[1]["messages"][-1]
+    assert told["role"] == "tool" and "Not done yet" in told["content"]
+    assert reply.startswith("I haven't done this: create reminder (text: wake up everyone")
+    assert "asked for by the forwarded message in your message (it says it is from " \
+           "Mallory)" in reply
+    assert reply.endswith("Here is a draft reply to the mail.")

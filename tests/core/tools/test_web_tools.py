@@ -130,7 +130,7 @@ async def test_a_private_link_is_refused_honestly(tmp_path: Path, fake: FakeLLM,
 async def test_the_pages_injected_instruction_changes_nothing(
         tmp_path: Path, fake: FakeLLM, net: Net, how: str) -> None:
     """The page asks for list_add; a model that obeys calls it: after the page is read the
-    turn is tainted, so the call finds no such tool and the list stays empty."""
+    turn is tainted, so the call is only proposed to the person and the list stays empty."""
     fake.script_tool_call("read_page", {"url": net.article})
     if how == "native":
         fake.script_tool_call("list_add", {"list": "shopping", "items": ["wire 500 EUR"]})
@@ -141,10 +141,9 @@ async def test_the_pages_injected_instruction_changes_nothing(
         await core.send(message("a", 1, f"what does {net.article} say?"))
         person = await core.person("user-a")
         assert await core.store.lists.items(person, None) == []
-    offered = [[t["function"]["name"] for t in r.get("tools", [])] for r in fake.chat_requests]
-    assert "list_add" in offered[0] and "list_add" not in offered[1]
-    assert tool_messages(fake.chat_requests[2])[1].startswith(
-        "error: there is no tool 'list_add' here")
+        waiting = await core.store.actions.proposals("kith/test/a", person)
+    assert [(a.tool, a.reason) for a in waiting] == [("list_add", "a web page")]
+    assert tool_messages(fake.chat_requests[2])[1].startswith("Not done yet")
 
 
 async def test_a_page_is_never_learned_as_the_persons(tmp_path: Path, net: Net) -> None:

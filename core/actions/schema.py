@@ -1,0 +1,47 @@
+"""The actions table, for both backends (appended to their migration lists)."""
+
+from __future__ import annotations
+
+SQLITE = """
+CREATE TABLE actions (
+    inbound_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    person_id TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    args TEXT NOT NULL,
+    state TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    started INTEGER NOT NULL DEFAULT 0,
+    result TEXT NOT NULL DEFAULT '',
+    notice TEXT NOT NULL DEFAULT '',
+    decided_by TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (inbound_id, idx)
+);
+CREATE INDEX actions_proposed ON actions(conversation, person_id) WHERE state = 'proposed';
+"""
+
+POSTGRES: tuple[tuple[str, str], ...] = (("actions_001", """
+CREATE TABLE actions (
+    inbound_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    person_id TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    args TEXT NOT NULL,
+    state TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    created_at TIMESTAMPTZ NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    started BOOLEAN NOT NULL DEFAULT FALSE,
+    result TEXT NOT NULL DEFAULT '',
+    notice TEXT NOT NULL DEFAULT '',
+    decided_by TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (inbound_id, idx)
+);
+CREATE INDEX actions_proposed ON actions(conversation, person_id) WHERE state = 'proposed';
+"""),)

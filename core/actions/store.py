@@ -1,0 +1,43 @@
+"""What the actions need from a database (``sqlite`` and ``postgres`` implement it)."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from core.actions.model import Action, ActionKey, State
+
+
+class ActionStore(Protocol):
+    async def get(self, key: ActionKey) -> Action | None: ...
+
+    async def record(self, action: Action) -> Action:
+        """Insert ``action`` unless its key exists; return the stored record either way."""
+        ...
+
+    async def save(self, action: Action, was: State, was_started: bool) -> bool:
+        """Write ``action`` if the stored one is still in state ``was`` (and ``started`` as
+        ``was_started``): False when another run changed it first."""
+        ...
+
+    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
+        """The open proposals for this person in this conversation, newest first."""
+        ...
+
+    async def made_by(self, inbound_id: str) -> list[Action]:
+        """The open proposals one message's turn made, in call order (for a platform's
+        controls under the reply)."""
+        ...
+
+    async def delete_person(self, person_id: str) -> int:
+        """Every action of the person (/forget all): their words are in its arguments."""
+        ...
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        """The person's actions whose arguments, summary or result hold ``words``."""
+        ...
+
+    def atomically(self) -> AbstractAsyncContextManager[None]:
+        """One transaction around Kith's own writes and the action's completion: both
+        commit, or neither does."""
+        ...

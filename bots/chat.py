@@ -9,6 +9,7 @@ model answered.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -25,6 +26,7 @@ from core.settings import ConfigError, Settings
 from core.text import decode
 
 FAILED = {ReplyStatus.FAILED, ReplyStatus.INTERRUPTED}
+LEAVE_WAIT = 2.0  # seconds Ctrl-D / end of input waits for Kith to close
 
 
 class LineEditor:
@@ -151,5 +153,21 @@ async def run_chat(settings: Settings, fleet: list[BotDefinition], bot_name: str
                 failures += 1
                 print(_failure_line(settings, describe), file=sys.stderr)
     finally:
-        await kith.stop()
+        await _leave(kith, 1 if failures and not interactive else 0)
     return 1 if failures and not interactive else 0
+
+
+async def _leave(kith: Kith, code: int) -> None:
+    """Leaving never waits long for background work: extraction is durable (it resumes on
+    the next start) and a summary is made later. What is committed is on disk; when closing
+    takes more than :data:`LEAVE_WAIT` (a local model still reading a long prompt cannot stop
+    mid-batch), the process ends there."""
+    await kith.agent.learner.close()
+    kith.agent.drop_background()
+    stopping = asyncio.ensure_future(kith.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=LEAVE_WAIT)
+    if not done:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    await stopping

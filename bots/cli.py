@@ -16,6 +16,7 @@ from dotenv import load_dotenv
 from adapters import webauth
 from bots import preflight
 from bots.fleet import BotDefinition, load_fleet
+from bots.learning_check import learning_line
 from bots.models import Choice, choose, explicit_model, local_model
 from core.llm import ChatModel, LLMError
 from core.logging import configure, get_logger
@@ -149,6 +150,8 @@ async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
 
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
+    if (learning := learning_line(settings.data_dir / preflight.DB_NAME)) is not None:
+        print(learning)
     platforms = await _check_channels(fleet)
     print(web_line(settings))
     for line in await mcp_lines(fleet):

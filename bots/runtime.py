@@ -19,6 +19,7 @@ from bots.supervisor import Channels, Supervised
 from core.agent import Agent
 from core.channel_state import FileState, Once, legacy_list
 from core.dispatch import Dispatcher
+from core.events import Inbound
 from core.llm import ChatModel, OpenAIChatModel
 from core.logging import get_logger, register_secrets
 from core.media import MediaPipeline, MediaSource
@@ -152,7 +153,7 @@ class Kith:
         # Resume before consume: what was open before a restart (pending, answered but not
         # delivered, held for a model) is queued before any channel takes a new message,
         # so each conversation is answered in arrival order.
-        await self.dispatcher.resume(run=False)
+        await self.dispatcher.resume(run=False, only=self._serves)
         # Each channel starts on its own: one whose platform is down is retried in the
         # background and holds neither the gateway nor the other channels.
         self.supervisor = Channels(Supervised(bot, name, runtime)
@@ -169,6 +170,11 @@ class Kith:
         if self.leases.replicated:
             self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))
         self.scheduler.start()  # after resume: due reminders queue behind what was waiting
+
+    def _serves(self, inbound: Inbound) -> bool:
+        """A held message is resumed only by a process that runs its channel."""
+        conv = inbound.conversation
+        return self.only is None or (conv.bot, conv.channel) in self.channels
 
     def request_stop(self) -> None:
         """A signal arrived (callable from a signal handler): stop waiting and taking input."""

@@ -18,6 +18,7 @@ from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.history import ToolTrace
 from core.inbox.driver import commit_alone
 from core.llm import ChatModel, LLMError, Usage
+from core.llm.priority import background
 from core.logging import get_logger
 from core.media import MediaPipeline, MediaTurn
 from core.memory.embedder import Embedder
@@ -93,7 +94,10 @@ def local_time(now: datetime, tz_name: str | None) -> str:
     except (KeyError, ValueError):
         tz = UTC
     local = now.astimezone(tz)
-    return f"Current time for them: {local:%A %d %B %Y, %H:%M} ({tz_name or 'UTC'})"
+    offset = local.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC+00:00"
+    return (f"Current time for them: {local:%A %d %B %Y, %H:%M} ({offset}, "
+            f"{tz_name or 'UTC'}); they speak in this local time")
 
 
 class Agent:
@@ -400,10 +404,11 @@ class Agent:
             if len(turns) < 4:
                 return
             older = turns[: len(turns) * 2 // 3]  # keep the newest third verbatim
-            result = await self.model.complete(
-                summary_prompt(state.summary, older), route_key=str(conv), model=bot.model,
-                max_tokens=400,
-            )
+            with background():  # a local model serves waiting people first
+                result = await self.model.complete(
+                    summary_prompt(state.summary, older), route_key=str(conv),
+                    model=bot.model, max_tokens=400,
+                )
             if result.text.strip():
                 await self.store.set_summary(
                     conv, state.epoch, result.text.strip(), older[-1].seq,
@@ -414,6 +419,11 @@ class Agent:
             metrics.LLM_ERRORS.labels(endpoint="summary", kind="failed").inc()
         finally:
             self._summarizing.discard(str(conv))
+
+    def drop_background(self) -> None:
+        """Stop summaries in progress (they run again later: nothing was advanced)."""
+        for task in self._background:
+            task.cancel()
 
     async def wait_background(self) -> None:
         while self._background:

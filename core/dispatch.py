@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from core import metrics
 from core.coordination import LocalLeases, TurnLeases
@@ -69,7 +70,8 @@ class Dispatcher:
         self.enqueue(inbound)
         return True
 
-    async def resume(self, *, run: bool = True) -> int:
+    async def resume(self, *, run: bool = True,
+                     only: Callable[[Inbound], bool] | None = None) -> int:
         """Queue what is still open after a crash or restart: not answered, answered but not
         delivered, held for a model. Call it before any channel takes new messages.
 
@@ -77,7 +79,7 @@ class Dispatcher:
         between: they take new messages, queued behind the resumed ones)."""
         if not run:
             self._running.clear()
-        return await self.runner.resume(self)
+        return await self.runner.resume(self if only is None else _Only(self, only))
 
     def run(self) -> None:
         """Let queued work start (after ``resume(run=False)``)."""
@@ -138,3 +140,21 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
         await self.driver.close()
+
+
+class _Only:
+    """The dispatcher as a runner's host, taking only the resumed messages ``keep`` wants
+    (``kith chat`` resumes its own channel's, not the page's or Telegram's)."""
+
+    def __init__(self, host: Dispatcher, keep: Callable[[Inbound], bool]) -> None:
+        self.host, self.keep = host, keep
+
+    def enqueue(self, inbound: Inbound) -> None:
+        if self.keep(inbound):
+            self.host.enqueue(inbound)
+
+    def wake(self, key: str) -> None:
+        self.host.wake(key)
+
+    def queued(self) -> set[str]:
+        return self.host.queued()

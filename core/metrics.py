@@ -20,6 +20,10 @@ MEMORY_EXTRACT_FAILURES = Counter(
     "Memory extraction answers that were unusable (after repair), by reason",
     ["reason"],
 )
+LOCAL_YIELDS = Counter(
+    "kith_local_background_yields_total",
+    "Background model calls the embedded model set aside mid-reply for a waiting person",
+)
 MEMORY_RERANK_FAILURES = Counter(
     "kith_memory_rerank_failures_total", "Rerank calls that failed (fused order kept)"
 )

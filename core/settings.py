@@ -79,7 +79,8 @@ class LLMSettings(BaseModel):
     )
     local_model: str = Field("llama-3.2-3b", description="catalog name or path to a GGUF file")
     local_context: int = Field(8192, ge=512, description="context window of the embedded model")
-    local_threads: int | None = Field(None, ge=1, description="CPU threads (default: all)")
+    local_threads: int | None = Field(
+        None, ge=1, description="CPU threads (default: the physical cores this process may use)")
 
     @property
     def configured(self) -> bool:

@@ -362,7 +362,9 @@ function setStatus(override) {
     case "answering": label = `${model} is answering…`; break;
     case "ready": label = `${model} · ready`; break;
     case "downloading": label = `${model} · ${health.detail}`; break;
-    case "unreachable": label = `${model} is unreachable · messages are kept`; break;
+    case "unreachable": // a local model that failed says what to do (GET /api/model's error)
+      label = health.detail ? `${model} failed: ${health.detail} · messages are kept`
+        : `${model} is unreachable · messages are kept`; break;
     case "offline": label = "Kith is unreachable · retrying"; break;
     default: label = model;
   }

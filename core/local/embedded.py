@@ -13,23 +13,54 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
+import itertools
+import queue as queues
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import metrics
 from core.llm import ChatMessage, Completion, Delta, LLMError, Probe, Usage, decode_chunk
+from core.llm.priority import is_background
 from core.llm.types import ToolCall
 from core.llm.wire import merge_tool_calls
+from core.local import native
 from core.local.catalog import LocalModel
 from core.local.pull import PullError, Status, StatusBoard, pull
+from core.local.threads import default_threads
 from core.logging import get_logger
 from core.settings import LLMSettings
 
 log = get_logger("kith.local")
 _END = object()
+PERSON, BACKGROUND = 0, 1  # queue ranks: a person's turn before any background work
+
+
+@dataclass(order=True, slots=True)
+class _Job:
+    rank: int
+    seq: int
+    run: Callable[[], None] | None = field(compare=False)
+    counter: _Counter | None = field(compare=False, default=None)
+    fail: Callable[[], None] = field(compare=False, default=lambda: None)
+
+
+def llama_response_format(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The OpenAI ``response_format`` as llama-cpp-python takes it (pure).
+
+    ``json_schema`` becomes ``{"type": "json_object", "schema": …}``, which llama-cpp-python
+    compiles to a GBNF grammar: sampling can only produce JSON valid for the schema."""
+    if not response_format:
+        return None
+    kind = response_format.get("type")
+    if kind == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        return {"type": "json_object", "schema": schema} if schema else {"type": "json_object"}
+    if kind == "json_object":
+        return dict(response_format)
+    return None
 
 
 @dataclass(slots=True)
@@ -76,6 +107,14 @@ class EmbeddedModel:
         self._loaded: concurrent.futures.Future[None] | None = None
         self._llama: Any = None
         self._queued = 0
+        self._persons = 0  # people's requests waiting (background work yields to them)
+        self._lock = threading.Lock()
+        self._jobs: queues.PriorityQueue[_Job] = queues.PriorityQueue()
+        self._seq = itertools.count()
+        self._current: _Job | None = None
+        # a daemon thread: leaving never waits for a long prompt to finish evaluating
+        self._thread = threading.Thread(target=self._worker, daemon=True, name="kith-llama")
+        self._thread.start()
         self.sampled = 0  # tokens generated since start, stopped replies included
         self._closing = threading.Event()
 
@@ -96,6 +135,11 @@ class EmbeddedModel:
             log.error("local_model_failed", model=self.local.name, error=str(exc))
             raise
         self.board.set(state="loading")
+        problem = native.check(path, self.settings.local_threads or default_threads())
+        if problem is not None:  # the child process died, not Kith: say what to do
+            self.board.set(state="failed", error=problem)
+            log.error("local_model_failed", model=self.local.name, error=problem)
+            raise PullError(problem)
         try:
             self._llama = _open(str(path), self.settings, self.seed)
         except Exception as exc:
@@ -126,7 +170,8 @@ class EmbeddedModel:
     # -- calls ---------------------------------------------------------------------------
 
     def _params(self, messages: Sequence[ChatMessage], max_tokens: int | None,
-                tools: Sequence[dict[str, Any]]) -> dict[str, Any]:
+                tools: Sequence[dict[str, Any]],
+                response_format: dict[str, Any] | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {
             "messages": [m.wire() for m in messages],
             "max_tokens": max_tokens or self.settings.max_reply_tokens,
@@ -134,19 +179,52 @@ class EmbeddedModel:
         }
         if tools:
             params["tools"] = list(tools)
+        grammar_format = llama_response_format(response_format)
+        if grammar_format is not None:
+            params["response_format"] = grammar_format
         if self.seed is not None:
             params["seed"] = self.seed
         return params
+
+    def _submit(self, job: _Job) -> None:
+        with self._lock:
+            if job.rank == PERSON:
+                self._persons += 1
+            self._queued += 1
+        self._jobs.put(job)
+
+    def _worker(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job.run is None:  # close(): stop after what was running
+                return
+            with self._lock:
+                self._queued -= 1
+                if job.rank == PERSON:
+                    self._persons -= 1
+                self._current = job
+            try:
+                job.run()
+            finally:
+                self._current = None
+
+    def _person_waits(self) -> bool:
+        return self._persons > 0
 
     async def stream(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
         max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]:
+        async for delta in self._stream(self._params(messages, max_tokens, tools)):
+            yield delta
+
+    async def _stream(self, params: dict[str, Any]) -> AsyncIterator[Delta]:
         await self.ready()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         counter = _Counter()
-        params = self._params(messages, max_tokens, tools)
+        rank = BACKGROUND if is_background() else PERSON
+        job = _Job(rank, next(self._seq), None, counter)
 
         def put(item: Any) -> None:
             try:
@@ -155,24 +233,44 @@ class EmbeddedModel:
                 counter.cancel.set()
 
         def work() -> None:
-            self._queued -= 1
+            # a person's reply streams as it comes; background work is held until it is
+            # whole, so it can yield to a person who starts waiting and begin again later
+            held: list[Any] = []
+            emit = put if rank == PERSON else held.append
+            counter.prompt = counter.sampled = 0
+            chunks: Any = None
             try:
-                if counter.cancel.is_set():
-                    return
-                for chunk in self._llama.create_chat_completion(
-                    stream=True, logits_processor=[counter], **params
-                ):
-                    if counter.cancel.is_set():  # the reader left: stop at this token
-                        break
-                    put(chunk)
+                if not counter.cancel.is_set():
+                    chunks = self._llama.create_chat_completion(
+                        stream=True, logits_processor=[counter], **params)
+                    for chunk in chunks:
+                        if counter.cancel.is_set():  # the reader left: stop at this token
+                            break
+                        if rank == BACKGROUND and self._person_waits():
+                            metrics.LOCAL_YIELDS.inc()
+                            log.info("local_background_yielded", tokens=counter.sampled)
+                            self.sampled += counter.sampled
+                            chunks.close()  # on this thread, before anything else runs
+                            self._submit(job)  # again, behind everyone waiting
+                            return
+                        emit(chunk)
             except Exception as exc:
-                put(exc)
+                emit(exc)
             finally:
-                self.sampled += counter.sampled
-                put(_END)
+                if chunks is not None:
+                    chunks.close()
+            self.sampled += counter.sampled
+            for item in held:
+                put(item)
+            put(_END)
 
-        self._queued += 1
-        self._pool.submit(work)
+        job.run = work
+        def fail() -> None:
+            put(LLMError("the local model was closed"))
+            put(_END)
+
+        job.fail = fail
+        self._submit(job)
         try:
             async for delta in self._read(queue, counter):
                 yield delta
@@ -208,9 +306,9 @@ class EmbeddedModel:
         finish: str | None = None
         usage = Usage()
         calls: tuple[ToolCall, ...] = ()
-        # response_format: llama.cpp would need a grammar; the callers parse JSON leniently
-        async for delta in self.stream(messages, route_key=route_key, max_tokens=max_tokens,
-                                       tools=tools):
+        # a JSON Schema in response_format becomes a grammar: the reply can only be valid
+        async for delta in self._stream(self._params(messages, max_tokens, tools,
+                                                     response_format)):
             text.append(delta.text)
             finish = delta.finish_reason or finish
             usage = delta.usage or usage
@@ -231,16 +329,30 @@ class EmbeddedModel:
         await asyncio.to_thread(self.close)
 
     def close(self) -> None:
-        """Stop a download in progress (it resumes next time), finish the current reply."""
+        """Stop a download in progress (it resumes next time) and the reply in progress (at
+        its next token); what waited is told the model closed. A prompt being read is read
+        to its end first (llama.cpp cannot stop mid-batch): ``kith chat`` does not wait for
+        that (bots/chat.py)."""
         self._closing.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        current = self._current
+        if current is not None and current.counter is not None:
+            current.counter.cancel.set()
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queues.Empty:
+                break
+            job.fail()
+        self._jobs.put(_Job(-1, -1, None))
+        self._thread.join()
         self._llama = None
 
 
 def _open(path: str, settings: LLMSettings, seed: int | None) -> Any:
     from llama_cpp import Llama
 
-    threads = settings.local_threads or os.cpu_count() or 1
+    threads = settings.local_threads or default_threads()
     return Llama(model_path=path, n_ctx=settings.local_context, n_threads=threads,
                  n_threads_batch=threads, seed=seed if seed is not None else -1,
                  verbose=False)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from core import metrics
 from core.events import Inbound
 from core.llm import LLMError
+from core.llm.priority import background
 from core.logging import get_logger
 from core.memory.model import LearningKey, LearningQueue, LearningWork
 from core.memory.service import MemoryService
@@ -134,7 +135,8 @@ class Learner:
             return  # nothing waiting, or another worker holds it
         failed = True
         try:
-            await self._extract(work)
+            with background():  # a local model serves waiting people first
+                await self._extract(work)
             failed = False
         except LLMError:
             pass  # logged by the service; the turns stay queued

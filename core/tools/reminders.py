@@ -3,32 +3,44 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.provenance import Origin
+from core.schedule.asked import Asked, first_due, resolve
 from core.schedule.model import Kind, NewSchedule, Schedule
-from core.schedule.times import (
-    TimeError,
-    check_rule,
-    next_occurrence,
-    parse_when,
-    say_local,
-    zone,
-)
+from core.schedule.times import TimeError, say_local
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
 _EVERY = {"HOURLY": "every hour", "DAILY": "every day", "WEEKLY": "every week",
           "MONTHLY": "every month", "YEARLY": "every year"}
+_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday",
+              "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
 
 
 def describe_rule(rule: str | None) -> str:
+    """'every day', 'every Monday and Thursday until 31 January': the rule in words."""
     if not rule:
         return ""
     parts = dict(p.split("=", 1) for p in rule.upper().split(";") if "=" in p)
-    if set(parts) == {"FREQ"} and parts["FREQ"] in _EVERY:
-        return _EVERY[parts["FREQ"]]
-    return f"repeating ({rule})"
+    every = _EVERY.get(parts.get("FREQ", ""))
+    if every is None or set(parts) - {"FREQ", "BYDAY", "UNTIL", "INTERVAL"} or parts.get(
+            "INTERVAL", "1") != "1":
+        return "repeating"
+    days = [_DAY_NAMES.get(d) for d in parts.get("BYDAY", "").split(",") if d]
+    if days and all(days) and parts["FREQ"] == "WEEKLY":
+        names = [d for d in days if d]
+        every = "every " + (" and ".join([", ".join(names[:-1]), names[-1]])
+                            if len(names) > 1 else names[0])
+    until = parts.get("UNTIL", "")
+    if len(until) >= 8 and until[:8].isdigit():
+        every += f" until {int(until[6:8])} {_MONTHS[int(until[4:6]) - 1]} {until[:4]}"
+    return every
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
 
 
 def describe(item: Schedule) -> str:
@@ -37,36 +49,52 @@ def describe(item: Schedule) -> str:
     return f"[{item.id}] {item.text} — {when}" + (f", {every}" if every else "")
 
 
+def _unadvertised(schema: dict[str, Any]) -> None:
+    schema.pop("additionalProperties", None)
+
+
 class CreateReminder(BaseModel):
+    # an ISO 8601 "when" (the older form) is still taken, unadvertised: model_extra
+    model_config = ConfigDict(extra="allow", json_schema_extra=_unadvertised)
+
     text: str = Field(min_length=1, max_length=500)
-    when: str = Field(description="ISO 8601 with offset")
-    repeat: str = Field("", description="RRULE, e.g. FREQ=DAILY")
+    date: str = Field("", description="YYYY-MM-DD")
+    time: str = Field("", description="local HH:MM")
+    in_minutes: int = 0
+    zone: str = Field("", description="IANA, for another place")
+    repeat: str = Field("", description="daily|weekly|monthly|yearly")
+    days: list[str] = Field(default_factory=list, description="weekly on")
+    until: str = ""
 
 
 async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
-    tz, now = ctx.timezone, ctx.clock()
+    now = ctx.clock()
+    when = (args.model_extra or {}).get("when", "")
+    asked = Asked(args.date, args.time, args.in_minutes or None, args.zone, args.repeat,
+                  tuple(args.days), args.until, when if isinstance(when, str) else "")
     try:
-        due = parse_when(args.when, tz)
-        rule = check_rule(args.repeat) if args.repeat.strip() else None
-        anchor = due.astimezone(zone(tz)).replace(tzinfo=None)
-        if rule is not None:
-            first = next_occurrence(rule, anchor, tz, due - timedelta(seconds=1))
-            if first is None:
-                raise TimeError(f"the rule {rule} never happens after {args.when}")
-            due = first
+        found = resolve(asked, ctx.timezone, now)
+        due, rule, tz = first_due(found, now), found.rule, found.zone
     except TimeError as err:
         raise ToolError(str(err)) from None
     if due < now - timedelta(minutes=1):
-        raise ToolError(f"{args.when} is in the past; it is now {now.astimezone(zone(tz))}")
-    item = await ctx.store.schedule.add(NewSchedule(
-        person_id=ctx.person_id, kind=Kind.REMINDER, origin=ctx.inbound, text=args.text.strip(),
-        timezone=tz, rule=rule, due_at=due, anchor=anchor,
-    ), now)
+        raise ToolError(f"that time is in the past; it is now {say_local(now, tz, now)}")
     every = describe_rule(rule)
     said = say_local(due, tz, now)
+    same = [r for r in await _visible(ctx) if r.text.lower() == args.text.strip().lower()
+            and r.due_at == due and r.rule == rule]
+    if same:  # a small model often calls again with the same arguments: one reminder
+        return ToolResult(f"Reminder {same[0].id} is already set: {same[0].text}, {said}"
+                          + (f", {every}" if every else "") + ".", origin=Origin.KITH)
+    item = await ctx.store.schedule.add(NewSchedule(
+        person_id=ctx.person_id, kind=Kind.REMINDER, origin=ctx.inbound, text=args.text.strip(),
+        timezone=tz, rule=rule, due_at=due, anchor=found.anchor,
+    ), now)
+    source = ("the place you named" if tz != ctx.timezone else ctx.timezone_source)
     notice = (f"Reminder set: {item.text} — {said}" + (f", {every}" if every else "")
-              + f". (id {item.id}; time zone from {ctx.timezone_source})")
-    return ToolResult(f"Reminder {item.id} set for {said}.", notice, origin=Origin.KITH,
+              + f". (id {item.id}; time zone from {source})")
+    return ToolResult(f"Reminder {item.id} set: {item.text}, {said}"
+                      + (f", {every}" if every else "") + ".", notice, origin=Origin.KITH,
                       undo=f"/reminders cancel {item.id}")
 
 

@@ -9,7 +9,13 @@ parser pass through):
 - pythonic: ``[f(a="x", b=2), g()]`` or ``f(a="x")`` — parsed with :mod:`ast`, values read
   with ``ast.literal_eval``, never evaluated;
 - ``<function=f>{...}</function>`` (Llama 3.1 custom tool format);
+- Hermes/Qwen ``<tool_call>{"name": …, "arguments": …}</tool_call>`` (closed or not);
+- Mistral ``[TOOL_CALLS][{"name": …, "arguments": …}]`` and ``[TOOL_CALLS]f[ARGS]{…}``;
+- JSON with doubled braces ``{{"name": …}}`` (a template's escaping copied by the model);
 - any of these inside a Markdown code fence.
+
+Chat-template markup left around them is removed from the text to show
+(:mod:`core.tools.markup`).
 
 JSON with an explicit name and parameters is a call whatever the name (the loop tells the
 model when the tool does not exist). Pythonic text counts only for names of known tools,
@@ -25,12 +31,17 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from core.tools.markup import strip_markup
+
 PYTHON_TAG = "<|python_tag|>"  # Llama 3.x: what follows is a tool call
 PYTHON_START = "<|python_start|>"  # Llama 4's pair around a pythonic call
 END_TOKENS = ("<|eom_id|>", "<|eot_id|>", "<|end_of_text|>", "<|python_end|>", "<|eom|>",
               "<|eot|>")
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)```", re.DOTALL)
 _FUNCTION_TAG = re.compile(r"<function=([A-Za-z_][\w.-]*)>(.*?)</function>", re.DOTALL)
+_HERMES = re.compile(r"<tool_call>(.*?)(?:</tool_call>|(?=<tool_call>)|\Z)", re.DOTALL)
+MISTRAL_TAG = "[TOOL_CALLS]"
+_MISTRAL_NAMED = re.compile(r"\s*([A-Za-z_][\w.-]*)\s*(?:\[CALL_ID\]\s*\w+\s*)?\[ARGS\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +77,17 @@ def _from_object(obj: Any) -> TextCall | None:
 
 def parse_json_calls(text: str) -> list[TextCall] | None:
     """One or more JSON calls making up all of ``text``; None when it is anything else."""
-    decoder, at, calls = json.JSONDecoder(), 0, []
     text = text.strip()
+    calls = _json_calls(text)
+    if calls is None and text.startswith("{{") and text.endswith("}}"):
+        # doubled braces: all of them, or only the outer pair
+        calls = _json_calls(text.replace("{{", "{").replace("}}", "}")) or _json_calls(
+            text[1:-1])
+    return calls
+
+
+def _json_calls(text: str) -> list[TextCall] | None:
+    decoder, at, calls = json.JSONDecoder(), 0, []
     while at < len(text):
         try:
             value, end = decoder.raw_decode(text, at)
@@ -151,6 +171,55 @@ def parse_block(text: str, known: Collection[str]) -> list[TextCall] | None:
     return parse_json_calls(text) or parse_pythonic_calls(text, known)
 
 
+def _mistral(text: str, known: Collection[str]) -> list[TextCall] | None:
+    """What follows ``[TOOL_CALLS]``: a JSON list, or ``f[ARGS]{…}`` (v11), repeated."""
+    calls: list[TextCall] = []
+    for part in text.split(MISTRAL_TAG):
+        if not part.strip():
+            continue
+        named = _MISTRAL_NAMED.match(part)
+        if named is not None:
+            try:
+                args = json.loads(strip_markup(part[named.end():]) or "{}")
+            except ValueError:
+                return None
+            if not isinstance(args, dict):
+                return None
+            calls.append(TextCall(named.group(1), args))
+            continue
+        found = parse_block(strip_markup(part), known)
+        if found is None:
+            return None
+        calls.extend(found)
+    return calls or None
+
+
+def _tagged(text: str, known: Collection[str]) -> tuple[str, list[TextCall]] | None:
+    """Hermes/Qwen ``<tool_call>`` blocks and Mistral ``[TOOL_CALLS]``: (rest, calls)."""
+    found: list[TextCall] = []
+    bad = False
+
+    def hermes(match: re.Match[str]) -> str:
+        nonlocal bad
+        calls = parse_block(match.group(1), known)
+        if calls is None:
+            bad = True
+            return ""  # a broken call is still not for the person
+        found.extend(calls)
+        return ""
+
+    rest = _HERMES.sub(hermes, text) if "<tool_call>" in text else text
+    if MISTRAL_TAG in rest:
+        before, _, after = rest.partition(MISTRAL_TAG)
+        calls = _mistral(after, known)
+        if calls is not None:
+            found.extend(calls)
+        rest = before
+    if not found and not bad and rest == text:
+        return None
+    return rest, found
+
+
 def extract_calls(text: str, known: Collection[str]) -> tuple[str, list[TextCall]]:
     """Split a reply into the text to show and the tool calls written in it.
 
@@ -160,12 +229,17 @@ def extract_calls(text: str, known: Collection[str]) -> tuple[str, list[TextCall
     whole = parse_block(text, known)
     if whole is not None:
         return "", whole
+    tagged_calls = _tagged(text, known)
+    if tagged_calls is not None:
+        rest, tag_calls = tagged_calls
+        shown, more = extract_calls(rest, known) if rest.strip() else ("", [])
+        return shown.strip(), tag_calls + more
     tagged = _strip_tokens(text)
     if PYTHON_TAG in tagged:
         before, _, after = tagged.partition(PYTHON_TAG)
-        calls = parse_block(after, known)
-        if calls is not None:
-            return before.strip(), calls
+        after_tag = parse_block(after, known)
+        if after_tag is not None:
+            return before.strip(), after_tag
     found: list[TextCall] = []
 
     def fence(match: re.Match[str]) -> str:
@@ -178,11 +252,9 @@ def extract_calls(text: str, known: Collection[str]) -> tuple[str, list[TextCall
     rest = _FENCE.sub(fence, text)
     if not found:
         for match in _FUNCTION_TAG.finditer(text):
-            calls = parse_block(match.group(0), known)
-            if calls:
-                found.extend(calls)
+            found.extend(parse_block(match.group(0), known) or [])
         if found:
             rest = _FUNCTION_TAG.sub("", text)
     if not found:
-        return text, []
-    return re.sub(r"\n{3,}", "\n\n", _strip_tokens(rest)).strip(), found
+        return strip_markup(text), []
+    return strip_markup(re.sub(r"\n{3,}", "\n\n", _strip_tokens(rest)).strip()), found

@@ -1,9 +1,11 @@
 """Keep text-emitted tool calls out of what the person sees while the reply streams.
 
-Text streams through until something that may start a call appears: a reply opening with
-``{`` or ``[`` or ``known_tool(``, or a ``<|python_tag|>``, ``<function=`` or code fence
-anywhere. From there on the text is held back; at the end it is parsed, and only what is
-not a call is released.
+Text streams through until something that may start a call or template markup appears: a
+reply opening with ``{`` or ``[`` or ``known_tool(``, or a ``<|python_tag|>``,
+``<function=``, ``<tool_call>``, ``[TOOL_CALLS]``, any ``<|…|>`` token or a code fence
+anywhere (the openings of :data:`core.tools.markup.OPENINGS`), also when split across
+deltas. From there on the text is held back; at the end it is parsed, and only what is
+neither a call nor markup is released.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from core.tools.markup import OPENINGS
 from core.tools.textcalls import PYTHON_START, PYTHON_TAG, TextCall, extract_calls
 
-TRIGGERS = (PYTHON_TAG, PYTHON_START, "<function=", "```")
+TRIGGERS = (PYTHON_TAG, PYTHON_START, "<function=", "```", *OPENINGS)
 _IDENT = re.compile(r"[A-Za-z_][\w.]*")
 
 

@@ -96,3 +96,11 @@ def test_fts_query_quotes_content_words_only() -> None:
 
 def test_rrf_weights_lift_a_ranking() -> None:
     assert rrf([["a", "b"], ["c"]], weights=[1.0, 2.0]) == ["c", "a", "b"]
+
+
+def test_a_raw_newline_inside_a_string_still_parses() -> None:
+    """What Qwen2.5 wrote through the grammar once: a literal newline inside "text"."""
+    from core.memory.extract import parse
+    got = parse('{"memories": [{"decision": "new", "text": "Lives in\nPorto", "kind": "fact",'
+                ' "confidence": 0.9, "scope": "private"}]}')
+    assert got.memories[0].text == "Lives in\nPorto"

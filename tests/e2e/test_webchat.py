@@ -96,7 +96,7 @@ async def test_commands_and_health_endpoints(
         await send(client, base, "hello")
         system = fake.chat_requests[-1]["messages"][0]["content"]
         assert "Call them: Ana" in system and "Time zone: Europe/Lisbon" in system
-        assert "(Europe/Lisbon)" in fake.chat_requests[-1]["messages"][-1]["content"]
+        assert "Europe/Lisbon)" in fake.chat_requests[-1]["messages"][-1]["content"]
         memory, _ = await send(client, base, "/memory")
         assert "2 messages" in memory and "name=Ana" in memory
         history = (await client.get(f"{base}/chat/kith/history",

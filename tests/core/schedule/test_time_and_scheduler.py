@@ -58,7 +58,7 @@ async def test_tomorrow_at_nine_sent_at_2330_in_lisbon(tmp_path: Path, fake: Fak
     async with tool_core(tmp_path / "k.db", fake.base_url or "", now=now) as core:
         reply = await core.send(message("a", 1, "remind me tomorrow at 9 to water the plants"))
         volatile = fake.chat_requests[0]["messages"][-1]["content"]
-        assert "Saturday 28 March 2026, 23:30 (Europe/Lisbon)" in volatile
+        assert "Saturday 28 March 2026, 23:30 (UTC+00:00, Europe/Lisbon)" in volatile
         [item] = await core.reminders()
         assert item.due_at == datetime(2026, 3, 29, 8, 0, tzinfo=UTC)  # 09:00 WEST
         assert "Sunday 29 March, 09:00 Lisbon time" in reply

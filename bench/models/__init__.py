@@ -1,0 +1,1 @@
+"""``python -m bench.models``: scripted conversations against a real model, state checked."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from adapters.caldav.client import CaldavCalendar
 from bots.fleet import BotDefinition
-from core.calendar.model import CalendarReader
+from core.calendar.model import Calendar
 
 
 class FleetCalendars:
@@ -27,7 +27,7 @@ class FleetCalendars:
     def __bool__(self) -> bool:
         return bool(self._owner)
 
-    def reader(self, bot: str, owner: bool) -> CalendarReader | None:
+    def reader(self, bot: str, owner: bool) -> Calendar | None:
         return self._owner.get(bot) if owner else None
 
     async def close(self) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
-from core.calendar.model import CalendarReader, Calendars
+from core.calendar.model import Calendar, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.history import ToolTrace
@@ -140,7 +140,7 @@ class Agent:
         bot = self.bots.get(ConversationKey.parse(conversation).bot)
         return bot.model if bot is not None else None
 
-    def _calendar(self, inbound: Inbound) -> CalendarReader | None:
+    def _calendar(self, inbound: Inbound) -> Calendar | None:
         """The owner's calendar, for the owner in a direct chat; nobody else's, nowhere else."""
         if self.calendars is None:
             return None

@@ -8,8 +8,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import memory_commands, schedule_commands
-from core.calendar.agenda import agenda_text
-from core.calendar.model import CalendarReader
+from core.calendar.agenda import NO_CALENDAR, agenda_text
+from core.calendar.model import Calendar, CalendarError
 from core.events import Inbound, Trust, utcnow
 from core.schedule.times import zone
 from core.store.base import Store
@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     **memory_commands.COMMANDS,
     **schedule_commands.COMMANDS,
     "agenda": "your calendar: /agenda today, tomorrow, week or a date",
+    "calendar": "/calendar cancel ID cancels an event I added",
 }
 
 
@@ -60,7 +61,7 @@ class CommandContext:
     store: Store
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_timezone: str | None = None  # the bot's default zone when the person set none
-    calendar: CalendarReader | None = None  # the calendar this turn may read, if any
+    calendar: Calendar | None = None  # the calendar this turn may use, if any
 
 
 Handler = Callable[[CommandContext, str], Awaitable[str]]
@@ -122,6 +123,20 @@ async def _agenda(ctx: CommandContext, args: str) -> str:
     return await agenda_text(ctx.calendar, args or "today", ctx.clock(), zone(tz_name))
 
 
+async def _calendar(ctx: CommandContext, args: str) -> str:
+    word, _, uid = args.strip().partition(" ")
+    if word.lower() != "cancel" or not uid.strip():
+        return "Usage: /calendar cancel ID (the id I gave when I added the event)"
+    if ctx.calendar is None:
+        return NO_CALENDAR
+    tz_name, _ = await schedule_commands.person_zone(ctx)
+    try:  # the person's own command: no approval; cancelling twice is harmless
+        said = await ctx.calendar.cancel(uid.strip(), None, zone(tz_name))
+    except CalendarError as err:
+        return str(err)
+    return f"Cancelled {said} on your calendar."
+
+
 HANDLERS: dict[str, Handler] = {
     "help": _help,
     "start": _help,
@@ -131,6 +146,7 @@ HANDLERS: dict[str, Handler] = {
     **memory_commands.HANDLERS,
     **schedule_commands.HANDLERS,
     "agenda": _agenda,
+    "calendar": _calendar,
 }
 
 

@@ -11,8 +11,9 @@ a request. Errors become one line for the person; the password never appears in 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,9 @@ from caldav import aio
 from caldav.elements import dav
 from caldav.lib import error as dav_error
 
+from core.calendar import ical
 from core.calendar.expand import Resource, in_window
-from core.calendar.model import CalendarError, Event, Window
+from core.calendar.model import CalendarError, Event, NewEvent, Window
 from core.logging import get_logger
 
 log = get_logger("kith.caldav")
@@ -46,6 +48,15 @@ def _explain(err: BaseException) -> CalendarError:
                              "username and password).")
     if isinstance(err, TimeoutError) or "timeout" in type(err).__name__.lower():
         return CalendarError("The calendar server didn't answer in time; try again shortly.")
+    if isinstance(err, dav_error.ETagMismatchError):
+        return CalendarError("The event was changed elsewhere just now; look at it again "
+                             "and tell me what to change.")
+    if isinstance(err, dav_error.PutError | dav_error.DeleteError):
+        status = getattr(err, "status", None) or ""
+        if "507" in str(status) or "507" in str(err):
+            return CalendarError("The calendar server is out of space (507): nothing was "
+                                 "changed.")
+        return CalendarError("The calendar server refused the change; nothing was changed.")
     if isinstance(err, dav_error.NotFoundError):
         return CalendarError("The calendar server has no calendar at the configured address.")
     if isinstance(err, dav_error.DAVError):
@@ -85,6 +96,85 @@ class CaldavCalendar:
             found.extend(in_window(col.objects.values(), window, tz, col.name))
         found.sort(key=lambda e: (e.start, not e.all_day, e.title))
         return found
+
+    async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None:
+        """PUT with ``If-None-Match: *`` at the UID's own URL: run twice, it exists once."""
+        async def put(col: _Collection) -> None:
+            text = ical.new_event(event, uid, datetime.now(UTC))
+            try:
+                await col.calendar.save_event(text, no_overwrite=True)
+            except dav_error.ConsistencyError:  # there already: this action's earlier run
+                log.info("calendar_event_exists", uid=uid)
+        await self._write(None, put)
+
+    async def move(self, uid: str, start: datetime, occurrence: datetime | None,
+                   tz: ZoneInfo) -> None:
+        day = occurrence.astimezone(tz).date() if occurrence is not None else None
+
+        async def change(col: _Collection) -> None:
+            obj = await col.calendar.get_event_by_uid(uid)
+            obj.data = ical.moved(str(obj.data), uid, start, day, tz, datetime.now(UTC))
+            await obj.save()
+        await self._write(uid, change)
+
+    async def cancel(self, uid: str, occurrence: datetime | None, tz: ZoneInfo) -> str:
+        """Deletes the event (all of a series), or excludes one occurrence; gone already
+        counts as done (a second run after a crash)."""
+        day = occurrence.astimezone(tz).date() if occurrence is not None else None
+        said = "the event"
+
+        async def change(col: _Collection) -> None:
+            nonlocal said
+            try:
+                obj = await col.calendar.get_event_by_uid(uid)
+            except dav_error.NotFoundError:
+                return
+            rest = ical.cancelled(str(obj.data), uid, day, tz, datetime.now(UTC))
+            if rest is None:
+                try:
+                    await obj.delete()
+                except dav_error.NotFoundError:
+                    return
+            else:
+                obj.data = rest
+                await obj.save()
+                said = "that occurrence"
+        await self._write(uid, change)
+        return said
+
+    async def _write(self, uid: str | None,
+                     change: Callable[[_Collection], Awaitable[None]]) -> None:
+        """One change in the calendar holding ``uid`` (a new one: the first calendar)."""
+        async with self._lock:
+            try:
+                await asyncio.wait_for(self._ready(uid), timeout=self._timeout * 3)
+                col = self._holding(uid)
+                await asyncio.wait_for(change(col), timeout=self._timeout * 2)
+            except CalendarError:
+                raise
+            except Exception as err:
+                await self._reset()
+                log.warning("calendar_write_failed", error=type(err).__name__)
+                raise _explain(err) from None
+
+    async def _ready(self, uid: str | None) -> None:
+        """The calendars found, and ``uid`` in the cache if it is on the server."""
+        if self._collections is None or (uid is not None and not self._has(uid)):
+            await self._refresh()
+
+    def _has(self, uid: str) -> bool:
+        return any(uid in r.uids for col in self._collections or () for r in col.objects.values())
+
+    def _holding(self, uid: str | None) -> _Collection:
+        collections = self._collections or []
+        if not collections:
+            raise CalendarError("The calendar account has no calendar to write to.")
+        if uid is None:
+            return collections[0]
+        for col in collections:
+            if any(uid in r.uids for r in col.objects.values()):
+                return col
+        raise CalendarError("That event is not on the calendar (look at the agenda again).")
 
     async def close(self) -> None:
         async with self._lock:

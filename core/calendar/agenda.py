@@ -41,9 +41,11 @@ def _day(day: date) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 
 
-def _line(event: Event, day: date, tz: ZoneInfo) -> str:
+def _line(event: Event, day: date, tz: ZoneInfo, ids: bool = False) -> str:
     start, end = event.start.astimezone(tz), event.end.astimezone(tz)
     where = f" ({event.location})" if event.location else ""
+    if ids:  # for the model: which event a change names, and whether it repeats
+        where += f" [id {event.uid}{', repeats' if event.recurring else ''}]"
     if event.all_day:
         last = (end - timedelta(days=1)).date()
         if day > start.date():
@@ -60,7 +62,7 @@ def _line(event: Event, day: date, tz: ZoneInfo) -> str:
     return f"  {span}  {event.title}{where}"
 
 
-def render(events: Sequence[Event], window: Window, tz: ZoneInfo) -> str:
+def render(events: Sequence[Event], window: Window, tz: ZoneInfo, ids: bool = False) -> str:
     """Day by day, each event under the days it touches (a multi-day event under each);
     days without events are left out. Times in ``tz``."""
     first = window.start.astimezone(tz).date()
@@ -74,7 +76,7 @@ def render(events: Sequence[Event], window: Window, tz: ZoneInfo) -> str:
                                                          (e.end == e.start and e.start >= start))]
         if today:
             lines.append(_day(day))
-            lines.extend(_line(e, day, tz) for e in today)
+            lines.extend(_line(e, day, tz, ids) for e in today)
         day += timedelta(days=1)
     if not lines:
         return f"Nothing on your calendar {_said(window, tz)}."
@@ -94,7 +96,7 @@ NO_CALENDAR = ("I can't see a calendar of yours: my owner connects one in bot.to
 
 
 async def agenda_text(calendar: CalendarReader | None, span: str, now: datetime,
-                      tz: ZoneInfo, days: int | None = None) -> str:
+                      tz: ZoneInfo, days: int | None = None, ids: bool = False) -> str:
     """The agenda for ``span``, or one line saying why there is none."""
     if calendar is None:
         return NO_CALENDAR
@@ -106,4 +108,4 @@ async def agenda_text(calendar: CalendarReader | None, span: str, now: datetime,
         events = await calendar.events(window, tz)
     except CalendarError as err:
         return str(err)
-    return render(events, window, tz)
+    return render(events, window, tz, ids)

@@ -110,6 +110,7 @@ class Resource:
     series: frozenset[str]
     first: datetime | None
     last: datetime | None  # None: open-ended
+    uids: frozenset[str] = frozenset()
 
     @classmethod
     def parse(cls, text: str) -> Resource | None:
@@ -120,7 +121,8 @@ class Resource:
         except Exception as err:
             log.warning("calendar_object_unreadable", error=type(err).__name__)
             return None
-        return cls(parsed, frozenset(_series(parsed)), first, last)
+        uids = frozenset(str(c.get("UID", "")) for c in parsed.walk("VEVENT"))
+        return cls(parsed, frozenset(_series(parsed)), first, last, uids)
 
     def may_overlap(self, window: Window) -> bool:
         if self.first is None:

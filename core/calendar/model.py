@@ -35,13 +35,43 @@ class Event:
     calendar: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to create: aware times; an all-day event runs midnight to midnight in the
+    person's zone (``end`` exclusive)."""
+
+    title: str
+    start: datetime
+    end: datetime
+    all_day: bool = False
+    location: str = ""
+    notes: str = ""
+
+
 class CalendarReader(Protocol):
     """One person's calendars, read."""
 
     async def events(self, window: Window, tz: ZoneInfo) -> list[Event]: ...
 
 
-class Calendars(Protocol):
-    """Whose calendar a turn may read: None when that person has none Kith may use."""
+class CalendarWriter(Protocol):
+    """One person's calendar, changed. Every call is idempotent: run again after a crash
+    with the same arguments, it changes nothing more (the UID of a new event is the action's
+    key and is created only where none exists)."""
 
-    def reader(self, bot: str, owner: bool) -> CalendarReader | None: ...
+    async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None: ...
+
+    async def move(self, uid: str, start: datetime, occurrence: datetime | None,
+                   tz: ZoneInfo) -> None: ...
+
+    async def cancel(self, uid: str, occurrence: datetime | None, tz: ZoneInfo) -> str: ...
+
+
+class Calendar(CalendarReader, CalendarWriter, Protocol):
+    """Read and changed: what the calendar tools get."""
+
+
+class Calendars(Protocol):
+    """Whose calendar a turn may use: None when that person has none Kith may use."""
+
+    def reader(self, bot: str, owner: bool) -> Calendar | None: ...

@@ -162,13 +162,14 @@ async def perform(store: ActionStore, action: Action, tool: Tool, ctx: ToolConte
             raise
         log.info("action_done", tool=tool.name, key=str(action.key))
         return ToolResult(result.text, with_undo(result), origin=result.origin)
-    if action.started:  # a run before was interrupted after it began: outcome unknown
+    if action.started and not tool.policy.idempotent:  # interrupted after it began: unknown
         notice = UNKNOWN.format(summary=action.summary)
         await _apply(store, action, Fail("outcome unknown after an interruption"))
         log.warning("action_outcome_unknown", tool=tool.name, key=str(action.key))
         return ToolResult("It is unknown whether this happened; the person was told to "
                           "check. Do not try again.", notice, origin=Origin.KITH)
-    started = await _apply(store, action, Start())
+    # an idempotent action interrupted after it began runs again under the same key
+    started = action if action.started else await _apply(store, action, Start())
     try:
         result = await tool.handler(ctx, args)
     except ToolError as err:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from core.calendar.model import CalendarReader
+from core.calendar.model import Calendar
 from core.events import Inbound
 from core.provenance import Origin
 from core.store.base import Store
@@ -36,6 +36,9 @@ class Policy:
     # its writes are only Kith's own store, made without waiting on anything else: they
     # commit in one transaction with the action's completion (see core.tools.acts)
     atomic: bool = False
+    # run again with the same idempotency key, it changes nothing more (a CalDAV PUT with
+    # If-None-Match: *): an action interrupted after it began is run again, not given up
+    idempotent: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,7 @@ class ToolContext:
     clock: Callable[[], datetime]
     timezone: str  # the person's IANA zone, resolved
     timezone_source: str  # where it came from, said back to the person
-    calendar: CalendarReader | None = None  # the calendar this turn may read, if any
+    calendar: Calendar | None = None  # the calendar this turn may use, if any
     # a side-effect handler's action key for the system it acts on (a CalDAV UID, an MCP
     # request id): the same on every run of this action (core.actions.model.idempotency_key)
     idempotency_key: str = ""

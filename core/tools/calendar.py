@@ -3,15 +3,18 @@ person's zone."""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
+from core.calendar import when
 from core.calendar.agenda import NO_CALENDAR, agenda_text, window_for
 from core.calendar.free import free_slots, say_slots
-from core.calendar.model import CalendarError
+from core.calendar.model import Calendar, CalendarError, NewEvent
 from core.provenance import Origin
-from core.schedule.times import zone
+from core.schedule.times import TimeError, zone
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
 SPAN = "today, tomorrow, week, or a date YYYY-MM-DD"
@@ -26,7 +29,7 @@ async def agenda(ctx: ToolContext, args: AgendaArgs) -> ToolResult:
     if ctx.calendar is None:
         raise ToolError(NO_CALENDAR)
     text = await agenda_text(ctx.calendar, args.span, ctx.clock(), zone(ctx.timezone),
-                             args.days)
+                             args.days, ids=True)
     # An event's words may be someone else's (an invitation): data, never instructions.
     return ToolResult(text, origin=Origin.CALENDAR)
 
@@ -62,3 +65,115 @@ AGENDA = Tool("agenda", "The person's calendar events for a day or a week", Agen
               agenda, Policy(Who.OWNER, side_effects=False))
 FREE_TIME = Tool("free_time", "Free slots in the person's calendar", FreeTimeArgs, free_time,
                  Policy(Who.OWNER, side_effects=False))
+
+
+class CreateEventArgs(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    date: str = Field(description="local date YYYY-MM-DD")
+    time: str | None = Field(None, description="local start HH:MM; none for all day")
+    minutes: int = Field(60, ge=5, le=24 * 60, description="length of a timed event")
+    days: int = Field(1, ge=1, le=31, description="length of an all-day event")
+    location: str = Field("", max_length=200)
+    notes: str = Field("", max_length=1000)
+    zone: str | None = Field(None, description="IANA zone if not the person's own")
+
+
+def _zone_of(ctx: ToolContext, name: str | None) -> ZoneInfo:
+    try:
+        return zone(name or ctx.timezone)
+    except TimeError as err:
+        raise ToolError(str(err)) from None
+
+
+def _calendar(ctx: ToolContext) -> Calendar:
+    if ctx.calendar is None:
+        raise ToolError(NO_CALENDAR)
+    return ctx.calendar
+
+
+async def create_event(ctx: ToolContext, args: CreateEventArgs) -> ToolResult:
+    calendar, tz = _calendar(ctx), _zone_of(ctx, args.zone)
+    try:
+        on = when.day(args.date)
+        if args.time is None:
+            start = datetime.combine(on, dtime(), tz)
+            event = NewEvent(args.title, start, start + timedelta(days=args.days), True,
+                             args.location, args.notes)
+        else:
+            start = when.local(on, when.clock(args.time), tz)
+            event = NewEvent(args.title, start, start + timedelta(minutes=args.minutes),
+                             False, args.location, args.notes)
+    except ValueError as err:
+        raise ToolError(str(err)) from None
+    uid = f"kith-{ctx.idempotency_key}"  # the action's key: created once however often run
+    try:
+        await calendar.create(event, uid, tz)
+    except CalendarError as err:
+        raise ToolError(str(err)) from None
+    person_tz = zone(ctx.timezone)
+    said = (f"{start:%a} {start.day} {start:%b}, all day" if event.all_day
+            else f"{when.say(start, person_tz)}–{event.end.astimezone(person_tz):%H:%M}")
+    return ToolResult(f"Created event {uid}: {args.title}, {said}.",
+                      f"Added to your calendar: {args.title}, {said}.",
+                      origin=Origin.KITH, undo=f"/calendar cancel {uid}")
+
+
+class MoveEventArgs(BaseModel):
+    id: str = Field(min_length=1, max_length=300, description="the event's id from agenda")
+    date: str = Field(description="new local date YYYY-MM-DD")
+    time: str | None = Field(None, description="new local start HH:MM (default: same time)")
+    only_date: str | None = Field(None, description="for a repeating event: the date of the "
+                                  "one occurrence to move (default: the whole series)")
+
+
+async def move_event(ctx: ToolContext, args: MoveEventArgs) -> ToolResult:
+    calendar, tz = _calendar(ctx), zone(ctx.timezone)
+    try:
+        occurrence = (datetime.combine(when.day(args.only_date), dtime(), tz)
+                      if args.only_date else None)
+        at = when.clock(args.time) if args.time else None
+        on = when.day(args.date)
+    except ValueError as err:
+        raise ToolError(str(err)) from None
+    if at is None:
+        raise ToolError("say the new start time (HH:MM)")
+    start = when.local(on, at, tz)
+    try:
+        await calendar.move(args.id, start, occurrence, tz)
+    except CalendarError as err:
+        raise ToolError(str(err)) from None
+    which = "That occurrence" if occurrence else "The event"
+    return ToolResult(f"Moved {args.id} to {when.say(start, tz)}.",
+                      f"{which} now starts {when.say(start, tz)}.", origin=Origin.KITH)
+
+
+class CancelEventArgs(BaseModel):
+    id: str = Field(min_length=1, max_length=300, description="the event's id from agenda")
+    only_date: str | None = Field(None, description="for a repeating event: the date of the "
+                                  "one occurrence to cancel (default: the whole series)")
+
+
+async def cancel_event(ctx: ToolContext, args: CancelEventArgs) -> ToolResult:
+    calendar, tz = _calendar(ctx), zone(ctx.timezone)
+    try:
+        occurrence = (datetime.combine(when.day(args.only_date), dtime(), tz)
+                      if args.only_date else None)
+    except ValueError as err:
+        raise ToolError(str(err)) from None
+    try:
+        said = await calendar.cancel(args.id, occurrence, tz)
+    except CalendarError as err:
+        raise ToolError(str(err)) from None
+    return ToolResult(f"Cancelled {said} ({args.id}).", f"Cancelled {said} on your calendar.",
+                      origin=Origin.KITH)
+
+
+# Changes to a calendar are external actions (core.actions): durable, proposed in an
+# untrusted context, and idempotent, so a run interrupted after it began may run again.
+WRITES = Policy(Who.OWNER, side_effects=True, idempotent=True)
+CREATE_EVENT = Tool("create_event", "Add an event to the person's calendar", CreateEventArgs,
+                    create_event, WRITES)
+MOVE_EVENT = Tool("move_event", "Move a calendar event (or one occurrence)", MoveEventArgs,
+                  move_event, WRITES)
+CANCEL_EVENT = Tool("cancel_event", "Cancel a calendar event (or one occurrence)",
+                    CancelEventArgs, cancel_event, WRITES)

@@ -17,11 +17,14 @@ ALL: dict[str, Tool] = {tool.name: tool for tool in (
     reminders.CREATE, reminders.LIST, reminders.CANCEL,
     lists.ADD, lists.SHOW, lists.DONE,
     memory.REMEMBER, memory.FORGET,
-    calendar.AGENDA, calendar.FREE_TIME,
+    calendar.AGENDA, calendar.FREE_TIME, calendar.CREATE_EVENT, calendar.MOVE_EVENT,
+    calendar.CANCEL_EVENT,
 )}
 # Tools that need something the owner configures (a calendar) are not in the default set:
 # a bot with ``[calendar]`` in bot.toml gets them (bots/fleet.py).
-CALENDAR: tuple[str, ...] = (calendar.AGENDA.name, calendar.FREE_TIME.name)
+CALENDAR: tuple[str, ...] = tuple(t.name for t in (
+    calendar.AGENDA, calendar.FREE_TIME, calendar.CREATE_EVENT, calendar.MOVE_EVENT,
+    calendar.CANCEL_EVENT))
 DEFAULT: tuple[str, ...] = tuple(name for name in ALL if name not in CALENDAR)
 CONFIGURED: tuple[str, ...] = web.NAMES  # offered when configured; bot.toml may name them
 

@@ -127,7 +127,7 @@ async def test_the_agenda_tool_reads_the_calendar_and_its_result_is_marked_untru
     assert "agenda" in [t["function"]["name"] for t in first["tools"]]
     tool_message = second["messages"][-1]
     assert tool_message["role"] == "tool"
-    assert "all day  Conference (Porto), continued" in tool_message["content"]
+    assert "all day  Conference (Porto) [id conf-1], continued" in tool_message["content"]
 
 
 @pytest.mark.parametrize("who", ["allowed", "group"])

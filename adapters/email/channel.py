@@ -31,6 +31,7 @@ from adapters.email.reader import Reader, Unreadable, check, read
 from adapters.email.smtp_in import SmtpListener
 from adapters.email.verify import DnsFunc
 from adapters.kit import attribution, retrying
+from adapters.kit.links import plain_links
 from core.events import (
     Addressed,
     Attachment,
@@ -235,7 +236,7 @@ class EmailChannel:
     # -- out ---------------------------------------------------------------------------
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
-        text = await reply.drain()
+        text = plain_links(await reply.drain())  # mail: links as plain URLs
         owner = self.owners.get(inbound.sender.platform_id.lower())
         if owner is None or inbound.conversation.chat_id != owner.lower():
             log.error("email_no_owner_for_reply")  # never send anywhere but an owner

@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
 from adapters.kit import LIMITS, PlatformError, split_text
+from adapters.kit.links import plain_links
 from adapters.whatsapp.cloud_controls import buttons, decision_of
 from adapters.whatsapp.cloud_decode import WINDOW_CLOSED, to_inbounds, window_errors
 from adapters.whatsapp.common import (
@@ -150,7 +151,8 @@ class CloudWhatsApp:
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         if self.config.mark_read and not reply.shown and inbound.scheduled is None:
             await self._mark_read(inbound.id.split(":", 2)[-1])
-        text = await reply.drain()  # WhatsApp: send once, when complete
+        # WhatsApp: send once, when complete; it renders no Markdown links
+        text = plain_links(await reply.drain())
         if text and not reply.shown and not await window_open(self.ctx.store, inbound):
             return reply.outbound((await self._outside_window(inbound.conversation.chat_id,
                                                               text),))

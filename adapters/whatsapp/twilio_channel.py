@@ -17,6 +17,7 @@ from starlette.responses import PlainTextResponse, Response
 
 from adapters.base import ChannelConfig, ChannelContext, ChannelSpec, EnvSecret
 from adapters.kit import LIMITS, PlatformError, split_text
+from adapters.kit.links import plain_links
 from adapters.whatsapp.common import (
     Policy,
     WindowWatch,
@@ -124,7 +125,8 @@ class TwilioWhatsApp:
     # -- replies ---------------------------------------------------------------------------
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
-        text = await reply.drain()  # WhatsApp: send once, when complete
+        # WhatsApp: send once, when complete; it renders no Markdown links
+        text = plain_links(await reply.drain())
         number = inbound.conversation.chat_id
         if text and not reply.shown and not await window_open(self.ctx.store, inbound):
             return reply.outbound((await self._outside_window(number, text),))

@@ -5,24 +5,22 @@ untrusted context (the calendar's own entries) is proposed, and a yes does it on
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 
 from adapters.caldav.client import CaldavCalendar
-from bots.calendars import FleetCalendars
-from bots.fleet import load_bot
 from core.calendar.model import NewEvent
 from tests.calendar.ics import STANDUP
 from tests.calendar.radicale import Radicale
-from tests.calendar.test_caldav import MONDAY, bot_with_calendar
+from tests.calendar.test_caldav import core, fake
+
+__all__ = ["core", "fake"]  # the same served core, over this module's own calendar
 from tests.core.harness import message
-from tests.core.tools.harness import ToolCore, tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.core.tools.harness import ToolCore
+from tests.fakes.llm import FakeLLM
 
 LISBON = ZoneInfo("Europe/Lisbon")
 
@@ -32,27 +30,6 @@ def owner(radicale: Radicale) -> tuple[str, str]:
     user, password = radicale.user()
     radicale.calendar(user, password).save_event(STANDUP)
     return user, password
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
-
-
-@pytest.fixture
-async def core(tmp_path: Path, radicale: Radicale, owner: tuple[str, str], fake: FakeLLM,
-               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ToolCore]:
-    monkeypatch.setenv("KITH_TEST_CAL_PASSWORD", owner[1])
-    definition = load_bot(bot_with_calendar(tmp_path, radicale.url, owner[0]))
-    calendars = FleetCalendars([definition])
-    assert fake.base_url
-    async with tool_core(tmp_path / "kith.db", fake.base_url, now=MONDAY,
-                         tools=definition.profile.tools, calendars=calendars) as core:
-        yield core
-    await calendars.close()
 
 
 def stored(radicale: Radicale, owner: tuple[str, str]) -> dict[str, icalendar.Calendar]:

@@ -44,8 +44,8 @@ UNKNOWN = ("I was interrupted while doing this, and can't tell whether it happen
 
 
 def summarize(tool: Tool, args: BaseModel) -> str:
-    """One line saying what the call would do."""
-    values = ", ".join(f"{k}: {v}" for k, v in args.model_dump().items()
+    """One line saying what the call would do: the arguments it was given, not defaults."""
+    values = ", ".join(f"{k}: {v}" for k, v in args.model_dump(exclude_defaults=True).items()
                        if v not in ("", None, [], {}))
     line = f"{tool.name.replace('_', ' ')} ({values})" if values else tool.name
     line = " ".join(line.split())

@@ -58,6 +58,7 @@ async def test_a_reaction_or_reply_from_the_person_decides_once(
 
             room_id = await alice.create_room([bot_id, carol.user_id])
             await carol.client.join(room_id)
+            await carol.wait_for(lambda: room_id in carol.client.rooms)  # her own sync too
             await alice.wait_joined(room_id, carol.user_id)
             await alice.wait_joined(room_id, bot_id)
             fake.script_tool_call("create_reminder", CALL)

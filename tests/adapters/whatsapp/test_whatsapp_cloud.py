@@ -7,6 +7,7 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,9 +72,11 @@ class Rig:
             "SELECT count(*) FROM inbox").fetchone()[0])
 
 
-@pytest.fixture
-async def rig(tmp_path: Path, fake_llm: tuple[FakeLLM, str],
-              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
+@asynccontextmanager
+async def serving(tmp_path: Path, fake_llm: tuple[FakeLLM, str], monkeypatch: pytest.MonkeyPatch,
+                  memory: dict[str, Any] | None = None) -> AsyncIterator[Rig]:
+    """A served Kith with the Cloud channel against the fake Graph API. ``memory``: the
+    memory settings (default: learning off, for tests that count model calls)."""
     for name, value in (("T_WA_TOKEN", TOKEN), ("T_WA_SECRET", APP_SECRET),
                         ("T_WA_VERIFY", VERIFY)):
         monkeypatch.setenv(name, value)
@@ -91,10 +94,18 @@ async def rig(tmp_path: Path, fake_llm: tuple[FakeLLM, str],
             owners = ["{OWNER}"]
             allowed_numbers = ["{FRIEND}"]
         """)
-        settings = make_settings(tmp_path, llm_url, llm={"timeout": 60.0})
+        extra: dict[str, Any] = {} if memory is None else {"memory": memory}
+        settings = make_settings(tmp_path, llm_url, llm={"timeout": 60.0}, **extra)
         async with (running_kith(settings) as kith, running_gateway(kith) as gateway,
                     httpx.AsyncClient(timeout=10.0) as client):
             yield Rig(kith, llm, graph, gateway, client)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, fake_llm: tuple[FakeLLM, str],
+              monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
+    async with serving(tmp_path, fake_llm, monkeypatch) as served:
+        yield served
 
 
 async def test_verification_handshake(rig: Rig) -> None:

@@ -8,51 +8,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from core.events import ConversationKey
 from tests.adapters.hostile import seed_private, state
-from tests.adapters.whatsapp.test_whatsapp_cloud import (
-    APP_SECRET,
-    OWNER,
-    PHONE_ID,
-    TOKEN,
-    VERIFY,
-    Rig,
-    text_message,
-)
-from tests.fakes.graph import FakeGraph
+from tests.adapters.whatsapp.test_whatsapp_cloud import OWNER, Rig, serving, text_message
 from tests.fakes.llm import FakeLLM
-from tests.fakes.loopback import serve_loopback
 from tests.fakes.obedient import ATTACKS, SIDE_EFFECT_TOOLS, ObedientModel
-from tests.support import make_settings, running_gateway, running_kith, write_bot
 
 
 @pytest.fixture
 async def rig(tmp_path: Path, fake_llm: tuple[FakeLLM, str],
               monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
     """The Cloud rig with the configuration a user gets (learning on)."""
-    for name, value in (("T_WA_TOKEN", TOKEN), ("T_WA_SECRET", APP_SECRET),
-                        ("T_WA_VERIFY", VERIFY)):
-        monkeypatch.setenv(name, value)
-    llm, llm_url = fake_llm
-    graph = FakeGraph(TOKEN, app_secret=APP_SECRET, version="v22.0")
-    async with serve_loopback(graph.app()) as api:
-        write_bot(tmp_path / "bots", toml=f"""
-            [channels.whatsapp_cloud]
-            access_token_env = "T_WA_TOKEN"
-            app_secret_env = "T_WA_SECRET"
-            verify_token_env = "T_WA_VERIFY"
-            phone_number_id = "{PHONE_ID}"
-            api_base_url = "{api}"
-            api_version = "v22.0"
-            owners = ["{OWNER}"]
-        """)
-        settings = make_settings(tmp_path, llm_url, llm={"timeout": 60.0}, memory={})
-        async with (running_kith(settings) as kith, running_gateway(kith) as gateway,
-                    httpx.AsyncClient(timeout=10.0) as client):
-            yield Rig(kith, llm, graph, gateway, client)
+    async with serving(tmp_path, fake_llm, monkeypatch, memory={}) as served:
+        yield served
 
 
 def forwarded(wamid: str, body: str) -> Any:

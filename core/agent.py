@@ -25,6 +25,8 @@ from core.memory.embedder import Embedder
 from core.memory.learner import Learner
 from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
+from core.offers.due import due_text
+from core.offers.service import Offers
 from core.profile import BotProfile
 from core.prompt import (
     TOOL_GUIDANCE,
@@ -38,7 +40,6 @@ from core.prompt import (
 from core.provenance import Origin, Taint, message_origin, replies_to_third_party
 from core.quoting import unsure_notice
 from core.reply import Reply, span
-from core.schedule.deliver import scheduled_text
 from core.schedule.times import resolve_zone
 from core.settings import PromptSettings
 from core.store.base import Store, TurnRecord
@@ -133,6 +134,11 @@ class Agent:
             name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
         self.selector = Selector()  # the few tools each request offers (≤ 2.5 KB of JSON)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
+        # offers ride on the extraction's answer: no model call of their own
+        self.offers = Offers(store, clock, lambda c: getattr(
+            self.bots.get(ConversationKey.parse(c).bot), "timezone", None),
+        ) if self.memory.settings.offers else None
+        self.memory.commitments = self.offers.take if self.offers is not None else None
         self._boundary_key = secrets.token_bytes(16)
         self._refusal_told = False  # the owner was told the model refused our credentials
 
@@ -175,8 +181,9 @@ class Agent:
                 await self._finish(inbound, person, None, None, answer=answer, reply=reply)
                 return
         if inbound.scheduled is not None:  # a reminder or briefing that came due
-            text = await scheduled_text(self.store, person, inbound.scheduled, self.clock(),
-                                        self._calendar(inbound))
+            registry = self.tools[conv.bot]
+            text = await due_text(self.store, self.offers, inbound, person, self.clock(),
+                                  self._calendar(inbound), lambda n: bool(registry.get(n)))
             if text:
                 yield text
             await self._finish(inbound, person, None, text or None, answer=text or None,

@@ -11,6 +11,8 @@ from core import memory_commands, schedule_commands
 from core.calendar.agenda import NO_CALENDAR, agenda_text
 from core.calendar.model import Calendar, CalendarError
 from core.events import Inbound, Trust, utcnow
+from core.offers import events as event_reminders
+from core.offers import prefs as offer_prefs
 from core.schedule.times import zone
 from core.store.base import Store
 
@@ -82,14 +84,20 @@ async def _reset(ctx: CommandContext, args: str) -> str:
 async def _prefs(ctx: CommandContext, args: str) -> str:
     if not args:
         prefs = await ctx.store.preferences(ctx.person_id)
-        shown = "\n".join(f"- {k}: {prefs[k]}" for k in PREF_KEYS if k in prefs) or "- none yet"
-        keys = ", ".join(PREF_KEYS)
+        shown = "\n".join(f"- {k}: {prefs[k]}" for k in [*PREF_KEYS, *offer_prefs.KEYS]
+                          if k in prefs) or "- none yet"
+        keys = ", ".join([*PREF_KEYS, *offer_prefs.KEYS])
         return f"Your preferences:\n{shown}\nSet one with /prefs KEY VALUE ({keys}); " \
             "clear one with /prefs KEY -"
     key, _, value = args.partition(" ")
     key, value = key.lower(), value.strip()
+    if key in offer_prefs.KEYS and value:  # kept by core/offers, never in the prompt
+        tz_name, _ = await schedule_commands.person_zone(ctx)
+        return await offer_prefs.set_pref(ctx.store, ctx.inbound, ctx.person_id, key, value,
+                                           tz_name, ctx.calendar, ctx.clock)
     if key not in PREF_KEYS:
-        return f"I don't know the preference '{key}'. I know: {', '.join(PREF_KEYS)}."
+        known = ", ".join([*PREF_KEYS, *offer_prefs.KEYS])
+        return f"I don't know the preference '{key}'. I know: {known}."
     if not value:
         return f"/prefs {key} VALUE sets {PREF_KEYS[key]}."
     if value == "-":
@@ -134,6 +142,8 @@ async def _calendar(ctx: CommandContext, args: str) -> str:
         said = await ctx.calendar.cancel(uid.strip(), None, zone(tz_name))
     except CalendarError as err:
         return str(err)
+    await event_reminders.after_change(ctx.store, ctx.person_id, ctx.calendar, tz_name,
+                                       ctx.inbound, ctx.clock())
     return f"Cancelled {said} on your calendar."
 
 

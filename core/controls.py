@@ -83,6 +83,7 @@ async def forget_everything(store: Store, person_id: str) -> Forgotten:
     list_items = await store.lists.delete_person(person_id)
     schedules = await store.schedule.delete_person(person_id)
     await store.actions.delete_person(person_id)  # their words are in actions' arguments
+    await store.offers.delete_person(person_id)
     return Forgotten(memories=await store.memories.delete_all(person_id),
                      list_items=list_items, schedules=schedules)
 

@@ -182,6 +182,8 @@ class MemoryConfig(BaseModel):
     )
     recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
+    offers: bool = Field(True, description="offer a reminder or event (yes/no) for the dated "
+                         "plans the memory extraction finds in the person's own words")
 
 
 class DeliverySettings(BaseModel):

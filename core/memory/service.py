@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +15,7 @@ from core.memory.embedder import Embedder
 from core.memory.extract import (
     RESPONSE_FORMAT,
     Batch,
+    Commitment,
     ExtractedItem,
     Extraction,
     ExtractionError,
@@ -42,6 +43,8 @@ from core.memory.vector_fill import VectorFill
 from core.settings import MemoryConfig
 
 log = get_logger("kith.memory")
+# who hears of the dated plans an extraction found (core/offers): same call, no other
+CommitmentSink = Callable[[LearningWork, Sequence[Said], Sequence[Commitment]], Awaitable[None]]
 
 
 def visible(v: Visibility, memory: Memory) -> bool:
@@ -64,13 +67,14 @@ class MemorySettings:
     recall_tokens: int = 400
     group_people: int = 20  # most recent speakers of a group whose shared memories count
     known_for_extraction: int = 12
+    offers: bool = True  # offer reminders/events for the plans an extraction finds
 
     @classmethod
     def of(cls, config: MemoryConfig, *, embed: bool) -> MemorySettings:
         """What a user gets from ``KITH_MEMORY__*`` (learning on by default)."""
         return cls(embed=embed, learn=config.learn, recall_k=config.recall_k,
                    recall_tokens=config.recall_tokens, quiet_seconds=config.quiet_seconds,
-                   every_turns=config.every_turns)
+                   every_turns=config.every_turns, offers=config.offers)
 
 
 class MemoryService:
@@ -88,6 +92,7 @@ class MemoryService:
         # memories stored without a vector (the remember tool, an edit, before embeddings
         # were on) get theirs in the background
         self.vectors = VectorFill(store, self.embedder, self.settings.embed)
+        self.commitments: CommitmentSink | None = None  # set when offers are on
 
     async def visibility(self, inbound: Inbound, person: str) -> Visibility:
         return await self._visibility(str(inbound.conversation), inbound.is_group, person)
@@ -175,6 +180,11 @@ class MemoryService:
             n = item.message if item.message and 1 <= item.message <= len(said) else len(said)
             if await self._apply(item, work, said[n - 1], by_id):
                 written += 1
+        if self.commitments is not None and extraction.commitments:
+            try:
+                await self.commitments(work, said, extraction.commitments)
+            except Exception as err:  # an offer that fails must not undo what was learned
+                log.exception("offers_failed", error=str(err))
         return written
 
     async def _known(self, work: LearningWork, said: Sequence[Said]) -> list[Memory]:

@@ -14,6 +14,9 @@ from core.events import Addressed, ConversationKey, Inbound, ScheduledTurn
 class Kind(StrEnum):
     REMINDER = "reminder"
     BRIEFING = "briefing"
+    OFFER = "offer"  # an offer from something the person said (core/offers), held until due
+    EVENT = "event_reminder"  # a message before a calendar event (/prefs event_reminder)
+    EVENT_SYNC = "event_sync"  # says nothing: reads the calendar to keep EVENT rows current
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +51,16 @@ def origin_template(inbound: Inbound) -> Inbound:
                    scheduled=None)
 
 
+def occurrence_id(schedule_id: str, due_at: datetime) -> str:
+    """The inbound id of one occurrence (the inbox's dedupe key)."""
+    return f"schedule:{schedule_id}:{int(due_at.timestamp())}"
+
+
 def occurrence(origin: Inbound, schedule_id: str, kind: Kind, text: str, due_at: datetime,
                timezone: str, now: datetime) -> Inbound:
     """The Inbound of one occurrence. Its id is fixed by the occurrence: the dedupe key."""
     return replace(
-        origin, id=f"schedule:{schedule_id}:{int(due_at.timestamp())}", text="",
+        origin, id=occurrence_id(schedule_id, due_at), text="",
         received_at=now, addressed=Addressed.DIRECT,
         scheduled=ScheduledTurn(schedule_id, kind.value, text, due_at, timezone),
     )

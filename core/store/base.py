@@ -11,6 +11,7 @@ from core.actions.store import ActionStore
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
 from core.memory.model import MemoryStore
+from core.offers.model import OfferStore
 from core.provenance import Origin
 from core.schedule.model import ListStore, ScheduleStore
 
@@ -179,3 +180,7 @@ class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore
     # durable side-effect actions (core/actions), on the same database
     @property
     def actions(self) -> ActionStore: ...
+
+    # offers made from what the person said (core/offers), on the same database
+    @property
+    def offers(self) -> OfferStore: ...

@@ -24,6 +24,7 @@ from core.history import reply_origin, trace_from_json, trace_to_json, user_orig
 from core.logging import get_logger
 from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
+from core.offers.sqlite import SQLiteOfferStore
 from core.provenance import Origin
 from core.schedule.sqlite import SQLiteListStore, SQLiteScheduleStore
 from core.store.base import (
@@ -67,6 +68,7 @@ class SQLiteStore:
         self._schedule = SQLiteScheduleStore(lambda: self.db)
         self._lists = SQLiteListStore(lambda: self.db)
         self._actions = SQLiteActionStore(lambda: self.db)
+        self._offers = SQLiteOfferStore(lambda: self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -89,6 +91,10 @@ class SQLiteStore:
     @property
     def actions(self) -> SQLiteActionStore:
         return self._actions
+
+    @property
+    def offers(self) -> SQLiteOfferStore:
+        return self._offers
 
     async def open(self) -> None:
         private_file(self.path)

@@ -13,6 +13,7 @@ from core.calendar import when
 from core.calendar.agenda import NO_CALENDAR, agenda_text, window_for
 from core.calendar.free import free_slots, say_slots
 from core.calendar.model import Calendar, CalendarError, NewEvent
+from core.offers import events as event_reminders
 from core.provenance import Origin
 from core.schedule.times import TimeError, zone
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
@@ -110,6 +111,8 @@ async def create_event(ctx: ToolContext, args: CreateEventArgs) -> ToolResult:
         await calendar.create(event, uid, tz)
     except CalendarError as err:
         raise ToolError(str(err)) from None
+    await event_reminders.after_change(ctx.store, ctx.person_id, calendar, ctx.timezone,
+                                       ctx.inbound, ctx.clock())  # they follow the event
     person_tz = zone(ctx.timezone)
     said = (f"{start:%a} {start.day} {start:%b}, all day" if event.all_day
             else f"{when.say(start, person_tz)}–{event.end.astimezone(person_tz):%H:%M}")
@@ -142,6 +145,8 @@ async def move_event(ctx: ToolContext, args: MoveEventArgs) -> ToolResult:
         await calendar.move(args.id, start, occurrence, tz)
     except CalendarError as err:
         raise ToolError(str(err)) from None
+    await event_reminders.after_change(ctx.store, ctx.person_id, calendar, ctx.timezone,
+                                       ctx.inbound, ctx.clock())  # they follow the event
     which = "That occurrence" if occurrence else "The event"
     return ToolResult(f"Moved {args.id} to {when.say(start, tz)}.",
                       f"{which} now starts {when.say(start, tz)}.", origin=Origin.KITH)
@@ -164,6 +169,8 @@ async def cancel_event(ctx: ToolContext, args: CancelEventArgs) -> ToolResult:
         said = await calendar.cancel(args.id, occurrence, tz)
     except CalendarError as err:
         raise ToolError(str(err)) from None
+    await event_reminders.after_change(ctx.store, ctx.person_id, calendar, ctx.timezone,
+                                       ctx.inbound, ctx.clock())  # they follow the event
     return ToolResult(f"Cancelled {said} ({args.id}).", f"Cancelled {said} on your calendar.",
                       origin=Origin.KITH)
 

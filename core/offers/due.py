@@ -30,7 +30,7 @@ async def due_text(store: Roles, offers: Offers | None, inbound: Inbound, person
         return await offers.send(inbound, person, has_tool, calendar is not None)
     if turn.kind == Kind.EVENT.value:
         lead = events.lead_of((await store.preferences(person)).get(events.PREF))
-        return events.reminder_text(turn) if await events.still_on(calendar, turn, lead) \
+        return events.reminder_text(turn) if await events.still_on(calendar, turn, lead, now) \
             else ""
     if turn.kind == Kind.EVENT_SYNC.value:
         await events.sync(store, person, calendar, turn.timezone, inbound, now)

@@ -129,14 +129,16 @@ def reminder_text(turn: ScheduledTurn) -> str:
 
 
 async def still_on(calendar: CalendarReader | None, turn: ScheduledTurn,
-                   lead: int | None) -> bool:
-    """At send time: the event is still there at that time (one read of the calendar; a
-    calendar that cannot be read lets the reminder go rather than lose it)."""
+                   lead: int | None, now: datetime) -> bool:
+    """At send time: the event has not begun and is still there at that time (one read of
+    the calendar; a calendar that cannot be read lets the reminder go rather than lose it)."""
     if lead is None:
         return False  # turned off since it was set
+    start = turn.due_at + timedelta(minutes=lead)
+    if now >= start:
+        return False  # sent this late it would announce the past (Kith was down)
     if calendar is None:
         return True
-    start = turn.due_at + timedelta(minutes=lead)
     try:
         events = await calendar.events(Window(start, start + timedelta(minutes=1)),
                                        zone(turn.timezone))

@@ -96,6 +96,7 @@ async def forget_words(store: Store, person_id: str, ids: list[str], words: str)
     list_items = await store.lists.delete_matching(person_id, words)
     schedules = await store.schedule.delete_matching(person_id, words)
     await store.actions.delete_matching(person_id, words)
+    await store.offers.delete_matching(person_id, words)
     memories = await store.memories.delete_memories(person_id, ids, words=words)
     return Forgotten(memories=memories, list_items=list_items, schedules=schedules)
 

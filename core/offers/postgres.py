@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.codec import inbound_from_json
 from core.events import Inbound
+from core.memory.forgetting import mentions
 from core.offers.model import Offer, OfferKind, OfferState
 
 _COLUMNS = ("person_id, fingerprint, kind, what, due_at, timed, conversation, source, "
@@ -91,3 +92,15 @@ class PostgresOfferStore:
 
     async def delete_person(self, person_id: str) -> int:
         return await self._run("DELETE FROM offers WHERE person_id = %s", (person_id,))
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT fingerprint, what FROM offers WHERE person_id = %s", (person_id,))
+            rows = await cur.fetchall()
+            gone = [str(fp) for fp, what in rows
+                    if mentions(str(what), words) or mentions(str(fp), words)]
+            for fp in gone:
+                await conn.execute("DELETE FROM offers WHERE person_id = %s AND "
+                                   "fingerprint = %s", (person_id, fp))
+        return len(gone)

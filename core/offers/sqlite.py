@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from core.codec import inbound_from_json
 from core.events import Inbound
+from core.memory.forgetting import mentions
 from core.offers.model import Offer, OfferKind, OfferState
 
 _COLUMNS = ("person_id, fingerprint, kind, what, due_at, timed, conversation, source, "
@@ -87,3 +88,12 @@ class SQLiteOfferStore:
     async def delete_person(self, person_id: str) -> int:
         return self.db.execute("DELETE FROM offers WHERE person_id = ?",
                                (person_id,)).rowcount
+
+    async def delete_matching(self, person_id: str, words: str) -> int:
+        rows = self.db.execute("SELECT fingerprint, what FROM offers WHERE person_id = ?",
+                               (person_id,)).fetchall()
+        gone = [str(fp) for fp, what in rows if mentions(what, words) or mentions(fp, words)]
+        for fp in gone:
+            self.db.execute("DELETE FROM offers WHERE person_id = ? AND fingerprint = ?",
+                            (person_id, fp))
+        return len(gone)

@@ -63,5 +63,8 @@ async def test_the_source_message_and_forget_all(store: Store) -> None:
     assert await store.offers.source(said.id) == replace(said, raw=None)
     assert await store.offers.source("test:nowhere:404") is None
     assert await store.offers.add(_offer(ana, "one"))
+    assert await store.offers.add(replace(_offer(ana, "two"), what="Call the plumber"))
+    assert await store.offers.delete_matching(ana, "PLUMBER") == 1  # /forget plumber
+    assert not await store.offers.known(ana, "two")
     assert await store.offers.delete_person(ana) == 1
     assert not await store.offers.known(ana, "one")

@@ -2,13 +2,16 @@
 
     python -m bench.offers [--messages 200] [--every 10]
 
-One direct chat replays ``--messages`` messages through the real agent, dispatcher and
-scheduler (SQLite) against the fake LLM on loopback, with the memory settings a user gets
-(batched extraction every 20 turns or after 60 s of quiet; the tail is flushed). Every
-``--every``-th message states a dated plan, and the fake's extraction answer returns it as
-a commitment, so with offers on the scheduler then sends offers. Printed: model requests
-(reply, extraction, summary) per message, offers sent, and the time the extraction step
-took per call including the offers' own work (keeping them and their scheduled turns).
+One direct chat replays ``--messages`` messages (one an hour, by the scheduler's clock)
+through the real agent, dispatcher and scheduler (SQLite) against the fake LLM on loopback,
+with the memory settings a user gets (batched extraction every 20 turns or after 60 s of
+quiet; the tail is flushed). Every ``--every``-th message states a plan for the next day,
+and the fake's extraction answer returns it as a commitment, so with offers on the
+scheduler then sends offers (at most 3 a day; a plan whose time passed before its batch was
+extracted — every 20 turns here, as the quiet time never elapses — is not offered).
+Printed: model requests (reply, extraction, summary) per message, offers sent, and the time
+the extraction step took per call including the offers' own work (keeping them and their
+scheduled turns).
 The goal is an unchanged request count: offers ride on the extraction's one call.
 """
 
@@ -60,10 +63,9 @@ def _answer(body: dict[str, Any]) -> str:
         for m in plans]})
 
 
-def _text(n: int, every: int) -> str:
+def _text(n: int, every: int, now: datetime) -> str:
     if n % every == every - 1:
-        day = START.date() + timedelta(days=1 + n // every % 5)
-        return f"Dentist {n} on {day} at 15:00"
+        return f"Dentist {n} on {(now + timedelta(days=1)).date()} at 15:00"
     return f"Message {n}: just telling you about my day, nothing planned."
 
 
@@ -94,10 +96,11 @@ async def _replay(messages: int, every: int, offers: bool) -> tuple[int, int, li
             dispatcher.register("kith", "bench", channel)
             scheduler = Scheduler(store.schedule, dispatcher.submit, lambda: clock[0])
             for n in range(messages):
-                clock[0] = START + timedelta(minutes=n)
+                clock[0] = START + timedelta(hours=n)  # a message an hour
                 await dispatcher.submit(Inbound(
                     id=f"bench:{n}", conversation=ConversationKey("kith", "bench", "dm"),
-                    sender=Sender("me", "Me"), text=_text(n, every), received_at=clock[0],
+                    sender=Sender("me", "Me"), text=_text(n, every, clock[0]),
+                    received_at=clock[0],
                     addressed=Addressed.DIRECT, trust=Trust.OWNER, chat=ChatKind.DIRECT))
                 await dispatcher.join()
                 await agent.learner.idle()
@@ -125,7 +128,7 @@ async def run(messages: int, every: int) -> None:
                      round(percentile(timed, 95), 2)])
     print_table(f"Model requests per message, offers off vs on (one chat, {messages} "
                 f"messages, a dated plan every {every}; learning on as a user gets it)",
-                ["offers", "messages", "model requests", "requests/msg", "offers sent (≤ 3/day)",
+                ["offers", "messages", "model requests", "requests/msg", "offers sent",
                  "extractions", "extraction step p50 ms", "p95 ms"], rows)
     print(f"\nThe commitments field adds {len(json.dumps(COMMITMENT_SCHEMA))} bytes of JSON "
           "schema to each extraction request (on and off alike: one schema).")

@@ -11,7 +11,7 @@ from core import memory_commands, schedule_commands
 from core.calendar.agenda import NO_CALENDAR, agenda_text
 from core.calendar.model import Calendar, CalendarError
 from core.events import Inbound, Trust, utcnow
-from core.offers import events as event_reminders
+from core.offers import event_reminders
 from core.offers import prefs as offer_prefs
 from core.schedule.times import zone
 from core.store.base import Store

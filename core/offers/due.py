@@ -9,13 +9,13 @@ from typing import Protocol
 
 from core.calendar.model import CalendarReader
 from core.events import Inbound
-from core.offers import events
+from core.offers import event_reminders
 from core.offers.service import Offers
 from core.schedule.deliver import Planner, scheduled_text
 from core.schedule.model import Kind
 
 
-class Roles(Planner, events.Roles, Protocol):
+class Roles(Planner, event_reminders.Roles, Protocol):
     """The Store's roles a due turn reads."""
 
 
@@ -29,10 +29,12 @@ async def due_text(store: Roles, offers: Offers | None, inbound: Inbound, person
             return ""
         return await offers.send(inbound, person, has_tool, calendar is not None)
     if turn.kind == Kind.EVENT.value:
-        lead = events.lead_of((await store.preferences(person)).get(events.PREF))
-        return events.reminder_text(turn) if await events.still_on(calendar, turn, lead, now) \
-            else ""
+        prefs = await store.preferences(person)
+        lead = event_reminders.lead_of(prefs.get(event_reminders.PREF))
+        if not await event_reminders.still_on(calendar, turn, lead, now):
+            return ""
+        return event_reminders.reminder_text(turn)
     if turn.kind == Kind.EVENT_SYNC.value:
-        await events.sync(store, person, calendar, turn.timezone, inbound, now)
+        await event_reminders.sync(store, person, calendar, turn.timezone, inbound, now)
         return ""
     return await scheduled_text(store, person, turn, now, calendar)

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from core.calendar.model import CalendarReader
 from core.events import Inbound
-from core.offers import events
+from core.offers import event_reminders
 from core.offers.quiet import parse_quiet
 from core.schedule.times import TimeError
 
@@ -19,7 +19,7 @@ KEYS: dict[str, str] = {
 OFF = ("off", "-", "none", "0")
 
 
-class Roles(events.Roles, Protocol):
+class Roles(event_reminders.Roles, Protocol):
     async def set_preference(self, person_id: str, key: str, value: str | None) -> None: ...
 
 
@@ -39,18 +39,19 @@ async def set_pref(store: Roles, inbound: Inbound, person_id: str, key: str, val
                 "until it ends.")
     if value.lower() in OFF:
         await store.set_preference(person_id, key, None)
-        gone = await events.stop(store, person_id)
+        gone = await event_reminders.stop(store, person_id)
         return "Event reminders off." + (f" ({gone} cancelled.)" if gone else "")
     if inbound.is_group:
         return "Set event reminders in a direct chat with me: they name your events."
-    minutes = events.lead_of(value)
+    minutes = event_reminders.lead_of(value)
     if minutes is None:
-        return (f"/prefs event_reminder MINUTES (1 to {events.MAX_LEAD}) messages you that "
-                "long before each timed event; /prefs event_reminder off stops it.")
+        most = event_reminders.MAX_LEAD
+        return (f"/prefs event_reminder MINUTES (1 to {most}) messages you that long before "
+                "each timed event; /prefs event_reminder off stops it.")
     if calendar is None:
         return "You have no calendar I can read, so I can't remind you of its events."
     await store.set_preference(person_id, key, str(minutes))
-    synced = await events.start(store, person_id, calendar, tz_name, inbound, clock())
+    synced = await event_reminders.start(store, person_id, calendar, tz_name, inbound, clock())
     told = (" I couldn't read your calendar just now; I'll try again within the hour."
             if synced is None else f" {synced[0]} coming up in the next two days.")
     return (f"I'll message you {minutes} minutes before each timed event on your "

@@ -13,7 +13,7 @@ from core.calendar import when
 from core.calendar.agenda import NO_CALENDAR, agenda_text, window_for
 from core.calendar.free import free_slots, say_slots
 from core.calendar.model import Calendar, CalendarError, NewEvent
-from core.offers import events as event_reminders
+from core.offers import event_reminders
 from core.provenance import Origin
 from core.schedule.times import TimeError, zone
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who

@@ -211,3 +211,19 @@ async def test_model_requests_are_the_same_with_offers_on_and_off(
 
 def replace_what(item: dict[str, Any], what: str) -> dict[str, Any]:
     return {**item, "what": what}
+
+
+async def test_the_offer_preferences_say_what_is_wrong_and_show_in_prefs(
+        core: ToolCore) -> None:
+    async def prefs(text: str) -> str:
+        return await core.send(message("a", next(_n), text))
+    assert await prefs("/prefs quiet 25:00-07:00") == "use a time of day like 07:30."
+    assert await prefs("/prefs quiet 22:00") == "use a span of local time like 22:00-07:30."
+    assert (await prefs("/prefs quiet 22:00-7:30")).startswith("Quiet hours 22:00-07:30 ")
+    assert "- quiet: 22:00-07:30" in await prefs("/prefs")
+    assert (await prefs("/prefs event_reminder soon")).startswith(
+        "/prefs event_reminder MINUTES (1 to 1440)")
+    assert await prefs("/prefs event_reminder 15") == (
+        "You have no calendar I can read, so I can't remind you of its events.")
+    assert await prefs("/prefs quiet off") == "No quiet hours: offers come when I have them."
+    assert "quiet" not in (await prefs("/prefs")).split("Set one")[0]

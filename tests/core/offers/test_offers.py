@@ -227,3 +227,14 @@ async def test_the_offer_preferences_say_what_is_wrong_and_show_in_prefs(
         "You have no calendar I can read, so I can't remind you of its events.")
     assert await prefs("/prefs quiet off") == "No quiet hours: offers come when I have them."
     assert "quiet" not in (await prefs("/prefs")).split("Set one")[0]
+
+
+async def test_quiet_hours_set_after_an_offer_was_kept_still_hold_it(
+        core: ToolCore, fake: FakeLLM) -> None:
+    await say(core, fake, "pay rent tomorrow at 12",
+              extraction(commitment("Pay rent", "2026-12-02T12:00")))
+    await core.send(message("a", next(_n), "/prefs quiet 09:30-11:00"))  # now is 10:00
+    assert await due(core) == []
+    core.clock.now = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
+    [text] = await due(core)
+    assert "Shall I remind you: Pay rent" in text

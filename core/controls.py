@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.lists.model import ListItem
 from core.memory.model import PRIVATE, Identity, Memory
-from core.schedule.model import ListItem, Schedule
+from core.schedule.model import Schedule
 from core.store.base import Store
 
 MAX_MEMORY_TEXT = 500

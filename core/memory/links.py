@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,7 +66,10 @@ def refusal(row: tuple[object, ...] | None, person_id: str,
     return None
 
 
-def redeem(db: sqlite3.Connection, code: str, person_id: str, now: datetime) -> LinkResult:
+def redeem(db: sqlite3.Connection, code: str, person_id: str, now: datetime,
+           follow: Sequence[str] = ()) -> LinkResult:
+    """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
+    features' tables with a ``person_id``: reminders, lists) follow the person."""
     code = code.strip().upper()
     row = db.execute(
         "SELECT person_id, expires_at, used_at FROM link_codes WHERE code = ?", (code,)
@@ -80,11 +84,11 @@ def redeem(db: sqlite3.Connection, code: str, person_id: str, now: datetime) -> 
         db.execute("UPDATE link_codes SET used_at = ? WHERE code = ?", (now.timestamp(), code))
         if mine & {i.channel for i in theirs}:
             return LinkResult(None, LinkRefusal.CONFLICT)
-        _merge(db, into=issuer, other=person_id)
+        _merge(db, into=issuer, other=person_id, follow=follow)
     return LinkResult(issuer, None, tuple(theirs))
 
 
-def _merge(db: sqlite3.Connection, into: str, other: str) -> None:
+def _merge(db: sqlite3.Connection, into: str, other: str, follow: Sequence[str]) -> None:
     db.execute("UPDATE identities SET person_id = ? WHERE person_id = ?", (into, other))
     db.execute(
         "INSERT OR IGNORE INTO preferences (person_id, key, value, updated_at) "
@@ -92,7 +96,7 @@ def _merge(db: sqlite3.Connection, into: str, other: str) -> None:
     )
     db.execute("UPDATE memories SET person_id = ? WHERE person_id = ?", (into, other))
     db.execute("UPDATE turns SET person_id = ? WHERE person_id = ?", (into, other))
-    for table in ("schedules", "list_items"):  # reminders and lists follow the person
+    for table in follow:  # names from the features' schemas, never from input
         db.execute(f"UPDATE {table} SET person_id = ? WHERE person_id = ?", (into, other))
     # extraction work waiting for the other person becomes the merged person's
     db.execute("UPDATE OR IGNORE memory_learning SET person_id = ? WHERE person_id = ?",

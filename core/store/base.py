@@ -10,9 +10,10 @@ from typing import Protocol
 from core.actions.store import ActionStore
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
+from core.lists.store import ListStore
 from core.memory.model import MemoryStore
 from core.provenance import Origin
-from core.schedule.model import ListStore, ScheduleStore
+from core.schedule.model import ScheduleStore
 
 
 class InboxStatus(StrEnum):
@@ -169,10 +170,11 @@ class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore
     @property
     def memories(self) -> MemoryStore: ...
 
-    # scheduled turns (reminders, briefings) and per-person lists, on the same database
+    # scheduled turns (reminders, briefings), on the same database
     @property
     def schedule(self) -> ScheduleStore: ...
 
+    # per-person lists (core/lists), on the same database
     @property
     def lists(self) -> ListStore: ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.actions import schema as actions_schema
+from core.lists import schema as lists_schema
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: inbox, conversations, turns, people, preferences
@@ -177,16 +178,7 @@ MIGRATIONS += (
         submitted INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX schedule_fired_open ON schedule_fired(submitted) WHERE submitted = 0;
-    CREATE TABLE list_items (
-        n INTEGER PRIMARY KEY,
-        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-        list TEXT NOT NULL,
-        item TEXT NOT NULL,
-        done INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX list_items_person ON list_items(person_id, list, done);
-    """,
+    """ + lists_schema.SQLITE,
 )
 MIGRATIONS += (
     # 8: a command's exchange (/memory, /prefs …) is kept for the person to see on reload,

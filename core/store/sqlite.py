@@ -21,11 +21,13 @@ from core.actions.sqlite import SQLiteActionStore
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
+from core.lists import schema as lists_schema
+from core.lists.sqlite import SQLiteListStore
 from core.logging import get_logger
 from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
 from core.provenance import Origin
-from core.schedule.sqlite import SQLiteListStore, SQLiteScheduleStore
+from core.schedule.sqlite import SQLiteScheduleStore
 from core.store.base import (
     ConversationState,
     Delivery,
@@ -38,6 +40,8 @@ from core.store.migrations import MIGRATIONS
 
 log = get_logger("kith.store")
 CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
+# the features' tables whose rows follow a person when two of their identities are linked
+PERSON_TABLES = ("schedules", *lists_schema.PERSON_TABLES)
 
 
 def new_pairing_code() -> str:
@@ -63,7 +67,7 @@ class SQLiteStore:
         self._synchronous = synchronous
         self._db: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
-        self._memories = SQLiteMemoryStore(lambda: self.db)
+        self._memories = SQLiteMemoryStore(lambda: self.db, follow=PERSON_TABLES)
         self._schedule = SQLiteScheduleStore(lambda: self.db)
         self._lists = SQLiteListStore(lambda: self.db)
         self._actions = SQLiteActionStore(lambda: self.db)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import psycopg
 
 from core.actions import schema as actions_schema
+from core.lists import schema as lists_schema
 from core.store.postgres import (
     schema_coord,
     schema_core,
@@ -25,6 +26,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *schema_core.MIGRATIONS,
     *schema_memory.MIGRATIONS,
     *schema_schedule.MIGRATIONS,
+    *lists_schema.POSTGRES,
     *schema_coord.MIGRATIONS,
     *schema_leader.MIGRATIONS,
     *schema_history.MIGRATIONS,

@@ -1,4 +1,4 @@
-"""PostgreSQL schema: scheduled turns and lists. Append-only (name, sql) pairs.
+"""PostgreSQL schema: scheduled turns. Append-only (name, sql) pairs.
 
 Mirrors the SQLite tables; ``due_at`` is a ``TIMESTAMPTZ`` (UTC instant) and ``anchor`` a
 ``TIMESTAMP`` (the naive local time a rule starts from).
@@ -34,19 +34,6 @@ CREATE INDEX schedule_fired_open ON schedule_fired (seq) WHERE NOT submitted;
 CREATE INDEX schedule_fired_schedule ON schedule_fired (schedule_id);
 """
 
-_LISTS = """
-CREATE TABLE list_items (
-    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
-    list TEXT NOT NULL,
-    item TEXT NOT NULL,
-    done BOOLEAN NOT NULL DEFAULT false,
-    created_at TIMESTAMPTZ NOT NULL
-);
-CREATE INDEX list_items_person ON list_items (person_id, list, done);
-"""
-
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     ("schedule/1-schedules", _SCHEDULES),
-    ("schedule/2-lists", _LISTS),
 )

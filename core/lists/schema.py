@@ -1,0 +1,29 @@
+"""The lists' table, for both backends."""
+
+from __future__ import annotations
+
+PERSON_TABLES = ("list_items",)  # rows that follow a person whose identities merge
+
+SQLITE = """
+    CREATE TABLE list_items (
+        n INTEGER PRIMARY KEY,
+        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        list TEXT NOT NULL,
+        item TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX list_items_person ON list_items(person_id, list, done);
+"""
+
+POSTGRES: tuple[tuple[str, str], ...] = (("schedule/2-lists", """
+CREATE TABLE list_items (
+    n BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+    list TEXT NOT NULL,
+    item TEXT NOT NULL,
+    done BOOLEAN NOT NULL DEFAULT false,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX list_items_person ON list_items (person_id, list, done);
+"""),)

@@ -21,7 +21,6 @@ from core.actions.sqlite import SQLiteActionStore
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
-from core.lists import schema as lists_schema
 from core.lists.sqlite import SQLiteListStore
 from core.logging import get_logger
 from core.memory import terms
@@ -36,12 +35,11 @@ from core.store.base import (
     Turn,
     TurnRecord,
 )
-from core.store.migrations import MIGRATIONS
+from core.store.features import PERSON_TABLES
+from core.store.migrate import migrate_sqlite
 
 log = get_logger("kith.store")
 CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
-# the features' tables whose rows follow a person when two of their identities are linked
-PERSON_TABLES = ("schedules", *lists_schema.PERSON_TABLES)
 
 
 def new_pairing_code() -> str:
@@ -110,7 +108,7 @@ class SQLiteStore:
             side = self.path.with_name(self.path.name + suffix)
             if side.exists():
                 os.chmod(side, 0o600)
-        self._migrate()
+        migrate_sqlite(db)
         self._checkpointer = asyncio.create_task(self._checkpoint_loop())
         self._memories.warm()  # large vector indexes build in the background
 
@@ -131,16 +129,6 @@ class SQLiteStore:
             if job is not None and not job.done():  # cancelled mid-checkpoint: the thread
                 await asyncio.wait([job])  # still uses the connection; closing it under
             helper.close()  # a running statement crashed the process
-
-    def _migrate(self) -> None:
-        db = self.db
-        db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = db.execute("SELECT max(version) FROM schema_version").fetchone()
-        current = row[0] or 0
-        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
-            db.executescript(
-                f"BEGIN; {script}; INSERT INTO schema_version VALUES ({version}); COMMIT;"
-            )
 
     async def close(self) -> None:
         self._memories.close()

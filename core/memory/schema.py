@@ -4,7 +4,7 @@ link codes, the learning queue. They run after the core steps (``people``, ``tur
 PostgreSQL.
 
 Full text: ``memories.tsv`` holds the words of ``memories.text`` as the application
-tokenises them (:mod:`core.store.postgres.fulltext`: lower case, Latin diacritics folded,
+tokenises them (:mod:`core.memory.postgres_fulltext`: lower case, Latin diacritics folded,
 split on everything but letters and digits) run through ``kith_memory``, a text search
 configuration with the snowball English stemmer and no stopword list: the equivalent of
 SQLite's ``porter unicode61`` FTS5 index. ``words`` is the token count and
@@ -13,7 +13,7 @@ triggers in sixteen rows so concurrent writers rarely wait on each other.
 
 Vectors: ``memory_vectors.vec`` is an untyped ``vector`` (the dimension depends on the
 embedder, and can change with it), searched exactly per person; see
-:mod:`core.store.postgres.memory_search`.
+:mod:`core.memory.postgres_search`.
 """
 
 from __future__ import annotations

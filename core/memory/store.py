@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import edits, forgetting, links, sqlite_lexical
+from core.memory import edits, forgetting, sqlite_lexical
+from core.memory import sqlite_links as links
 from core.memory.model import (
     GROUP_PREFIX,
     SHARED,

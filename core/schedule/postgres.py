@@ -20,9 +20,14 @@ from psycopg_pool import AsyncConnectionPool
 from core.codec import inbound_from_json, inbound_to_json
 from core.db.vacuum import vacuum
 from core.events import ConversationKey, Inbound
-from core.schedule.model import Kind, NewSchedule, Schedule, occurrence, origin_template
-from core.schedule.sqlite import next_after
-from core.store.postgres.inbox import OnPool
+from core.schedule.model import (
+    Kind,
+    NewSchedule,
+    Schedule,
+    next_after,
+    occurrence,
+    origin_template,
+)
 
 _COLUMNS = "id, person_id, kind, conversation, text, timezone, rule, anchor, due_at, created_at"
 Row = Sequence[object]
@@ -38,9 +43,9 @@ def _schedule(row: Row) -> Schedule:
         rule=str(rule) if rule else None, anchor=anchor, due_at=due, created_at=created)
 
 
-class PostgresScheduleStore(OnPool):
+class PostgresScheduleStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
-        super().__init__(pool)
+        self._pool = pool
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, callback: Callable[[], None]) -> None:

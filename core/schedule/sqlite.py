@@ -16,12 +16,16 @@ from datetime import UTC, datetime
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound
-from core.logging import get_logger
 from core.memory.forgetting import mentions
-from core.schedule.model import Kind, NewSchedule, Schedule, occurrence, origin_template
-from core.schedule.times import TimeError, next_occurrence
+from core.schedule.model import (
+    Kind,
+    NewSchedule,
+    Schedule,
+    next_after,
+    occurrence,
+    origin_template,
+)
 
-log = get_logger("kith.schedule")
 _COLUMNS = "id, person_id, kind, conversation, text, timezone, rule, anchor, due_at, created_at"
 
 
@@ -41,17 +45,6 @@ def _schedule(row: Sequence[object]) -> Schedule:
         rule=str(rule) if rule else None, anchor=datetime.fromisoformat(str(anchor)),
         due_at=_at(float(str(due))), created_at=datetime.fromisoformat(str(created)),
     )
-
-
-def next_after(item: Schedule, now: datetime) -> datetime | None:
-    """The occurrence after this one (None: it was the last, or its rule fails)."""
-    if item.rule is None:
-        return None
-    try:
-        return next_occurrence(item.rule, item.anchor, item.timezone, max(now, item.due_at))
-    except TimeError as err:
-        log.error("schedule_rule_failed", schedule=item.id, error=str(err))
-        return None
 
 
 class SQLiteScheduleStore:

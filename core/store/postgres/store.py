@@ -13,13 +13,13 @@ from psycopg_pool import PoolTimeout
 
 from core.actions.postgres import BoundPool, PostgresActionStore
 from core.lists.postgres import PostgresListStore
+from core.memory.postgres import PostgresMemoryStore
+from core.schedule.postgres import PostgresScheduleStore
 from core.store.features import PERSON_TABLES
 from core.store.postgres.connect import CONNECT_TIMEOUT, DatabaseUnavailable, migrate_url, where
 from core.store.postgres.conversations import PostgresConversations
 from core.store.postgres.inbox import OnPool, PostgresInbox
-from core.store.postgres.memory import PostgresMemoryStore
 from core.store.postgres.people import PostgresPeople
-from core.store.postgres.schedule import PostgresScheduleStore
 
 HEALTH_TIMEOUT = 2.0  # seconds /readyz waits for a connection
 

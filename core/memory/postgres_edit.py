@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from core.store.postgres import fulltext
+from core.memory import postgres_fulltext as fulltext
 
 Conn = psycopg.AsyncConnection[Any]
 _OPEN = "('pending', 'answered', 'held')"

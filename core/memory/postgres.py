@@ -19,6 +19,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.db.vacuum import vacuum
 from core.memory import forgetting
+from core.memory import postgres_edit as memory_edit
+from core.memory import postgres_fulltext as fulltext
+from core.memory import postgres_links as identity
+from core.memory import postgres_search as memory_search
 from core.memory.model import (
     Identity,
     LinkResult,
@@ -28,9 +32,8 @@ from core.memory.model import (
     Source,
     Visibility,
 )
-from core.store.postgres import fulltext, identity, memory_edit, memory_search
-from core.store.postgres.learning import PostgresLearningQueue
-from core.store.postgres.memory_search import Conn
+from core.memory.postgres_learning import PostgresLearningQueue
+from core.memory.postgres_search import Conn
 
 _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "

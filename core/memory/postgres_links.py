@@ -18,7 +18,7 @@ from psycopg import sql
 from core.events import ConversationKey
 from core.memory.links import new_code, refusal
 from core.memory.model import Identity, LinkRefusal, LinkResult
-from core.store.postgres.times import as_iso
+from core.memory.postgres_times import as_iso
 
 Conn = psycopg.AsyncConnection[Any]
 

@@ -44,9 +44,15 @@ def _schedule(row: Row) -> Schedule:
 
 
 class PostgresScheduleStore:
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    def __init__(self, pool: AsyncConnectionPool,
+                 listeners: list[Callable[[], None]] | None = None) -> None:
         self._pool = pool
-        self._listeners: list[Callable[[], None]] = []
+        # shared with the same store on one transaction's connection (Store.atomically)
+        self._listeners: list[Callable[[], None]] = [] if listeners is None else listeners
+
+    def on(self, pool: AsyncConnectionPool) -> PostgresScheduleStore:
+        """This store on another pool (one transaction's), telling the same listeners."""
+        return PostgresScheduleStore(pool, self._listeners)
 
     def subscribe(self, callback: Callable[[], None]) -> None:
         """``callback`` runs after every change of what is due made here (the scheduler's

@@ -94,6 +94,16 @@ async def test_subscribers_hear_of_local_changes(store: Store) -> None:
     assert len(heard) == 4
 
 
+async def test_subscribers_hear_of_a_reminder_set_in_an_action(store: Store) -> None:
+    """A reminder a tool sets inside its action's transaction wakes the scheduler too."""
+    ana, heard = await _person(store), []
+    store.schedule.subscribe(lambda: heard.append(1))
+    async with store.atomically() as tx:
+        await tx.schedule.add(_new(ana, "tea", NOW), NOW)
+    assert heard == [1]
+    assert [s.text for s in await store.schedule.for_person(ana)] == ["tea"]
+
+
 async def test_delete_person_takes_their_schedules_and_fired_occurrences(store: Store) -> None:
     ana, bo = await _person(store), await _person(store, "bo")
     await store.schedule.add(_new(ana, "a1", NOW), NOW)

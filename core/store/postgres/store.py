@@ -38,15 +38,16 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
                  timeout: float = 30.0) -> None:
         self._url = url
         self._in_transaction = False
-        self._compose(AsyncConnectionPool(
+        pool = AsyncConnectionPool(
             url, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
-            configure=_configure, name="kith"))
+            configure=_configure, name="kith")
+        self._compose(pool, PostgresScheduleStore(pool))
 
-    def _compose(self, pool: AsyncConnectionPool) -> None:
+    def _compose(self, pool: AsyncConnectionPool, schedule: PostgresScheduleStore) -> None:
         """Every role on ``pool`` (the Store's, or one transaction's connection)."""
         OnPool.__init__(self, pool)
-        self._schedule = PostgresScheduleStore(pool)
+        self._schedule = schedule
         self._lists = PostgresListStore(pool)
         self._memories = PostgresMemoryStore(pool, follow=PERSON_TABLES)
         self._actions = PostgresActionStore(pool)
@@ -60,7 +61,8 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
         async with self._pool.connection() as conn, conn.transaction():
             bound = copy.copy(self)
             bound._in_transaction = True
-            bound._compose(OneConnection(conn))
+            one = OneConnection(conn)
+            bound._compose(one, self._schedule.on(one))  # the scheduler hears of its rows
             yield bound
 
     @property

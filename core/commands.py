@@ -14,7 +14,7 @@ from core.events import Inbound, Trust, utcnow
 from core.offers import event_reminders
 from core.offers import prefs as offer_prefs
 from core.schedule.times import zone
-from core.store.base import Store
+from core.store.base import CommandStore
 
 PREF_KEYS: dict[str, str] = {
     "name": "what to call you",
@@ -60,7 +60,7 @@ def parse_command(text: str, bot_username: str = "") -> Command | None:
 class CommandContext:
     inbound: Inbound
     person_id: str
-    store: Store
+    store: CommandStore
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_timezone: str | None = None  # the bot's default zone when the person set none
     calendar: Calendar | None = None  # the calendar this turn may use, if any

@@ -1,4 +1,4 @@
-"""The offers table, for both backends (appended to their migration lists).
+"""The offers table, on both backends (per-feature steps, composed in core.store.features).
 
 No words of the person are kept here beyond the short ``what`` of the offer; declines are
 not copied: they are read from the offer's action (``actions.state``), the one record.
@@ -6,7 +6,9 @@ not copied: they are read from the offer's action (``actions.state``), the one r
 
 from __future__ import annotations
 
-SQLITE = """
+from core.db.schema import Step
+
+SQLITE: tuple[Step, ...] = (Step("offers", 1, "offers", """
 CREATE TABLE offers (
     person_id TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
@@ -25,9 +27,9 @@ CREATE TABLE offers (
 );
 CREATE INDEX offers_schedule ON offers(schedule_id);
 CREATE INDEX offers_offered ON offers(person_id, offered_at) WHERE state = 'offered';
-"""
+"""),)
 
-POSTGRES: tuple[tuple[str, str], ...] = (("offers_001", """
+POSTGRES: tuple[Step, ...] = (Step("offers", 1, "offers", """
 CREATE TABLE offers (
     person_id TEXT NOT NULL,
     fingerprint TEXT NOT NULL,

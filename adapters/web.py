@@ -32,6 +32,7 @@ from adapters.web_me import KnowledgePage
 from adapters.web_stream import StreamCut, follow
 from adapters.webauth import matches, set_token_cookie, token_ok
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
+from core.ids import InboundId
 from core.logging import get_logger
 from core.relay import AlreadySubscribed, ReplyStream, Subscription
 from core.reply import Reply
@@ -70,7 +71,7 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         return decision
     own, unsure = attribution.split(text.strip())  # a pasted forward is not theirs
     return Inbound(
-        id=f"web:{bot}:{session}:{client_id}",
+        id=InboundId(f"web:{bot}:{session}:{client_id}"),
         conversation=ConversationKey(bot, "web", session),
         sender=OWNER,
         text=own,

@@ -331,7 +331,7 @@ class MatrixChannel:
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         self._must_lead()
         room_id = inbound.conversation.chat_id
-        event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
+        event_id = inbound.platform_message_id
         thread = inbound.conversation.thread
         # Receipt and typing run beside the reply, never in its way. Typing is shown only
         # if the model is slower than TYPING_AFTER (a fast reply needs no indicator).
@@ -366,11 +366,12 @@ class MatrixChannel:
                 continue
             await self.ctx.state.put(state_key(sent), remembered(action.id, thread))
 
-    async def _presence(self, room_id: str, event_id: str, thread: str | None,
+    async def _presence(self, room_id: str, event_id: str | None, thread: str | None,
                         typing: list[bool] | None) -> None:
-        with contextlib.suppress(Exception):
-            await self.client.update_receipt_marker(room_id, event_id,
-                                                    thread_id=thread or "main")
+        if event_id is not None:  # a turn Kith starts itself has no event to mark read
+            with contextlib.suppress(Exception):
+                await self.client.update_receipt_marker(room_id, event_id,
+                                                        thread_id=thread or "main")
         if typing is None:
             return
         await asyncio.sleep(TYPING_AFTER)

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.events import Addressed, ConversationKey, Inbound, ScheduledTurn
+from core.ids import InboundId
 
 
 class Kind(StrEnum):
@@ -45,14 +46,14 @@ class NewSchedule:
 def origin_template(inbound: Inbound) -> Inbound:
     """What is kept of the message that set a schedule: where and who, never its words."""
     return replace(inbound, text="", quoted=(), attachments=(), reply_to=None, raw=None,
-                   scheduled=None)
+                   scheduled=None, platform_message_id=None)
 
 
 def occurrence(origin: Inbound, schedule_id: str, kind: Kind, text: str, due_at: datetime,
                timezone: str, now: datetime) -> Inbound:
     """The Inbound of one occurrence. Its id is fixed by the occurrence: the dedupe key."""
     return replace(
-        origin, id=f"schedule:{schedule_id}:{int(due_at.timestamp())}", text="",
+        origin, id=InboundId(f"schedule:{schedule_id}:{int(due_at.timestamp())}"), text="",
         received_at=now, addressed=Addressed.DIRECT,
         scheduled=ScheduledTurn(schedule_id, kind.value, text, due_at, timezone),
     )

@@ -23,7 +23,7 @@ from adapters.base import ChannelContext
 from core import controls
 from core.commands import PREF_KEYS
 from core.events import Sender
-from core.memory.model import GROUP_PREFIX
+from core.memory.scope import Group, encode_scope, scope_name
 from core.schedule.times import say_local
 from core.tools.reminders import describe_rule
 
@@ -60,11 +60,11 @@ def _error(message: str, status: int = 400) -> JSONResponse:
 def knowledge_json(k: controls.Knowledge, me: tuple[str, str], now: datetime) -> dict[str, Any]:
     """The page's view of :class:`controls.Knowledge` (pure)."""
     def memory(known: controls.Known) -> dict[str, Any]:
-        m, group = known.memory, known.memory.scope.startswith(GROUP_PREFIX)
+        m = known.memory
         return {
             "id": m.id, "text": m.text, "kind": m.kind.value, "pref_key": m.pref_key,
-            "scope": "group" if group else m.scope,
-            "group": m.scope.removeprefix(GROUP_PREFIX) if group else None,
+            "scope": scope_name(m.scope),
+            "group": str(m.scope.conversation) if isinstance(m.scope, Group) else None,
             "expires_at": m.expires_at.isoformat() if m.expires_at else None,
             "confidence": m.confidence,
             "source": {"message": m.source.inbound_id, "channel": m.source.channel,
@@ -182,7 +182,9 @@ class KnowledgePage:
     async def private(self, request: Request, person: str) -> Response:
         changed = await controls.make_private(self.ctx.store, person,
                                               request.path_params["memory_id"], datetime.now(UTC))
-        return JSONResponse({"scope": changed.scope}) if changed else _error("no such memory", 404)
+        if changed is None:
+            return _error("no such memory", 404)
+        return JSONResponse({"scope": encode_scope(changed.scope)})
 
     async def cancel_reminder(self, request: Request, person: str) -> Response:
         gone = await controls.cancel_reminder(self.ctx.store, person,

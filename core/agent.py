@@ -136,8 +136,8 @@ class Agent:
         self._boundary_key = secrets.token_bytes(16)
         self._refusal_told = False  # the owner was told the model refused our credentials
 
-    def _model_for(self, conversation: str) -> str | None:
-        bot = self.bots.get(ConversationKey.parse(conversation).bot)
+    def _model_for(self, conversation: ConversationKey) -> str | None:
+        bot = self.bots.get(conversation.bot)
         return bot.model if bot is not None else None
 
     def _calendar(self, inbound: Inbound) -> Calendar | None:

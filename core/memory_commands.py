@@ -15,6 +15,7 @@ from typing import Protocol
 from core import controls
 from core.events import Inbound
 from core.memory.model import LinkRefusal, Memory, Visibility
+from core.memory.scope import scope_name
 from core.store.base import Store
 
 LINK_TTL_SECONDS = 600
@@ -45,7 +46,7 @@ class Context(Protocol):
 
 def describe(memory: Memory) -> str:
     src = memory.source
-    scope = memory.scope.split(":", 1)[0]
+    scope = scope_name(memory.scope)
     expiry = f", until {memory.expires_at:%Y-%m-%d}" if memory.expires_at else ""
     return f"[{memory.id}] {memory.text} — {src.channel}, {src.at:%Y-%m-%d} ({scope}{expiry})"
 

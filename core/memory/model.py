@@ -1,7 +1,7 @@
 """Memory values and the MemoryStore contract (every Store backend provides one).
 
 A memory belongs to one person and carries where it came from (message, channel, sender,
-time), a confidence, a scope — ``private`` (default), ``shared`` or ``group:<conversation>``
+time), a confidence, a scope (``core.memory.scope``: private by default, shared, or one group)
 — an optional expiry, and ``superseded_by`` when a newer memory replaced it (history kept).
 """
 
@@ -13,15 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from core.ids import ConversationKey
 from core.memory.forgetting import Pending
-
-PRIVATE = "private"
-SHARED = "shared"
-GROUP_PREFIX = "group:"
-
-
-def group_scope(conversation: str) -> str:
-    return GROUP_PREFIX + conversation
+from core.memory.scope import PRIVATE as PRIVATE
+from core.memory.scope import SHARED as SHARED
+from core.memory.scope import Group as Group
+from core.memory.scope import MemoryScope as MemoryScope
+from core.memory.scope import Personal as Personal
 
 
 class MemoryKind(StrEnum):
@@ -46,7 +44,7 @@ class Memory:
     kind: MemoryKind
     source: Source
     confidence: float
-    scope: str = PRIVATE
+    scope: MemoryScope = PRIVATE
     expires_at: datetime | None = None
     superseded_by: str | None = None
     pref_key: str | None = None
@@ -66,7 +64,7 @@ class NewMemory:
     kind: MemoryKind
     source: Source
     confidence: float
-    scope: str = PRIVATE
+    scope: MemoryScope = PRIVATE
     expires_at: datetime | None = None
     pref_key: str | None = None
     replaces: str | None = None
@@ -82,7 +80,7 @@ class Visibility:
     """
 
     owner: str | None = None
-    group: str | None = None  # the group scope, "group:<conversation>"
+    group: Group | None = None  # the group whose scoped memories are visible
     present: tuple[str, ...] = ()  # people whose *shared* memories are visible
 
 
@@ -112,7 +110,7 @@ class LinkResult:
 class LearningKey:
     """Extraction is batched per conversation and person (a group has several)."""
 
-    conversation: str
+    conversation: ConversationKey
     person_id: str
 
 
@@ -177,14 +175,14 @@ class MemoryStore(Protocol):
         ...
     async def update_memory(
         self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
-        scope: str | None = None,
+        scope: Personal | None = None,
     ) -> Memory | None: ...
     async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]: ...
     # words: also every message, reply and summary of the person's holding them
     async def delete_memories(self, person_id: str, ids: Sequence[str],
                               words: str = "") -> int: ...
     async def delete_all(self, person_id: str) -> int: ...
-    async def people_in(self, conversation: str, limit: int) -> list[str]: ...
+    async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]: ...
     @property
     def queue(self) -> LearningQueue: ...
     # learning switch and pending /forget confirmation

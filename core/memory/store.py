@@ -18,17 +18,20 @@ from typing import Any
 
 import numpy as np
 
+from core.ids import ConversationKey
 from core.memory import edits, forgetting, links, sqlite_lexical
 from core.memory.model import (
-    GROUP_PREFIX,
     SHARED,
+    Group,
     Identity,
     LinkResult,
     Memory,
     NewMemory,
+    Personal,
     Visibility,
 )
 from core.memory.queue import SQLiteLearningQueue
+from core.memory.scope import encode_scope
 from core.memory.sqlite_blocks import Blocks
 from core.memory.sqlite_rows import COLUMNS as _COLUMNS
 from core.memory.sqlite_rows import row as _row
@@ -66,7 +69,8 @@ class SQLiteMemoryStore:
 
     def _track(self, memory: Memory, vector: Sequence[float] | None) -> None:
         """Keep cached vector blocks current after an insert, without a rebuild."""
-        key = memory.scope if memory.scope.startswith(GROUP_PREFIX) else memory.person_id
+        scope = memory.scope
+        key = encode_scope(scope) if isinstance(scope, Group) else memory.person_id
         if vector is None:
             return
         block = self._blocks.cached((key, len(vector)))
@@ -110,7 +114,8 @@ class SQLiteMemoryStore:
                 db.execute(
                     f"INSERT INTO memories ({_COLUMNS}) VALUES "
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                    (memory_id, new.person_id, new.text, new.kind.value, new.pref_key, new.scope,
+                    (memory_id, new.person_id, new.text, new.kind.value, new.pref_key,
+                     encode_scope(new.scope),
                      new.confidence, src.inbound_id, src.channel, src.sender,
                      src.at.isoformat(), _ts(new.expires_at), stamp, stamp),
                 )
@@ -207,7 +212,7 @@ class SQLiteMemoryStore:
         if visibility.owner:
             parts.append((visibility.owner, False))
         if visibility.group:
-            parts.append((visibility.group, False))
+            parts.append((encode_scope(visibility.group), False))
         parts += [(p, True) for p in visibility.present]
         for key, shared_only in parts:
             block = await self._blocks.get((key, dim))
@@ -228,10 +233,10 @@ class SQLiteMemoryStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    async def people_in(self, conversation: str, limit: int) -> list[str]:
+    async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]:
         rows = self.db.execute(
             "SELECT person_id FROM turns WHERE conversation = ? AND person_id IS NOT NULL "
-            "GROUP BY person_id ORDER BY max(seq) DESC LIMIT ?", (conversation, limit),
+            "GROUP BY person_id ORDER BY max(seq) DESC LIMIT ?", (str(conversation), limit),
         ).fetchall()
         return [r[0] for r in rows]
 
@@ -314,10 +319,11 @@ class SQLiteMemoryStore:
 
     async def update_memory(
         self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
-        scope: str | None = None,
+        scope: Personal | None = None,
     ) -> Memory | None:
         """Correct the text and/or set the scope of the person's active memory in place."""
-        if not edits.update(self.db, person_id, memory_id, text=text, scope=scope,
+        stored = encode_scope(scope) if scope is not None else None
+        if not edits.update(self.db, person_id, memory_id, text=text, scope=stored,
                             stamp=now.isoformat()):
             return None
         self._scrub(self.db)  # the old words leave the index, the WAL and (secure_delete) pages

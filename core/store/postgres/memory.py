@@ -17,6 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from core.ids import ConversationKey
 from core.memory import forgetting
 from core.memory.model import (
     Identity,
@@ -24,9 +25,11 @@ from core.memory.model import (
     Memory,
     MemoryKind,
     NewMemory,
+    Personal,
     Source,
     Visibility,
 )
+from core.memory.scope import decode_scope, encode_scope
 from core.store.postgres import fulltext, identity, memory_edit, memory_search
 from core.store.postgres.learning import PostgresLearningQueue
 from core.store.postgres.memory_search import Conn
@@ -59,7 +62,7 @@ def _utc(value: datetime) -> datetime:
 def _row(row: Sequence[Any]) -> Memory:
     return Memory(
         id=row[0], person_id=row[1], text=row[2], kind=MemoryKind(row[3]), pref_key=row[4],
-        scope=row[5], confidence=row[6],
+        scope=decode_scope(row[5]), confidence=row[6],
         source=Source(row[7], row[8], row[9], _utc(row[10])),
         expires_at=_utc(row[11]) if row[11] is not None else None, superseded_by=row[12],
         created_at=_utc(row[13]), updated_at=_utc(row[14]),
@@ -83,7 +86,8 @@ class PostgresMemoryStore:
         vector = new.vector
         params = {
             "person": new.person_id, "text": new.text, "kind": new.kind.value,
-            "pref_key": new.pref_key, "scope": new.scope, "confidence": new.confidence,
+            "pref_key": new.pref_key, "scope": encode_scope(new.scope),
+            "confidence": new.confidence,
             "inbound": src.inbound_id, "channel": src.channel, "sender": src.sender,
             "at": src.at, "expires": new.expires_at, "now": now, "words": words,
             "count": count, "replaces": new.replaces,
@@ -176,11 +180,11 @@ class PostgresMemoryStore:
         async with self._pool.connection() as conn:
             return await memory_search.search_current(conn, visibility, now, limit)
 
-    async def people_in(self, conversation: str, limit: int) -> list[str]:
+    async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT person_id FROM turns WHERE conversation = %s AND person_id IS NOT NULL "
-                "GROUP BY person_id ORDER BY max(seq) DESC LIMIT %s", (conversation, limit))
+                "GROUP BY person_id ORDER BY max(seq) DESC LIMIT %s", (str(conversation), limit))
             return [str(r[0]) for r in await cur.fetchall()]
 
     # -- deletion and edits --------------------------------------------------------------
@@ -221,14 +225,15 @@ class PostgresMemoryStore:
 
     async def update_memory(
         self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
-        scope: str | None = None,
+        scope: Personal | None = None,
     ) -> Memory | None:
         """Correct the text and/or set the scope of the person's active memory in place;
         a new text is followed by a VACUUM, so the old words leave the live files."""
+        stored = encode_scope(scope) if scope is not None else None
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 if not await memory_edit.update(conn, person_id, memory_id, now, text=text,
-                                                scope=scope):
+                                                scope=stored):
                     return None
                 found = await _one(conn, memory_id)
             if text is not None:

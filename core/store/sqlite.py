@@ -175,11 +175,11 @@ class SQLiteStore:
         ).fetchall()
         return [inbound_from_json(r[0]) for r in rows]
 
-    async def open_in(self, conversation: str) -> list[Inbound]:
+    async def open_in(self, conversation: ConversationKey) -> list[Inbound]:
         rows = self.db.execute(
             "SELECT payload FROM inbox WHERE conversation = ? "
             "AND status IN ('pending', 'answered', 'held') ORDER BY rowid",
-            (conversation,),
+            (str(conversation),),
         ).fetchall()
         return [inbound_from_json(r[0]) for r in rows]
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from psycopg_pool import AsyncConnectionPool
 
 from core.codec import inbound_from_json, inbound_to_json
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
 from core.store.base import Delivery, InboxStatus
 from core.store.postgres.schema_core import OPEN
 
@@ -48,11 +48,11 @@ class PostgresInbox(OnPool):
             cur = await conn.execute(f"SELECT payload FROM inbox WHERE {OPEN} ORDER BY seq")
             return [inbound_from_json(str(row[0])) for row in await cur.fetchall()]
 
-    async def open_in(self, conversation: str) -> list[Inbound]:
+    async def open_in(self, conversation: ConversationKey) -> list[Inbound]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT payload FROM inbox WHERE conversation = %s AND {OPEN} ORDER BY seq",
-                (conversation,))
+                (str(conversation),))
             return [inbound_from_json(str(row[0])) for row in await cur.fetchall()]
 
     async def inbox_status(self, inbound_id: str) -> InboxStatus | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.actions.model import Action, State
+from core.ids import ConversationKey
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +20,7 @@ class Decide:
 
     approve: bool
     person_id: str
-    conversation: str
+    conversation: ConversationKey
     by: str  # their platform id, kept on the record
     at: datetime
 

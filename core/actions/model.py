@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from core.ids import ConversationKey
+
 
 class State(StrEnum):
     """``proposed → approved → done | failed``; a proposal can also be ``declined`` or
@@ -67,7 +69,7 @@ def short_id(key: ActionKey) -> str:
 class Action:
     key: ActionKey
     person_id: str  # the person it is for: only they may approve it
-    conversation: str  # where it was asked for: approvals count only there
+    conversation: ConversationKey  # where it was asked for: approvals count only there
     tool: str
     args: str  # the validated arguments, JSON
     state: State

@@ -17,6 +17,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.actions.model import Action, ActionKey, State
+from core.ids import ConversationKey
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
@@ -46,7 +47,8 @@ def _action(row: Sequence[object]) -> Action:
     assert isinstance(created, datetime) and isinstance(expires, datetime)
     return Action(
         key=ActionKey(str(inbound), int(str(idx))), person_id=str(person),
-        conversation=str(conv), tool=str(tool), args=str(args), state=State(str(state)),
+        conversation=ConversationKey.parse(str(conv)),  # as stored
+        tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason), created_at=created, expires_at=expires,
         started=bool(started), result=str(result), notice=str(notice), decided_by=str(by))
 
@@ -70,7 +72,7 @@ class PostgresActionStore:
                 "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (inbound_id, idx) DO NOTHING",
                 (action.key.inbound_id, action.key.index, action.person_id,
-                 action.conversation, action.tool, action.args, action.state.value,
+                 str(action.conversation), action.tool, action.args, action.state.value,
                  action.summary, action.reason, action.created_at, action.expires_at,
                  action.started, action.result, action.notice, action.decided_by))
         stored = await self.get(action.key)
@@ -88,12 +90,12 @@ class PostgresActionStore:
                  was_started))
             return cur.rowcount == 1
 
-    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: str) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE conversation = %s AND person_id = %s "
                 "AND state = 'proposed' ORDER BY created_at DESC, inbound_id, idx",
-                (conversation, person_id))
+                (str(conversation), person_id))
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 

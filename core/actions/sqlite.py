@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from core.actions.model import Action, ActionKey, State
+from core.ids import ConversationKey
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
@@ -25,7 +26,8 @@ def _action(row: Sequence[object]) -> Action:
      started, result, notice, by) = row
     return Action(
         key=ActionKey(str(inbound), int(str(idx))), person_id=str(person),
-        conversation=str(conv), tool=str(tool), args=str(args), state=State(str(state)),
+        conversation=ConversationKey.parse(str(conv)),  # as stored
+        tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason),
         created_at=datetime.fromtimestamp(float(str(created)), UTC),
         expires_at=datetime.fromtimestamp(float(str(expires)), UTC), started=bool(started),
@@ -49,7 +51,7 @@ class SQLiteActionStore:
         self.db.execute(
             f"INSERT OR IGNORE INTO actions ({_COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (action.key.inbound_id, action.key.index, action.person_id, action.conversation,
+            (action.key.inbound_id, action.key.index, action.person_id, str(action.conversation),
              action.tool, action.args, action.state.value, action.summary, action.reason,
              action.created_at.timestamp(), action.expires_at.timestamp(),
              int(action.started), action.result, action.notice, action.decided_by))
@@ -66,11 +68,11 @@ class SQLiteActionStore:
              int(was_started)))
         return cur.rowcount == 1
 
-    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: str) -> list[Action]:
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM actions WHERE conversation = ? AND person_id = ? "
             "AND state = 'proposed' ORDER BY created_at DESC, inbound_id, idx",
-            (conversation, person_id)).fetchall()
+            (str(conversation), person_id)).fetchall()
         return [_action(r) for r in rows]
 
     async def made_by(self, inbound_id: str) -> list[Action]:

@@ -6,6 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from core.actions.model import Action, ActionKey, State
+from core.ids import ConversationKey
 
 
 class ActionStore(Protocol):
@@ -20,7 +21,7 @@ class ActionStore(Protocol):
         ``was_started``): False when another run changed it first."""
         ...
 
-    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: str) -> list[Action]:
         """The open proposals for this person in this conversation, newest first."""
         ...
 

@@ -16,6 +16,7 @@ from core.calendar.model import Calendar, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.history import ToolTrace
+from core.ids import PersonId
 from core.inbox.driver import commit_alone
 from core.llm import ChatModel, LLMError, Usage
 from core.llm.priority import background
@@ -218,7 +219,7 @@ class Agent:
         async for piece in self._answer(inbound, person, reply, held, media):
             yield piece
 
-    async def _answer(self, inbound: Inbound, person: str, reply: Reply,
+    async def _answer(self, inbound: Inbound, person: PersonId, reply: Reply,
                       held: bool, media: MediaTurn) -> AsyncIterator[str]:
         started = time.perf_counter()
         bot = self.bots[inbound.conversation.bot]
@@ -285,13 +286,14 @@ class Agent:
         if not failed and text:
             await self.learner.note(inbound, person)  # batched extraction, off this path
 
-    async def _tool_context(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolContext:
+    async def _tool_context(self, inbound: Inbound, person: PersonId,
+                            bot: BotProfile) -> ToolContext:
         prefs = await self.store.preferences(person)
         zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
         return ToolContext(inbound, person, self.store, self.clock, zone, source,
                            self._calendar(inbound))
 
-    async def _answer_proposal(self, inbound: Inbound, person: str) -> str | None:
+    async def _answer_proposal(self, inbound: Inbound, person: PersonId) -> str | None:
         """The person's bare yes or no (or a platform control's answer) decides their newest
         proposed action here (or the one the control names)."""
         decision = inbound.decision
@@ -313,7 +315,7 @@ class Agent:
         log.error("llm_credentials_refused", error=str(err),
                   fix="check the model server's API key (KITH_LLM__API_KEY) and its access")
 
-    async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
+    async def _tool_loop(self, inbound: Inbound, person: PersonId, bot: BotProfile,
                          model: str | None, taint: Taint) -> ToolLoop | None:
         """The tool loop for this turn, or None when the bot has no tools. ``taint``: the
         trust of the prompt's whole context, which decides the tools each call is offered."""
@@ -329,7 +331,7 @@ class Agent:
             max_tokens=self.reply_tokens, acts=acts,
         )
 
-    async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,
+    async def _prompt(self, inbound: Inbound, person: PersonId, bot: BotProfile,
                       media: MediaTurn) -> Prompt:
         conv = inbound.conversation
         prefs = await self.store.preferences(person)
@@ -370,7 +372,7 @@ class Agent:
         ))
 
     async def _finish(
-        self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
+        self, inbound: Inbound, person: PersonId, user_text: str | None, reply_text: str | None,
         reply_tokens: int = 0, *, reply: Reply, answer: str | None = None,
         command: bool = False, trace: ToolTrace | None = None,
     ) -> None:

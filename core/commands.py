@@ -11,6 +11,7 @@ from core import memory_commands, schedule_commands
 from core.calendar.agenda import NO_CALENDAR, agenda_text
 from core.calendar.model import Calendar, CalendarError
 from core.events import Inbound, Trust, utcnow
+from core.ids import PersonId
 from core.schedule.times import zone
 from core.store.base import Store
 
@@ -57,7 +58,7 @@ def parse_command(text: str, bot_username: str = "") -> Command | None:
 @dataclass(frozen=True, slots=True)
 class CommandContext:
     inbound: Inbound
-    person_id: str
+    person_id: PersonId
     store: Store
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_timezone: str | None = None  # the bot's default zone when the person set none

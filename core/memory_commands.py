@@ -14,6 +14,7 @@ from typing import Protocol
 
 from core import controls
 from core.events import Inbound
+from core.ids import PersonId
 from core.memory.model import LinkRefusal, Memory, Visibility
 from core.memory.scope import scope_name
 from core.store.base import Store
@@ -37,7 +38,7 @@ class Context(Protocol):
     @property
     def inbound(self) -> Inbound: ...
     @property
-    def person_id(self) -> str: ...
+    def person_id(self) -> PersonId: ...
     @property
     def store(self) -> Store: ...
     @property

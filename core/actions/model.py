@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 
 
 class State(StrEnum):
@@ -68,7 +68,7 @@ def short_id(key: ActionKey) -> str:
 @dataclass(frozen=True, slots=True)
 class Action:
     key: ActionKey
-    person_id: str  # the person it is for: only they may approve it
+    person_id: PersonId  # the person it is for: only they may approve it
     conversation: ConversationKey  # where it was asked for: approvals count only there
     tool: str
     args: str  # the validated arguments, JSON

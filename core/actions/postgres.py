@@ -17,7 +17,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.actions.model import Action, ActionKey, State
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
@@ -46,7 +46,7 @@ def _action(row: Sequence[object]) -> Action:
      started, result, notice, by) = row
     assert isinstance(created, datetime) and isinstance(expires, datetime)
     return Action(
-        key=ActionKey(str(inbound), int(str(idx))), person_id=str(person),
+        key=ActionKey(str(inbound), int(str(idx))), person_id=PersonId(str(person)),
         conversation=ConversationKey.parse(str(conv)),  # as stored
         tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason), created_at=created, expires_at=expires,
@@ -90,7 +90,7 @@ class PostgresActionStore:
                  was_started))
             return cur.rowcount == 1
 
-    async def proposals(self, conversation: ConversationKey, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE conversation = %s AND person_id = %s "
@@ -107,12 +107,12 @@ class PostgresActionStore:
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute("DELETE FROM actions WHERE person_id = %s", (person_id,))
             return int(cur.rowcount)
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT inbound_id, idx, args, summary, result, notice FROM actions "

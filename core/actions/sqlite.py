@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from core.actions.model import Action, ActionKey, State
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
@@ -25,7 +25,7 @@ def _action(row: Sequence[object]) -> Action:
     (inbound, idx, person, conv, tool, args, state, summary, reason, created, expires,
      started, result, notice, by) = row
     return Action(
-        key=ActionKey(str(inbound), int(str(idx))), person_id=str(person),
+        key=ActionKey(str(inbound), int(str(idx))), person_id=PersonId(str(person)),
         conversation=ConversationKey.parse(str(conv)),  # as stored
         tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason),
@@ -68,7 +68,7 @@ class SQLiteActionStore:
              int(was_started)))
         return cur.rowcount == 1
 
-    async def proposals(self, conversation: ConversationKey, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM actions WHERE conversation = ? AND person_id = ? "
             "AND state = 'proposed' ORDER BY created_at DESC, inbound_id, idx",
@@ -81,11 +81,11 @@ class SQLiteActionStore:
             "ORDER BY idx", (inbound_id,)).fetchall()
         return [_action(r) for r in rows]
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         return int(self.db.execute("DELETE FROM actions WHERE person_id = ?",
                                    (person_id,)).rowcount)
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         rows = self.db.execute(
             "SELECT inbound_id, idx, args, summary, result, notice FROM actions "
             "WHERE person_id = ?", (person_id,)).fetchall()

@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from core.actions.model import Action, ActionKey, State
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 
 
 class ActionStore(Protocol):
@@ -21,7 +21,7 @@ class ActionStore(Protocol):
         ``was_started``): False when another run changed it first."""
         ...
 
-    async def proposals(self, conversation: ConversationKey, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
         """The open proposals for this person in this conversation, newest first."""
         ...
 
@@ -30,11 +30,11 @@ class ActionStore(Protocol):
         controls under the reply)."""
         ...
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         """Every action of the person (/forget all): their words are in its arguments."""
         ...
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         """The person's actions whose arguments, summary or result hold ``words``."""
         ...
 

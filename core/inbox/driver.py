@@ -18,6 +18,7 @@ from typing import Protocol
 from core import metrics
 from core.coordination import LeaseLost
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
+from core.ids import PersonId
 from core.inbox.delivery import Channels, notice_text
 from core.inbox.lifecycle import (
     Action,
@@ -240,7 +241,9 @@ class Driver:
         match action:
             case Commit(status=status):  # a crashed turn: given up, nothing of it recorded
                 try:
-                    await self.store.finish_turn(TurnRecord(inbound, "", None, None, status),
+                    # no one's: a crashed turn records no message
+                    nobody = PersonId("")
+                    await self.store.finish_turn(TurnRecord(inbound, nobody, None, None, status),
                                                  fence=fence)
                 except Exception:
                     log.exception("mark_failed_failed")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from core import metrics
 from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.llm import LLMError
 from core.llm.priority import background
 from core.logging import get_logger
@@ -41,7 +42,7 @@ class Learner:
         self._running: dict[LearningKey, asyncio.Task[None]] = {}
         self._again: set[LearningKey] = set()
 
-    async def note(self, inbound: Inbound, person: str) -> None:
+    async def note(self, inbound: Inbound, person: PersonId) -> None:
         """After an answered turn: store an explicit "remember that" now, and count the turn
         towards the conversation's next extraction. Cheap: one indexed write."""
         self.memory.vectors.kick()  # what the turn stored without a vector (a tool) gets one

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 from core.memory.forgetting import Pending
 from core.memory.scope import PRIVATE as PRIVATE
 from core.memory.scope import SHARED as SHARED
@@ -39,7 +39,7 @@ class Source:
 @dataclass(frozen=True, slots=True)
 class Memory:
     id: str
-    person_id: str
+    person_id: PersonId
     text: str
     kind: MemoryKind
     source: Source
@@ -59,7 +59,7 @@ class Memory:
 class NewMemory:
     """What extraction asks the store to write; ``replaces`` retires an older memory."""
 
-    person_id: str
+    person_id: PersonId
     text: str
     kind: MemoryKind
     source: Source
@@ -101,7 +101,7 @@ class LinkRefusal(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LinkResult:
-    person_id: str | None  # the merged person, None when refused
+    person_id: PersonId | None  # the merged person, None when refused
     refusal: LinkRefusal | None = None
     merged: tuple[Identity, ...] = field(default=())
 
@@ -111,7 +111,7 @@ class LearningKey:
     """Extraction is batched per conversation and person (a group has several)."""
 
     conversation: ConversationKey
-    person_id: str
+    person_id: PersonId
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +154,11 @@ class MemoryStore(Protocol):
     async def add_memory(self, new: NewMemory, now: datetime) -> Memory: ...
     async def memory(self, memory_id: str) -> Memory | None: ...
     async def memories(
-        self, person_id: str, *, history: bool = False, kinds: Sequence[str] = ()
+        self, person_id: PersonId, *, history: bool = False, kinds: Sequence[str] = ()
     ) -> list[Memory]: ...
     async def memories_by_id(self, ids: Sequence[str]) -> list[Memory]: ...
     async def latest(
-        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+        self, person_id: PersonId, limit: int, kinds: Sequence[str] = ()
     ) -> list[Memory]: ...
     async def search_text(
         self, visibility: Visibility, query: str, now: datetime, limit: int
@@ -174,26 +174,29 @@ class MemoryStore(Protocol):
         """(id, text) of memories waiting for their vector, oldest first."""
         ...
     async def update_memory(
-        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
+        self, person_id: PersonId, memory_id: str, now: datetime, *, text: str | None = None,
         scope: Personal | None = None,
     ) -> Memory | None: ...
     async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]: ...
     # words: also every message, reply and summary of the person's holding them
-    async def delete_memories(self, person_id: str, ids: Sequence[str],
+    async def delete_memories(self, person_id: PersonId, ids: Sequence[str],
                               words: str = "") -> int: ...
-    async def delete_all(self, person_id: str) -> int: ...
+    async def delete_all(self, person_id: PersonId) -> int: ...
     async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]: ...
     @property
     def queue(self) -> LearningQueue: ...
     # learning switch and pending /forget confirmation
-    async def learning(self, person_id: str) -> bool: ...
-    async def set_learning(self, person_id: str, on: bool) -> None: ...
-    async def set_pending_forget(self, person_id: str, ids: Sequence[str],
+    async def learning(self, person_id: PersonId) -> bool: ...
+    async def set_learning(self, person_id: PersonId, on: bool) -> None: ...
+    async def set_pending_forget(self, person_id: PersonId, ids: Sequence[str],
                                  text: str = "") -> None: ...
-    async def take_pending_forget(self, person_id: str) -> Pending: ...
+    async def take_pending_forget(self, person_id: PersonId) -> Pending: ...
     # identities and linking
-    async def identities(self, person_id: str) -> list[Identity]: ...
-    async def create_link_code(self, person_id: str, now: datetime, ttl_seconds: int) -> str: ...
-    async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult: ...
-    async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None: ...
-    async def export(self, person_id: str) -> dict[str, Any]: ...
+    async def identities(self, person_id: PersonId) -> list[Identity]: ...
+    async def create_link_code(self, person_id: PersonId, now: datetime,
+                               ttl_seconds: int) -> str: ...
+    async def redeem_link_code(self, code: str, person_id: PersonId,
+                               now: datetime) -> LinkResult: ...
+    async def unlink(self, person_id: PersonId, channel: str,
+                     platform_id: str) -> PersonId | None: ...
+    async def export(self, person_id: PersonId) -> dict[str, Any]: ...

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 from core.memory.model import LearningKey, LearningWork, Said
 
 _WORK = ("conversation, person_id, channel, sender, display_name, is_group, upto_seq, "
@@ -21,7 +21,7 @@ _WORK = ("conversation, person_id, channel, sender, display_name, is_group, upto
 
 def _work(row: tuple[object, ...]) -> LearningWork:
     conv, person, channel, sender, name, group, upto, pending, failures = row
-    key = LearningKey(ConversationKey.parse(str(conv)), str(person))  # as stored
+    key = LearningKey(ConversationKey.parse(str(conv)), PersonId(str(person)))  # as stored
     return LearningWork(key, str(channel), str(sender),
                         str(name), bool(group), int(str(upto)), int(str(pending)),
                         int(str(failures)))

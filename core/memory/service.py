@@ -9,6 +9,7 @@ from datetime import datetime
 
 from core import metrics
 from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.llm import ChatModel, LLMError
 from core.logging import get_logger
 from core.memory.embedder import Embedder
@@ -89,10 +90,10 @@ class MemoryService:
         # were on) get theirs in the background
         self.vectors = VectorFill(store, self.embedder, self.settings.embed)
 
-    async def visibility(self, inbound: Inbound, person: str) -> Visibility:
+    async def visibility(self, inbound: Inbound, person: PersonId) -> Visibility:
         return await self._visibility(inbound.conversation, inbound.is_group, person)
 
-    async def _visibility(self, conv: ConversationKey, group: bool, person: str) -> Visibility:
+    async def _visibility(self, conv: ConversationKey, group: bool, person: PersonId) -> Visibility:
         if not group:
             return Visibility(owner=person)
         present = await self.store.people_in(conv, self.settings.group_people)
@@ -110,7 +111,7 @@ class MemoryService:
             metrics.MEMORY_EMBED_FAILURES.inc()
             return None
 
-    async def recall(self, inbound: Inbound, person: str) -> list[Memory]:
+    async def recall(self, inbound: Inbound, person: PersonId) -> list[Memory]:
         self.vectors.kick()
         visibility = await self.visibility(inbound, person)
         return await recall(self.store, RecallQuery(
@@ -118,7 +119,7 @@ class MemoryService:
             k=self.settings.recall_k, budget_tokens=self.settings.recall_tokens,
         ), self.reranker)
 
-    async def context(self, inbound: Inbound, person: str) -> list[str]:
+    async def context(self, inbound: Inbound, person: PersonId) -> list[str]:
         """Lines for the prompt's volatile part (empty when nothing is relevant)."""
         found = await self.recall(inbound, person)
         if not found:
@@ -126,7 +127,7 @@ class MemoryService:
         head = "What you remember (use only when relevant):"
         return [head, *(memory_line(m) for m in found)]
 
-    async def learned(self, person: str) -> tuple[dict[str, str], list[str]]:
+    async def learned(self, person: PersonId) -> tuple[dict[str, str], list[str]]:
         """Learned preferences by /prefs key, and learned style notes (private context)."""
         now, prefs, style = self.clock(), dict[str, str](), list[str]()
         kinds = (MemoryKind.PREFERENCE.value, MemoryKind.STYLE.value)
@@ -141,7 +142,7 @@ class MemoryService:
 
     # -- learning --------------------------------------------------------------------------
 
-    async def remember_now(self, inbound: Inbound, person: str) -> Memory | None:
+    async def remember_now(self, inbound: Inbound, person: PersonId) -> Memory | None:
         """An explicit "remember that ..." is stored at once, without a model call."""
         fact = explicit_fact(inbound.text)
         if fact is None or not self.settings.learn or not await self.store.learning(person):

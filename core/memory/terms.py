@@ -29,6 +29,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from core.ids import PersonId
 from core.memory import lexical
 from core.memory.model import Visibility
 from core.memory.scope import GROUP_PREFIX, PRIVATE, SHARED, encode_scope
@@ -109,7 +110,7 @@ def code(key: str) -> str:
     return "".join(_CODE[b % len(_CODE)] for b in digest[:CODE_LEN])
 
 
-def indexed(person_id: str, scope: str, text: str) -> str:
+def indexed(person_id: PersonId, scope: str, text: str) -> str:
     """What ``memory_terms`` indexes for a memory: each term behind its audience's code."""
     prefix = code(audience(person_id, scope))
     return " ".join(prefix + w for w in words(text))

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.logging import get_logger
 from core.memory.forgetting import mentions
 from core.schedule.model import Kind, ListItem, NewSchedule, Schedule, occurrence, origin_template
@@ -36,7 +37,7 @@ def _at(value: float) -> datetime:
 def _schedule(row: Sequence[object]) -> Schedule:
     sid, person, kind, conv, text, tz, rule, anchor, due, created = row
     return Schedule(
-        id=str(sid), person_id=str(person), kind=Kind(str(kind)),
+        id=str(sid), person_id=PersonId(str(person)), kind=Kind(str(kind)),
         conversation=ConversationKey.parse(str(conv)), text=str(text), timezone=str(tz),
         rule=str(rule) if rule else None, anchor=datetime.fromisoformat(str(anchor)),
         due_at=_at(float(str(due))), created_at=datetime.fromisoformat(str(created)),
@@ -97,7 +98,7 @@ class SQLiteScheduleStore:
         ).fetchone()
         return _schedule(row) if row else None
 
-    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None:
+    async def cancel(self, person_id: PersonId, schedule_id: str) -> Schedule | None:
         found = await self.get(schedule_id.strip().lower())
         if found is None or found.person_id != person_id:
             return None
@@ -105,7 +106,7 @@ class SQLiteScheduleStore:
         self._changed()
         return found
 
-    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]:
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]:
         query = f"SELECT {_COLUMNS} FROM schedules WHERE person_id = ? AND active = 1"
         args: list[object] = [person_id]
         if kind is not None:
@@ -158,7 +159,7 @@ class SQLiteScheduleStore:
             [(i,) for i in inbound_ids],
         )
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         db = self.db
         with db:
             db.execute("BEGIN")
@@ -171,7 +172,7 @@ class SQLiteScheduleStore:
         self._changed()
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         """The person's reminders and briefings whose text holds ``words`` (/forget TEXT)."""
         db = self.db
         with db:
@@ -211,7 +212,7 @@ class SQLiteListStore:
     def db(self) -> sqlite3.Connection:
         return self._db()
 
-    async def add_items(self, person_id: str, name: str, items: Sequence[str],
+    async def add_items(self, person_id: PersonId, name: str, items: Sequence[str],
                         now: datetime) -> list[str]:
         fresh = new_items(await self.items(person_id, name), items)
         self.db.executemany(
@@ -220,7 +221,7 @@ class SQLiteListStore:
         )
         return fresh
 
-    async def items(self, person_id: str, name: str | None = None,
+    async def items(self, person_id: PersonId, name: str | None = None,
                     include_done: bool = False) -> list[ListItem]:
         query = "SELECT list, item, done, created_at FROM list_items WHERE person_id = ?"
         args: list[object] = [person_id]
@@ -232,7 +233,7 @@ class SQLiteListStore:
         rows = self.db.execute(query + " ORDER BY list, n", args).fetchall()
         return [ListItem(r[0], r[1], bool(r[2]), datetime.fromisoformat(r[3])) for r in rows]
 
-    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]:
+    async def check_off(self, person_id: PersonId, name: str, items: Sequence[str]) -> list[str]:
         """Mark items done; an item matches by its words ("milk" ticks "oat milk")."""
         done = matching(await self.items(person_id, name), items)
         self.db.executemany(
@@ -241,11 +242,11 @@ class SQLiteListStore:
         )
         return done
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         return self.db.execute(
             "DELETE FROM list_items WHERE person_id = ?", (person_id,)).rowcount
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         """The person's list items (done ones too) holding ``words`` (/forget TEXT)."""
         ns = [r[0] for r in self.db.execute(
             "SELECT n, item FROM list_items WHERE person_id = ?", (person_id,))

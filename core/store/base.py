@@ -10,6 +10,7 @@ from typing import Protocol
 from core.actions.store import ActionStore
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
+from core.ids import PersonId
 from core.memory.model import MemoryStore
 from core.provenance import Origin
 from core.schedule.model import ListStore, ScheduleStore
@@ -60,7 +61,7 @@ class Turn:
     quoted: tuple[Quoted, ...] = ()  # user turns: words they forwarded or quoted, kept apart
     read_quoted: bool = False  # both turns of an exchange that read quoted content: the
     # reply was written from third-party words, so nothing is learned from either
-    person_id: str | None = None  # user turns: who wrote it (in a group, maybe not the person)
+    person_id: PersonId | None = None  # user turns: who wrote it (in a group, maybe not the person)
     trace: ToolTrace | None = None  # assistant turns: the tools it called, as they ran
     origin: Origin = field(kw_only=True)  # required: no default grants trust
     # ``origin``: what the turn was written from, directly. User turns: the person's own words
@@ -82,7 +83,7 @@ class TurnRecord:
     the turn; ``status`` is decided by the lifecycle (``core.inbox``) when it commits."""
 
     inbound: Inbound
-    person_id: str
+    person_id: PersonId
     user_text: str | None  # None: do not record the message (e.g. a command)
     reply_text: str | None
     status: InboxStatus = InboxStatus.PENDING
@@ -139,9 +140,9 @@ class PeopleStore(Protocol):
     """People, their preferences, and pairing (unknown senders get a code the owner
     approves with /approve CODE)."""
 
-    async def person_for(self, channel: str, sender: Sender) -> str: ...
-    async def preferences(self, person_id: str) -> dict[str, str]: ...
-    async def set_preference(self, person_id: str, key: str, value: str | None) -> None: ...
+    async def person_for(self, channel: str, sender: Sender) -> PersonId: ...
+    async def preferences(self, person_id: PersonId) -> dict[str, str]: ...
+    async def set_preference(self, person_id: PersonId, key: str, value: str | None) -> None: ...
     async def pairing(self, bot: str, channel: str, sender: Sender) -> Pairing: ...
     async def approve(self, bot: str, code: str) -> Pairing | None: ...
 

@@ -21,6 +21,7 @@ from core.actions.sqlite import SQLiteActionStore
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
+from core.ids import PersonId
 from core.logging import get_logger
 from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
@@ -223,7 +224,7 @@ class SQLiteStore:
 
     # -- people --------------------------------------------------------------------------
 
-    async def person_for(self, channel: str, sender: Sender) -> str:
+    async def person_for(self, channel: str, sender: Sender) -> PersonId:
         db = self.db
         row = db.execute(
             "SELECT person_id, display_name FROM identities WHERE channel = ? AND platform_id = ?",
@@ -235,8 +236,8 @@ class SQLiteStore:
                     "UPDATE identities SET display_name = ? WHERE channel = ? AND platform_id = ?",
                     (sender.display_name, channel, sender.platform_id),
                 )
-            return str(row[0])
-        person_id = uuid.uuid4().hex
+            return PersonId(str(row[0]))
+        person_id = PersonId(uuid.uuid4().hex)
         with db:
             db.execute("BEGIN")
             db.execute("INSERT INTO people (id, created_at) VALUES (?, ?)", (person_id, _now()))
@@ -247,13 +248,13 @@ class SQLiteStore:
             )
         return person_id
 
-    async def preferences(self, person_id: str) -> dict[str, str]:
+    async def preferences(self, person_id: PersonId) -> dict[str, str]:
         rows = self.db.execute(
             "SELECT key, value FROM preferences WHERE person_id = ? ORDER BY key", (person_id,)
         ).fetchall()
         return {k: v for k, v in rows}
 
-    async def set_preference(self, person_id: str, key: str, value: str | None) -> None:
+    async def set_preference(self, person_id: PersonId, key: str, value: str | None) -> None:
         if value is None:
             self.db.execute(
                 "DELETE FROM preferences WHERE person_id = ? AND key = ?", (person_id, key)

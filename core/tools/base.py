@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from core.calendar.model import Calendar
 from core.events import Inbound
+from core.ids import PersonId
 from core.provenance import Origin
 from core.store.base import Store
 
@@ -49,7 +50,7 @@ class ToolContext:
     """
 
     inbound: Inbound
-    person_id: str
+    person_id: PersonId
     store: Store
     clock: Callable[[], datetime]
     timezone: str  # the person's IANA zone, resolved

@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 from core.memory.model import LearningKey, LearningWork, Said
 from core.store.postgres.times import as_datetime
 
@@ -35,7 +35,7 @@ RETURNING pending"""
 
 def _work(row: tuple[Any, ...]) -> LearningWork:
     conv, person, channel, sender, name, group, upto, pending, failures = row
-    key = LearningKey(ConversationKey.parse(str(conv)), str(person))  # as stored
+    key = LearningKey(ConversationKey.parse(str(conv)), PersonId(str(person)))  # as stored
     return LearningWork(key, str(channel), str(sender),
                         str(name), bool(group), int(upto), int(pending), int(failures))
 

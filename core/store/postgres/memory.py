@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from core.ids import ConversationKey
+from core.ids import ConversationKey, PersonId
 from core.memory import forgetting
 from core.memory.model import (
     Identity,
@@ -128,7 +128,7 @@ class PostgresMemoryStore:
             return await _one(conn, memory_id)
 
     async def memories(
-        self, person_id: str, *, history: bool = False, kinds: Sequence[str] = ()
+        self, person_id: PersonId, *, history: bool = False, kinds: Sequence[str] = ()
     ) -> list[Memory]:
         where = "" if history else " AND superseded_by IS NULL"
         if kinds:
@@ -138,7 +138,7 @@ class PostgresMemoryStore:
             {"p": person_id, "kinds": list(kinds)})
 
     async def latest(
-        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+        self, person_id: PersonId, limit: int, kinds: Sequence[str] = ()
     ) -> list[Memory]:
         """The person's newest current memories, newest first: a bounded read by index."""
         where = " AND kind = ANY(%(kinds)s)" if kinds else ""
@@ -189,7 +189,7 @@ class PostgresMemoryStore:
 
     # -- deletion and edits --------------------------------------------------------------
 
-    async def delete_memories(self, person_id: str, ids: Sequence[str],
+    async def delete_memories(self, person_id: PersonId, ids: Sequence[str],
                               words: str = "") -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
         they were learned from; with ``words``, also every memory, message, reply and
@@ -209,7 +209,7 @@ class PostgresMemoryStore:
                 await vacuum(conn, memory_edit.DELETE_TABLES)
         return len(doomed)
 
-    async def delete_all(self, person_id: str) -> int:
+    async def delete_all(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 cur = await conn.execute(
@@ -224,7 +224,7 @@ class PostgresMemoryStore:
         return len(doomed)
 
     async def update_memory(
-        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
+        self, person_id: PersonId, memory_id: str, now: datetime, *, text: str | None = None,
         scope: Personal | None = None,
     ) -> Memory | None:
         """Correct the text and/or set the scope of the person's active memory in place;
@@ -246,17 +246,17 @@ class PostgresMemoryStore:
 
     # -- per-person switches -------------------------------------------------------------
 
-    async def learning(self, person_id: str) -> bool:
+    async def learning(self, person_id: PersonId) -> bool:
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT learning FROM people WHERE id = %s", (person_id,))
             row = await cur.fetchone()
         return bool(row[0]) if row else True
 
-    async def set_learning(self, person_id: str, on: bool) -> None:
+    async def set_learning(self, person_id: PersonId, on: bool) -> None:
         async with self._pool.connection() as conn:
             await conn.execute("UPDATE people SET learning = %s WHERE id = %s", (on, person_id))
 
-    async def set_pending_forget(self, person_id: str, ids: Sequence[str],
+    async def set_pending_forget(self, person_id: PersonId, ids: Sequence[str],
                                  text: str = "") -> None:
         async with self._pool.connection() as conn:
             await conn.execute(
@@ -265,7 +265,7 @@ class PostgresMemoryStore:
                 "SET ids = excluded.ids, created_at = excluded.created_at",
                 (person_id, forgetting.encode(ids, text)))
 
-    async def take_pending_forget(self, person_id: str) -> forgetting.Pending:
+    async def take_pending_forget(self, person_id: PersonId) -> forgetting.Pending:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM memory_forget_pending WHERE person_id = %s RETURNING ids",
@@ -275,23 +275,24 @@ class PostgresMemoryStore:
 
     # -- identities, linking, export -----------------------------------------------------
 
-    async def identities(self, person_id: str) -> list[Identity]:
+    async def identities(self, person_id: PersonId) -> list[Identity]:
         async with self._pool.connection() as conn:
             return await identity.identities(conn, person_id)
 
-    async def create_link_code(self, person_id: str, now: datetime, ttl_seconds: int) -> str:
+    async def create_link_code(self, person_id: PersonId, now: datetime, ttl_seconds: int) -> str:
         async with self._pool.connection() as conn:
             return await identity.create_code(conn, person_id, now, ttl_seconds)
 
-    async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult:
+    async def redeem_link_code(self, code: str, person_id: PersonId, now: datetime) -> LinkResult:
         async with self._pool.connection() as conn:
             return await identity.redeem(conn, code, person_id, now)
 
-    async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None:
+    async def unlink(self, person_id: PersonId, channel: str,
+                     platform_id: str) -> PersonId | None:
         async with self._pool.connection() as conn:
             return await identity.unlink(conn, person_id, channel, platform_id)
 
-    async def export(self, person_id: str) -> dict[str, Any]:
+    async def export(self, person_id: PersonId) -> dict[str, Any]:
         async with self._pool.connection() as conn:
             return await identity.export(conn, person_id)
 

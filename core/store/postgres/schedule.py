@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.schedule.model import Kind, ListItem, NewSchedule, Schedule, occurrence, origin_template
 from core.schedule.sqlite import matching, new_items, next_after
 from core.store.postgres.inbox import OnPool
@@ -33,7 +34,7 @@ def _schedule(row: Row) -> Schedule:
     assert isinstance(anchor, datetime) and isinstance(due, datetime)
     assert isinstance(created, datetime)
     return Schedule(
-        id=str(sid), person_id=str(person), kind=Kind(str(kind)),
+        id=str(sid), person_id=PersonId(str(person)), kind=Kind(str(kind)),
         conversation=ConversationKey.parse(str(conv)), text=str(text), timezone=str(tz),
         rule=str(rule) if rule else None, anchor=anchor, due_at=due, created_at=created)
 
@@ -78,7 +79,7 @@ class PostgresScheduleStore(OnPool):
             row = await cur.fetchone()
         return _schedule(row) if row else None
 
-    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None:
+    async def cancel(self, person_id: PersonId, schedule_id: str) -> Schedule | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM schedules WHERE id = %s AND person_id = %s AND active "
@@ -89,7 +90,7 @@ class PostgresScheduleStore(OnPool):
         self._changed()
         return _schedule(row)
 
-    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]:
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM schedules WHERE person_id = %s AND active "
@@ -144,7 +145,7 @@ class PostgresScheduleStore(OnPool):
                 "UPDATE schedule_fired SET submitted = true, payload = '' "
                 "WHERE inbound_id = ANY(%s)", (list(inbound_ids),))
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 await conn.execute(
@@ -157,7 +158,7 @@ class PostgresScheduleStore(OnPool):
         self._changed()
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 cur = await conn.execute(
@@ -173,7 +174,7 @@ class PostgresScheduleStore(OnPool):
 
 
 class PostgresListStore(OnPool):
-    async def add_items(self, person_id: str, name: str, items: Sequence[str],
+    async def add_items(self, person_id: PersonId, name: str, items: Sequence[str],
                         now: datetime) -> list[str]:
         fresh = new_items(await self.items(person_id, name), items)
         if fresh:
@@ -183,7 +184,7 @@ class PostgresListStore(OnPool):
                     "VALUES (%s, %s, %s, %s)", [(person_id, name, item, now) for item in fresh])
         return fresh
 
-    async def items(self, person_id: str, name: str | None = None,
+    async def items(self, person_id: PersonId, name: str | None = None,
                     include_done: bool = False) -> list[ListItem]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
@@ -193,7 +194,7 @@ class PostgresListStore(OnPool):
             rows = await cur.fetchall()
         return [ListItem(str(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
 
-    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]:
+    async def check_off(self, person_id: PersonId, name: str, items: Sequence[str]) -> list[str]:
         """Mark items done; an item matches by its words ("milk" ticks "oat milk")."""
         done = matching(await self.items(person_id, name), items)
         if done:
@@ -203,7 +204,7 @@ class PostgresListStore(OnPool):
                     "AND item = ANY(%s)", (person_id, name, done))
         return done
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute("DELETE FROM list_items WHERE person_id = %s",
                                      (person_id,))
@@ -211,7 +212,7 @@ class PostgresListStore(OnPool):
             await vacuum(conn, ("list_items",))
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM list_items WHERE person_id = %s "

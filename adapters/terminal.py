@@ -56,7 +56,7 @@ class Terminal:
     async def stop(self) -> None:
         return None
 
-    def expect(self, inbound_id: str) -> asyncio.Future[ReplyStatus]:
+    def expect(self, inbound_id: InboundId) -> asyncio.Future[ReplyStatus]:
         future: asyncio.Future[ReplyStatus] = asyncio.get_running_loop().create_future()
         self.finished[inbound_id] = future
         return future

@@ -51,6 +51,11 @@ class WebConfig(ChannelConfig):
     title: str = Field("Kith", max_length=80)
 
 
+def message_id_of(bot: str, session: str, client_id: str) -> InboundId:
+    """The page names its message (session and client id): the inbound id is made here."""
+    return InboundId(f"web:{bot}:{session}:{client_id}")
+
+
 def to_inbound(bot: str, body: object) -> Inbound | str:
     """Decode a ``POST /send`` body; a string is the reason it was refused (pure)."""
     if not isinstance(body, dict):
@@ -71,7 +76,7 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         return decision
     own, unsure = attribution.split(text.strip())  # a pasted forward is not theirs
     return Inbound(
-        id=InboundId(f"web:{bot}:{session}:{client_id}"),
+        id=message_id_of(bot, session, client_id),
         conversation=ConversationKey(bot, "web", session),
         sender=OWNER,
         text=own,
@@ -183,7 +188,7 @@ class WebChat:
             wait = min(MAX_WAIT, max(0.0, float(request.query_params.get("wait", "25"))))
         except ValueError:
             return JSONResponse({"error": "wait must be a number of seconds"}, status_code=400)
-        message_id = f"web:{self.ctx.bot.name}:{session}:{client_id}"
+        message_id = message_id_of(self.ctx.bot.name, session, client_id)
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             state = await self.ctx.store.delivery(message_id)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from core.ids import ConversationKey, PersonId
+from core.ids import ConversationKey, InboundId, PersonId
 
 
 class State(StrEnum):
@@ -46,7 +46,7 @@ class Approvals(StrEnum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class ActionKey:
-    inbound_id: str  # the message whose turn asked for it
+    inbound_id: InboundId  # the message whose turn asked for it
     index: int  # the how-manieth side-effect call of that turn (0, 1, …)
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.actions.model import Action, ActionKey, State
-from core.ids import ConversationKey, PersonId
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
@@ -46,7 +46,7 @@ def _action(row: Sequence[object]) -> Action:
      started, result, notice, by) = row
     assert isinstance(created, datetime) and isinstance(expires, datetime)
     return Action(
-        key=ActionKey(str(inbound), int(str(idx))), person_id=PersonId(str(person)),
+        key=ActionKey(InboundId(str(inbound)), int(str(idx))), person_id=PersonId(str(person)),
         conversation=ConversationKey.parse(str(conv)),  # as stored
         tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason), created_at=created, expires_at=expires,
@@ -99,7 +99,7 @@ class PostgresActionStore:
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
-    async def made_by(self, inbound_id: str) -> list[Action]:
+    async def made_by(self, inbound_id: InboundId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = %s AND state = 'proposed' "

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from core.actions.model import Action, ActionKey, State
-from core.ids import ConversationKey, PersonId
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
@@ -25,7 +25,7 @@ def _action(row: Sequence[object]) -> Action:
     (inbound, idx, person, conv, tool, args, state, summary, reason, created, expires,
      started, result, notice, by) = row
     return Action(
-        key=ActionKey(str(inbound), int(str(idx))), person_id=PersonId(str(person)),
+        key=ActionKey(InboundId(str(inbound)), int(str(idx))), person_id=PersonId(str(person)),
         conversation=ConversationKey.parse(str(conv)),  # as stored
         tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason),
@@ -75,7 +75,7 @@ class SQLiteActionStore:
             (str(conversation), person_id)).fetchall()
         return [_action(r) for r in rows]
 
-    async def made_by(self, inbound_id: str) -> list[Action]:
+    async def made_by(self, inbound_id: InboundId) -> list[Action]:
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = ? AND state = 'proposed' "
             "ORDER BY idx", (inbound_id,)).fetchall()

@@ -6,7 +6,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from core.actions.model import Action, ActionKey, State
-from core.ids import ConversationKey, PersonId
+from core.ids import ConversationKey, InboundId, PersonId
 
 
 class ActionStore(Protocol):
@@ -25,7 +25,7 @@ class ActionStore(Protocol):
         """The open proposals for this person in this conversation, newest first."""
         ...
 
-    async def made_by(self, inbound_id: str) -> list[Action]:
+    async def made_by(self, inbound_id: InboundId) -> list[Action]:
         """The open proposals one message's turn made, in call order (for a platform's
         controls under the reply)."""
         ...

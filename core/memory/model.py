@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
-from core.ids import ConversationKey, PersonId
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import Pending
 from core.memory.scope import PRIVATE as PRIVATE
 from core.memory.scope import SHARED as SHARED
@@ -30,7 +30,7 @@ class MemoryKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    inbound_id: str
+    inbound_id: InboundId
     channel: str
     sender: str  # platform id of the identity that said it
     at: datetime
@@ -133,7 +133,7 @@ class Said:
     """One message the person wrote themselves, as stored in the conversation."""
 
     seq: int
-    inbound_id: str
+    inbound_id: InboundId
     text: str
     at: datetime
 
@@ -141,7 +141,7 @@ class Said:
 class LearningQueue(Protocol):
     """Durable extraction work: survives restarts; one worker holds a key at a time."""
 
-    async def note(self, work: LearningWork, inbound_id: str, now: float) -> int: ...
+    async def note(self, work: LearningWork, inbound_id: InboundId, now: float) -> int: ...
     async def waiting(self) -> list[LearningWork]: ...
     async def claim(self, key: LearningKey, now: float, lease: float) -> LearningWork | None: ...
     async def said_since(self, key: LearningKey, after_seq: int, limit: int) -> list[Said]: ...

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
-from core.ids import ConversationKey, PersonId
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.model import LearningKey, LearningWork, Said
 
 _WORK = ("conversation, person_id, channel, sender, display_name, is_group, upto_seq, "
@@ -31,7 +31,7 @@ class SQLiteLearningQueue:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
 
-    async def note(self, work: LearningWork, inbound_id: str, now: float) -> int:
+    async def note(self, work: LearningWork, inbound_id: InboundId, now: float) -> int:
         """Count the answered turn ``inbound_id``. A new row starts its cursor just before
         that turn: what was said before (or learned turn by turn) is not read again."""
         key = work.key

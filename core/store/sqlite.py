@@ -21,7 +21,7 @@ from core.actions.sqlite import SQLiteActionStore
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
-from core.ids import PersonId
+from core.ids import InboundId, PersonId
 from core.logging import get_logger
 from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
@@ -184,13 +184,13 @@ class SQLiteStore:
         ).fetchall()
         return [inbound_from_json(r[0]) for r in rows]
 
-    async def inbox_status(self, inbound_id: str) -> InboxStatus | None:
+    async def inbox_status(self, inbound_id: InboundId) -> InboxStatus | None:
         row = self.db.execute("SELECT status FROM inbox WHERE id = ?", (inbound_id,)).fetchone()
         return InboxStatus(row[0]) if row else None
 
     # -- delivery state ------------------------------------------------------------------
 
-    async def delivery(self, inbound_id: str) -> Delivery | None:
+    async def delivery(self, inbound_id: InboundId) -> Delivery | None:
         row = self.db.execute(
             "SELECT status, reply, reply_status, platform_ids, answered_at, held_since "
             "FROM inbox WHERE id = ?", (inbound_id,)).fetchone()
@@ -201,24 +201,24 @@ class SQLiteStore:
                         datetime.fromisoformat(answered) if answered else None,
                         datetime.fromisoformat(held) if held else None)
 
-    async def record_sent(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+    async def record_sent(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
         self.db.execute("UPDATE inbox SET platform_ids = ? WHERE id = ?",
                         (json.dumps(list(platform_ids)), inbound_id))
 
-    async def mark_delivered(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+    async def mark_delivered(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
         self.db.execute("UPDATE inbox SET status = 'delivered', platform_ids = ? WHERE id = ?",
                         (json.dumps(list(platform_ids)), inbound_id))
 
-    async def mark_undeliverable(self, inbound_id: str) -> None:
+    async def mark_undeliverable(self, inbound_id: InboundId) -> None:
         self.db.execute("UPDATE inbox SET status = 'undeliverable' WHERE id = ?", (inbound_id,))
 
-    async def hold(self, inbound_id: str, since: datetime) -> None:
+    async def hold(self, inbound_id: InboundId, since: datetime) -> None:
         self.db.execute(
             "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, ?), "
             "platform_ids = '[]' WHERE id = ? AND status IN ('pending', 'held')",
             (since.isoformat(), inbound_id))
 
-    async def drop_held(self, inbound_id: str) -> None:
+    async def drop_held(self, inbound_id: InboundId) -> None:
         self.db.execute("UPDATE inbox SET status = 'failed' WHERE id = ? AND status = 'held'",
                         (inbound_id,))
 
@@ -346,7 +346,7 @@ class SQLiteStore:
         ).fetchall()
         return [
             Turn(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), bool(r[6]),
-                 r[7] or "", origin=Origin(r[8]))
+                 InboundId(r[7] or ""), origin=Origin(r[8]))
             for r in reversed(rows)
         ]
 

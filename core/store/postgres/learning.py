@@ -15,7 +15,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from core.ids import ConversationKey, PersonId
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.model import LearningKey, LearningWork, Said
 from core.store.postgres.times import as_datetime
 
@@ -44,7 +44,7 @@ class PostgresLearningQueue:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
 
-    async def note(self, work: LearningWork, inbound_id: str, now: float) -> int:
+    async def note(self, work: LearningWork, inbound_id: InboundId, now: float) -> int:
         """Count the answered turn ``inbound_id``. A new row starts its cursor just before
         that turn: what was said before (or learned turn by turn) is not read again."""
         key = work.key
@@ -82,7 +82,7 @@ class PostgresLearningQueue:
                 "AND NOT command AND text <> '' ORDER BY seq LIMIT %s",
                 (key.person_id, str(key.conversation), after_seq, limit))
             rows = await cur.fetchall()
-        return [Said(int(seq), str(inbound), str(text), as_datetime(at))
+        return [Said(int(seq), InboundId(str(inbound)), str(text), as_datetime(at))
                 for seq, inbound, text, at in rows]
 
     async def advance(self, key: LearningKey, upto_seq: int, noted: int) -> None:

@@ -126,7 +126,7 @@ class Agent:
         self.reply_tokens = reply_tokens
         self.hold_for = hold_for
         self._background: set[asyncio.Task[None]] = set()
-        self._summarizing: set[str] = set()
+        self._summarizing: set[ConversationKey] = set()
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
         self.calendars = calendars
@@ -325,7 +325,7 @@ class Agent:
         ctx = await self._tool_context(inbound, person, bot)
         acts = Acts(self.store.actions, bot.approvals)
         return ToolLoop(
-            self.model, self.selector.selecting(every, str(inbound.conversation),
+            self.model, self.selector.selecting(every, inbound.conversation,
                                                 inbound.text), ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens, acts=acts,
@@ -390,7 +390,7 @@ class Agent:
     # -- background upkeep ---------------------------------------------------------------
 
     def _schedule_summary(self, inbound: Inbound, bot: BotProfile) -> None:
-        key = str(inbound.conversation)
+        key = inbound.conversation
         if key in self._summarizing:
             return
         self._summarizing.add(key)
@@ -420,7 +420,7 @@ class Agent:
             log.warning("summary_failed", conversation=str(conv), error=str(err))
             metrics.LLM_ERRORS.labels(endpoint="summary", kind="failed").inc()
         finally:
-            self._summarizing.discard(str(conv))
+            self._summarizing.discard(conv)
 
     def drop_background(self) -> None:
         """Stop summaries in progress (they run again later: nothing was advanced)."""

@@ -34,6 +34,10 @@ class ConversationKey:
     chat_id: str
     thread: str | None = None
 
+    def __post_init__(self) -> None:  # no thread is None, never "": str() and parse agree
+        if self.thread == "":
+            object.__setattr__(self, "thread", None)
+
     def __str__(self) -> str:
         base = f"{self.bot}/{self.channel}/{self.chat_id}"
         return f"{base}/{self.thread}" if self.thread else base

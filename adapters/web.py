@@ -56,6 +56,12 @@ def message_id_of(bot: str, session: str, client_id: str) -> InboundId:
     return InboundId(f"web:{bot}:{session}:{client_id}")
 
 
+def client_id_of(bot: str, session: str, inbound_id: InboundId) -> str:
+    """The page's own id of a stored turn's message (its transcript shows it): the inverse
+    of :func:`message_id_of`, since a turn keeps only the inbound id."""
+    return inbound_id.removeprefix(f"web:{bot}:{session}:")
+
+
 def to_inbound(bot: str, body: object) -> Inbound | str:
     """Decode a ``POST /send`` body; a string is the reason it was refused (pure)."""
     if not isinstance(body, dict):
@@ -160,11 +166,11 @@ class WebChat:
         if not _SESSION.match(session):
             return JSONResponse({"error": "session is missing or malformed"}, status_code=400)
         key = ConversationKey(self.ctx.bot.name, "web", session)
-        prefix = f"web:{self.ctx.bot.name}:{session}:"
         turns = await self.ctx.store.transcript(key, 200)
         return JSONResponse([
             {"role": t.role, "text": t.text, "at": t.created_at.isoformat(),
-             "command": t.command, "id": t.inbound_id.removeprefix(prefix)} for t in turns
+             "command": t.command, "id": client_id_of(self.ctx.bot.name, session, t.inbound_id)}
+            for t in turns
         ], headers={"cache-control": "no-store"})
 
     async def reply(self, request: Request) -> Response:

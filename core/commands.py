@@ -13,7 +13,7 @@ from core.calendar.model import Calendar, CalendarError
 from core.events import Inbound, Trust, utcnow
 from core.ids import PersonId
 from core.schedule.times import zone
-from core.store.base import Store
+from core.store.base import CommandStore
 
 PREF_KEYS: dict[str, str] = {
     "name": "what to call you",
@@ -59,7 +59,7 @@ def parse_command(text: str, bot_username: str = "") -> Command | None:
 class CommandContext:
     inbound: Inbound
     person_id: PersonId
-    store: Store
+    store: CommandStore
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_timezone: str | None = None  # the bot's default zone when the person set none
     calendar: Calendar | None = None  # the calendar this turn may use, if any

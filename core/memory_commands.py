@@ -17,7 +17,7 @@ from core.events import Inbound
 from core.ids import PersonId
 from core.memory.model import LinkRefusal, Memory, Visibility
 from core.memory.scope import scope_name
-from core.store.base import Store
+from core.store.base import PersonStore
 
 LINK_TTL_SECONDS = 600
 _MEMORY_ID = re.compile(r"^m[0-9a-f]{8}$")
@@ -40,7 +40,7 @@ class Context(Protocol):
     @property
     def person_id(self) -> PersonId: ...
     @property
-    def store(self) -> Store: ...
+    def store(self) -> PersonStore: ...
     @property
     def clock(self) -> Callable[[], datetime]: ...
 

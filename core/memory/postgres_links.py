@@ -8,16 +8,18 @@ first to commit and then finds ``used_at`` set. A merge or a split is one transa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from core.events import ConversationKey
 from core.ids import PersonId
 from core.memory.links import new_code, refusal
 from core.memory.model import Identity, LinkRefusal, LinkResult
-from core.store.postgres.times import as_iso
+from core.memory.postgres_times import as_iso
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -31,8 +33,8 @@ _MERGE = (
     "DELETE FROM preferences WHERE person_id = %(other)s",
     "UPDATE memories SET person_id = %(into)s WHERE person_id = %(other)s",
     "UPDATE turns SET person_id = %(into)s WHERE person_id = %(other)s",
-    "UPDATE schedules SET person_id = %(into)s WHERE person_id = %(other)s",
-    "UPDATE list_items SET person_id = %(into)s WHERE person_id = %(other)s",
+)
+_MERGE_REST = (  # after the follow tables' rows moved (deleting the person cascades)
     "UPDATE memory_learning l SET person_id = %(into)s WHERE l.person_id = %(other)s "
     "AND NOT EXISTS (SELECT 1 FROM memory_learning x WHERE x.conversation = l.conversation "
     "AND x.person_id = %(into)s)",
@@ -43,6 +45,14 @@ _MERGE = (
     "DELETE FROM memory_forget_pending WHERE person_id = %(other)s",
     "DELETE FROM people WHERE id = %(other)s",
 )
+
+
+def _merge(follow: Sequence[str]) -> Iterator[sql.SQL | sql.Composed]:
+    yield from map(sql.SQL, _MERGE)
+    for table in follow:  # names from the features' schemas, never from input
+        yield sql.SQL("UPDATE {} SET person_id = %(into)s WHERE person_id = %(other)s"
+                      ).format(sql.Identifier(table))
+    yield from map(sql.SQL, _MERGE_REST)
 
 
 async def identities(conn: Conn, person_id: PersonId) -> list[Identity]:
@@ -66,7 +76,10 @@ async def create_code(conn: Conn, person_id: PersonId, now: datetime, ttl_second
     raise RuntimeError("could not allocate a link code")
 
 
-async def redeem(conn: Conn, code: str, person_id: PersonId, now: datetime) -> LinkResult:
+async def redeem(conn: Conn, code: str, person_id: PersonId, now: datetime,
+                 follow: Sequence[str] = ()) -> LinkResult:
+    """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
+    features' tables with a ``person_id``: reminders, lists) follow the person."""
     code = code.strip().upper()
     async with conn.transaction():
         cur = await conn.execute(
@@ -82,7 +95,7 @@ async def redeem(conn: Conn, code: str, person_id: PersonId, now: datetime) -> L
                            (now.timestamp(), code))
         if mine & {i.channel for i in theirs}:
             return LinkResult(None, LinkRefusal.CONFLICT)  # the code is spent all the same
-        for statement in _MERGE:
+        for statement in _merge(follow):
             await conn.execute(statement, {"into": issuer, "other": person_id})
     return LinkResult(issuer, None, tuple(theirs))
 

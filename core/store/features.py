@@ -2,6 +2,11 @@
 
 The core tables (inbox, conversations, people) come first: every other feature's rows
 belong to a person. The runner (:mod:`core.store.migrate`) applies the steps in this order.
+
+A new stored feature: its package's ``schema.py`` declares ``SQLITE`` and ``POSTGRES``
+steps (``Step("calendar", 1, "links", sql)``, then 2, 3 … — never edit a shipped one) and,
+if its rows have a ``person_id`` that should follow a person whose identities are linked,
+``PERSON_TABLES``; add them below. A later change to a feature is its next step there.
 """
 
 from __future__ import annotations

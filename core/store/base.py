@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.actions.store import ActionStore
+from core.calendar.links import CalendarLinks
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
 from core.memory.model import MemoryStore
@@ -179,3 +180,7 @@ class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore
     # durable side-effect actions (core/actions), on the same database
     @property
     def actions(self) -> ActionStore: ...
+
+    # people's own calendars, linked with /calendar connect (core/calendar/links.py)
+    @property
+    def calendar_links(self) -> CalendarLinks: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.actions import schema as actions_schema
+from core.calendar import links_store
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: inbox, conversations, turns, people, preferences
@@ -320,4 +321,8 @@ MIGRATIONS += (
 MIGRATIONS += (
     # 14: durable side-effect actions, keyed by (inbound id, call index) (core/actions)
     actions_schema.SQLITE,
+)
+MIGRATIONS += (
+    # 15: people's own calendars, linked with /calendar connect (core/calendar/links.py)
+    links_store.SQLITE,
 )

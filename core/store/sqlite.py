@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from core.actions.sqlite import SQLiteActionStore
+from core.calendar.links_store import SQLiteCalendarLinks
 from core.codec import inbound_from_json, inbound_to_json, quoted_from_json, quoted_to_json
 from core.events import ConversationKey, Inbound, Sender
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
@@ -67,6 +68,7 @@ class SQLiteStore:
         self._schedule = SQLiteScheduleStore(lambda: self.db)
         self._lists = SQLiteListStore(lambda: self.db)
         self._actions = SQLiteActionStore(lambda: self.db)
+        self._calendar_links = SQLiteCalendarLinks(lambda: self.db)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -89,6 +91,10 @@ class SQLiteStore:
     @property
     def actions(self) -> SQLiteActionStore:
         return self._actions
+
+    @property
+    def calendar_links(self) -> SQLiteCalendarLinks:
+        return self._calendar_links
 
     async def open(self) -> None:
         private_file(self.path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import psycopg
 
 from core.actions import schema as actions_schema
+from core.calendar import links_store
 from core.store.postgres import (
     schema_coord,
     schema_core,
@@ -29,6 +30,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     *schema_leader.MIGRATIONS,
     *schema_history.MIGRATIONS,
     *actions_schema.POSTGRES,
+    *links_store.POSTGRES,
 )
 LOCK_KEY = 0x4B495448  # "KITH": the advisory lock every replica's migration waits on
 

@@ -12,6 +12,7 @@ import psycopg
 from psycopg_pool import PoolTimeout
 
 from core.actions.postgres import BoundPool, PostgresActionStore
+from core.calendar.links_postgres import PostgresCalendarLinks
 from core.store.postgres.connect import CONNECT_TIMEOUT, DatabaseUnavailable, migrate_url, where
 from core.store.postgres.conversations import PostgresConversations
 from core.store.postgres.inbox import OnPool, PostgresInbox
@@ -39,6 +40,7 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
         self._lists = PostgresListStore(pool)
         self._memories = PostgresMemoryStore(pool)
         self._actions = PostgresActionStore(pool)
+        self._calendar_links = PostgresCalendarLinks(pool)
 
     @property
     def url(self) -> str:
@@ -60,6 +62,10 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
     @property
     def actions(self) -> PostgresActionStore:
         return self._actions
+
+    @property
+    def calendar_links(self) -> PostgresCalendarLinks:
+        return self._calendar_links
 
     async def open(self) -> None:
         await migrate_url(self._url)

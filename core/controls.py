@@ -141,4 +141,8 @@ async def export(store: Store, person_id: str) -> dict[str, Any]:
                           "due_at": s.due_at.isoformat(), "timezone": s.timezone,
                           "repeat": s.rule, "conversation": str(s.conversation)}
                          for s in await store.schedule.for_person(person_id)]
+    link = await store.calendar_links.link(person_id)
+    if link is not None:  # the address and username; the password is never exported
+        data["calendar"] = {"url": link.url, "username": link.username,
+                            "linked_at": link.linked_at.isoformat()}
     return data

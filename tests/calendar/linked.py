@@ -17,10 +17,10 @@ from tests.core.harness import message
 from tests.core.tools.harness import ToolCore, tool_core
 
 
-def said(who: str, chat: str, n: int, text: str, group: bool = False) -> Inbound:
+def said(who: str, chat: str, n: int, text: str, group: bool = False,
+         trust: Trust = Trust.ALLOWED) -> Inbound:
     """``who`` (platform id ``user-<who>``, an approved person) says ``text`` in ``chat``."""
-    inbound = message(chat, n, text, sender=Sender(f"user-{who}", who.upper()),
-                      trust=Trust.ALLOWED)
+    inbound = message(chat, n, text, sender=Sender(f"user-{who}", who.upper()), trust=trust)
     return replace(inbound, chat=ChatKind.GROUP) if group else inbound
 
 

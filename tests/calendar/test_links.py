@@ -20,6 +20,7 @@ from tests.calendar.linked import link, linked_core, said
 from tests.calendar.radicale import Radicale
 from tests.core.tools.harness import ToolCore
 from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.support import free_port
 
 CALENDAR_TOOLS = ("agenda", "free_time", "create_event", "move_event", "cancel_event")
 DENTIST = vcal(vevent("bea-dentist", "Bea's dentist",
@@ -164,3 +165,20 @@ async def test_bad_addresses_are_refused_before_any_password_is_asked(
         core: ToolCore, url: str, said_back: str) -> None:
     assert (await core.send(said("b", "b", 1, f"/calendar connect {url} bea"))).startswith(
         said_back)
+
+
+async def test_a_resumed_password_turn_is_answered_from_what_was_kept(
+        core: ToolCore, radicale: Radicale, bea: tuple[str, str]) -> None:
+    user, password = bea
+    await link(core, "b", radicale.url, user, password)
+    # after a crash between the link's transaction and the turn's commit the message comes
+    # back with its text scrubbed: it is answered without the model, from the link
+    reply = await core.send(said("b", "b", 3, SCRUBBED))
+    assert reply.startswith(f"Your calendar: {radicale.url} as {user}, linked ")
+
+
+async def test_a_server_that_is_down_gets_one_line_and_nothing_is_kept(core: ToolCore) -> None:
+    answer = await link(core, "b", f"http://127.0.0.1:{free_port()}/", "bea", "pw-canary")
+    assert answer.startswith("That didn't work: I can't reach the calendar server")
+    assert "\n" not in answer and "pw-canary" not in answer
+    assert await core.store.calendar_links.link(await core.person("user-b")) is None

@@ -129,9 +129,9 @@ class FleetCalendars:
             await held[1].close()
         return client
 
-    def _seen(self, person_id: str) -> datetime | None:
+    def _seen(self, person_id: str) -> tuple[datetime | None, list[str]]:
         held = self._clients.get(person_id)
-        return held[1].last_read if held is not None else None
+        return (held[1].last_read, held[1].names) if held is not None else (None, [])
 
     async def _forget(self, person_id: str) -> None:
         held = self._clients.pop(person_id, None)

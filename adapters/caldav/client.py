@@ -100,6 +100,11 @@ class CaldavCalendar:
         found.sort(key=lambda e: (e.start, not e.all_day, e.title))
         return found
 
+    @property
+    def names(self) -> list[str]:
+        """The calendars found on the account (empty until first read)."""
+        return [col.name for col in self._collections or ()]
+
     async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None:
         """PUT with ``If-None-Match: *`` at the UID's own URL: run twice, it exists once."""
         async def put(col: _Collection) -> None:

@@ -25,7 +25,8 @@ log = get_logger("kith.calendar")
 
 Verify = Callable[[str, str, str], Awaitable[None]]  # url, username, password; CalendarError
 Erase = Callable[[Inbound], Awaitable[bool]]  # True: the platform deleted the message
-Seen = Callable[[str], datetime | None]  # when Kith last read a person's linked calendar
+# when Kith last read a person's linked calendar, and the calendars it found there
+Seen = Callable[[str], tuple[datetime | None, list[str]]]
 
 USAGE = ("Usage: /calendar connect URL USERNAME (then I ask for the password), "
          "/calendar status, /calendar disconnect, /calendar cancel ID")
@@ -146,10 +147,12 @@ class Linking:
                         f"{asking.url} (send it in our private chat).")
             return ("No calendar of yours is linked. In our private chat: /calendar connect "
                     "URL USERNAME.")
-        seen = self._seen(person_id)
+        seen, names = self._seen(person_id)
         last = f"last read {_when(seen)}" if seen else "not read since I last started"
-        return (f"Your calendar: {link.url} as {link.username}, linked {_when(link.linked_at)}; "
-                f"{last}. /calendar disconnect deletes what I keep of it.")
+        found = f" ({', '.join(names)})" if names else ""
+        return (f"Your calendar: {link.url} as {link.username}{found}, linked "
+                f"{_when(link.linked_at)}; {last}. /calendar disconnect deletes what I keep "
+                "of it.")
 
     async def disconnect(self, inbound: Inbound, person_id: str) -> str:
         if inbound.is_group:

@@ -107,7 +107,9 @@ async def test_status_and_disconnect(core: ToolCore, radicale: Radicale,
     assert status.startswith(f"Your calendar: {radicale.url} as {user}, linked ")
     assert "not read since I last started" in status and password not in status
     await core.send(said("b", "b", 4, "/agenda"))
-    assert "last read " in await core.send(said("b", "b", 5, "/calendar status"))
+    status = await core.send(said("b", "b", 5, "/calendar status"))
+    assert status.startswith(f"Your calendar: {radicale.url} as {user} (Personal), linked ")
+    assert "last read " in status
     gone = await core.send(said("b", "b", 6, "/calendar disconnect"))
     assert gone.startswith("Disconnected: I deleted your calendar's address")
     assert await core.store.calendar_links.link(await core.person("user-b")) is None

@@ -5,6 +5,7 @@ asker's free/busy shows; status and disconnect."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -53,6 +54,13 @@ async def core(tmp_path: Path, fake: FakeLLM) -> AsyncIterator[ToolCore]:
         yield core
 
 
+def _requests(radicale: Radicale) -> list[str]:
+    """Every request Radicale logged so far ("PROPFIND request for '/'", …)."""
+    log = radicale.log.read_text(errors="replace")
+    return [f"{m[1]} request for '{m[2]}'"
+            for m in re.finditer(r"\] (\w+) request for '([^']*)'", log)]
+
+
 def _texts(core: ToolCore) -> bytes:
     """Every byte of the SQLite database and its WAL."""
     return b"".join(p.read_bytes() for p in core.store.path.parent.glob("kith.db*"))
@@ -61,8 +69,12 @@ def _texts(core: ToolCore) -> bytes:
 async def test_a_linked_persons_calendar_serves_their_agenda_and_their_events_land_there(
         core: ToolCore, fake: FakeLLM, radicale: Radicale, bea: tuple[str, str]) -> None:
     user, password = bea
+    before = _requests(radicale)
     answer = await link(core, "b", radicale.url, user, password)
     assert answer.startswith(f"Connected: I now read your calendar at {radicale.url} as {user}")
+    # the check is one PROPFIND: sent bare first, it draws the server's 401 challenge (no
+    # password goes out before the server names its scheme), then once with the login
+    assert _requests(radicale)[len(before):] == ["PROPFIND request for '/'"] * 2
     assert "please delete your message with the password yourself" in answer  # no eraser
     week = await core.send(said("b", "b", 3, "/agenda week"))
     assert "15:00–16:00  Bea's dentist" in week and "09:00–09:30  Standup" in week

@@ -16,9 +16,11 @@ import pytest
 from core.calendar.agenda import NO_CALENDAR
 from core.calendar.busy import IN_GROUP
 from core.calendar.links import SCRUBBED
+from core.events import Trust
 from tests.calendar.ics import STANDUP, vcal, vevent
 from tests.calendar.linked import link, linked_core, said
 from tests.calendar.radicale import Radicale
+from tests.core.harness import message
 from tests.core.tools.harness import ToolCore
 from tests.fakes.llm import FakeLLM, running_fake_llm
 from tests.support import free_port
@@ -196,3 +198,18 @@ async def test_a_server_that_is_down_gets_one_line_and_nothing_is_kept(core: Too
     assert answer.startswith("That didn't work: I can't reach the calendar server")
     assert "\n" not in answer and "pw-canary" not in answer
     assert await core.store.calendar_links.link(await core.person("user-b")) is None
+
+
+async def test_a_person_the_owner_approved_by_pairing_links_their_calendar(
+        core: ToolCore, radicale: Radicale, bea: tuple[str, str]) -> None:
+    user, password = bea
+    prompt = await core.send(said("p", "p", 1, "hello", trust=Trust.UNKNOWN))
+    code = prompt.rsplit(" ", 1)[-1]
+    assert (await core.send(message("a", 1, f"/approve {code}"))).startswith("Approved")
+    asked = await core.send(said("p", "p", 2, f"/calendar connect {radicale.url} {user}",
+                                 trust=Trust.UNKNOWN))
+    assert "send me the password" in asked
+    answer = await core.send(said("p", "p", 3, password, trust=Trust.UNKNOWN))
+    assert answer.startswith("Connected")
+    week = await core.send(said("p", "p", 4, "/agenda 2027-03-30", trust=Trust.UNKNOWN))
+    assert "Bea's dentist" in week

@@ -101,16 +101,18 @@ class Linking:
                 "chat lets me.")
 
     async def answer(self, inbound: Inbound, person_id: str) -> str | None:
-        if inbound.is_group or inbound.scheduled is not None or inbound.decision is not None:
+        if inbound.scheduled is not None or inbound.decision is not None:
             return None
         text = inbound.text.strip()
-        if text == SCRUBBED:  # a resumed turn whose password was already dealt with
-            return await self.status(inbound, person_id)
         head = text.split()
-        if head[:2] == ["/calendar", "connect"] and len(head) > 4:
-            await self.links.consume(person_id, inbound.id, None)  # the password was in it
+        if head[:2] == ["/calendar", "connect"] and len(head) > 4:  # a password in it, too
+            await self.links.consume(person_id, inbound.id, None)  # (in a group as well)
             erased = await self._erase(inbound)
             return f"{IN_COMMAND} {ERASED if erased else NOT_ERASED}"
+        if inbound.is_group:
+            return None
+        if text == SCRUBBED:  # a resumed turn whose password was already dealt with
+            return await self.status(inbound, person_id)
         asking = await self.links.asking(person_id)
         if (asking is None or asking.conversation != str(inbound.conversation)
                 or self._clock() - asking.asked_at > ASK_FOR or not text

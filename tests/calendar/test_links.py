@@ -165,9 +165,10 @@ async def test_the_password_goes_only_to_the_chat_where_it_was_asked_and_command
     assert (await core.send(said("b", "b", 3, password))).startswith("Connected")
 
 
-async def test_a_password_typed_into_the_command_is_removed(core: ToolCore) -> None:
-    reply = await core.send(said("b", "b", 1, "/calendar connect https://dav.example/ bea "
-                                              "hunter2-canary"))
+@pytest.mark.parametrize("group", [False, True])
+async def test_a_password_typed_into_the_command_is_removed(core: ToolCore, group: bool) -> None:
+    reply = await core.send(said("b", "g" if group else "b", 1, "/calendar connect "
+                                 "https://dav.example/ bea hunter2-canary", group=group))
     assert reply.startswith("Please never put the password in the command")
     assert b"hunter2-canary" not in _texts(core)
 

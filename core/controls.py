@@ -72,6 +72,7 @@ class Forgotten:
     memories: int
     list_items: int
     schedules: int  # reminders and briefings
+    calendar: bool = False  # a linked calendar's login was deleted
 
 
 async def forget_everything(store: Store, person_id: str) -> Forgotten:
@@ -83,8 +84,9 @@ async def forget_everything(store: Store, person_id: str) -> Forgotten:
     list_items = await store.lists.delete_person(person_id)
     schedules = await store.schedule.delete_person(person_id)
     await store.actions.delete_person(person_id)  # their words are in actions' arguments
+    calendar = await store.calendar_links.unlink(person_id)  # their linked calendar's login
     return Forgotten(memories=await store.memories.delete_all(person_id),
-                     list_items=list_items, schedules=schedules)
+                     list_items=list_items, schedules=schedules, calendar=calendar)
 
 
 async def forget_words(store: Store, person_id: str, ids: list[str], words: str) -> Forgotten:

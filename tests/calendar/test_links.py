@@ -214,3 +214,13 @@ async def test_a_person_the_owner_approved_by_pairing_links_their_calendar(
     assert answer.startswith("Connected")
     week = await core.send(said("p", "p", 4, "/agenda 2027-03-30", trust=Trust.UNKNOWN))
     assert "Bea's dentist" in week
+
+
+async def test_forget_all_deletes_the_linked_calendars_login_too(
+        core: ToolCore, radicale: Radicale, bea: tuple[str, str]) -> None:
+    user, password = bea
+    await link(core, "b", radicale.url, user, password)
+    reply = await core.send(said("b", "b", 3, "/forget all"))
+    assert reply.endswith("And your linked calendar's login.")
+    assert await core.store.calendar_links.link(await core.person("user-b")) is None
+    assert await core.send(said("b", "b", 4, "/agenda")) == NO_CALENDAR

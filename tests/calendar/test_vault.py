@@ -20,7 +20,9 @@ from core.store.base import Store
 from core.store.sqlite import SQLiteStore
 from core.vault import KEY_FILE, KeyProblem, Vault, VaultError
 from tests.core.harness import message
-from tests.support import make_settings
+from tests.e2e.procs import run_kith
+from tests.fakes.llm import FakeLLM, running_fake_llm_sync
+from tests.support import make_settings, write_bot
 
 NOW = datetime(2027, 3, 29, 8, 0, tzinfo=UTC)
 
@@ -95,3 +97,16 @@ async def test_links_ask_consume_and_unlink(store: Store) -> None:
     assert await links.unlink("p1") is True
     assert await links.link("p1") is None
     assert await links.unlink("p1") is False
+
+
+@pytest.mark.parametrize("command", ["chat", "check"])
+def test_kith_refuses_to_start_with_a_loose_key_file(tmp_path: Path, command: str) -> None:
+    write_bot(tmp_path / "bots")
+    key = tmp_path / "data" / KEY_FILE
+    Vault(None, key).seal("x", "y")
+    key.chmod(0o640)
+    with running_fake_llm_sync(FakeLLM()) as llm:
+        run = run_kith(tmp_path, command, KITH_LLM__BASE_URLS=llm)
+    assert run.returncode == 2, run.stderr[-2000:]
+    assert run.stderr.strip() == (f"kith: config error: {key}: permissions 0640 are too open "
+                                  f"for Kith's secret key (chmod 600 {key})")

@@ -2,7 +2,7 @@
 
 A DELETE or UPDATE only marks the old row version dead, so after ``unlink`` (the sealed
 password) and after ``consume`` (the inbox row that held the password) the touched tables
-are VACUUMed at once, as /forget does (``core.store.postgres.vacuum``): the old versions
+are VACUUMed at once, as /forget does (:mod:`core.db.vacuum`): the old versions
 leave the table, though the freed space is reused rather than zeroed, and WAL and base
 backups keep their copies until they age out. The sealed password does not open without
 the key, which is not in the database.
@@ -13,14 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.calendar.links import Asking, Link
 from core.calendar.links_store import scrubbed
-from core.logging import get_logger
-
-log = get_logger("kith.calendar")
+from core.db.vacuum import vacuum
 
 
 def _when(value: Any) -> datetime:
@@ -29,12 +26,9 @@ def _when(value: Any) -> datetime:
 
 
 async def _vacuum(pool: AsyncConnectionPool, table: str) -> None:
-    """VACUUM one of our own tables (never a name from input), outside any transaction."""
-    try:
-        async with pool.connection() as conn:
-            await conn.execute(f"VACUUM {table}".encode())
-    except psycopg.Error as err:  # autovacuum still gets there
-        log.warning("vacuum_failed", table=table, error=type(err).__name__)
+    """VACUUM one of our own tables, outside any transaction (see core.db.vacuum)."""
+    async with pool.connection() as conn:
+        await vacuum(conn, [table])
 
 
 class PostgresCalendarLinks:

@@ -1,5 +1,5 @@
-"""The calendar links' tables (both backends) and their SQLite store (see
-:mod:`core.calendar.links`). The PostgreSQL store is :mod:`core.calendar.links_postgres`."""
+"""The calendar links' SQLite store (see :mod:`core.calendar.links`; tables in
+:mod:`core.calendar.schema`, the PostgreSQL store in :mod:`core.calendar.links_postgres`)."""
 
 from __future__ import annotations
 
@@ -10,40 +10,6 @@ from datetime import UTC, datetime
 
 from core.calendar.links import SCRUBBED, Asking, Link
 from core.codec import inbound_from_json, inbound_to_json
-
-SQLITE = """
-CREATE TABLE calendar_links (
-    person_id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    username TEXT NOT NULL,
-    sealed BLOB NOT NULL,
-    linked_at REAL NOT NULL
-);
-CREATE TABLE calendar_asking (
-    person_id TEXT PRIMARY KEY,
-    conversation TEXT NOT NULL,
-    url TEXT NOT NULL,
-    username TEXT NOT NULL,
-    asked_at REAL NOT NULL
-);
-"""
-
-POSTGRES: tuple[tuple[str, str], ...] = (("calendar_links_001", """
-CREATE TABLE calendar_links (
-    person_id TEXT PRIMARY KEY,
-    url TEXT NOT NULL,
-    username TEXT NOT NULL,
-    sealed BYTEA NOT NULL,
-    linked_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE calendar_asking (
-    person_id TEXT PRIMARY KEY,
-    conversation TEXT NOT NULL,
-    url TEXT NOT NULL,
-    username TEXT NOT NULL,
-    asked_at TIMESTAMPTZ NOT NULL
-);
-"""),)
 
 
 def scrubbed(payload: str) -> str:

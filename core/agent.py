@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
+from core.calendar.links import SCRUBBED
 from core.calendar.model import Calendar, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
@@ -141,12 +142,12 @@ class Agent:
         bot = self.bots.get(conversation.bot)
         return bot.model if bot is not None else None
 
-    def _calendar(self, inbound: Inbound) -> Calendar | None:
-        """The owner's calendar, for the owner in a direct chat; nobody else's, nowhere else."""
+    def _calendar(self, inbound: Inbound, person: str) -> Calendar | None:
+        """The person's own calendar (in a group: their free/busy only); nobody else's."""
         if self.calendars is None:
             return None
-        owner = inbound.trust is Trust.OWNER and not inbound.is_group
-        return self.calendars.reader(inbound.conversation.bot, owner)
+        return self.calendars.reader(inbound.conversation.bot, person,
+                                     owner=inbound.trust is Trust.OWNER, group=inbound.is_group)
 
     def boundary(self, conv: ConversationKey) -> str:
         """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
@@ -177,7 +178,7 @@ class Agent:
                 return
         if inbound.scheduled is not None:  # a reminder or briefing that came due
             text = await scheduled_text(self.store, person, inbound.scheduled, self.clock(),
-                                        self._calendar(inbound))
+                                        self._calendar(inbound, person))
             if text:
                 yield text
             await self._finish(inbound, person, None, text or None, answer=text or None,
@@ -185,6 +186,14 @@ class Agent:
             return
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None, reply=reply)
+            return
+        linker = self.calendars.linker if self.calendars is not None else None
+        said = await linker.answer(inbound, person) if linker is not None else None
+        if said is not None:  # the awaited calendar password: consumed, never the model's
+            reply.status = ReplyStatus.COMMAND
+            yield said
+            await self._finish(inbound, person, SCRUBBED, said, answer=said, reply=reply,
+                               command=True)
             return
         said = await self._answer_proposal(inbound, person)  # a yes or no to a proposal
         if said is not None:
@@ -197,7 +206,7 @@ class Agent:
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
             ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz,
-                                 self._calendar(inbound))
+                                 self._calendar(inbound, person), linker)
             answer = await run_command(command, ctx)
             if answer is not None:
                 if self.media is not None and command.name in ("forget", "reset"):
@@ -291,7 +300,7 @@ class Agent:
         prefs = await self.store.preferences(person)
         zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
         return ToolContext(inbound, person, self.store, self.clock, zone, source,
-                           self._calendar(inbound))
+                           self._calendar(inbound, person))
 
     async def _answer_proposal(self, inbound: Inbound, person: PersonId) -> str | None:
         """The person's bare yes or no (or a platform control's answer) decides their newest

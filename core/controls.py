@@ -75,6 +75,7 @@ class Forgotten:
     memories: int
     list_items: int
     schedules: int  # reminders and briefings
+    calendar: bool = False  # a linked calendar's login was deleted
 
 
 async def forget_everything(store: PersonData, person_id: PersonId) -> Forgotten:
@@ -86,8 +87,9 @@ async def forget_everything(store: PersonData, person_id: PersonId) -> Forgotten
     list_items = await store.lists.delete_person(person_id)
     schedules = await store.schedule.delete_person(person_id)
     await store.actions.delete_person(person_id)  # their words are in actions' arguments
+    calendar = await store.calendar_links.unlink(person_id)  # their linked calendar's login
     return Forgotten(memories=await store.memories.delete_all(person_id),
-                     list_items=list_items, schedules=schedules)
+                     list_items=list_items, schedules=schedules, calendar=calendar)
 
 
 async def forget_words(store: PersonData, person_id: PersonId, ids: list[str],
@@ -145,4 +147,8 @@ async def export(store: PersonData, person_id: PersonId) -> dict[str, Any]:
                           "due_at": s.due_at.isoformat(), "timezone": s.timezone,
                           "repeat": s.rule, "conversation": str(s.conversation)}
                          for s in await store.schedule.for_person(person_id)]
+    link = await store.calendar_links.link(person_id)
+    if link is not None:  # the address and username; the password is never exported
+        data["calendar"] = {"url": link.url, "username": link.username,
+                            "linked_at": link.linked_at.isoformat()}
     return data

@@ -100,8 +100,10 @@ async def forget_cmd(ctx: Context, args: str) -> str:
         return IN_PRIVATE.format(name="forget")
     if word.lower() == "all":
         gone = await controls.forget_everything(store, person)
+        calendar = " And your linked calendar's login." if gone.calendar else ""
         return (f"Done: I deleted all {gone.memories} memories about you. Also "
-                f"{gone.list_items} list items and {gone.schedules} reminders and briefings.")
+                f"{gone.list_items} list items and {gone.schedules} reminders and briefings."
+                f"{calendar}")
     if word.lower() in ("yes", "confirm"):
         pending = await store.memories.take_pending_forget(person)
         if not pending.ids and not pending.text:

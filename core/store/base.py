@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.actions.store import ActionReader, ActionStore
+from core.calendar.links import CalendarLinks
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
 from core.ids import InboundId, PersonId
@@ -188,6 +189,9 @@ class PersonData(Protocol):
     @property
     def actions(self) -> ActionStore: ...
 
+    @property
+    def calendar_links(self) -> CalendarLinks: ...
+
     async def preferences(self, person_id: PersonId) -> dict[str, str]: ...
 
 
@@ -252,6 +256,10 @@ class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore
     # durable side-effect actions (core/actions), on the same database
     @property
     def actions(self) -> ActionStore: ...
+
+    # people's own calendars, linked with /calendar connect (core/calendar/links.py)
+    @property
+    def calendar_links(self) -> CalendarLinks: ...
 
     def atomically(self) -> AbstractAsyncContextManager[Store]:
         """The Store on one transaction (see :meth:`PersonStore.atomically`)."""

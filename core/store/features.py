@@ -12,6 +12,7 @@ if its rows have a ``person_id`` that should follow a person whose identities ar
 from __future__ import annotations
 
 from core.actions import schema as actions
+from core.calendar import schema as calendar
 from core.db.schema import Step
 from core.lists import schema as lists
 from core.memory import schema as memory
@@ -22,10 +23,11 @@ from core.store.postgres import schema_core as core_pg
 from core.store.postgres import schema_leader as leader
 
 SQLITE: tuple[Step, ...] = (
-    *core.SQLITE, *memory.SQLITE, *schedule.SQLITE, *lists.SQLITE, *actions.SQLITE)
+    *core.SQLITE, *memory.SQLITE, *schedule.SQLITE, *lists.SQLITE, *actions.SQLITE,
+    *calendar.SQLITE)
 POSTGRES: tuple[Step, ...] = (
     *core_pg.POSTGRES, *memory.POSTGRES, *schedule.POSTGRES, *lists.POSTGRES,
-    *coord.MIGRATIONS, *leader.MIGRATIONS, *actions.POSTGRES)
+    *coord.MIGRATIONS, *leader.MIGRATIONS, *actions.POSTGRES, *calendar.POSTGRES)
 
 # the features' tables whose rows follow a person when two of their identities are linked
 PERSON_TABLES: tuple[str, ...] = (*schedule.PERSON_TABLES, *lists.PERSON_TABLES)

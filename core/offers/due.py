@@ -9,6 +9,7 @@ from typing import Protocol
 
 from core.calendar.model import CalendarReader
 from core.events import Inbound
+from core.ids import PersonId
 from core.offers import event_reminders
 from core.offers.service import Offers
 from core.schedule.deliver import Planner, scheduled_text
@@ -19,7 +20,7 @@ class Roles(Planner, event_reminders.Roles, Protocol):
     """The Store's roles a due turn reads."""
 
 
-async def due_text(store: Roles, offers: Offers | None, inbound: Inbound, person: str,
+async def due_text(store: Roles, offers: Offers | None, inbound: Inbound, person: PersonId,
                    now: datetime, calendar: CalendarReader | None,
                    has_tool: Callable[[str], bool]) -> str:
     turn = inbound.scheduled

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from core.calendar.model import CalendarError, CalendarReader, Event, Window
 from core.events import Inbound, ScheduledTurn
+from core.ids import PersonId
 from core.logging import get_logger
 from core.schedule.model import Kind, NewSchedule, ScheduleStore
 from core.schedule.times import next_occurrence, zone
@@ -37,7 +38,7 @@ class Roles(Protocol):
     @property
     def schedule(self) -> ScheduleStore: ...
 
-    async def preferences(self, person_id: str) -> dict[str, str]: ...
+    async def preferences(self, person_id: PersonId) -> dict[str, str]: ...
 
 
 def lead_of(value: str | None) -> int | None:
@@ -59,7 +60,7 @@ def wanted(events: Sequence[Event], lead: int, now: datetime,
                    if not e.all_day and e.start - timedelta(minutes=lead) > now)
 
 
-async def sync(store: Roles, person_id: str, calendar: CalendarReader | None, tz_name: str,
+async def sync(store: Roles, person_id: PersonId, calendar: CalendarReader | None, tz_name: str,
                origin: Inbound, now: datetime) -> tuple[int, int] | None:
     """Make the person's event reminders match their calendar: (added, cancelled), or None
     when the calendar could not be read (nothing changed)."""
@@ -95,7 +96,7 @@ async def sync(store: Roles, person_id: str, calendar: CalendarReader | None, tz
     return added, cancelled
 
 
-async def start(store: Roles, person_id: str, calendar: CalendarReader | None, tz_name: str,
+async def start(store: Roles, person_id: PersonId, calendar: CalendarReader | None, tz_name: str,
                 origin: Inbound, now: datetime) -> tuple[int, int] | None:
     """The preference was set: the hourly sync turn exists once, and a sync runs now."""
     if not await store.schedule.for_person(person_id, Kind.EVENT_SYNC):
@@ -107,7 +108,7 @@ async def start(store: Roles, person_id: str, calendar: CalendarReader | None, t
     return await sync(store, person_id, calendar, tz_name, origin, now)
 
 
-async def stop(store: Roles, person_id: str) -> int:
+async def stop(store: Roles, person_id: PersonId) -> int:
     """The preference was turned off: every event reminder and the sync turn go."""
     gone = 0
     for kind in (Kind.EVENT, Kind.EVENT_SYNC):
@@ -117,7 +118,7 @@ async def stop(store: Roles, person_id: str) -> int:
     return gone
 
 
-async def after_change(store: Roles, person_id: str, calendar: CalendarReader | None,
+async def after_change(store: Roles, person_id: PersonId, calendar: CalendarReader | None,
                        tz_name: str, origin: Inbound, now: datetime) -> None:
     """Kith changed the person's calendar: their reminders follow at once (when on)."""
     if await store.schedule.for_person(person_id, Kind.EVENT_SYNC):

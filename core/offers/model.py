@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.events import Inbound
+from core.ids import ConversationKey, InboundId, PersonId
 from core.schedule.times import zone
 
 MAX_PER_DAY = 3  # offers sent to one person in one local day
@@ -39,14 +40,14 @@ class OfferState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Offer:
-    person_id: str
+    person_id: PersonId
     fingerprint: str  # one commitment: offered once, whatever later batches say of it
     kind: OfferKind  # what the extraction said; what was offered once sent
     what: str
     when: datetime  # UTC; a plan with no time said: midnight local of its day
     timed: bool
-    conversation: str  # where it was said, and where it is offered
-    source: str  # the inbound id of the message it was said in
+    conversation: ConversationKey  # where it was said, and where it is offered
+    source: InboundId  # the message it was said in
     schedule_id: str  # the scheduled turn that sends it
     state: OfferState
     created_at: datetime
@@ -91,7 +92,7 @@ def drop_reason(*, at: datetime, now: datetime, declined: int, offered_today: in
 
 
 class OfferStore(Protocol):
-    async def source(self, inbound_id: str) -> Inbound | None:
+    async def source(self, inbound_id: InboundId) -> Inbound | None:
         """The message a commitment was said in, as the inbox recorded it (its quoted and
         forwarded parts tell where its words came from); None when it is gone."""
         ...
@@ -100,7 +101,7 @@ class OfferStore(Protocol):
         """Keep a new offer; False when this person's commitment was known already."""
         ...
 
-    async def known(self, person_id: str, fingerprint: str) -> bool: ...
+    async def known(self, person_id: PersonId, fingerprint: str) -> bool: ...
 
     async def by_schedule(self, schedule_id: str) -> Offer | None: ...
 
@@ -111,14 +112,14 @@ class OfferStore(Protocol):
         """Record that it was sent (``action``: its action's inbound id) or dropped."""
         ...
 
-    async def declined(self, person_id: str, kind: OfferKind) -> int:
+    async def declined(self, person_id: PersonId, kind: OfferKind) -> int:
         """How many offers of ``kind`` the person declined (their actions' state)."""
         ...
 
-    async def offered_between(self, person_id: str, start: datetime, end: datetime) -> int: ...
+    async def offered_between(self, person_id: PersonId, start: datetime, end: datetime) -> int: ...
 
-    async def delete_person(self, person_id: str) -> int: ...
+    async def delete_person(self, person_id: PersonId) -> int: ...
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         """The person's offers whose words hold ``words`` (/forget TEXT)."""
         ...

@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.codec import inbound_from_json
 from core.events import Inbound
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import mentions
 from core.offers.model import Offer, OfferKind, OfferState
 
@@ -24,8 +25,9 @@ def _at(value: object) -> datetime:
 def _offer(row: Sequence[object]) -> Offer:
     (person, fp, kind, what, due, timed, conv, source, sid, state, created, offered,
      action) = row
-    return Offer(str(person), str(fp), OfferKind(str(kind)), str(what), _at(due), bool(timed),
-                 str(conv), str(source), str(sid), OfferState(str(state)), _at(created),
+    return Offer(PersonId(str(person)), str(fp), OfferKind(str(kind)), str(what), _at(due),
+                 bool(timed), ConversationKey.parse(str(conv)), InboundId(str(source)),
+                 str(sid), OfferState(str(state)), _at(created),
                  _at(offered) if offered is not None else None, str(action))
 
 
@@ -44,7 +46,7 @@ class PostgresOfferStore:
             cur = await conn.execute(sql, args)
             return int(cur.rowcount)
 
-    async def source(self, inbound_id: str) -> Inbound | None:
+    async def source(self, inbound_id: InboundId) -> Inbound | None:
         row = await self._one("SELECT payload FROM inbox WHERE id = %s", (inbound_id,))
         return inbound_from_json(str(row[0])) if row else None
 
@@ -53,10 +55,10 @@ class PostgresOfferStore:
             f"INSERT INTO offers ({_COLUMNS}) VALUES "
             "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
             (offer.person_id, offer.fingerprint, offer.kind.value, offer.what, offer.when,
-             offer.timed, offer.conversation, offer.source, offer.schedule_id,
+             offer.timed, str(offer.conversation), offer.source, offer.schedule_id,
              offer.state.value, offer.created_at, offer.offered_at, offer.action)) == 1
 
-    async def known(self, person_id: str, fingerprint: str) -> bool:
+    async def known(self, person_id: PersonId, fingerprint: str) -> bool:
         return await self._one("SELECT 1 FROM offers WHERE person_id = %s AND "
                                "fingerprint = %s", (person_id, fingerprint)) is not None
 
@@ -77,23 +79,23 @@ class PostgresOfferStore:
             (state.value, kind.value, at if state is OfferState.OFFERED else None, action,
              offer.person_id, offer.fingerprint))
 
-    async def declined(self, person_id: str, kind: OfferKind) -> int:
+    async def declined(self, person_id: PersonId, kind: OfferKind) -> int:
         row = await self._one(
             "SELECT count(*) FROM offers o JOIN actions a ON a.inbound_id = o.action "
             "AND a.idx = 0 WHERE o.person_id = %s AND o.kind = %s AND o.state = 'offered' "
             "AND a.state = 'declined'", (person_id, kind.value))
         return int(str(row[0])) if row else 0
 
-    async def offered_between(self, person_id: str, start: datetime, end: datetime) -> int:
+    async def offered_between(self, person_id: PersonId, start: datetime, end: datetime) -> int:
         row = await self._one(
             "SELECT count(*) FROM offers WHERE person_id = %s AND state = 'offered' "
             "AND offered_at >= %s AND offered_at < %s", (person_id, start, end))
         return int(str(row[0])) if row else 0
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         return await self._run("DELETE FROM offers WHERE person_id = %s", (person_id,))
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT fingerprint, what FROM offers WHERE person_id = %s", (person_id,))

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from core.calendar.model import CalendarReader
 from core.events import Inbound
+from core.ids import PersonId
 from core.offers import event_reminders
 from core.offers.quiet import parse_quiet
 from core.schedule.times import TimeError
@@ -20,10 +21,10 @@ OFF = ("off", "-", "none", "0")
 
 
 class Roles(event_reminders.Roles, Protocol):
-    async def set_preference(self, person_id: str, key: str, value: str | None) -> None: ...
+    async def set_preference(self, person_id: PersonId, key: str, value: str | None) -> None: ...
 
 
-async def set_pref(store: Roles, inbound: Inbound, person_id: str, key: str, value: str,
+async def set_pref(store: Roles, inbound: Inbound, person_id: PersonId, key: str, value: str,
                    tz_name: str, calendar: CalendarReader | None,
                    clock: Callable[[], datetime]) -> str:
     if key == "quiet":

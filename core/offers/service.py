@@ -19,6 +19,7 @@ from typing import Protocol
 from core.actions.model import Action, ActionKey, State
 from core.actions.store import ActionStore
 from core.events import Inbound
+from core.ids import ConversationKey, PersonId
 from core.logging import get_logger
 from core.memory.extract import Commitment
 from core.memory.model import LearningWork, Said
@@ -54,7 +55,7 @@ class Roles(Protocol):
     @property
     def actions(self) -> ActionStore: ...
 
-    async def preferences(self, person_id: str) -> dict[str, str]: ...
+    async def preferences(self, person_id: PersonId) -> dict[str, str]: ...
 
 
 def own_words(source: Inbound | None) -> bool:
@@ -66,12 +67,13 @@ def own_words(source: Inbound | None) -> bool:
 
 class Offers:
     def __init__(self, store: Roles, clock: Callable[[], datetime],
-                 bot_zone: Callable[[str], str | None]) -> None:
+                 bot_zone: Callable[[ConversationKey], str | None]) -> None:
         self.store = store
         self.clock = clock
         self.bot_zone = bot_zone  # conversation key -> the bot's default time zone
 
-    async def _zone(self, person_id: str, conversation: str) -> tuple[str, dict[str, str]]:
+    async def _zone(self, person_id: PersonId,
+                    conversation: ConversationKey) -> tuple[str, dict[str, str]]:
         prefs = await self.store.preferences(person_id)
         return resolve_zone(prefs.get("timezone"), self.bot_zone(conversation))[0], prefs
 
@@ -94,13 +96,13 @@ class Offers:
             assert source is not None
             await self._keep(person, commitment, source, tz, prefs, now)
 
-    async def _keep(self, person: str, commitment: Commitment, source: Inbound, tz: str,
+    async def _keep(self, person: PersonId, commitment: Commitment, source: Inbound, tz: str,
                     prefs: dict[str, str], now: datetime) -> None:
         day, at = commitment.local
         kind = OfferKind(commitment.kind)
         offer = Offer(person, fingerprint(day, at, commitment.what), kind,
                       commitment.what, local_when(day, at, tz), at is not None,
-                      str(source.conversation), source.id, "", OfferState.WAITING, now)
+                      source.conversation, source.id, "", OfferState.WAITING, now)
         if remind_at(offer, kind, tz) <= now:
             log.info("offer_skipped", reason="past")
             return
@@ -113,7 +115,7 @@ class Offers:
             return
         log.info("offer_kept", kind=kind.value, quiet=send > now)
 
-    async def _schedule(self, person: str, origin: Inbound, what: str, tz: str,
+    async def _schedule(self, person: PersonId, origin: Inbound, what: str, tz: str,
                         send: datetime, now: datetime) -> Schedule:
         return await self.store.schedule.add(NewSchedule(
             person_id=person, kind=Kind.OFFER, origin=origin, text=what, timezone=tz,
@@ -122,7 +124,7 @@ class Offers:
 
     # -- when its turn is due -----------------------------------------------------------
 
-    async def send(self, inbound: Inbound, person: str, has_tool: Callable[[str], bool],
+    async def send(self, inbound: Inbound, person: PersonId, has_tool: Callable[[str], bool],
                    has_calendar: bool) -> str:
         """The offer's message (its action proposed), or "" when nothing is sent."""
         turn = inbound.scheduled
@@ -157,7 +159,7 @@ class Offers:
             return ""
         await self.store.actions.record(Action(
             key=ActionKey(inbound.id, 0), person_id=person,
-            conversation=str(inbound.conversation), tool=TOOLS[kind],
+            conversation=inbound.conversation, tool=TOOLS[kind],
             args=json.dumps(_arguments(offer, kind, at, tz)), state=State.PROPOSED,
             summary=_summary(offer, kind, at, tz, now), reason="", created_at=now,
             expires_at=min(now + TTL, at)))

@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from core.actions.sqlite import SQLiteActionStore
+from core.calendar.links_store import SQLiteCalendarLinks
 from core.lists.sqlite import SQLiteListStore
 from core.logging import get_logger
 from core.memory import terms
@@ -54,6 +55,7 @@ class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations):
         self._lists = SQLiteListStore(lambda: self.db)
         self._actions = SQLiteActionStore(lambda: self.db)
         self._offers = SQLiteOfferStore(lambda: self.db)
+        self._calendar_links = SQLiteCalendarLinks(lambda: self.db)
 
     @property
     def memories(self) -> SQLiteMemoryStore:
@@ -74,6 +76,10 @@ class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations):
     @property
     def offers(self) -> SQLiteOfferStore:
         return self._offers
+
+    @property
+    def calendar_links(self) -> SQLiteCalendarLinks:
+        return self._calendar_links
 
     async def open(self) -> None:
         private_file(self.path)

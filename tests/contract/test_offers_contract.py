@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.actions.model import Action, ActionKey, State
 from core.events import Sender
+from core.ids import ConversationKey, InboundId, PersonId
 from core.offers.model import Offer, OfferKind, OfferState
 from core.store.base import Store
 from tests.contract.test_store_contract import inbound
@@ -16,15 +17,17 @@ from tests.contract.test_store_contract import inbound
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 
-def _offer(person: str, fp: str, schedule_id: str = "r1") -> Offer:
+def _offer(person: PersonId, fp: str, schedule_id: str = "r1") -> Offer:
     return Offer(person, fp, OfferKind.REMINDER, "Dentist", NOW + timedelta(days=2), True,
-                 "kith/test/a", "test:kith:a:1", schedule_id, OfferState.WAITING, NOW)
+                 ConversationKey("kith", "test", "a"), InboundId("test:kith:a:1"), schedule_id,
+                 OfferState.WAITING, NOW)
 
 
-async def _decline(store: Store, person: str, offer: Offer, n: int) -> None:
-    key = ActionKey(f"schedule:{offer.schedule_id}:{n}", 0)
+async def _decline(store: Store, person: PersonId, offer: Offer, n: int) -> None:
+    key = ActionKey(InboundId(f"schedule:{offer.schedule_id}:{n}"), 0)
     await store.actions.record(Action(
-        key=key, person_id=person, conversation="kith/test/a", tool="create_reminder",
+        key=key, person_id=person, conversation=ConversationKey("kith", "test", "a"),
+        tool="create_reminder",
         args="{}", state=State.DECLINED, summary="remind you", reason="", created_at=NOW,
         expires_at=NOW + timedelta(hours=24)))
     await store.offers.settle(offer, OfferState.OFFERED, OfferKind.REMINDER,
@@ -37,7 +40,7 @@ async def test_kept_once_settled_once_and_counted(store: Store) -> None:
     assert await store.offers.add(first)
     assert not await store.offers.add(replace(first, what="Dentist appointment"))
     assert await store.offers.known(ana, first.fingerprint)
-    assert not await store.offers.known("someone-else", first.fingerprint)
+    assert not await store.offers.known(PersonId("someone-else"), first.fingerprint)
     assert await store.offers.by_schedule("r1") == first
     await store.offers.reschedule(first, "r2")
     assert await store.offers.by_schedule("r1") is None
@@ -61,7 +64,7 @@ async def test_the_source_message_and_forget_all(store: Store) -> None:
     said = inbound(1)
     await store.record_inbound(said)
     assert await store.offers.source(said.id) == replace(said, raw=None)
-    assert await store.offers.source("test:nowhere:404") is None
+    assert await store.offers.source(InboundId("test:nowhere:404")) is None
     assert await store.offers.add(_offer(ana, "one"))
     assert await store.offers.add(replace(_offer(ana, "two"), what="Call the plumber"))
     assert await store.offers.delete_matching(ana, "PLUMBER") == 1  # /forget plumber

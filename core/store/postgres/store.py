@@ -16,6 +16,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from core.actions.postgres import PostgresActionStore
+from core.calendar.links_postgres import PostgresCalendarLinks
 from core.lists.postgres import PostgresListStore
 from core.memory.postgres import PostgresMemoryStore
 from core.offers.postgres import PostgresOfferStore
@@ -53,6 +54,7 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
         self._memories = PostgresMemoryStore(pool, follow=PERSON_TABLES)
         self._actions = PostgresActionStore(pool)
         self._offers = PostgresOfferStore(pool)
+        self._calendar_links = PostgresCalendarLinks(pool)
 
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[PostgresStore]:
@@ -91,6 +93,10 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
     @property
     def offers(self) -> PostgresOfferStore:
         return self._offers
+
+    @property
+    def calendar_links(self) -> PostgresCalendarLinks:
+        return self._calendar_links
 
     async def open(self) -> None:
         await migrate_url(self._url)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import edits, forgetting, links, sqlite_lexical
+from core.memory import edits, forgetting, links, sqlite_lexical, sqlite_neighbours
 from core.memory.model import (
     GROUP_PREFIX,
     SHARED,
@@ -28,6 +28,7 @@ from core.memory.model import (
     NewMemory,
     Visibility,
 )
+from core.memory.neighbours import Adjacent
 from core.memory.queue import SQLiteLearningQueue
 from core.memory.sqlite_blocks import Blocks
 from core.memory.sqlite_rows import COLUMNS as _COLUMNS
@@ -227,6 +228,11 @@ class SQLiteMemoryStore:
             [now.timestamp(), *params, limit],
         ).fetchall()
         return [r[0] for r in rows]
+
+    async def adjacent(
+        self, visibility: Visibility, ids: Sequence[str], now: datetime
+    ) -> dict[str, Adjacent]:
+        return sqlite_neighbours.adjacent(self.db, visibility, ids, now)
 
     async def people_in(self, conversation: str, limit: int) -> list[str]:
         rows = self.db.execute(

@@ -27,6 +27,7 @@ from core.memory.model import (
     Source,
     Visibility,
 )
+from core.memory.neighbours import Adjacent
 from core.store.postgres import fulltext, identity, memory_edit, memory_search
 from core.store.postgres.learning import PostgresLearningQueue
 from core.store.postgres.memory_search import Conn
@@ -175,6 +176,12 @@ class PostgresMemoryStore:
     ) -> list[str]:
         async with self._pool.connection() as conn:
             return await memory_search.search_current(conn, visibility, now, limit)
+
+    async def adjacent(
+        self, visibility: Visibility, ids: Sequence[str], now: datetime
+    ) -> dict[str, Adjacent]:
+        async with self._pool.connection() as conn:
+            return await memory_search.adjacent(conn, visibility, ids, now)
 
     async def people_in(self, conversation: str, limit: int) -> list[str]:
         async with self._pool.connection() as conn:

@@ -49,8 +49,10 @@ def adjacent(
         return {}
     where, params = visible_sql(visibility, now)
     marks = ",".join("?" * len(wanted))
+    # the few rows by id first: the planner would rather walk the person's index
     seen = {r[0] for r in db.execute(
-        f"SELECT m.id FROM memories m WHERE m.id IN ({marks}) AND {where}", [*wanted, *params])}
+        f"WITH c AS MATERIALIZED (SELECT * FROM memories WHERE id IN ({marks})) "
+        f"SELECT m.id FROM c m WHERE {where}", [*wanted, *params])}
     out: dict[str, Adjacent] = {}
     for memory_id, (before, after) in sides.items():
         found = Adjacent(before if before in seen else None, after if after in seen else None)

@@ -4,7 +4,9 @@ The query's terms are counted in the audiences the asker may see (at most
 ``lexical.POSTINGS_BUDGET + 1`` postings each), pruned rarest first to the budget, and the
 candidates — the postings of the chosen terms, or when even the rarest alone is crowded
 the newest ``POSTINGS_BUDGET`` of them — are filtered by visibility and scored by BM25
-with the asker's statistics. Nothing here reads another audience's postings.
+with the asker's statistics. Nothing here reads another audience's postings. SQLite sums
+the scores (stem counts from ``memory_term_instances``, grouped per candidate); only a
+crowded term's candidates are counted in Python (``terms.bm25``), from their own words.
 """
 
 from __future__ import annotations

@@ -148,12 +148,12 @@ class KnowledgePage:
 
     async def knowledge(self, request: Request, person: str) -> Response:
         now = datetime.now(UTC)
-        known = await controls.knowledge(self.ctx.store, person, now)
+        known = await controls.knowledge(self.ctx.controls, person, now)
         me = (self.space, self.owner.platform_id)
         return JSONResponse(knowledge_json(known, me, now), headers={"cache-control": "no-store"})
 
     async def export(self, request: Request, person: str) -> Response:
-        data = await controls.export(self.ctx.store, person)
+        data = await controls.export(self.ctx.controls, person)
         return Response(
             json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
             headers={"content-disposition": 'attachment; filename="kith-export.json"',
@@ -164,7 +164,7 @@ class KnowledgePage:
 
     async def forget(self, request: Request, person: str) -> Response:
         memory_id = request.path_params["memory_id"]
-        count = await controls.forget_memories(self.ctx.store, person, [memory_id])
+        count = await controls.forget_memories(self.ctx.controls, person, [memory_id])
         return JSONResponse({"forgotten": count}) if count else _error("no such memory", 404)
 
     async def edit(self, request: Request, person: str) -> Response:
@@ -172,7 +172,7 @@ class KnowledgePage:
         if isinstance(body, str):
             return _error(body)
         try:
-            changed = await controls.edit_memory(self.ctx.store, person,
+            changed = await controls.edit_memory(self.ctx.controls, person,
                                                  request.path_params["memory_id"], body.text,
                                                  datetime.now(UTC))
         except controls.ControlError as err:
@@ -180,12 +180,12 @@ class KnowledgePage:
         return JSONResponse({"text": changed.text}) if changed else _error("no such memory", 404)
 
     async def private(self, request: Request, person: str) -> Response:
-        changed = await controls.make_private(self.ctx.store, person,
+        changed = await controls.make_private(self.ctx.controls, person,
                                               request.path_params["memory_id"], datetime.now(UTC))
         return JSONResponse({"scope": changed.scope}) if changed else _error("no such memory", 404)
 
     async def cancel_reminder(self, request: Request, person: str) -> Response:
-        gone = await controls.cancel_reminder(self.ctx.store, person,
+        gone = await controls.cancel_reminder(self.ctx.controls, person,
                                               request.path_params["schedule_id"])
         return JSONResponse({"cancelled": gone.id}) if gone else _error("no such reminder", 404)
 
@@ -193,20 +193,20 @@ class KnowledgePage:
         key = request.path_params["key"]
         if key not in PREF_KEYS:
             return _error(f"unknown preference {key!r}")
-        await self.ctx.store.set_preference(person, key, None)  # what /prefs KEY - does
+        await self.ctx.controls.set_preference(person, key, None)  # what /prefs KEY - does
         return JSONResponse({"cleared": key})
 
     async def unlink(self, request: Request, person: str) -> Response:
         body = await self.body(request, UnlinkBody)
         if isinstance(body, str):
             return _error(body)
-        identities = await self.ctx.store.memories.identities(person)
+        identities = await self.ctx.controls.memories.identities(person)
         mine = {(i.channel, i.platform_id) for i in identities}
         if (body.channel, body.platform_id) not in mine:
             return _error("no such linked account", 404)
         if (body.channel, body.platform_id) == (self.space, self.owner.platform_id):
             return _error("this is the account you are using; unlink the other one")
-        new_person = await self.ctx.store.memories.unlink(person, body.channel, body.platform_id)
+        new_person = await self.ctx.controls.memories.unlink(person, body.channel, body.platform_id)
         if new_person is None:
             return _error("that account is not linked to another", 404)
         return JSONResponse({"unlinked": body.channel})
@@ -215,7 +215,7 @@ class KnowledgePage:
         body = await self.body(request, LearningBody)
         if isinstance(body, str):
             return _error(body)
-        await controls.set_learning(self.ctx.store, person, body.on)
+        await controls.set_learning(self.ctx.controls, person, body.on)
         return JSONResponse({"learning": body.on})
 
     async def forget_everything(self, request: Request, person: str) -> Response:
@@ -224,6 +224,6 @@ class KnowledgePage:
             return _error(body)
         if body.confirm.strip().lower() != CONFIRM_ALL:
             return _error(f"confirm must be {CONFIRM_ALL!r}")
-        gone = await controls.forget_everything(self.ctx.store, person)
+        gone = await controls.forget_everything(self.ctx.controls, person)
         return JSONResponse({"forgotten": gone.memories, "list_items": gone.list_items,
                              "reminders": gone.schedules})

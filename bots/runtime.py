@@ -132,6 +132,7 @@ class Kith:
                 os.chmod(state_dir.parent, 0o700)  # data/<bot>, made by mkdir's parents=True
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
+                    controls=self.store,
                     submit=self.dispatcher.submit, state_dir=state_dir,
                     leadership=self.coordination.leadership, relay=self.coordination.relay,
                     shared_state=self.coordination.state_for(f"{name}/{bot.profile.name}"),

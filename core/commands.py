@@ -12,7 +12,7 @@ from core.calendar.agenda import NO_CALENDAR, agenda_text
 from core.calendar.model import Calendar, CalendarError
 from core.events import Inbound, Trust, utcnow
 from core.schedule.times import zone
-from core.store.base import Store
+from core.store.base import CommandStore
 
 PREF_KEYS: dict[str, str] = {
     "name": "what to call you",
@@ -58,7 +58,7 @@ def parse_command(text: str, bot_username: str = "") -> Command | None:
 class CommandContext:
     inbound: Inbound
     person_id: str
-    store: Store
+    store: CommandStore
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_timezone: str | None = None  # the bot's default zone when the person set none
     calendar: Calendar | None = None  # the calendar this turn may use, if any

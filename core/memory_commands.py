@@ -15,7 +15,7 @@ from typing import Protocol
 from core import controls
 from core.events import Inbound
 from core.memory.model import LinkRefusal, Memory, Visibility
-from core.store.base import Store
+from core.store.base import PersonStore
 
 LINK_TTL_SECONDS = 600
 _MEMORY_ID = re.compile(r"^m[0-9a-f]{8}$")
@@ -38,7 +38,7 @@ class Context(Protocol):
     @property
     def person_id(self) -> str: ...
     @property
-    def store(self) -> Store: ...
+    def store(self) -> PersonStore: ...
     @property
     def clock(self) -> Callable[[], datetime]: ...
 

@@ -1,19 +1,11 @@
-"""PostgreSQL ActionStore, on the store's connection pool.
-
-:meth:`atomically` opens a transaction on one connection and binds it to the running task
-(:class:`BoundPool`): while it is open, every role's ``pool.connection()`` in this task gets
-that same connection, so a reminder's row and the action's completion commit together.
-"""
+"""PostgreSQL ActionStore, on the store's connection pool (or on one transaction's
+connection: ``PostgresStore.atomically``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.actions.model import Action, ActionKey, State
@@ -21,23 +13,6 @@ from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
             "created_at, expires_at, started, result, notice, decided_by")
-_BOUND: ContextVar[psycopg.AsyncConnection[Any] | None] = ContextVar("kith_action_tx",
-                                                                    default=None)
-
-
-class BoundPool(AsyncConnectionPool):
-    """A pool whose ``connection()`` yields the task's action transaction, when one is open."""
-
-    @asynccontextmanager
-    async def connection(
-        self, timeout: float | None = None,  # noqa: ASYNC109 (the pool's own signature)
-    ) -> AsyncIterator[Any]:
-        bound = _BOUND.get()
-        if bound is not None:
-            yield bound
-            return
-        async with super().connection(timeout=timeout) as conn:
-            yield conn
 
 
 def _action(row: Sequence[object]) -> Action:
@@ -121,14 +96,3 @@ class PostgresActionStore:
                 await conn.execute("DELETE FROM actions WHERE inbound_id = %s AND idx = %s",
                                    (inbound_id, idx))
         return len(gone)
-
-    @asynccontextmanager
-    async def atomically(self) -> AsyncIterator[None]:
-        if _BOUND.get() is not None:
-            raise RuntimeError("an action's transaction cannot nest in another")
-        async with self._pool.connection() as conn, conn.transaction():
-            token = _BOUND.set(conn)
-            try:
-                yield
-            finally:
-                _BOUND.reset(token)

@@ -1,16 +1,9 @@
-"""SQLite ActionStore, on the Store's connection.
-
-:meth:`atomically` is one ``BEGIN IMMEDIATE`` on that shared connection: statements the
-other stores run inside it (a reminder's row) commit with the action's completion. It is
-used only for handlers that write Kith's own store without waiting on anything else
-(``Policy.atomic``), so no other coroutine's statement runs inside it.
-"""
+"""SQLite ActionStore, on the Store's connection."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from core.actions.model import Action, ActionKey, State
@@ -90,16 +83,3 @@ class SQLiteActionStore:
         gone = [(r[0], r[1]) for r in rows if any(mentions(str(v), words) for v in r[2:])]
         self.db.executemany("DELETE FROM actions WHERE inbound_id = ? AND idx = ?", gone)
         return len(gone)
-
-    @asynccontextmanager
-    async def atomically(self) -> AsyncIterator[None]:
-        db = self.db
-        if db.in_transaction:
-            raise RuntimeError("an action's transaction cannot nest in another")
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import edits, forgetting, links, sqlite_lexical, sqlite_neighbours
+from core.memory import edits, forgetting, sqlite_lexical, sqlite_neighbours
+from core.memory import sqlite_links as links
 from core.memory.model import (
     GROUP_PREFIX,
     SHARED,
@@ -38,8 +39,9 @@ from core.memory.sqlite_rows import visible_sql
 
 
 class SQLiteMemoryStore:
-    def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, db: Callable[[], sqlite3.Connection], follow: Sequence[str] = ()) -> None:
         self._db = db
+        self._follow = tuple(follow)  # other features' tables whose rows follow a merge
         self._blocks = Blocks(db)
         self._queue = SQLiteLearningQueue(db)
 
@@ -364,7 +366,7 @@ class SQLiteMemoryStore:
         return links.create_code(self.db, person_id, now, ttl_seconds)
 
     async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult:
-        result = links.redeem(self.db, code, person_id, now)
+        result = links.redeem(self.db, code, person_id, now, self._follow)
         self._invalidate()
         return result
 

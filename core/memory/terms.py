@@ -141,7 +141,7 @@ def idf(docs: int, df: int) -> float:
 
 def weights(chosen: Sequence[tuple[tuple[str, ...], int]], docs: int) -> dict[str, float]:
     """Each stem's share of its terms' idf (a phrase of k stems gives each idf/k; two terms
-    with one stem count twice), as ``core.store.postgres.memory_search`` weighs them."""
+    with one stem count twice), as ``core.memory.postgres_search`` weighs them."""
     weight: dict[str, float] = {}
     for stems, df in chosen:
         for s in stems:

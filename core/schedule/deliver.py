@@ -8,7 +8,8 @@ from typing import Protocol
 from core.calendar.agenda import render
 from core.calendar.model import CalendarError, CalendarReader, Window
 from core.events import ScheduledTurn
-from core.schedule.model import Kind, ListStore, ScheduleStore
+from core.lists.store import ListReader
+from core.schedule.model import Kind, ScheduleStore
 from core.schedule.times import local_day_bounds, say_local, zone
 
 
@@ -19,7 +20,7 @@ class Planner(Protocol):
     def schedule(self) -> ScheduleStore: ...
 
     @property
-    def lists(self) -> ListStore: ...
+    def lists(self) -> ListReader: ...
 
 
 LATE = timedelta(minutes=2)  # later than this, the reminder says it is late and why

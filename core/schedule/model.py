@@ -1,4 +1,4 @@
-"""Scheduled turns as values, and the ScheduleStore role every Store backend provides."""
+"""Scheduled turns as values, the pure rules both backends apply, and the ScheduleStore role."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.events import Addressed, ConversationKey, Inbound, ScheduledTurn
+from core.logging import get_logger
+from core.schedule.times import TimeError, next_occurrence
+
+log = get_logger("kith.schedule")
 
 
 class Kind(StrEnum):
@@ -58,12 +62,15 @@ def occurrence(origin: Inbound, schedule_id: str, kind: Kind, text: str, due_at:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class ListItem:
-    list: str
-    item: str
-    done: bool
-    created_at: datetime
+def next_after(item: Schedule, now: datetime) -> datetime | None:
+    """The occurrence after this one (None: it was the last, or its rule fails)."""
+    if item.rule is None:
+        return None
+    try:
+        return next_occurrence(item.rule, item.anchor, item.timezone, max(now, item.due_at))
+    except TimeError as err:
+        log.error("schedule_rule_failed", schedule=item.id, error=str(err))
+        return None
 
 
 class ScheduleStore(Protocol):
@@ -79,12 +86,3 @@ class ScheduleStore(Protocol):
     async def delete_matching(self, person_id: str, words: str) -> int: ...
     def subscribe(self, callback: Callable[[], None]) -> None: ...
 
-
-class ListStore(Protocol):
-    async def add_items(self, person_id: str, name: str, items: Sequence[str],
-                        now: datetime) -> list[str]: ...
-    async def items(self, person_id: str, name: str | None = None,
-                    include_done: bool = False) -> list[ListItem]: ...
-    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]: ...
-    async def delete_person(self, person_id: str) -> int: ...
-    async def delete_matching(self, person_id: str, words: str) -> int: ...

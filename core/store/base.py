@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from core.actions.store import ActionStore
+from core.actions.store import ActionReader, ActionStore
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
+from core.lists.store import ListStore
 from core.memory.model import MemoryStore
 from core.provenance import Origin
-from core.schedule.model import ListStore, ScheduleStore
+from core.schedule.model import ScheduleStore
 
 
 class InboxStatus(StrEnum):
@@ -94,6 +97,11 @@ class TurnRecord:
     trace: ToolTrace | None = None  # the tools the reply called (the reply's origin follows)
 
 
+def new_pairing_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
 @dataclass(frozen=True, slots=True)
 class Pairing:
     channel: str
@@ -161,6 +169,67 @@ class ConversationStore(Protocol):
     async def forget(self, key: ConversationKey) -> int: ...
 
 
+class PersonData(Protocol):
+    """A person's data beyond their conversations, feature by feature: what the person's
+    controls (``core.controls``) read and change, and what tools write."""
+
+    @property
+    def memories(self) -> MemoryStore: ...
+
+    @property
+    def schedule(self) -> ScheduleStore: ...
+
+    @property
+    def lists(self) -> ListStore: ...
+
+    @property
+    def actions(self) -> ActionStore: ...
+
+    async def preferences(self, person_id: str) -> dict[str, str]: ...
+
+
+class PersonControls(PersonData, Protocol):
+    """The person's own controls outside a conversation (the "what Kith knows about me" page):
+    their data, and their preferences set or cleared."""
+
+    async def set_preference(self, person_id: str, key: str, value: str | None) -> None: ...
+
+
+class PersonStore(PersonData, Protocol):
+    """What a turn's tools and the memory commands use: the person's data, and the
+    conversation's count and erasure (/memory, /forget all)."""
+
+    async def turn_count(self, key: ConversationKey) -> int: ...
+    async def forget(self, key: ConversationKey) -> int: ...
+
+    def atomically(self) -> AbstractAsyncContextManager[PersonStore]:
+        """These roles on one transaction: what they write meanwhile commits together, or
+        not at all (an action's completion and the rows its handler writes)."""
+        ...
+
+
+class CommandStore(PersonStore, Protocol):
+    """What the slash commands use: the person's data and preferences, a conversation's
+    reset, and the owner's approval of a pairing code."""
+
+    async def set_preference(self, person_id: str, key: str, value: str | None) -> None: ...
+    async def reset(self, key: ConversationKey) -> None: ...
+    async def approve(self, bot: str, code: str) -> Pairing | None: ...
+
+
+class ChannelReader(Protocol):
+    """What a channel reads (its writes go through ``submit``): a message's delivery state,
+    a conversation as the person saw it, who a sender is, the proposals under a reply."""
+
+    async def delivery(self, inbound_id: str) -> Delivery | None: ...
+    async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]: ...
+    async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]: ...
+    async def person_for(self, channel: str, sender: Sender) -> str: ...
+
+    @property
+    def actions(self) -> ActionReader: ...
+
+
 class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore, Protocol):
     """Every role on one database (so a turn's writes commit together). The roles are
     small Protocols; code that needs one role asks for that role."""
@@ -169,13 +238,18 @@ class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore
     @property
     def memories(self) -> MemoryStore: ...
 
-    # scheduled turns (reminders, briefings) and per-person lists, on the same database
+    # scheduled turns (reminders, briefings), on the same database
     @property
     def schedule(self) -> ScheduleStore: ...
 
+    # per-person lists (core/lists), on the same database
     @property
     def lists(self) -> ListStore: ...
 
     # durable side-effect actions (core/actions), on the same database
     @property
     def actions(self) -> ActionStore: ...
+
+    def atomically(self) -> AbstractAsyncContextManager[Store]:
+        """The Store on one transaction (see :meth:`PersonStore.atomically`)."""
+        ...

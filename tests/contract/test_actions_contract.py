@@ -55,16 +55,15 @@ async def test_atomically_commits_both_or_neither(store: Store) -> None:
     new = NewSchedule(ana, Kind.REMINDER, inbound(1), "stretch", "Europe/Lisbon", None,
                       NOW + timedelta(hours=1), (NOW + timedelta(hours=1)).replace(tzinfo=None))
     with pytest.raises(RuntimeError, match="boom"):
-        async with store.actions.atomically():
-            await store.schedule.add(new, NOW)
-            await store.actions.save(replace(action, state=State.DONE), State.APPROVED, False)
+        async with store.atomically() as tx:
+            await tx.schedule.add(new, NOW)
+            await tx.actions.save(replace(action, state=State.DONE), State.APPROVED, False)
             raise RuntimeError("boom")
     assert await store.schedule.for_person(ana) == []
     assert (await store.actions.get(action.key)) == action
-    async with store.actions.atomically():
-        await store.schedule.add(new, NOW)
-        assert await store.actions.save(replace(action, state=State.DONE), State.APPROVED,
-                                        False)
+    async with store.atomically() as tx:
+        await tx.schedule.add(new, NOW)
+        assert await tx.actions.save(replace(action, state=State.DONE), State.APPROVED, False)
     assert [s.text for s in await store.schedule.for_person(ana)] == ["stretch"]
     done = await store.actions.get(action.key)
     assert done is not None and done.state is State.DONE

@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.events import Sender
 from core.memory.model import SHARED, LearningKey, LearningWork, Visibility
-from core.store.postgres.memory import PostgresMemoryStore
+from core.memory.postgres import PostgresMemoryStore
 from core.store.postgres.migrations import MIGRATIONS, migrate
 from core.store.postgres.store import PostgresStore
 from core.store.sqlite import SQLiteStore
@@ -165,7 +165,7 @@ async def test_migrations_apply_once_when_replicas_start_together(pg_url: str) -
 
 
 def test_fulltext_folds_like_unicode61() -> None:
-    from core.store.postgres import fulltext
+    from core.memory import postgres_fulltext as fulltext
 
     assert fulltext.tokens("Ana's CAFÉ, naïve München; ana@example.com foo_bar") == [
         "ana", "s", "cafe", "naive", "munchen", "ana", "example", "com", "foo", "bar"]

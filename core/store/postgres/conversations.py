@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 from core.codec import quoted_from_json, quoted_to_json
 from core.coordination import LeaseLost
+from core.db.vacuum import vacuum
 from core.events import ConversationKey
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
 from core.provenance import Origin
 from core.store.base import ConversationState, Turn, TurnRecord
 from core.store.postgres.inbox import OnPool
-from core.store.postgres.vacuum import vacuum
 
 _EPOCH = "coalesce((SELECT epoch FROM conversations WHERE key = %(k)s), 0)"
 _INSERT_TURN = (

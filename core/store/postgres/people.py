@@ -11,9 +11,8 @@ import uuid
 import psycopg
 
 from core.events import Sender
-from core.store.base import Pairing
+from core.store.base import Pairing, new_pairing_code
 from core.store.postgres.inbox import OnPool
-from core.store.sqlite import new_pairing_code
 
 _PAIRING = ("SELECT channel, platform_id, display_name, code, approved FROM pairings "
             "WHERE bot = %s AND channel = %s AND platform_id = %s")

@@ -9,7 +9,7 @@ What VACUUM does and does not erase: a deleted (or updated) row stays in its hea
 and its GIN and btree entries stay in the index pages, as dead bytes no query can reach,
 until VACUUM removes the dead row versions and their index entries. So the store runs
 ``VACUUM`` on the touched tables (:data:`DELETE_TABLES`) right after the delete commits,
-as ``forget`` does (:mod:`core.store.postgres.vacuum`). VACUUM cannot remove rows an older
+as ``forget`` does (:mod:`core.db.vacuum`). VACUUM cannot remove rows an older
 snapshot may still see (a long transaction elsewhere: autovacuum gets them later), and
 the space it frees is reused, not zeroed, so old bytes may sit in the data files until
 overwritten; ``VACUUM FULL memories`` (or ``pg_repack``) rewrites a table and its indexes
@@ -26,7 +26,7 @@ from typing import Any
 
 import psycopg
 
-from core.store.postgres import fulltext
+from core.memory import postgres_fulltext as fulltext
 
 Conn = psycopg.AsyncConnection[Any]
 _OPEN = "('pending', 'answered', 'held')"

@@ -8,15 +8,17 @@ first to commit and then finds ``used_at`` set. A merge or a split is one transa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from core.events import ConversationKey
 from core.memory.links import new_code, refusal
 from core.memory.model import Identity, LinkRefusal, LinkResult
-from core.store.postgres.times import as_iso
+from core.memory.postgres_times import as_iso
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -30,8 +32,8 @@ _MERGE = (
     "DELETE FROM preferences WHERE person_id = %(other)s",
     "UPDATE memories SET person_id = %(into)s WHERE person_id = %(other)s",
     "UPDATE turns SET person_id = %(into)s WHERE person_id = %(other)s",
-    "UPDATE schedules SET person_id = %(into)s WHERE person_id = %(other)s",
-    "UPDATE list_items SET person_id = %(into)s WHERE person_id = %(other)s",
+)
+_MERGE_REST = (  # after the follow tables' rows moved (deleting the person cascades)
     "UPDATE memory_learning l SET person_id = %(into)s WHERE l.person_id = %(other)s "
     "AND NOT EXISTS (SELECT 1 FROM memory_learning x WHERE x.conversation = l.conversation "
     "AND x.person_id = %(into)s)",
@@ -42,6 +44,14 @@ _MERGE = (
     "DELETE FROM memory_forget_pending WHERE person_id = %(other)s",
     "DELETE FROM people WHERE id = %(other)s",
 )
+
+
+def _merge(follow: Sequence[str]) -> Iterator[sql.SQL | sql.Composed]:
+    yield from map(sql.SQL, _MERGE)
+    for table in follow:  # names from the features' schemas, never from input
+        yield sql.SQL("UPDATE {} SET person_id = %(into)s WHERE person_id = %(other)s"
+                      ).format(sql.Identifier(table))
+    yield from map(sql.SQL, _MERGE_REST)
 
 
 async def identities(conn: Conn, person_id: str) -> list[Identity]:
@@ -65,7 +75,10 @@ async def create_code(conn: Conn, person_id: str, now: datetime, ttl_seconds: in
     raise RuntimeError("could not allocate a link code")
 
 
-async def redeem(conn: Conn, code: str, person_id: str, now: datetime) -> LinkResult:
+async def redeem(conn: Conn, code: str, person_id: str, now: datetime,
+                 follow: Sequence[str] = ()) -> LinkResult:
+    """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
+    features' tables with a ``person_id``: reminders, lists) follow the person."""
     code = code.strip().upper()
     async with conn.transaction():
         cur = await conn.execute(
@@ -81,7 +94,7 @@ async def redeem(conn: Conn, code: str, person_id: str, now: datetime) -> LinkRe
                            (now.timestamp(), code))
         if mine & {i.channel for i in theirs}:
             return LinkResult(None, LinkRefusal.CONFLICT)  # the code is spent all the same
-        for statement in _MERGE:
+        for statement in _merge(follow):
             await conn.execute(statement, {"into": issuer, "other": person_id})
     return LinkResult(issuer, None, tuple(theirs))
 

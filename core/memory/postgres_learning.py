@@ -16,7 +16,7 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 
 from core.memory.model import LearningKey, LearningWork, Said
-from core.store.postgres.times import as_datetime
+from core.memory.postgres_times import as_datetime
 
 _WORK = ("conversation, person_id, channel, sender, display_name, is_group, upto_seq, "
          "pending, failures")

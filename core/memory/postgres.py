@@ -17,7 +17,12 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from core.db.vacuum import vacuum
 from core.memory import forgetting
+from core.memory import postgres_edit as memory_edit
+from core.memory import postgres_fulltext as fulltext
+from core.memory import postgres_links as identity
+from core.memory import postgres_search as memory_search
 from core.memory.model import (
     Identity,
     LinkResult,
@@ -28,10 +33,8 @@ from core.memory.model import (
     Visibility,
 )
 from core.memory.neighbours import Adjacent
-from core.store.postgres import fulltext, identity, memory_edit, memory_search
-from core.store.postgres.learning import PostgresLearningQueue
-from core.store.postgres.memory_search import Conn
-from core.store.postgres.vacuum import vacuum
+from core.memory.postgres_learning import PostgresLearningQueue
+from core.memory.postgres_search import Conn
 
 _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
@@ -68,8 +71,9 @@ def _row(row: Sequence[Any]) -> Memory:
 
 
 class PostgresMemoryStore:
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], follow: Sequence[str] = ()) -> None:
         self._pool = pool
+        self._follow = tuple(follow)  # other features' tables whose rows follow a merge
         self._queue = PostgresLearningQueue(pool)
 
     @property
@@ -287,7 +291,7 @@ class PostgresMemoryStore:
 
     async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult:
         async with self._pool.connection() as conn:
-            return await identity.redeem(conn, code, person_id, now)
+            return await identity.redeem(conn, code, person_id, now, self._follow)
 
     async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None:
         async with self._pool.connection() as conn:

@@ -33,9 +33,9 @@ from typing import Any
 import psycopg
 
 from core.memory import lexical, neighbours
+from core.memory import postgres_fulltext as fulltext
 from core.memory import terms as terms_of
 from core.memory.model import PRIVATE, SHARED, Visibility
-from core.store.postgres import fulltext
 
 Conn = psycopg.AsyncConnection[Any]
 K1, B = 1.2, 0.75

@@ -4,7 +4,7 @@ Lexical search is BM25 over the asker's own postings in ``memory_terms`` (FTS5, 
 behind its audience's code: see ``terms`` and ``sqlite_lexical``). Vector search is cosine
 with numpy over an in-process block per person (and per group scope), exact or IVF, built
 in the background when large (``sqlite_blocks``). Deletion is real: rows, FTS entries
-(both indexes are merged so no segment keeps the terms), vectors, then a WAL checkpoint;
+(the index is merged so no segment keeps the terms), vectors, then a WAL checkpoint;
 ``secure_delete`` zeroes the freed pages.
 """
 
@@ -315,7 +315,6 @@ class SQLiteMemoryStore:
 
     def _scrub(self, db: sqlite3.Connection) -> None:
         """Merge the FTS index (dropping deleted terms) and checkpoint the WAL away."""
-        db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
         db.execute("INSERT INTO memory_terms(memory_terms) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._invalidate()

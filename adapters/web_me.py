@@ -23,13 +23,14 @@ from adapters.base import ChannelContext
 from core import controls
 from core.commands import PREF_KEYS
 from core.events import Sender
-from core.memory.model import GROUP_PREFIX
+from core.ids import PersonId
+from core.memory.scope import Group, encode_scope, scope_name
 from core.schedule.times import say_local
 from core.tools.reminders import describe_rule
 
 CONFIRM_ALL = "forget everything"
 Refuse = Callable[[Request], Response | None]
-Handler = Callable[[Request, str], Awaitable[Response]]
+Handler = Callable[[Request, PersonId], Awaitable[Response]]
 
 
 class EditBody(BaseModel):
@@ -60,11 +61,11 @@ def _error(message: str, status: int = 400) -> JSONResponse:
 def knowledge_json(k: controls.Knowledge, me: tuple[str, str], now: datetime) -> dict[str, Any]:
     """The page's view of :class:`controls.Knowledge` (pure)."""
     def memory(known: controls.Known) -> dict[str, Any]:
-        m, group = known.memory, known.memory.scope.startswith(GROUP_PREFIX)
+        m = known.memory
         return {
             "id": m.id, "text": m.text, "kind": m.kind.value, "pref_key": m.pref_key,
-            "scope": "group" if group else m.scope,
-            "group": m.scope.removeprefix(GROUP_PREFIX) if group else None,
+            "scope": scope_name(m.scope),
+            "group": str(m.scope.conversation) if isinstance(m.scope, Group) else None,
             "expires_at": m.expires_at.isoformat() if m.expires_at else None,
             "confidence": m.confidence,
             "source": {"message": m.source.inbound_id, "channel": m.source.channel,
@@ -146,13 +147,13 @@ class KnowledgePage:
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def knowledge(self, request: Request, person: str) -> Response:
+    async def knowledge(self, request: Request, person: PersonId) -> Response:
         now = datetime.now(UTC)
         known = await controls.knowledge(self.ctx.controls, person, now)
         me = (self.space, self.owner.platform_id)
         return JSONResponse(knowledge_json(known, me, now), headers={"cache-control": "no-store"})
 
-    async def export(self, request: Request, person: str) -> Response:
+    async def export(self, request: Request, person: PersonId) -> Response:
         data = await controls.export(self.ctx.controls, person)
         return Response(
             json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
@@ -162,12 +163,12 @@ class KnowledgePage:
 
     # -- changes -----------------------------------------------------------------------------
 
-    async def forget(self, request: Request, person: str) -> Response:
+    async def forget(self, request: Request, person: PersonId) -> Response:
         memory_id = request.path_params["memory_id"]
         count = await controls.forget_memories(self.ctx.controls, person, [memory_id])
         return JSONResponse({"forgotten": count}) if count else _error("no such memory", 404)
 
-    async def edit(self, request: Request, person: str) -> Response:
+    async def edit(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, EditBody)
         if isinstance(body, str):
             return _error(body)
@@ -179,24 +180,26 @@ class KnowledgePage:
             return _error(str(err))
         return JSONResponse({"text": changed.text}) if changed else _error("no such memory", 404)
 
-    async def private(self, request: Request, person: str) -> Response:
+    async def private(self, request: Request, person: PersonId) -> Response:
         changed = await controls.make_private(self.ctx.controls, person,
                                               request.path_params["memory_id"], datetime.now(UTC))
-        return JSONResponse({"scope": changed.scope}) if changed else _error("no such memory", 404)
+        if changed is None:
+            return _error("no such memory", 404)
+        return JSONResponse({"scope": encode_scope(changed.scope)})
 
-    async def cancel_reminder(self, request: Request, person: str) -> Response:
+    async def cancel_reminder(self, request: Request, person: PersonId) -> Response:
         gone = await controls.cancel_reminder(self.ctx.controls, person,
                                               request.path_params["schedule_id"])
         return JSONResponse({"cancelled": gone.id}) if gone else _error("no such reminder", 404)
 
-    async def clear_pref(self, request: Request, person: str) -> Response:
+    async def clear_pref(self, request: Request, person: PersonId) -> Response:
         key = request.path_params["key"]
         if key not in PREF_KEYS:
             return _error(f"unknown preference {key!r}")
         await self.ctx.controls.set_preference(person, key, None)  # what /prefs KEY - does
         return JSONResponse({"cleared": key})
 
-    async def unlink(self, request: Request, person: str) -> Response:
+    async def unlink(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, UnlinkBody)
         if isinstance(body, str):
             return _error(body)
@@ -211,14 +214,14 @@ class KnowledgePage:
             return _error("that account is not linked to another", 404)
         return JSONResponse({"unlinked": body.channel})
 
-    async def learning(self, request: Request, person: str) -> Response:
+    async def learning(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, LearningBody)
         if isinstance(body, str):
             return _error(body)
         await controls.set_learning(self.ctx.controls, person, body.on)
         return JSONResponse({"learning": body.on})
 
-    async def forget_everything(self, request: Request, person: str) -> Response:
+    async def forget_everything(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, ConfirmBody)
         if isinstance(body, str):
             return _error(body)

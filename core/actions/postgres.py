@@ -9,6 +9,7 @@ from datetime import datetime
 from psycopg_pool import AsyncConnectionPool
 
 from core.actions.model import Action, ActionKey, State
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
@@ -20,8 +21,9 @@ def _action(row: Sequence[object]) -> Action:
      started, result, notice, by) = row
     assert isinstance(created, datetime) and isinstance(expires, datetime)
     return Action(
-        key=ActionKey(str(inbound), int(str(idx))), person_id=str(person),
-        conversation=str(conv), tool=str(tool), args=str(args), state=State(str(state)),
+        key=ActionKey(InboundId(str(inbound)), int(str(idx))), person_id=PersonId(str(person)),
+        conversation=ConversationKey.parse(str(conv)),  # as stored
+        tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason), created_at=created, expires_at=expires,
         started=bool(started), result=str(result), notice=str(notice), decided_by=str(by))
 
@@ -45,7 +47,7 @@ class PostgresActionStore:
                 "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (inbound_id, idx) DO NOTHING",
                 (action.key.inbound_id, action.key.index, action.person_id,
-                 action.conversation, action.tool, action.args, action.state.value,
+                 str(action.conversation), action.tool, action.args, action.state.value,
                  action.summary, action.reason, action.created_at, action.expires_at,
                  action.started, action.result, action.notice, action.decided_by))
         stored = await self.get(action.key)
@@ -63,16 +65,16 @@ class PostgresActionStore:
                  was_started))
             return cur.rowcount == 1
 
-    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE conversation = %s AND person_id = %s "
                 "AND state = 'proposed' ORDER BY created_at DESC, inbound_id, idx",
-                (conversation, person_id))
+                (str(conversation), person_id))
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
-    async def made_by(self, inbound_id: str) -> list[Action]:
+    async def made_by(self, inbound_id: InboundId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = %s AND state = 'proposed' "
@@ -80,12 +82,12 @@ class PostgresActionStore:
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute("DELETE FROM actions WHERE person_id = %s", (person_id,))
             return int(cur.rowcount)
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT inbound_id, idx, args, summary, result, notice FROM actions "

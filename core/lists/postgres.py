@@ -8,6 +8,7 @@ from datetime import datetime
 from psycopg_pool import AsyncConnectionPool
 
 from core.db.vacuum import vacuum
+from core.ids import PersonId
 from core.lists.model import ListItem, matching, new_items
 
 
@@ -15,7 +16,7 @@ class PostgresListStore:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
 
-    async def add_items(self, person_id: str, name: str, items: Sequence[str],
+    async def add_items(self, person_id: PersonId, name: str, items: Sequence[str],
                         now: datetime) -> list[str]:
         fresh = new_items(await self.items(person_id, name), items)
         if fresh:
@@ -25,7 +26,7 @@ class PostgresListStore:
                     "VALUES (%s, %s, %s, %s)", [(person_id, name, item, now) for item in fresh])
         return fresh
 
-    async def items(self, person_id: str, name: str | None = None,
+    async def items(self, person_id: PersonId, name: str | None = None,
                     include_done: bool = False) -> list[ListItem]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
@@ -35,7 +36,7 @@ class PostgresListStore:
             rows = await cur.fetchall()
         return [ListItem(str(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
 
-    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]:
+    async def check_off(self, person_id: PersonId, name: str, items: Sequence[str]) -> list[str]:
         done = matching(await self.items(person_id, name), items)
         if done:
             async with self._pool.connection() as conn:
@@ -44,7 +45,7 @@ class PostgresListStore:
                     "AND item = ANY(%s)", (person_id, name, done))
         return done
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute("DELETE FROM list_items WHERE person_id = %s",
                                      (person_id,))
@@ -52,7 +53,7 @@ class PostgresListStore:
             await vacuum(conn, ("list_items",))
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM list_items WHERE person_id = %s "

@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from core.ids import PersonId
 from core.lists.model import ListItem, matching, new_items
 from core.memory.forgetting import mentions
 
@@ -18,7 +19,7 @@ class SQLiteListStore:
     def db(self) -> sqlite3.Connection:
         return self._db()
 
-    async def add_items(self, person_id: str, name: str, items: Sequence[str],
+    async def add_items(self, person_id: PersonId, name: str, items: Sequence[str],
                         now: datetime) -> list[str]:
         fresh = new_items(await self.items(person_id, name), items)
         self.db.executemany(
@@ -27,7 +28,7 @@ class SQLiteListStore:
         )
         return fresh
 
-    async def items(self, person_id: str, name: str | None = None,
+    async def items(self, person_id: PersonId, name: str | None = None,
                     include_done: bool = False) -> list[ListItem]:
         query = "SELECT list, item, done, created_at FROM list_items WHERE person_id = ?"
         args: list[object] = [person_id]
@@ -39,7 +40,7 @@ class SQLiteListStore:
         rows = self.db.execute(query + " ORDER BY list, n", args).fetchall()
         return [ListItem(r[0], r[1], bool(r[2]), datetime.fromisoformat(r[3])) for r in rows]
 
-    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]:
+    async def check_off(self, person_id: PersonId, name: str, items: Sequence[str]) -> list[str]:
         done = matching(await self.items(person_id, name), items)
         self.db.executemany(
             "UPDATE list_items SET done = 1 WHERE person_id = ? AND list = ? AND item = ?",
@@ -47,11 +48,11 @@ class SQLiteListStore:
         )
         return done
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         return self.db.execute(
             "DELETE FROM list_items WHERE person_id = ?", (person_id,)).rowcount
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         ns = [r[0] for r in self.db.execute(
             "SELECT n, item FROM list_items WHERE person_id = ?", (person_id,))
             if mentions(r[1], words)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from core.ids import PersonId
 from core.memory.model import LinkRefusal
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -22,7 +23,7 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
-def refusal(row: tuple[object, ...] | None, person_id: str,
+def refusal(row: tuple[object, ...] | None, person_id: PersonId,
             now: datetime) -> LinkRefusal | None:
     """Why a link code row (issuer, expires_at, used_at) cannot be redeemed by ``person_id``
     now, or None (every backend asks this before it merges)."""

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from core.events import ConversationKey
+from core.ids import PersonId
 from core.memory.links import new_code, refusal
 from core.memory.model import Identity, LinkRefusal, LinkResult
 from core.memory.postgres_times import as_iso
@@ -54,14 +55,14 @@ def _merge(follow: Sequence[str]) -> Iterator[sql.SQL | sql.Composed]:
     yield from map(sql.SQL, _MERGE_REST)
 
 
-async def identities(conn: Conn, person_id: str) -> list[Identity]:
+async def identities(conn: Conn, person_id: PersonId) -> list[Identity]:
     cur = await conn.execute(
         "SELECT channel, platform_id, display_name FROM identities WHERE person_id = %s "
         "ORDER BY channel, platform_id", (person_id,))
     return [Identity(str(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
 
 
-async def create_code(conn: Conn, person_id: str, now: datetime, ttl_seconds: int) -> str:
+async def create_code(conn: Conn, person_id: PersonId, now: datetime, ttl_seconds: int) -> str:
     stamp = now.timestamp()
     await conn.execute("DELETE FROM link_codes WHERE expires_at < %s", (stamp - 86400,))
     for _ in range(10):
@@ -75,7 +76,7 @@ async def create_code(conn: Conn, person_id: str, now: datetime, ttl_seconds: in
     raise RuntimeError("could not allocate a link code")
 
 
-async def redeem(conn: Conn, code: str, person_id: str, now: datetime,
+async def redeem(conn: Conn, code: str, person_id: PersonId, now: datetime,
                  follow: Sequence[str] = ()) -> LinkResult:
     """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
     features' tables with a ``person_id``: reminders, lists) follow the person."""
@@ -87,7 +88,7 @@ async def redeem(conn: Conn, code: str, person_id: str, now: datetime,
         row = await cur.fetchone()
         if (refused := refusal(row, person_id, now)) is not None:
             return LinkResult(None, refused)
-        issuer = str(row[0])  # type: ignore[index]
+        issuer = PersonId(str(row[0]))  # type: ignore[index]
         mine = {i.channel for i in await identities(conn, issuer)}
         theirs = await identities(conn, person_id)
         await conn.execute("UPDATE link_codes SET used_at = %s WHERE code = %s",
@@ -99,9 +100,10 @@ async def redeem(conn: Conn, code: str, person_id: str, now: datetime,
     return LinkResult(issuer, None, tuple(theirs))
 
 
-async def unlink(conn: Conn, person_id: str, channel: str, platform_id: str) -> str | None:
+async def unlink(conn: Conn, person_id: PersonId, channel: str,
+                 platform_id: str) -> PersonId | None:
     """Split the identity off into a new person; None when it is the person's only one."""
-    new_person = uuid.uuid4().hex
+    new_person = PersonId(uuid.uuid4().hex)
     async with conn.transaction():
         if len(await identities(conn, person_id)) < 2:
             return None
@@ -130,7 +132,7 @@ async def unlink(conn: Conn, person_id: str, channel: str, platform_id: str) -> 
     return new_person
 
 
-async def export(conn: Conn, person_id: str) -> dict[str, Any]:
+async def export(conn: Conn, person_id: PersonId) -> dict[str, Any]:
     """Everything stored about the person — and nothing about anyone else."""
     cur = await conn.execute(
         "SELECT key, value, updated_at FROM preferences WHERE person_id = %s ORDER BY key",

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.events import ConversationKey
+from core.ids import PersonId
 from core.memory.links import new_code, refusal
 from core.memory.model import Identity, LinkRefusal, LinkResult
 
 
-def identities(db: sqlite3.Connection, person_id: str) -> list[Identity]:
+def identities(db: sqlite3.Connection, person_id: PersonId) -> list[Identity]:
     rows = db.execute(
         "SELECT channel, platform_id, display_name FROM identities WHERE person_id = ? "
         "ORDER BY channel, platform_id", (person_id,),
@@ -24,7 +25,8 @@ def identities(db: sqlite3.Connection, person_id: str) -> list[Identity]:
     return [Identity(*r) for r in rows]
 
 
-def create_code(db: sqlite3.Connection, person_id: str, now: datetime, ttl_seconds: int) -> str:
+def create_code(db: sqlite3.Connection, person_id: PersonId, now: datetime,
+                ttl_seconds: int) -> str:
     db.execute("DELETE FROM link_codes WHERE expires_at < ?", (now.timestamp() - 86400,))
     for _ in range(10):
         code = new_code()
@@ -40,7 +42,7 @@ def create_code(db: sqlite3.Connection, person_id: str, now: datetime, ttl_secon
     raise RuntimeError("could not allocate a link code")
 
 
-def redeem(db: sqlite3.Connection, code: str, person_id: str, now: datetime,
+def redeem(db: sqlite3.Connection, code: str, person_id: PersonId, now: datetime,
            follow: Sequence[str] = ()) -> LinkResult:
     """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
     features' tables with a ``person_id``: reminders, lists) follow the person."""
@@ -50,7 +52,7 @@ def redeem(db: sqlite3.Connection, code: str, person_id: str, now: datetime,
     ).fetchone()
     if (refused := refusal(row, person_id, now)) is not None:
         return LinkResult(None, refused)
-    issuer = str(row[0])
+    issuer = PersonId(str(row[0]))
     mine = {i.channel for i in identities(db, issuer)}
     theirs = identities(db, person_id)
     with db:
@@ -83,11 +85,12 @@ def _merge(db: sqlite3.Connection, into: str, other: str, follow: Sequence[str])
     db.execute("DELETE FROM people WHERE id = ?", (other,))
 
 
-def unlink(db: sqlite3.Connection, person_id: str, channel: str, platform_id: str) -> str | None:
+def unlink(db: sqlite3.Connection, person_id: PersonId, channel: str,
+           platform_id: str) -> PersonId | None:
     """Split the identity off into a new person; None when it is the person's only one."""
     if len(identities(db, person_id)) < 2:
         return None
-    new_person = uuid.uuid4().hex
+    new_person = PersonId(uuid.uuid4().hex)
     with db:
         db.execute("BEGIN")
         db.execute(
@@ -120,7 +123,7 @@ def unlink(db: sqlite3.Connection, person_id: str, channel: str, platform_id: st
     return new_person
 
 
-def export(db: sqlite3.Connection, person_id: str) -> dict[str, Any]:
+def export(db: sqlite3.Connection, person_id: PersonId) -> dict[str, Any]:
     """Everything stored about the person — and nothing about anyone else."""
     prefs = db.execute(
         "SELECT key, value, updated_at FROM preferences WHERE person_id = ? ORDER BY key",

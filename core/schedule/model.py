@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.events import Addressed, ConversationKey, Inbound, ScheduledTurn
+from core.ids import InboundId, PersonId
 from core.logging import get_logger
 from core.schedule.times import TimeError, next_occurrence
 
@@ -23,7 +24,7 @@ class Kind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Schedule:
     id: str  # short, shown to the person: r1a2b3c
-    person_id: str
+    person_id: PersonId
     kind: Kind
     conversation: ConversationKey  # where it was set, and where it is delivered
     text: str
@@ -36,7 +37,7 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class NewSchedule:
-    person_id: str
+    person_id: PersonId
     kind: Kind
     origin: Inbound  # the message that set it: conversation, sender, trust, chat kind
     text: str
@@ -49,14 +50,14 @@ class NewSchedule:
 def origin_template(inbound: Inbound) -> Inbound:
     """What is kept of the message that set a schedule: where and who, never its words."""
     return replace(inbound, text="", quoted=(), attachments=(), reply_to=None, raw=None,
-                   scheduled=None)
+                   scheduled=None, platform_message_id=None)
 
 
 def occurrence(origin: Inbound, schedule_id: str, kind: Kind, text: str, due_at: datetime,
                timezone: str, now: datetime) -> Inbound:
     """The Inbound of one occurrence. Its id is fixed by the occurrence: the dedupe key."""
     return replace(
-        origin, id=f"schedule:{schedule_id}:{int(due_at.timestamp())}", text="",
+        origin, id=InboundId(f"schedule:{schedule_id}:{int(due_at.timestamp())}"), text="",
         received_at=now, addressed=Addressed.DIRECT,
         scheduled=ScheduledTurn(schedule_id, kind.value, text, due_at, timezone),
     )
@@ -76,13 +77,13 @@ def next_after(item: Schedule, now: datetime) -> datetime | None:
 class ScheduleStore(Protocol):
     async def add(self, new: NewSchedule, now: datetime) -> Schedule: ...
     async def get(self, schedule_id: str) -> Schedule | None: ...
-    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None: ...
-    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]: ...
+    async def cancel(self, person_id: PersonId, schedule_id: str) -> Schedule | None: ...
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]: ...
     async def next_due(self) -> datetime | None: ...
     async def claim_due(self, now: datetime, limit: int) -> list[Inbound]: ...
     async def unsubmitted(self) -> list[Inbound]: ...
     async def mark_submitted(self, inbound_ids: Sequence[str]) -> None: ...
-    async def delete_person(self, person_id: str) -> int: ...
-    async def delete_matching(self, person_id: str, words: str) -> int: ...
+    async def delete_person(self, person_id: PersonId) -> int: ...
+    async def delete_matching(self, person_id: PersonId, words: str) -> int: ...
     def subscribe(self, callback: Callable[[], None]) -> None: ...
 

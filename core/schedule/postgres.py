@@ -20,6 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 from core.codec import inbound_from_json, inbound_to_json
 from core.db.vacuum import vacuum
 from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.schedule.model import (
     Kind,
     NewSchedule,
@@ -38,7 +39,7 @@ def _schedule(row: Row) -> Schedule:
     assert isinstance(anchor, datetime) and isinstance(due, datetime)
     assert isinstance(created, datetime)
     return Schedule(
-        id=str(sid), person_id=str(person), kind=Kind(str(kind)),
+        id=str(sid), person_id=PersonId(str(person)), kind=Kind(str(kind)),
         conversation=ConversationKey.parse(str(conv)), text=str(text), timezone=str(tz),
         rule=str(rule) if rule else None, anchor=anchor, due_at=due, created_at=created)
 
@@ -89,7 +90,7 @@ class PostgresScheduleStore:
             row = await cur.fetchone()
         return _schedule(row) if row else None
 
-    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None:
+    async def cancel(self, person_id: PersonId, schedule_id: str) -> Schedule | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM schedules WHERE id = %s AND person_id = %s AND active "
@@ -100,7 +101,7 @@ class PostgresScheduleStore:
         self._changed()
         return _schedule(row)
 
-    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]:
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM schedules WHERE person_id = %s AND active "
@@ -155,7 +156,7 @@ class PostgresScheduleStore:
                 "UPDATE schedule_fired SET submitted = true, payload = '' "
                 "WHERE inbound_id = ANY(%s)", (list(inbound_ids),))
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 await conn.execute(
@@ -168,7 +169,7 @@ class PostgresScheduleStore:
         self._changed()
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 cur = await conn.execute(

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.memory.forgetting import mentions
 from core.schedule.model import (
     Kind,
@@ -40,7 +41,7 @@ def _at(value: float) -> datetime:
 def _schedule(row: Sequence[object]) -> Schedule:
     sid, person, kind, conv, text, tz, rule, anchor, due, created = row
     return Schedule(
-        id=str(sid), person_id=str(person), kind=Kind(str(kind)),
+        id=str(sid), person_id=PersonId(str(person)), kind=Kind(str(kind)),
         conversation=ConversationKey.parse(str(conv)), text=str(text), timezone=str(tz),
         rule=str(rule) if rule else None, anchor=datetime.fromisoformat(str(anchor)),
         due_at=_at(float(str(due))), created_at=datetime.fromisoformat(str(created)),
@@ -90,7 +91,7 @@ class SQLiteScheduleStore:
         ).fetchone()
         return _schedule(row) if row else None
 
-    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None:
+    async def cancel(self, person_id: PersonId, schedule_id: str) -> Schedule | None:
         found = await self.get(schedule_id.strip().lower())
         if found is None or found.person_id != person_id:
             return None
@@ -98,7 +99,7 @@ class SQLiteScheduleStore:
         self._changed()
         return found
 
-    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]:
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]:
         query = f"SELECT {_COLUMNS} FROM schedules WHERE person_id = ? AND active = 1"
         args: list[object] = [person_id]
         if kind is not None:
@@ -151,7 +152,7 @@ class SQLiteScheduleStore:
             [(i,) for i in inbound_ids],
         )
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         db = self.db
         with db:
             db.execute("BEGIN")
@@ -164,7 +165,7 @@ class SQLiteScheduleStore:
         self._changed()
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         """The person's reminders and briefings whose text holds ``words`` (/forget TEXT)."""
         db = self.db
         with db:

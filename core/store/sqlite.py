@@ -20,6 +20,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from core.actions.sqlite import SQLiteActionStore
+from core.calendar.links_store import SQLiteCalendarLinks
 from core.lists.sqlite import SQLiteListStore
 from core.logging import get_logger
 from core.memory import terms
@@ -52,6 +53,7 @@ class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations):
         self._schedule = SQLiteScheduleStore(lambda: self.db)
         self._lists = SQLiteListStore(lambda: self.db)
         self._actions = SQLiteActionStore(lambda: self.db)
+        self._calendar_links = SQLiteCalendarLinks(lambda: self.db)
 
     @property
     def memories(self) -> SQLiteMemoryStore:
@@ -68,6 +70,10 @@ class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations):
     @property
     def actions(self) -> SQLiteActionStore:
         return self._actions
+
+    @property
+    def calendar_links(self) -> SQLiteCalendarLinks:
+        return self._calendar_links
 
     async def open(self) -> None:
         private_file(self.path)

@@ -7,6 +7,7 @@ from datetime import datetime
 from core.codec import quoted_from_json, quoted_to_json
 from core.events import ConversationKey
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
+from core.ids import InboundId
 from core.provenance import Origin
 from core.store.base import ConversationState, Turn, TurnRecord
 from core.store.sqlite_connection import OnConnection, now_iso
@@ -59,7 +60,7 @@ class SQLiteConversations(OnConnection):
         ).fetchall()
         return [
             Turn(r[0], r[1], r[2], r[3], r[4], datetime.fromisoformat(r[5]), bool(r[6]),
-                 r[7] or "", origin=Origin(r[8]))
+                 InboundId(r[7] or ""), origin=Origin(r[8]))
             for r in reversed(rows)
         ]
 

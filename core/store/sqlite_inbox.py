@@ -7,6 +7,7 @@ from datetime import datetime
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import Inbound
+from core.ids import ConversationKey, InboundId
 from core.store.base import Delivery, InboxStatus
 from core.store.sqlite_connection import OnConnection
 
@@ -28,21 +29,21 @@ class SQLiteInbox(OnConnection):
         ).fetchall()
         return [inbound_from_json(r[0]) for r in rows]
 
-    async def open_in(self, conversation: str) -> list[Inbound]:
+    async def open_in(self, conversation: ConversationKey) -> list[Inbound]:
         rows = self.db.execute(
             "SELECT payload FROM inbox WHERE conversation = ? "
             "AND status IN ('pending', 'answered', 'held') ORDER BY rowid",
-            (conversation,),
+            (str(conversation),),
         ).fetchall()
         return [inbound_from_json(r[0]) for r in rows]
 
-    async def inbox_status(self, inbound_id: str) -> InboxStatus | None:
+    async def inbox_status(self, inbound_id: InboundId) -> InboxStatus | None:
         row = self.db.execute("SELECT status FROM inbox WHERE id = ?", (inbound_id,)).fetchone()
         return InboxStatus(row[0]) if row else None
 
     # -- delivery state ------------------------------------------------------------------
 
-    async def delivery(self, inbound_id: str) -> Delivery | None:
+    async def delivery(self, inbound_id: InboundId) -> Delivery | None:
         row = self.db.execute(
             "SELECT status, reply, reply_status, platform_ids, answered_at, held_since "
             "FROM inbox WHERE id = ?", (inbound_id,)).fetchone()
@@ -53,23 +54,23 @@ class SQLiteInbox(OnConnection):
                         datetime.fromisoformat(answered) if answered else None,
                         datetime.fromisoformat(held) if held else None)
 
-    async def record_sent(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+    async def record_sent(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
         self.db.execute("UPDATE inbox SET platform_ids = ? WHERE id = ?",
                         (json.dumps(list(platform_ids)), inbound_id))
 
-    async def mark_delivered(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+    async def mark_delivered(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
         self.db.execute("UPDATE inbox SET status = 'delivered', platform_ids = ? WHERE id = ?",
                         (json.dumps(list(platform_ids)), inbound_id))
 
-    async def mark_undeliverable(self, inbound_id: str) -> None:
+    async def mark_undeliverable(self, inbound_id: InboundId) -> None:
         self.db.execute("UPDATE inbox SET status = 'undeliverable' WHERE id = ?", (inbound_id,))
 
-    async def hold(self, inbound_id: str, since: datetime) -> None:
+    async def hold(self, inbound_id: InboundId, since: datetime) -> None:
         self.db.execute(
             "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, ?), "
             "platform_ids = '[]' WHERE id = ? AND status IN ('pending', 'held')",
             (since.isoformat(), inbound_id))
 
-    async def drop_held(self, inbound_id: str) -> None:
+    async def drop_held(self, inbound_id: InboundId) -> None:
         self.db.execute("UPDATE inbox SET status = 'failed' WHERE id = ? AND status = 'held'",
                         (inbound_id,))

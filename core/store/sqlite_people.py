@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from core.events import Sender
+from core.ids import PersonId
 from core.store.base import Pairing, new_pairing_code
 from core.store.sqlite_connection import OnConnection, now_iso
 
 
 class SQLitePeople(OnConnection):
-    async def person_for(self, channel: str, sender: Sender) -> str:
+    async def person_for(self, channel: str, sender: Sender) -> PersonId:
         db = self.db
         row = db.execute(
             "SELECT person_id, display_name FROM identities WHERE channel = ? AND platform_id = ?",
@@ -22,8 +23,8 @@ class SQLitePeople(OnConnection):
                     "UPDATE identities SET display_name = ? WHERE channel = ? AND platform_id = ?",
                     (sender.display_name, channel, sender.platform_id),
                 )
-            return str(row[0])
-        person_id = uuid.uuid4().hex
+            return PersonId(str(row[0]))
+        person_id = PersonId(uuid.uuid4().hex)
         with db:
             db.execute("BEGIN")
             db.execute("INSERT INTO people (id, created_at) VALUES (?, ?)", (person_id, now_iso()))
@@ -34,13 +35,13 @@ class SQLitePeople(OnConnection):
             )
         return person_id
 
-    async def preferences(self, person_id: str) -> dict[str, str]:
+    async def preferences(self, person_id: PersonId) -> dict[str, str]:
         rows = self.db.execute(
             "SELECT key, value FROM preferences WHERE person_id = ? ORDER BY key", (person_id,)
         ).fetchall()
         return {k: v for k, v in rows}
 
-    async def set_preference(self, person_id: str, key: str, value: str | None) -> None:
+    async def set_preference(self, person_id: PersonId, key: str, value: str | None) -> None:
         if value is None:
             self.db.execute(
                 "DELETE FROM preferences WHERE person_id = ? AND key = ?", (person_id, key)

@@ -115,7 +115,7 @@ class Acts:
         self._index += 1
         now = ctx.clock()
         found = await self.store.record(Action(  # a resumed turn gets the record it wrote
-            key=key, person_id=ctx.person_id, conversation=str(ctx.inbound.conversation),
+            key=key, person_id=ctx.person_id, conversation=ctx.inbound.conversation,
             tool=tool.name, args=args.model_dump_json(),
             state=State.PROPOSED if needs_approval(self.approvals, untrusted)
             else State.APPROVED,

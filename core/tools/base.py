@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from core.calendar.model import Calendar
 from core.events import Inbound
+from core.ids import PersonId
 from core.provenance import Origin
 from core.store.base import PersonStore
 
@@ -49,7 +50,7 @@ class ToolContext:
     """
 
     inbound: Inbound
-    person_id: str
+    person_id: PersonId
     store: PersonStore  # the person's data; the inbox and delivery are the lifecycle's
     clock: Callable[[], datetime]
     timezone: str  # the person's IANA zone, resolved

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.actions.model import Action, ActionKey, State
-from core.events import Sender
+from core.events import ConversationKey, Sender
 from core.schedule.model import Kind, NewSchedule
 from core.store.base import Store
 from tests.contract.test_store_contract import inbound
@@ -20,7 +20,8 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 def _action(person: str, index: int = 0, state: State = State.PROPOSED) -> Action:
     return Action(key=ActionKey("test:kith:a:1", index), person_id=person,
-                  conversation="kith/test/a", tool="create_reminder", args='{"text": "x"}',
+                  conversation=ConversationKey("kith", "test", "a"), tool="create_reminder",
+                  args='{"text": "x"}',
                   state=state, summary="create reminder (text: x)", reason="a forward",
                   created_at=NOW + timedelta(seconds=index),
                   expires_at=NOW + timedelta(hours=24))

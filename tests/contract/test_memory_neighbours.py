@@ -8,14 +8,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from core.events import Sender
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.model import (
     PRIVATE,
     SHARED,
+    Group,
     MemoryKind,
+    MemoryScope,
     NewMemory,
     Source,
     Visibility,
-    group_scope,
 )
 from core.memory.neighbours import Adjacent
 from core.memory.recall import RecallQuery, ranked, recall
@@ -24,10 +26,11 @@ from core.store.base import Store
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def said(person: str, text: str, at: datetime, channel: str = "chat",
-         scope: str = PRIVATE, replaces: str | None = None) -> NewMemory:
-    return NewMemory(person, text, MemoryKind.FACT, Source(f"in-{text[:8]}", channel, "u", at),
-                     0.9, scope=scope, replaces=replaces)
+def said(person: PersonId, text: str, at: datetime, channel: str = "chat",
+         scope: MemoryScope = PRIVATE, replaces: str | None = None) -> NewMemory:
+    return NewMemory(person, text, MemoryKind.FACT,
+                     Source(InboundId(f"in-{text[:8]}"), channel, "u", at), 0.9, scope=scope,
+                     replaces=replaces)
 
 
 async def test_the_answer_stored_after_the_question_is_recalled_with_it(store: Store) -> None:
@@ -77,7 +80,8 @@ async def test_a_neighbour_the_asker_may_not_see_never_comes_along(store: Store)
     old = await mem.add_memory(said(ana, "Lives in Lisbon", t + timedelta(seconds=9)), t)
     porto = await mem.add_memory(said(ana, "Lives in Porto", t + timedelta(seconds=10),
                                       replaces=old.id), t)
-    in_bobs_view = Visibility(group=group_scope("kith/test/g"), present=(ana, bob))
+    in_bobs_view = Visibility(group=Group(ConversationKey("kith", "test", "g")),
+                              present=(ana, bob))
     assert await mem.adjacent(in_bobs_view, [shared.id], NOW) == {}
     assert (await mem.adjacent(Visibility(owner=ana), [shared.id], NOW))[shared.id] == Adjacent(
         None, private.id)

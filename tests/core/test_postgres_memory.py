@@ -97,7 +97,7 @@ async def test_one_replica_holds_a_learning_lease(
     store: PostgresStore, replica: PostgresMemoryStore
 ) -> None:
     person = await store.person_for("test", inbound(0).sender)
-    work = LearningWork(LearningKey(str(KEY), person), "test", "u1", "Ana", True, 0, 0)
+    work = LearningWork(LearningKey(KEY, person), "test", "u1", "Ana", True, 0, 0)
     item = inbound(1)
     await answer(store, item)
     await store.memories.queue.note(work, item.id, 100.0)

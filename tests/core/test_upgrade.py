@@ -17,10 +17,11 @@ import pytest
 
 from core.actions.model import ActionKey, State
 from core.codec import inbound_to_json
+from core.db.schema import Step
 from core.memory import terms
 from core.store.base import InboxStatus, Store
 from core.store.features import POSTGRES, SQLITE
-from core.store.migrate import TABLE
+from core.store.migrate import TABLE, check
 from core.store.postgres.store import PostgresStore
 from core.store.sqlite import SQLiteStore
 from tests.contract.test_store_contract import KEY, inbound
@@ -217,3 +218,20 @@ async def test_a_postgres_database_from_main_upgrades_in_place(
     await fresh.open()
     await fresh.close()
     assert _pg_schema(pg_url) == _pg_schema(second_pg_url)
+
+
+def test_every_migration_of_main_is_some_steps_was() -> None:
+    """Adoption covers main's whole list: each old entry maps to the steps it created, and
+    the steps of one old entry hold its statements, nothing more."""
+    for version, script in enumerate(schema_main.SQLITE, start=1):
+        steps = [s for s in SQLITE if s.was == version]
+        assert "".join("".join(s.sql for s in steps).split()) == "".join(script.split())
+    old = dict(schema_main.POSTGRES)
+    assert {str(s.was): s.sql for s in POSTGRES if s.was is not None} == old
+
+
+def test_a_step_out_of_order_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="out of order"):
+        check((Step("lists", 1, "items", ""), Step("lists", 3, "more", "")))
+    with pytest.raises(RuntimeError, match="not plain"):
+        check((Step("lists", 1, "it's", ""),))

@@ -16,6 +16,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from core.actions.postgres import PostgresActionStore
+from core.calendar.links_postgres import PostgresCalendarLinks
 from core.lists.postgres import PostgresListStore
 from core.memory.postgres import PostgresMemoryStore
 from core.schedule.postgres import PostgresScheduleStore
@@ -51,6 +52,7 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
         self._lists = PostgresListStore(pool)
         self._memories = PostgresMemoryStore(pool, follow=PERSON_TABLES)
         self._actions = PostgresActionStore(pool)
+        self._calendar_links = PostgresCalendarLinks(pool)
 
     @asynccontextmanager
     async def atomically(self) -> AsyncIterator[PostgresStore]:
@@ -85,6 +87,10 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
     @property
     def actions(self) -> PostgresActionStore:
         return self._actions
+
+    @property
+    def calendar_links(self) -> PostgresCalendarLinks:
+        return self._calendar_links
 
     async def open(self) -> None:
         await migrate_url(self._url)

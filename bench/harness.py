@@ -57,6 +57,10 @@ def kith_serve(llm_url: str, bot_toml: str = "[channels.web]\n", **env: str) -> 
             "KITH_LLM__BASE_URLS": llm_url, "KITH_LLM__MODEL": "llama-test",
             "KITH_GATEWAY__PORT": str(port), "KITH_LOG_LEVEL": "WARNING",
             "KITH_CONCURRENCY": "2000", "KITH_MEMORY__LEARN": "false",
+            # every load generator connects from 127.0.0.1: the per-client cap (64) would
+            # close the connections of the runs with 100 and 1000 conversations
+            "KITH_GATEWAY__MAX_CONNECTIONS_PER_CLIENT": "4000",
+            "KITH_GATEWAY__MAX_CONNECTIONS": "4000",
             "PYTHONPATH": str(REPO), **env,
         })
         # KITH_BENCH_SERVER_LOG=FILE keeps the servers' logs (default: dropped)

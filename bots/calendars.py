@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from adapters.caldav.client import CaldavCalendar
 from bots.fleet import BotDefinition
 from core.calendar.model import Calendar
+
+if TYPE_CHECKING:
+    from adapters.caldav.client import CaldavCalendar
 
 
 class FleetCalendars:
@@ -16,13 +19,17 @@ class FleetCalendars:
     person and never in a group."""
 
     def __init__(self, fleet: Iterable[BotDefinition]) -> None:
-        self._owner: dict[str, CaldavCalendar] = {
-            bot.profile.name: CaldavCalendar(
+        self._owner: dict[str, CaldavCalendar] = {}
+        for bot in fleet:
+            if bot.calendar is None:
+                continue
+            # imported here: only a fleet with a calendar pays for caldav at its start
+            from adapters.caldav.client import CaldavCalendar
+
+            self._owner[bot.profile.name] = CaldavCalendar(
                 bot.calendar.url, bot.calendar.username,
                 bot.calendar.password.get_secret_value(), bot.calendar.calendars,
                 bot.calendar.timeout)
-            for bot in fleet if bot.calendar is not None
-        }
 
     def __bool__(self) -> bool:
         return bool(self._owner)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
+import orjson
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
 
 from core import metrics
@@ -174,13 +175,14 @@ class OpenAIChatModel:
                 "stream_options": {"include_usage": True}, **self._params(model, max_tokens)}
         if tools:
             body["tools"] = list(tools)
+        encoded = orjson.dumps(body)  # once, not per attempt; 5x faster than the SDK's json
         used: list[Endpoint] = []
 
         async def open_stream(endpoint: Endpoint) -> tuple[Endpoint, Any]:
             import openai
 
             response = await endpoint.client.post(
-                "/chat/completions", body=body, cast_to=object, stream=True,
+                "/chat/completions", body=encoded, cast_to=object, stream=True,
                 stream_cls=openai.AsyncStream[object],
             )
             return endpoint, response
@@ -235,7 +237,7 @@ class OpenAIChatModel:
         body = {"messages": [m.wire() for m in messages], **params}
 
         async def call(endpoint: Endpoint) -> Completion:
-            resp: Any = await endpoint.client.post("/chat/completions", body=body,
+            resp: Any = await endpoint.client.post("/chat/completions", body=orjson.dumps(body),
                                                    cast_to=object)
             return decode_completion(resp, endpoint.label)
 

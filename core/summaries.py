@@ -7,7 +7,6 @@ import asyncio
 from core import metrics
 from core.events import Inbound
 from core.llm import ChatModel, LLMError
-from core.llm.priority import background
 from core.logging import get_logger
 from core.profile import BotProfile
 from core.prompt import summary_origin, summary_prompt
@@ -44,11 +43,10 @@ class Summaries:
             if len(turns) < 4:
                 return
             older = turns[: len(turns) * 2 // 3]  # keep the newest third verbatim
-            with background():  # a local model serves waiting people first
-                result = await self.model.complete(
-                    summary_prompt(state.summary, older), route_key=str(conv),
-                    model=bot.model, max_tokens=400,
-                )
+            result = await self.model.complete(  # a local model serves people first
+                summary_prompt(state.summary, older), route_key=str(conv),
+                model=bot.model, max_tokens=400, background=True,
+            )
             if result.text.strip():
                 await self.store.set_summary(
                     conv, state.epoch, result.text.strip(), older[-1].seq,

@@ -230,6 +230,7 @@ class OpenAIChatModel:
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
+        background: bool = False,
     ) -> Completion:
         params = self._params(model, max_tokens)
         if response_format is not None:

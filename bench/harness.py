@@ -70,7 +70,7 @@ def kith_serve(llm_url: str, bot_toml: str = "[channels.web]\n", **env: str) -> 
                                 cwd=root, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a busy shared box starts slowly
             while True:
                 try:
                     if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ REPLY = ("Sure. Here is a **short** answer with about forty words in it, streame
          "then edits it in place as more text arrives, at most once per edit interval.")
 WORDS = len(REPLY.split())
 SECRET = "bench-secret-0123456789"
+# a public URL is set (the webhook's), so serve wants a strong web token (webhooks need none)
+WEB_TOKEN = secrets.token_urlsafe(32)
 FIRST_CHAT = 50_000
 
 
@@ -231,6 +234,7 @@ def measure_burst(chats: int = 200, per_chat: int = 10, ttft: float = 0.3,
                 f'api_base_url = "{api}"\nwebhook_secret_env = "TG_BENCH_SECRET"\n'
                 f'public_url = "https://kith.example"\nowners = [{owners}]\n')
         with kith_serve(llm, toml, TG_BENCH_TOKEN=TOKEN, TG_BENCH_SECRET=SECRET,
+                        KITH_GATEWAY__WEBCHAT_TOKEN=WEB_TOKEN,
                         KITH_LLM__MAX_REPLY_TOKENS="256", KITH_CONCURRENCY="64") as (
                             base, proc, _):
             meter = ProcessMeter(proc.pid)
@@ -262,6 +266,7 @@ def measure(label: str, conversations: int, seconds: float, ttft: float, itl: fl
     with fake_bot_api(fake) as api, fake_llm(ttft, itl, REPLY) as llm:
         toml = bot_toml(api, conversations, edit_interval, global_rate)
         with kith_serve(llm, toml, TG_BENCH_TOKEN=TOKEN, TG_BENCH_SECRET=SECRET,
+                        KITH_GATEWAY__WEBCHAT_TOKEN=WEB_TOKEN,
                         KITH_LLM__MAX_REPLY_TOKENS="256") as (base, proc, _):
             meter = ProcessMeter(proc.pid)
             asyncio.run(load(base, fake, run, seconds, ttft, delay, meter, think))

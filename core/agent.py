@@ -1,5 +1,6 @@
 """One turn: who is speaking, then the route — a short pipeline of steps, each answering or
-passing the turn on: pairing, what came due, silence, a yes or no to a proposal, a command,
+passing the turn on: pairing, what came due, silence, an awaited calendar password, a yes or
+no to a proposal, a command,
 the message's media, the model's answer (:mod:`core.steps`, :mod:`core.answer`)."""
 
 from __future__ import annotations
@@ -8,8 +9,9 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from core.answer import MISCONFIGURED, UNREACHABLE, Limits, ModelAnswer
-from core.calendar.model import Calendar, Calendars
+from core.calendar.model import Calendar, Calendars, Linker
 from core.events import ConversationKey, Inbound, Trust
+from core.ids import PersonId
 from core.inbox.driver import commit_alone
 from core.llm import ChatModel
 from core.media import MediaPipeline
@@ -20,7 +22,7 @@ from core.memory.service import MemoryService, MemorySettings
 from core.profile import BotProfile
 from core.reply import Reply
 from core.settings import PromptSettings
-from core.steps import Commands, Media, Pairing, Proposals, Scheduled, silent
+from core.steps import Commands, Linking, Media, Pairing, Proposals, Scheduled, silent
 from core.store.base import Store
 from core.summaries import Summaries
 from core.tools import catalog
@@ -32,10 +34,12 @@ __all__ = ["MISCONFIGURED", "UNREACHABLE", "Agent", "route"]
 
 
 def route(store: Store, media: MediaPipeline | None, tools: Mapping[str, Registry],
-          answer: ModelAnswer) -> list[Step]:
+          linker: Linker | None, answer: ModelAnswer) -> list[Step]:
     """The steps of a turn, in order; the last one always answers."""
-    steps: list[Step] = [Pairing(store), Scheduled(store), silent, Proposals(store, tools),
-                         Commands(store, media)]
+    steps: list[Step] = [Pairing(store), Scheduled(store), silent]
+    if linker is not None:
+        steps.append(Linking(linker))
+    steps += [Proposals(store, tools), Commands(store, media, linker)]
     if media is not None:
         steps.append(Media(media))
     return [*steps, answer]
@@ -64,16 +68,29 @@ class Agent:
         self.store = store
         self.bots = dict(bots)
         self.clock = clock
-        self.calendars = calendars
+        self.media = media
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.learner = Learner(self.memory, store.memories.queue, self._model_for)
         self.summaries = Summaries(store, model)
-        toolbox = tools if tools is not None else {
+        self.toolbox = tools if tools is not None else {
             name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
-        self.answer = ModelAnswer(store, model, self.memory, self.learner, toolbox,
+        self.answer = ModelAnswer(store, model, self.memory, self.learner, self.toolbox,
                                   self.summaries, prompt or PromptSettings(),
                                   Limits(reply_tokens, hold_for))
-        self.steps: Sequence[Step] = route(store, media, toolbox, self.answer)
+        self.steps: Sequence[Step] = ()
+        self.calendars = calendars  # builds the route
+
+    @property
+    def calendars(self) -> Calendars | None:
+        return self._calendars
+
+    @calendars.setter
+    def calendars(self, value: Calendars | None) -> None:
+        """The fleet's calendars (their linker is a step of the route; test rigs set them
+        after building the agent)."""
+        self._calendars = value
+        linker = value.linker if value is not None else None
+        self.steps = route(self.store, self.media, self.toolbox, linker, self.answer)
 
     # the answer step's settings, as the agent's (tests and benchmarks tune them)
     @property
@@ -92,16 +109,16 @@ class Agent:
     def selector(self, value: Selector) -> None:
         self.answer.selector = value
 
-    def _model_for(self, conversation: str) -> str | None:
-        bot = self.bots.get(ConversationKey.parse(conversation).bot)
+    def _model_for(self, conversation: ConversationKey) -> str | None:
+        bot = self.bots.get(conversation.bot)
         return bot.model if bot is not None else None
 
-    def _calendar(self, inbound: Inbound) -> Calendar | None:
-        """The owner's calendar, for the owner in a direct chat; nobody else's, nowhere else."""
+    def _calendar(self, inbound: Inbound, person: PersonId) -> Calendar | None:
+        """The person's own calendar (in a group: their free/busy only); nobody else's."""
         if self.calendars is None:
             return None
-        owner = inbound.trust is Trust.OWNER and not inbound.is_group
-        return self.calendars.reader(inbound.conversation.bot, owner)
+        return self.calendars.reader(inbound.conversation.bot, person,
+                                     owner=inbound.trust is Trust.OWNER, group=inbound.is_group)
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
         """One turn's reply; its outcome is the reply's ``status`` and ``record`` (the turn,
@@ -122,7 +139,7 @@ class Agent:
             return await self.store.preferences(person)
 
         turn = Turn(inbound, person, self.bots[conv.bot], reply, held, self.clock,
-                    Preferences(preferences), self._calendar(inbound))
+                    Preferences(preferences), self._calendar(inbound, person))
         for step in self.steps:
             outcome = await step(turn)
             if isinstance(outcome, Answer):

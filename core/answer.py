@@ -197,10 +197,10 @@ class ModelAnswer:
         every = self.tools[turn.bot.name]
         if not every:
             return None
-        conv = str(turn.inbound.conversation)
+        conv = turn.inbound.conversation
         return ToolLoop(
             self.model, self.selector.selecting(every, conv, turn.inbound.text),
-            await tool_context(turn, self.store), taint=prompt.taint, route_key=conv,
+            await tool_context(turn, self.store), taint=prompt.taint, route_key=str(conv),
             model_name=model, max_tokens=self.limits.reply_tokens,
             acts=Acts(self.store.actions, turn.bot.approvals),
         )

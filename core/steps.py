@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.calendar.links import SCRUBBED
+from core.calendar.model import Linker
 from core.commands import CommandContext, parse_command, run_command
 from core.events import ReplyStatus, Trust
 from core.media import MediaPipeline
@@ -67,6 +69,20 @@ async def silent(turn: Turn) -> Turn | Answer:
     return said(turn, None, user_text=turn.inbound.text)
 
 
+class Linking:
+    """The awaited calendar password: consumed (its text scrubbed), never the model's."""
+
+    def __init__(self, linker: Linker) -> None:
+        self.linker = linker
+
+    async def __call__(self, turn: Turn) -> Turn | Answer:
+        answer = await self.linker.answer(turn.inbound, turn.person)
+        if answer is None:
+            return turn
+        turn.reply.status = ReplyStatus.COMMAND
+        return said(turn, answer, user_text=SCRUBBED, reply_text=answer, command=True)
+
+
 class Proposals:
     """The person's bare yes or no (or a platform control's answer) decides their newest
     proposed action here (or the one the control names)."""
@@ -96,9 +112,11 @@ class Proposals:
 class Commands:
     """A bare slash command (not one inside a quote) answers itself."""
 
-    def __init__(self, store: Store, media: MediaPipeline | None) -> None:
+    def __init__(self, store: Store, media: MediaPipeline | None,
+                 linker: Linker | None) -> None:
         self.store = store
         self.media = media
+        self.linker = linker
 
     async def __call__(self, turn: Turn) -> Turn | Answer:
         inbound = turn.inbound
@@ -106,7 +124,7 @@ class Commands:
         if command is None:
             return turn
         ctx = CommandContext(inbound, turn.person, self.store, turn.clock, turn.bot.timezone,
-                             turn.calendar)
+                             turn.calendar, self.linker)
         answer = await run_command(command, ctx)
         if answer is None:
             return turn

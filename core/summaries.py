@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from core import metrics
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
 from core.llm import ChatModel, LLMError
 from core.logging import get_logger
 from core.profile import BotProfile
@@ -24,10 +24,10 @@ class Summaries:
         self.store = store
         self.model = model
         self._tasks: set[asyncio.Task[None]] = set()
-        self._running: set[str] = set()
+        self._running: set[ConversationKey] = set()
 
     def schedule(self, inbound: Inbound, bot: BotProfile) -> None:
-        key = str(inbound.conversation)
+        key = inbound.conversation
         if key in self._running:
             return
         self._running.add(key)
@@ -56,7 +56,7 @@ class Summaries:
             log.warning("summary_failed", conversation=str(conv), error=str(err))
             metrics.LLM_ERRORS.labels(endpoint="summary", kind="failed").inc()
         finally:
-            self._running.discard(str(conv))
+            self._running.discard(conv)
 
     def drop(self) -> None:
         for task in self._tasks:

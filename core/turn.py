@@ -16,6 +16,7 @@ from datetime import datetime
 from core.calendar.model import Calendar
 from core.events import Inbound
 from core.history import ToolTrace
+from core.ids import PersonId
 from core.media import MediaTurn
 from core.profile import BotProfile
 from core.reply import Reply
@@ -40,7 +41,7 @@ class Preferences:
 @dataclass(frozen=True, slots=True)
 class Turn:
     inbound: Inbound
-    person: str
+    person: PersonId
     bot: BotProfile
     reply: Reply
     held: bool  # the message waited for a model: its sender was told so already

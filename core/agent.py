@@ -142,7 +142,7 @@ class Agent:
         bot = self.bots.get(conversation.bot)
         return bot.model if bot is not None else None
 
-    def _calendar(self, inbound: Inbound, person: str) -> Calendar | None:
+    def _calendar(self, inbound: Inbound, person: PersonId) -> Calendar | None:
         """The person's own calendar (in a group: their free/busy only); nobody else's."""
         if self.calendars is None:
             return None

@@ -16,6 +16,7 @@ import concurrent.futures
 import itertools
 import queue as queues
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from core.llm.types import ToolCall
 from core.llm.wire import merge_tool_calls
 from core.local import native
 from core.local.catalog import LocalModel
+from core.local.kv import Yielded, open_warm
 from core.local.pull import PullError, Status, StatusBoard, pull
 from core.local.threads import default_threads
 from core.logging import get_logger
@@ -35,6 +37,8 @@ from core.settings import LLMSettings
 log = get_logger("kith.local")
 _END = object()
 PERSON, BACKGROUND = 0, 1  # queue ranks: a person's turn before any background work
+IDLE_SECONDS = 2.0  # background work starts once no person's call ran for this long
+PREFIX_CACHE_BYTES = 512 << 20  # saved KV prefixes (conversations, extraction) kept in RAM
 
 
 @dataclass(order=True, slots=True)
@@ -96,7 +100,7 @@ class EmbeddedModel:
     """ChatModel over a GGUF file with llama-cpp-python on one worker thread."""
 
     def __init__(self, local: LocalModel, settings: LLMSettings, *, show_progress: bool = True,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, idle: float = IDLE_SECONDS) -> None:
         self.local = local
         self.settings = settings
         self.label = f"embedded:{local.name}"
@@ -112,6 +116,11 @@ class EmbeddedModel:
         self._jobs: queues.PriorityQueue[_Job] = queues.PriorityQueue()
         self._seq = itertools.count()
         self._current: _Job | None = None
+        # a person's calls come in bursts (a tool turn is several): background work waits
+        # for a pause, so it does not take the worker between two calls of one turn
+        self.idle = idle
+        self._person_done = -idle
+        self._wake = threading.Event()
         # a daemon thread: leaving never waits for a long prompt to finish evaluating
         self._thread = threading.Thread(target=self._worker, daemon=True, name="kith-llama")
         self._thread.start()
@@ -192,21 +201,32 @@ class EmbeddedModel:
                 self._persons += 1
             self._queued += 1
         self._jobs.put(job)
+        self._wake.set()
 
     def _worker(self) -> None:
         while True:
             job = self._jobs.get()
             if job.run is None:  # close(): stop after what was running
                 return
+            pause = self._person_done + self.idle - time.monotonic()
+            if job.rank == BACKGROUND and pause > 0:
+                self._jobs.put(job)  # still counted as queued; a person may come first
+                self._wake.wait(pause)
+                self._wake.clear()
+                continue
             with self._lock:
                 self._queued -= 1
                 if job.rank == PERSON:
                     self._persons -= 1
                 self._current = job
+            if self._llama is not None:  # background reads its prompt in stoppable chunks
+                self._llama.stop = self._person_waits if job.rank == BACKGROUND else None
             try:
                 job.run()
             finally:
                 self._current = None
+                if job.rank == PERSON:
+                    self._person_done = time.monotonic()
 
     def _person_waits(self) -> bool:
         return self._persons > 0
@@ -246,14 +266,15 @@ class EmbeddedModel:
                     for chunk in chunks:
                         if counter.cancel.is_set():  # the reader left: stop at this token
                             break
-                        if rank == BACKGROUND and self._person_waits():
-                            metrics.LOCAL_YIELDS.inc()
-                            log.info("local_background_yielded", tokens=counter.sampled)
-                            self.sampled += counter.sampled
-                            chunks.close()  # on this thread, before anything else runs
-                            self._submit(job)  # again, behind everyone waiting
-                            return
                         emit(chunk)
+            except Yielded:  # a person waits: set aside between two chunks, done again later
+                metrics.LOCAL_YIELDS.inc()
+                log.info("local_background_yielded", tokens=counter.sampled)
+                self.sampled += counter.sampled
+                if chunks is not None:
+                    chunks.close()  # on this thread, before anything else runs
+                self._submit(job)  # again, behind everyone waiting
+                return
             except Exception as exc:
                 emit(exc)
             finally:
@@ -345,14 +366,12 @@ class EmbeddedModel:
                 break
             job.fail()
         self._jobs.put(_Job(-1, -1, None))
+        self._wake.set()
         self._thread.join()
         self._llama = None
 
 
 def _open(path: str, settings: LLMSettings, seed: int | None) -> Any:
-    from llama_cpp import Llama
-
-    threads = settings.local_threads or default_threads()
-    return Llama(model_path=path, n_ctx=settings.local_context, n_threads=threads,
-                 n_threads_batch=threads, seed=seed if seed is not None else -1,
-                 verbose=False)
+    return open_warm(path, n_ctx=settings.local_context,
+                     threads=settings.local_threads or default_threads(),
+                     seed=seed if seed is not None else -1, capacity=PREFIX_CACHE_BYTES)

@@ -327,6 +327,7 @@ class Agent:
                                                 inbound.text), ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens, acts=acts,
+            instructions=f"{bot.persona}\n{TOOL_GUIDANCE}",  # never recited to the person
         )
 
     async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,

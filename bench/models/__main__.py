@@ -104,8 +104,8 @@ async def main(args: argparse.Namespace) -> int:
     spent = {True: 0.0, False: 0.0}
     made = {True: 0.0, False: 0.0}
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.learning]
-    for learn in modes:
-        for conv in chosen:
+    for conv in chosen:  # a conversation with learning on, then off: pairs as it goes
+        for learn in modes:
             before = tokens()
             out = await run_one(counting, conv, learn, folder, args.max_tokens)
             made[learn] += tokens() - before

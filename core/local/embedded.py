@@ -359,16 +359,21 @@ class EmbeddedModel:
         current = self._current
         if current is not None and current.counter is not None:
             current.counter.cancel.set()
+        self._fail_queued()
+        self._jobs.put(_Job(-1, -1, None))
+        self._wake.set()
+        self._thread.join()
+        self._fail_queued()  # put back while waiting for a pause, or set aside to yield
+        self._llama = None
+
+    def _fail_queued(self) -> None:
         while True:
             try:
                 job = self._jobs.get_nowait()
             except queues.Empty:
-                break
-            job.fail()
-        self._jobs.put(_Job(-1, -1, None))
-        self._wake.set()
-        self._thread.join()
-        self._llama = None
+                return
+            if job.run is not None:
+                job.fail()
 
 
 def _open(path: str, settings: LLMSettings, seed: int | None) -> Any:

@@ -137,3 +137,20 @@ async def test_background_work_waits_for_a_pause_in_a_persons_calls(smollm2: Pat
         assert started and started[0] - ended >= 1.5
     finally:
         await embedded.aclose()
+
+
+@pytest.mark.timeout(600)
+async def test_closing_fails_background_work_waiting_for_a_pause(smollm2: Path) -> None:
+    embedded = EmbeddedModel(LocalModel("smollm2", smollm2, None), SETTINGS,
+                             show_progress=False, seed=13, idle=300.0)
+    embedded.start().result(timeout=60)
+    await embedded.complete([ChatMessage("user", "Hi.")], route_key="p", max_tokens=2)
+    with background():
+        waiting = asyncio.create_task(embedded.complete([ChatMessage("user", "Hello.")],
+                                                        route_key="bg", max_tokens=2))
+    await asyncio.sleep(0.5)  # taken, found too early, put back to wait for the pause
+    started = time.monotonic()
+    await embedded.aclose()
+    assert time.monotonic() - started < 2.5
+    with pytest.raises(Exception, match="closed"):
+        await waiting

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
+import json
 import queue as queues
 import threading
 import time
@@ -65,6 +66,25 @@ def llama_response_format(response_format: dict[str, Any] | None) -> dict[str, A
     if kind == "json_object":
         return dict(response_format)
     return None
+
+
+def template_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """The messages as a GGUF's chat template takes them (pure): a call's arguments as an
+    object, not the OpenAI wire's JSON string, which templates (Qwen, Hermes, Llama 3.1,
+    Mistral: ``arguments | tojson``) would show the model as one escaped string —
+    unlike the calls it writes itself, and unlike the KV its own call left."""
+    out = []
+    for message in messages:
+        wire = message.wire()
+        for call in wire.get("tool_calls", ()):
+            try:
+                arguments = json.loads(call["function"]["arguments"] or "{}")
+            except ValueError:
+                continue  # as it was written: the model sees what it wrote
+            if isinstance(arguments, dict):
+                call["function"]["arguments"] = arguments
+        out.append(wire)
+    return out
 
 
 @dataclass(slots=True)
@@ -182,7 +202,7 @@ class EmbeddedModel:
                 tools: Sequence[dict[str, Any]],
                 response_format: dict[str, Any] | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "messages": [m.wire() for m in messages],
+            "messages": template_messages(messages),
             "max_tokens": max_tokens or self.settings.max_reply_tokens,
             "temperature": self.settings.temperature,
         }

@@ -26,6 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from core.logging import get_logger
+
+log = get_logger("kith.local")
+
 MIN_TOKENS = 64  # a shorter KV is not worth saving
 CHUNK = 32  # background prompt tokens read between two looks at who waits
 
@@ -130,8 +134,11 @@ def open_warm(path: str, *, n_ctx: int, threads: int, seed: int, capacity: int) 
             if self.n_tokens >= MIN_TOKENS and self.n_tokens - here > CHUNK:
                 self.prefixes.put(self.save())
             saved, there = self.prefixes.best(tokens)
-            if saved is not None and there > here + CHUNK:
+            restored = saved is not None and there > here + CHUNK
+            if saved is not None and restored:
                 self.restore(saved)
+            log.info("local_prefix", prompt=len(tokens), reused=there if restored else here,
+                     restored=restored, saved=len(self.prefixes))
 
         def save(self) -> Saved:
             ctx = self._ctx.ctx

@@ -15,10 +15,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from core import metrics
-from core.llm import ChatMessage
+from core.llm import ChatMessage, ToolCall
 from core.llm.priority import background
 from core.local.catalog import LocalModel
-from core.local.embedded import BACKGROUND, EmbeddedModel
+from core.local.embedded import BACKGROUND, EmbeddedModel, template_messages
 from core.local.kv import Prefixes, Saved, common_prefix
 from core.settings import LLMSettings
 
@@ -154,3 +154,12 @@ async def test_closing_fails_background_work_waiting_for_a_pause(smollm2: Path) 
     assert time.monotonic() - started < 2.5
     with pytest.raises(Exception, match="closed"):
         await waiting
+
+
+def test_a_calls_arguments_reach_the_template_as_an_object() -> None:
+    call = ToolCall("c1", "create_reminder", '{"text": "Pick up the kids", "time": "17:00"}')
+    broken = ToolCall("c2", "list_add", '{"list": ')
+    [assistant] = template_messages([ChatMessage("assistant", "", tool_calls=(call, broken))])
+    first, second = (c["function"]["arguments"] for c in assistant["tool_calls"])
+    assert first == {"text": "Pick up the kids", "time": "17:00"}
+    assert second == '{"list": '  # not JSON: shown as the model wrote it

@@ -9,7 +9,8 @@ Two things a small model does that no template token gives away:
 - **It says it did something no tool did.** While no tool has run in this turn, a sentence
   claiming an action ("I've added eggs to your list", "Reminder set for 9") is held back, with
   everything after it: the tool loop then asks the model once more, and if it still does not
-  call a tool, the person is told plainly that nothing was changed (:data:`NOT_DONE`).
+  call a tool, the person is told plainly that nothing was changed (:data:`NOT_DONE`). A
+  sentence naming a tool ("you can use the `create_reminder` function", Qwen) is held alike.
 
 Text is released a whole sentence at a time, so a reply still streams.
 """
@@ -17,6 +18,7 @@ Text is released a whole sentence at a time, so a reply still streams.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 _WORD = re.compile(r"[a-z0-9]+")
 _END = re.compile(r"[.!?](?=\s)|\n")
@@ -60,8 +62,14 @@ def claims_action(sentence: str) -> bool:
 class Guard:
     """Sentences in, the ones a person may see out; see the module text."""
 
-    def __init__(self, instructions: str, *, watch_claims: bool) -> None:
+    def __init__(self, instructions: str, *, watch_claims: bool,
+                 tools: Collection[str] = ()) -> None:
         self._known = set(_grams(instructions))
+        # a reply that tells the person how to call a tool ("you can use the
+        # `create_reminder` function") instead of calling it is held like a claim
+        named = [t for t in tools if "_" in t or "." in t]  # never an ordinary word
+        self._tools = re.compile(r"\b(?:" + "|".join(map(re.escape, named)) + r")\b") \
+            if named else None
         self.watch_claims = watch_claims
         self._pending = ""
         self.held = ""  # from the first claimed action on: not shown (yet)
@@ -81,7 +89,8 @@ class Guard:
         if self.recites(sentence):
             self.dropped += 1
             return "\n" if sentence.endswith("\n") and self.passed else ""
-        if self.watch_claims and claims_action(sentence):
+        if self.watch_claims and (claims_action(sentence) or (
+                self._tools is not None and self._tools.search(sentence))):
             self.held = sentence
             return ""
         self.passed.append(sentence)

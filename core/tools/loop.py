@@ -93,7 +93,8 @@ class ToolLoop:
             shown = CallFilter(self.known)
             # a claimed action while no tool ran this turn is held back, not shown
             guard = Guard(self.instructions + "\n" + NOTHING_RAN,
-                          watch_claims=request and not self.done and bool(self.tools.tools))
+                          watch_claims=request and not self.done and bool(self.tools.tools),
+                          tools=self.known)
             self._open = False
             async for delta in self.model.stream(
                 [*prompt, *extra], route_key=self.route_key, model=self.model_name,

@@ -78,6 +78,16 @@ def test_from_a_claim_on_nothing_is_shown_while_watched() -> None:
     assert guard.held == " I've added eggs to your list. Anything else?"
 
 
+def test_telling_how_to_call_a_tool_is_held_like_a_claim() -> None:
+    # Qwen2.5-Coder-1.5B in bench.models, instead of calling the tool
+    reply = ("To remind the person at 19:00 to cook dinner, you can use the "
+             "`create_reminder` function with the following arguments:\n\n")
+    guard = Guard(INSTRUCTIONS, watch_claims=True, tools={"create_reminder", "list_add"})
+    assert through(guard, reply, 4) == "" and guard.held.startswith("To remind")
+    ordinary = Guard(INSTRUCTIONS, watch_claims=True, tools={"remember", "forget"})
+    assert through(ordinary, "Don't forget your keys.", 4) == "Don't forget your keys."
+
+
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeLLM]:
     fake = FakeLLM(strict=True)

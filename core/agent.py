@@ -12,10 +12,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core import metrics
+from core.calendar.links import SCRUBBED
 from core.calendar.model import Calendar, Calendars
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.history import ToolTrace
+from core.ids import PersonId
 from core.inbox.driver import commit_alone
 from core.llm import ChatModel, LLMError, Usage
 from core.llm.priority import background
@@ -125,7 +127,7 @@ class Agent:
         self.reply_tokens = reply_tokens
         self.hold_for = hold_for
         self._background: set[asyncio.Task[None]] = set()
-        self._summarizing: set[str] = set()
+        self._summarizing: set[ConversationKey] = set()
         self.memory = MemoryService(store.memories, model, clock, memory, reranker, embedder)
         self.media = media
         self.calendars = calendars
@@ -136,16 +138,16 @@ class Agent:
         self._boundary_key = secrets.token_bytes(16)
         self._refusal_told = False  # the owner was told the model refused our credentials
 
-    def _model_for(self, conversation: str) -> str | None:
-        bot = self.bots.get(ConversationKey.parse(conversation).bot)
+    def _model_for(self, conversation: ConversationKey) -> str | None:
+        bot = self.bots.get(conversation.bot)
         return bot.model if bot is not None else None
 
-    def _calendar(self, inbound: Inbound) -> Calendar | None:
-        """The owner's calendar, for the owner in a direct chat; nobody else's, nowhere else."""
+    def _calendar(self, inbound: Inbound, person: str) -> Calendar | None:
+        """The person's own calendar (in a group: their free/busy only); nobody else's."""
         if self.calendars is None:
             return None
-        owner = inbound.trust is Trust.OWNER and not inbound.is_group
-        return self.calendars.reader(inbound.conversation.bot, owner)
+        return self.calendars.reader(inbound.conversation.bot, person,
+                                     owner=inbound.trust is Trust.OWNER, group=inbound.is_group)
 
     def boundary(self, conv: ConversationKey) -> str:
         """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""
@@ -176,7 +178,7 @@ class Agent:
                 return
         if inbound.scheduled is not None:  # a reminder or briefing that came due
             text = await scheduled_text(self.store, person, inbound.scheduled, self.clock(),
-                                        self._calendar(inbound))
+                                        self._calendar(inbound, person))
             if text:
                 yield text
             await self._finish(inbound, person, None, text or None, answer=text or None,
@@ -184,6 +186,14 @@ class Agent:
             return
         if not inbound.wants_answer:
             await self._finish(inbound, person, inbound.text, None, reply=reply)
+            return
+        linker = self.calendars.linker if self.calendars is not None else None
+        said = await linker.answer(inbound, person) if linker is not None else None
+        if said is not None:  # the awaited calendar password: consumed, never the model's
+            reply.status = ReplyStatus.COMMAND
+            yield said
+            await self._finish(inbound, person, SCRUBBED, said, answer=said, reply=reply,
+                               command=True)
             return
         said = await self._answer_proposal(inbound, person)  # a yes or no to a proposal
         if said is not None:
@@ -196,7 +206,7 @@ class Agent:
         if command is not None:
             bot_tz = self.bots[conv.bot].timezone
             ctx = CommandContext(inbound, person, self.store, self.clock, bot_tz,
-                                 self._calendar(inbound))
+                                 self._calendar(inbound, person), linker)
             answer = await run_command(command, ctx)
             if answer is not None:
                 if self.media is not None and command.name in ("forget", "reset"):
@@ -218,7 +228,7 @@ class Agent:
         async for piece in self._answer(inbound, person, reply, held, media):
             yield piece
 
-    async def _answer(self, inbound: Inbound, person: str, reply: Reply,
+    async def _answer(self, inbound: Inbound, person: PersonId, reply: Reply,
                       held: bool, media: MediaTurn) -> AsyncIterator[str]:
         started = time.perf_counter()
         bot = self.bots[inbound.conversation.bot]
@@ -285,13 +295,14 @@ class Agent:
         if not failed and text:
             await self.learner.note(inbound, person)  # batched extraction, off this path
 
-    async def _tool_context(self, inbound: Inbound, person: str, bot: BotProfile) -> ToolContext:
+    async def _tool_context(self, inbound: Inbound, person: PersonId,
+                            bot: BotProfile) -> ToolContext:
         prefs = await self.store.preferences(person)
         zone, source = resolve_zone(prefs.get("timezone"), bot.timezone)
         return ToolContext(inbound, person, self.store, self.clock, zone, source,
-                           self._calendar(inbound))
+                           self._calendar(inbound, person))
 
-    async def _answer_proposal(self, inbound: Inbound, person: str) -> str | None:
+    async def _answer_proposal(self, inbound: Inbound, person: PersonId) -> str | None:
         """The person's bare yes or no (or a platform control's answer) decides their newest
         proposed action here (or the one the control names)."""
         decision = inbound.decision
@@ -313,7 +324,7 @@ class Agent:
         log.error("llm_credentials_refused", error=str(err),
                   fix="check the model server's API key (KITH_LLM__API_KEY) and its access")
 
-    async def _tool_loop(self, inbound: Inbound, person: str, bot: BotProfile,
+    async def _tool_loop(self, inbound: Inbound, person: PersonId, bot: BotProfile,
                          model: str | None, taint: Taint) -> ToolLoop | None:
         """The tool loop for this turn, or None when the bot has no tools. ``taint``: the
         trust of the prompt's whole context, which decides the tools each call is offered."""
@@ -323,14 +334,14 @@ class Agent:
         ctx = await self._tool_context(inbound, person, bot)
         acts = Acts(self.store.actions, bot.approvals)
         return ToolLoop(
-            self.model, self.selector.selecting(every, str(inbound.conversation),
+            self.model, self.selector.selecting(every, inbound.conversation,
                                                 inbound.text), ctx, taint=taint,
             route_key=str(inbound.conversation), model_name=model,
             max_tokens=self.reply_tokens, acts=acts,
             instructions=f"{bot.persona}\n{TOOL_GUIDANCE}",  # never recited to the person
         )
 
-    async def _prompt(self, inbound: Inbound, person: str, bot: BotProfile,
+    async def _prompt(self, inbound: Inbound, person: PersonId, bot: BotProfile,
                       media: MediaTurn) -> Prompt:
         conv = inbound.conversation
         prefs = await self.store.preferences(person)
@@ -371,7 +382,7 @@ class Agent:
         ))
 
     async def _finish(
-        self, inbound: Inbound, person: str, user_text: str | None, reply_text: str | None,
+        self, inbound: Inbound, person: PersonId, user_text: str | None, reply_text: str | None,
         reply_tokens: int = 0, *, reply: Reply, answer: str | None = None,
         command: bool = False, trace: ToolTrace | None = None,
     ) -> None:
@@ -389,7 +400,7 @@ class Agent:
     # -- background upkeep ---------------------------------------------------------------
 
     def _schedule_summary(self, inbound: Inbound, bot: BotProfile) -> None:
-        key = str(inbound.conversation)
+        key = inbound.conversation
         if key in self._summarizing:
             return
         self._summarizing.add(key)
@@ -419,7 +430,7 @@ class Agent:
             log.warning("summary_failed", conversation=str(conv), error=str(err))
             metrics.LLM_ERRORS.labels(endpoint="summary", kind="failed").inc()
         finally:
-            self._summarizing.discard(str(conv))
+            self._summarizing.discard(conv)
 
     def drop_background(self) -> None:
         """Stop summaries in progress (they run again later: nothing was advanced)."""

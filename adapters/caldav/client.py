@@ -27,6 +27,7 @@ from core.calendar.model import CalendarError, Event, NewEvent, Window
 from core.logging import get_logger
 
 log = get_logger("kith.caldav")
+VERIFY_TIMEOUT = 10.0  # seconds for the PROPFIND that checks a person's credentials
 
 
 @dataclass
@@ -79,11 +80,13 @@ class CaldavCalendar:
         self._collections: list[_Collection] | None = None
         self._lock = asyncio.Lock()
         self.requests = 0  # REPORT rounds sent (the benchmark reads it)
+        self.last_read: datetime | None = None  # the last refresh that succeeded
 
     async def events(self, window: Window, tz: ZoneInfo) -> list[Event]:
         async with self._lock:
             try:
                 await asyncio.wait_for(self._refresh(), timeout=self._timeout * 3)
+                self.last_read = datetime.now(UTC)
             except CalendarError:
                 raise
             except Exception as err:
@@ -96,6 +99,11 @@ class CaldavCalendar:
             found.extend(in_window(col.objects.values(), window, tz, col.name))
         found.sort(key=lambda e: (e.start, not e.all_day, e.title))
         return found
+
+    @property
+    def names(self) -> list[str]:
+        """The calendars found on the account (empty until first read)."""
+        return [col.name for col in self._collections or ()]
 
     async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None:
         """PUT with ``If-None-Match: *`` at the UID's own URL: run twice, it exists once."""
@@ -255,3 +263,22 @@ class CaldavCalendar:
             else:
                 col.objects.pop(href, None)
         col.token = str(changes.sync_token) if changes.sync_token else None
+
+
+async def verify(url: str, username: str, password: str) -> None:
+    """One PROPFIND (depth 0) at ``url`` with these credentials: returns when the server
+    accepts them, else raises :class:`CalendarError` with one line (never the password)."""
+    client = aio.AsyncDAVClient(url=url, username=username, password=password,
+                                timeout=round(VERIFY_TIMEOUT))
+    try:
+        async with client:
+            response = await asyncio.wait_for(
+                client.propfind(url, props=["{DAV:}current-user-principal"], depth=0),
+                timeout=VERIFY_TIMEOUT * 2)
+    except Exception as err:
+        log.info("calendar_verify_failed", error=type(err).__name__)
+        raise _explain(err) from None
+    if response.status != 207:
+        log.info("calendar_verify_failed", status=response.status)
+        raise CalendarError(f"The server at that address is not a CalDAV server (it "
+                            f"answered {response.status}).")

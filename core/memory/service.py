@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core import metrics
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.llm import ChatModel, LLMError
 from core.logging import get_logger
 from core.memory.embedder import Embedder
@@ -23,18 +24,18 @@ from core.memory.extract import (
     retry_prompt,
 )
 from core.memory.model import (
-    GROUP_PREFIX,
     PRIVATE,
     SHARED,
+    Group,
     LearningWork,
     Memory,
     MemoryKind,
+    MemoryScope,
     MemoryStore,
     NewMemory,
     Said,
     Source,
     Visibility,
-    group_scope,
 )
 from core.memory.recall import RecallQuery, memory_line, recall
 from core.memory.rerank import Reranker
@@ -48,7 +49,7 @@ def visible(v: Visibility, memory: Memory) -> bool:
     """The same rule as the store's SQL filter, for memories already loaded."""
     if memory.scope in (PRIVATE, SHARED) and memory.person_id == v.owner:
         return True
-    if v.group is not None and memory.scope == v.group:
+    if v.group is not None and memory.scope == v.group:  # the same group
         return True
     return memory.scope == SHARED and memory.person_id in v.present
 
@@ -89,16 +90,16 @@ class MemoryService:
         # were on) get theirs in the background
         self.vectors = VectorFill(store, self.embedder, self.settings.embed)
 
-    async def visibility(self, inbound: Inbound, person: str) -> Visibility:
-        return await self._visibility(str(inbound.conversation), inbound.is_group, person)
+    async def visibility(self, inbound: Inbound, person: PersonId) -> Visibility:
+        return await self._visibility(inbound.conversation, inbound.is_group, person)
 
-    async def _visibility(self, conv: str, group: bool, person: str) -> Visibility:
+    async def _visibility(self, conv: ConversationKey, group: bool, person: PersonId) -> Visibility:
         if not group:
             return Visibility(owner=person)
         present = await self.store.people_in(conv, self.settings.group_people)
         if person not in present:
             present.append(person)
-        return Visibility(group=group_scope(conv), present=tuple(present))
+        return Visibility(group=Group(conv), present=tuple(present))
 
     async def _vector(self, text: str) -> list[float] | None:
         if not self.settings.embed or not text.strip():
@@ -110,7 +111,7 @@ class MemoryService:
             metrics.MEMORY_EMBED_FAILURES.inc()
             return None
 
-    async def recall(self, inbound: Inbound, person: str) -> list[Memory]:
+    async def recall(self, inbound: Inbound, person: PersonId) -> list[Memory]:
         self.vectors.kick()
         visibility = await self.visibility(inbound, person)
         return await recall(self.store, RecallQuery(
@@ -118,7 +119,7 @@ class MemoryService:
             k=self.settings.recall_k, budget_tokens=self.settings.recall_tokens,
         ), self.reranker)
 
-    async def context(self, inbound: Inbound, person: str) -> list[str]:
+    async def context(self, inbound: Inbound, person: PersonId) -> list[str]:
         """Lines for the prompt's volatile part (empty when nothing is relevant)."""
         found = await self.recall(inbound, person)
         if not found:
@@ -126,12 +127,12 @@ class MemoryService:
         head = "What you remember (use only when relevant):"
         return [head, *(memory_line(m) for m in found)]
 
-    async def learned(self, person: str) -> tuple[dict[str, str], list[str]]:
+    async def learned(self, person: PersonId) -> tuple[dict[str, str], list[str]]:
         """Learned preferences by /prefs key, and learned style notes (private context)."""
         now, prefs, style = self.clock(), dict[str, str](), list[str]()
         kinds = (MemoryKind.PREFERENCE.value, MemoryKind.STYLE.value)
         for memory in reversed(await self.store.latest(person, 50, kinds)):
-            if not memory.active(now) or memory.scope.startswith(GROUP_PREFIX):
+            if not memory.active(now) or isinstance(memory.scope, Group):
                 continue
             if memory.kind is MemoryKind.PREFERENCE and memory.pref_key:
                 prefs[memory.pref_key] = memory.text
@@ -141,13 +142,13 @@ class MemoryService:
 
     # -- learning --------------------------------------------------------------------------
 
-    async def remember_now(self, inbound: Inbound, person: str) -> Memory | None:
+    async def remember_now(self, inbound: Inbound, person: PersonId) -> Memory | None:
         """An explicit "remember that ..." is stored at once, without a model call."""
         fact = explicit_fact(inbound.text)
         if fact is None or not self.settings.learn or not await self.store.learning(person):
             return None
-        scope = group_scope(str(inbound.conversation)) if inbound.is_group else PRIVATE
         conv = inbound.conversation
+        scope = Group(conv) if inbound.is_group else PRIVATE
         memory = await self.store.add_memory(NewMemory(
             person_id=person, text=fact, kind=MemoryKind.FACT,
             source=Source(inbound.id, conv.channel, inbound.sender.platform_id,
@@ -166,7 +167,7 @@ class MemoryService:
             return 0
         known = await self._known(work, said)
         batch = Batch(work.display_name, tuple(said), self.clock(), work.is_group)
-        extraction = await self._extract(batch, known, work.key.conversation, model)
+        extraction = await self._extract(batch, known, str(work.key.conversation), model)
         if extraction is None:
             return 0
         written = 0
@@ -226,9 +227,9 @@ class MemoryService:
             replaces = None  # only memories shown to the model, of this person, may be replaced
         if replaces is None and any(m.text.lower() == item.text.lower() for m in known.values()):
             return False  # already known
-        scope = SHARED if item.scope == "shared" else PRIVATE
+        scope: MemoryScope = SHARED if item.scope == "shared" else PRIVATE
         if work.is_group and scope == PRIVATE:
-            scope = group_scope(work.key.conversation)
+            scope = Group(work.key.conversation)
         memory = await self.store.add_memory(NewMemory(
             person_id=work.key.person_id, text=item.text, kind=MemoryKind(item.kind),
             source=Source(said.inbound_id, work.channel, work.sender, said.at),

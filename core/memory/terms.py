@@ -29,8 +29,10 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from core.ids import PersonId
 from core.memory import lexical
-from core.memory.model import GROUP_PREFIX, SHARED, Visibility
+from core.memory.model import Visibility
+from core.memory.scope import GROUP_PREFIX, PRIVATE, SHARED, encode_scope
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CODE = "bcdfghjklmnpqrstvwxz"  # consonants
@@ -85,6 +87,7 @@ def query_terms(text: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def audience(person_id: str, scope: str) -> str:
+    """The audience key of a memory row (``scope`` as stored): also SQL's ``kith_key``."""
     if scope.startswith(GROUP_PREFIX):
         return "g" + scope
     return ("s" if scope == SHARED else "p") + person_id
@@ -94,9 +97,9 @@ def audiences(v: Visibility) -> list[str]:
     """The audiences whose memories ``v`` may see (the visibility filter still applies)."""
     keys: list[str] = []
     if v.owner:
-        keys += [audience(v.owner, "private"), audience(v.owner, SHARED)]
+        keys += [audience(v.owner, PRIVATE), audience(v.owner, SHARED)]
     if v.group:
-        keys.append(audience("", v.group))
+        keys.append(audience("", encode_scope(v.group)))
     keys += [audience(p, SHARED) for p in v.present]
     return list(dict.fromkeys(keys))
 
@@ -107,7 +110,7 @@ def code(key: str) -> str:
     return "".join(_CODE[b % len(_CODE)] for b in digest[:CODE_LEN])
 
 
-def indexed(person_id: str, scope: str, text: str) -> str:
+def indexed(person_id: PersonId, scope: str, text: str) -> str:
     """What ``memory_terms`` indexes for a memory: each term behind its audience's code."""
     prefix = code(audience(person_id, scope))
     return " ".join(prefix + w for w in words(text))
@@ -140,7 +143,7 @@ def idf(docs: int, df: int) -> float:
 
 def weights(chosen: Sequence[tuple[tuple[str, ...], int]], docs: int) -> dict[str, float]:
     """Each stem's share of its terms' idf (a phrase of k stems gives each idf/k; two terms
-    with one stem count twice), as ``core.store.postgres.memory_search`` weighs them."""
+    with one stem count twice), as ``core.memory.postgres_search`` weighs them."""
     weight: dict[str, float] = {}
     for stems, df in chosen:
         for s in stems:

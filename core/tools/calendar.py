@@ -62,9 +62,9 @@ async def free_time(ctx: ToolContext, args: FreeTimeArgs) -> ToolResult:
 
 
 AGENDA = Tool("agenda", "The person's calendar events for a day or a week", AgendaArgs,
-              agenda, Policy(Who.OWNER, side_effects=False))
+              agenda, Policy(Who.ALLOWED, side_effects=False))
 FREE_TIME = Tool("free_time", "Free slots in the person's calendar", FreeTimeArgs, free_time,
-                 Policy(Who.OWNER, side_effects=False))
+                 Policy(Who.ALLOWED, side_effects=False))
 
 
 class CreateEventArgs(BaseModel):
@@ -170,7 +170,8 @@ async def cancel_event(ctx: ToolContext, args: CancelEventArgs) -> ToolResult:
 
 # Changes to a calendar are external actions (core.actions): durable, proposed in an
 # untrusted context, and idempotent, so a run interrupted after it began may run again.
-WRITES = Policy(Who.OWNER, side_effects=True, idempotent=True)
+# Who.ALLOWED: the calendar a turn gets is always the speaker's own (bots/calendars.py).
+WRITES = Policy(Who.ALLOWED, side_effects=True, idempotent=True)
 CREATE_EVENT = Tool("create_event", "Add an event to the person's calendar", CreateEventArgs,
                     create_event, WRITES)
 MOVE_EVENT = Tool("move_event", "Move a calendar event (or one occurrence)", MoveEventArgs,

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 
 from core.codec import quoted_from_json, quoted_to_json
 from core.coordination import LeaseLost
+from core.db.vacuum import vacuum
 from core.events import ConversationKey
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
+from core.ids import InboundId
 from core.provenance import Origin
 from core.store.base import ConversationState, Turn, TurnRecord
 from core.store.postgres.inbox import OnPool
-from core.store.postgres.vacuum import vacuum
 
 _EPOCH = "coalesce((SELECT epoch FROM conversations WHERE key = %(k)s), 0)"
 _INSERT_TURN = (
@@ -73,7 +74,8 @@ class PostgresConversations(OnPool):
                 f"FROM turns WHERE conversation = %(k)s AND epoch = {_EPOCH} "
                 "ORDER BY seq DESC LIMIT %(n)s", {"k": str(key), "n": limit})
             rows = await cur.fetchall()
-        return [Turn(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "", origin=Origin(r[8]))
+        return [Turn(r[0], r[1], r[2], r[3], r[4], r[5], r[6], InboundId(r[7] or ""),
+                     origin=Origin(r[8]))
                 for r in reversed(rows)]
 
     async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None:

@@ -1,4 +1,4 @@
-"""PostgreSQL ScheduleStore and ListStore, on the store's connection pool.
+"""PostgreSQL ScheduleStore, on the store's connection pool.
 
 ``claim_due`` is safe across replicas: it locks the due rows ``FOR UPDATE SKIP LOCKED`` in
 one transaction that records each occurrence in ``schedule_fired`` and moves the schedule on
@@ -18,11 +18,17 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.codec import inbound_from_json, inbound_to_json
+from core.db.vacuum import vacuum
 from core.events import ConversationKey, Inbound
-from core.schedule.model import Kind, ListItem, NewSchedule, Schedule, occurrence, origin_template
-from core.schedule.sqlite import matching, new_items, next_after
-from core.store.postgres.inbox import OnPool
-from core.store.postgres.vacuum import vacuum
+from core.ids import PersonId
+from core.schedule.model import (
+    Kind,
+    NewSchedule,
+    Schedule,
+    next_after,
+    occurrence,
+    origin_template,
+)
 
 _COLUMNS = "id, person_id, kind, conversation, text, timezone, rule, anchor, due_at, created_at"
 Row = Sequence[object]
@@ -33,15 +39,21 @@ def _schedule(row: Row) -> Schedule:
     assert isinstance(anchor, datetime) and isinstance(due, datetime)
     assert isinstance(created, datetime)
     return Schedule(
-        id=str(sid), person_id=str(person), kind=Kind(str(kind)),
+        id=str(sid), person_id=PersonId(str(person)), kind=Kind(str(kind)),
         conversation=ConversationKey.parse(str(conv)), text=str(text), timezone=str(tz),
         rule=str(rule) if rule else None, anchor=anchor, due_at=due, created_at=created)
 
 
-class PostgresScheduleStore(OnPool):
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        super().__init__(pool)
-        self._listeners: list[Callable[[], None]] = []
+class PostgresScheduleStore:
+    def __init__(self, pool: AsyncConnectionPool,
+                 listeners: list[Callable[[], None]] | None = None) -> None:
+        self._pool = pool
+        # shared with the same store on one transaction's connection (Store.atomically)
+        self._listeners: list[Callable[[], None]] = [] if listeners is None else listeners
+
+    def on(self, pool: AsyncConnectionPool) -> PostgresScheduleStore:
+        """This store on another pool (one transaction's), telling the same listeners."""
+        return PostgresScheduleStore(pool, self._listeners)
 
     def subscribe(self, callback: Callable[[], None]) -> None:
         """``callback`` runs after every change of what is due made here (the scheduler's
@@ -78,7 +90,7 @@ class PostgresScheduleStore(OnPool):
             row = await cur.fetchone()
         return _schedule(row) if row else None
 
-    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None:
+    async def cancel(self, person_id: PersonId, schedule_id: str) -> Schedule | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM schedules WHERE id = %s AND person_id = %s AND active "
@@ -89,7 +101,7 @@ class PostgresScheduleStore(OnPool):
         self._changed()
         return _schedule(row)
 
-    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]:
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM schedules WHERE person_id = %s AND active "
@@ -144,7 +156,7 @@ class PostgresScheduleStore(OnPool):
                 "UPDATE schedule_fired SET submitted = true, payload = '' "
                 "WHERE inbound_id = ANY(%s)", (list(inbound_ids),))
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 await conn.execute(
@@ -157,7 +169,7 @@ class PostgresScheduleStore(OnPool):
         self._changed()
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 cur = await conn.execute(
@@ -171,51 +183,3 @@ class PostgresScheduleStore(OnPool):
         self._changed()
         return len(ids)
 
-
-class PostgresListStore(OnPool):
-    async def add_items(self, person_id: str, name: str, items: Sequence[str],
-                        now: datetime) -> list[str]:
-        fresh = new_items(await self.items(person_id, name), items)
-        if fresh:
-            async with self._pool.connection() as conn:
-                await conn.cursor().executemany(
-                    "INSERT INTO list_items (person_id, list, item, created_at) "
-                    "VALUES (%s, %s, %s, %s)", [(person_id, name, item, now) for item in fresh])
-        return fresh
-
-    async def items(self, person_id: str, name: str | None = None,
-                    include_done: bool = False) -> list[ListItem]:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT list, item, done, created_at FROM list_items WHERE person_id = %s "
-                "AND (%s::text IS NULL OR list = %s) AND (%s OR NOT done) ORDER BY list, n",
-                (person_id, name, name, include_done))
-            rows = await cur.fetchall()
-        return [ListItem(str(r[0]), str(r[1]), bool(r[2]), r[3]) for r in rows]
-
-    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]:
-        """Mark items done; an item matches by its words ("milk" ticks "oat milk")."""
-        done = matching(await self.items(person_id, name), items)
-        if done:
-            async with self._pool.connection() as conn:
-                await conn.execute(
-                    "UPDATE list_items SET done = true WHERE person_id = %s AND list = %s "
-                    "AND item = ANY(%s)", (person_id, name, done))
-        return done
-
-    async def delete_person(self, person_id: str) -> int:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute("DELETE FROM list_items WHERE person_id = %s",
-                                     (person_id,))
-            count = cur.rowcount
-            await vacuum(conn, ("list_items",))
-        return count
-
-    async def delete_matching(self, person_id: str, words: str) -> int:
-        async with self._pool.connection() as conn:
-            cur = await conn.execute(
-                "DELETE FROM list_items WHERE person_id = %s "
-                "AND strpos(lower(item), lower(%s)) > 0", (person_id, words))
-            count = cur.rowcount
-            await vacuum(conn, ("list_items",))
-        return count

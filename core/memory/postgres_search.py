@@ -33,9 +33,10 @@ from typing import Any
 import psycopg
 
 from core.memory import lexical
+from core.memory import postgres_fulltext as fulltext
 from core.memory import terms as terms_of
-from core.memory.model import PRIVATE, SHARED, Visibility
-from core.store.postgres import fulltext
+from core.memory.model import Visibility
+from core.memory.scope import PRIVATE, SHARED, encode_scope
 
 Conn = psycopg.AsyncConnection[Any]
 K1, B = 1.2, 0.75
@@ -82,7 +83,7 @@ def visible_sql(v: Visibility, now: datetime) -> tuple[str, dict[str, Any]]:
         params["v_owner"] = v.owner
     if v.group:
         clauses.append("m.scope = %(v_group)s")
-        params["v_group"] = v.group
+        params["v_group"] = encode_scope(v.group)
     if v.present:
         clauses.append(f"(m.scope = '{SHARED}' AND m.person_id = ANY(%(v_present)s))")
         params["v_present"] = list(v.present)

@@ -6,7 +6,7 @@ keep ``ana@example.com`` or ``x.org/a`` as single tokens, and under a ``C`` loca
 not lower-case ``É``. Here a word is a run of letters and digits, lower-cased, with the
 diacritics of Latin letters removed (``café`` finds ``cafe``, as in SQLite); other scripts
 keep their marks. PostgreSQL then stems each word with the ``kith_memory`` configuration
-(snowball English, no stopwords; see ``schema_memory``), as SQLite's ``porter`` does.
+(snowball English, no stopwords; see ``core.memory.schema``), as SQLite's ``porter`` does.
 
 Why not ``simple``: no stemming, so "gardens" would not find "garden". Why not one
 language per memory: people mix languages and a wrong guess stems worse than English

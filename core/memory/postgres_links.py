@@ -8,15 +8,18 @@ first to commit and then finds ``used_at`` set. A merge or a split is one transa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from core.events import ConversationKey
+from core.ids import PersonId
 from core.memory.links import new_code, refusal
 from core.memory.model import Identity, LinkRefusal, LinkResult
-from core.store.postgres.times import as_iso
+from core.memory.postgres_times import as_iso
 
 Conn = psycopg.AsyncConnection[Any]
 
@@ -30,8 +33,8 @@ _MERGE = (
     "DELETE FROM preferences WHERE person_id = %(other)s",
     "UPDATE memories SET person_id = %(into)s WHERE person_id = %(other)s",
     "UPDATE turns SET person_id = %(into)s WHERE person_id = %(other)s",
-    "UPDATE schedules SET person_id = %(into)s WHERE person_id = %(other)s",
-    "UPDATE list_items SET person_id = %(into)s WHERE person_id = %(other)s",
+)
+_MERGE_REST = (  # after the follow tables' rows moved (deleting the person cascades)
     "UPDATE memory_learning l SET person_id = %(into)s WHERE l.person_id = %(other)s "
     "AND NOT EXISTS (SELECT 1 FROM memory_learning x WHERE x.conversation = l.conversation "
     "AND x.person_id = %(into)s)",
@@ -44,14 +47,22 @@ _MERGE = (
 )
 
 
-async def identities(conn: Conn, person_id: str) -> list[Identity]:
+def _merge(follow: Sequence[str]) -> Iterator[sql.SQL | sql.Composed]:
+    yield from map(sql.SQL, _MERGE)
+    for table in follow:  # names from the features' schemas, never from input
+        yield sql.SQL("UPDATE {} SET person_id = %(into)s WHERE person_id = %(other)s"
+                      ).format(sql.Identifier(table))
+    yield from map(sql.SQL, _MERGE_REST)
+
+
+async def identities(conn: Conn, person_id: PersonId) -> list[Identity]:
     cur = await conn.execute(
         "SELECT channel, platform_id, display_name FROM identities WHERE person_id = %s "
         "ORDER BY channel, platform_id", (person_id,))
     return [Identity(str(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
 
 
-async def create_code(conn: Conn, person_id: str, now: datetime, ttl_seconds: int) -> str:
+async def create_code(conn: Conn, person_id: PersonId, now: datetime, ttl_seconds: int) -> str:
     stamp = now.timestamp()
     await conn.execute("DELETE FROM link_codes WHERE expires_at < %s", (stamp - 86400,))
     for _ in range(10):
@@ -65,7 +76,10 @@ async def create_code(conn: Conn, person_id: str, now: datetime, ttl_seconds: in
     raise RuntimeError("could not allocate a link code")
 
 
-async def redeem(conn: Conn, code: str, person_id: str, now: datetime) -> LinkResult:
+async def redeem(conn: Conn, code: str, person_id: PersonId, now: datetime,
+                 follow: Sequence[str] = ()) -> LinkResult:
+    """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
+    features' tables with a ``person_id``: reminders, lists) follow the person."""
     code = code.strip().upper()
     async with conn.transaction():
         cur = await conn.execute(
@@ -74,21 +88,22 @@ async def redeem(conn: Conn, code: str, person_id: str, now: datetime) -> LinkRe
         row = await cur.fetchone()
         if (refused := refusal(row, person_id, now)) is not None:
             return LinkResult(None, refused)
-        issuer = str(row[0])  # type: ignore[index]
+        issuer = PersonId(str(row[0]))  # type: ignore[index]
         mine = {i.channel for i in await identities(conn, issuer)}
         theirs = await identities(conn, person_id)
         await conn.execute("UPDATE link_codes SET used_at = %s WHERE code = %s",
                            (now.timestamp(), code))
         if mine & {i.channel for i in theirs}:
             return LinkResult(None, LinkRefusal.CONFLICT)  # the code is spent all the same
-        for statement in _MERGE:
+        for statement in _merge(follow):
             await conn.execute(statement, {"into": issuer, "other": person_id})
     return LinkResult(issuer, None, tuple(theirs))
 
 
-async def unlink(conn: Conn, person_id: str, channel: str, platform_id: str) -> str | None:
+async def unlink(conn: Conn, person_id: PersonId, channel: str,
+                 platform_id: str) -> PersonId | None:
     """Split the identity off into a new person; None when it is the person's only one."""
-    new_person = uuid.uuid4().hex
+    new_person = PersonId(uuid.uuid4().hex)
     async with conn.transaction():
         if len(await identities(conn, person_id)) < 2:
             return None
@@ -117,7 +132,7 @@ async def unlink(conn: Conn, person_id: str, channel: str, platform_id: str) -> 
     return new_person
 
 
-async def export(conn: Conn, person_id: str) -> dict[str, Any]:
+async def export(conn: Conn, person_id: PersonId) -> dict[str, Any]:
     """Everything stored about the person — and nothing about anyone else."""
     cur = await conn.execute(
         "SELECT key, value, updated_at FROM preferences WHERE person_id = %s ORDER BY key",

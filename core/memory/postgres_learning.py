@@ -15,8 +15,9 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.model import LearningKey, LearningWork, Said
-from core.store.postgres.times import as_datetime
+from core.memory.postgres_times import as_datetime
 
 _WORK = ("conversation, person_id, channel, sender, display_name, is_group, upto_seq, "
          "pending, failures")
@@ -34,7 +35,8 @@ RETURNING pending"""
 
 def _work(row: tuple[Any, ...]) -> LearningWork:
     conv, person, channel, sender, name, group, upto, pending, failures = row
-    return LearningWork(LearningKey(str(conv), str(person)), str(channel), str(sender),
+    key = LearningKey(ConversationKey.parse(str(conv)), PersonId(str(person)))  # as stored
+    return LearningWork(key, str(channel), str(sender),
                         str(name), bool(group), int(upto), int(pending), int(failures))
 
 
@@ -42,13 +44,13 @@ class PostgresLearningQueue:
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
 
-    async def note(self, work: LearningWork, inbound_id: str, now: float) -> int:
+    async def note(self, work: LearningWork, inbound_id: InboundId, now: float) -> int:
         """Count the answered turn ``inbound_id``. A new row starts its cursor just before
         that turn: what was said before (or learned turn by turn) is not read again."""
         key = work.key
         async with self._pool.connection() as conn:
             cur = await conn.execute(_NOTE, {
-                "c": key.conversation, "p": key.person_id, "channel": work.channel,
+                "c": str(key.conversation), "p": key.person_id, "channel": work.channel,
                 "sender": work.sender, "name": work.display_name, "group": work.is_group,
                 "inbound": inbound_id, "now": now})
             row = await cur.fetchone()
@@ -68,7 +70,7 @@ class PostgresLearningQueue:
                 "UPDATE memory_learning SET claimed_until = %s WHERE conversation = %s AND "
                 "person_id = %s AND pending > 0 AND (claimed_until IS NULL OR "
                 f"claimed_until < %s) RETURNING {_WORK}",
-                (now + lease, key.conversation, key.person_id, now))
+                (now + lease, str(key.conversation), key.person_id, now))
             row = await cur.fetchone()
         return _work(row) if row else None
 
@@ -78,9 +80,9 @@ class PostgresLearningQueue:
                 "SELECT seq, coalesce(inbound_id, ''), text, created_at FROM turns "
                 "WHERE person_id = %s AND conversation = %s AND seq > %s AND role = 'user' "
                 "AND NOT command AND text <> '' ORDER BY seq LIMIT %s",
-                (key.person_id, key.conversation, after_seq, limit))
+                (key.person_id, str(key.conversation), after_seq, limit))
             rows = await cur.fetchall()
-        return [Said(int(seq), str(inbound), str(text), as_datetime(at))
+        return [Said(int(seq), InboundId(str(inbound)), str(text), as_datetime(at))
                 for seq, inbound, text, at in rows]
 
     async def advance(self, key: LearningKey, upto_seq: int, noted: int) -> None:
@@ -90,7 +92,7 @@ class PostgresLearningQueue:
                 "UPDATE memory_learning SET upto_seq = greatest(upto_seq, %s), "
                 "pending = greatest(0, pending - %s), failures = 0 "
                 "WHERE conversation = %s AND person_id = %s",
-                (upto_seq, noted, key.conversation, key.person_id))
+                (upto_seq, noted, str(key.conversation), key.person_id))
 
     async def release(self, key: LearningKey, failed: bool) -> int:
         """Give the lease back (counting a failure); returns the failures so far."""
@@ -98,6 +100,6 @@ class PostgresLearningQueue:
             cur = await conn.execute(
                 "UPDATE memory_learning SET claimed_until = NULL, failures = failures + %s "
                 "WHERE conversation = %s AND person_id = %s RETURNING failures",
-                (int(failed), key.conversation, key.person_id))
+                (int(failed), str(key.conversation), key.person_id))
             row = await cur.fetchone()
         return int(row[0]) if row else 0

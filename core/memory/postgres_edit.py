@@ -9,7 +9,7 @@ What VACUUM does and does not erase: a deleted (or updated) row stays in its hea
 and its GIN and btree entries stay in the index pages, as dead bytes no query can reach,
 until VACUUM removes the dead row versions and their index entries. So the store runs
 ``VACUUM`` on the touched tables (:data:`DELETE_TABLES`) right after the delete commits,
-as ``forget`` does (:mod:`core.store.postgres.vacuum`). VACUUM cannot remove rows an older
+as ``forget`` does (:mod:`core.db.vacuum`). VACUUM cannot remove rows an older
 snapshot may still see (a long transaction elsewhere: autovacuum gets them later), and
 the space it frees is reused, not zeroed, so old bytes may sit in the data files until
 overwritten; ``VACUUM FULL memories`` (or ``pg_repack``) rewrites a table and its indexes
@@ -26,7 +26,8 @@ from typing import Any
 
 import psycopg
 
-from core.store.postgres import fulltext
+from core.ids import PersonId
+from core.memory import postgres_fulltext as fulltext
 
 Conn = psycopg.AsyncConnection[Any]
 _OPEN = "('pending', 'answered', 'held')"
@@ -34,7 +35,7 @@ _OPEN = "('pending', 'answered', 'held')"
 DELETE_TABLES = ("memories", "memory_vectors", "turns", "inbox", "conversations")
 
 
-async def with_history(conn: Conn, person_id: str, ids: Sequence[str]) -> list[str]:
+async def with_history(conn: Conn, person_id: PersonId, ids: Sequence[str]) -> list[str]:
     """``ids`` that are the person's, and every memory they replaced, transitively."""
     cur = await conn.execute(
         "WITH RECURSIVE doomed(id) AS ("
@@ -66,7 +67,7 @@ async def purge(conn: Conn, ids: Sequence[str]) -> None:
         "DELETE FROM inbox WHERE id = ANY(%s) AND status <> 'pending'", (sources,))
 
 
-async def drop_command_turns(conn: Conn, person_id: str) -> None:
+async def drop_command_turns(conn: Conn, person_id: PersonId) -> None:
     """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten:
     their turns go, and so do their finished inbox rows. A command still being answered
     (this /forget itself) keeps its row."""
@@ -78,7 +79,7 @@ async def drop_command_turns(conn: Conn, person_id: str) -> None:
 
 
 async def update(
-    conn: Conn, person_id: str, memory_id: str, now: datetime, *, text: str | None,
+    conn: Conn, person_id: PersonId, memory_id: str, now: datetime, *, text: str | None,
     scope: str | None,
 ) -> bool:
     """Set the text and/or scope of the person's active memory; False when there is none.
@@ -114,7 +115,7 @@ async def source_texts(conn: Conn, inbound_ids: Sequence[str]) -> dict[str, str]
     return {str(r[0]): str(r[1]) for r in await cur.fetchall()}
 
 
-async def drop_person_turns(conn: Conn, person_id: str) -> None:
+async def drop_person_turns(conn: Conn, person_id: PersonId) -> None:
     """Every message the person sent and every reply to one, wherever they spoke; the
     whole of each conversation nobody else spoke in; the inbox rows of those unless still
     being answered; the summaries of every conversation touched (as SQLite's)."""
@@ -140,7 +141,7 @@ async def drop_person_turns(conn: Conn, person_id: str) -> None:
         {"c": convs})
 
 
-async def memories_with(conn: Conn, person_id: str, words: str) -> list[str]:
+async def memories_with(conn: Conn, person_id: PersonId, words: str) -> list[str]:
     """The person's memories (replaced ones too) whose text holds ``words``."""
     cur = await conn.execute(
         "SELECT id FROM memories WHERE person_id = %s AND strpos(lower(text), lower(%s)) > 0",
@@ -148,7 +149,7 @@ async def memories_with(conn: Conn, person_id: str, words: str) -> list[str]:
     return [str(r[0]) for r in await cur.fetchall()]
 
 
-async def drop_turns_with(conn: Conn, person_id: str, words: str) -> None:
+async def drop_turns_with(conn: Conn, person_id: PersonId, words: str) -> None:
     """As SQLite's: the person's messages holding ``words`` with their replies, Kith's
     replies retelling them, finished inbox rows holding them (never another person's
     message; a retelling reply is blanked), and the summaries touched or retelling them."""

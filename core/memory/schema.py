@@ -1,9 +1,10 @@
-"""PostgreSQL schema: memories (full text + pgvector), identities, link codes, the learning queue.
+"""The memory feature's schema on both backends: memories (full text, vectors), identities'
+link codes, the learning queue. They run after the core steps (``people``, ``turns``).
 
-Append-only (name, sql) pairs; they run after ``schema_core`` (``people``, ``turns``).
+PostgreSQL.
 
 Full text: ``memories.tsv`` holds the words of ``memories.text`` as the application
-tokenises them (:mod:`core.store.postgres.fulltext`: lower case, Latin diacritics folded,
+tokenises them (:mod:`core.memory.postgres_fulltext`: lower case, Latin diacritics folded,
 split on everything but letters and digits) run through ``kith_memory``, a text search
 configuration with the snowball English stemmer and no stopword list: the equivalent of
 SQLite's ``porter unicode61`` FTS5 index. ``words`` is the token count and
@@ -12,10 +13,12 @@ triggers in sixteen rows so concurrent writers rarely wait on each other.
 
 Vectors: ``memory_vectors.vec`` is an untyped ``vector`` (the dimension depends on the
 embedder, and can change with it), searched exactly per person; see
-:mod:`core.store.postgres.memory_search`.
+:mod:`core.memory.postgres_search`.
 """
 
 from __future__ import annotations
+
+from core.db.schema import Step
 
 STAT_SHARDS = 16
 
@@ -225,12 +228,170 @@ CREATE TRIGGER memory_vectors_embedded_insert AFTER INSERT ON memory_vectors
     EXECUTE FUNCTION memory_unembedded_done();
 """
 
-MIGRATIONS: tuple[tuple[str, str], ...] = (
-    ("memory/1-memories", _MEMORIES),
-    ("memory/2-text-stats", _STATS + _STAT_TRIGGERS),
-    ("memory/3-people", _PEOPLE),
-    ("memory/4-learning", _LEARNING),
-    ("memory/5-search-storage", _SEARCH_STORAGE),
-    ("memory/6-audience-stats", _AUDIENCE_STATS),
-    ("memory/7-unembedded", _UNEMBEDDED),
+POSTGRES: tuple[Step, ...] = tuple(
+    Step("memory", version, label, sql, was=f"memory/{version}-{label}")
+    for version, (label, sql) in enumerate((
+        ("memories", _MEMORIES),
+        ("text-stats", _STATS + _STAT_TRIGGERS),
+        ("people", _PEOPLE),
+        ("learning", _LEARNING),
+        ("search-storage", _SEARCH_STORAGE),
+        ("audience-stats", _AUDIENCE_STATS),
+        ("unembedded", _UNEMBEDDED),
+    ), start=1))
+
+SQLITE: tuple[Step, ...] = (
+    # long-term memories (FTS5 over external content, float32 vectors), the learning
+    # switch, pending /forget confirmations, and one-time codes that link identities
+    Step("memory", 1, "memories", """
+    CREATE TABLE memories (
+        n INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        pref_key TEXT,
+        scope TEXT NOT NULL DEFAULT 'private',
+        confidence REAL NOT NULL,
+        source_inbound TEXT NOT NULL,
+        source_channel TEXT NOT NULL,
+        source_sender TEXT NOT NULL,
+        source_at TEXT NOT NULL,
+        expires_at REAL,
+        superseded_by TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX memories_person ON memories(person_id, superseded_by);
+    CREATE INDEX memories_scope ON memories(scope, superseded_by);
+    CREATE INDEX memories_replaced ON memories(superseded_by);
+    CREATE VIRTUAL TABLE memories_fts USING fts5(
+        text, content='memories', content_rowid='n', tokenize='porter unicode61'
+    );
+    CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts(rowid, text) VALUES (new.n, new.text);
+    END;
+    CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, text) VALUES ('delete', old.n, old.text);
+    END;
+    CREATE TABLE memory_vectors (
+        n INTEGER PRIMARY KEY REFERENCES memories(n) ON DELETE CASCADE,
+        dim INTEGER NOT NULL,
+        vec BLOB NOT NULL
+    );
+    ALTER TABLE people ADD COLUMN learning INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE memory_forget_pending (
+        person_id TEXT PRIMARY KEY REFERENCES people(id) ON DELETE CASCADE,
+        ids TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE link_codes (
+        code TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL
+    );
+    CREATE INDEX turns_person ON turns(person_id);
+    CREATE INDEX turns_inbound ON turns(inbound_id);
+    """, was=3),
+    # time-bound memories still true now are found without scanning a person's memories
+    Step("memory", 2, "expiring", """
+    CREATE INDEX memories_expiring ON memories(expires_at) WHERE expires_at IS NOT NULL;
+    """, was=4),
+    # learned preferences and style are read on every direct turn, by kind
+    Step("memory", 3, "person-kind", """
+    CREATE INDEX memories_person_kind ON memories(person_id, kind, superseded_by);
+    """, was=5),
+    # durable, batched memory extraction: per conversation and person, the last turn
+    # extracted and how many answered turns wait since; a lease lets one worker claim it
+    Step("memory", 4, "learning", """
+    CREATE TABLE memory_learning (
+        conversation TEXT NOT NULL,
+        person_id TEXT NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+        channel TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        is_group INTEGER NOT NULL,
+        upto_seq INTEGER NOT NULL DEFAULT 0,
+        pending INTEGER NOT NULL DEFAULT 0,
+        failures INTEGER NOT NULL DEFAULT 0,
+        claimed_until REAL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (conversation, person_id)
+    );
+    CREATE INDEX memory_learning_pending ON memory_learning(pending) WHERE pending > 0;
+    CREATE INDEX turns_person_conversation ON turns(person_id, conversation, seq);
+    """, was=9),
+    # words indexed per audience (core/memory/terms.py): a query counts, prunes and
+    # ranks only the postings of the memories its asker may see, with the asker's own
+    # BM25 statistics. The triggers call functions the store registers on its connection.
+    Step("memory", 5, "audience-terms", """
+    CREATE VIRTUAL TABLE memory_terms USING fts5(
+        terms, content='', tokenize='unicode61 remove_diacritics 0'
+    );
+    CREATE VIRTUAL TABLE memory_term_instances USING fts5vocab(memory_terms, instance);
+    ALTER TABLE memories ADD COLUMN words INTEGER NOT NULL DEFAULT 0;
+    UPDATE memories SET words = kith_words(text);
+    CREATE TRIGGER memory_words_ai AFTER INSERT ON memories BEGIN
+        UPDATE memories SET words = kith_words(new.text) WHERE n = new.n;
+    END;
+    CREATE TRIGGER memory_words_au AFTER UPDATE OF text ON memories BEGIN
+        UPDATE memories SET words = kith_words(new.text) WHERE n = new.n;
+    END;
+    CREATE TABLE memory_term_stats (
+        key TEXT PRIMARY KEY,
+        docs INTEGER NOT NULL,
+        tokens INTEGER NOT NULL
+    );
+    CREATE TRIGGER memory_terms_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memory_terms(rowid, terms)
+            VALUES (new.n, kith_terms(new.person_id, new.scope, new.text));
+        INSERT INTO memory_term_stats(key, docs, tokens)
+            VALUES (kith_key(new.person_id, new.scope), 1, kith_words(new.text))
+            ON CONFLICT(key) DO UPDATE SET docs = docs + 1, tokens = tokens + excluded.tokens;
+    END;
+    CREATE TRIGGER memory_terms_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memory_terms(memory_terms, rowid, terms)
+            VALUES ('delete', old.n, kith_terms(old.person_id, old.scope, old.text));
+        UPDATE memory_term_stats SET docs = docs - 1, tokens = tokens - kith_words(old.text)
+            WHERE key = kith_key(old.person_id, old.scope);
+    END;
+    CREATE TRIGGER memory_terms_au AFTER UPDATE OF person_id, scope, text ON memories BEGIN
+        INSERT INTO memory_terms(memory_terms, rowid, terms)
+            VALUES ('delete', old.n, kith_terms(old.person_id, old.scope, old.text));
+        UPDATE memory_term_stats SET docs = docs - 1, tokens = tokens - kith_words(old.text)
+            WHERE key = kith_key(old.person_id, old.scope);
+        INSERT INTO memory_terms(rowid, terms)
+            VALUES (new.n, kith_terms(new.person_id, new.scope, new.text));
+        INSERT INTO memory_term_stats(key, docs, tokens)
+            VALUES (kith_key(new.person_id, new.scope), 1, kith_words(new.text))
+            ON CONFLICT(key) DO UPDATE SET docs = docs + 1, tokens = tokens + excluded.tokens;
+    END;
+    INSERT INTO memory_terms(rowid, terms)
+        SELECT n, kith_terms(person_id, scope, text) FROM memories;
+    INSERT INTO memory_term_stats(key, docs, tokens)
+        SELECT kith_key(person_id, scope), count(*), sum(kith_words(text)) FROM memories
+        WHERE true GROUP BY 1;
+    """, was=12),
+    # memories waiting for their vector (stored without one, or edited): the embedder
+    # fills them in the background (core/memory/vector_fill.py), whatever stored them, and
+    # everything stored before embeddings were turned on
+    Step("memory", 6, "unembedded", """
+    CREATE TABLE memory_unembedded (
+        n INTEGER PRIMARY KEY REFERENCES memories(n) ON DELETE CASCADE
+    );
+    CREATE TRIGGER memory_unembedded_ai AFTER INSERT ON memories BEGIN
+        INSERT OR IGNORE INTO memory_unembedded(n) VALUES (new.n);
+    END;
+    CREATE TRIGGER memory_unembedded_au AFTER UPDATE OF text ON memories BEGIN
+        INSERT OR IGNORE INTO memory_unembedded(n) VALUES (new.n);
+    END;
+    CREATE TRIGGER memory_unembedded_vi AFTER INSERT ON memory_vectors BEGIN
+        DELETE FROM memory_unembedded WHERE n = new.n;
+    END;
+    INSERT INTO memory_unembedded(n) SELECT n FROM memories m
+        WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.n = m.n);
+    """, was=13),
 )
+

@@ -17,20 +17,26 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from core.db.vacuum import vacuum
+from core.ids import ConversationKey, PersonId
 from core.memory import forgetting
+from core.memory import postgres_edit as memory_edit
+from core.memory import postgres_fulltext as fulltext
+from core.memory import postgres_links as identity
+from core.memory import postgres_search as memory_search
 from core.memory.model import (
     Identity,
     LinkResult,
     Memory,
     MemoryKind,
     NewMemory,
+    Personal,
     Source,
     Visibility,
 )
-from core.store.postgres import fulltext, identity, memory_edit, memory_search
-from core.store.postgres.learning import PostgresLearningQueue
-from core.store.postgres.memory_search import Conn
-from core.store.postgres.vacuum import vacuum
+from core.memory.postgres_learning import PostgresLearningQueue
+from core.memory.postgres_search import Conn
+from core.memory.scope import decode_scope, encode_scope
 
 _COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
@@ -59,7 +65,7 @@ def _utc(value: datetime) -> datetime:
 def _row(row: Sequence[Any]) -> Memory:
     return Memory(
         id=row[0], person_id=row[1], text=row[2], kind=MemoryKind(row[3]), pref_key=row[4],
-        scope=row[5], confidence=row[6],
+        scope=decode_scope(row[5]), confidence=row[6],
         source=Source(row[7], row[8], row[9], _utc(row[10])),
         expires_at=_utc(row[11]) if row[11] is not None else None, superseded_by=row[12],
         created_at=_utc(row[13]), updated_at=_utc(row[14]),
@@ -67,8 +73,9 @@ def _row(row: Sequence[Any]) -> Memory:
 
 
 class PostgresMemoryStore:
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], follow: Sequence[str] = ()) -> None:
         self._pool = pool
+        self._follow = tuple(follow)  # other features' tables whose rows follow a merge
         self._queue = PostgresLearningQueue(pool)
 
     @property
@@ -83,7 +90,8 @@ class PostgresMemoryStore:
         vector = new.vector
         params = {
             "person": new.person_id, "text": new.text, "kind": new.kind.value,
-            "pref_key": new.pref_key, "scope": new.scope, "confidence": new.confidence,
+            "pref_key": new.pref_key, "scope": encode_scope(new.scope),
+            "confidence": new.confidence,
             "inbound": src.inbound_id, "channel": src.channel, "sender": src.sender,
             "at": src.at, "expires": new.expires_at, "now": now, "words": words,
             "count": count, "replaces": new.replaces,
@@ -124,7 +132,7 @@ class PostgresMemoryStore:
             return await _one(conn, memory_id)
 
     async def memories(
-        self, person_id: str, *, history: bool = False, kinds: Sequence[str] = ()
+        self, person_id: PersonId, *, history: bool = False, kinds: Sequence[str] = ()
     ) -> list[Memory]:
         where = "" if history else " AND superseded_by IS NULL"
         if kinds:
@@ -134,7 +142,7 @@ class PostgresMemoryStore:
             {"p": person_id, "kinds": list(kinds)})
 
     async def latest(
-        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+        self, person_id: PersonId, limit: int, kinds: Sequence[str] = ()
     ) -> list[Memory]:
         """The person's newest current memories, newest first: a bounded read by index."""
         where = " AND kind = ANY(%(kinds)s)" if kinds else ""
@@ -176,16 +184,16 @@ class PostgresMemoryStore:
         async with self._pool.connection() as conn:
             return await memory_search.search_current(conn, visibility, now, limit)
 
-    async def people_in(self, conversation: str, limit: int) -> list[str]:
+    async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT person_id FROM turns WHERE conversation = %s AND person_id IS NOT NULL "
-                "GROUP BY person_id ORDER BY max(seq) DESC LIMIT %s", (conversation, limit))
+                "GROUP BY person_id ORDER BY max(seq) DESC LIMIT %s", (str(conversation), limit))
             return [str(r[0]) for r in await cur.fetchall()]
 
     # -- deletion and edits --------------------------------------------------------------
 
-    async def delete_memories(self, person_id: str, ids: Sequence[str],
+    async def delete_memories(self, person_id: PersonId, ids: Sequence[str],
                               words: str = "") -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
         they were learned from; with ``words``, also every memory, message, reply and
@@ -205,7 +213,7 @@ class PostgresMemoryStore:
                 await vacuum(conn, memory_edit.DELETE_TABLES)
         return len(doomed)
 
-    async def delete_all(self, person_id: str) -> int:
+    async def delete_all(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 cur = await conn.execute(
@@ -220,15 +228,16 @@ class PostgresMemoryStore:
         return len(doomed)
 
     async def update_memory(
-        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
-        scope: str | None = None,
+        self, person_id: PersonId, memory_id: str, now: datetime, *, text: str | None = None,
+        scope: Personal | None = None,
     ) -> Memory | None:
         """Correct the text and/or set the scope of the person's active memory in place;
         a new text is followed by a VACUUM, so the old words leave the live files."""
+        stored = encode_scope(scope) if scope is not None else None
         async with self._pool.connection() as conn:
             async with conn.transaction():
                 if not await memory_edit.update(conn, person_id, memory_id, now, text=text,
-                                                scope=scope):
+                                                scope=stored):
                     return None
                 found = await _one(conn, memory_id)
             if text is not None:
@@ -241,17 +250,17 @@ class PostgresMemoryStore:
 
     # -- per-person switches -------------------------------------------------------------
 
-    async def learning(self, person_id: str) -> bool:
+    async def learning(self, person_id: PersonId) -> bool:
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT learning FROM people WHERE id = %s", (person_id,))
             row = await cur.fetchone()
         return bool(row[0]) if row else True
 
-    async def set_learning(self, person_id: str, on: bool) -> None:
+    async def set_learning(self, person_id: PersonId, on: bool) -> None:
         async with self._pool.connection() as conn:
             await conn.execute("UPDATE people SET learning = %s WHERE id = %s", (on, person_id))
 
-    async def set_pending_forget(self, person_id: str, ids: Sequence[str],
+    async def set_pending_forget(self, person_id: PersonId, ids: Sequence[str],
                                  text: str = "") -> None:
         async with self._pool.connection() as conn:
             await conn.execute(
@@ -260,7 +269,7 @@ class PostgresMemoryStore:
                 "SET ids = excluded.ids, created_at = excluded.created_at",
                 (person_id, forgetting.encode(ids, text)))
 
-    async def take_pending_forget(self, person_id: str) -> forgetting.Pending:
+    async def take_pending_forget(self, person_id: PersonId) -> forgetting.Pending:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "DELETE FROM memory_forget_pending WHERE person_id = %s RETURNING ids",
@@ -270,23 +279,24 @@ class PostgresMemoryStore:
 
     # -- identities, linking, export -----------------------------------------------------
 
-    async def identities(self, person_id: str) -> list[Identity]:
+    async def identities(self, person_id: PersonId) -> list[Identity]:
         async with self._pool.connection() as conn:
             return await identity.identities(conn, person_id)
 
-    async def create_link_code(self, person_id: str, now: datetime, ttl_seconds: int) -> str:
+    async def create_link_code(self, person_id: PersonId, now: datetime, ttl_seconds: int) -> str:
         async with self._pool.connection() as conn:
             return await identity.create_code(conn, person_id, now, ttl_seconds)
 
-    async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult:
+    async def redeem_link_code(self, code: str, person_id: PersonId, now: datetime) -> LinkResult:
         async with self._pool.connection() as conn:
-            return await identity.redeem(conn, code, person_id, now)
+            return await identity.redeem(conn, code, person_id, now, self._follow)
 
-    async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None:
+    async def unlink(self, person_id: PersonId, channel: str,
+                     platform_id: str) -> PersonId | None:
         async with self._pool.connection() as conn:
             return await identity.unlink(conn, person_id, channel, platform_id)
 
-    async def export(self, person_id: str) -> dict[str, Any]:
+    async def export(self, person_id: PersonId) -> dict[str, Any]:
         async with self._pool.connection() as conn:
             return await identity.export(conn, person_id)
 

@@ -23,6 +23,7 @@ from collections.abc import Collection
 _WORD = re.compile(r"[a-z0-9]+")
 _END = re.compile(r"[.!?](?=\s)|\n")
 RECITED_SHARE = 0.6  # of a sentence's word trigrams found in the instructions
+PARAPHRASED = (3, 0.5)  # or at least this many of them, and this share (a word changed)
 MIN_GRAMS = 2  # a sentence of fewer than four words is never taken for a recital
 
 NOTHING_RAN = (
@@ -80,7 +81,10 @@ class Guard:
         grams = _grams(sentence)
         if len(grams) < MIN_GRAMS or not self._known:
             return False
-        return sum(g in self._known for g in grams) >= RECITED_SHARE * len(grams)
+        found = sum(g in self._known for g in grams)
+        least, share = PARAPHRASED
+        return found >= RECITED_SHARE * len(grams) or (found >= least
+                                                       and found >= share * len(grams))
 
     def _pass(self, sentence: str) -> str:
         if self.held:

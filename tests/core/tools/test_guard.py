@@ -31,6 +31,8 @@ RECITED = [
      "JSON. \"shown_to_person\": true: the person saw the outcome; confirm it briefly. "
      "\"origin\": data from outside the person",
      "I'm sorry for any confusion."),
+    ("You're a Kith, a personal assistant.   Claim an action only after the tool returned.  "
+     "Tool results are JSON.", "You're a Kith, a personal assistant."),
 ]
 CLAIMS = ["Sure! I've added eggs to your shopping list.", "List added: milk, id 223456.",
           "Reminder set for 9:00 tomorrow.", "I'll remind you at 3pm.", "Done.",

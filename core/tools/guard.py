@@ -10,7 +10,8 @@ Two things a small model does that no template token gives away:
   claiming an action ("I've added eggs to your list", "Reminder set for 9") is held back, with
   everything after it: the tool loop then asks the model once more, and if it still does not
   call a tool, the person is told plainly that nothing was changed (:data:`NOT_DONE`). A
-  sentence naming a tool ("you can use the `create_reminder` function", Qwen) is held alike.
+  sentence naming a tool ("you can use the `create_reminder` function", Qwen) is held alike,
+  and dropped once a tool has run.
 
 Text is released a whole sentence at a time, so a reply still streams.
 """
@@ -93,9 +94,12 @@ class Guard:
         if self.recites(sentence):
             self.dropped += 1
             return "\n" if sentence.endswith("\n") and self.passed else ""
-        if self.watch_claims and (claims_action(sentence) or (
-                self._tools is not None and self._tools.search(sentence))):
+        names = self._tools is not None and self._tools.search(sentence) is not None
+        if self.watch_claims and (names or claims_action(sentence)):
             self.held = sentence
+            return ""
+        if names:  # after a tool ran: how to call one is nothing the person can use
+            self.dropped += 1
             return ""
         self.passed.append(sentence)
         return sentence

@@ -86,6 +86,9 @@ def test_telling_how_to_call_a_tool_is_held_like_a_claim() -> None:
              "`create_reminder` function with the following arguments:\n\n")
     guard = Guard(INSTRUCTIONS, watch_claims=True, tools={"create_reminder", "list_add"})
     assert through(guard, reply, 4) == "" and guard.held.startswith("To remind")
+    after = Guard(INSTRUCTIONS, watch_claims=False, tools={"create_reminder"})
+    done = "Your reminder is set. "  # after the tool ran (not watched): the rest is dropped
+    assert through(after, done + reply, 4).strip() == done.strip() and not after.held
     ordinary = Guard(INSTRUCTIONS, watch_claims=True, tools={"remember", "forget"})
     assert through(ordinary, "Don't forget your keys.", 4) == "Don't forget your keys."
 

@@ -10,12 +10,11 @@ free/busy (:class:`core.calendar.busy.BusyOnly`), never an event's words.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
-from adapters.caldav.client import CaldavCalendar, verify
 from bots.fleet import BotDefinition
 from core.calendar.agenda import NO_CALENDAR
 from core.calendar.busy import BusyOnly
@@ -26,10 +25,26 @@ from core.events import Inbound
 from core.logging import get_logger
 from core.vault import Vault, VaultError
 
+if TYPE_CHECKING:  # caldav is imported on first use: it costs kith serve's start ~0.3 s
+    from adapters.caldav.client import CaldavCalendar
+
 log = get_logger("kith.calendar")
 LINKED_TIMEOUT = 10.0  # seconds for one CalDAV request to a linked calendar
 REOPEN = ("I can't open your saved calendar password any more (my secret key changed): "
           "link it again with /calendar connect URL USERNAME in our private chat.")
+
+
+def _caldav(url: str, username: str, password: str, calendars: Sequence[str] | None,
+            timeout: float) -> CaldavCalendar:
+    from adapters.caldav.client import CaldavCalendar
+
+    return CaldavCalendar(url, username, password, calendars, timeout)
+
+
+async def _verify(url: str, username: str, password: str) -> None:
+    from adapters.caldav.client import verify
+
+    await verify(url, username, password)
 
 
 @runtime_checkable
@@ -72,7 +87,7 @@ class FleetCalendars:
     def __init__(self, fleet: Iterable[BotDefinition], links: CalendarLinks | None = None,
                  vault: Vault | None = None) -> None:
         self._owner: dict[str, CaldavCalendar] = {
-            bot.profile.name: CaldavCalendar(
+            bot.profile.name: _caldav(
                 bot.calendar.url, bot.calendar.username,
                 bot.calendar.password.get_secret_value(), bot.calendar.calendars,
                 bot.calendar.timeout)
@@ -83,7 +98,7 @@ class FleetCalendars:
         self._clients: dict[str, tuple[bytes, CaldavCalendar]] = {}  # person → (sealed, …)
         self._lock = asyncio.Lock()
         self._erasers: dict[tuple[str, str], Eraser] = {}
-        self._linker = (Linking(links, vault, verify, self._erase, self._seen,
+        self._linker = (Linking(links, vault, _verify, self._erase, self._seen,
                                 lambda bot: bot in self._owner, self._forget)
                         if links is not None and vault is not None else None)
 
@@ -123,7 +138,7 @@ class FleetCalendars:
             except VaultError:
                 log.warning("calendar_link_unreadable")
                 raise CalendarError(REOPEN) from None
-            client = CaldavCalendar(link.url, link.username, password, None, LINKED_TIMEOUT)
+            client = _caldav(link.url, link.username, password, None, LINKED_TIMEOUT)
             self._clients[person_id] = (link.sealed, client)
         if held is not None:
             await held[1].close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -114,6 +115,7 @@ class Kith:
             max_sleep=coord.REPLICATED_SCHEDULER_SLEEP if self.leases.replicated
             else MAX_SLEEP)
         self._adopting: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[object] | None = None
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
         self.supervisor = Channels(())
         self.stopping = asyncio.Event()  # set by a signal: start stops waiting, input stops
@@ -183,6 +185,9 @@ class Kith:
         if self.leases.replicated:
             self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))
         self.scheduler.start()  # after resume: due reminders queue behind what was waiting
+        # the model server's SDK (half a second to import) loads beside the running gateway,
+        # not before /healthz answers, and not in the first person's turn
+        self._warming = asyncio.create_task(asyncio.to_thread(importlib.import_module, "openai"))
 
     def _serves(self, inbound: Inbound) -> bool:
         """A held message is resumed only by a process that runs its channel."""
@@ -211,6 +216,8 @@ class Kith:
         if self._adopting is not None:
             self._adopting.cancel()
             await asyncio.gather(self._adopting, return_exceptions=True)
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
         await self.dispatcher.close(DRAIN)
         await self.supervisor.stop()
         await self.agent.wait_background()

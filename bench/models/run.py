@@ -24,6 +24,7 @@ from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Quoted, Sender, Trust
 from core.events import Origin as Came
+from core.ids import InboundId
 from core.llm import ChatModel, Completion
 from core.memory.extract import ExtractionError, parse
 from core.memory.service import MemorySettings
@@ -94,7 +95,8 @@ def _inbound(bot: str, chat: str, sender: str, n: int, text: str, now: datetime,
              forwarded: str = "") -> Inbound:
     quoted = ((Quoted(origin=Came.FORWARDED_MESSAGE, text=forwarded, author="someone"),)
               if forwarded else ())
-    return Inbound(id=f"bench:{bot}:{chat}:{n}", conversation=ConversationKey(bot, "bench", chat),
+    return Inbound(id=InboundId(f"bench:{bot}:{chat}:{n}"),
+                   conversation=ConversationKey(bot, "bench", chat),
                    sender=Sender(sender, "Jo"), text=text, trust=Trust.OWNER,
                    addressed=Addressed.DIRECT, chat=ChatKind.DIRECT, quoted=quoted,
                    received_at=now)

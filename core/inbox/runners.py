@@ -128,16 +128,15 @@ class LeasedRunner:
                    done: set[str]) -> Literal["done", "closing", "hand off"]:
         """Answer the conversation's open messages in inbox order, until none is open, the
         dispatcher shuts down, or this replica holds more than its share and the
-        conversation is behind (a pause of one sweep costs less than the backlog)."""
-        ran = False
-        while opened := await self._open(key, done):
-            if ran and self._yielding > 0 and len(opened) >= HAND_OFF_BEHIND:
+        conversation is behind (a pause of one sweep costs less than the backlog). What
+        opened while these ran is found after the lease is released (see ``work``)."""
+        opened = await self._open(key, done)
+        for ran, inbound in enumerate(opened):
+            if ran and self._yielding > 0 and len(opened) - ran >= HAND_OFF_BEHIND:
                 self._yielding -= 1
                 return "hand off"
-            inbound = opened[0]
             if not await self.process(inbound, self.leases.token()):
                 return "closing"
-            ran = True
             done.add(inbound.id)
             _pop(queue, done)
         return "done"

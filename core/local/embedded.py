@@ -24,7 +24,6 @@ from typing import Any
 
 from core import metrics
 from core.llm import ChatMessage, Completion, Delta, LLMError, Probe, Usage, decode_chunk
-from core.llm.priority import is_background
 from core.llm.types import ToolCall
 from core.llm.wire import merge_tool_calls
 from core.local import native
@@ -255,15 +254,15 @@ class EmbeddedModel:
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
         max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]:
-        async for delta in self._stream(self._params(messages, max_tokens, tools)):
+        async for delta in self._stream(self._params(messages, max_tokens, tools), False):
             yield delta
 
-    async def _stream(self, params: dict[str, Any]) -> AsyncIterator[Delta]:
+    async def _stream(self, params: dict[str, Any], background: bool) -> AsyncIterator[Delta]:
         await self.ready()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         counter = _Counter()
-        rank = BACKGROUND if is_background() else PERSON
+        rank = BACKGROUND if background else PERSON
         job = _Job(rank, next(self._seq), None, counter)
 
         def put(item: Any) -> None:
@@ -341,7 +340,7 @@ class EmbeddedModel:
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
-        tools: Sequence[dict[str, Any]] = (),
+        tools: Sequence[dict[str, Any]] = (), background: bool = False,
     ) -> Completion:
         text: list[str] = []
         finish: str | None = None
@@ -349,7 +348,7 @@ class EmbeddedModel:
         calls: tuple[ToolCall, ...] = ()
         # a JSON Schema in response_format becomes a grammar: the reply can only be valid
         async for delta in self._stream(self._params(messages, max_tokens, tools,
-                                                     response_format)):
+                                                     response_format), background):
             text.append(delta.text)
             finish = delta.finish_reason or finish
             usage = delta.usage or usage

@@ -30,11 +30,8 @@ def update(
     with db:
         db.execute("BEGIN")
         if text is not None and text != old:
-            db.execute("INSERT INTO memories_fts(memories_fts, rowid, text) "
-                       "VALUES ('delete', ?, ?)", (n, old))
             db.execute("UPDATE memories SET text = ?, updated_at = ? WHERE n = ?",
                        (text, stamp, n))
-            db.execute("INSERT INTO memories_fts(rowid, text) VALUES (?, ?)", (n, text))
             db.execute("DELETE FROM memory_vectors WHERE n = ?", (n,))
             drop_command_turns(db, person_id)  # a /memory listing may retell the old words
         if scope is not None:

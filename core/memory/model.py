@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import Pending
+from core.memory.neighbours import Adjacent
 from core.memory.scope import PRIVATE as PRIVATE
 from core.memory.scope import SHARED as SHARED
 from core.memory.scope import Group as Group
@@ -169,6 +170,11 @@ class MemoryStore(Protocol):
     async def search_current(
         self, visibility: Visibility, now: datetime, limit: int
     ) -> list[str]: ...
+    async def adjacent(
+        self, visibility: Visibility, ids: Sequence[str], now: datetime
+    ) -> dict[str, Adjacent]:
+        """Each memory's visible conversation neighbours (``core.memory.neighbours``)."""
+        ...
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None: ...
     async def unembedded(self, limit: int) -> list[tuple[str, str]]:
         """(id, text) of memories waiting for their vector, oldest first."""

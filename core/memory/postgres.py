@@ -34,6 +34,7 @@ from core.memory.model import (
     Source,
     Visibility,
 )
+from core.memory.neighbours import Adjacent
 from core.memory.postgres_learning import PostgresLearningQueue
 from core.memory.postgres_search import Conn
 from core.memory.scope import decode_scope, encode_scope
@@ -183,6 +184,12 @@ class PostgresMemoryStore:
     ) -> list[str]:
         async with self._pool.connection() as conn:
             return await memory_search.search_current(conn, visibility, now, limit)
+
+    async def adjacent(
+        self, visibility: Visibility, ids: Sequence[str], now: datetime
+    ) -> dict[str, Adjacent]:
+        async with self._pool.connection() as conn:
+            return await memory_search.adjacent(conn, visibility, ids, now)
 
     async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]:
         async with self._pool.connection() as conn:

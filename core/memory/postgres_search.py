@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
-from core.memory import lexical
+from core.memory import lexical, neighbours
 from core.memory import postgres_fulltext as fulltext
 from core.memory import terms as terms_of
 from core.memory.model import Visibility
@@ -173,3 +173,49 @@ async def search_current(
         (f"SELECT m.id FROM memories m WHERE m.expires_at > %(now)s AND {where} "
          "ORDER BY m.n DESC LIMIT %(limit)s").encode(), params)
     return [str(r[0]) for r in await cur.fetchall()]
+
+
+# each memory's nearest current memories of the same person by insertion order (the
+# memories_current index: person, n), then the asker's visibility over those neighbours
+_ADJACENT = """
+SELECT h.id, h.source_channel, h.source_at, b.id, b.source_channel, b.source_at,
+       a.id, a.source_channel, a.source_at
+FROM memories h
+LEFT JOIN LATERAL (SELECT m.id, m.source_channel, m.source_at FROM memories m
+                   WHERE m.person_id = h.person_id AND m.superseded_by IS NULL AND m.n < h.n
+                   ORDER BY m.n DESC LIMIT 1) b ON true
+LEFT JOIN LATERAL (SELECT m.id, m.source_channel, m.source_at FROM memories m
+                   WHERE m.person_id = h.person_id AND m.superseded_by IS NULL AND m.n > h.n
+                   ORDER BY m.n LIMIT 1) a ON true
+WHERE h.id = ANY(%(ids)s)"""
+
+
+async def adjacent(
+    conn: Conn, visibility: Visibility, ids: Sequence[str], now: datetime,
+    gap: timedelta = neighbours.GAP,
+) -> dict[str, neighbours.Adjacent]:
+    """Conversation neighbours (:mod:`core.memory.neighbours`), as on SQLite."""
+    where, params = visible_sql(visibility, now)
+    if not ids or where == "false":
+        return {}
+    cur = await conn.execute(_ADJACENT, {"ids": list(ids)})
+    sides: dict[str, tuple[str | None, str | None]] = {}
+    for r in await cur.fetchall():
+        pair = [str(r[i]) if r[i] is not None and neighbours.near(r[1], r[2], r[i + 1],
+                                                                   r[i + 2], gap) else None
+                for i in (3, 6)]
+        sides[str(r[0])] = (pair[0], pair[1])
+    wanted = list({i for pair in sides.values() for i in pair if i is not None})
+    if not wanted:
+        return {}
+    params["wanted"] = wanted
+    cur = await conn.execute(
+        f"SELECT m.id FROM memories m WHERE m.id = ANY(%(wanted)s) AND {where}".encode(), params)
+    seen = {str(r[0]) for r in await cur.fetchall()}
+    out: dict[str, neighbours.Adjacent] = {}
+    for memory_id, (before, after) in sides.items():
+        found = neighbours.Adjacent(before if before in seen else None,
+                                    after if after in seen else None)
+        if found.before or found.after:
+            out[memory_id] = found
+    return out

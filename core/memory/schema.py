@@ -393,5 +393,12 @@ SQLITE: tuple[Step, ...] = (
     INSERT INTO memory_unembedded(n) SELECT n FROM memories m
         WHERE NOT EXISTS (SELECT 1 FROM memory_vectors v WHERE v.n = m.n);
     """, was=13),
+    # the plain FTS5 index over every memory's text is no longer read (recall searches
+    # memory_terms, per audience): it is dropped, and with it a copy of every memory's words
+    Step("memory", 7, "drop-plain-fts", """
+    DROP TRIGGER memories_ai;
+    DROP TRIGGER memories_ad;
+    DROP TABLE memories_fts;
+    """),
 )
 

@@ -199,9 +199,9 @@ class MemoryService:
         messages = extraction_prompt(batch, known)
         for attempt in (1, 2):
             try:
-                result = await self.model.complete(
+                result = await self.model.complete(  # Kith's own work: people go first
                     messages, route_key=route_key, model=model, max_tokens=1600,
-                    response_format=RESPONSE_FORMAT,
+                    response_format=RESPONSE_FORMAT, background=True,
                 )
             except LLMError as err:
                 metrics.MEMORY_EXTRACT_FAILURES.labels(reason="llm").inc()

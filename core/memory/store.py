@@ -4,7 +4,7 @@ Lexical search is BM25 over the asker's own postings in ``memory_terms`` (FTS5, 
 behind its audience's code: see ``terms`` and ``sqlite_lexical``). Vector search is cosine
 with numpy over an in-process block per person (and per group scope), exact or IVF, built
 in the background when large (``sqlite_blocks``). Deletion is real: rows, FTS entries
-(both indexes are merged so no segment keeps the terms), vectors, then a WAL checkpoint;
+(the index is merged so no segment keeps the terms), vectors, then a WAL checkpoint;
 ``secure_delete`` zeroes the freed pages.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core.ids import ConversationKey, PersonId
-from core.memory import edits, forgetting, sqlite_lexical
+from core.memory import edits, forgetting, sqlite_lexical, sqlite_neighbours
 from core.memory import sqlite_links as links
 from core.memory.model import (
     SHARED,
@@ -31,6 +31,7 @@ from core.memory.model import (
     Personal,
     Visibility,
 )
+from core.memory.neighbours import Adjacent
 from core.memory.queue import SQLiteLearningQueue
 from core.memory.scope import encode_scope
 from core.memory.sqlite_blocks import Blocks
@@ -235,6 +236,11 @@ class SQLiteMemoryStore:
         ).fetchall()
         return [r[0] for r in rows]
 
+    async def adjacent(
+        self, visibility: Visibility, ids: Sequence[str], now: datetime
+    ) -> dict[str, Adjacent]:
+        return sqlite_neighbours.adjacent(self.db, visibility, ids, now)
+
     async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]:
         rows = self.db.execute(
             "SELECT person_id FROM turns WHERE conversation = ? AND person_id IS NOT NULL "
@@ -314,7 +320,6 @@ class SQLiteMemoryStore:
 
     def _scrub(self, db: sqlite3.Connection) -> None:
         """Merge the FTS index (dropping deleted terms) and checkpoint the WAL away."""
-        db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
         db.execute("INSERT INTO memory_terms(memory_terms) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._invalidate()

@@ -5,8 +5,9 @@ group with them (shared), or one group (a group-scoped memory). ``memory_terms``
 contentless) indexes each word of a memory prefixed by a short code of its audience, so a
 word's postings are one audience's postings: counting them, pruning to the postings budget
 and the crowded fallback cost what the asker's own memories cost, and another person's
-100k memories that use the same words are never read. BM25 is computed here from the
-asker's candidates with the asker's statistics (documents and tokens from
+100k memories that use the same words are never read. BM25 is computed (here, or summed
+by SQLite in ``sqlite_lexical`` with these weights) from the asker's candidates with the
+asker's statistics (documents and tokens from
 ``memory_term_stats``, document frequencies from the asker's postings), so another
 person's data changes neither a score nor the ranking.
 

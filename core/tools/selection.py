@@ -145,6 +145,7 @@ class Selector:
     def __init__(self, budget: int = BUDGET) -> None:
         self.budget = budget
         self._indexes: dict[tuple[str, ...], tuple[Index, dict[str, int]]] = {}
+        self._bytes: dict[tuple[str, ...], int] = {}  # each tool set's JSON size, once
         # per conversation: the tools it used lately, and the names offered last
         self._state: OrderedDict[ConversationKey,
                                  tuple[deque[str], tuple[str, ...]]] = OrderedDict()
@@ -170,8 +171,17 @@ class Selector:
         """``every`` for a turn of ``conversation`` whose message is ``text``."""
         return Selecting(every, lambda allowed: self.offer(conversation, allowed, text))
 
+    def _size(self, allowed: Registry) -> int:
+        key = tuple(allowed.tools)
+        size = self._bytes.get(key)
+        if size is None:
+            if len(self._bytes) > 64:
+                self._bytes.clear()
+            size = self._bytes[key] = schema_bytes(allowed.schemas())
+        return size
+
     def offer(self, conversation: ConversationKey, allowed: Registry, text: str) -> Registry:
-        if schema_bytes(allowed.schemas()) <= self.budget:
+        if self._size(allowed) <= self.budget:
             return allowed
         recent, previous = self._memory(conversation)
         names = self.choose(allowed, text, list(reversed(recent)), previous)

@@ -16,7 +16,6 @@ from structlog.testing import capture_logs
 
 from core import metrics
 from core.llm import ChatMessage, ToolCall
-from core.llm.priority import background
 from core.local.catalog import LocalModel
 from core.local.embedded import BACKGROUND, EmbeddedModel, template_messages
 from core.local.kv import Prefixes, Saved, common_prefix
@@ -74,10 +73,9 @@ async def test_a_follow_up_after_background_work_reads_only_its_new_tokens(
     llama = model._llama
     turn = [ChatMessage("system", PERSONA), ChatMessage("user", "Say hello.")]
     first = await model.complete(turn, route_key="p", max_tokens=8)
-    with background():  # another prompt entirely: it overwrites the KV
-        await model.complete([ChatMessage("system", EXTRACT),
-                              ChatMessage("user", "I moved to Porto.")],
-                             route_key="bg", max_tokens=8)
+    # background work on another prompt entirely: it overwrites the KV
+    await model.complete([ChatMessage("system", EXTRACT), ChatMessage("user", "I moved to Porto.")],
+                         route_key="bg", max_tokens=8, background=True)
     before, restored = llama.evaluated, llama.restored
     follow = [*turn, ChatMessage("assistant", first.text), ChatMessage("user", "Thanks.")]
     second = await model.complete(follow, route_key="p", max_tokens=8)
@@ -95,8 +93,7 @@ async def test_background_work_gives_way_while_reading_its_prompt(
     done: dict[str, float] = {}
 
     async def learn() -> None:
-        with background():
-            await model.complete(long, route_key="bg", max_tokens=4)
+        await model.complete(long, route_key="bg", max_tokens=4, background=True)
         done["background"] = time.monotonic()
 
     with capture_logs() as logs:
@@ -125,13 +122,12 @@ async def test_background_work_waits_for_a_pause_in_a_persons_calls(smollm2: Pat
         started: list[float] = []
 
         async def learn() -> None:
-            with background():
-                stream = embedded._stream(embedded._params(
-                    [ChatMessage("user", "Hello.")], 2, ()))
-                async for _ in stream:
-                    started.append(time.monotonic())
-                    break
-                await stream.aclose()
+            stream = embedded._stream(embedded._params([ChatMessage("user", "Hello.")], 2, ()),
+                                      True)
+            async for _ in stream:
+                started.append(time.monotonic())
+                break
+            await stream.aclose()
 
         await learn()
         assert started and started[0] - ended >= 1.5
@@ -145,9 +141,9 @@ async def test_closing_fails_background_work_waiting_for_a_pause(smollm2: Path) 
                              show_progress=False, seed=13, idle=300.0)
     embedded.start().result(timeout=60)
     await embedded.complete([ChatMessage("user", "Hi.")], route_key="p", max_tokens=2)
-    with background():
-        waiting = asyncio.create_task(embedded.complete([ChatMessage("user", "Hello.")],
-                                                        route_key="bg", max_tokens=2))
+    waiting = asyncio.create_task(embedded.complete([ChatMessage("user", "Hello.")],
+                                                    route_key="bg", max_tokens=2,
+                                                    background=True))
     await asyncio.sleep(0.5)  # taken, found too early, put back to wait for the pause
     started = time.monotonic()
     await embedded.aclose()

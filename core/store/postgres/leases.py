@@ -52,8 +52,9 @@ class PostgresLeases:
 
     def __init__(self, url: str, ttl: float = 30.0, pool_size: int = 4) -> None:
         self._url = url
+        # autocommit: every lease statement stands alone (no BEGIN and COMMIT around it)
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
-                                         name="kith-leases")
+                                         kwargs={"autocommit": True}, name="kith-leases")
         self.ttl = ttl
         # the presence lock's key: PRESENCE in the high half marks it as a replica's
         self.owner = (PRESENCE << 32) | secrets.randbits(31)

@@ -22,6 +22,7 @@ from core.calendar.linking import Linking
 from core.calendar.links import CalendarLinks, purpose
 from core.calendar.model import Calendar, CalendarError, Event, Linker, NewEvent, Window
 from core.events import Inbound
+from core.ids import PersonId
 from core.logging import get_logger
 from core.vault import Vault, VaultError
 
@@ -59,7 +60,7 @@ class _Linked:
     """One person's linked calendar, looked up when first used in a turn (a turn that
     does not use the calendar costs nothing)."""
 
-    def __init__(self, fleet: FleetCalendars, person_id: str) -> None:
+    def __init__(self, fleet: FleetCalendars, person_id: PersonId) -> None:
         self._fleet = fleet
         self._person = person_id
 
@@ -112,7 +113,7 @@ class FleetCalendars:
     def register_eraser(self, bot: str, channel: str, eraser: Eraser) -> None:
         self._erasers[(bot, channel)] = eraser
 
-    def reader(self, bot: str, person_id: str, *, owner: bool, group: bool
+    def reader(self, bot: str, person_id: PersonId, *, owner: bool, group: bool
                ) -> Calendar | None:
         calendar: Calendar | None = self._owner.get(bot) if owner else None
         if calendar is None and self._linker is not None:
@@ -121,7 +122,7 @@ class FleetCalendars:
             return None
         return BusyOnly(calendar) if group else calendar
 
-    async def client(self, person_id: str) -> CaldavCalendar:
+    async def client(self, person_id: PersonId) -> CaldavCalendar:
         """The person's linked calendar (its cache kept while the link is unchanged);
         CalendarError when they have none, or it cannot be opened."""
         assert self._links is not None and self._vault is not None
@@ -144,11 +145,11 @@ class FleetCalendars:
             await held[1].close()
         return client
 
-    def _seen(self, person_id: str) -> tuple[datetime | None, list[str]]:
+    def _seen(self, person_id: PersonId) -> tuple[datetime | None, list[str]]:
         held = self._clients.get(person_id)
         return (held[1].last_read, held[1].names) if held is not None else (None, [])
 
-    async def _forget(self, person_id: str) -> None:
+    async def _forget(self, person_id: PersonId) -> None:
         held = self._clients.pop(person_id, None)
         if held is not None:
             await held[1].close()

@@ -378,7 +378,9 @@ class MatrixChannel:
         refuses (in a room where Kith lacks the power to redact others' events)."""
         if self._replicated and not self.leading:
             return False
-        event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
+        event_id = inbound.platform_message_id
+        if event_id is None:  # not a message of theirs (a turn Kith started itself)
+            return False
         resp = await self.client.room_redact(inbound.conversation.chat_id, event_id,
                                              reason="it held a password")
         if isinstance(resp, RoomRedactResponse):

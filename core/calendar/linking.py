@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from core.calendar.links import ASK_FOR, SCRUBBED, Asking, CalendarLinks, Link, purpose
 from core.calendar.model import CalendarError
 from core.events import Inbound, Trust
+from core.ids import PersonId
 from core.logging import get_logger
 from core.vault import Vault
 
@@ -26,7 +27,7 @@ log = get_logger("kith.calendar")
 Verify = Callable[[str, str, str], Awaitable[None]]  # url, username, password; CalendarError
 Erase = Callable[[Inbound], Awaitable[bool]]  # True: the platform deleted the message
 # when Kith last read a person's linked calendar, and the calendars it found there
-Seen = Callable[[str], tuple[datetime | None, list[str]]]
+Seen = Callable[[PersonId], tuple[datetime | None, list[str]]]
 
 USAGE = ("Usage: /calendar connect URL USERNAME (then I ask for the password), "
          "/calendar status, /calendar disconnect, /calendar cancel ID")
@@ -69,7 +70,7 @@ class Linking:
 
     def __init__(self, links: CalendarLinks, vault: Vault, verify: Verify, erase: Erase,
                  seen: Seen, configured: Callable[[str], bool],
-                 forget: Callable[[str], Awaitable[None]],
+                 forget: Callable[[PersonId], Awaitable[None]],
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.links = links
         self.vault = vault
@@ -80,7 +81,7 @@ class Linking:
         self._forget = forget
         self._clock = clock
 
-    async def connect(self, inbound: Inbound, person_id: str, args: str) -> str:
+    async def connect(self, inbound: Inbound, person_id: PersonId, args: str) -> str:
         if inbound.is_group:
             return PRIVATE
         if inbound.trust is Trust.OWNER and self._configured(inbound.conversation.bot):
@@ -92,7 +93,7 @@ class Linking:
         problem = check_url(url)
         if problem is not None:
             return problem
-        await self.links.ask(Asking(person_id, str(inbound.conversation), url, username,
+        await self.links.ask(Asking(person_id, inbound.conversation, url, username,
                                     self._clock()))
         minutes = int(ASK_FOR.total_seconds() // 60)
         return (f"Now send me the password for {username} at {url} as your next message "
@@ -100,7 +101,7 @@ class Linking:
                 "never show it to my language model, and delete your message where the "
                 "chat lets me.")
 
-    async def answer(self, inbound: Inbound, person_id: str) -> str | None:
+    async def answer(self, inbound: Inbound, person_id: PersonId) -> str | None:
         if inbound.scheduled is not None or inbound.decision is not None:
             return None
         text = inbound.text.strip()
@@ -114,7 +115,7 @@ class Linking:
         if text == SCRUBBED:  # a resumed turn whose password was already dealt with
             return await self.status(inbound, person_id)
         asking = await self.links.asking(person_id)
-        if (asking is None or asking.conversation != str(inbound.conversation)
+        if (asking is None or asking.conversation != inbound.conversation
                 or self._clock() - asking.asked_at > ASK_FOR or not text
                 or head[0] == "/calendar"):  # connecting again, or asking how it stands
             return None
@@ -138,7 +139,7 @@ class Linking:
         return (f"Connected: I now read your calendar at {asking.url} as {asking.username} "
                 f"(try /agenda). {tail}")
 
-    async def status(self, inbound: Inbound, person_id: str) -> str:
+    async def status(self, inbound: Inbound, person_id: PersonId) -> str:
         if inbound.trust is Trust.OWNER and self._configured(inbound.conversation.bot):
             return "Your calendar is the one in my bot.toml ([calendar])."
         link = await self.links.link(person_id)
@@ -156,7 +157,7 @@ class Linking:
                 f"{_when(link.linked_at)}; {last}. /calendar disconnect deletes what I keep "
                 "of it.")
 
-    async def disconnect(self, inbound: Inbound, person_id: str) -> str:
+    async def disconnect(self, inbound: Inbound, person_id: PersonId) -> str:
         if inbound.is_group:
             return PRIVATE
         gone = await self.links.unlink(person_id)

@@ -14,19 +14,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from core.ids import ConversationKey, InboundId, PersonId
+
 ASK_FOR = timedelta(minutes=10)  # how long the next message is taken as the password
 SCRUBBED = "(a message with a password: I removed its text)"
 
 
-def purpose(person_id: str) -> str:
+def purpose(person_id: PersonId) -> str:
     """What a link's sealed password is bound to (associated data)."""
     return f"calendar:{person_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class Asking:
-    person_id: str
-    conversation: str  # the private chat where the password is expected
+    person_id: PersonId
+    conversation: ConversationKey  # the private chat where the password is expected
     url: str
     username: str
     asked_at: datetime
@@ -34,7 +36,7 @@ class Asking:
 
 @dataclass(frozen=True, slots=True)
 class Link:
-    person_id: str
+    person_id: PersonId
     url: str
     username: str
     sealed: bytes  # the password, sealed for purpose(person_id)
@@ -48,16 +50,16 @@ class CalendarLinks(Protocol):
         """Wait for this person's password (replacing an earlier asking)."""
         ...
 
-    async def asking(self, person_id: str) -> Asking | None: ...
+    async def asking(self, person_id: PersonId) -> Asking | None: ...
 
-    async def consume(self, person_id: str, inbound_id: str, link: Link | None) -> None:
+    async def consume(self, person_id: PersonId, inbound_id: InboundId, link: Link | None) -> None:
         """One transaction: the asking ends, ``link`` (if any) replaces the person's link,
         and the text of the inbox message ``inbound_id`` becomes :data:`SCRUBBED`."""
         ...
 
-    async def link(self, person_id: str) -> Link | None: ...
+    async def link(self, person_id: PersonId) -> Link | None: ...
 
-    async def unlink(self, person_id: str) -> bool:
+    async def unlink(self, person_id: PersonId) -> bool:
         """Delete the link and any asking for real (SQLite: secure_delete, the WAL
         checkpointed away); True when there was a link."""
         ...

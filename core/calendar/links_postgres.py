@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool
 from core.calendar.links import Asking, Link
 from core.calendar.links_store import scrubbed
 from core.db.vacuum import vacuum
+from core.ids import ConversationKey, InboundId, PersonId
 
 
 def _when(value: Any) -> datetime:
@@ -42,10 +43,10 @@ class PostgresCalendarLinks:
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (person_id) DO UPDATE SET "
                 "conversation = excluded.conversation, url = excluded.url, "
                 "username = excluded.username, asked_at = excluded.asked_at",
-                (asking.person_id, asking.conversation, asking.url, asking.username,
+                (asking.person_id, str(asking.conversation), asking.url, asking.username,
                  asking.asked_at))
 
-    async def asking(self, person_id: str) -> Asking | None:
+    async def asking(self, person_id: PersonId) -> Asking | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT conversation, url, username, asked_at FROM calendar_asking "
@@ -53,9 +54,10 @@ class PostgresCalendarLinks:
             row = await cur.fetchone()
         if row is None:
             return None
-        return Asking(person_id, str(row[0]), str(row[1]), str(row[2]), _when(row[3]))
+        return Asking(person_id, ConversationKey.parse(str(row[0])),  # as stored
+                      str(row[1]), str(row[2]), _when(row[3]))
 
-    async def consume(self, person_id: str, inbound_id: str, link: Link | None) -> None:
+    async def consume(self, person_id: PersonId, inbound_id: InboundId, link: Link | None) -> None:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("DELETE FROM calendar_asking WHERE person_id = %s", (person_id,))
             if link is not None:
@@ -73,7 +75,7 @@ class PostgresCalendarLinks:
                                    (scrubbed(str(row[0])), inbound_id))
         await _vacuum(self._pool, "inbox")
 
-    async def link(self, person_id: str) -> Link | None:
+    async def link(self, person_id: PersonId) -> Link | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT url, username, sealed, linked_at FROM calendar_links "
@@ -83,7 +85,7 @@ class PostgresCalendarLinks:
             return None
         return Link(person_id, str(row[0]), str(row[1]), bytes(row[2]), _when(row[3]))
 
-    async def unlink(self, person_id: str) -> bool:
+    async def unlink(self, person_id: PersonId) -> bool:
         async with self._pool.connection() as conn, conn.transaction():
             await conn.execute("DELETE FROM calendar_asking WHERE person_id = %s", (person_id,))
             cur = await conn.execute("DELETE FROM calendar_links WHERE person_id = %s",

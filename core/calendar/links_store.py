@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from core.calendar.links import SCRUBBED, Asking, Link
 from core.codec import inbound_from_json, inbound_to_json
+from core.ids import ConversationKey, InboundId, PersonId
 
 
 def scrubbed(payload: str) -> str:
@@ -29,18 +30,19 @@ class SQLiteCalendarLinks:
         self._db().execute(
             "INSERT OR REPLACE INTO calendar_asking "
             "(person_id, conversation, url, username, asked_at) VALUES (?, ?, ?, ?, ?)",
-            (asking.person_id, asking.conversation, asking.url, asking.username,
+            (asking.person_id, str(asking.conversation), asking.url, asking.username,
              asking.asked_at.timestamp()))
 
-    async def asking(self, person_id: str) -> Asking | None:
+    async def asking(self, person_id: PersonId) -> Asking | None:
         row = self._db().execute(
             "SELECT conversation, url, username, asked_at FROM calendar_asking "
             "WHERE person_id = ?", (person_id,)).fetchone()
         if row is None:
             return None
-        return Asking(person_id, str(row[0]), str(row[1]), str(row[2]), _at(row[3]))
+        return Asking(person_id, ConversationKey.parse(str(row[0])),  # as stored
+                      str(row[1]), str(row[2]), _at(row[3]))
 
-    async def consume(self, person_id: str, inbound_id: str, link: Link | None) -> None:
+    async def consume(self, person_id: PersonId, inbound_id: InboundId, link: Link | None) -> None:
         db = self._db()
         with db:
             db.execute("BEGIN IMMEDIATE")
@@ -57,7 +59,7 @@ class SQLiteCalendarLinks:
                            (scrubbed(str(row[0])), inbound_id))
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the old text leaves the WAL too
 
-    async def link(self, person_id: str) -> Link | None:
+    async def link(self, person_id: PersonId) -> Link | None:
         row = self._db().execute(
             "SELECT url, username, sealed, linked_at FROM calendar_links WHERE person_id = ?",
             (person_id,)).fetchone()
@@ -65,7 +67,7 @@ class SQLiteCalendarLinks:
             return None
         return Link(person_id, str(row[0]), str(row[1]), bytes(row[2]), _at(row[3]))
 
-    async def unlink(self, person_id: str) -> bool:
+    async def unlink(self, person_id: PersonId) -> bool:
         db = self._db()
         with db:
             db.execute("BEGIN IMMEDIATE")

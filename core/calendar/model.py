@@ -8,6 +8,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from core.events import Inbound
+from core.ids import PersonId
 
 
 class CalendarError(Exception):
@@ -77,23 +78,23 @@ class Linker(Protocol):
     """People linking their own calendars (``/calendar connect``, the password message,
     ``/calendar status`` and ``/calendar disconnect``): each answer is one reply."""
 
-    async def connect(self, inbound: Inbound, person_id: str, args: str) -> str: ...
+    async def connect(self, inbound: Inbound, person_id: PersonId, args: str) -> str: ...
 
-    async def answer(self, inbound: Inbound, person_id: str) -> str | None:
+    async def answer(self, inbound: Inbound, person_id: PersonId) -> str | None:
         """The reply when ``inbound`` is the awaited password (consumed: it never reaches
         the model), else None."""
         ...
 
-    async def status(self, inbound: Inbound, person_id: str) -> str: ...
+    async def status(self, inbound: Inbound, person_id: PersonId) -> str: ...
 
-    async def disconnect(self, inbound: Inbound, person_id: str) -> str: ...
+    async def disconnect(self, inbound: Inbound, person_id: PersonId) -> str: ...
 
 
 class Calendars(Protocol):
     """Whose calendar a turn may use: the person's own (the owner's from bot.toml, anyone's
     linked one), and in a group only as free/busy; None when none may be used."""
 
-    def reader(self, bot: str, person_id: str, *, owner: bool, group: bool
+    def reader(self, bot: str, person_id: PersonId, *, owner: bool, group: bool
                ) -> Calendar | None: ...
 
     @property

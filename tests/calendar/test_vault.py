@@ -15,6 +15,7 @@ import pytest
 
 from bots.runtime import secret_vault
 from core.calendar.links import SCRUBBED, Asking, Link
+from core.events import ConversationKey
 from core.settings import ConfigError
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
@@ -81,9 +82,9 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 async def test_links_ask_consume_and_unlink(store: Store) -> None:
     links = store.calendar_links
     assert await links.asking("p1") is None and await links.link("p1") is None
-    await links.ask(Asking("p1", "kith/test/b", "https://dav.example/", "bea", NOW))
-    assert (await links.asking("p1")) == Asking("p1", "kith/test/b", "https://dav.example/",
-                                                "bea", NOW)
+    chat = ConversationKey("kith", "test", "b")
+    await links.ask(Asking("p1", chat, "https://dav.example/", "bea", NOW))
+    assert (await links.asking("p1")) == Asking("p1", chat, "https://dav.example/", "bea", NOW)
     inbound = message("b", 2, "the-password-canary")
     await store.record_inbound(inbound)
     link = Link("p1", "https://dav.example/", "bea", b"\x00sealed\xff", NOW)

@@ -203,6 +203,7 @@ class ModelAnswer:
             await tool_context(turn, self.store), taint=prompt.taint, route_key=str(conv),
             model_name=model, max_tokens=self.limits.reply_tokens,
             acts=Acts(self.store.actions, turn.bot.approvals),
+            instructions=f"{turn.bot.persona}\n{TOOL_GUIDANCE}",  # never recited to the person
         )
 
     async def _prompt(self, turn: Turn) -> Prompt:

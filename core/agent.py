@@ -6,7 +6,7 @@ the message's media, the model's answer (:mod:`core.steps`, :mod:`core.answer`).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from core.answer import MISCONFIGURED, UNREACHABLE, Limits, ModelAnswer
 from core.calendar.model import Calendar, Calendars, Linker
@@ -17,11 +17,13 @@ from core.llm import ChatModel
 from core.media import MediaPipeline
 from core.memory.embedder import Embedder
 from core.memory.learner import Learner
+from core.memory.model import LearningWork
 from core.memory.rerank import Reranker
 from core.memory.service import MemoryService, MemorySettings
 from core.offers.service import Offers
 from core.profile import BotProfile
 from core.reply import Reply
+from core.schedule.times import resolve_zone, zone
 from core.settings import PromptSettings
 from core.steps import Commands, Linking, Media, Pairing, Proposals, Scheduled, silent
 from core.store.base import Store
@@ -78,6 +80,7 @@ class Agent:
             self.bots.get(c.bot), "timezone", None),
         ) if self.memory.settings.offers else None
         self.memory.commitments = self.offers.take if self.offers is not None else None
+        self.memory.zone_of = self._zone_of
         self.summaries = Summaries(store, model)
         self.toolbox = tools if tools is not None else {
             name: catalog.registry(bot.tools) for name, bot in self.bots.items()}
@@ -86,6 +89,13 @@ class Agent:
                                   Limits(reply_tokens, hold_for))
         self.steps: Sequence[Step] = ()
         self.calendars = calendars  # builds the route
+
+    async def _zone_of(self, work: LearningWork) -> tzinfo:
+        """The person's zone (their preference, else their bot's): what they said is dated in
+        their days when it is learned from."""
+        prefs = await self.store.preferences(work.key.person_id)
+        bot = self.bots.get(work.key.conversation.bot)
+        return zone(resolve_zone(prefs.get("timezone"), getattr(bot, "timezone", None))[0])
 
     @property
     def calendars(self) -> Calendars | None:

@@ -239,10 +239,17 @@ class Batch:
     is_group: bool = False
 
 
+def _day(at: datetime, now: datetime) -> datetime:
+    """``at`` in the zone ``now`` is given in (the person's), so its date is their day."""
+    if at.tzinfo is None or now.tzinfo is None:
+        return at
+    return at.astimezone(now.tzinfo)
+
+
 def extraction_prompt(batch: Batch, known: Sequence[Memory]) -> list[ChatMessage]:
     lines = "\n".join(f"- [{m.id}] {m.text}" for m in known) or "(none)"
     where = "a group chat" if batch.is_group else "a direct chat"
-    said = "\n".join(f"[{n}] ({m.at:%Y-%m-%d}) {m.text}"
+    said = "\n".join(f"[{n}] ({_day(m.at, batch.now):%Y-%m-%d}) {m.text}"
                      for n, m in enumerate(batch.messages, start=1))
     body = (
         f"Today is {batch.now:%Y-%m-%d (%A)}. These messages were written by "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from core import metrics
 from core.events import ConversationKey, Inbound
@@ -46,6 +46,8 @@ from core.settings import MemoryConfig
 log = get_logger("kith.memory")
 # who hears of the dated plans an extraction found (core/offers): same call, no other
 CommitmentSink = Callable[[LearningWork, Sequence[Said], Sequence[Commitment]], Awaitable[None]]
+# the person's own time zone, so "today" and "tomorrow" in what they said are their days
+ZoneOf = Callable[[LearningWork], Awaitable[tzinfo]]
 
 
 def visible(v: Visibility, memory: Memory) -> bool:
@@ -94,6 +96,7 @@ class MemoryService:
         # were on) get theirs in the background
         self.vectors = VectorFill(store, self.embedder, self.settings.embed)
         self.commitments: CommitmentSink | None = None  # set when offers are on
+        self.zone_of: ZoneOf | None = None  # None: dates are read in UTC
 
     async def visibility(self, inbound: Inbound, person: PersonId) -> Visibility:
         return await self._visibility(inbound.conversation, inbound.is_group, person)
@@ -171,7 +174,10 @@ class MemoryService:
         if not said or not self.settings.learn or not await self.store.learning(work.key.person_id):
             return 0
         known = await self._known(work, said)
-        batch = Batch(work.display_name, tuple(said), self.clock(), work.is_group)
+        now = self.clock()
+        if self.zone_of is not None:
+            now = now.astimezone(await self.zone_of(work))
+        batch = Batch(work.display_name, tuple(said), now, work.is_group)
         extraction = await self._extract(batch, known, str(work.key.conversation), model)
         if extraction is None:
             return 0

@@ -238,3 +238,12 @@ async def test_quiet_hours_set_after_an_offer_was_kept_still_hold_it(
     core.clock.now = datetime(2026, 12, 1, 11, 0, tzinfo=UTC)
     [text] = await due(core)
     assert "Shall I remind you: Pay rent" in text
+
+
+async def test_the_extraction_reads_the_persons_own_day(core: ToolCore, fake: FakeLLM) -> None:
+    """Dates in what the person said are their days: at 10:00 UTC it is already tomorrow on
+    Kiritimati (UTC+14), and "tomorrow" there is two UTC days ahead."""
+    await core.send(message("a", next(_n), "/prefs timezone Pacific/Kiritimati"))
+    await say(core, fake, "dentist tomorrow at 3", extraction())
+    prompt = fake.requests[-1].json["messages"][-1]["content"]
+    assert "Today is 2026-12-02 (Wednesday)." in prompt  # UTC says Tuesday 2026-12-01

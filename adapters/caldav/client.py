@@ -111,7 +111,12 @@ class CaldavCalendar:
             text = ical.new_event(event, uid, datetime.now(UTC))
             try:
                 await col.calendar.save_event(text, no_overwrite=True)
-            except dav_error.ConsistencyError:  # there already: this action's earlier run
+            except dav_error.ConsistencyError:  # there already (this action's earlier run)?
+                try:  # a 412 for a UID the server does not hold is a refusal, not a success
+                    await col.calendar.get_event_by_uid(uid)
+                except dav_error.NotFoundError:
+                    raise CalendarError("The calendar server refused the change; nothing was "
+                                        "changed.") from None
                 log.info("calendar_event_exists", uid=uid)
         await self._write(None, put)
 

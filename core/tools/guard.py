@@ -13,7 +13,10 @@ Two things a small model does that no template token gives away:
   sentence naming a tool ("you can use the `create_reminder` function", Qwen) is held alike,
   and dropped once a tool has run.
 
-Text is released a whole sentence at a time, so a reply still streams.
+A sentence is released word by word, four words behind, while nothing in it so far looks like a
+claim, a tool's name or the instructions' own words; from the first such sign it waits for its
+end and is judged whole. So a reply still streams; what arrived before a stream is cut is still
+judged.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ _END = re.compile(r"[.!?](?=\s)|\n")
 RECITED_SHARE = 0.6  # of a sentence's word trigrams found in the instructions
 PARAPHRASED = (3, 0.5)  # or at least this many of them, and this share (a word changed)
 MIN_GRAMS = 2  # a sentence of fewer than four words is never taken for a recital
+LAG = 4  # words of an unfinished sentence kept back as look-ahead
 
 NOTHING_RAN = (
     "No tool ran for the person's last message, so nothing has been done yet. To do what "
@@ -74,6 +78,7 @@ class Guard:
             if named else None
         self.watch_claims = watch_claims
         self._pending = ""
+        self._early = ""  # the current sentence's words already released
         self.held = ""  # from the first claimed action on: not shown (yet)
         self.passed: list[str] = []
         self.dropped = 0  # recited sentences
@@ -88,14 +93,17 @@ class Guard:
                                                        and found >= share * len(grams))
 
     def _pass(self, sentence: str) -> str:
+        """Judge the sentence whole (with its words already released); returns what of the
+        rest may be shown."""
+        whole, self._early = self._early + sentence, ""
         if self.held:
             self.held += sentence
             return ""
-        if self.recites(sentence):
+        if self.recites(whole):
             self.dropped += 1
             return "\n" if sentence.endswith("\n") and self.passed else ""
-        names = self._tools is not None and self._tools.search(sentence) is not None
-        if self.watch_claims and (names or claims_action(sentence)):
+        names = self._tools is not None and self._tools.search(whole) is not None
+        if self.watch_claims and (names or claims_action(whole)):
             self.held = sentence
             return ""
         if names:  # after a tool ran: how to call one is nothing the person can use
@@ -103,6 +111,24 @@ class Guard:
             return ""
         self.passed.append(sentence)
         return sentence
+
+    def _release_early(self) -> str:
+        """The unfinished sentence but its last :data:`LAG` words, while nothing in it so far
+        is suspect (the words held back are the look-ahead a claim or recital shows in)."""
+        seen = self._early + self._pending
+        if self.held or ((self._tools is not None and self._tools.search(seen))
+                         or (self.watch_claims and _CLAIM.search(seen))
+                         or any(g in self._known for g in _grams(seen))):
+            return ""  # judged whole at its end
+        spaces = [m.end() for m in re.finditer(r"\s+", self._pending)]
+        if len(spaces) <= LAG:
+            return ""
+        cut = spaces[-LAG - 1]
+        piece = self._pending[:cut]
+        self._pending = self._pending[cut:]
+        self._early += piece
+        self.passed.append(piece)
+        return piece
 
     def feed(self, text: str) -> str:
         """The whole sentences of ``text`` (with what came before) that may be shown."""
@@ -112,6 +138,7 @@ class Guard:
             sentence, self._pending = (self._pending[:end.end()],
                                        self._pending[end.end():])
             out.append(self._pass(sentence))
+        out.append(self._release_early())
         return "".join(out)
 
     def finish(self) -> str:

@@ -96,15 +96,20 @@ class ToolLoop:
                           watch_claims=request and not self.done and bool(self.tools.tools),
                           tools=self.known)
             self._open = False
-            async for delta in self.model.stream(
-                [*prompt, *extra], route_key=self.route_key, model=self.model_name,
-                max_tokens=self.max_tokens, tools=self.tools.schemas(),
-            ):
-                if delta.text and (text := guard.feed(shown.feed(delta.text))):
-                    yield self._show(text)
-                calls.extend(delta.tool_calls)
-                self.usage = delta.usage or self.usage
-                self.endpoint = delta.endpoint or self.endpoint
+            try:
+                async for delta in self.model.stream(
+                    [*prompt, *extra], route_key=self.route_key, model=self.model_name,
+                    max_tokens=self.max_tokens, tools=self.tools.schemas(),
+                ):
+                    if delta.text and (text := guard.feed(shown.feed(delta.text))):
+                        yield self._show(text)
+                    calls.extend(delta.tool_calls)
+                    self.usage = delta.usage or self.usage
+                    self.endpoint = delta.endpoint or self.endpoint
+            except Exception:
+                if rest := guard.finish():  # a cut stream: what arrived is still shown
+                    yield self._show(rest)
+                raise
             self.model_calls += 1
             rest, written = shown.finish()
             if rest := guard.feed(rest) + guard.finish():

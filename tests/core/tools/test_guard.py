@@ -85,10 +85,15 @@ def test_telling_how_to_call_a_tool_is_held_like_a_claim() -> None:
     reply = ("To remind the person at 19:00 to cook dinner, you can use the "
              "`create_reminder` function with the following arguments:\n\n")
     guard = Guard(INSTRUCTIONS, watch_claims=True, tools={"create_reminder", "list_add"})
-    assert through(guard, reply, 4) == "" and guard.held.startswith("To remind")
+    # the sentence streams four words behind until the tool's name shows: from there on it is
+    # held, and the words before it are all that was shown
+    shown = through(guard, reply, 4)
+    assert "create_reminder" not in shown and "you can use" not in shown
+    assert reply.startswith(shown) and guard.held.endswith("arguments:\n\n")
     after = Guard(INSTRUCTIONS, watch_claims=False, tools={"create_reminder"})
     done = "Your reminder is set. "  # after the tool ran (not watched): the rest is dropped
-    assert through(after, done + reply, 4).strip() == done.strip() and not after.held
+    shown = through(after, done + reply, 4)
+    assert shown.startswith(done) and "create_reminder" not in shown and not after.held
     ordinary = Guard(INSTRUCTIONS, watch_claims=True, tools={"remember", "forget"})
     assert through(ordinary, "Don't forget your keys.", 4) == "Don't forget your keys."
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from core import metrics
 from core.calendar.model import Calendar, Calendars
+from core.calendar.turn import for_turn
 from core.commands import PREF_KEYS, CommandContext, parse_command, run_command
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
 from core.history import ToolTrace
@@ -145,7 +146,7 @@ class Agent:
         if self.calendars is None:
             return None
         owner = inbound.trust is Trust.OWNER and not inbound.is_group
-        return self.calendars.reader(inbound.conversation.bot, owner)
+        return for_turn(self.calendars.reader(inbound.conversation.bot, owner))  # one round
 
     def boundary(self, conv: ConversationKey) -> str:
         """Marks quoted content: unguessable, and stable per conversation (KV prefix)."""

@@ -24,6 +24,11 @@ class ActionStore(Protocol):
         """The open proposals for this person in this conversation, newest first."""
         ...
 
+    async def interrupted(self, conversation: str, person_id: str) -> list[Action]:
+        """The person's approved proposals here whose run did not finish (a crash while
+        doing them): the resumed turn of their yes finishes them."""
+        ...
+
     async def made_by(self, inbound_id: str) -> list[Action]:
         """The open proposals one message's turn made, in call order (for a platform's
         controls under the reply)."""

@@ -31,9 +31,23 @@ def _compact(schema: Any, names: bool = False) -> Any:
     return schema
 
 
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``$ref``s to ``$defs`` replaced by what they name: small models read a nested object
+    better where it is used."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
 def tool_schema(tool: Tool) -> dict[str, Any]:
     """The OpenAI ``tools`` entry, from the tool's pydantic model."""
-    params = _compact(tool.args.model_json_schema())
+    generated = tool.args.model_json_schema()
+    params = _compact(_inline(generated, generated.get("$defs", {})))
     return {"type": "function", "function": {
         "name": tool.name, "description": tool.description, "parameters": params}}
 

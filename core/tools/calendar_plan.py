@@ -29,7 +29,7 @@ class WishArgs(BaseModel):
     what: str = Field(min_length=1, max_length=100)
     duration_minutes: int = Field(60, ge=15, le=480)
     preferred: Literal["morning", "afternoon", "evening", "any"] = "any"
-    times: int = Field(1, ge=1, le=7, description="blocks on different days")
+    times: int = Field(1, ge=1, le=7, description="on different days")
 
 
 class PlanWeekArgs(BaseModel):
@@ -101,7 +101,9 @@ async def plan_week(ctx: ToolContext, week: PlannedWeek) -> ToolResult:
     for index, block in enumerate(week.blocks):
         uid = uid_for(ctx.idempotency_key, index)  # created once however often run
         try:
-            await calendar.create(NewEvent(block.title, block.start, block.end), uid, tz)
+            # in the person's zone (the recorded times carry only an offset): TZID=their zone
+            event = NewEvent(block.title, block.start.astimezone(tz), block.end.astimezone(tz))
+            await calendar.create(event, uid, tz)
         except CalendarError as err:
             raise ToolError(f"{err} ({index} of {len(week.blocks)} blocks were added)"
                             ) from None
@@ -113,7 +115,7 @@ async def plan_week(ctx: ToolContext, week: PlannedWeek) -> ToolResult:
 
 
 PLAN_WEEK = Tool(
-    "plan_week", "Plan the person's week: time blocks for what they want to do, placed in "
-    "free calendar time, proposed for their yes", PlanWeekArgs, plan_week,
+    "plan_week", "Plan their week: blocks for what they want to do, in free time; they "
+    "approve", PlanWeekArgs, plan_week,
     Policy(Who.OWNER, side_effects=True, idempotent=True, asks=True),
     Prepare(PlannedWeek, make_plan, describe))

@@ -27,11 +27,13 @@ PLAN = [
 
 
 def kiths(radicale: Radicale, owner: tuple[str, str]) -> list[tuple[str, str]]:
-    """(UID, summary) of every event Kith made, as another client sees them."""
+    """(UID, summary) of every event Kith made, as another client sees them; each in the
+    person's zone."""
     found = []
     for obj in radicale.calendar(*owner).events():
         for event in icalendar.Calendar.from_ical(obj.data).walk("VEVENT"):
             if str(event["UID"]).startswith("kith-"):
+                assert event["DTSTART"].params["TZID"] == "Europe/Lisbon"
                 found.append((str(event["UID"]), str(event["SUMMARY"])))
     return sorted(found)
 

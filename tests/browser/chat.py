@@ -10,7 +10,7 @@ def open_chat(page: Page, base: str, query: str = "") -> None:
     page.wait_for_selector("#log .empty, #log .msg")
 
 
-def send(page: Page, text: str, timeout: float = 20_000) -> Locator:
+def send(page: Page, text: str, timeout: float = 60_000) -> Locator:
     """Send ``text`` with the keyboard; returns the reply's bubble once it is complete."""
     before = page.locator("#log .msg.assistant, #log .msg.failed").count()
     page.locator("#text").fill(text)

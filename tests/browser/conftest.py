@@ -89,6 +89,8 @@ def kith(tmp_path_factory: pytest.TempPathFactory, llm: tuple[FakeLLM, str]) -> 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1180, "height": 780})
+    # Generous bounds: CI runs two workers beside real servers on two cores.
+    context.set_default_timeout(60_000)
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda err: errors.append(str(err)))

@@ -66,7 +66,7 @@ def answered(page: Page, before: int) -> str:
     page.wait_for_function(
         "n => document.querySelectorAll('#log .msg.assistant').length > n"
         " && document.getElementById('log').getAttribute('aria-busy') === 'false'",
-        arg=before, timeout=20_000)
+        arg=before, timeout=60_000)
     return page.locator("#log .msg.assistant").last.inner_text()
 
 

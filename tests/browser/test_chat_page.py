@@ -91,6 +91,7 @@ def test_on_a_phone_the_input_and_the_last_message_are_visible(
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True, device_scale_factor=2)
+    context.set_default_timeout(60_000)
     page = context.new_page()
     try:
         open_chat(page, kith.base)

@@ -31,7 +31,7 @@ def test_a_reply_that_completes_after_a_dropped_connection_shows_without_a_reloa
             page.locator("#text").press("Enter")
             wait_for(lambda: fake.chat_requests, 20, "the turn never reached the model")
             kill_9(first)
-        page.wait_for_selector("#status[data-state='offline']", timeout=20_000)
+        page.wait_for_selector("#status[data-state='offline']", timeout=60_000)
         shot(page, artefacts, "6-connection-lost")
         fake.ttft = 0.0
         with serving(tmp_path, url, port):

@@ -61,7 +61,7 @@ def _ms(since: float) -> float:
 
 async def reads(server: Radicale, user: str, password: str, url: str, turns: int
                 ) -> list[list[object]]:
-    cal = CaldavCalendar(server.url, user, password)
+    cal = CaldavCalendar(server.url, user, password, timeout=60)  # a cold read is long
     rows: list[list[object]] = []
     before, t0 = server.requests(user), time.perf_counter()
     await agenda_text(OneRound(cal), "week", NOW, LISBON)
@@ -108,7 +108,7 @@ async def reads(server: Radicale, user: str, password: str, url: str, turns: int
 async def turns(server: Radicale, user: str, password: str, count: int) -> list[list[object]]:
     """Whole turns through a real core (SQLite, agent, tool loop) with an instant model."""
     fake = FakeLLM(strict=True)
-    cal = CaldavCalendar(server.url, user, password)
+    cal = CaldavCalendar(server.url, user, password, timeout=60)
     rows: list[list[object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         async with running_fake_llm(fake):

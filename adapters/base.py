@@ -25,7 +25,7 @@ from core.profile import BotProfile
 from core.relay import LocalRelay, ReplyRelay
 from core.reply import Reply
 from core.settings import Settings
-from core.store.base import Store
+from core.store.base import ChannelReader, PersonControls
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -63,7 +63,10 @@ class ChannelContext:
     bot: BotProfile
     channel: str
     settings: Settings
-    store: Store  # read access (history for web chat, state) — writes go through submit
+    store: ChannelReader  # read access (history for web chat, state): writes go through submit
+    # the person's own controls, for the page that shows and changes what Kith knows about
+    # them (adapters/web_me.py): the one write a channel makes besides submit
+    controls: PersonControls
     submit: Callable[[Inbound], Awaitable[bool]]
     state_dir: Path  # <data_dir>/<bot>/<channel>, created by the fleet
     # One consumer per bot and channel across replicas: a polling or sync loop runs only

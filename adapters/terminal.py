@@ -18,6 +18,7 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.ids import InboundId
 from core.reply import Reply
 
 PROMPT = "Do this?"  # under a proposed action; the next line typed answers it
@@ -31,7 +32,7 @@ class TerminalConfig(ChannelConfig):
 def to_inbound(bot: str, session: str, number: int, text: str) -> Inbound:
     own, unsure = attribution.split(text)  # a pasted forward is not theirs
     return Inbound(
-        id=f"terminal:{bot}:{session}:{number}",
+        id=InboundId(f"terminal:{bot}:{session}:{number}"),
         conversation=ConversationKey(bot, "terminal", session),
         sender=OWNER,
         text=own,
@@ -55,7 +56,7 @@ class Terminal:
     async def stop(self) -> None:
         return None
 
-    def expect(self, inbound_id: str) -> asyncio.Future[ReplyStatus]:
+    def expect(self, inbound_id: InboundId) -> asyncio.Future[ReplyStatus]:
         future: asyncio.Future[ReplyStatus] = asyncio.get_running_loop().create_future()
         self.finished[inbound_id] = future
         return future

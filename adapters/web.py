@@ -32,6 +32,7 @@ from adapters.web_me import KnowledgePage
 from adapters.web_stream import StreamCut, follow
 from adapters.webauth import matches, set_token_cookie, token_ok
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
+from core.ids import InboundId
 from core.logging import get_logger
 from core.relay import AlreadySubscribed, ReplyStream, Subscription
 from core.reply import Reply
@@ -48,6 +49,17 @@ OWNER = Sender(platform_id="owner", display_name="You", namespace="local")
 
 class WebConfig(ChannelConfig):
     title: str = Field("Kith", max_length=80)
+
+
+def message_id_of(bot: str, session: str, client_id: str) -> InboundId:
+    """The page names its message (session and client id): the inbound id is made here."""
+    return InboundId(f"web:{bot}:{session}:{client_id}")
+
+
+def client_id_of(bot: str, session: str, inbound_id: InboundId) -> str:
+    """The page's own id of a stored turn's message (its transcript shows it): the inverse
+    of :func:`message_id_of`, since a turn keeps only the inbound id."""
+    return inbound_id.removeprefix(f"web:{bot}:{session}:")
 
 
 def to_inbound(bot: str, body: object) -> Inbound | str:
@@ -70,7 +82,7 @@ def to_inbound(bot: str, body: object) -> Inbound | str:
         return decision
     own, unsure = attribution.split(text.strip())  # a pasted forward is not theirs
     return Inbound(
-        id=f"web:{bot}:{session}:{client_id}",
+        id=message_id_of(bot, session, client_id),
         conversation=ConversationKey(bot, "web", session),
         sender=OWNER,
         text=own,
@@ -154,11 +166,11 @@ class WebChat:
         if not _SESSION.match(session):
             return JSONResponse({"error": "session is missing or malformed"}, status_code=400)
         key = ConversationKey(self.ctx.bot.name, "web", session)
-        prefix = f"web:{self.ctx.bot.name}:{session}:"
         turns = await self.ctx.store.transcript(key, 200)
         return JSONResponse([
             {"role": t.role, "text": t.text, "at": t.created_at.isoformat(),
-             "command": t.command, "id": t.inbound_id.removeprefix(prefix)} for t in turns
+             "command": t.command, "id": client_id_of(self.ctx.bot.name, session, t.inbound_id)}
+            for t in turns
         ], headers={"cache-control": "no-store"})
 
     async def reply(self, request: Request) -> Response:
@@ -182,7 +194,7 @@ class WebChat:
             wait = min(MAX_WAIT, max(0.0, float(request.query_params.get("wait", "25"))))
         except ValueError:
             return JSONResponse({"error": "wait must be a number of seconds"}, status_code=400)
-        message_id = f"web:{self.ctx.bot.name}:{session}:{client_id}"
+        message_id = message_id_of(self.ctx.bot.name, session, client_id)
         deadline = asyncio.get_running_loop().time() + wait
         while True:
             state = await self.ctx.store.delivery(message_id)

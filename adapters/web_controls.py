@@ -47,7 +47,7 @@ def proposals_route(ctx: ChannelContext, owner: Sender,
             return JSONResponse({"error": "session is missing or malformed"}, status_code=400)
         person = await ctx.store.person_for(owner.identity_space("web"), owner)
         key = ConversationKey(ctx.bot.name, "web", session)
-        waiting = await ctx.store.actions.proposals(str(key), person)
+        waiting = await ctx.store.actions.proposals(key, person)
         now = datetime.now(UTC)  # an expired proposal is answered by nothing: not shown
         return JSONResponse([{"action": a.id, "summary": a.summary, "reason": a.reason}
                              for a in reversed(waiting) if a.expires_at > now],

@@ -23,13 +23,14 @@ from adapters.base import ChannelContext
 from core import controls
 from core.commands import PREF_KEYS
 from core.events import Sender
-from core.memory.model import GROUP_PREFIX
+from core.ids import PersonId
+from core.memory.scope import Group, encode_scope, scope_name
 from core.schedule.times import say_local
 from core.tools.reminders import describe_rule
 
 CONFIRM_ALL = "forget everything"
 Refuse = Callable[[Request], Response | None]
-Handler = Callable[[Request, str], Awaitable[Response]]
+Handler = Callable[[Request, PersonId], Awaitable[Response]]
 
 
 class EditBody(BaseModel):
@@ -60,11 +61,11 @@ def _error(message: str, status: int = 400) -> JSONResponse:
 def knowledge_json(k: controls.Knowledge, me: tuple[str, str], now: datetime) -> dict[str, Any]:
     """The page's view of :class:`controls.Knowledge` (pure)."""
     def memory(known: controls.Known) -> dict[str, Any]:
-        m, group = known.memory, known.memory.scope.startswith(GROUP_PREFIX)
+        m = known.memory
         return {
             "id": m.id, "text": m.text, "kind": m.kind.value, "pref_key": m.pref_key,
-            "scope": "group" if group else m.scope,
-            "group": m.scope.removeprefix(GROUP_PREFIX) if group else None,
+            "scope": scope_name(m.scope),
+            "group": str(m.scope.conversation) if isinstance(m.scope, Group) else None,
             "expires_at": m.expires_at.isoformat() if m.expires_at else None,
             "confidence": m.confidence,
             "source": {"message": m.source.inbound_id, "channel": m.source.channel,
@@ -146,14 +147,14 @@ class KnowledgePage:
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def knowledge(self, request: Request, person: str) -> Response:
+    async def knowledge(self, request: Request, person: PersonId) -> Response:
         now = datetime.now(UTC)
-        known = await controls.knowledge(self.ctx.store, person, now)
+        known = await controls.knowledge(self.ctx.controls, person, now)
         me = (self.space, self.owner.platform_id)
         return JSONResponse(knowledge_json(known, me, now), headers={"cache-control": "no-store"})
 
-    async def export(self, request: Request, person: str) -> Response:
-        data = await controls.export(self.ctx.store, person)
+    async def export(self, request: Request, person: PersonId) -> Response:
+        data = await controls.export(self.ctx.controls, person)
         return Response(
             json.dumps(data, ensure_ascii=False, indent=1), media_type="application/json",
             headers={"content-disposition": 'attachment; filename="kith-export.json"',
@@ -162,68 +163,70 @@ class KnowledgePage:
 
     # -- changes -----------------------------------------------------------------------------
 
-    async def forget(self, request: Request, person: str) -> Response:
+    async def forget(self, request: Request, person: PersonId) -> Response:
         memory_id = request.path_params["memory_id"]
-        count = await controls.forget_memories(self.ctx.store, person, [memory_id])
+        count = await controls.forget_memories(self.ctx.controls, person, [memory_id])
         return JSONResponse({"forgotten": count}) if count else _error("no such memory", 404)
 
-    async def edit(self, request: Request, person: str) -> Response:
+    async def edit(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, EditBody)
         if isinstance(body, str):
             return _error(body)
         try:
-            changed = await controls.edit_memory(self.ctx.store, person,
+            changed = await controls.edit_memory(self.ctx.controls, person,
                                                  request.path_params["memory_id"], body.text,
                                                  datetime.now(UTC))
         except controls.ControlError as err:
             return _error(str(err))
         return JSONResponse({"text": changed.text}) if changed else _error("no such memory", 404)
 
-    async def private(self, request: Request, person: str) -> Response:
-        changed = await controls.make_private(self.ctx.store, person,
+    async def private(self, request: Request, person: PersonId) -> Response:
+        changed = await controls.make_private(self.ctx.controls, person,
                                               request.path_params["memory_id"], datetime.now(UTC))
-        return JSONResponse({"scope": changed.scope}) if changed else _error("no such memory", 404)
+        if changed is None:
+            return _error("no such memory", 404)
+        return JSONResponse({"scope": encode_scope(changed.scope)})
 
-    async def cancel_reminder(self, request: Request, person: str) -> Response:
-        gone = await controls.cancel_reminder(self.ctx.store, person,
+    async def cancel_reminder(self, request: Request, person: PersonId) -> Response:
+        gone = await controls.cancel_reminder(self.ctx.controls, person,
                                               request.path_params["schedule_id"])
         return JSONResponse({"cancelled": gone.id}) if gone else _error("no such reminder", 404)
 
-    async def clear_pref(self, request: Request, person: str) -> Response:
+    async def clear_pref(self, request: Request, person: PersonId) -> Response:
         key = request.path_params["key"]
         if key not in PREF_KEYS:
             return _error(f"unknown preference {key!r}")
-        await self.ctx.store.set_preference(person, key, None)  # what /prefs KEY - does
+        await self.ctx.controls.set_preference(person, key, None)  # what /prefs KEY - does
         return JSONResponse({"cleared": key})
 
-    async def unlink(self, request: Request, person: str) -> Response:
+    async def unlink(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, UnlinkBody)
         if isinstance(body, str):
             return _error(body)
-        identities = await self.ctx.store.memories.identities(person)
+        identities = await self.ctx.controls.memories.identities(person)
         mine = {(i.channel, i.platform_id) for i in identities}
         if (body.channel, body.platform_id) not in mine:
             return _error("no such linked account", 404)
         if (body.channel, body.platform_id) == (self.space, self.owner.platform_id):
             return _error("this is the account you are using; unlink the other one")
-        new_person = await self.ctx.store.memories.unlink(person, body.channel, body.platform_id)
+        new_person = await self.ctx.controls.memories.unlink(person, body.channel, body.platform_id)
         if new_person is None:
             return _error("that account is not linked to another", 404)
         return JSONResponse({"unlinked": body.channel})
 
-    async def learning(self, request: Request, person: str) -> Response:
+    async def learning(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, LearningBody)
         if isinstance(body, str):
             return _error(body)
-        await controls.set_learning(self.ctx.store, person, body.on)
+        await controls.set_learning(self.ctx.controls, person, body.on)
         return JSONResponse({"learning": body.on})
 
-    async def forget_everything(self, request: Request, person: str) -> Response:
+    async def forget_everything(self, request: Request, person: PersonId) -> Response:
         body = await self.body(request, ConfirmBody)
         if isinstance(body, str):
             return _error(body)
         if body.confirm.strip().lower() != CONFIRM_ALL:
             return _error(f"confirm must be {CONFIRM_ALL!r}")
-        gone = await controls.forget_everything(self.ctx.store, person)
+        gone = await controls.forget_everything(self.ctx.controls, person)
         return JSONResponse({"forgotten": gone.memories, "list_items": gone.list_items,
                              "reminders": gone.schedules})

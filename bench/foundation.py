@@ -42,7 +42,7 @@ async def _converse(client: httpx.AsyncClient, base: str, stop_at: float, model_
     n = 0
     if interval is not None:  # open loop: spread the conversations' first messages evenly
         await asyncio.sleep(random.uniform(0, interval))
-    while time.monotonic() < stop_at:
+    while n == 0 or time.monotonic() < stop_at:  # at least one message (the warm-up's)
         n += 1
         started = time.monotonic()
         async with client.stream("POST", f"{base}/chat/kith/send",
@@ -64,7 +64,7 @@ async def _load(base: str, conversations: int, seconds: float, model_delay: floa
     # connections spends more CPU on its own bookkeeping than Kith spends on a message
     clients = [httpx.AsyncClient(timeout=120) for _ in range(conversations)]
     try:
-        # warm-up: one message per conversation, not measured
+        # warm-up: one message per conversation, not measured (connections, first-use work)
         await asyncio.gather(*(_converse(c, base, 0, model_delay, [], None) for c in clients))
         meter.start()
         started = time.monotonic()

@@ -57,6 +57,10 @@ def kith_serve(llm_url: str, bot_toml: str = "[channels.web]\n", **env: str) -> 
             "KITH_LLM__BASE_URLS": llm_url, "KITH_LLM__MODEL": "llama-test",
             "KITH_GATEWAY__PORT": str(port), "KITH_LOG_LEVEL": "WARNING",
             "KITH_CONCURRENCY": "2000", "KITH_MEMORY__LEARN": "false",
+            # every load generator connects from 127.0.0.1: the per-client cap (64) would
+            # close the connections of the runs with 100 and 1000 conversations
+            "KITH_GATEWAY__MAX_CONNECTIONS_PER_CLIENT": "4000",
+            "KITH_GATEWAY__MAX_CONNECTIONS": "4000",
             "PYTHONPATH": str(REPO), **env,
         })
         # KITH_BENCH_SERVER_LOG=FILE keeps the servers' logs (default: dropped)
@@ -66,7 +70,7 @@ def kith_serve(llm_url: str, bot_toml: str = "[channels.web]\n", **env: str) -> 
                                 cwd=root, stderr=log)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a busy shared box starts slowly
             while True:
                 try:
                     if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ REPLY = ("Sure. Here is a **short** answer with about forty words in it, streame
          "then edits it in place as more text arrives, at most once per edit interval.")
 WORDS = len(REPLY.split())
 SECRET = "bench-secret-0123456789"
+# a public URL is set (the webhook's), so serve wants a strong web token (webhooks need none)
+WEB_TOKEN = secrets.token_urlsafe(32)
 FIRST_CHAT = 50_000
 
 
@@ -113,7 +116,7 @@ async def converse(client: httpx.AsyncClient, hook: str, fake: FakeBotAPI, chat:
                    changed: dict[int, asyncio.Event], think: float) -> None:
     n = 0
     event = changed.setdefault(chat, asyncio.Event())
-    while time.monotonic() < stop_at:
+    while n == 0 or time.monotonic() < stop_at:  # at least one message (the warm-up's)
         n += 1
         started = time.monotonic()
         await post_update(client, hook, update(chat, n, next(ids)))
@@ -184,7 +187,6 @@ async def burst_load(base: str, fake: FakeBotAPI, run: Burst, meter: ProcessMete
     full = REPLY.replace("**", "")
     ids = iter(range(1, 10**9))
     chats = [FIRST_CHAT + i for i in range(run.chats)]
-    before = len(fake.calls)
     limits = httpx.Limits(max_connections=40)  # Telegram's default webhook max_connections
     async with httpx.AsyncClient(timeout=300, limits=limits) as client:
         async def chat(c: int) -> None:
@@ -194,6 +196,12 @@ async def burst_load(base: str, fake: FakeBotAPI, run: Burst, meter: ProcessMete
         def complete() -> list[Sent]:
             return [s for c in chats for s in fake.by_chat.get(c, []) if s.text == full]
 
+        # warm-up, not measured: one message in a chat of its own, answered in full
+        warm = FIRST_CHAT + run.chats
+        await post_update(client, hook, update(warm, 1, next(ids)))
+        while not any(s.text == full for s in fake.by_chat.get(warm, [])):
+            await asyncio.sleep(0.05)
+        before = len(fake.calls)
         meter.start()
         started = time.monotonic()
         await asyncio.gather(*(chat(c) for c in chats))
@@ -221,11 +229,12 @@ def measure_burst(chats: int = 200, per_chat: int = 10, ttft: float = 0.3,
     run = Burst(chats, per_chat, global_rate=30.0)
     fake = FakeBotAPI()
     with fake_bot_api(fake) as api, fake_llm(ttft, itl, REPLY) as llm:
-        owners = ", ".join(str(FIRST_CHAT + i) for i in range(chats))
+        owners = ", ".join(str(FIRST_CHAT + i) for i in range(chats + 1))  # + the warm-up
         toml = (f'[channels.telegram]\ntoken_env = "TG_BENCH_TOKEN"\nmode = "webhook"\n'
                 f'api_base_url = "{api}"\nwebhook_secret_env = "TG_BENCH_SECRET"\n'
                 f'public_url = "https://kith.example"\nowners = [{owners}]\n')
         with kith_serve(llm, toml, TG_BENCH_TOKEN=TOKEN, TG_BENCH_SECRET=SECRET,
+                        KITH_GATEWAY__WEBCHAT_TOKEN=WEB_TOKEN,
                         KITH_LLM__MAX_REPLY_TOKENS="256", KITH_CONCURRENCY="64") as (
                             base, proc, _):
             meter = ProcessMeter(proc.pid)
@@ -257,6 +266,7 @@ def measure(label: str, conversations: int, seconds: float, ttft: float, itl: fl
     with fake_bot_api(fake) as api, fake_llm(ttft, itl, REPLY) as llm:
         toml = bot_toml(api, conversations, edit_interval, global_rate)
         with kith_serve(llm, toml, TG_BENCH_TOKEN=TOKEN, TG_BENCH_SECRET=SECRET,
+                        KITH_GATEWAY__WEBCHAT_TOKEN=WEB_TOKEN,
                         KITH_LLM__MAX_REPLY_TOKENS="256") as (base, proc, _):
             meter = ProcessMeter(proc.pid)
             asyncio.run(load(base, fake, run, seconds, ttft, delay, meter, think))

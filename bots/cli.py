@@ -147,7 +147,9 @@ async def _migrate(settings: Settings) -> int:
 
 async def _check(settings: Settings, fleet: list[BotDefinition]) -> int:
     from bots.reach import mcp_lines, web_line
+    from bots.runtime import secret_vault
 
+    secret_vault(settings)  # a secret key file others may read stops here too (exit 2)
     for bot in fleet:
         print(f"bot {bot.profile.name}: channels {', '.join(bot.channels)} — ok")
     if (learning := learning_line(settings.data_dir / preflight.DB_NAME)) is not None:

@@ -8,10 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from adapters.mcp.server import CONNECT_TIMEOUT, Connection
-from adapters.webfetch.fetch import Fetcher
-from adapters.webfetch.web import WebAccess
 from bots.fleet import BotDefinition
 from core.logging import register_secrets
 from core.settings import Settings
@@ -19,16 +17,26 @@ from core.tools import web
 from core.tools.base import Tool
 from core.tools.catalog import Toolbox
 
+if TYPE_CHECKING:
+    from adapters.mcp.server import Connection
+    from adapters.webfetch.web import WebAccess
+
 NO_SEARCH = ("web: off — set KITH_WEB__SEARCH_URL to your SearXNG (e.g. http://127.0.0.1:8888, "
              "with json in search.formats of its settings.yml) to offer web_search and "
              "read_page")
 
 
 class Reach:
+    """The MCP SDK and the page extractor are imported only by a fleet that uses them: they
+    cost ``kith serve`` a second of its start (``python -m bench.startup``)."""
+
     def __init__(self, settings: Settings, fleet: Sequence[BotDefinition]) -> None:
         self.toolbox = Toolbox({bot.profile.name: bot.profile.tools for bot in fleet})
         self.web: WebAccess | None = None
         if settings.web.search_url:
+            from adapters.webfetch.fetch import Fetcher
+            from adapters.webfetch.web import WebAccess
+
             fetcher = Fetcher(allow_hosts=frozenset(settings.web.allow_hosts))
             self.web = WebAccess(settings.web.search_url, fetcher)
             for bot in fleet:
@@ -36,6 +44,8 @@ class Reach:
         self.servers: list[Connection] = []
         for bot in fleet:
             for name, config in bot.mcp.items():
+                from adapters.mcp.server import Connection
+
                 register_secrets(config.secrets())
                 self.servers.append(Connection(name, config, self._publisher(bot.profile.name)))
 
@@ -44,11 +54,15 @@ class Reach:
             self.toolbox.set(bot, f"mcp:{server}", tools)
         return publish
 
-    async def start(self, wait: float = CONNECT_TIMEOUT) -> None:
-        """Start every MCP server; wait at most ``wait`` seconds for their first listing."""
+    async def start(self, wait: float | None = None) -> None:
+        """Start every MCP server; wait at most ``wait`` seconds (default: their connect
+        timeout) for their first listing."""
         for server in self.servers:
             server.start()
         if self.servers:
+            from adapters.mcp.server import CONNECT_TIMEOUT
+
+            wait = CONNECT_TIMEOUT if wait is None else wait
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     asyncio.gather(*(s.listed.wait() for s in self.servers)), wait)
@@ -70,6 +84,8 @@ def web_line(settings: Settings) -> str:
 
 async def mcp_lines(fleet: Sequence[BotDefinition]) -> list[str]:
     """What ``kith check`` says about each bot's MCP servers: started, and their tools."""
+    from adapters.mcp.server import CONNECT_TIMEOUT, Connection
+
     checks = [(bot.profile.name, Connection(name, config, lambda _s, _t: None))
               for bot in fleet for name, config in bot.mcp.items()]
     for _bot, server in checks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 from collections.abc import Iterable
 from urllib.parse import urlsplit
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 from adapters.base import ChannelContext, ChannelRuntime
 from bots import coordination as coord
 from bots import preflight
-from bots.calendars import FleetCalendars
+from bots.calendars import Eraser, FleetCalendars
 from bots.fleet import BotDefinition
 from bots.reach import Reach
 from bots.registry import channel_spec
@@ -30,6 +31,7 @@ from core.schedule.scheduler import MAX_SLEEP, Scheduler
 from core.settings import ConfigError, Settings, secret_values
 from core.store.base import Store
 from core.store.sqlite import SQLiteStore
+from core.vault import KEY_FILE, KeyProblem, Vault
 
 log = get_logger("kith.runtime")
 START_WAIT = 10.0  # seconds start waits for every channel's first try (a healthy fleet is up)
@@ -54,6 +56,15 @@ def local_embedder(settings: Settings) -> LocalMiniLM | None:
     try:
         return LocalMiniLM()
     except LocalEmbedderMissing as err:
+        raise ConfigError(str(err)) from None
+
+
+def secret_vault(settings: Settings) -> Vault:
+    """People's secrets' vault: KITH_SECRET_KEY, else the key file beside the data."""
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    try:
+        return Vault(key, settings.data_dir / KEY_FILE)
+    except KeyProblem as err:
         raise ConfigError(str(err)) from None
 
 
@@ -85,7 +96,7 @@ class Kith:
             if settings.llm.rerank_model else None
         )
         embedder = local_embedder(settings)
-        self.calendars = FleetCalendars(fleet)
+        self.calendars = FleetCalendars(fleet, self.store.calendar_links, secret_vault(settings))
         self.reach = Reach(settings, fleet)  # web and MCP tools
         self.agent = Agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
@@ -94,7 +105,7 @@ class Kith:
             memory=MemorySettings.of(
                 settings.memory, embed=settings.llm.embed_model is not None or bool(embedder)),
             reranker=self.reranker, embedder=embedder,
-            media=self.media, calendars=self.calendars or None, tools=self.reach.toolbox,
+            media=self.media, calendars=self.calendars, tools=self.reach.toolbox,
         )
         self.leases = self.coordination.leases
         self.dispatcher = Dispatcher(self.store, self.agent, settings.concurrency,
@@ -104,6 +115,7 @@ class Kith:
             max_sleep=coord.REPLICATED_SCHEDULER_SLEEP if self.leases.replicated
             else MAX_SLEEP)
         self._adopting: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[object] | None = None
         self.channels: dict[tuple[str, str], ChannelRuntime] = {}
         self.supervisor = Channels(())
         self.stopping = asyncio.Event()  # set by a signal: start stops waiting, input stops
@@ -132,6 +144,7 @@ class Kith:
                 os.chmod(state_dir.parent, 0o700)  # data/<bot>, made by mkdir's parents=True
                 ctx = ChannelContext(
                     bot=bot.profile, channel=name, settings=self.settings, store=self.store,
+                    controls=self.store,
                     submit=self.dispatcher.submit, state_dir=state_dir,
                     leadership=self.coordination.leadership, relay=self.coordination.relay,
                     shared_state=self.coordination.state_for(f"{name}/{bot.profile.name}"),
@@ -142,6 +155,8 @@ class Kith:
                 self.dispatcher.register(bot.profile.name, name, runtime)
                 if isinstance(runtime, MediaSource):
                     self.media.register(bot.profile.name, name, runtime)
+                if isinstance(runtime, Eraser):  # deletes a message holding a password
+                    self.calendars.register_eraser(bot.profile.name, name, runtime)
 
     async def start(self) -> None:
         self.settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -170,6 +185,9 @@ class Kith:
         if self.leases.replicated:
             self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))
         self.scheduler.start()  # after resume: due reminders queue behind what was waiting
+        # the model server's SDK (half a second to import) loads beside the running gateway,
+        # not before /healthz answers, and not in the first person's turn
+        self._warming = asyncio.create_task(asyncio.to_thread(importlib.import_module, "openai"))
 
     def _serves(self, inbound: Inbound) -> bool:
         """A held message is resumed only by a process that runs its channel."""
@@ -198,6 +216,8 @@ class Kith:
         if self._adopting is not None:
             self._adopting.cancel()
             await asyncio.gather(self._adopting, return_exceptions=True)
+        if self._warming is not None:
+            await asyncio.gather(self._warming, return_exceptions=True)
         await self.dispatcher.close(DRAIN)
         await self.supervisor.stop()
         await self.agent.wait_background()

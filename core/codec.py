@@ -20,6 +20,7 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.ids import InboundId, PlatformMessageId
 
 
 def quoted_to_list(quoted: Sequence[Quoted]) -> list[list[str]]:
@@ -63,6 +64,8 @@ def inbound_to_json(inbound: Inbound) -> str:
             **({"scheduled": _scheduled_to_json(inbound.scheduled)} if inbound.scheduled else {}),
             **({"decision": [inbound.decision.action_id, inbound.decision.approve]}
                if inbound.decision else {}),
+            **({"platform_message_id": inbound.platform_message_id}
+               if inbound.platform_message_id is not None else {}),
         },
         ensure_ascii=False,
         separators=(",", ":"),
@@ -72,8 +75,9 @@ def inbound_to_json(inbound: Inbound) -> str:
 def inbound_from_json(text: str) -> Inbound:
     data: dict[str, Any] = json.loads(text)
     bot, channel, chat_id, thread = data["conversation"]
+    platform_message_id = data.get("platform_message_id")
     return Inbound(
-        id=data["id"],
+        id=InboundId(data["id"]),
         conversation=ConversationKey(bot, channel, chat_id, thread),
         sender=Sender(*data["sender"]),
         text=data["text"],
@@ -87,6 +91,9 @@ def inbound_from_json(text: str) -> Inbound:
         scheduled=_scheduled_from_json(data["scheduled"]) if data.get("scheduled") else None,
         decision=Decision(str(data["decision"][0]), bool(data["decision"][1]))
         if data.get("decision") else None,
+        # rows written before the field have none: a reply to them refers to no message
+        platform_message_id=PlatformMessageId(platform_message_id)
+        if platform_message_id is not None else None,
     )
 
 

@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import memory_commands, schedule_commands
 from core.calendar.agenda import NO_CALENDAR, agenda_text
-from core.calendar.model import Calendar, CalendarError
+from core.calendar.model import Calendar, CalendarError, Linker
 from core.events import Inbound, Trust, utcnow
+from core.ids import PersonId
+from core.offers import event_reminders
+from core.offers import prefs as offer_prefs
 from core.schedule.times import zone
-from core.store.base import Store
+from core.store.base import CommandStore
 
 PREF_KEYS: dict[str, str] = {
     "name": "what to call you",
@@ -30,7 +33,8 @@ COMMANDS: dict[str, str] = {
     **memory_commands.COMMANDS,
     **schedule_commands.COMMANDS,
     "agenda": "your calendar: /agenda today, tomorrow, week or a date",
-    "calendar": "/calendar cancel ID cancels an event I added",
+    "calendar": "/calendar connect URL USERNAME links your own calendar; /calendar status, "
+                "/calendar disconnect; /calendar cancel ID cancels an event I added",
 }
 
 
@@ -57,11 +61,12 @@ def parse_command(text: str, bot_username: str = "") -> Command | None:
 @dataclass(frozen=True, slots=True)
 class CommandContext:
     inbound: Inbound
-    person_id: str
-    store: Store
+    person_id: PersonId
+    store: CommandStore
     clock: Callable[[], datetime] = field(default=utcnow)
     bot_timezone: str | None = None  # the bot's default zone when the person set none
     calendar: Calendar | None = None  # the calendar this turn may use, if any
+    linker: Linker | None = None  # people linking their own calendars, where offered
 
 
 Handler = Callable[[CommandContext, str], Awaitable[str]]
@@ -82,14 +87,20 @@ async def _reset(ctx: CommandContext, args: str) -> str:
 async def _prefs(ctx: CommandContext, args: str) -> str:
     if not args:
         prefs = await ctx.store.preferences(ctx.person_id)
-        shown = "\n".join(f"- {k}: {prefs[k]}" for k in PREF_KEYS if k in prefs) or "- none yet"
-        keys = ", ".join(PREF_KEYS)
+        shown = "\n".join(f"- {k}: {prefs[k]}" for k in [*PREF_KEYS, *offer_prefs.KEYS]
+                          if k in prefs) or "- none yet"
+        keys = ", ".join([*PREF_KEYS, *offer_prefs.KEYS])
         return f"Your preferences:\n{shown}\nSet one with /prefs KEY VALUE ({keys}); " \
             "clear one with /prefs KEY -"
     key, _, value = args.partition(" ")
     key, value = key.lower(), value.strip()
+    if key in offer_prefs.KEYS and value:  # kept by core/offers, never in the prompt
+        tz_name, _ = await schedule_commands.person_zone(ctx)
+        return await offer_prefs.set_pref(ctx.store, ctx.inbound, ctx.person_id, key, value,
+                                           tz_name, ctx.calendar, ctx.clock)
     if key not in PREF_KEYS:
-        return f"I don't know the preference '{key}'. I know: {', '.join(PREF_KEYS)}."
+        known = ", ".join([*PREF_KEYS, *offer_prefs.KEYS])
+        return f"I don't know the preference '{key}'. I know: {known}."
     if not value:
         return f"/prefs {key} VALUE sets {PREF_KEYS[key]}."
     if value == "-":
@@ -125,8 +136,18 @@ async def _agenda(ctx: CommandContext, args: str) -> str:
 
 async def _calendar(ctx: CommandContext, args: str) -> str:
     word, _, uid = args.strip().partition(" ")
-    if word.lower() != "cancel" or not uid.strip():
-        return "Usage: /calendar cancel ID (the id I gave when I added the event)"
+    word = word.lower()
+    if word in ("connect", "status", "disconnect"):
+        if ctx.linker is None:
+            return "I can't link calendars here."
+        if word == "connect":
+            return await ctx.linker.connect(ctx.inbound, ctx.person_id, uid)
+        if word == "status":
+            return await ctx.linker.status(ctx.inbound, ctx.person_id)
+        return await ctx.linker.disconnect(ctx.inbound, ctx.person_id)
+    if word != "cancel" or not uid.strip():
+        return ("Usage: /calendar connect URL USERNAME, /calendar status, /calendar "
+                "disconnect, /calendar cancel ID (the id I gave when I added the event)")
     if ctx.calendar is None:
         return NO_CALENDAR
     tz_name, _ = await schedule_commands.person_zone(ctx)
@@ -134,6 +155,8 @@ async def _calendar(ctx: CommandContext, args: str) -> str:
         said = await ctx.calendar.cancel(uid.strip(), None, zone(tz_name))
     except CalendarError as err:
         return str(err)
+    await event_reminders.after_change(ctx.store, ctx.person_id, ctx.calendar, tz_name,
+                                       ctx.inbound, ctx.clock())
     return f"Cancelled {said} on your calendar."
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.ids import PersonId
+from core.lists.model import ListItem
 from core.memory.model import PRIVATE, Identity, Memory
-from core.schedule.model import ListItem, Schedule
-from core.store.base import Store
+from core.schedule.model import Schedule
+from core.store.base import PersonData
 
 MAX_MEMORY_TEXT = 500
 
@@ -30,7 +32,7 @@ class Known:
 
 @dataclass(frozen=True, slots=True)
 class Knowledge:
-    person_id: str
+    person_id: PersonId
     memories: tuple[Known, ...]  # active ones, oldest first
     preferences: dict[str, str]  # set explicitly with /prefs
     identities: tuple[Identity, ...]
@@ -39,11 +41,11 @@ class Knowledge:
     lists: tuple[ListItem, ...] = ()  # open items
 
 
-async def active_memories(store: Store, person_id: str, now: datetime) -> list[Memory]:
+async def active_memories(store: PersonData, person_id: PersonId, now: datetime) -> list[Memory]:
     return [m for m in await store.memories.memories(person_id) if m.active(now)]
 
 
-async def knowledge(store: Store, person_id: str, now: datetime) -> Knowledge:
+async def knowledge(store: PersonData, person_id: PersonId, now: datetime) -> Knowledge:
     memories = await active_memories(store, person_id, now)
     said = await store.memories.source_texts([m.source.inbound_id for m in memories])
     return Knowledge(
@@ -57,12 +59,13 @@ async def knowledge(store: Store, person_id: str, now: datetime) -> Knowledge:
     )
 
 
-async def cancel_reminder(store: Store, person_id: str, schedule_id: str) -> Schedule | None:
+async def cancel_reminder(store: PersonData, person_id: PersonId,
+                          schedule_id: str) -> Schedule | None:
     """What /reminders cancel ID does (and /briefing off, for a briefing)."""
     return await store.schedule.cancel(person_id, schedule_id)
 
 
-async def forget_memories(store: Store, person_id: str, ids: list[str]) -> int:
+async def forget_memories(store: PersonData, person_id: PersonId, ids: list[str]) -> int:
     """Delete these memories of the person (with their history and source messages)."""
     return await store.memories.delete_memories(person_id, ids)
 
@@ -72,9 +75,10 @@ class Forgotten:
     memories: int
     list_items: int
     schedules: int  # reminders and briefings
+    calendar: bool = False  # a linked calendar's login was deleted
 
 
-async def forget_everything(store: Store, person_id: str) -> Forgotten:
+async def forget_everything(store: PersonData, person_id: PersonId) -> Forgotten:
     """Every copy of the person's words: their list items and reminders (with what each
     was created from), then every memory and every message they sent and its reply, the
     summaries retelling them, the transcripts and photo descriptions in those messages.
@@ -83,11 +87,14 @@ async def forget_everything(store: Store, person_id: str) -> Forgotten:
     list_items = await store.lists.delete_person(person_id)
     schedules = await store.schedule.delete_person(person_id)
     await store.actions.delete_person(person_id)  # their words are in actions' arguments
+    await store.offers.delete_person(person_id)
+    calendar = await store.calendar_links.unlink(person_id)  # their linked calendar's login
     return Forgotten(memories=await store.memories.delete_all(person_id),
-                     list_items=list_items, schedules=schedules)
+                     list_items=list_items, schedules=schedules, calendar=calendar)
 
 
-async def forget_words(store: Store, person_id: str, ids: list[str], words: str) -> Forgotten:
+async def forget_words(store: PersonData, person_id: PersonId, ids: list[str],
+                       words: str) -> Forgotten:
     """What /forget TEXT then /forget yes does: memories ``ids`` and every memory holding
     ``words`` (with their history and sources), every message of the person's holding them
     with its reply, Kith's replies retelling them, the summaries that did, and the list
@@ -95,6 +102,7 @@ async def forget_words(store: Store, person_id: str, ids: list[str], words: str)
     list_items = await store.lists.delete_matching(person_id, words)
     schedules = await store.schedule.delete_matching(person_id, words)
     await store.actions.delete_matching(person_id, words)
+    await store.offers.delete_matching(person_id, words)
     memories = await store.memories.delete_memories(person_id, ids, words=words)
     return Forgotten(memories=memories, list_items=list_items, schedules=schedules)
 
@@ -109,14 +117,14 @@ def clean_text(text: str) -> str:
 
 
 async def edit_memory(
-    store: Store, person_id: str, memory_id: str, text: str, now: datetime
+    store: PersonData, person_id: PersonId, memory_id: str, text: str, now: datetime
 ) -> Memory | None:
     """Correct a memory's words in place; None when the person has no such memory."""
     return await store.memories.update_memory(person_id, memory_id, now, text=clean_text(text))
 
 
 async def make_private(
-    store: Store, person_id: str, memory_id: str, now: datetime
+    store: PersonData, person_id: PersonId, memory_id: str, now: datetime
 ) -> Memory | None:
     """Narrow a memory's scope to the person alone (from shared, or from one group)."""
     memory = await store.memories.memory(memory_id)
@@ -127,11 +135,11 @@ async def make_private(
     return await store.memories.update_memory(person_id, memory_id, now, scope=PRIVATE)
 
 
-async def set_learning(store: Store, person_id: str, on: bool) -> None:
+async def set_learning(store: PersonData, person_id: PersonId, on: bool) -> None:
     await store.memories.set_learning(person_id, on)
 
 
-async def export(store: Store, person_id: str) -> dict[str, Any]:
+async def export(store: PersonData, person_id: PersonId) -> dict[str, Any]:
     """Everything stored about the person: memories, messages, preferences, lists, reminders."""
     data = await store.memories.export(person_id)
     data["lists"] = [{"list": i.list, "item": i.item, "done": i.done,
@@ -141,4 +149,8 @@ async def export(store: Store, person_id: str) -> dict[str, Any]:
                           "due_at": s.due_at.isoformat(), "timezone": s.timezone,
                           "repeat": s.rule, "conversation": str(s.conversation)}
                          for s in await store.schedule.for_person(person_id)]
+    link = await store.calendar_links.link(person_id)
+    if link is not None:  # the address and username; the password is never exported
+        data["calendar"] = {"url": link.url, "username": link.username,
+                            "linked_at": link.linked_at.isoformat()}
     return data

@@ -16,6 +16,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from core.events import ConversationKey
+
 
 class LeaseLost(Exception):
     """This process no longer holds the conversation: another replica took the lease (this
@@ -42,9 +44,9 @@ class TurnLeases(Protocol):
     def replicated(self) -> bool: ...
     async def open(self) -> None: ...
     async def close(self) -> None: ...
-    async def acquire(self, conversation: str) -> bool: ...
-    async def release(self, conversation: str) -> None: ...
-    async def orphaned(self, limit: int) -> list[str]: ...
+    async def acquire(self, conversation: ConversationKey) -> bool: ...
+    async def release(self, conversation: ConversationKey) -> None: ...
+    async def orphaned(self, limit: int) -> list[ConversationKey]: ...
     async def replicas(self) -> int: ...  # live processes sharing the work (>= 1)
     def holding(self) -> int: ...
     async def active(self) -> int: ...
@@ -78,13 +80,13 @@ class LocalLeases:
     async def close(self) -> None:
         return None
 
-    async def acquire(self, conversation: str) -> bool:
+    async def acquire(self, conversation: ConversationKey) -> bool:
         return True
 
-    async def release(self, conversation: str) -> None:
+    async def release(self, conversation: ConversationKey) -> None:
         return None
 
-    async def orphaned(self, limit: int) -> list[str]:
+    async def orphaned(self, limit: int) -> list[ConversationKey]:
         return []
 
     async def replicas(self) -> int:

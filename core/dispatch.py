@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from core import metrics
 from core.coordination import LocalLeases, TurnLeases
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
 from core.inbox.delivery import Channel, Channels
 from core.inbox.driver import Driver, TurnRunner, policy_of
 from core.inbox.runners import LeasedRunner, LocalRunner
@@ -39,8 +39,8 @@ class Dispatcher:
         self.delivery = delivery or DeliverySettings()
         self.leases: TurnLeases = leases or LocalLeases()
         self.channels = Channels()
-        self._queues: dict[str, deque[Inbound]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._queues: dict[ConversationKey, deque[Inbound]] = {}
+        self._workers: dict[ConversationKey, asyncio.Task[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
@@ -91,26 +91,26 @@ class Dispatcher:
     def queued(self) -> set[str]:
         return {item.id for q in self._queues.values() for item in q}
 
-    def wake(self, key: str) -> None:
+    def wake(self, key: ConversationKey) -> None:
         """Open work nobody runs: make sure a worker looks at the conversation; it reads
         what to do from the inbox."""
         if not self._closing:
             self._start(key)
 
     def enqueue(self, inbound: Inbound) -> None:
-        key = str(inbound.conversation)
+        key = inbound.conversation
         self._queues.setdefault(key, deque()).append(inbound)
         metrics.QUEUE_DEPTH.inc()
         self._start(key)
 
-    def _start(self, key: str) -> None:
+    def _start(self, key: ConversationKey) -> None:
         """The conversation's worker, unless it has one running."""
         self._queues.setdefault(key, deque())
         self._idle.clear()
         if key not in self._workers:
             self._workers[key] = asyncio.create_task(self._work(key), name=f"conv:{key}")
 
-    async def _work(self, key: str) -> None:
+    async def _work(self, key: ConversationKey) -> None:
         queue = self._queues[key]
         try:
             await self._running.wait()
@@ -153,7 +153,7 @@ class _Only:
         if self.keep(inbound):
             self.host.enqueue(inbound)
 
-    def wake(self, key: str) -> None:
+    def wake(self, key: ConversationKey) -> None:
         self.host.wake(key)
 
     def queued(self) -> set[str]:

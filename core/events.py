@@ -12,6 +12,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+# ConversationKey lives in core.ids; re-exported here, where most code imports it from
+from core.ids import ConversationKey as ConversationKey
+from core.ids import InboundId, PlatformMessageId
 from core.text import valid
 
 
@@ -67,27 +70,6 @@ class Quoted:
     def __post_init__(self) -> None:
         for name in ("text", "author", "subject"):
             object.__setattr__(self, name, valid(getattr(self, name)))
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationKey:
-    """One conversation: a bot, a channel, a chat and optionally a thread inside it."""
-
-    bot: str
-    channel: str
-    chat_id: str
-    thread: str | None = None
-
-    def __str__(self) -> str:
-        base = f"{self.bot}/{self.channel}/{self.chat_id}"
-        return f"{base}/{self.thread}" if self.thread else base
-
-    @classmethod
-    def parse(cls, text: str) -> ConversationKey:
-        parts = text.split("/", 3)
-        if len(parts) < 3:
-            raise ValueError(f"not a conversation key: {text!r}")
-        return cls(parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +139,7 @@ class Inbound:
     the sender's own words; anything they forwarded or quoted travels in ``quoted``.
     """
 
-    id: str
+    id: InboundId
     conversation: ConversationKey
     sender: Sender
     text: str
@@ -170,12 +152,15 @@ class Inbound:
     reply_to: str | None = None
     scheduled: ScheduledTurn | None = None  # set only on turns Kith starts itself
     decision: Decision | None = None  # set only when a platform control answers a proposal
+    # The platform's own id of this message, set by the adapter's decoder (None for turns
+    # Kith starts itself and for platform controls): what a reply refers to.
+    platform_message_id: PlatformMessageId | None = None
     raw: Any = field(default=None, compare=False, repr=False)  # debugging only; core never reads
 
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("Inbound.id must not be empty")
-        object.__setattr__(self, "id", valid(self.id))  # invalid Unicode never goes further
+        object.__setattr__(self, "id", InboundId(valid(self.id)))  # valid Unicode from here on
         object.__setattr__(self, "text", valid(self.text))
         if self.received_at.tzinfo is None:
             raise ValueError("Inbound.received_at must be timezone-aware")
@@ -208,7 +193,7 @@ class Outbound:
     """A complete reply, as delivered; adapters return it so the core can record it."""
 
     conversation: ConversationKey
-    in_reply_to: str
+    in_reply_to: InboundId
     text: str
     status: ReplyStatus = ReplyStatus.OK
     platform_ids: tuple[str, ...] = ()  # ids of the messages the platform created

@@ -14,8 +14,10 @@ from typing import Protocol
 
 from core import controls
 from core.events import Inbound
+from core.ids import PersonId
 from core.memory.model import LinkRefusal, Memory, Visibility
-from core.store.base import Store
+from core.memory.scope import scope_name
+from core.store.base import PersonStore
 
 LINK_TTL_SECONDS = 600
 _MEMORY_ID = re.compile(r"^m[0-9a-f]{8}$")
@@ -36,16 +38,16 @@ class Context(Protocol):
     @property
     def inbound(self) -> Inbound: ...
     @property
-    def person_id(self) -> str: ...
+    def person_id(self) -> PersonId: ...
     @property
-    def store(self) -> Store: ...
+    def store(self) -> PersonStore: ...
     @property
     def clock(self) -> Callable[[], datetime]: ...
 
 
 def describe(memory: Memory) -> str:
     src = memory.source
-    scope = memory.scope.split(":", 1)[0]
+    scope = scope_name(memory.scope)
     expiry = f", until {memory.expires_at:%Y-%m-%d}" if memory.expires_at else ""
     return f"[{memory.id}] {memory.text} — {src.channel}, {src.at:%Y-%m-%d} ({scope}{expiry})"
 
@@ -98,8 +100,10 @@ async def forget_cmd(ctx: Context, args: str) -> str:
         return IN_PRIVATE.format(name="forget")
     if word.lower() == "all":
         gone = await controls.forget_everything(store, person)
+        calendar = " And your linked calendar's login." if gone.calendar else ""
         return (f"Done: I deleted all {gone.memories} memories about you. Also "
-                f"{gone.list_items} list items and {gone.schedules} reminders and briefings.")
+                f"{gone.list_items} list items and {gone.schedules} reminders and briefings."
+                f"{calendar}")
     if word.lower() in ("yes", "confirm"):
         pending = await store.memories.take_pending_forget(person)
         if not pending.ids and not pending.text:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from core.events import Quoted
 from core.history import replay, replay_tokens
+from core.ids import PersonId
 from core.llm import ChatMessage
 from core.provenance import Origin, Taint
 from core.quoting import mention, render_message
@@ -56,7 +57,7 @@ class PromptInput:
     block_turns: int = 8
     reply_tokens: int = 1024
     guidance: str = ""  # how to read tool results (a bot with tools); stable per bot
-    person_id: str | None = field(kw_only=True)  # whose turn: others' group turns are OTHER
+    person_id: PersonId | None = field(kw_only=True)  # whose turn: others' group turns are OTHER
     summary_origin: Origin = field(kw_only=True)
     context_origins: Sequence[Origin] = field(kw_only=True)  # volatile items and the message
 
@@ -73,7 +74,7 @@ class Prompt:
     taint: Taint = field(default=Taint(), kw_only=True)  # untrusted origins in the context
 
 
-def turn_origin(turn: Turn, person_id: str | None) -> Origin:
+def turn_origin(turn: Turn, person_id: PersonId | None) -> Origin:
     """A turn's origin as the person reads it: another member's words are OTHER."""
     if turn.role == "user" and turn.person_id is not None and turn.person_id != person_id:
         return Origin.OTHER

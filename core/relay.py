@@ -20,6 +20,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.ids import InboundId
+
 COALESCE = 0.05  # seconds: at most about 20 pieces a second per reply
 MAX_CHARS = 1000  # per piece: a JSON-escaped piece stays far below NOTIFY's 8000 bytes
 
@@ -39,7 +41,7 @@ class Subscription:
 
     __slots__ = ("closed", "gap", "inbound_id", "queue")
 
-    def __init__(self, inbound_id: str) -> None:
+    def __init__(self, inbound_id: InboundId) -> None:
         self.inbound_id = inbound_id
         self.queue: asyncio.Queue[Piece] = asyncio.Queue()
         self.gap = False  # pieces may have been lost: ask the store
@@ -54,9 +56,9 @@ class Subscription:
 
 
 class ReplyRelay(Protocol):
-    def subscribe(self, inbound_id: str) -> AbstractAsyncContextManager[Subscription]: ...
+    def subscribe(self, inbound_id: InboundId) -> AbstractAsyncContextManager[Subscription]: ...
 
-    async def publish(self, inbound_id: str, piece: Piece) -> None:
+    async def publish(self, inbound_id: InboundId, piece: Piece) -> None:
         """Hand a piece to the subscriber of ``inbound_id``, wherever it is; never raises."""
         ...
 
@@ -73,7 +75,7 @@ class ReplyStream:
     the last one, else it waits for the next delta (or the end). Across replicas each piece
     is a NOTIFY, so a reply costs about one per ``every`` rather than one per token."""
 
-    def __init__(self, relay: ReplyRelay, inbound_id: str, every: float = COALESCE) -> None:
+    def __init__(self, relay: ReplyRelay, inbound_id: InboundId, every: float = COALESCE) -> None:
         self.relay, self.inbound_id = relay, inbound_id
         self.attempt = uuid.uuid4().hex[:12]
         self.seq = 0
@@ -118,7 +120,7 @@ class Subscribers:
         self.by_id: dict[str, Subscription] = {}
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, inbound_id: str) -> AsyncIterator[Subscription]:
+    async def subscribe(self, inbound_id: InboundId) -> AsyncIterator[Subscription]:
         if inbound_id in self.by_id:
             raise AlreadySubscribed(inbound_id)
         sub = Subscription(inbound_id)
@@ -129,7 +131,7 @@ class Subscribers:
             if self.by_id.get(inbound_id) is sub:
                 del self.by_id[inbound_id]
 
-    def hand(self, inbound_id: str, piece: Piece) -> bool:
+    def hand(self, inbound_id: InboundId, piece: Piece) -> bool:
         sub = self.by_id.get(inbound_id)
         if sub is None:
             return False
@@ -151,10 +153,10 @@ class LocalRelay:
     def __init__(self) -> None:
         self.subscribers = Subscribers()
 
-    def subscribe(self, inbound_id: str) -> AbstractAsyncContextManager[Subscription]:
+    def subscribe(self, inbound_id: InboundId) -> AbstractAsyncContextManager[Subscription]:
         return self.subscribers.subscribe(inbound_id)
 
-    async def publish(self, inbound_id: str, piece: Piece) -> None:
+    async def publish(self, inbound_id: InboundId, piece: Piece) -> None:
         self.subscribers.hand(inbound_id, piece)
 
     async def open(self) -> None:

@@ -182,6 +182,8 @@ class MemoryConfig(BaseModel):
     )
     recall_k: int = Field(8, ge=0, le=50, description="most memories placed in a prompt")
     recall_tokens: int = Field(400, ge=0, description="token budget for recalled memories")
+    offers: bool = Field(True, description="offer a reminder or event (yes/no) for the dated "
+                         "plans the memory extraction finds in the person's own words")
 
 
 class DeliverySettings(BaseModel):
@@ -292,6 +294,9 @@ class Settings(BaseSettings):
     sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
     # PostgreSQL (many replicas on one database) when set; the SQLite file otherwise
     database_url: OptionalSecret = Field(None, description="postgresql://user:pass@host/db")
+    # the key people's stored secrets (a linked calendar's password) are sealed with; a
+    # key file beside the data is made when unset (replicas share this one instead)
+    secret_key: OptionalSecret = Field(None, description="32 bytes, URL-safe base64")
     llm: LLMSettings = Field(default_factory=LLMSettings)
     prompt: PromptSettings = Field(default_factory=PromptSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)

@@ -27,6 +27,7 @@ from core.calendar.model import CalendarError, Event, NewEvent, Window
 from core.logging import get_logger
 
 log = get_logger("kith.caldav")
+VERIFY_TIMEOUT = 10.0  # seconds for the PROPFIND that checks a person's credentials
 
 
 def _explain(err: BaseException) -> CalendarError:
@@ -66,6 +67,7 @@ class CaldavCalendar:
         self._client: aio.AsyncDAVClient | None = None
         self._collections: list[CachedCalendar] | None = None
         self._lock = asyncio.Lock()
+        self.last_read: datetime | None = None  # the last refresh that succeeded
 
     async def events(self, window: Window, tz: ZoneInfo, *, refresh: bool = True
                      ) -> list[Event]:
@@ -74,6 +76,7 @@ class CaldavCalendar:
             try:
                 if refresh or self._collections is None:
                     await asyncio.wait_for(self._refresh(), timeout=self._timeout * 3)
+                    self.last_read = datetime.now(UTC)
             except CalendarError:
                 raise
             except Exception as err:
@@ -87,13 +90,23 @@ class CaldavCalendar:
         found.sort(key=lambda e: (e.start, not e.all_day, e.title))
         return found
 
+    @property
+    def names(self) -> list[str]:
+        """The calendars found on the account (empty until first read)."""
+        return [col.name for col in self._collections or ()]
+
     async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None:
         """PUT with ``If-None-Match: *`` at the UID's own URL: run twice, it exists once."""
         async def put(col: CachedCalendar) -> None:
             text = ical.new_event(event, uid, datetime.now(UTC))
             try:
                 saved = await col.calendar.save_event(text, no_overwrite=True)
-            except dav_error.ConsistencyError:  # there already: this action's earlier run
+            except dav_error.ConsistencyError:  # there already (this action's earlier run)?
+                try:  # a 412 for a UID the server does not hold is a refusal, not a success
+                    await col.calendar.get_event_by_uid(uid)
+                except dav_error.NotFoundError:
+                    raise CalendarError("The calendar server refused the change; nothing was "
+                                        "changed.") from None
                 log.info("calendar_event_exists", uid=uid)
                 return
             col.put(href_of(saved), Resource.parse(text))
@@ -204,3 +217,22 @@ class CaldavCalendar:
             raise CalendarError("None of the calendars named in bot.toml ([calendar] "
                                 "calendars) is on the server.")
         return found
+
+
+async def verify(url: str, username: str, password: str) -> None:
+    """One PROPFIND (depth 0) at ``url`` with these credentials: returns when the server
+    accepts them, else raises :class:`CalendarError` with one line (never the password)."""
+    client = aio.AsyncDAVClient(url=url, username=username, password=password,
+                                timeout=round(VERIFY_TIMEOUT))
+    try:
+        async with client:
+            response = await asyncio.wait_for(
+                client.propfind(url, props=["{DAV:}current-user-principal"], depth=0),
+                timeout=VERIFY_TIMEOUT * 2)
+    except Exception as err:
+        log.info("calendar_verify_failed", error=type(err).__name__)
+        raise _explain(err) from None
+    if response.status != 207:
+        log.info("calendar_verify_failed", status=response.status)
+        raise CalendarError(f"The server at that address is not a CalDAV server (it "
+                            f"answered {response.status}).")

@@ -43,6 +43,7 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.ids import InboundId, PlatformMessageId
 from core.logging import get_logger
 from core.media import Fetched, MediaUnavailable
 from core.reply import DeliveryError, Reply
@@ -63,7 +64,8 @@ def to_inbound(bot: str, mail: ParsedMail, owner: str, key: str, limit: int) -> 
     # header Kith does not know lets a fake marker further down decide where it ends).
     own, unsure = attribution.split(clean_owner(mail.note))
     return Inbound(
-        id=f"email:{bot}:{key}",
+        id=InboundId(f"email:{bot}:{key}"),
+        platform_message_id=PlatformMessageId(key),
         conversation=ConversationKey(bot, "email", owner.lower(), thread),
         sender=Sender(platform_id=owner.lower(),
                       display_name=mail.sender.name if mail.sender else ""),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Coroutine
 from dataclasses import replace
 from typing import Any
@@ -20,11 +19,10 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     RoomGetEventResponse,
+    RoomRedactResponse,
     SyncResponse,
     WhoamiResponse,
 )
-from nio.crypto.attachments import decrypt_attachment
-from nio.exceptions import EncryptionError
 
 from adapters.base import ChannelContext, ChannelRefused
 from adapters.kit import LIMITS, StreamEdit, split_text, while_leading
@@ -38,7 +36,9 @@ from adapters.matrix.controls import (
     to_decision,
 )
 from adapters.matrix.decode import RoomInfo, after_own_join, inviter, relation, to_inbound
+from adapters.matrix.devices import exchange_keys
 from adapters.matrix.handoff import Handoff
+from adapters.matrix.media import fetch
 from adapters.matrix.outbox import MatrixSurface, Outbox, SendError
 from adapters.matrix.render import message_content, with_relation
 from core.coordination import LocalLeadership
@@ -222,30 +222,7 @@ class MatrixChannel:
             await self._batch_done.wait_for(lambda: self.batches >= count)
 
     async def _keys(self) -> None:
-        async with self._keys_lock:
-            if self.client.should_upload_keys:
-                await self.client.keys_upload()
-            if self.client.should_query_keys:
-                await self.client.keys_query()
-            if self.client.should_claim_keys:
-                await self.client.keys_claim(self.client.get_users_for_key_claiming())
-            await self.client.send_to_device_messages()
-            self._trust_devices()
-
-    def _trust_devices(self) -> None:
-        for device in self.client.device_store:
-            if device.verified or device.blacklisted or device.ignored:
-                continue
-            if device.user_id == self.config.user_id and device.id == self.client.device_id:
-                continue
-            if self.config.unverified_devices == "trust":
-                self.client.verify_device(device)
-                log.info("matrix_device_trusted_on_first_use", user=device.user_id,
-                         device_id=device.id, ed25519=device.ed25519)
-            else:
-                self.client.blacklist_device(device)
-                log.info("matrix_unverified_device_ignored", user=device.user_id,
-                         device_id=device.id)
+        await exchange_keys(self.client, self.config, self._keys_lock)
 
     async def _prepare_room(self, room_id: str) -> None:
         room = self.client.rooms.get(room_id)
@@ -331,7 +308,7 @@ class MatrixChannel:
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
         self._must_lead()
         room_id = inbound.conversation.chat_id
-        event_id = inbound.id.removeprefix(f"matrix:{self.ctx.bot.name}:")
+        event_id = inbound.platform_message_id
         thread = inbound.conversation.thread
         # Receipt and typing run beside the reply, never in its way. Typing is shown only
         # if the model is slower than TYPING_AFTER (a fast reply needs no indicator).
@@ -366,11 +343,12 @@ class MatrixChannel:
                 continue
             await self.ctx.state.put(state_key(sent), remembered(action.id, thread))
 
-    async def _presence(self, room_id: str, event_id: str, thread: str | None,
+    async def _presence(self, room_id: str, event_id: str | None, thread: str | None,
                         typing: list[bool] | None) -> None:
-        with contextlib.suppress(Exception):
-            await self.client.update_receipt_marker(room_id, event_id,
-                                                    thread_id=thread or "main")
+        if event_id is not None:  # a turn Kith starts itself has no event to mark read
+            with contextlib.suppress(Exception):
+                await self.client.update_receipt_marker(room_id, event_id,
+                                                        thread_id=thread or "main")
         if typing is None:
             return
         await asyncio.sleep(TYPING_AFTER)
@@ -389,28 +367,26 @@ class MatrixChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def fetch_media(self, attachment: Attachment, limit: int) -> Fetched:
-        """Download an attachment (``info.size`` checked first), decrypting it when it came
-        from an encrypted room (AES-CTR, key and SHA-256 from the event: nio checks both)."""
         if attachment.size is not None and attachment.size > limit:
             raise MediaTooLarge(attachment.size, limit)
         if self._replicated and not self.leading:
             raise MediaUnavailable("matrix: this replica does not lead the channel")
-        encrypted = attachment.ref.startswith("enc:")
-        info: dict[str, Any] = json.loads(attachment.ref[4:]) if encrypted else {}
-        resp = await self.client.download(mxc=info["url"] if encrypted else attachment.ref)
-        body = getattr(resp, "body", None)
-        if not isinstance(body, bytes):
-            raise MediaUnavailable(f"matrix download failed: {type(resp).__name__}")
-        if len(body) > limit:
-            raise MediaTooLarge(len(body), limit)
-        if encrypted:
-            try:
-                body = bytes(decrypt_attachment(body, info["key"]["k"], info["hashes"]["sha256"],
-                                                info["iv"]))
-            except (EncryptionError, KeyError, ValueError) as err:
-                raise MediaUnavailable(f"matrix attachment did not decrypt: {err}") from None
-        mime = attachment.mime_type or getattr(resp, "content_type", "") or ""
-        return Fetched(body, mime)
+        return await fetch(self.client, attachment, limit)
+
+    async def erase(self, inbound: Inbound) -> bool:
+        """Redact the person's message (it held a password); False when the homeserver
+        refuses (in a room where Kith lacks the power to redact others' events)."""
+        if self._replicated and not self.leading:
+            return False
+        event_id = inbound.platform_message_id
+        if event_id is None:  # not a message of theirs (a turn Kith started itself)
+            return False
+        resp = await self.client.room_redact(inbound.conversation.chat_id, event_id,
+                                             reason="it held a password")
+        if isinstance(resp, RoomRedactResponse):
+            return True
+        log.warning("matrix_not_redacted", error=getattr(resp, "status_code", None))
+        return False
 
     async def send_text(self, room_id: str, text: str, thread: str | None = None) -> str:
         """A one-off message (used by owners' tools and the benchmark)."""

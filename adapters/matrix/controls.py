@@ -15,6 +15,7 @@ from typing import Any
 from adapters.matrix.decode import RoomInfo, relation, reply_fallback, trust_of
 from adapters.matrix.render import message_content, with_relation
 from core.events import Addressed, ChatKind, ConversationKey, Decision, Inbound, Sender
+from core.ids import InboundId, PlatformMessageId
 from core.tools.approvals import parse_answer
 
 REACTIONS = {"👍": True, "✅": True, "👎": False, "❌": False}
@@ -69,7 +70,8 @@ def to_decision(event: dict[str, Any], room: RoomInfo, action_id: str, approve: 
     if sender == room.user_id:
         return None
     return Inbound(
-        id=f"matrix:{room.bot}:{event_id}",
+        id=InboundId(f"matrix:{room.bot}:{event_id}"),
+        platform_message_id=PlatformMessageId(event_id),
         conversation=ConversationKey(room.bot, "matrix", room_id, thread),
         sender=Sender(platform_id=sender, display_name=room.member_names.get(sender, "")),
         text="yes" if approve else "no",

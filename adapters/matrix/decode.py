@@ -27,6 +27,7 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.ids import InboundId, PlatformMessageId
 
 MAX_TEXT = 32_000
 _FILE_KINDS = {"m.image": "image", "m.file": "document", "m.audio": "audio",
@@ -210,7 +211,8 @@ def _decode(event: dict[str, Any], room: RoomInfo) -> Inbound | None:
                 if isinstance(ts, int) and not isinstance(ts, bool) and 0 < ts < 2**45
                 else datetime.now(UTC))
     return Inbound(
-        id=f"matrix:{room.bot}:{event_id}",
+        id=InboundId(f"matrix:{room.bot}:{event_id}"),
+        platform_message_id=PlatformMessageId(event_id),
         conversation=ConversationKey(room.bot, "matrix", room_id, thread_root(content)),
         sender=Sender(platform_id=sender, display_name=name),
         text=text,

@@ -278,6 +278,20 @@ class TelegramChannel:
             raise MediaTooLarge(len(data), limit)
         return Fetched(data, attachment.mime_type)
 
+    async def erase(self, inbound: Inbound) -> bool:
+        """Delete the person's message (deleteMessage: a bot may delete incoming messages
+        in a private chat for 48 hours); False when Telegram would not."""
+        message_id = message_id_of(inbound)
+        if message_id is None:
+            return False
+        chat_id = int(inbound.conversation.chat_id)
+        try:
+            return bool(await self.caller(
+                chat_id, lambda: self.bot.delete_message(chat_id, message_id)))
+        except (TelegramError, Undeliverable) as err:
+            log.warning("telegram_not_erased", error=type(err).__name__)
+            return False
+
     # -- outbound ------------------------------------------------------------------------
 
     def gap(self, group: bool) -> float:

@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.telegram.decode import GROUP_TYPES, Policy, _dict, _int, _sender, _str, _trust
 from core.events import Addressed, ChatKind, ConversationKey, Decision, Inbound
+from core.ids import InboundId
 
 PREFIX = "act"
 YES, NO = "Yes, do it", "No"
@@ -58,7 +59,7 @@ def to_decision(update: Any, policy: Policy) -> Inbound | None:
     thread = _int(message.get("message_thread_id")) if message.get("is_topic_message") else None
     approve = parts[2] == "y"
     return Inbound(
-        id=f"telegram:{policy.bot}:callback:{qid}",
+        id=InboundId(f"telegram:{policy.bot}:callback:{qid}"),
         conversation=ConversationKey(policy.bot, "telegram", str(chat_id),
                                      str(thread) if thread is not None else None),
         sender=sender,

@@ -20,6 +20,7 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.ids import InboundId, PlatformMessageId
 
 GROUP_TYPES = ("group", "supergroup")
 MAX_QUOTED = 8192  # Telegram texts are at most 4096 characters; captions 1024
@@ -236,7 +237,8 @@ def to_inbound(update: Any, policy: Policy) -> Inbound | None:
     replied = _int(real_reply(message).get("message_id"))
     thread = _int(message.get("message_thread_id")) if message.get("is_topic_message") else None
     return Inbound(
-        id=f"telegram:{policy.bot}:{chat_id}:{message_id}",
+        id=InboundId(f"telegram:{policy.bot}:{chat_id}:{message_id}"),
+        platform_message_id=PlatformMessageId(str(message_id)),
         conversation=ConversationKey(policy.bot, "telegram", str(chat_id),
                                      str(thread) if thread is not None else None),
         sender=sender,
@@ -267,5 +269,7 @@ def joined_unknown_group(update: Any, policy: Policy) -> int | None:
 
 
 def message_id_of(inbound: Inbound) -> int | None:
-    tail = inbound.id.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+    """The Telegram ``message_id`` a reply to ``inbound`` refers to (None for turns Kith
+    starts itself and for button presses)."""
+    ref = inbound.platform_message_id
+    return int(ref) if ref is not None and ref.isdigit() else None

@@ -149,8 +149,10 @@ class CloudWhatsApp:
     # -- replies ---------------------------------------------------------------------------
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:
-        if self.config.mark_read and not reply.shown and inbound.scheduled is None:
-            await self._mark_read(inbound.id.split(":", 2)[-1])
+        # a turn Kith starts itself (a reminder) has no platform message to mark read
+        wamid = inbound.platform_message_id
+        if self.config.mark_read and not reply.shown and wamid is not None:
+            await self._mark_read(wamid)
         # WhatsApp: send once, when complete; it renders no Markdown links
         text = plain_links(await reply.drain())
         if text and not reply.shown and not await window_open(self.ctx.store, inbound):

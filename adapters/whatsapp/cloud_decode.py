@@ -23,6 +23,7 @@ from core.events import (
     Quoted,
     Sender,
 )
+from core.ids import InboundId, PlatformMessageId
 
 CHANNEL = "whatsapp_cloud"
 MEDIA_KINDS = ("image", "audio", "video", "document", "sticker")
@@ -119,7 +120,8 @@ def message_to_inbound(
     else:
         text, quoted = attribution.split(text)  # a pasted forward is not theirs either
     return Inbound(
-        id=f"{CHANNEL}:{bot}:{wamid}",
+        id=InboundId(f"{CHANNEL}:{bot}:{wamid}"),
+        platform_message_id=PlatformMessageId(wamid),
         conversation=ConversationKey(bot, CHANNEL, number),
         sender=Sender(platform_id=number, display_name=names.get(number, "")[:128],
                       namespace="tel"),

@@ -14,7 +14,7 @@ from adapters.kit import PlatformError, http_retry_after, retrying
 from core.events import Attachment, Inbound, Trust
 from core.logging import get_logger
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
-from core.store.base import Store
+from core.store.base import ChannelReader
 
 log = get_logger("kith.whatsapp")
 
@@ -169,7 +169,7 @@ class WindowWatch:
 WINDOW = timedelta(hours=24)  # free-form messages only within 24 h of the person's last one
 
 
-async def window_open(store: Store, inbound: Inbound, now: datetime | None = None) -> bool:
+async def window_open(store: ChannelReader, inbound: Inbound, now: datetime | None = None) -> bool:
     """Whether the person wrote in this conversation within the last 24 hours.
 
     Asked only for turns Kith starts itself (reminders, briefings): a reply to a message

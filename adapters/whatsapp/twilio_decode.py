@@ -19,6 +19,7 @@ from core.events import (
     Quoted,
     Sender,
 )
+from core.ids import InboundId, PlatformMessageId
 
 CHANNEL = "whatsapp"
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
@@ -105,7 +106,8 @@ def _decode(bot: str, form: Mapping[str, str], policy: Policy) -> Inbound | None
     else:
         text, quoted = attribution.split(text)  # a pasted forward is not theirs either
     return Inbound(
-        id=f"{CHANNEL}:{bot}:{sid}",
+        id=InboundId(f"{CHANNEL}:{bot}:{sid}"),
+        platform_message_id=PlatformMessageId(sid),
         conversation=ConversationKey(bot, CHANNEL, number),
         sender=Sender(platform_id=number, display_name=form.get("ProfileName", "")[:128],
                       namespace="tel"),

@@ -22,13 +22,48 @@ from bench.common import machine, percentile, print_table
 from bench.local import smollm2
 from bench.models.assemble import qwen_gguf
 from bench.models.run import Counting, Outcome, run_one, workdir
-from bench.models.script import CONVERSATIONS
+from bench.models.script import CONVERSATIONS, Conversation
 from core import metrics
-from core.llm import OpenAIChatModel
+from core.agent import Agent
+from core.llm import ChatModel, OpenAIChatModel
 from core.local.catalog import LocalModel
 from core.local.embedded import EmbeddedModel
 from core.local.threads import default_threads
 from core.settings import LLMSettings
+
+
+async def warm_check(model: EmbeddedModel, conv: Conversation, folder: Path,
+                     max_tokens: int) -> None:
+    """The conversation's second turn twice: after background work ran between its turns
+    (the prefix restored), and again in a twin conversation with the KV emptied (fresh)."""
+    llama = model._llama
+    read: dict[str, int] = {}
+
+    async def evict(agent: Agent, i: int) -> None:
+        if i == 1:  # extraction runs between the turns: it overwrites the KV
+            await agent.learner.flush()
+            read["start"] = llama.evaluated
+
+    async def empty(agent: Agent, i: int) -> None:
+        if i == 1:  # the same, then nothing saved and nothing in the KV
+            await agent.learner.flush()
+            llama.prefixes.clear()
+            llama.reset()
+            read["start"] = llama.evaluated
+
+    async def count(agent: Agent, i: int) -> None:
+        if i == 1:
+            read["end"] = llama.evaluated
+
+    figures = {}
+    for name, hook in (("cached", evict), ("fresh", empty)):
+        out = await run_one(model, conv, True, folder, max_tokens, before=hook, after=count)
+        figures[name] = (out.latencies[1], read["end"] - read["start"])
+        print(f"[warm] {conv.name}, turn 2 {name}: {out.latencies[1]:.1f}s, "
+              f"{figures[name][1]} tokens decoded — {out.replies[1][:120]!r}", flush=True)
+    ratio = figures["cached"][0] / max(figures["fresh"][0], 1e-9)
+    print(f"[warm] cached follow-up / fresh: {ratio:.2f} (goal <= 0.33); restored "
+          f"{llama.restored} saved prefixes so far", flush=True)
 
 
 def tokens() -> float:
@@ -36,6 +71,7 @@ def tokens() -> float:
 
 
 async def main(args: argparse.Namespace) -> int:
+    model: ChatModel
     if args.base_url:
         settings = LLMSettings(base_urls=[args.base_url], model=args.model or "default",
                                temperature=0.0)
@@ -57,15 +93,21 @@ async def main(args: argparse.Namespace) -> int:
     print(f"# bench.models: {label}; {len(chosen)} conversations; {machine()}", flush=True)
     counting = Counting(model)
     folder = workdir()
+    if args.warm is not None:
+        if not isinstance(model, EmbeddedModel):
+            print("--warm needs the embedded model", file=sys.stderr)
+            return 2
+        await warm_check(model, CONVERSATIONS[args.warm], folder, args.max_tokens)
+        if not args.only and not args.limit:
+            return 0
     results: dict[bool, list[Outcome]] = {True: [], False: []}
     spent = {True: 0.0, False: 0.0}
     made = {True: 0.0, False: 0.0}
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.learning]
-    for learn in modes:
-        for conv in chosen:
+    for conv in chosen:  # a conversation with learning on, then off: pairs as it goes
+        for learn in modes:
             before = tokens()
-            out = await run_one(counting, conv, learn, folder,  # type: ignore[arg-type]
-                                args.max_tokens)
+            out = await run_one(counting, conv, learn, folder, args.max_tokens)
             made[learn] += tokens() - before
             spent[learn] += sum(out.latencies)
             results[learn].append(out)
@@ -117,4 +159,6 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--verbose", action="store_true", help="print every reply")
+    parser.add_argument("--warm", type=int, help="first time conversation N's second turn "
+                        "cached (after extraction ran between) and fresh (KV emptied)")
     sys.exit(asyncio.run(main(parser.parse_args())))

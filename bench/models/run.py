@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +23,12 @@ from bench.models.script import (
 from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Quoted, Sender, Trust
+from core.events import Origin as Came
+from core.ids import InboundId
 from core.llm import ChatModel, Completion
 from core.memory.extract import ExtractionError, parse
 from core.memory.service import MemorySettings
 from core.profile import BotProfile
-from core.provenance import Origin
 from core.schedule.model import Kind
 from core.store.sqlite import SQLiteStore
 from core.tools.markup import has_markup
@@ -91,8 +93,10 @@ def _local(text: str, zone: str) -> datetime:
 
 def _inbound(bot: str, chat: str, sender: str, n: int, text: str, now: datetime,
              forwarded: str = "") -> Inbound:
-    quoted = (Quoted(origin=Origin.QUOTE, text=forwarded, author="someone"),) if forwarded else ()
-    return Inbound(id=f"bench:{bot}:{chat}:{n}", conversation=ConversationKey(bot, "bench", chat),
+    quoted = ((Quoted(origin=Came.FORWARDED_MESSAGE, text=forwarded, author="someone"),)
+              if forwarded else ())
+    return Inbound(id=InboundId(f"bench:{bot}:{chat}:{n}"),
+                   conversation=ConversationKey(bot, "bench", chat),
                    sender=Sender(sender, "Jo"), text=text, trust=Trust.OWNER,
                    addressed=Addressed.DIRECT, chat=ChatKind.DIRECT, quoted=quoted,
                    received_at=now)
@@ -102,10 +106,16 @@ def _bot(zone: str) -> str:
     return "k" + re.sub(r"[^a-z]", "", zone.lower())[:20]
 
 
+Before = Callable[[Agent, int], Awaitable[None]]
+
+
 async def run_one(model: ChatModel, conv: Conversation, learn: bool, workdir: Path,
-                  reply_tokens: int = 300) -> Outcome:
+                  reply_tokens: int = 300, before: Before | None = None,
+                  after: Before | None = None) -> Outcome:
+    """``before(agent, i)`` and ``after(agent, i)`` run around the person's i-th turn of
+    this session."""
     out = Outcome(conv.name, actions=conv.actions)
-    store = SQLiteStore(workdir / f"{abs(hash((conv.name, learn)))}.db")
+    store = SQLiteStore(workdir / f"{abs(hash((conv.name, learn)))}-{time.monotonic_ns()}.db")
     await store.open()
     now = _local(conv.now, conv.zone).astimezone(UTC)
     clock = Clock(now)
@@ -126,19 +136,23 @@ async def run_one(model: ChatModel, conv: Conversation, learn: bool, workdir: Pa
                 last = chat == "now" and i == len(turns) - 1
                 inbound = _inbound(bot, chat, sender, n, text, clock.now,
                                    conv.forwarded if last else "")
-                before = await _state(store, sender)
+                if chat == "now" and before is not None:
+                    await before(agent, i)
+                state = await _state(store, sender)
                 started = time.perf_counter()
                 await dispatcher.submit(inbound)
                 await dispatcher.join()
                 if chat == "now":
                     out.latencies.append(time.perf_counter() - started)
+                    if after is not None:
+                        await after(agent, i)
                 reply = channel.replies[-1].text if channel.replies else ""
                 out.replies.append(reply)
                 leaked = has_markup(reply) or any(s in reply for s in INSTRUCTIONS)
                 if leaked:
                     out.leaks.append(reply[:200])
-                after = await _state(store, sender)
-                if chat == "now" and after == before and CLAIM.search(reply) and (
+                changed = await _state(store, sender) != state
+                if chat == "now" and not changed and CLAIM.search(reply) and (
                         conv.actions and not text.endswith("?")):
                     out.false_claims += 1
                 clock.now += timedelta(minutes=1)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.actions.model import Action, State
+from core.ids import ConversationKey, PersonId
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +19,8 @@ class Decide:
     """The person's yes (``approve``) or no, from ``person_id`` in ``conversation``."""
 
     approve: bool
-    person_id: str
-    conversation: str
+    person_id: PersonId
+    conversation: ConversationKey
     by: str  # their platform id, kept on the record
     at: datetime
 

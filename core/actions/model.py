@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from core.ids import ConversationKey, InboundId, PersonId
+
 
 class State(StrEnum):
     """``proposed → approved → done | failed``; a proposal can also be ``declined`` or
@@ -44,7 +46,7 @@ class Approvals(StrEnum):
 
 @dataclass(frozen=True, slots=True, order=True)
 class ActionKey:
-    inbound_id: str  # the message whose turn asked for it
+    inbound_id: InboundId  # the message whose turn asked for it
     index: int  # the how-manieth side-effect call of that turn (0, 1, …)
 
     def __str__(self) -> str:
@@ -66,8 +68,8 @@ def short_id(key: ActionKey) -> str:
 @dataclass(frozen=True, slots=True)
 class Action:
     key: ActionKey
-    person_id: str  # the person it is for: only they may approve it
-    conversation: str  # where it was asked for: approvals count only there
+    person_id: PersonId  # the person it is for: only they may approve it
+    conversation: ConversationKey  # where it was asked for: approvals count only there
     tool: str
     args: str  # the validated arguments, JSON
     state: State

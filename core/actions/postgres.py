@@ -1,43 +1,19 @@
-"""PostgreSQL ActionStore, on the store's connection pool.
-
-:meth:`atomically` opens a transaction on one connection and binds it to the running task
-(:class:`BoundPool`): while it is open, every role's ``pool.connection()`` in this task gets
-that same connection, so a reminder's row and the action's completion commit together.
-"""
+"""PostgreSQL ActionStore, on the store's connection pool (or on one transaction's
+connection: ``PostgresStore.atomically``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from core.actions.model import Action, ActionKey, State
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import mentions
 
 _COLUMNS = ("inbound_id, idx, person_id, conversation, tool, args, state, summary, reason, "
             "created_at, expires_at, started, result, notice, decided_by")
-_BOUND: ContextVar[psycopg.AsyncConnection[Any] | None] = ContextVar("kith_action_tx",
-                                                                    default=None)
-
-
-class BoundPool(AsyncConnectionPool):
-    """A pool whose ``connection()`` yields the task's action transaction, when one is open."""
-
-    @asynccontextmanager
-    async def connection(
-        self, timeout: float | None = None,  # noqa: ASYNC109 (the pool's own signature)
-    ) -> AsyncIterator[Any]:
-        bound = _BOUND.get()
-        if bound is not None:
-            yield bound
-            return
-        async with super().connection(timeout=timeout) as conn:
-            yield conn
 
 
 def _action(row: Sequence[object]) -> Action:
@@ -45,8 +21,9 @@ def _action(row: Sequence[object]) -> Action:
      started, result, notice, by) = row
     assert isinstance(created, datetime) and isinstance(expires, datetime)
     return Action(
-        key=ActionKey(str(inbound), int(str(idx))), person_id=str(person),
-        conversation=str(conv), tool=str(tool), args=str(args), state=State(str(state)),
+        key=ActionKey(InboundId(str(inbound)), int(str(idx))), person_id=PersonId(str(person)),
+        conversation=ConversationKey.parse(str(conv)),  # as stored
+        tool=str(tool), args=str(args), state=State(str(state)),
         summary=str(summary), reason=str(reason), created_at=created, expires_at=expires,
         started=bool(started), result=str(result), notice=str(notice), decided_by=str(by))
 
@@ -70,7 +47,7 @@ class PostgresActionStore:
                 "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT (inbound_id, idx) DO NOTHING",
                 (action.key.inbound_id, action.key.index, action.person_id,
-                 action.conversation, action.tool, action.args, action.state.value,
+                 str(action.conversation), action.tool, action.args, action.state.value,
                  action.summary, action.reason, action.created_at, action.expires_at,
                  action.started, action.result, action.notice, action.decided_by))
         stored = await self.get(action.key)
@@ -88,25 +65,25 @@ class PostgresActionStore:
                  was_started))
             return cur.rowcount == 1
 
-    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
+    async def proposals(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE conversation = %s AND person_id = %s "
                 "AND state = 'proposed' ORDER BY created_at DESC, inbound_id, idx",
-                (conversation, person_id))
+                (str(conversation), person_id))
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
-    async def interrupted(self, conversation: str, person_id: str) -> list[Action]:
+    async def interrupted(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE conversation = %s AND person_id = %s "
                 "AND state = 'approved' AND decided_by <> '' ORDER BY inbound_id, idx",
-                (conversation, person_id))
+                (str(conversation), person_id))
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
-    async def made_by(self, inbound_id: str) -> list[Action]:
+    async def made_by(self, inbound_id: InboundId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = %s AND state = 'proposed' "
@@ -114,12 +91,12 @@ class PostgresActionStore:
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute("DELETE FROM actions WHERE person_id = %s", (person_id,))
             return int(cur.rowcount)
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT inbound_id, idx, args, summary, result, notice FROM actions "
@@ -130,14 +107,3 @@ class PostgresActionStore:
                 await conn.execute("DELETE FROM actions WHERE inbound_id = %s AND idx = %s",
                                    (inbound_id, idx))
         return len(gone)
-
-    @asynccontextmanager
-    async def atomically(self) -> AsyncIterator[None]:
-        if _BOUND.get() is not None:
-            raise RuntimeError("an action's transaction cannot nest in another")
-        async with self._pool.connection() as conn, conn.transaction():
-            token = _BOUND.set(conn)
-            try:
-                yield
-            finally:
-                _BOUND.reset(token)

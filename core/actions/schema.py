@@ -1,8 +1,12 @@
-"""The actions table, for both backends (appended to their migration lists)."""
+"""The actions table, on both backends."""
 
 from __future__ import annotations
 
-SQLITE = """
+from core.db.schema import Step
+
+SQLITE: tuple[Step, ...] = (
+    # durable side-effect actions, keyed by (inbound id, call index) (core/actions)
+    Step("actions", 1, "actions", """
 CREATE TABLE actions (
     inbound_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -22,9 +26,11 @@ CREATE TABLE actions (
     PRIMARY KEY (inbound_id, idx)
 );
 CREATE INDEX actions_proposed ON actions(conversation, person_id) WHERE state = 'proposed';
-"""
+""", was=14),
+)
 
-POSTGRES: tuple[tuple[str, str], ...] = (("actions_001", """
+POSTGRES: tuple[Step, ...] = (
+    Step("actions", 1, "actions", """
 CREATE TABLE actions (
     inbound_id TEXT NOT NULL,
     idx INTEGER NOT NULL,
@@ -44,4 +50,5 @@ CREATE TABLE actions (
     PRIMARY KEY (inbound_id, idx)
 );
 CREATE INDEX actions_proposed ON actions(conversation, person_id) WHERE state = 'proposed';
-"""),)
+""", was="actions_001"),
+)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from core.actions.model import Action, ActionKey, State
+from core.ids import ConversationKey, InboundId, PersonId
 
 
-class ActionStore(Protocol):
+class ActionReader(Protocol):
+    """The open proposals a channel shows under a reply or on a page."""
+
+    async def proposals(self, conversation: ConversationKey,
+                        person_id: PersonId) -> list[Action]:
+        """The open proposals for this person in this conversation, newest first."""
+        ...
+
+    async def made_by(self, inbound_id: InboundId) -> list[Action]:
+        """The open proposals one message's turn made, in call order (for a platform's
+        controls under the reply)."""
+        ...
+
+
+class ActionStore(ActionReader, Protocol):
     async def get(self, key: ActionKey) -> Action | None: ...
 
     async def record(self, action: Action) -> Action:
@@ -20,29 +34,16 @@ class ActionStore(Protocol):
         ``was_started``): False when another run changed it first."""
         ...
 
-    async def proposals(self, conversation: str, person_id: str) -> list[Action]:
-        """The open proposals for this person in this conversation, newest first."""
-        ...
-
-    async def interrupted(self, conversation: str, person_id: str) -> list[Action]:
+    async def interrupted(self, conversation: ConversationKey,
+                          person_id: PersonId) -> list[Action]:
         """The person's approved proposals here whose run did not finish (a crash while
         doing them): the resumed turn of their yes finishes them."""
         ...
 
-    async def made_by(self, inbound_id: str) -> list[Action]:
-        """The open proposals one message's turn made, in call order (for a platform's
-        controls under the reply)."""
-        ...
-
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         """Every action of the person (/forget all): their words are in its arguments."""
         ...
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         """The person's actions whose arguments, summary or result hold ``words``."""
-        ...
-
-    def atomically(self) -> AbstractAsyncContextManager[None]:
-        """One transaction around Kith's own writes and the action's completion: both
-        commit, or neither does."""
         ...

@@ -44,7 +44,7 @@ def _day(day: date) -> str:
 def _line(event: Event, day: date, tz: ZoneInfo, ids: bool = False) -> str:
     start, end = event.start.astimezone(tz), event.end.astimezone(tz)
     where = f" ({event.location})" if event.location else ""
-    if ids:  # for the model: which event a change names, and whether it repeats
+    if ids and event.uid:  # for the model: which event a change names, if it repeats
         where += f" [id {event.uid}{', repeats' if event.recurring else ''}]"
     if event.all_day:
         last = (end - timedelta(days=1)).date()
@@ -91,8 +91,8 @@ def _said(window: Window, tz: ZoneInfo) -> str:
     return f"from {_day(first)} to {_day(last)}"
 
 
-NO_CALENDAR = ("I can't see a calendar of yours: my owner connects one in bot.toml "
-               "([calendar]), and I read it only in a direct chat with its owner.")
+NO_CALENDAR = ("I can't see a calendar of yours: link yours in our private chat with "
+               "/calendar connect URL USERNAME (my owner's comes from bot.toml).")
 
 
 async def agenda_text(calendar: CalendarReader | None, span: str, now: datetime,

@@ -7,6 +7,9 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from core.events import Inbound
+from core.ids import PersonId
+
 
 class CalendarError(Exception):
     """The calendar could not be read; the message is one line for the person."""
@@ -75,7 +78,28 @@ class Calendar(CalendarReader, CalendarWriter, Protocol):
     """Read and changed: what the calendar tools get."""
 
 
-class Calendars(Protocol):
-    """Whose calendar a turn may use: None when that person has none Kith may use."""
+class Linker(Protocol):
+    """People linking their own calendars (``/calendar connect``, the password message,
+    ``/calendar status`` and ``/calendar disconnect``): each answer is one reply."""
 
-    def reader(self, bot: str, owner: bool) -> Calendar | None: ...
+    async def connect(self, inbound: Inbound, person_id: PersonId, args: str) -> str: ...
+
+    async def answer(self, inbound: Inbound, person_id: PersonId) -> str | None:
+        """The reply when ``inbound`` is the awaited password (consumed: it never reaches
+        the model), else None."""
+        ...
+
+    async def status(self, inbound: Inbound, person_id: PersonId) -> str: ...
+
+    async def disconnect(self, inbound: Inbound, person_id: PersonId) -> str: ...
+
+
+class Calendars(Protocol):
+    """Whose calendar a turn may use: the person's own (the owner's from bot.toml, anyone's
+    linked one), and in a group only as free/busy; None when none may be used."""
+
+    def reader(self, bot: str, person_id: PersonId, *, owner: bool, group: bool
+               ) -> Calendar | None: ...
+
+    @property
+    def linker(self) -> Linker | None: ...

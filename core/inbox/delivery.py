@@ -7,7 +7,7 @@ import asyncio
 from typing import Protocol, runtime_checkable
 
 from core.coordination import LeaseLost
-from core.events import Inbound, Outbound
+from core.events import ConversationKey, Inbound, Outbound
 from core.logging import get_logger
 from core.reply import DeliveryError, Reply, span
 
@@ -46,10 +46,9 @@ class Channels:
     def register(self, bot: str, channel: str, target: Channel) -> None:
         self._channels[(bot, channel)] = target
 
-    def delivers_here(self, conversation: str) -> bool:
+    def delivers_here(self, conversation: ConversationKey) -> bool:
         """False when the conversation's channel delivers only on another replica."""
-        bot, channel = conversation.split("/", 2)[:2]
-        target = self._channels.get((bot, channel))
+        target = self._channels.get((conversation.bot, conversation.channel))
         return not isinstance(target, LeaderOnly) or target.delivers_here()
 
     async def deliver(self, inbound: Inbound, reply: Reply) -> Outbound:

@@ -17,7 +17,8 @@ from typing import Protocol
 
 from core import metrics
 from core.coordination import LeaseLost
-from core.events import Inbound, ReplyStatus, Trust
+from core.events import ConversationKey, Inbound, ReplyStatus, Trust
+from core.ids import PersonId
 from core.inbox.delivery import Channels, notice_text
 from core.inbox.lifecycle import (
     Action,
@@ -84,7 +85,7 @@ class Driver:
         self.policy = policy
         self._slots = slots
         self._stop = stop  # set when shutting down: a pause ends (the message resumes)
-        self.held: set[str] = set()
+        self.held: set[ConversationKey] = set()  # conversations waiting for a model
         self._notices: set[asyncio.Task[None]] = set()
 
     async def arrived(self, inbound: Inbound) -> None:
@@ -92,7 +93,7 @@ class Driver:
         told at once (the notice goes out in the background)."""
         waits = inbound.wants_answer and inbound.scheduled is None and \
             inbound.trust is not Trust.UNKNOWN  # a model's answer, not a reminder or pairing
-        if not waits or str(inbound.conversation) not in self.held:
+        if not waits or inbound.conversation not in self.held:
             return
         _, actions = step(State(), Arrived(behind_held=True), _now(), self.policy)
         for action in actions:
@@ -111,7 +112,7 @@ class Driver:
             try:
                 return await self._drive(inbound, fence)
             finally:
-                self.held.discard(str(conv))
+                self.held.discard(conv)
 
     async def _drive(self, inbound: Inbound, fence: int | None) -> bool:
         delivery = await self.store.delivery(inbound.id)
@@ -140,7 +141,7 @@ class Driver:
 
     def _step(self, inbound: Inbound, state: State, event: Event) -> Step:
         after, actions = step(state, event, _now(), self.policy)
-        key = str(inbound.conversation)
+        key = inbound.conversation
         if isinstance(event, ModelDown):
             self.held.add(key)
             if state.status is InboxStatus.PENDING:
@@ -240,7 +241,9 @@ class Driver:
         match action:
             case Commit(status=status):  # a crashed turn: given up, nothing of it recorded
                 try:
-                    await self.store.finish_turn(TurnRecord(inbound, "", None, None, status),
+                    # no one's: a crashed turn records no message
+                    nobody = PersonId("")
+                    await self.store.finish_turn(TurnRecord(inbound, nobody, None, None, status),
                                                  fence=fence)
                 except Exception:
                     log.exception("mark_failed_failed")

@@ -20,7 +20,7 @@ from typing import Literal, Protocol
 
 from core import metrics
 from core.coordination import LeaseLost, TurnLeases
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
 from core.inbox.delivery import Channels
 from core.logging import get_logger
 from core.store.base import InboxStore
@@ -39,7 +39,7 @@ class Host(Protocol):
     """What a runner asks of the dispatcher."""
 
     def enqueue(self, inbound: Inbound) -> None: ...
-    def wake(self, key: str) -> None: ...
+    def wake(self, key: ConversationKey) -> None: ...
     def queued(self) -> set[str]: ...
 
 
@@ -56,7 +56,7 @@ class LocalRunner:
         self.store = store
         self.process = process
 
-    async def work(self, key: str, queue: deque[Inbound]) -> None:
+    async def work(self, key: ConversationKey, queue: deque[Inbound]) -> None:
         while queue:
             if not await self.process(queue[0], None):
                 return  # shutting down while it waits: it stays open and resumes
@@ -91,9 +91,10 @@ class LeasedRunner:
         self._sweep_every = sweep_every
         self._sweeper: asyncio.Task[None] | None = None
         self._yielding = 0  # conversations to hand off after their current turn
-        self._handed: dict[str, float] = {}  # handed off at (monotonic): not taken back at once
+        # handed off at (monotonic): not taken back at once
+        self._handed: dict[ConversationKey, float] = {}
 
-    async def work(self, key: str, queue: deque[Inbound]) -> None:
+    async def work(self, key: ConversationKey, queue: deque[Inbound]) -> None:
         done: set[str] = set()
         held = False
         try:
@@ -106,7 +107,7 @@ class LeasedRunner:
                 try:
                     outcome = await self._run(key, queue, done)
                 except LeaseLost:  # taken over while this replica was away: the holder runs it
-                    log.warning("lease_lost", conversation=key)
+                    log.warning("lease_lost", conversation=str(key))
                     return  # (released below: forgotten here, the row is no longer ours)
                 if outcome == "closing":
                     return
@@ -114,7 +115,7 @@ class LeasedRunner:
                 await self.leases.release(key)
                 if outcome == "hand off":  # its open work goes to another replica's sweep
                     self._handed[key] = time.monotonic()
-                    log.info("conversation_handed_off", conversation=key)
+                    log.info("conversation_handed_off", conversation=str(key))
                     return
                 if not await self._open(key, done):  # nothing arrived meanwhile
                     return
@@ -123,25 +124,24 @@ class LeasedRunner:
                 with contextlib.suppress(Exception):
                     await self.leases.release(key)
 
-    async def _run(self, key: str, queue: deque[Inbound],
+    async def _run(self, key: ConversationKey, queue: deque[Inbound],
                    done: set[str]) -> Literal["done", "closing", "hand off"]:
         """Answer the conversation's open messages in inbox order, until none is open, the
         dispatcher shuts down, or this replica holds more than its share and the
-        conversation is behind (a pause of one sweep costs less than the backlog)."""
-        ran = False
-        while opened := await self._open(key, done):
-            if ran and self._yielding > 0 and len(opened) >= HAND_OFF_BEHIND:
+        conversation is behind (a pause of one sweep costs less than the backlog). What
+        opened while these ran is found after the lease is released (see ``work``)."""
+        opened = await self._open(key, done)
+        for ran, inbound in enumerate(opened):
+            if ran and self._yielding > 0 and len(opened) - ran >= HAND_OFF_BEHIND:
                 self._yielding -= 1
                 return "hand off"
-            inbound = opened[0]
             if not await self.process(inbound, self.leases.token()):
                 return "closing"
-            ran = True
             done.add(inbound.id)
             _pop(queue, done)
         return "done"
 
-    async def _open(self, key: str, done: set[str]) -> list[Inbound]:
+    async def _open(self, key: ConversationKey, done: set[str]) -> list[Inbound]:
         return [inbound for inbound in await self.store.open_in(key) if inbound.id not in done]
 
     async def resume(self, host: Host) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import openai
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -24,6 +23,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def error_kind(exc: BaseException) -> str:
     """refused · connect · timeout · <HTTP status> · broken · the exception's type name."""
+    import openai  # here, not at the top: importing it costs ``kith serve`` half a second
+
     chain = _chain(exc)
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "refused"
@@ -42,6 +43,8 @@ def error_kind(exc: BaseException) -> str:
 
 def retry_after_seconds(exc: BaseException) -> float | None:
     """Seconds the server asked us to wait, from Retry-After / retry-after-ms."""
+    import openai
+
     if not isinstance(exc, openai.APIStatusError):
         return None
     headers = exc.response.headers
@@ -56,6 +59,8 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 
 
 def is_retryable(exc: BaseException) -> bool:
+    import openai
+
     if isinstance(exc, openai.APIConnectionError | openai.APITimeoutError | httpx.TransportError):
         return True
     if isinstance(exc, openai.APIStatusError):

@@ -97,6 +97,11 @@ class ChatModel(Protocol):
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
-    ) -> Completion: ...
+        background: bool = False,
+    ) -> Completion:
+        """``background``: Kith's own work (extraction, summaries), not a person waiting: a
+        local model that serves one request at a time answers every person first and lets
+        it wait (and yield mid-reply) while anyone waits. Servers ignore it."""
+        ...
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]: ...

@@ -14,19 +14,21 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
+import json
 import queue as queues
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from core import metrics
 from core.llm import ChatMessage, Completion, Delta, LLMError, Probe, Usage, decode_chunk
-from core.llm.priority import is_background
 from core.llm.types import ToolCall
 from core.llm.wire import merge_tool_calls
 from core.local import native
 from core.local.catalog import LocalModel
+from core.local.kv import Yielded, open_warm
 from core.local.pull import PullError, Status, StatusBoard, pull
 from core.local.threads import default_threads
 from core.logging import get_logger
@@ -35,6 +37,8 @@ from core.settings import LLMSettings
 log = get_logger("kith.local")
 _END = object()
 PERSON, BACKGROUND = 0, 1  # queue ranks: a person's turn before any background work
+IDLE_SECONDS = 2.0  # background work starts once no person's call ran for this long
+PREFIX_CACHE_BYTES = 512 << 20  # saved KV prefixes (conversations, extraction) kept in RAM
 
 
 @dataclass(order=True, slots=True)
@@ -61,6 +65,25 @@ def llama_response_format(response_format: dict[str, Any] | None) -> dict[str, A
     if kind == "json_object":
         return dict(response_format)
     return None
+
+
+def template_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """The messages as a GGUF's chat template takes them (pure): a call's arguments as an
+    object, not the OpenAI wire's JSON string, which templates (Qwen, Hermes, Llama 3.1,
+    Mistral: ``arguments | tojson``) would show the model as one escaped string —
+    unlike the calls it writes itself, and unlike the KV its own call left."""
+    out = []
+    for message in messages:
+        wire = message.wire()
+        for call in wire.get("tool_calls", ()):
+            try:
+                arguments = json.loads(call["function"]["arguments"] or "{}")
+            except ValueError:
+                continue  # as it was written: the model sees what it wrote
+            if isinstance(arguments, dict):
+                call["function"]["arguments"] = arguments
+        out.append(wire)
+    return out
 
 
 @dataclass(slots=True)
@@ -96,7 +119,7 @@ class EmbeddedModel:
     """ChatModel over a GGUF file with llama-cpp-python on one worker thread."""
 
     def __init__(self, local: LocalModel, settings: LLMSettings, *, show_progress: bool = True,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, idle: float = IDLE_SECONDS) -> None:
         self.local = local
         self.settings = settings
         self.label = f"embedded:{local.name}"
@@ -112,6 +135,11 @@ class EmbeddedModel:
         self._jobs: queues.PriorityQueue[_Job] = queues.PriorityQueue()
         self._seq = itertools.count()
         self._current: _Job | None = None
+        # a person's calls come in bursts (a tool turn is several): background work waits
+        # for a pause, so it does not take the worker between two calls of one turn
+        self.idle = idle
+        self._person_done = -idle
+        self._wake = threading.Event()
         # a daemon thread: leaving never waits for a long prompt to finish evaluating
         self._thread = threading.Thread(target=self._worker, daemon=True, name="kith-llama")
         self._thread.start()
@@ -173,7 +201,7 @@ class EmbeddedModel:
                 tools: Sequence[dict[str, Any]],
                 response_format: dict[str, Any] | None = None) -> dict[str, Any]:
         params: dict[str, Any] = {
-            "messages": [m.wire() for m in messages],
+            "messages": template_messages(messages),
             "max_tokens": max_tokens or self.settings.max_reply_tokens,
             "temperature": self.settings.temperature,
         }
@@ -192,21 +220,32 @@ class EmbeddedModel:
                 self._persons += 1
             self._queued += 1
         self._jobs.put(job)
+        self._wake.set()
 
     def _worker(self) -> None:
         while True:
             job = self._jobs.get()
             if job.run is None:  # close(): stop after what was running
                 return
+            pause = self._person_done + self.idle - time.monotonic()
+            if job.rank == BACKGROUND and pause > 0:
+                self._jobs.put(job)  # still counted as queued; a person may come first
+                self._wake.wait(pause)
+                self._wake.clear()
+                continue
             with self._lock:
                 self._queued -= 1
                 if job.rank == PERSON:
                     self._persons -= 1
                 self._current = job
+            if self._llama is not None:  # background reads its prompt in stoppable chunks
+                self._llama.stop = self._person_waits if job.rank == BACKGROUND else None
             try:
                 job.run()
             finally:
                 self._current = None
+                if job.rank == PERSON:
+                    self._person_done = time.monotonic()
 
     def _person_waits(self) -> bool:
         return self._persons > 0
@@ -215,15 +254,15 @@ class EmbeddedModel:
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
         max_tokens: int | None = None, tools: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[Delta]:
-        async for delta in self._stream(self._params(messages, max_tokens, tools)):
+        async for delta in self._stream(self._params(messages, max_tokens, tools), False):
             yield delta
 
-    async def _stream(self, params: dict[str, Any]) -> AsyncIterator[Delta]:
+    async def _stream(self, params: dict[str, Any], background: bool) -> AsyncIterator[Delta]:
         await self.ready()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         counter = _Counter()
-        rank = BACKGROUND if is_background() else PERSON
+        rank = BACKGROUND if background else PERSON
         job = _Job(rank, next(self._seq), None, counter)
 
         def put(item: Any) -> None:
@@ -246,14 +285,15 @@ class EmbeddedModel:
                     for chunk in chunks:
                         if counter.cancel.is_set():  # the reader left: stop at this token
                             break
-                        if rank == BACKGROUND and self._person_waits():
-                            metrics.LOCAL_YIELDS.inc()
-                            log.info("local_background_yielded", tokens=counter.sampled)
-                            self.sampled += counter.sampled
-                            chunks.close()  # on this thread, before anything else runs
-                            self._submit(job)  # again, behind everyone waiting
-                            return
                         emit(chunk)
+            except Yielded:  # a person waits: set aside between two chunks, done again later
+                metrics.LOCAL_YIELDS.inc()
+                log.info("local_background_yielded", tokens=counter.sampled)
+                self.sampled += counter.sampled
+                if chunks is not None:
+                    chunks.close()  # on this thread, before anything else runs
+                self._submit(job)  # again, behind everyone waiting
+                return
             except Exception as exc:
                 emit(exc)
             finally:
@@ -300,7 +340,7 @@ class EmbeddedModel:
     async def complete(
         self, messages: Sequence[ChatMessage], *, route_key: str, model: str | None = None,
         max_tokens: int | None = None, response_format: dict[str, Any] | None = None,
-        tools: Sequence[dict[str, Any]] = (),
+        tools: Sequence[dict[str, Any]] = (), background: bool = False,
     ) -> Completion:
         text: list[str] = []
         finish: str | None = None
@@ -308,7 +348,7 @@ class EmbeddedModel:
         calls: tuple[ToolCall, ...] = ()
         # a JSON Schema in response_format becomes a grammar: the reply can only be valid
         async for delta in self._stream(self._params(messages, max_tokens, tools,
-                                                     response_format)):
+                                                     response_format), background):
             text.append(delta.text)
             finish = delta.finish_reason or finish
             usage = delta.usage or usage
@@ -338,21 +378,24 @@ class EmbeddedModel:
         current = self._current
         if current is not None and current.counter is not None:
             current.counter.cancel.set()
+        self._fail_queued()
+        self._jobs.put(_Job(-1, -1, None))
+        self._wake.set()
+        self._thread.join()
+        self._fail_queued()  # put back while waiting for a pause, or set aside to yield
+        self._llama = None
+
+    def _fail_queued(self) -> None:
         while True:
             try:
                 job = self._jobs.get_nowait()
             except queues.Empty:
-                break
-            job.fail()
-        self._jobs.put(_Job(-1, -1, None))
-        self._thread.join()
-        self._llama = None
+                return
+            if job.run is not None:
+                job.fail()
 
 
 def _open(path: str, settings: LLMSettings, seed: int | None) -> Any:
-    from llama_cpp import Llama
-
-    threads = settings.local_threads or default_threads()
-    return Llama(model_path=path, n_ctx=settings.local_context, n_threads=threads,
-                 n_threads_batch=threads, seed=seed if seed is not None else -1,
-                 verbose=False)
+    return open_warm(path, n_ctx=settings.local_context,
+                     threads=settings.local_threads or default_threads(),
+                     seed=seed if seed is not None else -1, capacity=PREFIX_CACHE_BYTES)

@@ -81,7 +81,7 @@ class MediaPipeline:
 
     def forget(self, inbound: Inbound) -> None:
         """Drop the photos kept for the conversation (``/forget``, ``/reset``)."""
-        self.recent.forget(str(inbound.conversation))
+        self.recent.forget(inbound.conversation)
 
     async def aclose(self) -> None:
         if self.speech is not None:
@@ -91,7 +91,7 @@ class MediaPipeline:
 
     async def prepare(self, inbound: Inbound, vision_model: str | None = None) -> MediaTurn:
         vision = vision_model or self.vision_model
-        conv = str(inbound.conversation)
+        conv = inbound.conversation
         earlier = self.recent.take(conv) if vision else ()
         files = [a for a in inbound.attachments if media_kind(a)]
         if not files:

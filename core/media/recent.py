@@ -7,6 +7,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.ids import ConversationKey
+
 MAX_CONVERSATIONS = 256
 MAX_IMAGES = 4  # per prompt, newest kept
 
@@ -24,9 +26,9 @@ class RecentImages:
         self.turns = turns
         self.seconds = seconds
         self.clock = clock
-        self._kept: OrderedDict[str, list[_Kept]] = OrderedDict()
+        self._kept: OrderedDict[ConversationKey, list[_Kept]] = OrderedDict()
 
-    def take(self, conversation: str) -> tuple[str, ...]:
+    def take(self, conversation: ConversationKey) -> tuple[str, ...]:
         """Images a later turn still sees (each use counts one of its turns)."""
         now = self.clock()
         kept = [k for k in self._kept.get(conversation, ()) if k.turns_left > 0 and k.until > now]
@@ -39,7 +41,7 @@ class RecentImages:
             self._kept.pop(conversation, None)
         return tuple(k.url for k in kept[-MAX_IMAGES:])
 
-    def add(self, conversation: str, urls: tuple[str, ...]) -> None:
+    def add(self, conversation: ConversationKey, urls: tuple[str, ...]) -> None:
         if self.turns <= 0 or not urls:
             return
         until = self.clock() + self.seconds
@@ -51,7 +53,7 @@ class RecentImages:
         while len(self._kept) > MAX_CONVERSATIONS:
             self._kept.popitem(last=False)
 
-    def forget(self, conversation: str) -> None:
+    def forget(self, conversation: ConversationKey) -> None:
         self._kept.pop(conversation, None)
 
     def __len__(self) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import openai
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from core.llm import endpoint_label, is_retryable
@@ -52,12 +51,16 @@ class SpeechClient:
         self.settings = settings
         self.label = endpoint_label(settings.base_url)
         self.attempts = attempts
+        import openai  # here: only a fleet with speech configured pays for importing it
+
         self.client = openai.AsyncOpenAI(
             base_url=settings.base_url, api_key=settings.api_key.get_secret_value(),
             max_retries=0, timeout=openai.Timeout(settings.timeout, connect=5.0),
         )
 
     async def transcribe(self, audio: bytes, filename: str, mime_type: str) -> Transcript:
+        import openai
+
         extra: dict[str, Any] = {}
         if self.settings.language:
             extra["language"] = self.settings.language

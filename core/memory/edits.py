@@ -11,11 +11,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 
+from core.ids import PersonId
 from core.memory.forgetting import mentions
 
 
 def update(
-    db: sqlite3.Connection, person_id: str, memory_id: str, *, text: str | None,
+    db: sqlite3.Connection, person_id: PersonId, memory_id: str, *, text: str | None,
     scope: str | None, stamp: str,
 ) -> bool:
     """Set the text and/or scope of the person's active memory; False when there is none."""
@@ -29,11 +30,8 @@ def update(
     with db:
         db.execute("BEGIN")
         if text is not None and text != old:
-            db.execute("INSERT INTO memories_fts(memories_fts, rowid, text) "
-                       "VALUES ('delete', ?, ?)", (n, old))
             db.execute("UPDATE memories SET text = ?, updated_at = ? WHERE n = ?",
                        (text, stamp, n))
-            db.execute("INSERT INTO memories_fts(rowid, text) VALUES (?, ?)", (n, text))
             db.execute("DELETE FROM memory_vectors WHERE n = ?", (n,))
             drop_command_turns(db, person_id)  # a /memory listing may retell the old words
         if scope is not None:
@@ -57,7 +55,7 @@ def source_texts(db: sqlite3.Connection, inbound_ids: Sequence[str]) -> dict[str
     return found
 
 
-def drop_command_turns(db: sqlite3.Connection, person_id: str) -> None:
+def drop_command_turns(db: sqlite3.Connection, person_id: PersonId) -> None:
     """Commands' exchanges (a /memory listing, an /export) may retell what was forgotten:
     their turns go, and so do their finished inbox rows (the command and its stored answer).
     A command still being answered (this /forget itself) keeps its row."""
@@ -70,7 +68,7 @@ def drop_command_turns(db: sqlite3.Connection, person_id: str) -> None:
 OPEN = "('pending', 'answered', 'held')"  # being answered: the row delivers the reply
 
 
-def drop_person_turns(db: sqlite3.Connection, person_id: str) -> None:
+def drop_person_turns(db: sqlite3.Connection, person_id: PersonId) -> None:
     """Every message the person sent and every reply to one, wherever they spoke; the
     whole of each conversation nobody else spoke in (reminders fired there, commands);
     the inbox rows of those (payloads, stored replies) unless still being answered; and
@@ -91,13 +89,13 @@ def drop_person_turns(db: sqlite3.Connection, person_id: str) -> None:
                    [(c,) for c in convs])
 
 
-def memories_with(db: sqlite3.Connection, person_id: str, words: str) -> list[str]:
+def memories_with(db: sqlite3.Connection, person_id: PersonId, words: str) -> list[str]:
     """The person's memories (replaced ones too) whose text holds ``words``."""
     rows = db.execute("SELECT id, text FROM memories WHERE person_id = ?", (person_id,))
     return [r[0] for r in rows if mentions(r[1], words)]
 
 
-def drop_turns_with(db: sqlite3.Connection, person_id: str, words: str) -> None:
+def drop_turns_with(db: sqlite3.Connection, person_id: PersonId, words: str) -> None:
     """In every conversation the person spoke in: their messages holding ``words`` (with
     the reply to each), Kith's replies retelling them (to anyone), finished inbox rows
     whose payload or stored reply holds them (never another person's message), and the

@@ -25,15 +25,23 @@ class Fusion:
     k: int = RRF_K
 
 
-def rrf(
+def rrf_scores(
     rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
-) -> list[str]:
-    """Reciprocal rank fusion: score(d) = Σ w / (k + rank). Ties keep first-seen order."""
+) -> dict[str, float]:
+    """Reciprocal rank fusion scores, score(d) = Σ w / (k + rank), in first-seen order."""
     scores: dict[str, float] = {}
     for n, ranking in enumerate(rankings):
         weight = weights[n] if weights is not None else 1.0
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return scores
+
+
+def rrf(
+    rankings: Sequence[Sequence[str]], k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[str]:
+    """Reciprocal rank fusion, best first. Ties keep first-seen order."""
+    scores = rrf_scores(rankings, k, weights)
     return sorted(scores, key=lambda item: -scores[item])
 
 

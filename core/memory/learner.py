@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 
 from core import metrics
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.llm import LLMError
-from core.llm.priority import background
 from core.logging import get_logger
 from core.memory.model import LearningKey, LearningQueue, LearningWork
 from core.memory.service import MemoryService
@@ -30,7 +30,7 @@ MAX_FAILURES = 5  # then the batch is dropped, loudly, rather than retried for e
 class Learner:
     def __init__(
         self, memory: MemoryService, queue: LearningQueue,
-        model_for: Callable[[str], str | None], wall: Callable[[], float] = time.time,
+        model_for: Callable[[ConversationKey], str | None], wall: Callable[[], float] = time.time,
     ) -> None:
         self.memory = memory
         self.queue = queue
@@ -41,7 +41,7 @@ class Learner:
         self._running: dict[LearningKey, asyncio.Task[None]] = {}
         self._again: set[LearningKey] = set()
 
-    async def note(self, inbound: Inbound, person: str) -> None:
+    async def note(self, inbound: Inbound, person: PersonId) -> None:
         """After an answered turn: store an explicit "remember that" now, and count the turn
         towards the conversation's next extraction. Cheap: one indexed write."""
         self.memory.vectors.kick()  # what the turn stored without a vector (a tool) gets one
@@ -50,7 +50,7 @@ class Learner:
         await self.memory.remember_now(inbound, person)
         conv = inbound.conversation
         work = LearningWork(
-            LearningKey(str(conv), person), conv.channel, inbound.sender.platform_id,
+            LearningKey(conv, person), conv.channel, inbound.sender.platform_id,
             inbound.sender.display_name, inbound.is_group, 0, 0,
         )
         pending = await self.queue.note(work, inbound.id, self.wall())
@@ -135,8 +135,7 @@ class Learner:
             return  # nothing waiting, or another worker holds it
         failed = True
         try:
-            with background():  # a local model serves waiting people first
-                await self._extract(work)
+            await self._extract(work)  # as background work (a local model serves people first)
             failed = False
         except LLMError:
             pass  # logged by the service; the turns stay queued
@@ -150,7 +149,8 @@ class Learner:
             self._arm(key, self.settings.quiet_seconds * 2 ** failures)
             return
         metrics.MEMORY_EXTRACT_FAILURES.labels(reason="dropped").inc()
-        log.error("memory_batch_dropped", conversation=key.conversation, failures=failures)
+        log.error("memory_batch_dropped", conversation=str(key.conversation),
+                  failures=failures)
         await self._skip(work)
 
     async def _extract(self, work: LearningWork) -> None:
@@ -162,7 +162,7 @@ class Learner:
                 written = await self.memory.learn_batch(work, said, model)
                 cursor = said[-1].seq
                 metrics.MEMORY_BATCHES.inc()
-                log.info("memory_batch", conversation=work.key.conversation,
+                log.info("memory_batch", conversation=str(work.key.conversation),
                          messages=len(said), written=written)
             if len(said) < limit:
                 await self.queue.advance(work.key, cursor, work.pending)

@@ -1,5 +1,5 @@
 """Lexical side of recall: query terms, stopwords and the postings budget (the pruning is
-in ``sqlite_lexical`` and ``core.store.postgres.memory_search``)."""
+in ``sqlite_lexical`` and ``core.memory.postgres_search``)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Memory values and the MemoryStore contract (every Store backend provides one).
 
 A memory belongs to one person and carries where it came from (message, channel, sender,
-time), a confidence, a scope — ``private`` (default), ``shared`` or ``group:<conversation>``
+time), a confidence, a scope (``core.memory.scope``: private by default, shared, or one group)
 — an optional expiry, and ``superseded_by`` when a newer memory replaced it (history kept).
 """
 
@@ -13,15 +13,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.forgetting import Pending
-
-PRIVATE = "private"
-SHARED = "shared"
-GROUP_PREFIX = "group:"
-
-
-def group_scope(conversation: str) -> str:
-    return GROUP_PREFIX + conversation
+from core.memory.neighbours import Adjacent
+from core.memory.scope import PRIVATE as PRIVATE
+from core.memory.scope import SHARED as SHARED
+from core.memory.scope import Group as Group
+from core.memory.scope import MemoryScope as MemoryScope
+from core.memory.scope import Personal as Personal
 
 
 class MemoryKind(StrEnum):
@@ -32,7 +31,7 @@ class MemoryKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    inbound_id: str
+    inbound_id: InboundId
     channel: str
     sender: str  # platform id of the identity that said it
     at: datetime
@@ -41,12 +40,12 @@ class Source:
 @dataclass(frozen=True, slots=True)
 class Memory:
     id: str
-    person_id: str
+    person_id: PersonId
     text: str
     kind: MemoryKind
     source: Source
     confidence: float
-    scope: str = PRIVATE
+    scope: MemoryScope = PRIVATE
     expires_at: datetime | None = None
     superseded_by: str | None = None
     pref_key: str | None = None
@@ -61,12 +60,12 @@ class Memory:
 class NewMemory:
     """What extraction asks the store to write; ``replaces`` retires an older memory."""
 
-    person_id: str
+    person_id: PersonId
     text: str
     kind: MemoryKind
     source: Source
     confidence: float
-    scope: str = PRIVATE
+    scope: MemoryScope = PRIVATE
     expires_at: datetime | None = None
     pref_key: str | None = None
     replaces: str | None = None
@@ -82,7 +81,7 @@ class Visibility:
     """
 
     owner: str | None = None
-    group: str | None = None  # the group scope, "group:<conversation>"
+    group: Group | None = None  # the group whose scoped memories are visible
     present: tuple[str, ...] = ()  # people whose *shared* memories are visible
 
 
@@ -103,7 +102,7 @@ class LinkRefusal(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LinkResult:
-    person_id: str | None  # the merged person, None when refused
+    person_id: PersonId | None  # the merged person, None when refused
     refusal: LinkRefusal | None = None
     merged: tuple[Identity, ...] = field(default=())
 
@@ -112,8 +111,8 @@ class LinkResult:
 class LearningKey:
     """Extraction is batched per conversation and person (a group has several)."""
 
-    conversation: str
-    person_id: str
+    conversation: ConversationKey
+    person_id: PersonId
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +134,7 @@ class Said:
     """One message the person wrote themselves, as stored in the conversation."""
 
     seq: int
-    inbound_id: str
+    inbound_id: InboundId
     text: str
     at: datetime
 
@@ -143,7 +142,7 @@ class Said:
 class LearningQueue(Protocol):
     """Durable extraction work: survives restarts; one worker holds a key at a time."""
 
-    async def note(self, work: LearningWork, inbound_id: str, now: float) -> int: ...
+    async def note(self, work: LearningWork, inbound_id: InboundId, now: float) -> int: ...
     async def waiting(self) -> list[LearningWork]: ...
     async def claim(self, key: LearningKey, now: float, lease: float) -> LearningWork | None: ...
     async def said_since(self, key: LearningKey, after_seq: int, limit: int) -> list[Said]: ...
@@ -156,11 +155,11 @@ class MemoryStore(Protocol):
     async def add_memory(self, new: NewMemory, now: datetime) -> Memory: ...
     async def memory(self, memory_id: str) -> Memory | None: ...
     async def memories(
-        self, person_id: str, *, history: bool = False, kinds: Sequence[str] = ()
+        self, person_id: PersonId, *, history: bool = False, kinds: Sequence[str] = ()
     ) -> list[Memory]: ...
     async def memories_by_id(self, ids: Sequence[str]) -> list[Memory]: ...
     async def latest(
-        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+        self, person_id: PersonId, limit: int, kinds: Sequence[str] = ()
     ) -> list[Memory]: ...
     async def search_text(
         self, visibility: Visibility, query: str, now: datetime, limit: int
@@ -171,31 +170,39 @@ class MemoryStore(Protocol):
     async def search_current(
         self, visibility: Visibility, now: datetime, limit: int
     ) -> list[str]: ...
+    async def adjacent(
+        self, visibility: Visibility, ids: Sequence[str], now: datetime
+    ) -> dict[str, Adjacent]:
+        """Each memory's visible conversation neighbours (``core.memory.neighbours``)."""
+        ...
     async def set_vector(self, memory_id: str, vector: Sequence[float]) -> None: ...
     async def unembedded(self, limit: int) -> list[tuple[str, str]]:
         """(id, text) of memories waiting for their vector, oldest first."""
         ...
     async def update_memory(
-        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
-        scope: str | None = None,
+        self, person_id: PersonId, memory_id: str, now: datetime, *, text: str | None = None,
+        scope: Personal | None = None,
     ) -> Memory | None: ...
     async def source_texts(self, inbound_ids: Sequence[str]) -> dict[str, str]: ...
     # words: also every message, reply and summary of the person's holding them
-    async def delete_memories(self, person_id: str, ids: Sequence[str],
+    async def delete_memories(self, person_id: PersonId, ids: Sequence[str],
                               words: str = "") -> int: ...
-    async def delete_all(self, person_id: str) -> int: ...
-    async def people_in(self, conversation: str, limit: int) -> list[str]: ...
+    async def delete_all(self, person_id: PersonId) -> int: ...
+    async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]: ...
     @property
     def queue(self) -> LearningQueue: ...
     # learning switch and pending /forget confirmation
-    async def learning(self, person_id: str) -> bool: ...
-    async def set_learning(self, person_id: str, on: bool) -> None: ...
-    async def set_pending_forget(self, person_id: str, ids: Sequence[str],
+    async def learning(self, person_id: PersonId) -> bool: ...
+    async def set_learning(self, person_id: PersonId, on: bool) -> None: ...
+    async def set_pending_forget(self, person_id: PersonId, ids: Sequence[str],
                                  text: str = "") -> None: ...
-    async def take_pending_forget(self, person_id: str) -> Pending: ...
+    async def take_pending_forget(self, person_id: PersonId) -> Pending: ...
     # identities and linking
-    async def identities(self, person_id: str) -> list[Identity]: ...
-    async def create_link_code(self, person_id: str, now: datetime, ttl_seconds: int) -> str: ...
-    async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult: ...
-    async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None: ...
-    async def export(self, person_id: str) -> dict[str, Any]: ...
+    async def identities(self, person_id: PersonId) -> list[Identity]: ...
+    async def create_link_code(self, person_id: PersonId, now: datetime,
+                               ttl_seconds: int) -> str: ...
+    async def redeem_link_code(self, code: str, person_id: PersonId,
+                               now: datetime) -> LinkResult: ...
+    async def unlink(self, person_id: PersonId, channel: str,
+                     platform_id: str) -> PersonId | None: ...
+    async def export(self, person_id: PersonId) -> dict[str, Any]: ...

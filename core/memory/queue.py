@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import datetime
 
+from core.ids import ConversationKey, InboundId, PersonId
 from core.memory.model import LearningKey, LearningWork, Said
 
 _WORK = ("conversation, person_id, channel, sender, display_name, is_group, upto_seq, "
@@ -20,7 +21,8 @@ _WORK = ("conversation, person_id, channel, sender, display_name, is_group, upto
 
 def _work(row: tuple[object, ...]) -> LearningWork:
     conv, person, channel, sender, name, group, upto, pending, failures = row
-    return LearningWork(LearningKey(str(conv), str(person)), str(channel), str(sender),
+    key = LearningKey(ConversationKey.parse(str(conv)), PersonId(str(person)))  # as stored
+    return LearningWork(key, str(channel), str(sender),
                         str(name), bool(group), int(str(upto)), int(str(pending)),
                         int(str(failures)))
 
@@ -29,7 +31,7 @@ class SQLiteLearningQueue:
     def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
         self._db = db
 
-    async def note(self, work: LearningWork, inbound_id: str, now: float) -> int:
+    async def note(self, work: LearningWork, inbound_id: InboundId, now: float) -> int:
         """Count the answered turn ``inbound_id``. A new row starts its cursor just before
         that turn: what was said before (or learned turn by turn) is not read again."""
         key = work.key
@@ -43,8 +45,8 @@ class SQLiteLearningQueue:
             "sender = excluded.sender, channel = excluded.channel, "
             "display_name = excluded.display_name, updated_at = excluded.updated_at "
             "RETURNING pending",
-            (key.conversation, key.person_id, work.channel, work.sender, work.display_name,
-             int(work.is_group), key.person_id, key.conversation, inbound_id, now),
+            (str(key.conversation), key.person_id, work.channel, work.sender, work.display_name,
+             int(work.is_group), key.person_id, str(key.conversation), inbound_id, now),
         ).fetchone()
         return int(row[0])
 
@@ -59,7 +61,7 @@ class SQLiteLearningQueue:
         row = self._db().execute(
             "UPDATE memory_learning SET claimed_until = ? WHERE conversation = ? AND "
             "person_id = ? AND pending > 0 AND (claimed_until IS NULL OR claimed_until < ?) "
-            f"RETURNING {_WORK}", (now + lease, key.conversation, key.person_id, now),
+            f"RETURNING {_WORK}", (now + lease, str(key.conversation), key.person_id, now),
         ).fetchone()
         return _work(row) if row else None
 
@@ -68,7 +70,7 @@ class SQLiteLearningQueue:
             "SELECT seq, coalesce(inbound_id, ''), text, created_at FROM turns "
             "INDEXED BY turns_person_conversation WHERE person_id = ? AND conversation = ? "
             "AND seq > ? AND role = 'user' AND command = 0 AND text != '' ORDER BY seq LIMIT ?",
-            (key.person_id, key.conversation, after_seq, limit),
+            (key.person_id, str(key.conversation), after_seq, limit),
         ).fetchall()
         return [Said(seq, inbound, text, datetime.fromisoformat(at))
                 for seq, inbound, text, at in rows]
@@ -79,7 +81,7 @@ class SQLiteLearningQueue:
             "UPDATE memory_learning SET upto_seq = max(upto_seq, ?), "
             "pending = max(0, pending - ?), failures = 0 "
             "WHERE conversation = ? AND person_id = ?",
-            (upto_seq, noted, key.conversation, key.person_id),
+            (upto_seq, noted, str(key.conversation), key.person_id),
         )
 
     async def release(self, key: LearningKey, failed: bool) -> int:
@@ -87,6 +89,6 @@ class SQLiteLearningQueue:
         row = self._db().execute(
             "UPDATE memory_learning SET claimed_until = NULL, failures = failures + ? "
             "WHERE conversation = ? AND person_id = ? RETURNING failures",
-            (int(failed), key.conversation, key.person_id),
+            (int(failed), str(key.conversation), key.person_id),
         ).fetchone()
         return int(row[0]) if row else 0

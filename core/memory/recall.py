@@ -3,9 +3,10 @@
 A third, short ranking holds the time-bound memories still true now. All are filtered by
 the same :class:`Visibility` inside the store, so a memory a prompt may not see is never
 even a candidate. Weighted reciprocal rank fusion needs no score calibration between BM25
-and cosine; the vector list's weight is tuned on real dialogue (see ``fusion``). When the
-inference server offers a reranker, the head of the fused list is reordered by it. The
-result is cut to ``k`` and to a token budget.
+and cosine; the vector list's weight is tuned on real dialogue (see ``fusion``). The best
+few then lend part of their score to the memories stored right around them in the same
+conversation (``neighbours``). When the inference server offers a reranker, the head of
+the fused list is reordered by it. The result is cut to ``k`` and to a token budget.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from datetime import datetime
 
 from core import metrics
 from core.logging import get_logger
-from core.memory.fusion import Fusion, rrf
+from core.memory import neighbours
+from core.memory.fusion import Fusion, rrf_scores
 from core.memory.model import Memory, MemoryStore, Visibility
 from core.memory.rerank import Reranker, RerankError
 from core.tokens import estimate_tokens
@@ -47,7 +49,8 @@ def memory_line(memory: Memory) -> str:
 
 
 async def ranked(store: MemoryStore, query: RecallQuery) -> list[str]:
-    """Every candidate's id, best first: lexical, vectors and current memories fused."""
+    """Every candidate's id, best first: lexical, vectors and current memories fused, the
+    best few lending to their conversation neighbours (``neighbours``)."""
     rankings = [await store.search_text(query.visibility, query.text, query.now, query.pool)]
     weights = [1.0]
     if query.vector is not None:
@@ -58,7 +61,10 @@ async def ranked(store: MemoryStore, query: RecallQuery) -> list[str]:
         weights = [2.0 * (1.0 - share), 2.0 * share]  # equal shares weigh 1 and 1
     # what is true only for now is context for everything said meanwhile
     rankings.append(await store.search_current(query.visibility, query.now, 3))
-    return rrf(rankings, k=query.fusion.k, weights=[*weights, CURRENT_WEIGHT])
+    scores = rrf_scores(rankings, k=query.fusion.k, weights=[*weights, CURRENT_WEIGHT])
+    head = neighbours.ranking(scores)[:neighbours.HEAD]
+    adjacent = await store.adjacent(query.visibility, head, query.now)
+    return neighbours.ranking(neighbours.lend(scores, head, adjacent))
 
 
 async def reordered(

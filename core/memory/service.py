@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from core import metrics
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
+from core.ids import PersonId
 from core.llm import ChatModel, LLMError
 from core.logging import get_logger
 from core.memory.embedder import Embedder
 from core.memory.extract import (
     RESPONSE_FORMAT,
     Batch,
+    Commitment,
     ExtractedItem,
     Extraction,
     ExtractionError,
@@ -23,18 +25,18 @@ from core.memory.extract import (
     retry_prompt,
 )
 from core.memory.model import (
-    GROUP_PREFIX,
     PRIVATE,
     SHARED,
+    Group,
     LearningWork,
     Memory,
     MemoryKind,
+    MemoryScope,
     MemoryStore,
     NewMemory,
     Said,
     Source,
     Visibility,
-    group_scope,
 )
 from core.memory.recall import RecallQuery, memory_line, recall
 from core.memory.rerank import Reranker
@@ -42,13 +44,17 @@ from core.memory.vector_fill import VectorFill
 from core.settings import MemoryConfig
 
 log = get_logger("kith.memory")
+# who hears of the dated plans an extraction found (core/offers): same call, no other
+CommitmentSink = Callable[[LearningWork, Sequence[Said], Sequence[Commitment]], Awaitable[None]]
+# the person's own time zone, so "today" and "tomorrow" in what they said are their days
+ZoneOf = Callable[[LearningWork], Awaitable[tzinfo]]
 
 
 def visible(v: Visibility, memory: Memory) -> bool:
     """The same rule as the store's SQL filter, for memories already loaded."""
     if memory.scope in (PRIVATE, SHARED) and memory.person_id == v.owner:
         return True
-    if v.group is not None and memory.scope == v.group:
+    if v.group is not None and memory.scope == v.group:  # the same group
         return True
     return memory.scope == SHARED and memory.person_id in v.present
 
@@ -64,13 +70,14 @@ class MemorySettings:
     recall_tokens: int = 400
     group_people: int = 20  # most recent speakers of a group whose shared memories count
     known_for_extraction: int = 12
+    offers: bool = True  # offer reminders/events for the plans an extraction finds
 
     @classmethod
     def of(cls, config: MemoryConfig, *, embed: bool) -> MemorySettings:
         """What a user gets from ``KITH_MEMORY__*`` (learning on by default)."""
         return cls(embed=embed, learn=config.learn, recall_k=config.recall_k,
                    recall_tokens=config.recall_tokens, quiet_seconds=config.quiet_seconds,
-                   every_turns=config.every_turns)
+                   every_turns=config.every_turns, offers=config.offers)
 
 
 class MemoryService:
@@ -88,17 +95,19 @@ class MemoryService:
         # memories stored without a vector (the remember tool, an edit, before embeddings
         # were on) get theirs in the background
         self.vectors = VectorFill(store, self.embedder, self.settings.embed)
+        self.commitments: CommitmentSink | None = None  # set when offers are on
+        self.zone_of: ZoneOf | None = None  # None: dates are read in UTC
 
-    async def visibility(self, inbound: Inbound, person: str) -> Visibility:
-        return await self._visibility(str(inbound.conversation), inbound.is_group, person)
+    async def visibility(self, inbound: Inbound, person: PersonId) -> Visibility:
+        return await self._visibility(inbound.conversation, inbound.is_group, person)
 
-    async def _visibility(self, conv: str, group: bool, person: str) -> Visibility:
+    async def _visibility(self, conv: ConversationKey, group: bool, person: PersonId) -> Visibility:
         if not group:
             return Visibility(owner=person)
         present = await self.store.people_in(conv, self.settings.group_people)
         if person not in present:
             present.append(person)
-        return Visibility(group=group_scope(conv), present=tuple(present))
+        return Visibility(group=Group(conv), present=tuple(present))
 
     async def _vector(self, text: str) -> list[float] | None:
         if not self.settings.embed or not text.strip():
@@ -110,7 +119,7 @@ class MemoryService:
             metrics.MEMORY_EMBED_FAILURES.inc()
             return None
 
-    async def recall(self, inbound: Inbound, person: str) -> list[Memory]:
+    async def recall(self, inbound: Inbound, person: PersonId) -> list[Memory]:
         self.vectors.kick()
         visibility = await self.visibility(inbound, person)
         return await recall(self.store, RecallQuery(
@@ -118,7 +127,7 @@ class MemoryService:
             k=self.settings.recall_k, budget_tokens=self.settings.recall_tokens,
         ), self.reranker)
 
-    async def context(self, inbound: Inbound, person: str) -> list[str]:
+    async def context(self, inbound: Inbound, person: PersonId) -> list[str]:
         """Lines for the prompt's volatile part (empty when nothing is relevant)."""
         found = await self.recall(inbound, person)
         if not found:
@@ -126,12 +135,12 @@ class MemoryService:
         head = "What you remember (use only when relevant):"
         return [head, *(memory_line(m) for m in found)]
 
-    async def learned(self, person: str) -> tuple[dict[str, str], list[str]]:
+    async def learned(self, person: PersonId) -> tuple[dict[str, str], list[str]]:
         """Learned preferences by /prefs key, and learned style notes (private context)."""
         now, prefs, style = self.clock(), dict[str, str](), list[str]()
         kinds = (MemoryKind.PREFERENCE.value, MemoryKind.STYLE.value)
         for memory in reversed(await self.store.latest(person, 50, kinds)):
-            if not memory.active(now) or memory.scope.startswith(GROUP_PREFIX):
+            if not memory.active(now) or isinstance(memory.scope, Group):
                 continue
             if memory.kind is MemoryKind.PREFERENCE and memory.pref_key:
                 prefs[memory.pref_key] = memory.text
@@ -141,13 +150,13 @@ class MemoryService:
 
     # -- learning --------------------------------------------------------------------------
 
-    async def remember_now(self, inbound: Inbound, person: str) -> Memory | None:
+    async def remember_now(self, inbound: Inbound, person: PersonId) -> Memory | None:
         """An explicit "remember that ..." is stored at once, without a model call."""
         fact = explicit_fact(inbound.text)
         if fact is None or not self.settings.learn or not await self.store.learning(person):
             return None
-        scope = group_scope(str(inbound.conversation)) if inbound.is_group else PRIVATE
         conv = inbound.conversation
+        scope = Group(conv) if inbound.is_group else PRIVATE
         memory = await self.store.add_memory(NewMemory(
             person_id=person, text=fact, kind=MemoryKind.FACT,
             source=Source(inbound.id, conv.channel, inbound.sender.platform_id,
@@ -165,8 +174,11 @@ class MemoryService:
         if not said or not self.settings.learn or not await self.store.learning(work.key.person_id):
             return 0
         known = await self._known(work, said)
-        batch = Batch(work.display_name, tuple(said), self.clock(), work.is_group)
-        extraction = await self._extract(batch, known, work.key.conversation, model)
+        now = self.clock()
+        if self.zone_of is not None:
+            now = now.astimezone(await self.zone_of(work))
+        batch = Batch(work.display_name, tuple(said), now, work.is_group)
+        extraction = await self._extract(batch, known, str(work.key.conversation), model)
         if extraction is None:
             return 0
         written = 0
@@ -175,6 +187,11 @@ class MemoryService:
             n = item.message if item.message and 1 <= item.message <= len(said) else len(said)
             if await self._apply(item, work, said[n - 1], by_id):
                 written += 1
+        if self.commitments is not None and extraction.commitments:
+            try:
+                await self.commitments(work, said, extraction.commitments)
+            except Exception as err:  # an offer that fails must not undo what was learned
+                log.exception("offers_failed", error=str(err))
         return written
 
     async def _known(self, work: LearningWork, said: Sequence[Said]) -> list[Memory]:
@@ -198,9 +215,9 @@ class MemoryService:
         messages = extraction_prompt(batch, known)
         for attempt in (1, 2):
             try:
-                result = await self.model.complete(
+                result = await self.model.complete(  # Kith's own work: people go first
                     messages, route_key=route_key, model=model, max_tokens=1600,
-                    response_format=RESPONSE_FORMAT,
+                    response_format=RESPONSE_FORMAT, background=True,
                 )
             except LLMError as err:
                 metrics.MEMORY_EXTRACT_FAILURES.labels(reason="llm").inc()
@@ -226,9 +243,9 @@ class MemoryService:
             replaces = None  # only memories shown to the model, of this person, may be replaced
         if replaces is None and any(m.text.lower() == item.text.lower() for m in known.values()):
             return False  # already known
-        scope = SHARED if item.scope == "shared" else PRIVATE
+        scope: MemoryScope = SHARED if item.scope == "shared" else PRIVATE
         if work.is_group and scope == PRIVATE:
-            scope = group_scope(work.key.conversation)
+            scope = Group(work.key.conversation)
         memory = await self.store.add_memory(NewMemory(
             person_id=work.key.person_id, text=item.text, kind=MemoryKind(item.kind),
             source=Source(said.inbound_id, work.channel, work.sender, said.at),

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from core.logging import get_logger
-from core.memory.model import GROUP_PREFIX, PRIVATE, SHARED
+from core.memory.scope import GROUP_PREFIX, PRIVATE, SHARED
 from core.memory.vectors import Block
 
 SYNC_ROWS = 5_000  # an audience this small is loaded on the query's path (milliseconds)

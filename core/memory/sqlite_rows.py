@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from core.memory.model import PRIVATE, SHARED, Memory, MemoryKind, Source, Visibility
+from core.memory.model import Memory, MemoryKind, Source, Visibility
+from core.memory.scope import PRIVATE, SHARED, decode_scope, encode_scope
 
 COLUMNS = (
     "id, person_id, text, kind, pref_key, scope, confidence, source_inbound, source_channel, "
@@ -23,7 +24,7 @@ def row(row: Sequence[Any]) -> Memory:
     expires = datetime.fromtimestamp(row[11], UTC) if row[11] is not None else None
     return Memory(
         id=row[0], person_id=row[1], text=row[2], kind=MemoryKind(row[3]), pref_key=row[4],
-        scope=row[5], confidence=row[6],
+        scope=decode_scope(row[5]), confidence=row[6],
         source=Source(row[7], row[8], row[9], datetime.fromisoformat(row[10])),
         expires_at=expires, superseded_by=row[12],
         created_at=datetime.fromisoformat(row[13]), updated_at=datetime.fromisoformat(row[14]),
@@ -39,7 +40,7 @@ def visible_sql(v: Visibility, now: datetime) -> tuple[str, list[Any]]:
         params.append(v.owner)
     if v.group:
         clauses.append("m.scope = ?")
-        params.append(v.group)
+        params.append(encode_scope(v.group))
     if v.present:
         marks = ",".join("?" * len(v.present))
         clauses.append(f"(m.scope = '{SHARED}' AND m.person_id IN ({marks}))")

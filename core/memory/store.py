@@ -4,7 +4,7 @@ Lexical search is BM25 over the asker's own postings in ``memory_terms`` (FTS5, 
 behind its audience's code: see ``terms`` and ``sqlite_lexical``). Vector search is cosine
 with numpy over an in-process block per person (and per group scope), exact or IVF, built
 in the background when large (``sqlite_blocks``). Deletion is real: rows, FTS entries
-(both indexes are merged so no segment keeps the terms), vectors, then a WAL checkpoint;
+(the index is merged so no segment keeps the terms), vectors, then a WAL checkpoint;
 ``secure_delete`` zeroes the freed pages.
 """
 
@@ -18,17 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from core.memory import edits, forgetting, links, sqlite_lexical
+from core.ids import ConversationKey, PersonId
+from core.memory import edits, forgetting, sqlite_lexical, sqlite_neighbours
+from core.memory import sqlite_links as links
 from core.memory.model import (
-    GROUP_PREFIX,
     SHARED,
+    Group,
     Identity,
     LinkResult,
     Memory,
     NewMemory,
+    Personal,
     Visibility,
 )
+from core.memory.neighbours import Adjacent
 from core.memory.queue import SQLiteLearningQueue
+from core.memory.scope import encode_scope
 from core.memory.sqlite_blocks import Blocks
 from core.memory.sqlite_rows import COLUMNS as _COLUMNS
 from core.memory.sqlite_rows import row as _row
@@ -37,8 +42,9 @@ from core.memory.sqlite_rows import visible_sql
 
 
 class SQLiteMemoryStore:
-    def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, db: Callable[[], sqlite3.Connection], follow: Sequence[str] = ()) -> None:
         self._db = db
+        self._follow = tuple(follow)  # other features' tables whose rows follow a merge
         self._blocks = Blocks(db)
         self._queue = SQLiteLearningQueue(db)
 
@@ -66,7 +72,8 @@ class SQLiteMemoryStore:
 
     def _track(self, memory: Memory, vector: Sequence[float] | None) -> None:
         """Keep cached vector blocks current after an insert, without a rebuild."""
-        key = memory.scope if memory.scope.startswith(GROUP_PREFIX) else memory.person_id
+        scope = memory.scope
+        key = encode_scope(scope) if isinstance(scope, Group) else memory.person_id
         if vector is None:
             return
         block = self._blocks.cached((key, len(vector)))
@@ -110,7 +117,8 @@ class SQLiteMemoryStore:
                 db.execute(
                     f"INSERT INTO memories ({_COLUMNS}) VALUES "
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
-                    (memory_id, new.person_id, new.text, new.kind.value, new.pref_key, new.scope,
+                    (memory_id, new.person_id, new.text, new.kind.value, new.pref_key,
+                     encode_scope(new.scope),
                      new.confidence, src.inbound_id, src.channel, src.sender,
                      src.at.isoformat(), _ts(new.expires_at), stamp, stamp),
                 )
@@ -151,7 +159,7 @@ class SQLiteMemoryStore:
         return _row(row) if row else None
 
     async def memories(
-        self, person_id: str, *, history: bool = False, kinds: Sequence[str] = ()
+        self, person_id: PersonId, *, history: bool = False, kinds: Sequence[str] = ()
     ) -> list[Memory]:
         where = "" if history else " AND superseded_by IS NULL"
         if kinds:
@@ -163,7 +171,7 @@ class SQLiteMemoryStore:
         return [_row(r) for r in rows]
 
     async def latest(
-        self, person_id: str, limit: int, kinds: Sequence[str] = ()
+        self, person_id: PersonId, limit: int, kinds: Sequence[str] = ()
     ) -> list[Memory]:
         """The person's newest current memories, newest first: a bounded read by index."""
         where, index = "", "memories_person"
@@ -207,7 +215,7 @@ class SQLiteMemoryStore:
         if visibility.owner:
             parts.append((visibility.owner, False))
         if visibility.group:
-            parts.append((visibility.group, False))
+            parts.append((encode_scope(visibility.group), False))
         parts += [(p, True) for p in visibility.present]
         for key, shared_only in parts:
             block = await self._blocks.get((key, dim))
@@ -228,16 +236,21 @@ class SQLiteMemoryStore:
         ).fetchall()
         return [r[0] for r in rows]
 
-    async def people_in(self, conversation: str, limit: int) -> list[str]:
+    async def adjacent(
+        self, visibility: Visibility, ids: Sequence[str], now: datetime
+    ) -> dict[str, Adjacent]:
+        return sqlite_neighbours.adjacent(self.db, visibility, ids, now)
+
+    async def people_in(self, conversation: ConversationKey, limit: int) -> list[str]:
         rows = self.db.execute(
             "SELECT person_id FROM turns WHERE conversation = ? AND person_id IS NOT NULL "
-            "GROUP BY person_id ORDER BY max(seq) DESC LIMIT ?", (conversation, limit),
+            "GROUP BY person_id ORDER BY max(seq) DESC LIMIT ?", (str(conversation), limit),
         ).fetchall()
         return [r[0] for r in rows]
 
     # -- deletion ------------------------------------------------------------------------
 
-    async def delete_memories(self, person_id: str, ids: Sequence[str],
+    async def delete_memories(self, person_id: PersonId, ids: Sequence[str],
                               words: str = "") -> int:
         """Delete the person's memories ``ids``, the history they replaced, and the messages
         they were learned from; with ``words``, also every memory, message, reply and
@@ -256,7 +269,7 @@ class SQLiteMemoryStore:
         self._scrub(db)
         return len(doomed)
 
-    async def delete_all(self, person_id: str) -> int:
+    async def delete_all(self, person_id: PersonId) -> int:
         db = self.db
         with db:
             db.execute("BEGIN")
@@ -269,7 +282,7 @@ class SQLiteMemoryStore:
         return len(doomed)
 
     def _with_history(
-        self, db: sqlite3.Connection, person_id: str, ids: Sequence[str]
+        self, db: sqlite3.Connection, person_id: PersonId, ids: Sequence[str]
     ) -> list[str]:
         frontier = [i for i in ids if db.execute(
             "SELECT 1 FROM memories WHERE id = ? AND person_id = ?", (i, person_id)
@@ -307,17 +320,17 @@ class SQLiteMemoryStore:
 
     def _scrub(self, db: sqlite3.Connection) -> None:
         """Merge the FTS index (dropping deleted terms) and checkpoint the WAL away."""
-        db.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
         db.execute("INSERT INTO memory_terms(memory_terms) VALUES ('optimize')")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._invalidate()
 
     async def update_memory(
-        self, person_id: str, memory_id: str, now: datetime, *, text: str | None = None,
-        scope: str | None = None,
+        self, person_id: PersonId, memory_id: str, now: datetime, *, text: str | None = None,
+        scope: Personal | None = None,
     ) -> Memory | None:
         """Correct the text and/or set the scope of the person's active memory in place."""
-        if not edits.update(self.db, person_id, memory_id, text=text, scope=scope,
+        stored = encode_scope(scope) if scope is not None else None
+        if not edits.update(self.db, person_id, memory_id, text=text, scope=stored,
                             stamp=now.isoformat()):
             return None
         self._scrub(self.db)  # the old words leave the index, the WAL and (secure_delete) pages
@@ -328,14 +341,14 @@ class SQLiteMemoryStore:
 
     # -- per-person switches -------------------------------------------------------------
 
-    async def learning(self, person_id: str) -> bool:
+    async def learning(self, person_id: PersonId) -> bool:
         row = self.db.execute("SELECT learning FROM people WHERE id = ?", (person_id,)).fetchone()
         return bool(row[0]) if row else True
 
-    async def set_learning(self, person_id: str, on: bool) -> None:
+    async def set_learning(self, person_id: PersonId, on: bool) -> None:
         self.db.execute("UPDATE people SET learning = ? WHERE id = ?", (int(on), person_id))
 
-    async def set_pending_forget(self, person_id: str, ids: Sequence[str],
+    async def set_pending_forget(self, person_id: PersonId, ids: Sequence[str],
                                  text: str = "") -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO memory_forget_pending (person_id, ids, created_at) "
@@ -343,7 +356,7 @@ class SQLiteMemoryStore:
             (person_id, forgetting.encode(ids, text), datetime.now(UTC).isoformat()),
         )
 
-    async def take_pending_forget(self, person_id: str) -> forgetting.Pending:
+    async def take_pending_forget(self, person_id: PersonId) -> forgetting.Pending:
         row = self.db.execute(
             "DELETE FROM memory_forget_pending WHERE person_id = ? RETURNING ids", (person_id,)
         ).fetchone()
@@ -351,21 +364,22 @@ class SQLiteMemoryStore:
 
     # -- identities, linking, export -----------------------------------------------------
 
-    async def identities(self, person_id: str) -> list[Identity]:
+    async def identities(self, person_id: PersonId) -> list[Identity]:
         return links.identities(self.db, person_id)
 
-    async def create_link_code(self, person_id: str, now: datetime, ttl_seconds: int) -> str:
+    async def create_link_code(self, person_id: PersonId, now: datetime, ttl_seconds: int) -> str:
         return links.create_code(self.db, person_id, now, ttl_seconds)
 
-    async def redeem_link_code(self, code: str, person_id: str, now: datetime) -> LinkResult:
-        result = links.redeem(self.db, code, person_id, now)
+    async def redeem_link_code(self, code: str, person_id: PersonId, now: datetime) -> LinkResult:
+        result = links.redeem(self.db, code, person_id, now, self._follow)
         self._invalidate()
         return result
 
-    async def unlink(self, person_id: str, channel: str, platform_id: str) -> str | None:
+    async def unlink(self, person_id: PersonId, channel: str,
+                     platform_id: str) -> PersonId | None:
         new_person = links.unlink(self.db, person_id, channel, platform_id)
         self._invalidate()
         return new_person
 
-    async def export(self, person_id: str) -> dict[str, Any]:
+    async def export(self, person_id: PersonId) -> dict[str, Any]:
         return links.export(self.db, person_id)

@@ -5,8 +5,9 @@ group with them (shared), or one group (a group-scoped memory). ``memory_terms``
 contentless) indexes each word of a memory prefixed by a short code of its audience, so a
 word's postings are one audience's postings: counting them, pruning to the postings budget
 and the crowded fallback cost what the asker's own memories cost, and another person's
-100k memories that use the same words are never read. BM25 is computed here from the
-asker's candidates with the asker's statistics (documents and tokens from
+100k memories that use the same words are never read. BM25 is computed (here, or summed
+by SQLite in ``sqlite_lexical`` with these weights) from the asker's candidates with the
+asker's statistics (documents and tokens from
 ``memory_term_stats``, document frequencies from the asker's postings), so another
 person's data changes neither a score nor the ranking.
 
@@ -29,8 +30,10 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from core.ids import PersonId
 from core.memory import lexical
-from core.memory.model import GROUP_PREFIX, SHARED, Visibility
+from core.memory.model import Visibility
+from core.memory.scope import GROUP_PREFIX, PRIVATE, SHARED, encode_scope
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CODE = "bcdfghjklmnpqrstvwxz"  # consonants
@@ -85,6 +88,7 @@ def query_terms(text: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def audience(person_id: str, scope: str) -> str:
+    """The audience key of a memory row (``scope`` as stored): also SQL's ``kith_key``."""
     if scope.startswith(GROUP_PREFIX):
         return "g" + scope
     return ("s" if scope == SHARED else "p") + person_id
@@ -94,9 +98,9 @@ def audiences(v: Visibility) -> list[str]:
     """The audiences whose memories ``v`` may see (the visibility filter still applies)."""
     keys: list[str] = []
     if v.owner:
-        keys += [audience(v.owner, "private"), audience(v.owner, SHARED)]
+        keys += [audience(v.owner, PRIVATE), audience(v.owner, SHARED)]
     if v.group:
-        keys.append(audience("", v.group))
+        keys.append(audience("", encode_scope(v.group)))
     keys += [audience(p, SHARED) for p in v.present]
     return list(dict.fromkeys(keys))
 
@@ -107,7 +111,7 @@ def code(key: str) -> str:
     return "".join(_CODE[b % len(_CODE)] for b in digest[:CODE_LEN])
 
 
-def indexed(person_id: str, scope: str, text: str) -> str:
+def indexed(person_id: PersonId, scope: str, text: str) -> str:
     """What ``memory_terms`` indexes for a memory: each term behind its audience's code."""
     prefix = code(audience(person_id, scope))
     return " ".join(prefix + w for w in words(text))
@@ -140,7 +144,7 @@ def idf(docs: int, df: int) -> float:
 
 def weights(chosen: Sequence[tuple[tuple[str, ...], int]], docs: int) -> dict[str, float]:
     """Each stem's share of its terms' idf (a phrase of k stems gives each idf/k; two terms
-    with one stem count twice), as ``core.store.postgres.memory_search`` weighs them."""
+    with one stem count twice), as ``core.memory.postgres_search`` weighs them."""
     weight: dict[str, float] = {}
     for stems, df in chosen:
         for s in stems:

@@ -8,7 +8,9 @@ from typing import Protocol
 from core.calendar.agenda import render
 from core.calendar.model import CalendarError, CalendarReader, Window
 from core.events import ScheduledTurn
-from core.schedule.model import Kind, ListStore, ScheduleStore
+from core.ids import PersonId
+from core.lists.store import ListReader
+from core.schedule.model import Kind, ScheduleStore
 from core.schedule.times import local_day_bounds, say_local, zone
 
 
@@ -19,7 +21,7 @@ class Planner(Protocol):
     def schedule(self) -> ScheduleStore: ...
 
     @property
-    def lists(self) -> ListStore: ...
+    def lists(self) -> ListReader: ...
 
 
 LATE = timedelta(minutes=2)  # later than this, the reminder says it is late and why
@@ -47,7 +49,7 @@ async def _events(calendar: CalendarReader | None, window: Window, tz: str) -> l
     return ["On your calendar:", *(f"- {line.strip()}" for line in lines)]
 
 
-async def briefing_text(store: Planner, person_id: str, turn: ScheduledTurn,
+async def briefing_text(store: Planner, person_id: PersonId, turn: ScheduledTurn,
                         now: datetime, calendar: CalendarReader | None = None) -> str:
     """Today's events, reminders and open list items; "" on a day with nothing to say."""
     tz = turn.timezone
@@ -72,7 +74,7 @@ async def briefing_text(store: Planner, person_id: str, turn: ScheduledTurn,
     return "\n".join(lines)
 
 
-async def scheduled_text(store: Planner, person_id: str, turn: ScheduledTurn,
+async def scheduled_text(store: Planner, person_id: PersonId, turn: ScheduledTurn,
                          now: datetime, calendar: CalendarReader | None = None) -> str:
     if turn.kind == Kind.BRIEFING.value:
         return await briefing_text(store, person_id, turn, now, calendar)

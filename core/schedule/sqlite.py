@@ -1,4 +1,4 @@
-"""SQLite ScheduleStore and ListStore, on the Store's connection.
+"""SQLite ScheduleStore, on the Store's connection.
 
 Due schedules are found through a partial index on ``due_at`` (never a table scan) and
 claimed in one ``BEGIN IMMEDIATE`` transaction that writes each occurrence's Inbound into
@@ -16,12 +16,17 @@ from datetime import UTC, datetime
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import ConversationKey, Inbound
-from core.logging import get_logger
+from core.ids import PersonId
 from core.memory.forgetting import mentions
-from core.schedule.model import Kind, ListItem, NewSchedule, Schedule, occurrence, origin_template
-from core.schedule.times import TimeError, next_occurrence
+from core.schedule.model import (
+    Kind,
+    NewSchedule,
+    Schedule,
+    next_after,
+    occurrence,
+    origin_template,
+)
 
-log = get_logger("kith.schedule")
 _COLUMNS = "id, person_id, kind, conversation, text, timezone, rule, anchor, due_at, created_at"
 
 
@@ -36,22 +41,11 @@ def _at(value: float) -> datetime:
 def _schedule(row: Sequence[object]) -> Schedule:
     sid, person, kind, conv, text, tz, rule, anchor, due, created = row
     return Schedule(
-        id=str(sid), person_id=str(person), kind=Kind(str(kind)),
+        id=str(sid), person_id=PersonId(str(person)), kind=Kind(str(kind)),
         conversation=ConversationKey.parse(str(conv)), text=str(text), timezone=str(tz),
         rule=str(rule) if rule else None, anchor=datetime.fromisoformat(str(anchor)),
         due_at=_at(float(str(due))), created_at=datetime.fromisoformat(str(created)),
     )
-
-
-def next_after(item: Schedule, now: datetime) -> datetime | None:
-    """The occurrence after this one (None: it was the last, or its rule fails)."""
-    if item.rule is None:
-        return None
-    try:
-        return next_occurrence(item.rule, item.anchor, item.timezone, max(now, item.due_at))
-    except TimeError as err:
-        log.error("schedule_rule_failed", schedule=item.id, error=str(err))
-        return None
 
 
 class SQLiteScheduleStore:
@@ -97,7 +91,7 @@ class SQLiteScheduleStore:
         ).fetchone()
         return _schedule(row) if row else None
 
-    async def cancel(self, person_id: str, schedule_id: str) -> Schedule | None:
+    async def cancel(self, person_id: PersonId, schedule_id: str) -> Schedule | None:
         found = await self.get(schedule_id.strip().lower())
         if found is None or found.person_id != person_id:
             return None
@@ -105,7 +99,7 @@ class SQLiteScheduleStore:
         self._changed()
         return found
 
-    async def for_person(self, person_id: str, kind: Kind | None = None) -> list[Schedule]:
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]:
         query = f"SELECT {_COLUMNS} FROM schedules WHERE person_id = ? AND active = 1"
         args: list[object] = [person_id]
         if kind is not None:
@@ -158,7 +152,7 @@ class SQLiteScheduleStore:
             [(i,) for i in inbound_ids],
         )
 
-    async def delete_person(self, person_id: str) -> int:
+    async def delete_person(self, person_id: PersonId) -> int:
         db = self.db
         with db:
             db.execute("BEGIN")
@@ -171,7 +165,7 @@ class SQLiteScheduleStore:
         self._changed()
         return count
 
-    async def delete_matching(self, person_id: str, words: str) -> int:
+    async def delete_matching(self, person_id: PersonId, words: str) -> int:
         """The person's reminders and briefings whose text holds ``words`` (/forget TEXT)."""
         db = self.db
         with db:
@@ -185,70 +179,3 @@ class SQLiteScheduleStore:
         self._changed()
         return len(ids)
 
-
-def new_items(have: Sequence[ListItem], items: Sequence[str]) -> list[str]:
-    """``items`` not on the list yet (case aside), once each, in order."""
-    known = {i.item.lower() for i in have}
-    return [i for i in dict.fromkeys(x.strip() for x in items) if i and i.lower() not in known]
-
-
-def matching(open_items: Sequence[ListItem], items: Sequence[str]) -> list[str]:
-    """The open items ``items`` name; an item matches by its words ("milk": "oat milk")."""
-    done: list[str] = []
-    for wanted in (w.strip().lower() for w in items):
-        for item in open_items:
-            if wanted and item.item not in done and (
-                    wanted == item.item.lower() or wanted in item.item.lower()):
-                done.append(item.item)
-    return done
-
-
-class SQLiteListStore:
-    def __init__(self, db: Callable[[], sqlite3.Connection]) -> None:
-        self._db = db
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        return self._db()
-
-    async def add_items(self, person_id: str, name: str, items: Sequence[str],
-                        now: datetime) -> list[str]:
-        fresh = new_items(await self.items(person_id, name), items)
-        self.db.executemany(
-            "INSERT INTO list_items (person_id, list, item, created_at) VALUES (?, ?, ?, ?)",
-            [(person_id, name, item, now.isoformat()) for item in fresh],
-        )
-        return fresh
-
-    async def items(self, person_id: str, name: str | None = None,
-                    include_done: bool = False) -> list[ListItem]:
-        query = "SELECT list, item, done, created_at FROM list_items WHERE person_id = ?"
-        args: list[object] = [person_id]
-        if name is not None:
-            query += " AND list = ?"
-            args.append(name)
-        if not include_done:
-            query += " AND done = 0"
-        rows = self.db.execute(query + " ORDER BY list, n", args).fetchall()
-        return [ListItem(r[0], r[1], bool(r[2]), datetime.fromisoformat(r[3])) for r in rows]
-
-    async def check_off(self, person_id: str, name: str, items: Sequence[str]) -> list[str]:
-        """Mark items done; an item matches by its words ("milk" ticks "oat milk")."""
-        done = matching(await self.items(person_id, name), items)
-        self.db.executemany(
-            "UPDATE list_items SET done = 1 WHERE person_id = ? AND list = ? AND item = ?",
-            [(person_id, name, item) for item in done],
-        )
-        return done
-
-    async def delete_person(self, person_id: str) -> int:
-        return self.db.execute(
-            "DELETE FROM list_items WHERE person_id = ?", (person_id,)).rowcount
-
-    async def delete_matching(self, person_id: str, words: str) -> int:
-        """The person's list items (done ones too) holding ``words`` (/forget TEXT)."""
-        ns = [r[0] for r in self.db.execute(
-            "SELECT n, item FROM list_items WHERE person_id = ?", (person_id,))
-            if mentions(r[1], words)]
-        self.db.executemany("DELETE FROM list_items WHERE n = ?", [(n,) for n in ns])
-        return len(ns)

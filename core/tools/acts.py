@@ -118,7 +118,7 @@ class Acts:
             args = await tool.prepare.make(ctx, args)
         now = ctx.clock()
         found = await self.store.record(Action(  # a resumed turn gets the record it wrote
-            key=key, person_id=ctx.person_id, conversation=str(ctx.inbound.conversation),
+            key=key, person_id=ctx.person_id, conversation=ctx.inbound.conversation,
             tool=tool.name, args=args.model_dump_json(),
             state=State.PROPOSED if needs_approval(self.approvals, untrusted)
             or tool.policy.asks else State.APPROVED,
@@ -165,9 +165,9 @@ async def perform(store: ActionStore, action: Action, tool: Tool, ctx: ToolConte
     ctx = replace(ctx, idempotency_key=idempotency_key(action.key))
     if tool.policy.atomic:
         try:
-            async with store.atomically():
-                result = await tool.handler(ctx, args)
-                await _apply(store, action, Finish(result.text, with_undo(result)))
+            async with ctx.store.atomically() as tx:  # the handler writes on it too
+                result = await tool.handler(replace(ctx, store=tx), args)
+                await _apply(tx.actions, action, Finish(result.text, with_undo(result)))
         except ToolError as err:
             await _apply(store, action, Fail(str(err)))
             raise

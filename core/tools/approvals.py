@@ -57,10 +57,10 @@ async def settle(store: ActionStore, tools: Registry, ctx: ToolContext, approve:
     inbound = ctx.inbound
     if not answerable(inbound):
         return None
-    unfinished = await store.interrupted(str(inbound.conversation), ctx.person_id)
+    unfinished = await store.interrupted(inbound.conversation, ctx.person_id)
     if unfinished:  # approved, then a crash: this is their yes again, resumed
         return "\n".join([await _finish(store, tools, ctx, a) for a in unfinished])
-    waiting = await store.proposals(str(inbound.conversation), ctx.person_id)
+    waiting = await store.proposals(inbound.conversation, ctx.person_id)
     if action_id is not None:
         waiting = [a for a in waiting if a.id == action_id]
     elif waiting:  # a bare yes answers the newest message's proposals
@@ -75,7 +75,7 @@ async def settle(store: ActionStore, tools: Registry, ctx: ToolContext, approve:
 async def _decide(store: ActionStore, tools: Registry, ctx: ToolContext, action: Action,
                   approve: bool) -> str:
     now = ctx.clock()
-    decided = step(action, Decide(approve, ctx.person_id, str(ctx.inbound.conversation),
+    decided = step(action, Decide(approve, ctx.person_id, ctx.inbound.conversation,
                                   ctx.inbound.sender.platform_id, now))
     if isinstance(decided, Refused):
         if decided.expired:

@@ -17,8 +17,9 @@ from pydantic import BaseModel
 
 from core.calendar.model import Calendar
 from core.events import Inbound
+from core.ids import PersonId
 from core.provenance import Origin
-from core.store.base import Store
+from core.store.base import PersonStore
 
 
 class Who(StrEnum):
@@ -46,14 +47,14 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class ToolContext:
-    """What a handler may use: the turn's message and person, the store, the clock.
+    """What a handler may use: the turn's message and person, their data, the clock.
 
     Also satisfies ``core.memory_commands.Context``, so memory tools reuse the controls.
     """
 
     inbound: Inbound
-    person_id: str
-    store: Store
+    person_id: PersonId
+    store: PersonStore  # the person's data; the inbox and delivery are the lifecycle's
     clock: Callable[[], datetime]
     timezone: str  # the person's IANA zone, resolved
     timezone_source: str  # where it came from, said back to the person

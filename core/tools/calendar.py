@@ -13,6 +13,7 @@ from core.calendar import when
 from core.calendar.agenda import NO_CALENDAR, agenda_text, window_for
 from core.calendar.free import free_slots, say_slots
 from core.calendar.model import Calendar, CalendarError, NewEvent
+from core.offers import event_reminders
 from core.provenance import Origin
 from core.schedule.times import TimeError, zone
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
@@ -63,9 +64,9 @@ async def free_time(ctx: ToolContext, args: FreeTimeArgs) -> ToolResult:
 
 
 AGENDA = Tool("agenda", "Calendar events of a day or week", AgendaArgs,
-              agenda, Policy(Who.OWNER, side_effects=False))
+              agenda, Policy(Who.ALLOWED, side_effects=False))
 FREE_TIME = Tool("free_time", "Free slots in the calendar", FreeTimeArgs, free_time,
-                 Policy(Who.OWNER, side_effects=False))
+                 Policy(Who.ALLOWED, side_effects=False))
 
 
 class CreateEventArgs(BaseModel):
@@ -111,6 +112,8 @@ async def create_event(ctx: ToolContext, args: CreateEventArgs) -> ToolResult:
         await calendar.create(event, uid, tz)
     except CalendarError as err:
         raise ToolError(str(err)) from None
+    await event_reminders.after_change(ctx.store, ctx.person_id, calendar, ctx.timezone,
+                                       ctx.inbound, ctx.clock())  # they follow the event
     person_tz = zone(ctx.timezone)
     said = (f"{start:%a} {start.day} {start:%b}, all day" if event.all_day
             else f"{when.say(start, person_tz)}–{event.end.astimezone(person_tz):%H:%M}")
@@ -142,6 +145,8 @@ async def move_event(ctx: ToolContext, args: MoveEventArgs) -> ToolResult:
         await calendar.move(args.id, start, occurrence, tz)
     except CalendarError as err:
         raise ToolError(str(err)) from None
+    await event_reminders.after_change(ctx.store, ctx.person_id, calendar, ctx.timezone,
+                                       ctx.inbound, ctx.clock())  # they follow the event
     which = "That occurrence" if occurrence else "The event"
     return ToolResult(f"Moved {args.id} to {when.say(start, tz)}.",
                       f"{which} now starts {when.say(start, tz)}.", origin=Origin.KITH)
@@ -163,13 +168,16 @@ async def cancel_event(ctx: ToolContext, args: CancelEventArgs) -> ToolResult:
         said = await calendar.cancel(args.id, occurrence, tz)
     except CalendarError as err:
         raise ToolError(str(err)) from None
+    await event_reminders.after_change(ctx.store, ctx.person_id, calendar, ctx.timezone,
+                                       ctx.inbound, ctx.clock())  # they follow the event
     return ToolResult(f"Cancelled {said} ({args.id}).", f"Cancelled {said} on your calendar.",
                       origin=Origin.KITH)
 
 
 # Changes to a calendar are external actions (core.actions): durable, proposed in an
 # untrusted context, and idempotent, so a run interrupted after it began may run again.
-WRITES = Policy(Who.OWNER, side_effects=True, idempotent=True)
+# Who.ALLOWED: the calendar a turn gets is always the speaker's own (bots/calendars.py).
+WRITES = Policy(Who.ALLOWED, side_effects=True, idempotent=True)
 CREATE_EVENT = Tool("create_event", "Add a calendar event", CreateEventArgs,
                     create_event, WRITES)
 MOVE_EVENT = Tool("move_event", "Move a calendar event", MoveEventArgs,

@@ -117,5 +117,5 @@ async def plan_week(ctx: ToolContext, week: PlannedWeek) -> ToolResult:
 PLAN_WEEK = Tool(
     "plan_week", "Plan their week: blocks for what they want to do, in free time; they "
     "approve", PlanWeekArgs, plan_week,
-    Policy(Who.OWNER, side_effects=True, idempotent=True, asks=True),
+    Policy(Who.ALLOWED, side_effects=True, idempotent=True, asks=True),
     Prepare(PlannedWeek, make_plan, describe))

@@ -24,6 +24,7 @@ from core.logging import get_logger
 from core.provenance import Origin, Taint
 from core.tools.acts import Acts
 from core.tools.base import ToolContext, ToolError
+from core.tools.guard import NOT_DONE, NOTHING_RAN, Guard
 from core.tools.registry import Invalid, Registry, validate
 from core.tools.textfilter import CallFilter
 
@@ -47,7 +48,7 @@ class ToolLoop:
     def __init__(
         self, model: ChatModel, tools: Registry, ctx: ToolContext, *, taint: Taint,
         route_key: str, model_name: str | None, max_tokens: int, max_steps: int = MAX_STEPS,
-        acts: Acts,
+        acts: Acts, instructions: str = "",
     ) -> None:
         self.acts = acts  # side-effect calls run through their durable action records
         self.model = model
@@ -68,6 +69,8 @@ class ToolLoop:
         self._open = False  # the current paragraph is still streaming
         self.steps: list[ToolStep] = []
         self.said = ""  # the model's final words (without Kith's notices)
+        self.instructions = instructions  # the persona and guidance: never recited to a person
+        self.done = 0  # tool calls that ran without error this turn
 
     @property
     def trace(self) -> ToolTrace | None:
@@ -82,30 +85,46 @@ class ToolLoop:
 
     async def run(self, prompt: Sequence[ChatMessage]) -> AsyncIterator[str]:
         extra: list[ChatMessage] = []
-        repaired = False
+        repaired = asked_again = False
+        request = not self.ctx.inbound.text.rstrip().endswith("?")
         for step in range(self.max_steps):
             self.tools = self.every.for_turn(self.ctx.inbound, self.taint)
             calls: list[ToolCall] = []
             shown = CallFilter(self.known)
+            # a claimed action while no tool ran this turn is held back, not shown
+            guard = Guard(self.instructions + "\n" + NOTHING_RAN,
+                          watch_claims=request and not self.done and bool(self.tools.tools),
+                          tools=self.known)
             self._open = False
             async for delta in self.model.stream(
                 [*prompt, *extra], route_key=self.route_key, model=self.model_name,
                 max_tokens=self.max_tokens, tools=self.tools.schemas(),
             ):
-                if delta.text and (text := shown.feed(delta.text)):
+                if delta.text and (text := guard.feed(shown.feed(delta.text))):
                     yield self._show(text)
                 calls.extend(delta.tool_calls)
                 self.usage = delta.usage or self.usage
                 self.endpoint = delta.endpoint or self.endpoint
             self.model_calls += 1
             rest, written = shown.finish()
-            if rest:
+            if rest := guard.feed(rest) + guard.finish():
                 yield self._show(rest)
+            if guard.dropped:
+                log.info("reply_recited_instructions", sentences=guard.dropped)
             calls += [ToolCall(f"call_text_{step}_{i}", c.name, json.dumps(c.arguments))
                       for i, c in enumerate(written)]
+            if not calls and guard.held:
+                log.info("reply_claimed_undone_action", asked_again=asked_again)
+                if not asked_again and step + 1 < self.max_steps:
+                    asked_again = True  # once more, told that nothing ran
+                    extra.append(ChatMessage("system", NOTHING_RAN))
+                    continue
+                yield self._show(NOT_DONE, paragraph=True)
             if not calls:
-                self.said = shown.text
+                self.said = guard.text
                 return
+            if guard.held:  # a call follows what it announced: now it may be shown
+                yield self._show(guard.held)
             extra.append(ChatMessage("assistant", shown.text, tool_calls=tuple(calls)))
             failures = []
             records: list[CallRecord] = []
@@ -123,7 +142,9 @@ class ToolLoop:
                     yield self._show(outcome.notice, paragraph=True)
                 if outcome.failed:
                     failures.append(outcome.text)
-            self.steps.append(ToolStep(shown.text, tuple(records)))
+                else:
+                    self.done += 1
+            self.steps.append(ToolStep(guard.text + guard.held, tuple(records)))
             if failures and repaired:
                 reason = failures[0].removeprefix("error: ").rstrip(".")
                 yield self._show(GAVE_UP.format(error=reason), paragraph=True)

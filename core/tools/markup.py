@@ -57,7 +57,7 @@ OPENINGS = ("<|", "<tool_call>", "</tool_call>", "<tool_response>", "</tool_resp
 
 # Kith's own tool-result vocabulary, which a small model sometimes repeats as its reply
 _KITH = re.compile(
-    r"^[ \t]*\W{0,2}shown[_ ]to[_ ]person\W{0,2}[ \t]*[:=][ \t]*(?:true|false)\W?[ \t]*$",
+    r"^[ \t]*\W{0,2}shown[_ ]to[_ ]person\W{0,2}[ \t]*(?:[:=][ \t]*(?:true|false))?\W?[ \t]*$",
     re.IGNORECASE | re.MULTILINE)
 
 

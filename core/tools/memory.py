@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from core import memory_commands as controls
-from core.memory.model import PRIVATE, MemoryKind, NewMemory, Source, group_scope
+from core.memory.model import PRIVATE, Group, MemoryKind, NewMemory, Source
 from core.provenance import Origin
 from core.tools.base import Policy, Tool, ToolContext, ToolResult, Who
 
@@ -16,7 +16,7 @@ class Fact(BaseModel):
 
 async def remember(ctx: ToolContext, args: Fact) -> ToolResult:
     inbound, conv = ctx.inbound, ctx.inbound.conversation
-    scope = group_scope(str(conv)) if inbound.is_group else PRIVATE  # as learning does
+    scope = Group(conv) if inbound.is_group else PRIVATE  # as learning does
     memory = await ctx.store.memories.add_memory(NewMemory(
         person_id=ctx.person_id, text=args.fact.strip(), kind=MemoryKind.FACT,
         source=Source(inbound.id, conv.channel, inbound.sender.platform_id,

@@ -26,7 +26,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
 from core.provenance import Taint
 from core.tools.base import Tool
 from core.tools.registry import Registry, schema_bytes
@@ -146,7 +146,10 @@ class Selector:
     def __init__(self, budget: int = BUDGET) -> None:
         self.budget = budget
         self._indexes: dict[tuple[str, ...], tuple[Index, dict[str, int]]] = {}
-        self._state: OrderedDict[str, tuple[deque[str], tuple[str, ...]]] = OrderedDict()
+        self._bytes: dict[tuple[str, ...], int] = {}  # each tool set's JSON size, once
+        # per conversation: the tools it used lately, and the names offered last
+        self._state: OrderedDict[ConversationKey,
+                                 tuple[deque[str], tuple[str, ...]]] = OrderedDict()
 
     def _index(self, allowed: Registry) -> tuple[Index, dict[str, int]]:
         key = tuple(allowed.tools)
@@ -158,19 +161,28 @@ class Selector:
             self._indexes[key] = (Index(allowed.tools.values()), sizes)
         return self._indexes[key]
 
-    def _memory(self, conversation: str) -> tuple[deque[str], tuple[str, ...]]:
+    def _memory(self, conversation: ConversationKey) -> tuple[deque[str], tuple[str, ...]]:
         state = self._state.pop(conversation, None) or (deque(maxlen=RECENT), ())
         self._state[conversation] = state
         while len(self._state) > CONVERSATIONS:
             self._state.popitem(last=False)
         return state
 
-    def selecting(self, every: Registry, conversation: str, text: str) -> Selecting:
+    def selecting(self, every: Registry, conversation: ConversationKey, text: str) -> Selecting:
         """``every`` for a turn of ``conversation`` whose message is ``text``."""
         return Selecting(every, lambda allowed: self.offer(conversation, allowed, text))
 
-    def offer(self, conversation: str, allowed: Registry, text: str) -> Registry:
-        if schema_bytes(allowed.schemas()) <= self.budget:
+    def _size(self, allowed: Registry) -> int:
+        key = tuple(allowed.tools)
+        size = self._bytes.get(key)
+        if size is None:
+            if len(self._bytes) > 64:
+                self._bytes.clear()
+            size = self._bytes[key] = schema_bytes(allowed.schemas())
+        return size
+
+    def offer(self, conversation: ConversationKey, allowed: Registry, text: str) -> Registry:
+        if self._size(allowed) <= self.budget:
             return allowed
         recent, previous = self._memory(conversation)
         names = self.choose(allowed, text, list(reversed(recent)), previous)

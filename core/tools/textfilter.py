@@ -18,6 +18,8 @@ from core.tools.textcalls import PYTHON_START, PYTHON_TAG, TextCall, extract_cal
 
 TRIGGERS = (PYTHON_TAG, PYTHON_START, "<function=", "```", *OPENINGS)
 _IDENT = re.compile(r"[A-Za-z_][\w.]*")
+_FIRSTS = frozenset(t[0] for t in TRIGGERS)  # a partial trigger begins with one of these
+_LONGEST = max(len(t) for t in TRIGGERS) - 1  # the longest partial trigger
 
 
 class CallFilter:
@@ -56,7 +58,8 @@ class CallFilter:
             if opening:
                 self._held = text
                 return ""
-        cut = min((i for i in (text.find(t) for t in TRIGGERS) if i >= 0), default=-1)
+        cut = -1 if _FIRSTS.isdisjoint(text) else min(
+            (i for i in (text.find(t) for t in TRIGGERS) if i >= 0), default=-1)
         if cut >= 0:
             self._held = text[cut:]
             text = text[:cut]
@@ -86,6 +89,8 @@ class CallFilter:
 
 def _partial_suffix(text: str) -> int:
     """Length of the longest end of ``text`` that could begin a trigger."""
+    if _FIRSTS.isdisjoint(text[-_LONGEST:]):  # most deltas: no trigger can begin in the end
+        return 0
     best = 0
     for trigger in TRIGGERS:
         for size in range(min(len(trigger) - 1, len(text)), best, -1):

@@ -55,7 +55,7 @@ def running_chromium() -> Iterator[str]:
     )
     try:
         port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while not (port_file.exists() and port_file.read_text().strip()):
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("Chromium did not start")
@@ -134,7 +134,7 @@ def serving(root: Path, llm_url: str, port: int, **env: str) -> Iterator[Served]
     log = (root / "serve.log").open("ab")
     proc = subprocess.Popen([*KITH, "serve"], env=settings, cwd=root, stdout=log, stderr=log)
     try:
-        wait_for(lambda: _healthy(port), 30, "kith serve did not come up")
+        wait_for(lambda: _healthy(port), 120, "kith serve did not come up")
         yield Served(port, root / "data", proc)
     finally:
         if proc.poll() is None:

@@ -26,8 +26,11 @@ class Owner:
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
 
-    def reader(self, bot: str, owner: bool) -> Calendar | None:
-        return self.calendar if owner else None
+    linker = None  # nobody links a calendar of their own here
+
+    def reader(self, bot: str, person_id: str, *, owner: bool, group: bool
+               ) -> Calendar | None:
+        return self.calendar if owner and not group else None
 
 
 async def _main(db: Path, llm: str, dav: str, user: str, password: str, point: str,

@@ -130,14 +130,15 @@ async def test_the_agenda_tool_reads_the_calendar_and_its_result_is_marked_untru
     assert "all day  Conference (Porto) [id conf-1], continued" in tool_message["content"]
 
 
-@pytest.mark.parametrize("who", ["allowed", "group"])
-async def test_nobody_but_the_owner_in_a_direct_chat_reads_the_owners_calendar(
-        core: ToolCore, fake: FakeLLM, who: str) -> None:
-    if who == "allowed":
-        inbound = message("b", 1, "/agenda week", trust=Trust.ALLOWED)
-    else:
-        inbound = replace(message("g", 1, "/agenda week"), chat=ChatKind.GROUP)
+async def test_nobody_but_the_owner_reads_the_owners_calendar(core: ToolCore) -> None:
+    inbound = message("b", 1, "/agenda week", trust=Trust.ALLOWED)
     assert await core.send(inbound) == NO_CALENDAR
+
+
+async def test_in_a_group_the_owner_gets_busy_blocks_only(core: ToolCore) -> None:
+    reply = await core.send(replace(message("g", 1, "/agenda week"), chat=ChatKind.GROUP))
+    assert reply.splitlines() == [
+        "Mon 29 Mar", "  09:00–09:30  busy", "  15:00–16:00  busy"]  # all day: not busy
 
 
 async def test_a_bot_without_a_calendar_offers_no_calendar_tool(tmp_path: Path,

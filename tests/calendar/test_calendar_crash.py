@@ -34,6 +34,7 @@ async def _state(db: Path, n: int) -> tuple[State | None, int]:
         await store.close()
 
 
+@pytest.mark.timeout(900)  # dozens of spawned children: generous under load
 @pytest.mark.parametrize("point", crash_calendar.POINTS)
 def test_kill_9_around_create_event_leaves_each_event_once(
         tmp_path: Path, radicale: Radicale, point: str) -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core.actions.model import Action, ActionKey, State
-from core.events import Sender
+from core.events import ConversationKey, Sender
 from core.schedule.model import Kind, NewSchedule
 from core.store.base import Store
 from tests.contract.test_store_contract import inbound
@@ -20,7 +20,8 @@ NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
 def _action(person: str, index: int = 0, state: State = State.PROPOSED) -> Action:
     return Action(key=ActionKey("test:kith:a:1", index), person_id=person,
-                  conversation="kith/test/a", tool="create_reminder", args='{"text": "x"}',
+                  conversation=ConversationKey("kith", "test", "a"), tool="create_reminder",
+                  args='{"text": "x"}',
                   state=state, summary="create reminder (text: x)", reason="a forward",
                   created_at=NOW + timedelta(seconds=index),
                   expires_at=NOW + timedelta(hours=24))
@@ -70,16 +71,15 @@ async def test_atomically_commits_both_or_neither(store: Store) -> None:
     new = NewSchedule(ana, Kind.REMINDER, inbound(1), "stretch", "Europe/Lisbon", None,
                       NOW + timedelta(hours=1), (NOW + timedelta(hours=1)).replace(tzinfo=None))
     with pytest.raises(RuntimeError, match="boom"):
-        async with store.actions.atomically():
-            await store.schedule.add(new, NOW)
-            await store.actions.save(replace(action, state=State.DONE), State.APPROVED, False)
+        async with store.atomically() as tx:
+            await tx.schedule.add(new, NOW)
+            await tx.actions.save(replace(action, state=State.DONE), State.APPROVED, False)
             raise RuntimeError("boom")
     assert await store.schedule.for_person(ana) == []
     assert (await store.actions.get(action.key)) == action
-    async with store.actions.atomically():
-        await store.schedule.add(new, NOW)
-        assert await store.actions.save(replace(action, state=State.DONE), State.APPROVED,
-                                        False)
+    async with store.atomically() as tx:
+        await tx.schedule.add(new, NOW)
+        assert await tx.actions.save(replace(action, state=State.DONE), State.APPROVED, False)
     assert [s.text for s in await store.schedule.for_person(ana)] == ["stretch"]
     done = await store.actions.get(action.key)
     assert done is not None and done.state is State.DONE

@@ -10,7 +10,7 @@ from tests.contract.test_store_contract import KEY, answer, inbound
 
 async def work(store: Store) -> LearningWork:
     person = await store.person_for("test", inbound(0).sender)
-    return LearningWork(LearningKey(str(KEY), person), "test", "u1", "Ana", True, 0, 0)
+    return LearningWork(LearningKey(KEY, person), "test", "u1", "Ana", True, 0, 0)
 
 
 async def test_noted_turns_are_read_back_from_the_cursor(

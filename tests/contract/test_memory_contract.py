@@ -8,20 +8,21 @@ from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, T
 from core.memory.model import (
     PRIVATE,
     SHARED,
+    Group,
     LinkRefusal,
     MemoryKind,
+    MemoryScope,
     NewMemory,
     Source,
     Visibility,
-    group_scope,
 )
 from core.store.base import InboxStatus, Store, TurnRecord
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-GROUP = group_scope("kith/test/g1")
+GROUP = Group(ConversationKey("kith", "test", "g1"))
 
 
-def new(person: str, text: str, scope: str = PRIVATE, **kw: object) -> NewMemory:
+def new(person: str, text: str, scope: MemoryScope = PRIVATE, **kw: object) -> NewMemory:
     return NewMemory(person, text, MemoryKind.FACT, Source("test:1", "test", "u", NOW), 0.9,
                      scope=scope, **kw)  # type: ignore[arg-type]
 
@@ -57,7 +58,8 @@ async def test_search_respects_visibility_expiry_and_supersession(store: Store) 
     assert await found(Visibility(owner=ana)) == {private.id, shared.id}
     assert await found(Visibility(owner=bob)) == {newer.id}
     assert await found(Visibility(group=GROUP, present=(ana, bob))) == {shared.id, group.id}
-    assert await found(Visibility(group=group_scope("other"), present=(bob,))) == set()
+    other = Group(ConversationKey("kith", "test", "other"))
+    assert await found(Visibility(group=other, present=(bob,))) == set()
     assert await found(Visibility()) == set()
     assert (await mem.memory(old.id)).superseded_by == newer.id  # type: ignore[union-attr]
     assert [m.id for m in await mem.memories(bob, history=True)] == [group.id, old.id, newer.id]
@@ -148,7 +150,7 @@ async def test_export_holds_only_the_persons_data(store: Store) -> None:
 
 
 async def test_people_in_a_conversation_are_its_recent_speakers(store: Store) -> None:
-    assert await store.memories.people_in("kith/test/nobody", 5) == []
+    assert await store.memories.people_in(ConversationKey("kith", "test", "nobody"), 5) == []
 
 
 async def test_current_lists_active_time_bound_memories_newest_first(store: Store) -> None:

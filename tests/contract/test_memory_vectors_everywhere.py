@@ -67,7 +67,8 @@ async def write(store: Store, path: str, n: int) -> None:
     elif path == "explicit":
         assert await on.remember_now(inbound("ana", f"remember that {text}"), ana)
     elif path == "extract":
-        work = LearningWork(LearningKey("test:dm-ana", ana), "test", "ana", "Ana", False, 0, 0)
+        key = LearningKey(ConversationKey("kith", "test", "dm-ana"), ana)
+        work = LearningWork(key, "test", "ana", "Ana", False, 0, 0)
         said = Said(1, f"x{n}", text, NOW)
         assert await on._apply(ExtractedItem(decision="new", text=text), work, said, {})
     elif path == "edit":

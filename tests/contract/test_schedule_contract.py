@@ -94,6 +94,16 @@ async def test_subscribers_hear_of_local_changes(store: Store) -> None:
     assert len(heard) == 4
 
 
+async def test_subscribers_hear_of_a_reminder_set_in_an_action(store: Store) -> None:
+    """A reminder a tool sets inside its action's transaction wakes the scheduler too."""
+    ana, heard = await _person(store), []
+    store.schedule.subscribe(lambda: heard.append(1))
+    async with store.atomically() as tx:
+        await tx.schedule.add(_new(ana, "tea", NOW), NOW)
+    assert heard == [1]
+    assert [s.text for s in await store.schedule.for_person(ana)] == ["tea"]
+
+
 async def test_delete_person_takes_their_schedules_and_fired_occurrences(store: Store) -> None:
     ana, bo = await _person(store), await _person(store, "bo")
     await store.schedule.add(_new(ana, "a1", NOW), NOW)
@@ -149,3 +159,17 @@ async def test_lists_add_once_check_off_by_words_and_delete(store: Store) -> Non
     assert await store.lists.delete_person(ana) == 4
     assert await store.lists.items(ana, include_done=True) == []
     assert [i.item for i in await store.lists.items(bo)] == ["milk"]
+
+
+async def test_lists_and_reminders_follow_a_linked_person(store: Store) -> None:
+    """Linking two identities merges their people: the merged one's lists and reminders
+    become the other's (the lists and schedule features' tables follow the merge)."""
+    ana = await _person(store)
+    annie = await store.person_for("web", Sender("annie", "Ana"))  # Ana on another channel
+    await store.lists.add_items(annie, "packing", ["passport"], NOW)
+    reminder = await store.schedule.add(_new(annie, "call the bank", NOW + timedelta(hours=1)),
+                                        NOW)
+    code = await store.memories.create_link_code(ana, NOW, 600)
+    assert (await store.memories.redeem_link_code(code, annie, NOW)).person_id == ana
+    assert [(i.list, i.item) for i in await store.lists.items(ana)] == [("packing", "passport")]
+    assert [s.id for s in await store.schedule.for_person(ana)] == [reminder.id]

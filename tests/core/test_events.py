@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from core.events import (
     Sender,
     Trust,
 )
+from core.ids import PlatformMessageId
+from core.schedule.model import Kind, occurrence, origin_template
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS: dict[str, Any] = dict(
@@ -47,9 +50,10 @@ def test_fields_are_keyword_only_and_typed() -> None:
 
 ADAPTER = '''
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender
+from core.ids import InboundId
 
 def to_inbound(text: str) -> Inbound:
-    return Inbound(id="x:1", conversation=ConversationKey("kith", "x", "c"),
+    return Inbound(id=InboundId("x:1"), conversation=ConversationKey("kith", "x", "c"),
                    sender=Sender("u"), text=text, addressed=Addressed.DIRECT,
                    chat=ChatKind.DIRECT)
 '''
@@ -83,3 +87,20 @@ def test_quoted_and_chat_survive_the_store_codec() -> None:
                subject="Hi"),))
     back = inbound_from_json(inbound_to_json(item))
     assert back == item and back.is_group
+
+
+def test_the_platform_message_id_survives_the_store_codec_and_old_rows_have_none() -> None:
+    item = Inbound(**FIELDS, platform_message_id=PlatformMessageId("11"))
+    back = inbound_from_json(inbound_to_json(item))
+    assert back == item and back.platform_message_id == "11"
+    plain = inbound_to_json(Inbound(**FIELDS))
+    assert "platform_message_id" not in plain  # the row is what it was before the field
+    assert inbound_from_json(plain).platform_message_id is None
+
+
+def test_a_turn_kith_starts_itself_refers_to_no_platform_message() -> None:
+    origin = origin_template(Inbound(**FIELDS, platform_message_id=PlatformMessageId("11")))
+    due = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
+    turn = occurrence(origin, "s1", Kind.REMINDER, "call Bo", due, "UTC", due)
+    assert origin.platform_message_id is None and turn.platform_message_id is None
+    assert turn.id == f"schedule:s1:{int(due.timestamp())}"

@@ -18,8 +18,8 @@ from core.memory.extract import (
     parse,
     repair,
 )
+from core.memory.fusion import rrf
 from core.memory.lexical import fts_query
-from core.memory.recall import rrf
 
 GOOD = '{"memories": [{"decision": "new", "text": "Likes tea", "kind": "fact", ' \
        '"confidence": 0.8, "scope": "private"}]}'

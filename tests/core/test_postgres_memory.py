@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from core.events import Sender
 from core.memory.model import SHARED, LearningKey, LearningWork, Visibility
-from core.store.postgres.memory import PostgresMemoryStore
+from core.memory.postgres import PostgresMemoryStore
 from core.store.postgres.migrations import MIGRATIONS, migrate
 from core.store.postgres.store import PostgresStore
 from core.store.sqlite import SQLiteStore
@@ -97,7 +97,7 @@ async def test_one_replica_holds_a_learning_lease(
     store: PostgresStore, replica: PostgresMemoryStore
 ) -> None:
     person = await store.person_for("test", inbound(0).sender)
-    work = LearningWork(LearningKey(str(KEY), person), "test", "u1", "Ana", True, 0, 0)
+    work = LearningWork(LearningKey(KEY, person), "test", "u1", "Ana", True, 0, 0)
     item = inbound(1)
     await answer(store, item)
     await store.memories.queue.note(work, item.id, 100.0)
@@ -165,7 +165,7 @@ async def test_migrations_apply_once_when_replicas_start_together(pg_url: str) -
 
 
 def test_fulltext_folds_like_unicode61() -> None:
-    from core.store.postgres import fulltext
+    from core.memory import postgres_fulltext as fulltext
 
     assert fulltext.tokens("Ana's CAFÉ, naïve München; ana@example.com foo_bar") == [
         "ana", "s", "cafe", "naive", "munchen", "ana", "example", "com", "foo", "bar"]

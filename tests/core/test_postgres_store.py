@@ -38,12 +38,12 @@ async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
 async def test_every_migration_is_recorded_once_and_reopening_applies_none(
     pg_url: str, store: PostgresStore,
 ) -> None:
-    names = [str(r[0]) for r in await _rows(pg_url, "SELECT name FROM schema_migrations")]
-    assert sorted(names) == sorted(n for n, _ in MIGRATIONS)
+    names = [str(r[0]) for r in await _rows(pg_url, "SELECT name FROM feature_migrations")]
+    assert sorted(names) == sorted(m.name for m in MIGRATIONS)
     again = PostgresStore(pg_url, max_size=1)
     await again.open()
     await again.close()
-    assert len(await _rows(pg_url, "SELECT name FROM schema_migrations")) == len(MIGRATIONS)
+    assert len(await _rows(pg_url, "SELECT name FROM feature_migrations")) == len(MIGRATIONS)
 
 
 async def test_forget_leaves_no_dead_rows_behind(pg_url: str, store: PostgresStore) -> None:

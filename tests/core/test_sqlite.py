@@ -6,9 +6,10 @@ import sqlite3
 from pathlib import Path
 
 from core.provenance import Origin
-from core.store.migrations import MIGRATIONS
+from core.store.features import SQLITE
 from core.store.sqlite import SQLiteStore
 from tests.contract.test_store_contract import KEY, answer, inbound
+from tests.fixtures import schema_main
 
 
 async def test_data_directory_is_created_and_migrations_recorded(tmp_path: Path) -> None:
@@ -18,8 +19,8 @@ async def test_data_directory_is_created_and_migrations_recorded(tmp_path: Path)
     await store.open()  # idempotent
     await store.close()
     db = sqlite3.connect(tmp_path / "deep" / "dir" / "kith.db")
-    versions = [r[0] for r in db.execute("SELECT version FROM schema_version ORDER BY 1")]
-    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    steps = [tuple(r) for r in db.execute("SELECT feature, version FROM feature_migrations")]
+    assert sorted(steps) == sorted((s.feature, s.version) for s in SQLITE)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -46,7 +47,7 @@ async def test_turns_kept_before_provenance_get_their_origin(tmp_path: Path) -> 
     path = tmp_path / "kith.db"
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-    for version, script in enumerate(MIGRATIONS[:10], start=1):
+    for version, script in enumerate(schema_main.SQLITE[:10], start=1):
         db.executescript(f"BEGIN; {script}; INSERT INTO schema_version VALUES ({version}); "
                          "COMMIT;")
     db.execute("INSERT INTO conversations (key, summary, summary_upto, updated_at) "

@@ -89,15 +89,15 @@ def _reminder_points(store: Any, point: str) -> None:
     elif point == "in_action":
         _wrap(store.schedule, "add")
     elif point == "after_action":
-        atomically = store.actions.atomically
+        atomically = store.atomically
 
         @asynccontextmanager
-        async def committed() -> AsyncIterator[None]:
-            async with atomically():
-                yield
+        async def committed() -> AsyncIterator[Any]:
+            async with atomically() as tx:
+                yield tx
             _die()  # the reminder and the action's completion are committed
 
-        store.actions.atomically = committed
+        store.atomically = committed
     elif point == "before_commit":
         _wrap(store, "finish_turn", before=True)
 

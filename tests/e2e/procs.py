@@ -29,7 +29,7 @@ def kith_env(tmp_path: Path, **env: str) -> dict[str, str]:
     return base
 
 
-def run_kith(tmp_path: Path, *args: str, stdin: str = "", timeout: float = 60,
+def run_kith(tmp_path: Path, *args: str, stdin: str = "", timeout: float = 240,
              **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*KITH, *args], input=stdin, capture_output=True, text=True, timeout=timeout,

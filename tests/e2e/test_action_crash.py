@@ -63,6 +63,7 @@ async def _state(db: Path, n: int) -> tuple[list[str], list[State], int, str]:
         await store.close()
 
 
+@pytest.mark.timeout(900)  # dozens of spawned children: generous under load
 @pytest.mark.parametrize("point", crash_turn.POINTS)
 def test_kill_9_at_every_point_of_a_tool_turn_leaves_one_reminder(
     tmp_path: Path, point: str
@@ -125,6 +126,7 @@ SENT_ONCE = {"before_row": (1, State.DONE), "after_row": (1, State.DONE),
              "before_commit": (1, State.DONE)}
 
 
+@pytest.mark.timeout(900)  # dozens of spawned children: generous under load
 @pytest.mark.parametrize("point", crash_turn.EXTERNAL_POINTS)
 def test_kill_9_at_every_point_of_an_external_action_sends_at_most_once(
     tmp_path: Path, point: str

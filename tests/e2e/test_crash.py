@@ -26,7 +26,7 @@ def serving(tmp_path: Path, url: str, port: int) -> Iterator[subprocess.Popen[by
     proc = subprocess.Popen([*KITH, "serve"], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

@@ -40,7 +40,7 @@ async def serving(tmp_path: Path, llm_url: str) -> AsyncIterator[asyncio.subproc
         stderr=asyncio.subprocess.DEVNULL)
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(600):
+            for _ in range(2400):  # 120 s: generous under load
                 try:
                     if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
                         break

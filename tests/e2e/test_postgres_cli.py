@@ -43,8 +43,8 @@ def test_three_migrations_at_once_apply_once(tmp_path: Path, pg_url: str) -> Non
         holder.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
         outputs = [p.communicate(timeout=60) for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0], outputs
-        names = [str(r[0]) for r in holder.execute("SELECT name FROM schema_migrations")]
-    assert sorted(names) == sorted(name for name, _ in MIGRATIONS)  # each once
+        names = [str(r[0]) for r in holder.execute("SELECT name FROM feature_migrations")]
+    assert sorted(names) == sorted(m.name for m in MIGRATIONS)  # each once
     said = sorted(out.strip() for out, _ in outputs)
     assert said[0].startswith(f"applied {len(MIGRATIONS)} migrations: core/1-inbox, ")
     assert said[1:] == ["the database is up to date"] * 2

@@ -52,5 +52,5 @@ async def test_serve_migrates_a_fresh_database_at_start(tmp_path: Path, pg_url: 
         finally:
             await cluster.stop_all()
     async with await psycopg.AsyncConnection.connect(pg_url) as conn:
-        cur = await conn.execute("SELECT name FROM schema_migrations")
-        assert sorted(str(r[0]) for r in await cur.fetchall()) == sorted(n for n, _ in MIGRATIONS)
+        cur = await conn.execute("SELECT name FROM feature_migrations")
+        assert sorted(str(r[0]) for r in await cur.fetchall()) == sorted(m.name for m in MIGRATIONS)

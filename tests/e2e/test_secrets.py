@@ -8,6 +8,7 @@ from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import free_port, write_bot
 
 CANARY = "canary-7f3a9c1e5b-Qx8Lw2Zr"  # strong enough to be a web token
+KEY_CANARY = "Y2FuYXJ5LWtleS1mb3Ita2l0aHMtdmF1bHQtMzJieXQ="  # 32 bytes, URL-safe base64
 
 
 def secret_env() -> dict[str, str]:
@@ -19,7 +20,9 @@ def secret_env() -> dict[str, str]:
             annotation = str(field.annotation)
             if name == "database_url":  # selects PostgreSQL; its password is tested in
                 continue  # tests/e2e/test_postgres_cli.py (unreachable: never shown)
-            if "SecretStr" in annotation:
+            if name == "secret_key":  # must be a key (32 bytes): a canary of its own
+                env[f"{prefix}{name.upper()}"] = KEY_CANARY
+            elif "SecretStr" in annotation:
                 env[f"{prefix}{name.upper()}"] = CANARY
             elif isinstance(field.annotation, type) and hasattr(field.annotation, "model_fields"):
                 walk(field.annotation, f"{prefix}{name.upper()}__")
@@ -55,7 +58,7 @@ def test_the_canary_never_appears_in_logs_errors_or_replies(tmp_path: Path) -> N
     assert any('"level": "debug"' in out for out in outputs)  # DEBUG really was on
     assert any("llm_endpoint_failed" in out for out in outputs)  # error paths were logged
     for out in outputs:
-        assert CANARY not in out
+        assert CANARY not in out and KEY_CANARY not in out
     assert fake.chat_requests and all(CANARY not in str(r["messages"])
                                       for r in fake.chat_requests)
     auth = [r.headers.get("authorization", "") for r in fake.requests]

@@ -80,10 +80,10 @@ async def test_the_stream_ends_even_when_the_turn_raises(tmp_path: Path) -> None
     async def submit(inbound: Inbound) -> bool:
         return True
 
+    store = SQLiteStore(tmp_path / "k.db")
     ctx = ChannelContext(bot=BotProfile("kith", "You are Kith."), channel="web",
                          settings=make_settings(tmp_path, "http://127.0.0.1:9/v1"),
-                         store=SQLiteStore(tmp_path / "k.db"), submit=submit,
-                         state_dir=tmp_path)
+                         store=store, controls=store, submit=submit, state_dir=tmp_path)
     web = WebChat(ctx, WebConfig())
     inbound = Inbound(id="web:kith:s:1", conversation=ConversationKey("kith", "web", "s"),
                       sender=Sender("owner"), text="hi", trust=Trust.OWNER,

@@ -139,6 +139,8 @@ class FakeBotAPI:
         self.webhook_target: str | None = None  # origin that replaces the webhook URL's
         self.commands: list[dict[str, Any]] = []
         self.left: list[int] = []
+        self.incoming: dict[tuple[int, int], dict[str, Any]] = {}  # people's messages pushed
+        self.deleted: list[tuple[int, int]] = []  # (chat, message) deleteMessage removed
         self.answered: dict[str, str] = {}  # callback query id → the text shown
         self._callbacks = 0
         self._faults: dict[str, deque[Fault]] = {}
@@ -181,6 +183,9 @@ class FakeBotAPI:
     async def push(self, update: dict[str, Any]) -> int | None:
         """Deliver an update like Telegram: to the webhook if set (status), else to polling."""
         update.setdefault("update_id", self.next_update_id())
+        message = update.get("message")
+        if isinstance(message, dict) and "message_id" in message:
+            self.incoming[(int(message["chat"]["id"]), int(message["message_id"]))] = message
         if self.webhook.get("url"):
             return await self.post_webhook(update)
         async with self._changed:
@@ -321,6 +326,21 @@ class FakeBotAPI:
         if self.listener is not None:
             self.listener(sent.chat_id)
         return self._message(sent)
+
+    async def api_deleteMessage(self, p: dict[str, Any]) -> Any:
+        """Telegram's rules, as far as the fake knows them: the message must exist in that
+        chat; a bot deletes its own messages, and others' only in a private chat."""
+        key = (int(p.get("chat_id", 0)), int(p.get("message_id", 0)))
+        if key in self.messages:
+            del self.messages[key]
+        elif key in self.incoming:
+            if self.incoming[key]["chat"].get("type") != "private":
+                raise _ApiError(400, "Bad Request: message can't be deleted")
+            del self.incoming[key]
+        else:
+            raise _ApiError(400, "Bad Request: message to delete not found")
+        self.deleted.append(key)
+        return True
 
     async def api_getFile(self, p: dict[str, Any]) -> Any:
         file_id = str(p.get("file_id", ""))

@@ -16,7 +16,6 @@ import pytest
 
 from core import metrics
 from core.llm import ChatMessage
-from core.llm.priority import background
 from core.local.catalog import LocalModel
 from core.local.embedded import BACKGROUND, EmbeddedModel, llama_response_format
 from core.memory.extract import RESPONSE_FORMAT, SCHEMA, Batch, extraction_prompt, parse
@@ -54,8 +53,7 @@ async def test_a_person_is_served_before_background_work_already_running(
     done: dict[str, float] = {}
 
     async def learn() -> str:
-        with background():
-            result = await model.complete(LONG, route_key="bg", max_tokens=120)
+        result = await model.complete(LONG, route_key="bg", max_tokens=120, background=True)
         done["background"] = time.monotonic()
         return result.text
 
@@ -78,8 +76,7 @@ async def test_queued_background_waits_behind_a_person(model: EmbeddedModel) -> 
     order: list[str] = []
 
     async def learn() -> None:
-        with background():
-            await model.complete(LONG, route_key="bg", max_tokens=4)
+        await model.complete(LONG, route_key="bg", max_tokens=4, background=True)
         order.append("background")
 
     async def person(name: str) -> None:
@@ -120,8 +117,8 @@ async def test_closing_mid_reply_stops_at_the_next_token(smollm2: Path) -> None:
     embedded.start().result(timeout=60)
     stream = embedded.stream(LONG, route_key="t", max_tokens=2000)
     await anext(stream)
-    with background():
-        waiting = asyncio.create_task(embedded.complete(LONG, route_key="bg", max_tokens=9))
+    waiting = asyncio.create_task(embedded.complete(LONG, route_key="bg", max_tokens=9,
+                                                    background=True))
     await until(lambda: embedded.status().queued == 1)
     started = time.monotonic()
     await embedded.aclose()

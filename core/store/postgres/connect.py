@@ -10,7 +10,8 @@ from __future__ import annotations
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from core.store.postgres.migrations import MIGRATIONS, Migration, migrate
+from core.db.schema import Step
+from core.store.postgres.migrations import MIGRATIONS, migrate
 
 CONNECT_TIMEOUT = 10  # seconds to reach the server at start
 
@@ -57,7 +58,7 @@ async def connect(url: str) -> psycopg.AsyncConnection[tuple[object, ...]]:
             f"cannot connect to the database at {where(url)}: {describe(err, url)}") from None
 
 
-async def migrate_url(url: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[str]:
+async def migrate_url(url: str, migrations: tuple[Step, ...] = MIGRATIONS) -> list[str]:
     """Apply what the database lacks (safe when several replicas do it at once)."""
     conn = await connect(url)
     try:

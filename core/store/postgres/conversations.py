@@ -1,9 +1,9 @@
 """Conversations and their turns on PostgreSQL (the ConversationStore role).
 
-``finish_turn`` writes the turns and the inbox status in one transaction, sent as one
-pipeline (one round trip to the server, not one per statement). Among replicas it is
-fenced: it commits only while this replica's lease still names it as the conversation's
-holder (its ``fence`` argument, the lease token), a second round trip.
+``finish_turn`` writes the turns and the inbox status in one statement (one round trip,
+atomic without a transaction block). Among replicas it is fenced: it writes only while
+this replica's lease still names it as the conversation's holder (its ``fence`` argument,
+the lease token), checked and locked in the same statement.
 """
 
 from __future__ import annotations
@@ -13,21 +13,15 @@ from datetime import UTC, datetime
 
 from core.codec import quoted_from_json, quoted_to_json
 from core.coordination import LeaseLost
+from core.db.vacuum import vacuum
 from core.events import ConversationKey
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
+from core.ids import InboundId
 from core.provenance import Origin
 from core.store.base import ConversationState, Turn, TurnRecord
 from core.store.postgres.inbox import OnPool
-from core.store.postgres.vacuum import vacuum
 
 _EPOCH = "coalesce((SELECT epoch FROM conversations WHERE key = %(k)s), 0)"
-_INSERT_TURN = (
-    "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, text, "
-    "tokens, created_at, command, quoted, read_quoted, trace, origin) "
-    "VALUES (%(k)s, (SELECT epoch FROM conversations WHERE key = %(k)s), %(role)s, "
-    "%(author)s, %(person)s, %(inbound)s, %(text)s, %(tokens)s, %(at)s, %(command)s, "
-    "%(quoted)s, %(read)s, %(trace)s, %(origin)s)"
-)
 FORGET_TABLES = ("turns", "inbox", "conversations")
 
 
@@ -73,29 +67,25 @@ class PostgresConversations(OnPool):
                 f"FROM turns WHERE conversation = %(k)s AND epoch = {_EPOCH} "
                 "ORDER BY seq DESC LIMIT %(n)s", {"k": str(key), "n": limit})
             rows = await cur.fetchall()
-        return [Turn(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] or "", origin=Origin(r[8]))
+        return [Turn(r[0], r[1], r[2], r[3], r[4], r[5], r[6], InboundId(r[7] or ""),
+                     origin=Origin(r[8]))
                 for r in reversed(rows)]
 
     async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None:
         inbound, key = record.inbound, str(record.inbound.conversation)
         now = datetime.now(UTC)
-        async with self._pool.connection() as conn, conn.pipeline(), conn.transaction():
-            if fence is not None:  # the lease row is locked to the commit: no takeover between
-                cur = await conn.execute(_FENCE, (key, fence))
-                if await cur.fetchone() is None:
-                    raise LeaseLost(key)  # rolls back: nothing of this turn is written
-            await conn.execute(
-                "INSERT INTO conversations (key, updated_at) VALUES (%s, %s) "
-                "ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at", (key, now))
-            turns = _turn_rows(record, key, now)
-            if turns:
-                cur = conn.cursor()
-                await cur.executemany(_INSERT_TURN, turns)
-            await conn.execute(
-                "UPDATE inbox SET status = %s, reply = %s, reply_status = %s, answered_at = %s "
-                "WHERE id = %s",
-                (record.status.value, record.answer, record.answer_status,
-                 now if record.answer else None, inbound.id))
+        rows = _turn_rows(record, key, now)
+        args: dict[str, object] = {
+            "k": key, "now": now, "fence": fence, "id": inbound.id,
+            "status": record.status.value, "reply": record.answer,
+            "reply_status": record.answer_status, "answered": now if record.answer else None}
+        for i, turn in enumerate(rows):
+            args.update({f"r{i}_{name}": turn[name] for name in _ROW_FIELDS})
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_finish_sql(fence is not None, len(rows)), args)
+            written = await cur.fetchone()
+        if fence is not None and (written is None or not written[0]):
+            raise LeaseLost(key)  # the fence held nothing: nothing of this turn was written
 
     async def set_summary(
         self, key: ConversationKey, epoch: int, summary: str, upto_seq: int, origin: Origin,
@@ -133,7 +123,39 @@ class PostgresConversations(OnPool):
         return deleted
 
 
-_FENCE = "SELECT 1 FROM turn_leases WHERE conversation = %s AND owner = %s FOR SHARE"
+# one statement: the fence (the lease row, locked to the commit: no takeover between), the
+# conversation's row, its turns (in order) and the message's status; without the fence's
+# row nothing is written
+_FENCE = ("fence AS (SELECT 1 FROM turn_leases WHERE conversation = %(k)s "
+          "AND owner = %(fence)s FOR SHARE)")
+_ROW_FIELDS = ("role", "author", "person", "inbound", "text", "tokens", "at", "command",
+               "quoted", "read", "trace", "origin")
+_ROW_TYPES = ("text", "text", "text", "text", "text", "int", "timestamptz", "bool", "text",
+              "bool", "text", "text")
+
+
+def _finish_sql(fenced: bool, rows: int) -> str:
+    ctes = [_FENCE] if fenced else []
+    ctes.append(
+        "conv AS (INSERT INTO conversations (key, updated_at) SELECT %(k)s::text, "
+        f"%(now)s::timestamptz{' FROM fence' if fenced else ''} ON CONFLICT (key) "
+        "DO UPDATE SET updated_at = excluded.updated_at RETURNING epoch)")
+    if rows:
+        values = ", ".join(
+            f"({i}, " + ", ".join(f"%(r{i}_{name})s::{kind}"
+                                  for name, kind in zip(_ROW_FIELDS, _ROW_TYPES, strict=True))
+            + ")" for i in range(rows))
+        ctes.append(
+            "added AS (INSERT INTO turns (conversation, epoch, role, author, person_id, "
+            "inbound_id, text, tokens, created_at, command, quoted, read_quoted, trace, origin) "
+            "SELECT %(k)s::text, conv.epoch, v.role, v.author, v.person, v.inbound, v.text, "
+            "v.tokens, v.at, v.command, v.quoted, v.read, v.trace, v.origin "
+            f"FROM conv, (VALUES {values}) AS v(n, {', '.join(_ROW_FIELDS)}) ORDER BY v.n)")
+    ctes.append(
+        "answered AS (UPDATE inbox SET status = %(status)s, reply = %(reply)s, "
+        "reply_status = %(reply_status)s, answered_at = %(answered)s::timestamptz "
+        "WHERE id = %(id)s AND EXISTS (SELECT 1 FROM conv))")
+    return "WITH " + ", ".join(ctes) + " SELECT count(*) FROM conv"
 
 
 def _turn_rows(record: TurnRecord, key: str, now: datetime) -> Sequence[dict[str, object]]:

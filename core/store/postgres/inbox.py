@@ -12,7 +12,8 @@ from datetime import datetime
 from psycopg_pool import AsyncConnectionPool
 
 from core.codec import inbound_from_json, inbound_to_json
-from core.events import Inbound
+from core.events import ConversationKey, Inbound
+from core.ids import InboundId
 from core.store.base import Delivery, InboxStatus
 from core.store.postgres.schema_core import OPEN
 
@@ -48,14 +49,14 @@ class PostgresInbox(OnPool):
             cur = await conn.execute(f"SELECT payload FROM inbox WHERE {OPEN} ORDER BY seq")
             return [inbound_from_json(str(row[0])) for row in await cur.fetchall()]
 
-    async def open_in(self, conversation: str) -> list[Inbound]:
+    async def open_in(self, conversation: ConversationKey) -> list[Inbound]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 f"SELECT payload FROM inbox WHERE conversation = %s AND {OPEN} ORDER BY seq",
-                (conversation,))
+                (str(conversation),))
             return [inbound_from_json(str(row[0])) for row in await cur.fetchall()]
 
-    async def inbox_status(self, inbound_id: str) -> InboxStatus | None:
+    async def inbox_status(self, inbound_id: InboundId) -> InboxStatus | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute("SELECT status FROM inbox WHERE id = %s", (inbound_id,))
             row = await cur.fetchone()
@@ -63,7 +64,7 @@ class PostgresInbox(OnPool):
 
     # -- delivery state ------------------------------------------------------------------
 
-    async def delivery(self, inbound_id: str) -> Delivery | None:
+    async def delivery(self, inbound_id: InboundId) -> Delivery | None:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT status, reply, reply_status, platform_ids, answered_at, held_since "
@@ -78,23 +79,23 @@ class PostgresInbox(OnPool):
         async with self._pool.connection() as conn:
             await conn.execute(sql, args)
 
-    async def record_sent(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+    async def record_sent(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
         await self._set("UPDATE inbox SET platform_ids = %s WHERE id = %s",
                         (list(platform_ids), inbound_id))
 
-    async def mark_delivered(self, inbound_id: str, platform_ids: tuple[str, ...]) -> None:
+    async def mark_delivered(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
         await self._set("UPDATE inbox SET status = 'delivered', platform_ids = %s WHERE id = %s",
                         (list(platform_ids), inbound_id))
 
-    async def mark_undeliverable(self, inbound_id: str) -> None:
+    async def mark_undeliverable(self, inbound_id: InboundId) -> None:
         await self._set("UPDATE inbox SET status = 'undeliverable' WHERE id = %s", (inbound_id,))
 
-    async def hold(self, inbound_id: str, since: datetime) -> None:
+    async def hold(self, inbound_id: InboundId, since: datetime) -> None:
         await self._set(
             "UPDATE inbox SET status = 'held', held_since = coalesce(held_since, %s), "
             "platform_ids = '{}' WHERE id = %s AND status IN ('pending', 'held')",
             (since, inbound_id))
 
-    async def drop_held(self, inbound_id: str) -> None:
+    async def drop_held(self, inbound_id: InboundId) -> None:
         await self._set("UPDATE inbox SET status = 'failed' WHERE id = %s AND status = 'held'",
                         (inbound_id,))

@@ -18,6 +18,7 @@ import secrets
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from core.events import ConversationKey
 from core.logging import get_logger
 
 log = get_logger("kith.leases")
@@ -51,12 +52,13 @@ class PostgresLeases:
 
     def __init__(self, url: str, ttl: float = 30.0, pool_size: int = 4) -> None:
         self._url = url
+        # autocommit: every lease statement stands alone (no BEGIN and COMMIT around it)
         self._pool = AsyncConnectionPool(url, min_size=1, max_size=pool_size, open=False,
-                                         name="kith-leases")
+                                         kwargs={"autocommit": True}, name="kith-leases")
         self.ttl = ttl
         # the presence lock's key: PRESENCE in the high half marks it as a replica's
         self.owner = (PRESENCE << 32) | secrets.randbits(31)
-        self._held: set[str] = set()
+        self._held: set[str] = set()  # conversation keys as stored
         self._presence: psycopg.AsyncConnection[object] | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -83,26 +85,26 @@ class PostgresLeases:
             self._presence = None
         await self._pool.close()
 
-    async def acquire(self, conversation: str) -> bool:
+    async def acquire(self, conversation: ConversationKey) -> bool:
         async with self._pool.connection() as conn:
-            cur = await conn.execute(_ACQUIRE, {"c": conversation, "o": self.owner,
+            cur = await conn.execute(_ACQUIRE, {"c": str(conversation), "o": self.owner,
                                                 "ttl": self.ttl})
             got = await cur.fetchone() is not None
         if got:
-            self._held.add(conversation)
+            self._held.add(str(conversation))
         return got
 
-    async def release(self, conversation: str) -> None:
-        self._held.discard(conversation)
+    async def release(self, conversation: ConversationKey) -> None:
+        self._held.discard(str(conversation))
         async with self._pool.connection() as conn:
             await conn.execute(
                 "DELETE FROM turn_leases WHERE conversation = %s AND owner = %s",
-                (conversation, self.owner))
+                (str(conversation), self.owner))
 
-    async def orphaned(self, limit: int) -> list[str]:
+    async def orphaned(self, limit: int) -> list[ConversationKey]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(_ORPHANED, {"n": limit})
-            return [str(row[0]) for row in await cur.fetchall()]
+            return [ConversationKey.parse(str(row[0])) for row in await cur.fetchall()]
 
     def holding(self) -> int:
         return len(self._held)

@@ -11,16 +11,16 @@ import uuid
 import psycopg
 
 from core.events import Sender
-from core.store.base import Pairing
+from core.ids import PersonId
+from core.store.base import Pairing, new_pairing_code
 from core.store.postgres.inbox import OnPool
-from core.store.sqlite import new_pairing_code
 
 _PAIRING = ("SELECT channel, platform_id, display_name, code, approved FROM pairings "
             "WHERE bot = %s AND channel = %s AND platform_id = %s")
 
 
 class PostgresPeople(OnPool):
-    async def person_for(self, channel: str, sender: Sender) -> str:
+    async def person_for(self, channel: str, sender: Sender) -> PersonId:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT person_id, display_name FROM identities "
@@ -32,13 +32,13 @@ class PostgresPeople(OnPool):
                         "UPDATE identities SET display_name = %s "
                         "WHERE channel = %s AND platform_id = %s",
                         (sender.display_name, channel, sender.platform_id))
-                return str(row[0])
+                return PersonId(str(row[0]))
             return await self._new_person(conn, channel, sender)
 
     @staticmethod
     async def _new_person(conn: psycopg.AsyncConnection[tuple[object, ...]], channel: str,
-                          sender: Sender) -> str:
-        person_id = uuid.uuid4().hex
+                          sender: Sender) -> PersonId:
+        person_id = PersonId(uuid.uuid4().hex)
         async with conn.transaction() as tx:
             await conn.execute("INSERT INTO people (id, created_at) VALUES (%s, now())",
                                (person_id,))
@@ -54,16 +54,16 @@ class PostgresPeople(OnPool):
             (channel, sender.platform_id))
         row = await cur.fetchone()
         assert row is not None
-        return str(row[0])
+        return PersonId(str(row[0]))
 
-    async def preferences(self, person_id: str) -> dict[str, str]:
+    async def preferences(self, person_id: PersonId) -> dict[str, str]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT key, value FROM preferences WHERE person_id = %s ORDER BY key",
                 (person_id,))
             return {str(k): str(v) for k, v in await cur.fetchall()}
 
-    async def set_preference(self, person_id: str, key: str, value: str | None) -> None:
+    async def set_preference(self, person_id: PersonId, key: str, value: str | None) -> None:
         async with self._pool.connection() as conn:
             if value is None:
                 await conn.execute("DELETE FROM preferences WHERE person_id = %s AND key = %s",

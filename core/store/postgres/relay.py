@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from core.ids import InboundId
 from core.logging import get_logger
 from core.relay import Piece, Subscribers, Subscription
 
@@ -29,7 +30,7 @@ CHANNEL = "kith_reply"
 MAX_PAYLOAD = 7900
 
 
-def encode(inbound_id: str, piece: Piece) -> str:
+def encode(inbound_id: InboundId, piece: Piece) -> str:
     payload = json.dumps({"i": inbound_id, "a": piece.attempt, "s": piece.seq,
                           "t": piece.text, "e": piece.end}, separators=(",", ":"),
                          ensure_ascii=False)
@@ -38,10 +39,10 @@ def encode(inbound_id: str, piece: Piece) -> str:
     return payload
 
 
-def decode(payload: str) -> tuple[str, Piece] | None:
+def decode(payload: str) -> tuple[InboundId, Piece] | None:
     try:
         d = json.loads(payload)
-        return str(d["i"]), Piece(str(d["a"]), int(d["s"]), str(d["t"]), bool(d["e"]))
+        return InboundId(str(d["i"])), Piece(str(d["a"]), int(d["s"]), str(d["t"]), bool(d["e"]))
     except (ValueError, KeyError, TypeError):
         return None
 
@@ -70,12 +71,12 @@ class PostgresRelay:
             self._task = None
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, inbound_id: str) -> AsyncIterator[Subscription]:
+    async def subscribe(self, inbound_id: InboundId) -> AsyncIterator[Subscription]:
         async with self.subscribers.subscribe(inbound_id) as sub:
             sub.gap = not self._listening.is_set()  # not listening: pieces would be missed
             yield sub
 
-    async def publish(self, inbound_id: str, piece: Piece) -> None:
+    async def publish(self, inbound_id: InboundId, piece: Piece) -> None:
         if self.subscribers.hand(inbound_id, piece):
             return  # the request is in this process
         try:

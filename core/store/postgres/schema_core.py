@@ -1,13 +1,15 @@
 """PostgreSQL schema: inbox, delivery state, conversations, turns, people, preferences, pairing.
 
-Append-only (name, sql) pairs. Tables and columns mirror the SQLite schema
-(:mod:`core.store.migrations`), with PostgreSQL types: ``TIMESTAMPTZ`` where SQLite keeps ISO
-text, ``BOOLEAN`` for its 0/1 flags, ``TEXT[]`` for the platform ids it keeps as JSON.
-Rows that SQLite orders by ``rowid`` are ordered here by an identity column (``seq``), which
-never reuses a value.
+The "core" feature's steps on PostgreSQL (append-only). Tables and columns mirror the
+SQLite schema (:mod:`core.store.schema_core`), with PostgreSQL types: ``TIMESTAMPTZ`` where
+SQLite keeps ISO text, ``BOOLEAN`` for its 0/1 flags, ``TEXT[]`` for the platform ids it
+keeps as JSON. Rows that SQLite orders by ``rowid`` are ordered here by an identity column
+(``seq``), which never reuses a value.
 """
 
 from __future__ import annotations
+
+from core.db.schema import Step
 
 OPEN = "status IN ('pending', 'answered', 'held')"  # the inbox rows a replica resumes
 
@@ -89,8 +91,21 @@ CREATE TABLE pairings (
 CREATE UNIQUE INDEX pairings_code ON pairings (bot, code);
 """
 
-MIGRATIONS: tuple[tuple[str, str], ...] = (
-    ("core/1-inbox", _INBOX),
-    ("core/2-conversations", _CONVERSATIONS),
-    ("core/3-people", _PEOPLE),
+# provenance and tool traces on turns, the summary's origin (SQLite's core step 6)
+_PROVENANCE = """
+ALTER TABLE turns ADD COLUMN origin TEXT NOT NULL DEFAULT '';
+ALTER TABLE turns ADD COLUMN trace TEXT NOT NULL DEFAULT '';
+UPDATE turns SET origin = CASE WHEN read_quoted THEN 'quote'
+                               WHEN role = 'user' THEN 'person' ELSE 'kith' END;
+ALTER TABLE conversations ADD COLUMN summary_origin TEXT NOT NULL DEFAULT 'kith';
+UPDATE conversations c SET summary_origin = 'quote' WHERE EXISTS (
+    SELECT 1 FROM turns t WHERE t.conversation = c.key AND t.epoch = c.epoch
+    AND t.read_quoted AND t.seq <= c.summary_upto);
+"""
+
+POSTGRES: tuple[Step, ...] = (
+    Step("core", 1, "inbox", _INBOX, was="core/1-inbox"),
+    Step("core", 2, "conversations", _CONVERSATIONS, was="core/2-conversations"),
+    Step("core", 3, "people", _PEOPLE, was="core/3-people"),
+    Step("core", 4, "provenance", _PROVENANCE, was="history/1-provenance"),
 )

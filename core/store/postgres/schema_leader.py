@@ -7,8 +7,10 @@ replica that leads or delivers for that channel finds them.
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[tuple[str, str], ...] = (
-    ("leader/1-channel-state", """
+from core.db.schema import Step
+
+MIGRATIONS: tuple[Step, ...] = (
+    Step("leader", 1, "channel-state", """
 CREATE TABLE channel_state (
     scope TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -16,5 +18,5 @@ CREATE TABLE channel_state (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (scope, key)
 );
-"""),
+""", was="leader/1-channel-state"),
 )

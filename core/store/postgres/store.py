@@ -8,16 +8,25 @@ one connection, under the migrations' advisory lock.
 
 from __future__ import annotations
 
-import psycopg
-from psycopg_pool import PoolTimeout
+import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-from core.actions.postgres import BoundPool, PostgresActionStore
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from core.actions.postgres import PostgresActionStore
+from core.calendar.links_postgres import PostgresCalendarLinks
+from core.lists.postgres import PostgresListStore
+from core.memory.postgres import PostgresMemoryStore
+from core.offers.postgres import PostgresOfferStore
+from core.schedule.postgres import PostgresScheduleStore
+from core.store.features import PERSON_TABLES
 from core.store.postgres.connect import CONNECT_TIMEOUT, DatabaseUnavailable, migrate_url, where
 from core.store.postgres.conversations import PostgresConversations
 from core.store.postgres.inbox import OnPool, PostgresInbox
-from core.store.postgres.memory import PostgresMemoryStore
 from core.store.postgres.people import PostgresPeople
-from core.store.postgres.schedule import PostgresListStore, PostgresScheduleStore
+from core.store.postgres.transaction import OneConnection
 
 HEALTH_TIMEOUT = 2.0  # seconds /readyz waits for a connection
 
@@ -30,15 +39,35 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10,
                  timeout: float = 30.0) -> None:
         self._url = url
-        pool = BoundPool(  # a turn's action transaction reaches every role
+        self._in_transaction = False
+        pool = AsyncConnectionPool(
             url, min_size=min_size, max_size=max_size, open=False, timeout=timeout,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
             configure=_configure, name="kith")
+        self._compose(pool, PostgresScheduleStore(pool))
+
+    def _compose(self, pool: AsyncConnectionPool, schedule: PostgresScheduleStore) -> None:
+        """Every role on ``pool`` (the Store's, or one transaction's connection)."""
         OnPool.__init__(self, pool)
-        self._schedule = PostgresScheduleStore(pool)
+        self._schedule = schedule
         self._lists = PostgresListStore(pool)
-        self._memories = PostgresMemoryStore(pool)
+        self._memories = PostgresMemoryStore(pool, follow=PERSON_TABLES)
         self._actions = PostgresActionStore(pool)
+        self._offers = PostgresOfferStore(pool)
+        self._calendar_links = PostgresCalendarLinks(pool)
+
+    @asynccontextmanager
+    async def atomically(self) -> AsyncIterator[PostgresStore]:
+        """A Store on one transaction: what its roles write commits together, or not at all
+        (an action's completion and its handler's rows)."""
+        if self._in_transaction:
+            raise RuntimeError("an action's transaction cannot nest in another")
+        async with self._pool.connection() as conn, conn.transaction():
+            bound = copy.copy(self)
+            bound._in_transaction = True
+            one = OneConnection(conn)
+            bound._compose(one, self._schedule.on(one))  # the scheduler hears of its rows
+            yield bound
 
     @property
     def url(self) -> str:
@@ -60,6 +89,14 @@ class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
     @property
     def actions(self) -> PostgresActionStore:
         return self._actions
+
+    @property
+    def offers(self) -> PostgresOfferStore:
+        return self._offers
+
+    @property
+    def calendar_links(self) -> PostgresCalendarLinks:
+        return self._calendar_links
 
     async def open(self) -> None:
         await migrate_url(self._url)

@@ -64,7 +64,7 @@ class Relay:
             self._arrived.notify_all()
         return "250 OK"
 
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[Captured]:
+    def wait_for(self, count: int, timeout: float = 120.0) -> list[Captured]:
         deadline = time.monotonic() + timeout
         with self._arrived:
             while len(self.received) < count:

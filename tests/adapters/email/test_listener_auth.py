@@ -29,7 +29,7 @@ async def test_starttls_and_auth_are_required_when_configured(
         port = rig.channel.listener.port
         raw = rig.signed(forward("ok", "over tls"))
         common = {"sender": OWNER, "recipients": [KITH], "hostname": "127.0.0.1",
-                  "port": port, "timeout": 10, "local_hostname": "client.test"}
+                  "port": port, "timeout": 60, "local_hostname": "client.test"}
         with pytest.raises(aiosmtplib.SMTPException):  # plain text: STARTTLS required
             await aiosmtplib.send(raw, start_tls=False, **common)  # type: ignore[arg-type]
         with pytest.raises(aiosmtplib.SMTPException):  # TLS but no AUTH

@@ -16,6 +16,7 @@ from nio import (
     LoginResponse,
     ReceiptEvent,
     RoomCreateResponse,
+    RoomPreset,
     SyncResponse,
     TypingNoticeEvent,
 )
@@ -106,9 +107,12 @@ class Human:
         return await asyncio.wait_for(wait(), limit)
 
     async def create_room(self, invite: list[str], *, encrypted: bool = False,
-                          direct: bool = False) -> str:
+                          direct: bool = False, preset: RoomPreset | None = None) -> str:
+        """``preset``: trusted_private_chat (as Element makes a DM) gives the invited the
+        creator's power; none is Synapse's private_chat, where they may not redact."""
         resp = await self.client.room_create(
-            invite=invite, is_direct=direct, initial_state=[ENCRYPTION] if encrypted else [])
+            invite=invite, is_direct=direct, initial_state=[ENCRYPTION] if encrypted else [],
+            preset=preset)
         assert isinstance(resp, RoomCreateResponse), resp
         await self.wait_for(lambda: resp.room_id in self.client.rooms)
         return str(resp.room_id)

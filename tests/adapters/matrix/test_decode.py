@@ -37,6 +37,7 @@ def test_a_dm_is_direct_with_ids_keys_and_trust() -> None:
     inbound = to_inbound(event("hi"), DM)
     assert inbound is not None
     assert inbound.id == "matrix:kith:$e1"
+    assert inbound.platform_message_id == "$e1"  # what the receipt and a reply refer to
     assert inbound.conversation.chat_id == V12_ROOM and inbound.conversation.thread is None
     assert inbound.addressed is Addressed.DIRECT and not inbound.is_group
     assert inbound.trust is Trust.UNKNOWN  # not in owners/allowed of this room info

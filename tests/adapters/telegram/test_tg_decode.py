@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.telegram.decode import Policy, joined_unknown_group, to_inbound
+from adapters.telegram.decode import Policy, joined_unknown_group, message_id_of, to_inbound
 from adapters.telegram.render import to_html
 from core.events import Addressed, Origin, Quoted, Trust
 from tests.adapters.telegram.rig import FRIEND, GROUP, OWNER, STRANGER, all_fixtures, fixture
@@ -70,6 +70,7 @@ def test_private_message_fields() -> None:
     inbound = to_inbound(fixture("private_text"), POLICY)
     assert inbound is not None
     assert inbound.id == "telegram:kith:1001:11"
+    assert inbound.platform_message_id == "11" and message_id_of(inbound) == 11
     assert str(inbound.conversation) == "kith/telegram/1001"
     assert (inbound.sender.platform_id, inbound.sender.display_name) == ("1001", "Ana Silva")
     assert inbound.trust is Trust.OWNER and not inbound.is_group

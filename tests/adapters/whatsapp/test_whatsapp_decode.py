@@ -50,6 +50,7 @@ def test_twilio_text() -> None:
     inbound = twilio_decode.to_inbound("kith", form("twilio_text"), POLICY)
     assert inbound is not None
     assert inbound.id == "whatsapp:kith:SM" + f"{1:032x}"
+    assert inbound.platform_message_id == "SM" + f"{1:032x}"
     assert inbound.conversation.channel == "whatsapp"
     assert inbound.conversation.chat_id == "+15551234567"
     assert inbound.sender.platform_id == "+15551234567"
@@ -97,6 +98,8 @@ def test_cloud_message_kinds() -> None:
     text = cloud_decode.to_inbound("kith", cloud("cloud_text"), POLICY)
     assert text is not None and text.text == "Hello from the Cloud API"
     assert text.id.startswith("whatsapp_cloud:kith:wamid.")
+    assert text.platform_message_id is not None and text.platform_message_id.startswith("wamid.")
+    assert text.id == f"whatsapp_cloud:kith:{text.platform_message_id}"  # the one mark_read uses
     assert text.conversation.chat_id == text.sender.platform_id == "+15551234567"
     assert text.sender.display_name == "Alice" and text.trust is Trust.OWNER
     image = cloud_decode.to_inbound("kith", cloud("cloud_image"), POLICY)

@@ -36,7 +36,8 @@ async def test_the_terminal_prompts_and_the_next_line_answers(
     async with tool_core(tmp_path / "k.db", fake.base_url) as core:
         ctx = ChannelContext(bot=BotProfile("kith", "p"), channel="terminal",
                              settings=make_settings(tmp_path, fake.base_url),
-                             store=core.store, submit=core.dispatcher.submit,
+                             store=core.store, controls=core.store,
+                             submit=core.dispatcher.submit,
                              state_dir=tmp_path)
         core.dispatcher.register("kith", "terminal", Terminal(ctx, TerminalConfig(), out=out))
         fake.script_tool_call("create_reminder", {"text": "wake up",

@@ -67,7 +67,7 @@ async def test_forget_id_removes_the_text_from_the_file_fts_and_wal(
         assert await core.say(msg("telegram", "ana", f"/forget {target}")) == \
             f"Done: I forgot {target}."
         hits = core.store.db.execute(
-            "SELECT count(*) FROM memories_fts WHERE memories_fts MATCH 'zanzibarquux'"
+            "SELECT count(*) FROM memory_term_instances WHERE term LIKE '%zanzibarquux'"
         ).fetchone()[0]
         after = await core.say(msg("telegram", "ana", "/memory"))
         summary = (await core.store.conversation(dm)).summary  # it retold the fact: gone too

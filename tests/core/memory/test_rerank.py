@@ -15,8 +15,8 @@ from tests.core.memory.harness import Brain, chat_prompts, item, memories_json, 
 from tests.fakes import llm_wire
 from tests.fakes.llm import FakeLLM, Fault
 
-FACTS = ["Plays tennis on Mondays", "Plays chess with Leo on Mondays at the club",
-         "Goes to the club for tennis with Leo"]
+FACTS = ["Goes to the club for tennis with Leo", "Plays tennis on Mondays",
+         "Plays chess with Leo on Mondays at the club"]
 QUESTION = "Who do I play chess with at the club?"
 
 

@@ -71,6 +71,7 @@ MARKUP: list[tuple[str, str, str]] = [
     ("endoftext", "Bye.<|endoftext|>", "Bye."),
     ("kith's tool-result key repeated", "Shown to person: true", ""),
     ("kith's key after a sentence", "Done.\nshown_to_person: true", "Done."),
+    ("kith's key alone (Qwen, bench.models)", "Shown to person.", ""),
 ]
 
 

@@ -58,7 +58,7 @@ async def test_each_request_through_the_agent_stays_within_the_budget(tmp_path: 
     toolbox.set("kith", "everything", [t for n, t in toolset.registry().tools.items()
                                        if n not in toolbox["kith"].tools])
     fake = FakeLLM(strict=True)
-    fake.script(["Done.", "Playing."])
+    fake.script(["Sure.", "Playing."])  # no tool ran: a claim would be asked again
     async with running_fake_llm(fake), tool_core(tmp_path / "k.db", fake.base_url or "",
                                                   toolbox=toolbox) as core:
         await core.send(message("a", 1, "turn on the kitchen lights"))

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from core.tools.catalog import ALL
+from core.tools.markup import has_markup
 from core.tools.textcalls import extract_calls
 from core.tools.textfilter import CallFilter
 
@@ -56,11 +57,12 @@ def test_prose_streams_without_waiting() -> None:
 
 
 @given(st.text(max_size=200))
+@example("[INST]")  # found by hypothesis once markup stripping landed
 def test_arbitrary_text_never_raises(text: str) -> None:
     shown, calls = extract_calls(text, KNOWN)
     flt = CallFilter(KNOWN)
     streamed = flt.feed(text)
     rest, _ = flt.finish()
-    if not calls:
+    if not calls and not has_markup(text):  # template markup is stripped: its job
         assert shown == text
         assert streamed + rest == text

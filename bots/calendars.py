@@ -67,8 +67,9 @@ class _Linked:
     async def _client(self) -> CaldavCalendar:
         return await self._fleet.client(self._person)
 
-    async def events(self, window: Window, tz: ZoneInfo) -> list[Event]:
-        return await (await self._client()).events(window, tz)
+    async def events(self, window: Window, tz: ZoneInfo, *, refresh: bool = True
+                     ) -> list[Event]:
+        return await (await self._client()).events(window, tz, refresh=refresh)
 
     async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None:
         await (await self._client()).create(event, uid, tz)

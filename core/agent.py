@@ -10,6 +10,7 @@ from datetime import UTC, datetime, tzinfo
 
 from core.answer import MISCONFIGURED, UNREACHABLE, Limits, ModelAnswer
 from core.calendar.model import Calendar, Calendars, Linker
+from core.calendar.turn import for_turn
 from core.events import ConversationKey, Inbound, Trust
 from core.ids import PersonId
 from core.inbox.driver import commit_alone
@@ -135,8 +136,9 @@ class Agent:
         """The person's own calendar (in a group: their free/busy only); nobody else's."""
         if self.calendars is None:
             return None
-        return self.calendars.reader(inbound.conversation.bot, person,
-                                     owner=inbound.trust is Trust.OWNER, group=inbound.is_group)
+        return for_turn(self.calendars.reader(  # one round of server reads a turn
+            inbound.conversation.bot, person, owner=inbound.trust is Trust.OWNER,
+            group=inbound.is_group))
 
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply:
         """One turn's reply; its outcome is the reply's ``status`` and ``record`` (the turn,

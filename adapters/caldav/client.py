@@ -1,45 +1,33 @@
-"""One CalDAV account's events, kept in a cache that one request per calendar refreshes.
+"""One CalDAV account's events, kept in a cache (:mod:`adapters.caldav.cache`) that one
+cheap request per calendar checks.
 
 The first read finds the calendars (principal → home set) and loads every event with one
-``calendar-query`` REPORT per calendar, after asking for the collection's sync token. Each
-later read sends one ``sync-collection`` REPORT (RFC 6578) per calendar with that token and
-fetches only what changed; a server without sync tokens is read whole each time. Expansion
-of series happens locally (:mod:`core.calendar.expand`), so the window asked for never costs
-a request. Errors become one line for the person; the password never appears in them.
+``calendar-query`` REPORT per calendar; later reads ask each calendar's ``getctag`` and sync
+only what changed (RFC 6578). Expansion of series happens locally
+(:mod:`core.calendar.expand`), so the window asked for never costs a request. Errors become
+one line for the person; the password never appears in them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from caldav import aio
-from caldav.elements import dav
 from caldav.lib import error as dav_error
 
+from adapters.caldav.cache import CachedCalendar, href_of
 from core.calendar import ical
-from core.calendar.expand import Resource, in_window
+from core.calendar.expand import Resource
 from core.calendar.model import CalendarError, Event, NewEvent, Window
 from core.logging import get_logger
 
 log = get_logger("kith.caldav")
 VERIFY_TIMEOUT = 10.0  # seconds for the PROPFIND that checks a person's credentials
-
-
-@dataclass
-class _Collection:
-    calendar: Any  # caldav.Calendar bound to the async client
-    name: str
-    token: str | None = None
-    objects: dict[str, Resource] = field(default_factory=dict)  # href → parsed once
-
-
-def _href(obj: Any) -> str:
-    return str(obj.url.canonical() if hasattr(obj.url, "canonical") else obj.url)
 
 
 def _explain(err: BaseException) -> CalendarError:
@@ -77,16 +65,18 @@ class CaldavCalendar:
         self._names = list(names) if names else None
         self._timeout = timeout
         self._client: aio.AsyncDAVClient | None = None
-        self._collections: list[_Collection] | None = None
+        self._collections: list[CachedCalendar] | None = None
         self._lock = asyncio.Lock()
-        self.requests = 0  # REPORT rounds sent (the benchmark reads it)
         self.last_read: datetime | None = None  # the last refresh that succeeded
 
-    async def events(self, window: Window, tz: ZoneInfo) -> list[Event]:
+    async def events(self, window: Window, tz: ZoneInfo, *, refresh: bool = True
+                     ) -> list[Event]:
+        """``refresh``: check the server first (False: this turn checked already)."""
         async with self._lock:
             try:
-                await asyncio.wait_for(self._refresh(), timeout=self._timeout * 3)
-                self.last_read = datetime.now(UTC)
+                if refresh or self._collections is None:
+                    await asyncio.wait_for(self._refresh(), timeout=self._timeout * 3)
+                    self.last_read = datetime.now(UTC)
             except CalendarError:
                 raise
             except Exception as err:
@@ -96,7 +86,7 @@ class CaldavCalendar:
             collections = list(self._collections or ())
         found: list[Event] = []
         for col in collections:
-            found.extend(in_window(col.objects.values(), window, tz, col.name))
+            found.extend(col.events(window, tz))
         found.sort(key=lambda e: (e.start, not e.all_day, e.title))
         return found
 
@@ -107,10 +97,10 @@ class CaldavCalendar:
 
     async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None:
         """PUT with ``If-None-Match: *`` at the UID's own URL: run twice, it exists once."""
-        async def put(col: _Collection) -> None:
+        async def put(col: CachedCalendar) -> None:
             text = ical.new_event(event, uid, datetime.now(UTC))
             try:
-                await col.calendar.save_event(text, no_overwrite=True)
+                saved = await col.calendar.save_event(text, no_overwrite=True)
             except dav_error.ConsistencyError:  # there already (this action's earlier run)?
                 try:  # a 412 for a UID the server does not hold is a refusal, not a success
                     await col.calendar.get_event_by_uid(uid)
@@ -118,16 +108,19 @@ class CaldavCalendar:
                     raise CalendarError("The calendar server refused the change; nothing was "
                                         "changed.") from None
                 log.info("calendar_event_exists", uid=uid)
+                return
+            col.put(href_of(saved), Resource.parse(text))
         await self._write(None, put)
 
     async def move(self, uid: str, start: datetime, occurrence: datetime | None,
                    tz: ZoneInfo) -> None:
         day = occurrence.astimezone(tz).date() if occurrence is not None else None
 
-        async def change(col: _Collection) -> None:
+        async def change(col: CachedCalendar) -> None:
             obj = await col.calendar.get_event_by_uid(uid)
             obj.data = ical.moved(str(obj.data), uid, start, day, tz, datetime.now(UTC))
             await obj.save()
+            col.put(href_of(obj), Resource.parse(str(obj.data)))
         await self._write(uid, change)
 
     async def cancel(self, uid: str, occurrence: datetime | None, tz: ZoneInfo) -> str:
@@ -136,7 +129,7 @@ class CaldavCalendar:
         day = occurrence.astimezone(tz).date() if occurrence is not None else None
         said = "the event"
 
-        async def change(col: _Collection) -> None:
+        async def change(col: CachedCalendar) -> None:
             nonlocal said
             try:
                 obj = await col.calendar.get_event_by_uid(uid)
@@ -144,19 +137,19 @@ class CaldavCalendar:
                 return
             rest = ical.cancelled(str(obj.data), uid, day, tz, datetime.now(UTC))
             if rest is None:
-                try:
+                with contextlib.suppress(dav_error.NotFoundError):  # gone: done already
                     await obj.delete()
-                except dav_error.NotFoundError:
-                    return
+                col.drop(href_of(obj))
             else:
                 obj.data = rest
                 await obj.save()
+                col.put(href_of(obj), Resource.parse(rest))
                 said = "that occurrence"
         await self._write(uid, change)
         return said
 
     async def _write(self, uid: str | None,
-                     change: Callable[[_Collection], Awaitable[None]]) -> None:
+                     change: Callable[[CachedCalendar], Awaitable[None]]) -> None:
         """One change in the calendar holding ``uid`` (a new one: the first calendar)."""
         async with self._lock:
             try:
@@ -176,16 +169,16 @@ class CaldavCalendar:
             await self._refresh()
 
     def _has(self, uid: str) -> bool:
-        return any(uid in r.uids for col in self._collections or () for r in col.objects.values())
+        return any(col.holds(uid) for col in self._collections or ())
 
-    def _holding(self, uid: str | None) -> _Collection:
+    def _holding(self, uid: str | None) -> CachedCalendar:
         collections = self._collections or []
         if not collections:
             raise CalendarError("The calendar account has no calendar to write to.")
         if uid is None:
             return collections[0]
         for col in collections:
-            if any(uid in r.uids for r in col.objects.values()):
+            if col.holds(uid):
                 return col
         raise CalendarError("That event is not on the calendar (look at the agenda again).")
 
@@ -204,16 +197,10 @@ class CaldavCalendar:
     async def _refresh(self) -> None:
         if self._collections is None:
             self._collections = await self._discover()
-            for col in self._collections:
-                await self._load(col)
-            return
         for col in self._collections:
-            if col.token is None:
-                await self._load(col)
-            else:
-                await self._sync(col)
+            await col.refresh()
 
-    async def _discover(self) -> list[_Collection]:
+    async def _discover(self) -> list[CachedCalendar]:
         client = aio.AsyncDAVClient(url=self._url, username=self._username,
                                     password=self._password,
                                     timeout=max(1, round(self._timeout)))
@@ -225,49 +212,11 @@ class CaldavCalendar:
         for calendar in calendars:
             name = str(await calendar.get_display_name() or calendar.url)
             if self._names is None or name in self._names:
-                found.append(_Collection(calendar, name))
+                found.append(CachedCalendar(calendar, name))
         if self._names is not None and not found:
             raise CalendarError("None of the calendars named in bot.toml ([calendar] "
                                 "calendars) is on the server.")
         return found
-
-    async def _token(self, col: _Collection) -> str | None:
-        props = await col.calendar.get_properties([dav.SyncToken()])
-        value = props.get(dav.SyncToken.tag)
-        return str(value) if value else None
-
-    async def _load(self, col: _Collection) -> None:
-        """Everything, in one REPORT; the token asked first, so nothing between is missed."""
-        self.requests += 1
-        token = None
-        try:
-            token = await self._token(col)
-        except dav_error.DAVError:
-            token = None  # no sync support: read whole each time
-        objects = await col.calendar.search(event=True)
-        col.objects = {}
-        for obj in objects:
-            resource = Resource.parse(str(obj.data)) if obj.data else None
-            if resource is not None:
-                col.objects[_href(obj)] = resource
-        col.token = token
-
-    async def _sync(self, col: _Collection) -> None:
-        self.requests += 1
-        changes = await col.calendar.get_objects_by_sync_token(
-            sync_token=col.token, load_objects=True)
-        for href in changes.deleted_urls:
-            col.objects.pop(str(href), None)
-        for obj in changes.objects:
-            href = _href(obj)
-            if href in {str(d) for d in changes.deleted_urls}:
-                continue
-            resource = Resource.parse(str(obj.data)) if getattr(obj, "data", None) else None
-            if resource is not None:
-                col.objects[href] = resource
-            else:
-                col.objects.pop(href, None)
-        col.token = str(changes.sync_token) if changes.sync_token else None
 
 
 async def verify(url: str, username: str, password: str) -> None:

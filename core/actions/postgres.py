@@ -74,6 +74,15 @@ class PostgresActionStore:
             rows = await cur.fetchall()
         return [_action(r) for r in rows]
 
+    async def interrupted(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {_COLUMNS} FROM actions WHERE conversation = %s AND person_id = %s "
+                "AND state = 'approved' AND decided_by <> '' ORDER BY inbound_id, idx",
+                (str(conversation), person_id))
+            rows = await cur.fetchall()
+        return [_action(r) for r in rows]
+
     async def made_by(self, inbound_id: InboundId) -> list[Action]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(

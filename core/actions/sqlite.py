@@ -68,6 +68,13 @@ class SQLiteActionStore:
             (str(conversation), person_id)).fetchall()
         return [_action(r) for r in rows]
 
+    async def interrupted(self, conversation: ConversationKey, person_id: PersonId) -> list[Action]:
+        rows = self.db.execute(
+            f"SELECT {_COLUMNS} FROM actions WHERE conversation = ? AND person_id = ? "
+            "AND state = 'approved' AND decided_by <> '' ORDER BY inbound_id, idx",
+            (str(conversation), person_id)).fetchall()
+        return [_action(r) for r in rows]
+
     async def made_by(self, inbound_id: InboundId) -> list[Action]:
         rows = self.db.execute(
             f"SELECT {_COLUMNS} FROM actions WHERE inbound_id = ? AND state = 'proposed' "

@@ -34,6 +34,12 @@ class ActionStore(ActionReader, Protocol):
         ``was_started``): False when another run changed it first."""
         ...
 
+    async def interrupted(self, conversation: ConversationKey,
+                          person_id: PersonId) -> list[Action]:
+        """The person's approved proposals here whose run did not finish (a crash while
+        doing them): the resumed turn of their yes finishes them."""
+        ...
+
     async def delete_person(self, person_id: PersonId) -> int:
         """Every action of the person (/forget all): their words are in its arguments."""
         ...

@@ -35,8 +35,9 @@ class BusyOnly:
     def __init__(self, calendar: CalendarReader) -> None:
         self._calendar = calendar
 
-    async def events(self, window: Window, tz: ZoneInfo) -> list[Event]:
-        return blocks(await self._calendar.events(window, tz))
+    async def events(self, window: Window, tz: ZoneInfo, *, refresh: bool = True
+                     ) -> list[Event]:
+        return blocks(await self._calendar.events(window, tz, refresh=refresh))
 
     async def create(self, event: NewEvent, uid: str, tz: ZoneInfo) -> None:
         raise CalendarError(IN_GROUP)

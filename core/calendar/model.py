@@ -54,7 +54,11 @@ class NewEvent:
 class CalendarReader(Protocol):
     """One person's calendars, read."""
 
-    async def events(self, window: Window, tz: ZoneInfo) -> list[Event]: ...
+    async def events(self, window: Window, tz: ZoneInfo, *, refresh: bool = True
+                     ) -> list[Event]:
+        """The events of ``window`` in ``tz``; ``refresh=False``: as last read (a turn that
+        checked the server already), without a request when something was read before."""
+        ...
 
 
 class CalendarWriter(Protocol):

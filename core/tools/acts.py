@@ -37,6 +37,7 @@ log = get_logger("kith.actions")
 APPROVAL_TTL = timedelta(hours=24)
 PROPOSED = ("I haven't done this: {summary} — asked for by {reason}. Reply yes to do it or no "
             "to drop it (within {hours} h).")
+ASKS = "{summary}\n{why}Reply yes to do it or no to drop it (within {hours} h)."
 REFUSED = ("not done: this conversation holds content the person did not write, and this bot "
            "does not act on it. Tell the person they can ask for it in their own words.")
 UNKNOWN = ("I was interrupted while doing this, and can't tell whether it happened: {summary}. "
@@ -113,17 +114,22 @@ class Acts:
             raise ToolError(REFUSED)
         key = ActionKey(ctx.inbound.id, self._index)
         self._index += 1
+        if tool.prepare is not None:  # the concrete action (a resumed turn keeps its record)
+            args = await tool.prepare.make(ctx, args)
         now = ctx.clock()
         found = await self.store.record(Action(  # a resumed turn gets the record it wrote
             key=key, person_id=ctx.person_id, conversation=ctx.inbound.conversation,
             tool=tool.name, args=args.model_dump_json(),
             state=State.PROPOSED if needs_approval(self.approvals, untrusted)
-            else State.APPROVED,
-            summary=summarize(tool, args),
+            or tool.policy.asks else State.APPROVED,
+            summary=(tool.prepare.describe(ctx, args) if tool.prepare is not None
+                     else summarize(tool, args)),
             reason=reason_for(ctx.inbound, taint) if untrusted else "",
             created_at=now, expires_at=now + self.ttl))
         if found.tool != tool.name:
             log.warning("action_key_reused", key=str(key), was=found.tool, now=tool.name)
+        if tool.prepare is not None and found.tool == tool.name:
+            args = arguments(tool, found)  # what was recorded (and shown) runs
         return await self.resume(found, tool, ctx, args)
 
     async def resume(self, action: Action, tool: Tool, ctx: ToolContext,
@@ -139,8 +145,13 @@ class Acts:
                                   f"({action.summary}).", origin=Origin.KITH)
             case State.PROPOSED:
                 hours = round(self.ttl.total_seconds() / 3600)
-                reason = action.reason or "your message (I ask before every action)"
-                notice = PROPOSED.format(summary=action.summary, reason=reason, hours=hours)
+                if tool.policy.asks:
+                    why = f"This was asked for by {action.reason}. " if action.reason else ""
+                    notice = ASKS.format(summary=action.summary, why=why, hours=hours)
+                else:
+                    reason = action.reason or "your message (I ask before every action)"
+                    notice = PROPOSED.format(summary=action.summary, reason=reason,
+                                             hours=hours)
                 return ToolResult(
                     "Not done yet: the person was asked to approve it and answers with their "
                     "own yes or no. Do not say it is done.", notice, origin=Origin.KITH)
@@ -191,4 +202,5 @@ async def _apply(store: ActionStore, action: Action, event: Any) -> Action:
 
 def arguments(tool: Tool, action: Action) -> BaseModel:
     """The recorded arguments, validated again (a proposal is re-checked when used)."""
-    return tool.args.model_validate(json.loads(action.args))
+    model = tool.prepare.args if tool.prepare is not None else tool.args
+    return model.model_validate(json.loads(action.args))

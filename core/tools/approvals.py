@@ -57,6 +57,9 @@ async def settle(store: ActionStore, tools: Registry, ctx: ToolContext, approve:
     inbound = ctx.inbound
     if not answerable(inbound):
         return None
+    unfinished = await store.interrupted(inbound.conversation, ctx.person_id)
+    if unfinished:  # approved, then a crash: this is their yes again, resumed
+        return "\n".join([await _finish(store, tools, ctx, a) for a in unfinished])
     waiting = await store.proposals(inbound.conversation, ctx.person_id)
     if action_id is not None:
         waiting = [a for a in waiting if a.id == action_id]
@@ -86,13 +89,21 @@ async def _decide(store: ActionStore, tools: Registry, ctx: ToolContext, action:
     log.info("action_decided", tool=action.tool, approved=approve)
     if not approve:
         return f"OK, I won't: {action.summary}."
+    return await _finish(store, tools, ctx, decided)
+
+
+async def _finish(store: ActionStore, tools: Registry, ctx: ToolContext,
+                  decided: Action) -> str:
+    """Run an approved action (once: a run interrupted after it began is the tool's to
+    repeat safely, or reported as unknown)."""
+    action = decided
     tool = tools.get(action.tool)
     try:
         if tool is None:
             raise ToolError(f"this bot no longer has the tool {action.tool}")
         args = arguments(tool, action)
     except (ToolError, ValidationError, json.JSONDecodeError) as err:
-        await store.save(_failed(decided, str(err)), State.APPROVED, False)
+        await store.save(_failed(decided, str(err)), State.APPROVED, decided.started)
         return f"I couldn't do it: {action.summary} — {err}"
     try:
         result = await perform(store, decided, tool, ctx, args)

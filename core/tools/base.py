@@ -40,6 +40,9 @@ class Policy:
     # run again with the same idempotency key, it changes nothing more (a CalDAV PUT with
     # If-None-Match: *): an action interrupted after it began is run again, not given up
     idempotent: bool = False
+    # always proposed, in a trusted context too: what it would do is the answer the person
+    # reads and approves (a plan of several events)
+    asks: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +88,21 @@ Handler = Callable[[ToolContext, Any], Awaitable[ToolResult]]
 
 
 @dataclass(frozen=True, slots=True)
+class Prepare:
+    """Turns the model's arguments into the concrete action that is recorded, proposed and
+    run (``args`` is its model): what the person approves is exactly what runs, however the
+    world changed meanwhile. ``describe`` says it to the person (lines, in their zone)."""
+
+    args: type[BaseModel]
+    make: Callable[[ToolContext, Any], Awaitable[BaseModel]]
+    describe: Callable[[ToolContext, Any], str]
+
+
+@dataclass(frozen=True, slots=True)
 class Tool:
     name: str
     description: str
     args: type[BaseModel]
     handler: Handler
     policy: Policy
+    prepare: Prepare | None = None

@@ -18,12 +18,13 @@ from core.provenance import Origin
 from core.schedule.times import TimeError, zone
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
 
-SPAN = "today, tomorrow, week, or a date YYYY-MM-DD"
+SPAN = "today|tomorrow|week|YYYY-MM-DD"
+ONE = "a repeating event's one date to change (omit: the series)"
 
 
 class AgendaArgs(BaseModel):
     span: str = Field("today", description=SPAN)
-    days: int | None = Field(None, ge=1, le=31, description="how many days from that date")
+    days: int | None = Field(None, ge=1, le=31, description="number of days")
 
 
 async def agenda(ctx: ToolContext, args: AgendaArgs) -> ToolResult:
@@ -37,9 +38,9 @@ async def agenda(ctx: ToolContext, args: AgendaArgs) -> ToolResult:
 
 class FreeTimeArgs(BaseModel):
     span: str = Field("week", description=SPAN)
-    minutes: int = Field(60, ge=5, le=720, description="how long a free slot must be")
-    from_hour: int = Field(9, ge=0, le=23, description="earliest hour of a day")
-    to_hour: int = Field(18, ge=1, le=24, description="latest hour of a day")
+    minutes: int = Field(60, ge=5, le=720, description="slot length")
+    from_hour: int = Field(9, ge=0, le=23)
+    to_hour: int = Field(18, ge=1, le=24)
 
 
 async def free_time(ctx: ToolContext, args: FreeTimeArgs) -> ToolResult:
@@ -62,21 +63,21 @@ async def free_time(ctx: ToolContext, args: FreeTimeArgs) -> ToolResult:
     return ToolResult(say_slots(slots, tz), origin=Origin.KITH)
 
 
-AGENDA = Tool("agenda", "The person's calendar events for a day or a week", AgendaArgs,
+AGENDA = Tool("agenda", "Calendar events of a day or week", AgendaArgs,
               agenda, Policy(Who.ALLOWED, side_effects=False))
-FREE_TIME = Tool("free_time", "Free slots in the person's calendar", FreeTimeArgs, free_time,
+FREE_TIME = Tool("free_time", "Free slots in the calendar", FreeTimeArgs, free_time,
                  Policy(Who.ALLOWED, side_effects=False))
 
 
 class CreateEventArgs(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    date: str = Field(description="local date YYYY-MM-DD")
-    time: str | None = Field(None, description="local start HH:MM; none for all day")
-    minutes: int = Field(60, ge=5, le=24 * 60, description="length of a timed event")
-    days: int = Field(1, ge=1, le=31, description="length of an all-day event")
+    date: str = Field(description="YYYY-MM-DD")
+    time: str | None = Field(None, description="HH:MM; omit for all day")
+    minutes: int = Field(60, ge=5, le=24 * 60)
+    days: int = Field(1, ge=1, le=31, description="all-day length")
     location: str = Field("", max_length=200)
     notes: str = Field("", max_length=1000)
-    zone: str | None = Field(None, description="IANA zone if not the person's own")
+    zone: str | None = Field(None, description="IANA, if not theirs")
 
 
 def _zone_of(ctx: ToolContext, name: str | None) -> ZoneInfo:
@@ -122,11 +123,10 @@ async def create_event(ctx: ToolContext, args: CreateEventArgs) -> ToolResult:
 
 
 class MoveEventArgs(BaseModel):
-    id: str = Field(min_length=1, max_length=300, description="the event's id from agenda")
-    date: str = Field(description="new local date YYYY-MM-DD")
-    time: str | None = Field(None, description="new local start HH:MM (default: same time)")
-    only_date: str | None = Field(None, description="for a repeating event: the date of the "
-                                  "one occurrence to move (default: the whole series)")
+    id: str = Field(min_length=1, max_length=300, description="from agenda")
+    date: str = Field(description="YYYY-MM-DD")
+    time: str | None = Field(None, description="HH:MM")
+    only_date: str | None = Field(None, description=ONE)
 
 
 async def move_event(ctx: ToolContext, args: MoveEventArgs) -> ToolResult:
@@ -153,9 +153,8 @@ async def move_event(ctx: ToolContext, args: MoveEventArgs) -> ToolResult:
 
 
 class CancelEventArgs(BaseModel):
-    id: str = Field(min_length=1, max_length=300, description="the event's id from agenda")
-    only_date: str | None = Field(None, description="for a repeating event: the date of the "
-                                  "one occurrence to cancel (default: the whole series)")
+    id: str = Field(min_length=1, max_length=300, description="from agenda")
+    only_date: str | None = Field(None, description=ONE)
 
 
 async def cancel_event(ctx: ToolContext, args: CancelEventArgs) -> ToolResult:
@@ -179,9 +178,9 @@ async def cancel_event(ctx: ToolContext, args: CancelEventArgs) -> ToolResult:
 # untrusted context, and idempotent, so a run interrupted after it began may run again.
 # Who.ALLOWED: the calendar a turn gets is always the speaker's own (bots/calendars.py).
 WRITES = Policy(Who.ALLOWED, side_effects=True, idempotent=True)
-CREATE_EVENT = Tool("create_event", "Add an event to the person's calendar", CreateEventArgs,
+CREATE_EVENT = Tool("create_event", "Add a calendar event", CreateEventArgs,
                     create_event, WRITES)
-MOVE_EVENT = Tool("move_event", "Move a calendar event (or one occurrence)", MoveEventArgs,
+MOVE_EVENT = Tool("move_event", "Move a calendar event", MoveEventArgs,
                   move_event, WRITES)
-CANCEL_EVENT = Tool("cancel_event", "Cancel a calendar event (or one occurrence)",
+CANCEL_EVENT = Tool("cancel_event", "Cancel a calendar event",
                     CancelEventArgs, cancel_event, WRITES)

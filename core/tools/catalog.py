@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from core.tools import calendar, lists, memory, reminders, web
+from core.tools import calendar, calendar_plan, lists, memory, reminders, web
 from core.tools.base import Tool
 from core.tools.registry import Registry
 
@@ -18,13 +18,13 @@ ALL: dict[str, Tool] = {tool.name: tool for tool in (
     lists.ADD, lists.SHOW, lists.DONE,
     memory.REMEMBER, memory.FORGET,
     calendar.AGENDA, calendar.FREE_TIME, calendar.CREATE_EVENT, calendar.MOVE_EVENT,
-    calendar.CANCEL_EVENT,
+    calendar.CANCEL_EVENT, calendar_plan.PLAN_WEEK,
 )}
 # Tools that need something the owner configures (a calendar) are not in the default set:
 # a bot with ``[calendar]`` in bot.toml gets them (bots/fleet.py).
 CALENDAR: tuple[str, ...] = tuple(t.name for t in (
     calendar.AGENDA, calendar.FREE_TIME, calendar.CREATE_EVENT, calendar.MOVE_EVENT,
-    calendar.CANCEL_EVENT))
+    calendar.CANCEL_EVENT, calendar_plan.PLAN_WEEK))
 DEFAULT: tuple[str, ...] = tuple(name for name in ALL if name not in CALENDAR)
 CONFIGURED: tuple[str, ...] = web.NAMES  # offered when configured; bot.toml may name them
 

@@ -15,15 +15,22 @@ from core.tools.base import Tool
 from core.tools.policy import may_use
 
 # validated by the pydantic model on every call; the model itself needs only the shape
-_OMIT = frozenset({"title", "default", "maxLength", "minLength", "maxItems", "minItems"})
+_OMIT = frozenset({"title", "default", "maxLength", "minLength", "maxItems", "minItems",
+                   "maximum", "minimum"})
+_NULL = {"type": "null"}
 
 
 def _compact(schema: Any, names: bool = False) -> Any:
-    """The generated schema without what only validation needs (limits, titles, defaults).
+    """The generated schema without what only validation needs (limits, titles, defaults);
+    an optional field (``X | None``) is shown as ``X``: leaving it out is how it is omitted.
 
     ``names``: ``schema`` maps property names (which may be called "title") to schemas.
     """
     if isinstance(schema, dict):
+        if not names and isinstance(schema.get("anyOf"), list) and _NULL in schema["anyOf"]:
+            rest = [v for v in schema["anyOf"] if v != _NULL]
+            if len(rest) == 1 and isinstance(rest[0], dict):
+                schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **rest[0]}
         return {k: _compact(v, k == "properties" and not names) for k, v in schema.items()
                 if names or k not in _OMIT}
     if isinstance(schema, list):
@@ -31,9 +38,23 @@ def _compact(schema: Any, names: bool = False) -> Any:
     return schema
 
 
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """``$ref``s to ``$defs`` replaced by what they name: small models read a nested object
+    better where it is used."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/$defs/"):
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
 def tool_schema(tool: Tool) -> dict[str, Any]:
     """The OpenAI ``tools`` entry, from the tool's pydantic model."""
-    params = _compact(tool.args.model_json_schema())
+    generated = tool.args.model_json_schema()
+    params = _compact(_inline(generated, generated.get("$defs", {})))
     return {"type": "function", "function": {
         "name": tool.name, "description": tool.description, "parameters": params}}
 

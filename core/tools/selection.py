@@ -61,6 +61,7 @@ HINTS: dict[str, str] = {
     "read_page": "read link page article url summarise summarize website",
     "agenda": "agenda calendar events appointments meeting schedule busy week today",
     "free_time": "free slot slots available time calendar hour busy when",
+    "plan_week": "plan planning organise organize week schedule blocks block time focus",
 }
 
 

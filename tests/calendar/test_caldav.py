@@ -102,11 +102,11 @@ async def test_one_request_per_turn_that_needs_the_calendar_and_none_for_others(
     before = radicale.requests(user)
     reply = await core.send(message("a", 3, "/agenda tomorrow"))
     assert "15:00–16:00  Dentist" in reply
-    # one sync-collection REPORT, then one GET for the one changed event
-    assert radicale.requests(user) - before == 2
+    # the getctag PROPFIND saw a change: one sync-collection REPORT, one GET of the event
+    assert radicale.requests(user) - before == 3
     before = radicale.requests(user)
     await core.send(message("a", 4, "/agenda week"))
-    assert radicale.requests(user) - before == 1  # nothing changed: the REPORT alone
+    assert radicale.requests(user) - before == 1  # nothing changed: the PROPFIND alone
 
 
 async def test_an_event_deleted_elsewhere_leaves_the_agenda(

@@ -50,6 +50,21 @@ async def test_record_once_and_compare_and_set(store: Store) -> None:
     assert await store.actions.get(ActionKey("test:kith:a:9", 0)) is None
 
 
+async def test_interrupted_finds_approved_proposals_whose_run_did_not_end(store: Store) -> None:
+    ana = await store.person_for("test", Sender("ana", "Ana"))
+    proposal = await store.actions.record(_action(ana))
+    trusted = await store.actions.record(_action(ana, 1, State.APPROVED))  # never proposed
+    assert await store.actions.interrupted("kith/test/a", ana) == []
+    approved = replace(proposal, state=State.APPROVED, decided_by="ana")
+    assert await store.actions.save(approved, State.PROPOSED, False)
+    assert await store.actions.interrupted("kith/test/a", ana) == [approved]
+    assert await store.actions.interrupted("kith/test/b", ana) == []
+    assert await store.actions.interrupted("kith/test/a", "someone-else") == []
+    assert await store.actions.save(replace(approved, state=State.DONE), State.APPROVED, False)
+    assert await store.actions.interrupted("kith/test/a", ana) == []
+    assert trusted.decided_by == ""
+
+
 async def test_atomically_commits_both_or_neither(store: Store) -> None:
     ana = await store.person_for("test", Sender("ana", "Ana"))
     action = await store.actions.record(_action(ana, state=State.APPROVED))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,18 @@ def test_schemas_are_generated_from_the_argument_models() -> None:
         generated = tool.args.model_json_schema()
         assert set(params.get("properties", {})) == set(generated.get("properties", {}))
         assert params.get("required", []) == generated.get("required", [])
+
+
+def test_schemas_show_the_shape_only_nested_models_inline_and_optional_fields_plain() -> None:
+    text = json.dumps([tool_schema(t) for t in ALL.values()])
+    for validation_only in ('"maximum"', '"minimum"', '"$ref"', '"$defs"',
+                            '"anyOf"', '"null"'):
+        assert validation_only not in text
+    wish = tool_schema(ALL["plan_week"])["function"]["parameters"]["properties"]["wishes"]
+    assert set(wish["items"]["properties"]) == {"what", "duration_minutes", "preferred",
+                                                "times"}
+    time_field = tool_schema(ALL["create_event"])["function"]["parameters"]["properties"]
+    assert time_field["time"]["type"] == "string"
 
 
 def test_validation_errors_name_the_field() -> None:

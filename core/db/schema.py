@@ -20,6 +20,10 @@ class Step:
     # (SQLite: the schema_version it came with; PostgreSQL: its name), so a database made
     # then is adopted in place; None for steps written since
     was: int | str | None = None
+    # the (feature, version) a database with per-feature migrations recorded this step as
+    # before it moved to the feature that declares it now (the "core" steps of the inbox,
+    # conversations and people): recorded anew under its own name, nothing runs again
+    formerly: tuple[str, int] | None = None
 
     @property
     def name(self) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from core.events import Inbound, Outbound, ReplyStatus
 
 if TYPE_CHECKING:
-    from core.store.base import TurnRecord
+    from core.conversations.model import TurnRecord
 
 Recorder = Callable[[tuple[str, ...]], Awaitable[None]]
 Committer = Callable[["TurnRecord"], Awaitable[None]]

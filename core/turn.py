@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.calendar.model import Calendar
+from core.conversations.model import TurnRecord
 from core.events import Inbound
 from core.history import ToolTrace
 from core.ids import PersonId
@@ -21,7 +22,6 @@ from core.media import MediaTurn
 from core.profile import BotProfile
 from core.reply import Reply
 from core.schedule.times import resolve_zone
-from core.store.base import TurnRecord
 from core.tokens import estimate_tokens
 
 

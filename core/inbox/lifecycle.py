@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from core.store.base import Delivery, InboxStatus
+from core.inbox.model import Delivery, InboxStatus
 
 FINISHED = frozenset({InboxStatus.DELIVERED, InboxStatus.UNDELIVERABLE, InboxStatus.DONE,
                       InboxStatus.FAILED})

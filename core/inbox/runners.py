@@ -22,8 +22,8 @@ from core import metrics
 from core.coordination import LeaseLost, TurnLeases
 from core.events import ConversationKey, Inbound
 from core.inbox.delivery import Channels
+from core.inbox.store import InboxStore
 from core.logging import get_logger
-from core.store.base import InboxStore
 
 log = get_logger("kith.dispatch")
 HAND_OFF_BEHIND = 3  # open messages: a conversation this far behind may go to another replica

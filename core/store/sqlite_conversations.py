@@ -9,7 +9,7 @@ from core.events import ConversationKey
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
 from core.ids import InboundId
 from core.provenance import Origin
-from core.store.base import ConversationState, Turn, TurnRecord
+from core.store.base import ConversationState, InboxStatus, Turn, TurnRecord
 from core.store.sqlite_connection import OnConnection, now_iso
 
 
@@ -64,7 +64,8 @@ class SQLiteConversations(OnConnection):
             for r in reversed(rows)
         ]
 
-    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None:
+    async def finish_turn(self, record: TurnRecord, status: InboxStatus, *,
+                          fence: int | None) -> None:
         """One process: nothing to fence (``fence`` is None)."""
         inbound, key = record.inbound, str(record.inbound.conversation)
         now = now_iso()
@@ -100,7 +101,7 @@ class SQLiteConversations(OnConnection):
             db.execute(
                 "UPDATE inbox SET status = ?, reply = ?, reply_status = ?, answered_at = ? "
                 "WHERE id = ?",
-                (record.status.value, record.answer, record.answer_status,
+                (status.value, record.answer, record.answer_status,
                  now if record.answer else None, inbound.id),
             )
 

@@ -22,7 +22,7 @@ def inbound(n: int, key: ConversationKey = KEY, text: str = "hi") -> Inbound:
 async def answer(store: Store, item: Inbound, reply: str = "hello",
                  status: InboxStatus = InboxStatus.DONE) -> None:
     person = await store.person_for(item.conversation.channel, item.sender)
-    await store.finish_turn(TurnRecord(item, person, item.text, reply, status, 1, 1), fence=None)
+    await store.finish_turn(TurnRecord(item, person, item.text, reply, 1, 1), status, fence=None)
 
 
 async def test_record_is_idempotent_and_round_trips(store: Store) -> None:
@@ -127,7 +127,7 @@ async def test_command_exchanges_are_shown_but_never_prompted_or_counted(store: 
     await store.record_inbound(cmd := inbound(2, text="/prefs"))
     person = await store.person_for(cmd.conversation.channel, cmd.sender)
     await store.finish_turn(TurnRecord(cmd, person, "/prefs", "Your preferences: none",
-                                       InboxStatus.DONE, command=True), fence=None)
+                                       command=True), InboxStatus.DONE, fence=None)
     assert [t.text for t in await store.history(KEY, 0, 10)] == ["hello", "hi there"]
     assert await store.turn_count(KEY) == 2
     shown = await store.transcript(KEY, 10)

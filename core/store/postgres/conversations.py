@@ -18,7 +18,7 @@ from core.events import ConversationKey
 from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
 from core.ids import InboundId
 from core.provenance import Origin
-from core.store.base import ConversationState, Turn, TurnRecord
+from core.store.base import ConversationState, InboxStatus, Turn, TurnRecord
 from core.store.postgres.inbox import OnPool
 
 _EPOCH = "coalesce((SELECT epoch FROM conversations WHERE key = %(k)s), 0)"
@@ -71,13 +71,14 @@ class PostgresConversations(OnPool):
                      origin=Origin(r[8]))
                 for r in reversed(rows)]
 
-    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None:
+    async def finish_turn(self, record: TurnRecord, status: InboxStatus, *,
+                          fence: int | None) -> None:
         inbound, key = record.inbound, str(record.inbound.conversation)
         now = datetime.now(UTC)
         rows = _turn_rows(record, key, now)
         args: dict[str, object] = {
             "k": key, "now": now, "fence": fence, "id": inbound.id,
-            "status": record.status.value, "reply": record.answer,
+            "status": status.value, "reply": record.answer,
             "reply_status": record.answer_status, "answered": now if record.answer else None}
         for i, turn in enumerate(rows):
             args.update({f"r{i}_{name}": turn[name] for name in _ROW_FIELDS})

@@ -1,0 +1,21 @@
+"""Pairing: an unknown sender gets a code the owner approves with /approve CODE."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+
+def new_pairing_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    channel: str
+    platform_id: str
+    display_name: str
+    code: str
+    approved: bool
+    new: bool = False  # the code was created by this call

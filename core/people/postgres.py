@@ -10,10 +10,10 @@ import uuid
 
 import psycopg
 
+from core.db.pool import OnPool
 from core.events import Sender
 from core.ids import PersonId
-from core.store.base import Pairing, new_pairing_code
-from core.store.postgres.inbox import OnPool
+from core.people.model import Pairing, new_pairing_code
 
 _PAIRING = ("SELECT channel, platform_id, display_name, code, approved FROM pairings "
             "WHERE bot = %s AND channel = %s AND platform_id = %s")

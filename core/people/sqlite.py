@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from core.db.connection import OnConnection, now_iso
 from core.events import Sender
 from core.ids import PersonId
-from core.store.base import Pairing, new_pairing_code
-from core.store.sqlite_connection import OnConnection, now_iso
+from core.people.model import Pairing, new_pairing_code
 
 
 class SQLitePeople(OnConnection):

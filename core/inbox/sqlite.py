@@ -1,4 +1,5 @@
-"""The inbox and its delivery state on SQLite (the InboxStore and DeliveryStore roles)."""
+"""The inbox and its delivery state on SQLite (the InboxStore and DeliveryStore roles),
+on the Store's connection."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import json
 from datetime import datetime
 
 from core.codec import inbound_from_json, inbound_to_json
+from core.db.connection import OnConnection
 from core.events import Inbound
 from core.ids import ConversationKey, InboundId
-from core.store.base import Delivery, InboxStatus
-from core.store.sqlite_connection import OnConnection
+from core.inbox.model import Delivery, InboxStatus
 
 
 class SQLiteInbox(OnConnection):

@@ -9,24 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from psycopg_pool import AsyncConnectionPool
-
 from core.codec import inbound_from_json, inbound_to_json
+from core.db.pool import OnPool
 from core.events import ConversationKey, Inbound
 from core.ids import InboundId
-from core.store.base import Delivery, InboxStatus
-from core.store.postgres.schema_core import OPEN
-
-
-class OnPool:
-    """A role on the store's connection pool."""
-
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
-
-    @property
-    def pool(self) -> AsyncConnectionPool:
-        return self._pool
+from core.inbox.model import Delivery, InboxStatus
+from core.inbox.schema import OPEN
 
 
 class PostgresInbox(OnPool):

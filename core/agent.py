@@ -152,11 +152,12 @@ class Agent:
 
     async def _run(self, inbound: Inbound, reply: Reply, held: bool) -> AsyncIterator[str]:
         conv = inbound.conversation
-        person = await self.store.person_for(inbound.sender.identity_space(conv.channel),
-                                             inbound.sender)
+        who = await self.store.identify(inbound.sender.identity_space(conv.channel),
+                                        inbound.sender)  # the person and their preferences
+        person = who.id
 
         async def preferences() -> dict[str, str]:
-            return await self.store.preferences(person)
+            return who.preferences
 
         turn = Turn(inbound, person, self.bots[conv.bot], reply, held, self.clock,
                     Preferences(preferences), self._calendar(inbound, person))

@@ -218,8 +218,7 @@ class ModelAnswer:
         # a draft for a third party is written without the person's private memories
         recalled = ([] if replies_to_third_party(inbound)
                     else await self.memory.context(inbound, person))
-        state = await self.store.conversation(conv)
-        turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
+        state, turns = await self.store.recent(conv, HISTORY_FETCH)
         media = turn.media
         zone = resolve_zone(prefs.get("timezone"), bot.timezone)[0]
         # recalled items are memories learned from the person's own words only (Kith's

@@ -4,6 +4,9 @@ connection pool. A finished turn is written with its message's status by the Sto
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from core.codec import quoted_from_json
 from core.conversations.model import ConversationState, Turn
 from core.db.pool import OnPool
@@ -44,11 +47,17 @@ class PostgresConversations(OnPool):
                 "AND seq > %(after)s ORDER BY seq DESC LIMIT %(n)s",
                 {"k": str(key), "after": after_seq, "n": limit})
             rows = await cur.fetchall()
-        return [Turn(seq, role, author, text, tokens, created, quoted=quoted_from_json(quoted),
-                     read_quoted=read, person_id=person, trace=trace_from_json(trace),
-                     origin=Origin(origin))
-                for seq, role, author, text, tokens, created, quoted, read, person, trace, origin
-                in reversed(rows)]
+        return [_turn(row) for row in reversed(rows)]
+
+    async def recent(self, key: ConversationKey,
+                     limit: int) -> tuple[ConversationState, list[Turn]]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_RECENT, {"k": str(key), "n": limit})
+            rows = await cur.fetchall()
+        first = rows[0] if rows else None
+        state = ConversationState(int(first[0]), str(first[1]), int(first[2]), Origin(first[3])) \
+            if first is not None and first[0] is not None else ConversationState()
+        return state, [_turn(r[4:]) for r in reversed(rows) if r[4] is not None]
 
     async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
         """The newest ``limit`` turns of the current epoch as the person saw them, commands
@@ -97,3 +106,22 @@ class PostgresConversations(OnPool):
                     "summary_origin = 'kith' WHERE key = %s", (k,))
             await vacuum(conn, FORGET_TABLES)
         return deleted
+
+
+_TURN = ("seq, role, author, text, tokens, created_at, quoted, read_quoted, person_id, trace, "
+         "origin")
+# the conversation's state (none yet: a row of NULLs) and its newest turns after its summary
+_RECENT = (
+    "SELECT c.epoch, c.summary, c.summary_upto, c.summary_origin, "
+    + ", ".join(f"t.{name}" for name in _TURN.split(", ")) + " FROM (SELECT 1) AS one "
+    "LEFT JOIN conversations c ON c.key = %(k)s "
+    f"LEFT JOIN LATERAL (SELECT {_TURN} FROM turns WHERE conversation = %(k)s AND NOT command "
+    "AND epoch = coalesce(c.epoch, 0) AND seq > coalesce(c.summary_upto, 0) "
+    "ORDER BY seq DESC LIMIT %(n)s) t ON true ORDER BY t.seq DESC")
+
+
+def _turn(row: Sequence[Any]) -> Turn:
+    seq, role, author, text, tokens, created, quoted, read, person, trace, origin = row
+    return Turn(seq, role, author, text, tokens, created, quoted=quoted_from_json(quoted),
+                read_quoted=read, person_id=person, trace=trace_from_json(trace),
+                origin=Origin(origin))

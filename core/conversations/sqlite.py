@@ -50,6 +50,11 @@ class SQLiteConversations(OnConnection):
             in reversed(rows)
         ]
 
+    async def recent(self, key: ConversationKey,
+                     limit: int) -> tuple[ConversationState, list[Turn]]:
+        state = await self.conversation(key)
+        return state, await self.history(key, state.summary_upto, limit)
+
     async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
         """The newest ``limit`` turns of the current epoch as the person saw them, commands
         and their answers included (for showing, never for a prompt)."""

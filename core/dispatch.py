@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Callable
 
 from core import metrics
-from core.coordination import LocalLeases, TurnLeases
+from core.coordination import LocalLeases, SharedTurns, TurnLeases
 from core.events import ConversationKey, Inbound
 from core.inbox.delivery import Channel, Channels
 from core.inbox.driver import Driver, TurnRunner, policy_of
@@ -48,9 +48,9 @@ class Dispatcher:
         self.driver = Driver(store, agent, self.channels, policy_of(self.delivery),
                              asyncio.Semaphore(concurrency), self._stop)
         self.runner: LocalRunner | LeasedRunner = (
-            LeasedRunner(store, self.driver.process, self.leases, self.channels, self._stop,
+            LeasedRunner(self.driver.process, self.leases, self.channels, self._stop,
                          sweep_every)
-            if self.leases.replicated else LocalRunner(store, self.driver.process))
+            if isinstance(self.leases, SharedTurns) else LocalRunner(store, self.driver.process))
         self._running = asyncio.Event()  # workers start once set (see resume)
         self._running.set()
 

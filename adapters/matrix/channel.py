@@ -43,6 +43,7 @@ from adapters.matrix.outbox import MatrixSurface, Outbox, SendError
 from adapters.matrix.render import message_content, with_relation
 from core.coordination import LocalLeadership
 from core.events import Attachment, Inbound, Outbound
+from core.ids import PlatformMessageId
 from core.logging import get_logger, register_secrets
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
@@ -388,7 +389,8 @@ class MatrixChannel:
         log.warning("matrix_not_redacted", error=getattr(resp, "status_code", None))
         return False
 
-    async def send_text(self, room_id: str, text: str, thread: str | None = None) -> str:
+    async def send_text(self, room_id: str, text: str,
+                        thread: str | None = None) -> PlatformMessageId:
         """A one-off message (used by owners' tools and the benchmark)."""
         self._must_lead()
         return await self.outbox.send(room_id, with_relation(message_content(text),

@@ -23,7 +23,7 @@ from tests.calendar.radicale import Radicale
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore, tool_core
 from tests.e2e.procs import run_kith
-from tests.fakes.llm import FakeLLM, running_fake_llm, running_fake_llm_sync
+from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import free_port, write_bot
 
 LISBON = ZoneInfo("Europe/Lisbon")
@@ -59,14 +59,6 @@ def owner(radicale: Radicale) -> tuple[str, str]:
     for ics in (STANDUP, CONFERENCE, NEW_YORK):
         cal.save_event(ics)
     return user, password
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 @pytest.fixture

@@ -18,13 +18,13 @@ from core.events import Decision
 from core.memory.service import MemorySettings
 from core.schedule.model import Kind
 from tests.calendar.radicale import Radicale
-from tests.calendar.test_caldav import LISBON, MONDAY, bot_with_calendar, fake, owner
+from tests.calendar.test_caldav import LISBON, MONDAY, bot_with_calendar, owner
 from tests.calendar.test_caldav_write import stored
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore, tool_core
 from tests.fakes.llm import FakeLLM
 
-__all__ = ["fake", "owner"]
+__all__ = ["owner"]
 
 
 @pytest.fixture

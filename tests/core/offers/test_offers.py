@@ -27,7 +27,7 @@ from core.offers.model import OfferKind, OfferState
 from core.schedule.model import Kind
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore, tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Tuesday; Lisbon is on UTC in winter
 LEARNING = MemorySettings(learn=True, every_turns=1)  # extract after each answered turn
@@ -41,14 +41,6 @@ def extraction(*commitments: dict[str, Any]) -> str:
 def commitment(what: str, when: str, kind: str = "reminder", message: int = 1
                ) -> dict[str, Any]:
     return {"what": what, "when": when, "kind": kind, "message": message}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ agent, dispatcher) against a strict fake speaking the OpenAI wire format on loop
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from core.prompt import TOOL_GUIDANCE
 from core.tools.guard import NOT_DONE, NOTHING_RAN, Guard, claims_action
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 PERSONA = "You are Kith, a personal assistant."
 INSTRUCTIONS = f"{PERSONA}\n{TOOL_GUIDANCE}"
@@ -96,14 +95,6 @@ def test_telling_how_to_call_a_tool_is_held_like_a_claim() -> None:
     assert shown.startswith(done) and "create_reminder" not in shown and not after.held
     ordinary = Guard(INSTRUCTIONS, watch_claims=True, tools={"remember", "forget"})
     assert through(ordinary, "Don't forget your keys.", 4) == "Don't forget your keys."
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 def url(fake: FakeLLM) -> str:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pydantic import BaseModel
 
 from core.actions.model import Approvals
@@ -27,19 +25,11 @@ from core.tools.loop import ToolLoop
 from core.tools.registry import Registry
 from tests.core.harness import llm_settings, message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 WHEN = {"text": "call mum", "when": "2026-12-04T15:00:00+00:00"}
 SIDE_EFFECTS = {"create_reminder", "cancel_reminder", "list_add", "list_done", "remember",
                 "forget"}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 def url(fake: FakeLLM) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from core.events import Addressed, ChatKind, ConversationKey, Inbound, Origin, Q
 from core.tools.loop import CAPPED, MAX_STEPS
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 ARGS = {"text": "call mum", "when": "2026-12-04T15:00:00+00:00"}
 RAW_MARKERS = ("<|python_tag|>", "<|python_start|>", "<function=", '"parameters"', "```",
@@ -42,14 +42,6 @@ FORMS: dict[str, Callable[[FakeLLM], None]] = {
                             'when="2026-12-04T15:00:00+00:00")]\n```'),
     "function tag": text(f"<function=create_reminder>{json.dumps(ARGS)}</function>"),
 }
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 def url(fake: FakeLLM) -> str:

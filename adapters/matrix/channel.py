@@ -259,8 +259,8 @@ class MatrixChannel:
                 continue
             await self.ctx.state.put(state_key(sent), remembered(action.id, thread))
 
-    async def _presence(self, room_id: str, event_id: str | None, thread: str | None,
-                        typing: list[bool] | None) -> None:
+    async def _presence(self, room_id: str, event_id: PlatformMessageId | None,
+                        thread: str | None, typing: list[bool] | None) -> None:
         if event_id is not None:  # a turn Kith starts itself has no event to mark read
             with contextlib.suppress(Exception):
                 await self.client.update_receipt_marker(room_id, event_id,

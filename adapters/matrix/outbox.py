@@ -87,7 +87,7 @@ class MatrixSurface:
     """One reply's events in one room, for :class:`adapters.kit.StreamEdit`: the first
     is a reply (or in a thread), later text is ``m.replace`` edits."""
 
-    def __init__(self, outbox: Sends, room_id: str, *, reply_to: str | None,
+    def __init__(self, outbox: Sends, room_id: str, *, reply_to: PlatformMessageId | None,
                  thread: str | None) -> None:
         self.outbox = outbox
         self.room_id = room_id

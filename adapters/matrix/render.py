@@ -43,7 +43,7 @@ def _escape(text: str) -> str:
         '"', "&quot;")
 
 
-def with_relation(content: dict[str, Any], *, reply_to: str | None,
+def with_relation(content: dict[str, Any], *, reply_to: PlatformMessageId | None,
                   thread: str | None) -> dict[str, Any]:
     """Place a message in a thread (falling back to a reply) or as a reply."""
     if thread:

@@ -91,6 +91,12 @@ class FakeLLM:
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
 
+    @property
+    def url(self) -> str:
+        """The ``/v1`` base URL it is served at (only while it is)."""
+        assert self.base_url, "the fake model is not being served"
+        return self.base_url
+
     def script(self, replies: Iterable[str]) -> None:
         """Queue replies, consumed in order, one per chat request (before ``reply``)."""
         self._script.extend(replies)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from core.ids import PlatformMessageId
+
 
 class InboxStatus(StrEnum):
     """Where a message is: ``pending → answered → delivered`` (or ``undeliverable``).
@@ -34,6 +36,7 @@ class Delivery:
     status: InboxStatus
     reply: str | None = None  # the stored answer (answered and later)
     reply_status: str | None = None  # the ReplyStatus of that answer
-    platform_ids: tuple[str, ...] = ()  # platform messages already showing (part of) it
+    # platform messages already showing (part of) it
+    platform_ids: tuple[PlatformMessageId, ...] = ()
     answered_at: datetime | None = None
     held_since: datetime | None = None

@@ -48,7 +48,7 @@ from core.inbox.lifecycle import (
 from core.logging import bound_context, get_logger
 from core.reply import DeliveryError, Reply
 from core.settings import DeliverySettings
-from core.store.base import ConversationStore, Delivery, InboxStatus, Store, TurnRecord
+from core.store.base import Delivery, DeliveryStore, InboxStatus, TurnRecord
 
 log = get_logger("kith.dispatch")
 RUNNING = (InboxStatus.PENDING, InboxStatus.HELD)
@@ -56,6 +56,16 @@ RUNNING = (InboxStatus.PENDING, InboxStatus.HELD)
 
 class TurnRunner(Protocol):
     def turn(self, inbound: Inbound, *, held: bool = False) -> Reply: ...
+
+
+class TurnWriter(Protocol):
+    """Where a finished turn is written, with its message's status."""
+
+    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None: ...
+
+
+class DriverStore(DeliveryStore, TurnWriter, Protocol):
+    """What the driver writes: a turn's commit and a message's delivery state."""
 
 
 def _now() -> datetime:
@@ -67,7 +77,7 @@ def policy_of(settings: DeliverySettings) -> Policy:
                   settings.retry_max)
 
 
-async def commit_alone(store: ConversationStore, record: TurnRecord) -> None:
+async def commit_alone(store: TurnWriter, record: TurnRecord) -> None:
     """Record a turn run outside the dispatcher (a tool, a benchmark): one process,
     nothing to fence."""
     status = turn_status(record.answer is not None)
@@ -77,7 +87,7 @@ async def commit_alone(store: ConversationStore, record: TurnRecord) -> None:
 class Driver:
     """Runs messages through their lifecycle. ``held``: conversations waiting for a model."""
 
-    def __init__(self, store: Store, agent: TurnRunner, channels: Channels, policy: Policy,
+    def __init__(self, store: DriverStore, agent: TurnRunner, channels: Channels, policy: Policy,
                  slots: asyncio.Semaphore, stop: asyncio.Event) -> None:
         self.store = store
         self.agent = agent

@@ -23,7 +23,7 @@ from core.profile import BotProfile
 from core.schedule.times import resolve_zone, zone
 from core.settings import PromptSettings
 from core.steps import Commands, Linking, Media, Pairing, Proposals, Scheduled, TurnCalendar, silent
-from core.store.base import Store
+from core.store.base import PeopleStore, Store
 from core.summaries import Summaries
 from core.tools import catalog
 from core.tools.registry import Registry
@@ -48,7 +48,7 @@ def route(store: Store, tools: Mapping[str, Registry], answer: ModelAnswer, *,
     return [*steps, answer]
 
 
-def person_zone(store: Store, bots: Mapping[str, BotProfile]) -> ZoneOf:
+def person_zone(store: PeopleStore, bots: Mapping[str, BotProfile]) -> ZoneOf:
     """The person's zone (their preference, else their bot's): what they said is dated in
     their days when it is learned from."""
     async def zone_of(work: LearningWork) -> tzinfo:

@@ -18,7 +18,7 @@ from typing import Protocol
 from core import metrics
 from core.coordination import LeaseLost
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
-from core.ids import PersonId
+from core.ids import PersonId, PlatformMessageId
 from core.inbox.delivery import Channels, notice_text
 from core.inbox.lifecycle import (
     Action,
@@ -165,7 +165,8 @@ class Driver:
 
     # -- actions -------------------------------------------------------------------------
 
-    async def _turn(self, inbound: Inbound, state: State, held: bool, shown: tuple[str, ...],
+    async def _turn(self, inbound: Inbound, state: State, held: bool,
+                    shown: tuple[PlatformMessageId, ...],
                     fence: int | None) -> tuple[State, Event | None]:
         """Run the turn and start its delivery; the event is what became of both."""
         async def commit(record: TurnRecord) -> None:

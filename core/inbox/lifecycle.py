@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from core.ids import PlatformMessageId
 from core.store.base import Delivery, InboxStatus
 
 FINISHED = frozenset({InboxStatus.DELIVERED, InboxStatus.UNDELIVERABLE, InboxStatus.DONE,
@@ -93,7 +94,7 @@ class ModelDown:
 class Delivered:
     """The platform took the reply; it shows as these platform messages."""
 
-    platform_ids: tuple[str, ...]
+    platform_ids: tuple[PlatformMessageId, ...]
     reply_status: str
 
 
@@ -133,7 +134,7 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class MarkDelivered:
-    platform_ids: tuple[str, ...]
+    platform_ids: tuple[PlatformMessageId, ...]
     reply_status: str
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from core.db.schema import PersonRows
 from core.ids import ConversationKey, PersonId
 from core.memory import edits, forgetting, sqlite_lexical, sqlite_neighbours
 from core.memory import sqlite_links as links
@@ -40,7 +41,8 @@ from core.memory.sqlite_rows import visible_sql
 
 
 class SQLiteMemoryStore:
-    def __init__(self, db: Callable[[], sqlite3.Connection], follow: Sequence[str] = ()) -> None:
+    def __init__(self, db: Callable[[], sqlite3.Connection],
+                 follow: Sequence[PersonRows] = ()) -> None:
         self._db = db
         self._follow = tuple(follow)  # other features' tables whose rows follow a merge
         self._blocks = Blocks(db)

@@ -13,7 +13,7 @@ from core.actions.store import ActionReader, ActionStore
 from core.calendar.links import CalendarLinks
 from core.events import ConversationKey, Inbound, Quoted, Sender
 from core.history import ToolTrace
-from core.ids import InboundId, PersonId
+from core.ids import InboundId, PersonId, PlatformMessageId
 from core.lists.store import ListStore
 from core.memory.model import MemoryStore
 from core.offers.model import OfferStore
@@ -49,7 +49,8 @@ class Delivery:
     status: InboxStatus
     reply: str | None = None  # the stored answer (answered and later)
     reply_status: str | None = None  # the ReplyStatus of that answer
-    platform_ids: tuple[str, ...] = ()  # platform messages already showing (part of) it
+    # platform messages already showing (part of) it
+    platform_ids: tuple[PlatformMessageId, ...] = ()
     answered_at: datetime | None = None
     held_since: datetime | None = None
 
@@ -139,9 +140,10 @@ class DeliveryStore(Protocol):
     """pending → answered → delivered | undeliverable; held while no model answers."""
 
     async def delivery(self, inbound_id: InboundId) -> Delivery | None: ...
-    async def record_sent(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None: ...
+    async def record_sent(self, inbound_id: InboundId,
+                          platform_ids: tuple[PlatformMessageId, ...]) -> None: ...
     async def mark_delivered(self, inbound_id: InboundId,
-                             platform_ids: tuple[str, ...]) -> None: ...
+                             platform_ids: tuple[PlatformMessageId, ...]) -> None: ...
     async def mark_undeliverable(self, inbound_id: InboundId) -> None: ...
     # hold: the notice the person got is its own message, so the answer is a new one
     async def hold(self, inbound_id: InboundId, since: datetime) -> None: ...

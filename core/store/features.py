@@ -6,14 +6,15 @@ belong to a person. The runner (:mod:`core.store.migrate`) applies the steps in 
 A new stored feature: its package's ``schema.py`` declares ``SQLITE`` and ``POSTGRES``
 steps (``Step("calendar", 1, "links", sql)``, then 2, 3 … — never edit a shipped one) and,
 if its rows have a ``person_id`` that should follow a person whose identities are linked,
-``PERSON_TABLES``; add them below. A later change to a feature is its next step there.
+``PERSON_TABLES`` (a ``PersonRows`` per table, naming the key it has with ``person_id``);
+add them below. A later change to a feature is its next step there.
 """
 
 from __future__ import annotations
 
 from core.actions import schema as actions
 from core.calendar import schema as calendar
-from core.db.schema import Step
+from core.db.schema import PersonRows, Step
 from core.lists import schema as lists
 from core.memory import schema as memory
 from core.offers import schema as offers
@@ -32,4 +33,6 @@ POSTGRES: tuple[Step, ...] = (
     *offers.POSTGRES)
 
 # the features' tables whose rows follow a person when two of their identities are linked
-PERSON_TABLES: tuple[str, ...] = (*schedule.PERSON_TABLES, *lists.PERSON_TABLES)
+PERSON_TABLES: tuple[PersonRows, ...] = (
+    *schedule.PERSON_TABLES, *lists.PERSON_TABLES, *actions.PERSON_TABLES,
+    *offers.PERSON_TABLES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -89,3 +90,19 @@ async def tool_core(path: Path, url: str, now: datetime | None = None,
         await agent.wait_background()
         await model.aclose()
         await store.close()
+
+
+def tool_messages(request: dict[str, Any], origin: str | None = None) -> list[str]:
+    """The tool results a request carried, as the model read them (errors as "error: …");
+    ``origin``: each result must be marked with it."""
+    found = []
+    for m in request["messages"]:
+        if m["role"] != "tool":
+            continue
+        body = json.loads(m["content"])
+        if "error" in body:
+            found.append("error: " + body["error"])
+        else:
+            assert origin is None or body.get("origin") == origin, body
+            found.append(body["result"])
+    return found

@@ -10,14 +10,13 @@ from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from adapters.base import ChannelContext, ChannelRuntime
+from bots import assembly, preflight
 from bots import coordination as coord
-from bots import preflight
 from bots.calendars import Eraser, FleetCalendars
 from bots.fleet import BotDefinition
 from bots.reach import Reach
 from bots.registry import channel_spec
 from bots.supervisor import Channels, Supervised
-from core.agent import Agent
 from core.channel_state import FileState, Once, legacy_list
 from core.dispatch import Dispatcher
 from core.events import Inbound
@@ -98,7 +97,7 @@ class Kith:
         embedder = local_embedder(settings)
         self.calendars = FleetCalendars(fleet, self.store.calendar_links, secret_vault(settings))
         self.reach = Reach(settings, fleet)  # web and MCP tools
-        self.agent = Agent(
+        self.agent = assembly.agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
             hold_for=settings.delivery.hold_for,

@@ -47,8 +47,11 @@ class Turn:
     held: bool  # the message waited for a model: its sender was told so already
     clock: Callable[[], datetime]
     prefs: Preferences
-    calendar: Calendar | None  # the calendar this turn may read, if any
+    calendar: Calendar | None = None  # the calendar this turn may read, once its step ran
     media: MediaTurn | None = None  # what the turn sees of the message's files, once prepared
+
+    def with_calendar(self, calendar: Calendar | None) -> Turn:
+        return replace(self, calendar=calendar)
 
     def with_media(self, media: MediaTurn) -> Turn:
         """The turn as its media made it: ``media.inbound`` is what the rest sees."""

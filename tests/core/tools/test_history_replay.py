@@ -122,7 +122,7 @@ async def test_the_summary_that_folded_a_forward_keeps_it_untrusted(
             await core.send(message("a", n + 2, "hello"))
         fake.script(["A summary."])
         inbound = message("a", 9, "x")
-        core.agent._schedule_summary(inbound, core.agent.bots["kith"])
+        core.agent.summaries.schedule(inbound, core.agent.bots["kith"])
         await core.agent.wait_background()
         state = await core.store.conversation(inbound.conversation)
         assert state.summary == "A summary." and state.summary_origin is Origin.QUOTE

@@ -21,6 +21,7 @@ judged.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 
@@ -57,7 +58,9 @@ _NEGATED = re.compile(r"\b(?:not|n't|n’t|cannot|never|unable)\b|\?\s*$", re.IG
 
 
 _TOKEN = re.compile(r"\S+")
-SPAN = 12  # whitespace-separated tokens looked back at (a claim spans at most 8)
+# whole tokens looked back at: a claim spans at most 8 (``added`` … 5 … ``to your``), so
+# one reaching past what is whole begins in its last 7; a tool's name lies in one token
+SPAN = 8
 
 
 def _grams(text: str) -> list[tuple[str, str, str]]:
@@ -67,6 +70,20 @@ def _grams(text: str) -> list[tuple[str, str, str]]:
 
 def claims_action(sentence: str) -> bool:
     return bool(_CLAIM.search(sentence)) and not _NEGATED.search(sentence)
+
+
+@functools.lru_cache(maxsize=64)
+def _known_grams(instructions: str) -> frozenset[tuple[str, str, str]]:
+    """The instructions' trigrams (the same few instructions for every model call)."""
+    return frozenset(_grams(instructions))
+
+
+@functools.lru_cache(maxsize=64)
+def _tool_names(tools: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A reply that tells the person how to call a tool ("you can use the
+    `create_reminder` function") instead of calling it is held like a claim."""
+    named = [t for t in tools if "_" in t or "." in t]  # never an ordinary word
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, named)) + r")\b") if named else None
 
 
 class _Scan:
@@ -102,12 +119,8 @@ class Guard:
 
     def __init__(self, instructions: str, *, watch_claims: bool,
                  tools: Collection[str] = ()) -> None:
-        self._known = set(_grams(instructions))
-        # a reply that tells the person how to call a tool ("you can use the
-        # `create_reminder` function") instead of calling it is held like a claim
-        named = [t for t in tools if "_" in t or "." in t]  # never an ordinary word
-        self._tools = re.compile(r"\b(?:" + "|".join(map(re.escape, named)) + r")\b") \
-            if named else None
+        self._known = _known_grams(instructions)
+        self._tools = _tool_names(tuple(tools))
         self.watch_claims = watch_claims
         self._pending = ""
         self._early = ""  # the current sentence's words already released

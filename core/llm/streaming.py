@@ -14,14 +14,18 @@ classifies the same errors as before.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 if TYPE_CHECKING:
     import httpx2
     import openai
+
+DRAIN_SECONDS = 0.1  # the SDK's own bound
 
 
 def request_headers(client: openai.AsyncOpenAI) -> dict[str, str]:
@@ -63,14 +67,15 @@ async def events(response: httpx2.Response) -> AsyncIterator[Any]:
     import openai
     from openai._httpx2 import request_exceptions, timeout_exceptions
     from openai._streaming import SSEDecoder
-    from openai._streaming_cleanup import drain_response_async
 
+    found = cast(AsyncGenerator[Any, None],
+                 SSEDecoder().aiter_bytes(response.aiter_bytes()))
     try:
         try:
-            async for sse in SSEDecoder().aiter_bytes(response.aiter_bytes()):
-                if sse.data.startswith("[DONE]"):  # the rest read, so the connection is reused
+            async for sse in found:
+                if sse.data.startswith("[DONE]"):
                     if response.http_version == "HTTP/1.1":
-                        await drain_response_async(response)
+                        await _drain(found)
                     break
                 data = orjson.loads(sse.data)
                 if isinstance(data, dict) and data.get("error"):
@@ -86,4 +91,15 @@ async def events(response: httpx2.Response) -> AsyncIterator[Any]:
         except request_exceptions() as err:
             raise openai.APIConnectionError(request=response.request) from err
     finally:
+        await found.aclose()
         await response.aclose()
+
+
+async def _drain(rest: AsyncIterator[object]) -> None:
+    """What follows ``[DONE]`` (the end of the chunked body) is read, so the connection goes
+    back to the pool instead of being closed; at most :data:`DRAIN_SECONDS`, and nothing
+    that goes wrong here fails a reply that is complete (as the SDK's own drain)."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in rest:
+                pass

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from adapters.base import ChannelContext, ChannelRuntime
-from bots import assembly, preflight
+from bots import assembly, heap, preflight
 from bots import coordination as coord
 from bots.calendars import Eraser, FleetCalendars
 from bots.fleet import BotDefinition
@@ -185,8 +184,9 @@ class Kith:
             self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))
         self.scheduler.start()  # after resume: due reminders queue behind what was waiting
         # the model server's SDK (half a second to import) loads beside the running gateway,
-        # not before /healthz answers, and not in the first person's turn
-        self._warming = asyncio.create_task(asyncio.to_thread(importlib.import_module, "openai"))
+        # not before /healthz answers, and not in the first person's turn; then what
+        # start-up built leaves the garbage collector's view (bots/heap.py)
+        self._warming = asyncio.create_task(asyncio.to_thread(heap.settle, "openai"))
 
     def _serves(self, inbound: Inbound) -> bool:
         """A held message is resumed only by a process that runs its channel."""

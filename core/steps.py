@@ -107,7 +107,7 @@ class Linking:
         self.linker = linker
 
     async def __call__(self, turn: Turn) -> Turn | Answer:
-        answer = await self.linker.answer(turn.inbound, turn.person)
+        answer = await self.linker.answer(turn.inbound, turn.person, turn.asking)
         if answer is None:
             return turn
         turn.reply.status = ReplyStatus.COMMAND

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from core.calendar.links import Asking
 from core.calendar.model import Calendar
 from core.conversations.model import TurnRecord
 from core.events import Inbound
@@ -48,6 +49,7 @@ class Turn:
     clock: Callable[[], datetime]
     prefs: Preferences
     calendar: Calendar | None = None  # the calendar this turn may read, once its step ran
+    asking: Asking | None = None  # the calendar password the person was asked for, if any
     media: MediaTurn | None = None  # what the turn sees of the message's files, once prepared
 
     def with_calendar(self, calendar: Calendar | None) -> Turn:

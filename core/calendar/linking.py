@@ -101,7 +101,8 @@ class Linking:
                 "never show it to my language model, and delete your message where the "
                 "chat lets me.")
 
-    async def answer(self, inbound: Inbound, person_id: PersonId) -> str | None:
+    async def answer(self, inbound: Inbound, person_id: PersonId, asking: Asking | None
+                     ) -> str | None:
         if inbound.scheduled is not None or inbound.decision is not None:
             return None
         text = inbound.text.strip()
@@ -114,7 +115,6 @@ class Linking:
             return None
         if text == SCRUBBED:  # a resumed turn whose password was already dealt with
             return await self.status(inbound, person_id)
-        asking = await self.links.asking(person_id)
         if (asking is None or asking.conversation != inbound.conversation
                 or self._clock() - asking.asked_at > ASK_FOR or not text
                 or head[0] == "/calendar"):  # connecting again, or asking how it stands

@@ -10,6 +10,7 @@ the key, which is not in the database.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,15 @@ async def _vacuum(pool: AsyncConnectionPool, table: str) -> None:
         await vacuum(conn, [table])
 
 
+def asking_row(person_id: PersonId, row: Sequence[Any] | None) -> Asking | None:
+    """An asking from its columns (conversation, url, username, asked_at; all None, as a
+    LEFT JOIN gives them, or no row: there is none)."""
+    if row is None or row[0] is None:
+        return None
+    return Asking(person_id, ConversationKey.parse(str(row[0])),  # as stored
+                  str(row[1]), str(row[2]), _when(row[3]))
+
+
 class PostgresCalendarLinks:
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
@@ -50,12 +60,10 @@ class PostgresCalendarLinks:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT conversation, url, username, asked_at FROM calendar_asking "
-                "WHERE person_id = %s", (person_id,))
+                "WHERE person_id = %s",
+                (person_id,))
             row = await cur.fetchone()
-        if row is None:
-            return None
-        return Asking(person_id, ConversationKey.parse(str(row[0])),  # as stored
-                      str(row[1]), str(row[2]), _when(row[3]))
+        return asking_row(person_id, row)
 
     async def consume(self, person_id: PersonId, inbound_id: InboundId, link: Link | None) -> None:
         async with self._pool.connection() as conn, conn.transaction():

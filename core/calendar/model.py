@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from core.calendar.links import Asking
 from core.events import Inbound
 from core.ids import PersonId
 
@@ -84,9 +85,11 @@ class Linker(Protocol):
 
     async def connect(self, inbound: Inbound, person_id: PersonId, args: str) -> str: ...
 
-    async def answer(self, inbound: Inbound, person_id: PersonId) -> str | None:
+    async def answer(self, inbound: Inbound, person_id: PersonId, asking: Asking | None
+                     ) -> str | None:
         """The reply when ``inbound`` is the awaited password (consumed: it never reaches
-        the model), else None."""
+        the model), else None. ``asking``: the person's asking, as read with them at the
+        turn's start (the Store's ``identify``)."""
         ...
 
     async def status(self, inbound: Inbound, person_id: PersonId) -> str: ...

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+from core.calendar.links import Asking
 from core.ids import PersonId
 
 
@@ -16,10 +17,13 @@ def new_pairing_code() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Person:
-    """Who a sender is, and their explicit preferences (/prefs), read together."""
+    """Who a sender is, and their explicit preferences (/prefs), read together. The Store's
+    ``identify`` also reads the calendar password they were asked for (``/calendar
+    connect``), if any: a turn's calendar linking step needs it for every private message."""
 
     id: PersonId
     preferences: dict[str, str]
+    asking: Asking | None = None
 
 
 @dataclass(frozen=True, slots=True)

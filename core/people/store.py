@@ -15,7 +15,9 @@ class PeopleStore(Protocol):
 
     async def person_for(self, channel: str, sender: Sender) -> PersonId: ...
     async def identify(self, channel: str, sender: Sender) -> Person:
-        """``person_for`` and that person's ``preferences``, in one read (a turn's start)."""
+        """``person_for`` and that person's ``preferences``, in one read (a turn's start).
+        The Store's (which knows every feature) also fills the person's calendar
+        ``asking``; this feature's own leaves it None."""
         ...
 
     async def preferences(self, person_id: PersonId) -> dict[str, str]: ...

@@ -18,17 +18,20 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from core.actions.sqlite import SQLiteActionStore
 from core.calendar.links_store import SQLiteCalendarLinks
 from core.conversations.sqlite import SQLiteConversations
+from core.events import Sender
 from core.inbox.sqlite import SQLiteInbox
 from core.lists.sqlite import SQLiteListStore
 from core.logging import get_logger
 from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
 from core.offers.sqlite import SQLiteOfferStore
+from core.people.model import Person
 from core.people.sqlite import SQLitePeople
 from core.schedule.sqlite import SQLiteScheduleStore
 from core.store.features import PERSON_TABLES
@@ -58,6 +61,12 @@ class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations, SQLiteTurnComm
         self._actions = SQLiteActionStore(lambda: self.db)
         self._offers = SQLiteOfferStore(lambda: self.db)
         self._calendar_links = SQLiteCalendarLinks(lambda: self.db)
+
+    async def identify(self, channel: str, sender: Sender) -> Person:
+        """The person, their preferences and the calendar password they were asked for
+        (two features: two reads, in process)."""
+        person = await SQLitePeople.identify(self, channel, sender)
+        return replace(person, asking=await self._calendar_links.asking(person.id))
 
     @property
     def memories(self) -> SQLiteMemoryStore:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from core.calendar.links import Asking
 from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
+from core.ids import InboundId
 from core.provenance import Origin
 from core.store.base import ConversationState, InboxStatus, Store, TurnRecord
 
@@ -151,6 +153,23 @@ async def test_identify_is_the_person_and_their_preferences_in_one_read(store: S
     assert again.preferences == {"name": "Zo", "timezone": "Europe/Lisbon"}
     assert again.preferences == await store.preferences(new.id)
     assert (await store.identify("other", Sender("u9", "Zoe"))).id != new.id
+
+
+async def test_identify_reads_the_calendar_password_the_person_was_asked_for(
+        store: Store) -> None:
+    zoe = await store.identify("test", Sender("u9", "Zoe"))
+    assert zoe.asking is None
+    asked = Asking(zoe.id, KEY, "https://dav.example/cal/", "zoe",
+                   datetime(2026, 12, 8, 5, 0, tzinfo=UTC))
+    await store.calendar_links.ask(asked)
+    again = await store.identify("test", Sender("u9", "Zoe"))
+    assert again.asking == asked == await store.calendar_links.asking(zoe.id)
+    assert again.preferences == {}  # no preference: the asking still comes
+    await store.set_preference(zoe.id, "timezone", "Europe/Lisbon")
+    assert (await store.identify("test", Sender("u9", "Zoe"))).asking == asked
+    assert (await store.identify("test", Sender("u8", "Ana"))).asking is None  # Zoe's only
+    await store.calendar_links.consume(zoe.id, InboundId("test:chat-1:99"), None)
+    assert (await store.identify("test", Sender("u9", "Zoe"))).asking is None
 
 
 async def test_recent_is_the_state_and_the_turns_after_its_summary(store: Store) -> None:

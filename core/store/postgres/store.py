@@ -2,7 +2,8 @@
 
 The inbox, people and conversations roles are mixed in from their packages
 (``core.inbox.postgres`` …), the commit of a finished turn across two of them from
-``commit``; the other features' stores are attributes (``memories``, ``lists`` …).
+``commit``, a turn's ``identify`` (people and their calendar asking) from ``identify``;
+the other features' stores are attributes (``memories``, ``lists`` …).
 
 A ``psycopg_pool.AsyncConnectionPool`` of autocommit connections: a single statement is one
 round trip; statements that must commit together run in an explicit transaction (sent as
@@ -27,11 +28,11 @@ from core.inbox.postgres import PostgresInbox
 from core.lists.postgres import PostgresListStore
 from core.memory.postgres import PostgresMemoryStore
 from core.offers.postgres import PostgresOfferStore
-from core.people.postgres import PostgresPeople
 from core.schedule.postgres import PostgresScheduleStore
 from core.store.features import PERSON_TABLES
 from core.store.postgres.commit import PostgresTurnCommit
 from core.store.postgres.connect import CONNECT_TIMEOUT, DatabaseUnavailable, migrate_url, where
+from core.store.postgres.identify import PostgresIdentify
 from core.store.postgres.transaction import OneConnection
 
 HEALTH_TIMEOUT = 2.0  # seconds /readyz waits for a connection
@@ -41,7 +42,8 @@ async def _configure(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
     await conn.execute("SET TIME ZONE 'UTC'")  # timestamps come back in UTC, as SQLite's
 
 
-class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations, PostgresTurnCommit):
+class PostgresStore(PostgresInbox, PostgresIdentify, PostgresConversations,
+                    PostgresTurnCommit):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10,
                  timeout: float = 30.0) -> None:
         self._url = url

@@ -30,8 +30,9 @@ __all__ = ["MISCONFIGURED", "UNREACHABLE", "Agent", "Background", "TurnStore"]
 
 
 class TurnStore(TurnCommit, Protocol):
-    """What the agent itself reads and writes: who is speaking with their preferences and
-    their calendar asking (one read at a turn's start), and a turn it ran alone."""
+    """What the agent itself reads and writes: who is speaking with their preferences, their
+    calendar asking and their learned profile (one read at a turn's start), and a turn it
+    ran alone."""
 
     async def identify(self, channel: str, sender: Sender) -> Person: ...
 
@@ -80,7 +81,7 @@ class Agent:
             return who.preferences
 
         turn = Turn(inbound, person, self.bots[conv.bot], reply, held, self.clock,
-                    Preferences(preferences), None, asking=who.asking)
+                    Preferences(preferences), None, asking=who.asking, learned=who.learned)
         for step in self.steps:
             outcome = await step(turn)
             if isinstance(outcome, Answer):

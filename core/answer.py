@@ -223,7 +223,7 @@ class ModelAnswer:
         prefs: Mapping[str, str] = await turn.prefs.get()
         profile = profile_lines(prefs)
         if not inbound.is_group:  # learned preferences and style are private
-            learned, style = await self.memory.learned(person)
+            learned, style = await self.memory.learned(person, turn.learned)
             prefs = {**learned, **prefs}  # explicit /prefs always win
             profile = profile_lines(prefs) + [("They like", note) for note in style]
         # a draft for a third party is written without the person's private memories

@@ -20,6 +20,7 @@ from core.events import Inbound
 from core.history import ToolTrace
 from core.ids import PersonId
 from core.media import MediaTurn
+from core.memory.model import Memory
 from core.profile import BotProfile
 from core.reply import Reply
 from core.schedule.times import resolve_zone
@@ -50,6 +51,7 @@ class Turn:
     prefs: Preferences
     calendar: Calendar | None = None  # the calendar this turn may read, once its step ran
     asking: Asking | None = None  # the calendar password the person was asked for, if any
+    learned: tuple[Memory, ...] | None = None  # their learned profile's memories, if read
     media: MediaTurn | None = None  # what the turn sees of the message's files, once prepared
 
     def with_calendar(self, calendar: Calendar | None) -> Turn:

@@ -29,6 +29,12 @@ class MemoryKind(StrEnum):
     STYLE = "style"  # how they like to be answered
 
 
+# what a private turn's prompt takes of the person's learned profile: their newest current
+# memories of these kinds (MemoryService.learned; the Store's identify reads them so)
+LEARNED_KINDS = (MemoryKind.PREFERENCE.value, MemoryKind.STYLE.value)
+LEARNED_READ = 50
+
+
 @dataclass(frozen=True, slots=True)
 class Source:
     inbound_id: InboundId

@@ -64,6 +64,13 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+COLUMNS = _COLUMNS  # a memory's columns, in the order ``memory_row`` reads them
+
+
+def memory_row(row: Sequence[Any]) -> Memory:
+    return _row(row)
+
+
 def _row(row: Sequence[Any]) -> Memory:
     return Memory(
         id=row[0], person_id=row[1], text=row[2], kind=MemoryKind(row[3]), pref_key=row[4],

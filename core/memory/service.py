@@ -25,6 +25,8 @@ from core.memory.extract import (
     retry_prompt,
 )
 from core.memory.model import (
+    LEARNED_KINDS,
+    LEARNED_READ,
     PRIVATE,
     SHARED,
     Group,
@@ -135,11 +137,16 @@ class MemoryService:
         head = "What you remember (use only when relevant):"
         return [head, *(memory_line(m) for m in found)]
 
-    async def learned(self, person: PersonId) -> tuple[dict[str, str], list[str]]:
-        """Learned preferences by /prefs key, and learned style notes (private context)."""
+    async def learned(self, person: PersonId, latest: Sequence[Memory] | None = None
+                      ) -> tuple[dict[str, str], list[str]]:
+        """Learned preferences by /prefs key, and learned style notes (private context).
+        ``latest``: the person's :data:`LEARNED_READ` newest memories of
+        :data:`LEARNED_KINDS`, when already read (the Store's ``identify`` reads them with
+        the person); else they are read here."""
+        if latest is None:
+            latest = await self.store.latest(person, LEARNED_READ, LEARNED_KINDS)
         now, prefs, style = self.clock(), dict[str, str](), list[str]()
-        kinds = (MemoryKind.PREFERENCE.value, MemoryKind.STYLE.value)
-        for memory in reversed(await self.store.latest(person, 50, kinds)):
+        for memory in reversed(latest):
             if not memory.active(now) or isinstance(memory.scope, Group):
                 continue
             if memory.kind is MemoryKind.PREFERENCE and memory.pref_key:

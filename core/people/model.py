@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from core.calendar.links import Asking
 from core.ids import PersonId
+from core.memory.model import Memory
 
 
 def new_pairing_code() -> str:
@@ -24,6 +25,9 @@ class Person:
     id: PersonId
     preferences: dict[str, str]
     asking: Asking | None = None
+    # their learned profile as the Store's identify reads it with them: the newest current
+    # memories of core.memory.model.LEARNED_KINDS, newest first (None: not read)
+    learned: tuple[Memory, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from core.inbox.sqlite import SQLiteInbox
 from core.lists.sqlite import SQLiteListStore
 from core.logging import get_logger
 from core.memory import terms
+from core.memory.model import LEARNED_KINDS, LEARNED_READ
 from core.memory.store import SQLiteMemoryStore
 from core.offers.sqlite import SQLiteOfferStore
 from core.people.model import Person
@@ -63,10 +64,12 @@ class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations, SQLiteTurnComm
         self._calendar_links = SQLiteCalendarLinks(lambda: self.db)
 
     async def identify(self, channel: str, sender: Sender) -> Person:
-        """The person, their preferences and the calendar password they were asked for
-        (two features: two reads, in process)."""
+        """The person, their preferences, the calendar password they were asked for and
+        their learned profile (three features: three reads, in process)."""
         person = await SQLitePeople.identify(self, channel, sender)
-        return replace(person, asking=await self._calendar_links.asking(person.id))
+        learned = await self._memories.latest(person.id, LEARNED_READ, LEARNED_KINDS)
+        return replace(person, asking=await self._calendar_links.asking(person.id),
+                       learned=tuple(learned))
 
     @property
     def memories(self) -> SQLiteMemoryStore:

@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 from core.calendar.links import Asking
 from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
-from core.ids import InboundId
+from core.ids import InboundId, PersonId
+from core.memory.model import LEARNED_KINDS, LEARNED_READ, Group, MemoryKind, NewMemory, Source
 from core.provenance import Origin
 from core.store.base import ConversationState, InboxStatus, Store, TurnRecord
 
@@ -170,6 +171,37 @@ async def test_identify_reads_the_calendar_password_the_person_was_asked_for(
     assert (await store.identify("test", Sender("u8", "Ana"))).asking is None  # Zoe's only
     await store.calendar_links.consume(zoe.id, InboundId("test:chat-1:99"), None)
     assert (await store.identify("test", Sender("u9", "Zoe"))).asking is None
+
+
+async def test_identify_reads_the_learned_profile_as_latest_does(store: Store) -> None:
+    zoe = await store.identify("test", Sender("u9", "Zoe"))
+    ana = await store.identify("test", Sender("u8", "Ana"))
+    mem, at = store.memories, datetime(2026, 12, 8, 5, 0, tzinfo=UTC)
+
+    def told(person: PersonId, text: str, kind: MemoryKind, **kw: object) -> NewMemory:
+        return NewMemory(person, text, kind, Source(InboundId("test:1"), "test", "u9", at),
+                         0.9, **kw)  # type: ignore[arg-type]
+
+    tea = await mem.add_memory(told(zoe.id, "tea", MemoryKind.PREFERENCE, pref_key="drink"), at)
+    await mem.add_memory(told(zoe.id, "short answers", MemoryKind.STYLE), at)
+    await mem.add_memory(told(zoe.id, "has a cat", MemoryKind.FACT), at)  # not a profile's
+    await mem.add_memory(told(zoe.id, "in the band", MemoryKind.STYLE,
+                              scope=Group(OTHER)), at)  # read; learned() leaves it out
+    await mem.add_memory(told(zoe.id, "coffee", MemoryKind.PREFERENCE, pref_key="drink",
+                              replaces=tea.id), at)
+    await mem.add_memory(told(ana.id, "jazz", MemoryKind.PREFERENCE, pref_key="music"), at)
+    await store.set_preference(zoe.id, "timezone", "Europe/Lisbon")
+    await store.set_preference(zoe.id, "name", "Zo")
+    await store.calendar_links.ask(Asking(zoe.id, KEY, "https://dav.example/", "zoe", at))
+
+    again = await store.identify("test", Sender("u9", "Zoe"))
+    latest = await mem.latest(zoe.id, LEARNED_READ, LEARNED_KINDS)
+    assert again.learned == tuple(latest)
+    assert [m.text for m in latest] == ["coffee", "in the band", "short answers"]
+    assert again.preferences == {"name": "Zo", "timezone": "Europe/Lisbon"}  # once each
+    assert again.asking is not None and again.asking.username == "zoe"
+    assert [m.text for m in (await store.identify("test", Sender("u8", "Ana"))).learned or ()
+            ] == ["jazz"]
 
 
 async def test_recent_is_the_state_and_the_turns_after_its_summary(store: Store) -> None:

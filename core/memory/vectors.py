@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 IVF_MIN_ROWS = 20_000
+PROBE_SHARE = 0.1  # the share of the lists a query scores
 Matrix = npt.NDArray[np.float32]
 
 
@@ -81,7 +82,7 @@ class Block:
         """The row ranges of the ``nprobe`` lists nearest the query (all rows: exact)."""
         if self.centroids is None or self.offsets is None:
             return [(0, len(self.ids))]
-        nprobe = max(8, len(self.centroids) // 10)
+        nprobe = max(8, int(len(self.centroids) * PROBE_SHARE))
         near = np.sort(np.argpartition(-(self.centroids @ query), nprobe - 1)[:nprobe])
         return [(int(self.offsets[c]), int(self.offsets[c + 1])) for c in near]
 

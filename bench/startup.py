@@ -79,15 +79,15 @@ def main() -> None:
     times: dict[Path, list[float]] = {repo: [] for repo in repos}
     cpus: dict[Path, list[float]] = {repo: [] for repo in repos}
     with tempfile.TemporaryDirectory(prefix="kith-startup-") as tmp:
-        root = Path(tmp)
-        (root / "bots" / "kith").mkdir(parents=True)
-        (root / "bots" / "kith" / "bot.toml").write_text("[channels.web]\n")
-        (root / "bots" / "kith" / "persona.md").write_text("You are Kith.")
-        for repo in repos:
+        roots = {repo: Path(tmp) / str(i) for i, repo in enumerate(repos)}  # a schema each
+        for repo, root in roots.items():
+            (root / "bots" / "kith").mkdir(parents=True)
+            (root / "bots" / "kith" / "bot.toml").write_text("[channels.web]\n")
+            (root / "bots" / "kith" / "persona.md").write_text("You are Kith.")
             once(root, repo)  # warm-up: the data directory is created, byte code is compiled
         for n in range(args.runs):
             for repo in repos if n % 2 == 0 else repos[::-1]:
-                wall, cpu = once(root, repo)
+                wall, cpu = once(roots[repo], repo)
                 times[repo].append(wall)
                 cpus[repo].append(cpu)
     print("load average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))

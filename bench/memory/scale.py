@@ -17,7 +17,11 @@ embedding is not timed: it is the inference server's work).
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import os
 import random
+import shutil
 import tempfile
 import time
 import uuid
@@ -96,40 +100,124 @@ def bulk_add(store: SQLiteStore, person: str, rows: Sequence[tuple[str, datetime
     store.memories._invalidate()
 
 
-async def run_fill(path: Path, embedder: Embedder, fill: str, seed: int = 3) -> None:
-    dialogues = load(path)
-    mode, _, size = fill.partition(":")
-    count = int(size or 0)
-    turn_vecs = {d.name: embedder([t.text for t in d.turns]) for d in dialogues}
-    vectors = {t.dia_id + d.name: v for d in dialogues
-               for t, v in zip(d.turns, turn_vecs[d.name], strict=True)}
-    outcomes: list[Outcome] = []
-    lat: dict[str, list[float]] = defaultdict(list)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SQLiteStore(Path(tmp) / "scale.db", synchronous="OFF")
-        await store.open()
-        people: dict[str, tuple[str, dict[str, str]]] = {}
-        for d in dialogues:
-            person = await store.person_for("bench", Sender(f"p-{d.name}", "Me"))
-            dia: dict[str, str] = {}
-            for turn, vector in zip(d.turns, turn_vecs[d.name], strict=True):
-                made = await store.memories.add_memory(NewMemory(
-                    person, turn.text, MemoryKind.FACT,
-                    Source(turn.dia_id, "bench", "me", turn.at), 0.9,
-                    vector=vector.tolist()), turn.at)
-                dia[made.id] = turn.dia_id
-            people[d.name] = (person, dia)
+CACHE = Path.home() / ".cache" / "kith-bench" / "memory-scale"
+
+
+def parse_fill(fill: str) -> list[tuple[str, int]]:
+    """``none``, ``same:N``, ``other:N``, or parts joined by ``+`` (``same:100000+other:500000``:
+    each asker 100k of their own in a store of about 1M)."""
+    parts = []
+    for part in fill.split("+"):
+        mode, _, size = part.partition(":")
+        if mode not in ("none", "same", "other"):
+            raise ValueError(f"unknown fill {part!r}")
+        parts.append((mode, int(size or 0)))
+    return parts
+
+
+def _cache_file(path: Path, fill: str, seed: int) -> Path:
+    """The filled database for these inputs: the data file, the fill, the memory schema and
+    index code, and this fill code (a change to any of them builds a new one)."""
+    import core.memory.schema
+    import core.memory.terms
+
+    digest = hashlib.sha1(f"{path.resolve()}:{path.stat().st_size}:{fill}:{seed}".encode())
+    for source in (inspect.getsource(core.memory.schema), inspect.getsource(core.memory.terms),
+                   inspect.getsource(fill_rows), inspect.getsource(bulk_add),
+                   inspect.getsource(_fill)):
+        digest.update(source.encode())
+    return CACHE / f"{fill.replace(':', '-').replace('+', '_')}-{digest.hexdigest()[:12]}.db"
+
+
+async def _fill(store: SQLiteStore, dialogues: Sequence[Dialogue], turn_vecs: dict[str, Any],
+                vectors: dict[str, Any], fill: str, seed: int) -> None:
+    """Each dialogue's turns as its person's memories, then the fill."""
+    for d in dialogues:
+        person = await store.person_for("bench", Sender(f"p-{d.name}", "Me"))
+        for turn, vector in zip(d.turns, turn_vecs[d.name], strict=True):
+            await store.memories.add_memory(NewMemory(
+                person, turn.text, MemoryKind.FACT,
+                Source(turn.dia_id, "bench", "me", turn.at), 0.9,
+                vector=vector.tolist()), turn.at)
+        for mode, count in parse_fill(fill):
             if mode == "same" and count:
                 others = [o for o in dialogues if o is not d]
                 bulk_add(store, person, fill_rows(d, others, vectors, count, seed))
+    for mode, count in parse_fill(fill):
         if mode == "other" and count:
             stranger = await store.person_for("bench", Sender("stranger", "Other"))
             per = count // len(dialogues)
             for n, d in enumerate(dialogues):
                 others = [o for o in dialogues if o is not d]
-                bulk_add(store, stranger, fill_rows(d, others, vectors, per, seed + n))
+                for part in range(0, per, 100_000):  # bounded memory per call
+                    bulk_add(store, stranger, fill_rows(
+                        d, others, vectors, min(100_000, per - part), seed + n + 7919 * part))
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def _people(store: SQLiteStore, dialogues: Sequence[Dialogue],
+                  ) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each dialogue's person and their memories' dialogue turn ids (the source inbound)."""
+    people = {}
+    for d in dialogues:
+        person = await store.person_for("bench", Sender(f"p-{d.name}", "Me"))
+        rows = store.db.execute(
+            "SELECT id, source_inbound FROM memories INDEXED BY memories_person "
+            "WHERE person_id = ? AND superseded_by IS NULL AND source_inbound != 'fill'",
+            (person,)).fetchall()
+        people[d.name] = (person, {r[0]: r[1] for r in rows})
+    return people
+
+
+class Timed:
+    """The memory store with each call's time recorded by method (the recall's stages)."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self.stages: dict[str, float] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._store, name)
+
+        async def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return await method(*args, **kwargs)
+            finally:
+                self.stages[name] = self.stages.get(name, 0.0) + (time.perf_counter() - t0) * 1000
+        return timed
+
+
+async def run_fill(path: Path, embedder: Embedder, fill: str, seed: int = 3,
+                   cache: bool = True) -> None:
+    dialogues = load(path)
+    turn_vecs = {d.name: embedder([t.text for t in d.turns]) for d in dialogues}
+    vectors = {t.dia_id + d.name: v for d in dialogues
+               for t, v in zip(d.turns, turn_vecs[d.name], strict=True)}
+    outcomes: list[Outcome] = []
+    lat: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)  # both threads: the load does not count
+    stages: dict[str, list[float]] = defaultdict(list)
+    started = time.perf_counter()
+    cached = _cache_file(path, fill, seed) if cache else None
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "scale.db"
+        reused = cached is not None and cached.exists()
+        if reused:
+            assert cached is not None
+            shutil.copyfile(cached, db_path)
+        store = SQLiteStore(db_path, synchronous="OFF")
+        await store.open()
+        if not reused:
+            await _fill(store, dialogues, turn_vecs, vectors, fill, seed)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(db_path, cached.with_suffix(".part"))
+                cached.with_suffix(".part").rename(cached)
+        people = await _people(store, dialogues)
+        rows = store.db.execute("SELECT count(*) FROM memories").fetchone()[0]
         load_s = time.perf_counter() - started
+        load_avg = [os.getloadavg()[0]]
         for d in dialogues:
             person, dia = people[d.name]
             vis = Visibility(owner=person)
@@ -141,17 +229,32 @@ async def run_fill(path: Path, embedder: Embedder, fill: str, seed: int = 3) -> 
                 out = Outcome(CATEGORIES[q.category])
                 for method, vector in (("lexical", None), ("hybrid", qv.tolist())):
                     query = RecallQuery(vis, q.text, now, vector)
-                    t0 = time.perf_counter()
-                    fits = await recall(store.memories, query)
+                    timed = Timed(store.memories)
+                    c0, t0 = time.process_time(), time.perf_counter()
+                    fits = await recall(timed, query)
                     lat[method].append((time.perf_counter() - t0) * 1000)
+                    cpu[method].append((time.process_time() - c0) * 1000)
+                    for stage, ms in timed.stages.items():
+                        stages[f"{method} {stage}"].append(ms)
                     got = {dia.get(m.id) for m in fits}
                     out.hits[f"{method} in prompt"] = float(bool(got & q.evidence))
                     order = [dia.get(i) for i in (await ranked(store.memories, query))[:50]]
                     for k in KS:
                         out.hits[f"{method} any@{k}"] = float(bool(set(order[:k]) & q.evidence))
                 outcomes.append(out)
+            load_avg.append(os.getloadavg()[0])
         await store.close()
     _report(fill, outcomes, lat, load_s, embedder.name)
+    for method, values in cpu.items():
+        print(f"fill {fill}: {method} recall() CPU p50 {percentile(values, 50):.1f} ms, "
+              f"p95 {percentile(values, 95):.1f} ms (process time: not inflated by the load)")
+    print(f"fill {fill}: {rows:,} memories in the store ({'reused' if reused else 'built'}"
+          f"{': ' + str(cached) if cached else ''}); load average during the queries "
+          f"{min(load_avg):.1f}-{max(load_avg):.1f}")
+    print_table(f"fill {fill}: recall() stages, ms per query (the store's calls)",
+                ["stage", "p50", "p95", "max"],
+                [[name, percentile(v, 50), percentile(v, 95), max(v)]
+                 for name, v in sorted(stages.items())])
 
 
 def _report(fill: str, outcomes: list[Outcome], lat: dict[str, list[float]], load_s: float,

@@ -11,6 +11,7 @@ the fused list is reordered by it. The result is cut to ``k`` and to a token bud
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ CURRENT_WEIGHT = 2.0  # an active time-bound memory counts like agreement of two
 # fusions at or above lexical alone at 5, 10 and 50 in every question category
 FUSION = Fusion(share=0.4, k=5)
 RERANK_POOL = 20  # fused candidates the reranker reorders
+SPARE = 2  # candidates read per prompt slot: those after the k-th fill what a long one leaves
 log = get_logger("kith.memory")
 
 
@@ -39,7 +41,10 @@ class RecallQuery:
     vector: Sequence[float] | None = None
     k: int = 8
     budget_tokens: int = 400
-    pool: int = 30  # candidates taken from each search before fusion
+    # candidates taken from each search before fusion: a memory ranked 31st by one search
+    # and 40th by the other is still seen by both (30 -> 100 on LoCoMo dev: evidence in the
+    # prompt .737 -> .750 hybrid at LoCoMo's size, .482 -> .490 with 100k of the person's own)
+    pool: int = 100
     fusion: Fusion = FUSION
 
 
@@ -51,17 +56,22 @@ def memory_line(memory: Memory) -> str:
 async def ranked(store: MemoryStore, query: RecallQuery) -> list[str]:
     """Every candidate's id, best first: lexical, vectors and current memories fused, the
     best few lending to their conversation neighbours (``neighbours``)."""
-    rankings = [await store.search_text(query.visibility, query.text, query.now, query.pool)]
-    weights = [1.0]
+    v, now = query.visibility, query.now
+    # the searches run together: the vector search first (it leaves the event loop for
+    # a thread or the database), then the lexical one; what is true only for now is
+    # context for everything said meanwhile
+    searches = [store.search_text(v, query.text, now, query.pool),
+                store.search_current(v, now, 3)]
+    weights = [1.0, CURRENT_WEIGHT]
     if query.vector is not None:
-        rankings.append(
-            await store.search_vectors(query.visibility, query.vector, query.now, query.pool)
-        )
-        share = query.fusion.share
-        weights = [2.0 * (1.0 - share), 2.0 * share]  # equal shares weigh 1 and 1
-    # what is true only for now is context for everything said meanwhile
-    rankings.append(await store.search_current(query.visibility, query.now, 3))
-    scores = rrf_scores(rankings, k=query.fusion.k, weights=[*weights, CURRENT_WEIGHT])
+        searches.insert(0, store.search_vectors(v, query.vector, now, query.pool))
+        share = query.fusion.share  # equal shares weigh 1 and 1
+        weights = [2.0 * share, 2.0 * (1.0 - share), CURRENT_WEIGHT]
+    rankings = list(await asyncio.gather(*searches))
+    if query.vector is not None:  # the lexical list first: ties keep its order
+        rankings[0], rankings[1] = rankings[1], rankings[0]
+        weights[0], weights[1] = weights[1], weights[0]
+    scores = rrf_scores(rankings, k=query.fusion.k, weights=weights)
     head = neighbours.ranking(scores)[:neighbours.HEAD]
     adjacent = await store.adjacent(query.visibility, head, query.now)
     return neighbours.ranking(neighbours.lend(scores, head, adjacent))
@@ -89,18 +99,28 @@ async def recall(
 ) -> list[Memory]:
     fused = await ranked(store, query)
     if reranker is None:
-        found = await store.memories_by_id(fused[: query.k])
+        found = await store.memories_by_id(fused[: query.k * SPARE])
     else:
-        head = await store.memories_by_id(fused[:rerank_pool])
-        found = (await reordered(reranker, query.text, head))[: query.k]
+        head = await store.memories_by_id(fused[:max(rerank_pool, query.k * SPARE)])
+        found = await reordered(reranker, query.text, head)
+    return packed(found, query)
+
+
+def packed(found: Sequence[Memory], query: RecallQuery) -> list[Memory]:
+    """The best ``query.k`` that fit the token budget, in rank order. A memory too long for
+    what is left is passed over, not the end: the shorter ones ranked after it still fit
+    (on LoCoMo dev, 7.0 -> 7.4 memories in the prompt on average, lexical evidence in the
+    prompt .689 -> .697, hybrid .736 -> .737)."""
     chosen: list[Memory] = []
     used = 0
     for memory in found:
+        if len(chosen) == query.k:
+            break
         if not memory.active(query.now):  # belt and braces: the store filtered already
             continue
         cost = estimate_tokens(memory_line(memory)) + 1
         if used + cost > query.budget_tokens:
-            break
+            continue
         chosen.append(memory)
         used += cost
     return chosen

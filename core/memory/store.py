@@ -10,11 +10,12 @@ in the background when large (``sqlite_blocks``). Deletion is real: rows, FTS en
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.db.schema import PersonRows
 from core.ids import ConversationKey, PersonId
@@ -38,6 +39,22 @@ from core.memory.sqlite_rows import COLUMNS as _COLUMNS
 from core.memory.sqlite_rows import row as _row
 from core.memory.sqlite_rows import ts as _ts
 from core.memory.sqlite_rows import visible_sql
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from core.memory.vectors import Block
+
+THREAD_ROWS = 20_000  # vector searches over more rows than this run on a thread
+
+
+def _search_blocks(blocks: Sequence[tuple[Block, bool]], query: npt.NDArray[np.float32],
+                   stamp: float, limit: int) -> list[tuple[float, str]]:
+    found: list[tuple[float, str]] = []
+    for block, shared_only in blocks:
+        found += block.search(query, stamp, shared_only, limit)
+    return found
 
 
 class SQLiteMemoryStore:
@@ -214,17 +231,23 @@ class SQLiteMemoryStore:
             return []
         query /= norm
         stamp, dim = now.timestamp(), len(vector)
-        found: list[tuple[float, str]] = []
         parts: list[tuple[str, bool]] = []
         if visibility.owner:
             parts.append((visibility.owner, False))
         if visibility.group:
             parts.append((encode_scope(visibility.group), False))
         parts += [(p, True) for p in visibility.present]
+        blocks = []
         for key, shared_only in parts:
             block = await self._blocks.get((key, dim))
             if block is not None:  # None: being indexed; the lexical lists answer meanwhile
-                found += block.search(query, stamp, shared_only, limit)
+                blocks.append((block, shared_only))
+        if not blocks:
+            return []
+        if sum(b.size for b, _ in blocks) < THREAD_ROWS:  # under a millisecond: inline
+            found = _search_blocks(blocks, query, stamp, limit)
+        else:  # numpy leaves the GIL: on a thread, recall's lexical search runs meanwhile
+            found = await asyncio.to_thread(_search_blocks, blocks, query, stamp, limit)
         found.sort(key=lambda item: -item[0])
         return list(dict.fromkeys(memory_id for _, memory_id in found))[:limit]
 

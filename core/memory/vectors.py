@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 IVF_MIN_ROWS = 20_000
+PROBE_SHARE = 0.1  # the share of the lists a query scores
 Matrix = npt.NDArray[np.float32]
 
 
@@ -50,6 +51,7 @@ class Block:
     offsets: npt.NDArray[np.int64] | None = None  # list c is rows offsets[c]:offsets[c+1]
     tail: list[tuple[str, Matrix, bool, float]] = field(default_factory=list)
     dead: set[str] = field(default_factory=set)
+    _stacked: tuple[Matrix, npt.NDArray[np.bool_], npt.NDArray[np.float64]] | None = None
 
     @classmethod
     def build(cls, ids: list[str], matrix: Matrix, shared: Sequence[bool],
@@ -77,30 +79,43 @@ class Block:
         self.tail.append((memory_id, row, shared, expires))
 
     def _ranges(self, query: Matrix) -> list[tuple[int, int]]:
+        """The row ranges of the ``nprobe`` lists nearest the query (all rows: exact)."""
         if self.centroids is None or self.offsets is None:
             return [(0, len(self.ids))]
-        nprobe = max(8, len(self.centroids) // 10)
-        near = np.argpartition(-(self.centroids @ query), nprobe - 1)[:nprobe]
+        nprobe = max(8, int(len(self.centroids) * PROBE_SHARE))
+        near = np.sort(np.argpartition(-(self.centroids @ query), nprobe - 1)[:nprobe])
         return [(int(self.offsets[c]), int(self.offsets[c + 1])) for c in near]
+
+    def _tail(self) -> tuple[Matrix, npt.NDArray[np.bool_], npt.NDArray[np.float64]]:
+        """The tail as arrays (stacked once per change, not per query)."""
+        if self._stacked is None or len(self._stacked[0]) != len(self.tail):
+            self._stacked = (np.stack([t[1] for t in self.tail]),
+                             np.array([t[2] for t in self.tail], dtype=np.bool_),
+                             np.array([t[3] for t in self.tail], dtype=np.float64))
+        return self._stacked
 
     def search(self, query: Matrix, stamp: float, shared_only: bool,
                limit: int) -> list[tuple[float, str]]:
+        """The ``limit`` best (cosine, id) of the live rows, best first: the probed lists
+        scored into one array and partially sorted once, then the tail."""
+        ranges = [(lo, hi) for lo, hi in self._ranges(query) if hi > lo]
         found: list[tuple[float, str]] = []
-        for lo, hi in self._ranges(query):
-            if hi <= lo:
-                continue
-            scores = self.matrix[lo:hi] @ query
-            mask = self.expires[lo:hi] > stamp
+        if ranges:
+            scores = np.concatenate([self.matrix[lo:hi] @ query for lo, hi in ranges])
+            rows = np.concatenate([np.arange(lo, hi) for lo, hi in ranges])
+            mask = self.expires[rows] > stamp
             if shared_only:
-                mask &= self.shared[lo:hi]
+                mask &= self.shared[rows]
             scores = np.where(mask, scores, -np.inf)
-            top = min(limit, hi - lo)
+            top = min(limit + len(self.dead), len(scores))  # dead rows leave after the cut
             best = np.argpartition(-scores, top - 1)[:top]
-            found += [(float(scores[i]), self.ids[lo + i]) for i in best
-                      if np.isfinite(scores[i])]
-        for memory_id, row, shared, expires in self.tail:
-            if expires > stamp and (shared or not shared_only):
-                found.append((float(row @ query), memory_id))
+            found = [(float(scores[i]), self.ids[rows[i]]) for i in best
+                     if np.isfinite(scores[i])]
+        if self.tail:
+            matrix, tail_shared, tail_expires = self._tail()
+            tail_scores = matrix @ query
+            live = (tail_expires > stamp) & (tail_shared | (not shared_only))
+            found += [(float(tail_scores[i]), self.tail[i][0]) for i in np.flatnonzero(live)]
         if self.dead:
             found = [f for f in found if f[1] not in self.dead]
         found.sort(key=lambda item: -item[0])

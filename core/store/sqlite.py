@@ -91,6 +91,9 @@ class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations, SQLiteTurnComm
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA secure_delete=ON")  # deleted text is overwritten, not left in pages
         db.execute("PRAGMA busy_timeout=5000")
+        # pages read through a memory map, not a read() each: at 1M memories a recall's
+        # rows no longer fit the page cache (issue 24: a fifth less CPU per search)
+        db.execute("PRAGMA mmap_size=2147418112")  # SQLite caps it at its build limit
         # checkpoints (which fsync) run on a thread, not inside a turn on the event loop
         db.execute("PRAGMA wal_autocheckpoint=0")
         terms.register(db)  # the memory_terms triggers' functions (before the migrations)

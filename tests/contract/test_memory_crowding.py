@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core.events import Sender
+from core.memory import lexical
 from core.memory.model import PRIVATE, SHARED, MemoryKind, NewMemory, Source, Visibility
 from core.memory.recall import RecallQuery, recall
 from core.store.base import Store
@@ -70,13 +71,14 @@ async def test_another_persons_memories_change_no_ranking(store: Store) -> None:
     bob = await store.person_for("test", Sender("bob", "Bob"))
     source = Source("t", "test", "ana", NOW)
     planted = []
-    for i in range(1100):  # more dog memories than the postings budget
+    count = lexical.POSTINGS_BUDGET + 100  # more dog memories than the postings budget
+    for i in range(count):
         text = (f"Ana walked the dog past the garden, day {i}" if i % 3 else
                 f"Ana talked about Porto and her morning coffee {i}")
         await store.memories.add_memory(
             NewMemory(ana, text, MemoryKind.FACT, source, 0.9), NOW)
-        if i % 220 == 0:
-            fact = PLANTED[i // 220]
+        if i % (count // 5) == 0:
+            fact = PLANTED[i // (count // 5)]
             planted.append((await store.memories.add_memory(NewMemory(
                 ana, fact, MemoryKind.FACT, source, 0.9, scope=SHARED), NOW)).id)
     vis = Visibility(owner=ana)

@@ -8,7 +8,8 @@ spends on a message (py-spy, ``bench.foundation``). Here the request goes throug
 headers, computed once; its failures become the SDK's exceptions exactly as
 ``AsyncOpenAI.request`` makes them (a status error from the SDK's own constructor, a
 timeout ``APITimeoutError``, any other transport error ``APIConnectionError``, the cause
-chained), and the events are read with the SDK's SSE decoder. ``core/llm/faults.py``
+chained), and the events' data are read as the SDK's SSE decoder reads them
+(core/llm/sse.py). ``core/llm/faults.py``
 classifies the same errors as before.
 """
 
@@ -17,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+from core.llm.sse import SSEData
 
 if TYPE_CHECKING:
     import httpx2
@@ -66,18 +69,16 @@ async def events(response: httpx2.Response) -> AsyncIterator[Any]:
     ``APIConnectionError`` (as the SDK's ``AsyncStream``). The response is closed after."""
     import openai
     from openai._httpx2 import request_exceptions, timeout_exceptions
-    from openai._streaming import SSEDecoder
 
-    found = cast(AsyncGenerator[Any, None],
-                 SSEDecoder().aiter_bytes(response.aiter_bytes()))
+    found = _data_of(response.aiter_bytes())
     try:
         try:
-            async for sse in found:
-                if sse.data.startswith("[DONE]"):
+            async for event in found:
+                if event.startswith(b"[DONE]"):
                     if response.http_version == "HTTP/1.1":
                         await _drain(found)
                     break
-                data = orjson.loads(sse.data)
+                data = orjson.loads(event)
                 if isinstance(data, dict) and data.get("error"):
                     error = data["error"]
                     message = error.get("message") if isinstance(error, dict) else None
@@ -93,6 +94,15 @@ async def events(response: httpx2.Response) -> AsyncIterator[Any]:
     finally:
         await found.aclose()
         await response.aclose()
+
+
+async def _data_of(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    decoder = SSEData()
+    async for chunk in chunks:
+        for data in decoder.feed(chunk):
+            yield data
+    for data in decoder.finish():
+        yield data
 
 
 async def _drain(rest: AsyncIterator[object]) -> None:

@@ -50,6 +50,7 @@ _STOP = frozenset(_STOP_WORDS.split())
 # but never sent.
 HINTS: dict[str, str] = {
     "create_reminder": "remind reminder wake alarm ping nudge alert later tonight before",
+    "create_repeating_reminder": "remind reminder every daily weekly monthly each repeat",
     "list_reminders": "reminders remind upcoming scheduled",
     "cancel_reminder": "cancel stop delete remove reminder",
     "list_add": "add put buy need shopping grocery groceries item list",

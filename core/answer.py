@@ -103,7 +103,7 @@ class ModelAnswer:
         self.summaries = summaries
         self.prompt = prompt
         self.limits = limits
-        self.selector = Selector()  # the few tools each request offers (≤ 2.5 KB of JSON)
+        self.selector = Selector()  # the few tools each request offers (≤ 2.8 KB of JSON)
         self._boundary_key = secrets.token_bytes(16)
         self._refusal_told = False  # the owner was told the model refused our credentials
 

@@ -40,9 +40,10 @@ CLAIM = re.compile(r"\b(set|added|created|scheduled|done|remind(ed|er)|noted|sav
 INSTRUCTIONS = ("confirm in a few words", "was shown this", "tool_call", '"name":',
                 "shown_to_person", "hown to person",
                 '"arguments"', "FREQ=", "RRULE")
-# a tool's name in a reply is internal too (the person cannot call it): whole words only
-TOOL_NAMES = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(ALL))) + r")\b",
-                        re.IGNORECASE)
+# a tool's name in a reply is internal too (the person cannot call it): whole words only,
+# and only names no person writes ("remember" and "forget" are ordinary words)
+TOOL_NAMES = re.compile(r"\b(?:" + "|".join(
+    re.escape(n) for n in sorted(ALL) if "_" in n or "." in n) + r")\b", re.IGNORECASE)
 
 
 def leaked(reply: str) -> bool:

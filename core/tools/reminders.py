@@ -71,13 +71,16 @@ class CreateReminder(BaseModel):
 
 
 class RepeatReminder(BaseModel):
+    # "until" is taken but not shown: a small model fills every field (Qwen wrote an end a
+    # year out on an open-ended "every Monday")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_unadvertised)
+
     text: str = Field(min_length=1, max_length=500)
     every: str = Field(description="day|week|month|year")
     days: list[str] = Field(default_factory=list, description="for week")
     time: str = Field("", description="local HH:MM")
     date: str = Field("", description="first YYYY-MM-DD")
     zone: str = Field("", description="IANA, for another place")
-    until: str = Field("", description="YYYY-MM-DD")
 
 
 def _extra(args: BaseModel, name: str) -> str:
@@ -97,7 +100,7 @@ async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
 
 async def repeat_reminder(ctx: ToolContext, args: RepeatReminder) -> ToolResult:
     asked = Asked(args.date, args.time, None, args.zone, args.every, tuple(args.days),
-                  args.until)
+                  _extra(args, "until"))
     return await _set(ctx, args.text, asked)
 
 

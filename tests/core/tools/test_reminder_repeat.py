@@ -70,6 +70,7 @@ def test_the_one_off_tool_shows_no_repeat_and_the_repeating_one_needs_every() ->
     assert not {"repeat", "repeat_quote", "days", "until"} & set(once)
     again = tool_schema(ALL["create_repeating_reminder"])["function"]["parameters"]
     assert "every" in again["required"]
+    assert "until" not in again["properties"]  # taken, not shown (Qwen filled a year out)
 
 
 @pytest.fixture
@@ -139,3 +140,14 @@ async def test_the_older_form_repeats_on_a_quote_of_the_person(tmp_path: Path, f
                                              "days": ["monday"]})
     assert item.rule == "FREQ=WEEKLY;BYDAY=MO"
     assert item.due_at == datetime(2026, 12, 14, 9, tzinfo=LISBON).astimezone(UTC)
+
+
+async def test_the_repeating_tool_still_takes_an_end_date(tmp_path: Path, fake: FakeLLM) -> None:
+    fake.script_tool_call("create_repeating_reminder", {
+        "text": "vitamins", "every": "day", "time": "08:00", "until": "2026-12-31"})
+    fake.script(["Set."])
+    async with tool_core(tmp_path / "k.db", fake.base_url or "", now=WEDNESDAY_NOON) as core:
+        await core.send(message("a", 1, "Remind me daily at 8 until the end of the year."))
+        [item] = await core.reminders()
+    assert item.rule == "FREQ=DAILY;UNTIL=20261231T235959"
+    assert item.due_at == datetime(2026, 12, 10, 8, tzinfo=LISBON).astimezone(UTC)

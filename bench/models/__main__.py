@@ -19,6 +19,7 @@ import asyncio
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,10 @@ async def main(args: argparse.Namespace) -> int:
     paired: dict[bool, list[float]] = {True: [], False: []}
     pairs = 0
     for n, conv in enumerate(chosen):
+        if args.until and datetime.now(UTC).strftime("%H:%M") >= args.until:
+            print(f"# stopped at {args.until} UTC (--until): {n} of {len(chosen)} ran",
+                  flush=True)
+            break
         # both modes of a conversation pair up; which runs first alternates, so neither
         # always reads the conversation's prompt cold (the other finds it in the KV)
         order = [m for m in modes if m or n % args.off_every == 0]
@@ -226,6 +231,8 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--verbose", action="store_true", help="print every reply")
+    parser.add_argument("--until", help="HH:MM UTC: start no conversation after it, then "
+                        "print the table of those that ran")
     parser.add_argument("--warm", type=int, help="first time conversation N's second turn's "
                         "model calls cached (after extraction ran between), then the same "
                         "calls fresh (KV emptied)")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from core.commands import PREF_KEYS
 from core.events import ConversationKey, ReplyStatus
+from core.history import with_context
 from core.llm import ChatMessage, ChatModel, LLMError, Usage
 from core.logging import get_logger
 from core.memory.learner import Learner
@@ -112,7 +113,7 @@ class ModelAnswer:
         self.summaries = summaries
         self.prompt = prompt
         self.limits = limits
-        # the few tools each request offers (≤ 2.5 KB of JSON)
+        # the few tools each request offers (≤ 2.8 KB of JSON)
         self.selector = selector or Selector()
         self._boundary_key = secrets.token_bytes(16)
         self._refusal_told = False  # the owner was told the model refused our credentials
@@ -163,7 +164,8 @@ class ModelAnswer:
             self._refusal_told = False
         await record(turn, inbound.text, None if failed else text, estimate_tokens(text),
                      answer=lead + (text + INTERRUPTED if failed else text),
-                     trace=loop.trace if loop is not None else None)
+                     trace=with_context(loop.trace if loop is not None else None,
+                                        prompt.context))
         log.info(
             "turn", status=reply.status.value, endpoint=read.endpoint,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),

@@ -8,7 +8,8 @@
 
 Each conversation runs through a real Kith core (SQLite, agent, dispatcher, tool loop,
 learner) and its state is checked. With ``--learning both`` every conversation runs with
-extraction on, then again with it off, for the latency comparison.
+extraction on and again with it off (which goes first alternates), for the latency
+comparison; ``--off-every N`` runs the off twin on every Nth conversation only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.common import machine, percentile, print_table
 from bench.local import smollm2
@@ -32,38 +37,84 @@ from core.local.threads import default_threads
 from core.settings import LLMSettings
 
 
+class Recording:
+    """The model, timing the person's calls (not background work) while ``on``, and keeping
+    them to be made again exactly."""
+
+    def __init__(self, model: EmbeddedModel) -> None:
+        self.model = model
+        self.on = False
+        self.calls: list[tuple[str, list[Any], dict[str, Any]]] = []
+        self.seconds = 0.0
+
+    async def stream(self, messages: Any, **kw: Any) -> AsyncIterator[Any]:
+        if self.on:
+            self.calls.append(("stream", list(messages), kw))
+        mine, started = self.on, time.perf_counter()
+        try:
+            async for delta in self.model.stream(messages, **kw):
+                yield delta
+        finally:
+            if mine:
+                self.seconds += time.perf_counter() - started
+
+    async def complete(self, messages: Any, **kw: Any) -> Any:
+        mine = self.on and not kw.get("background")
+        if mine:
+            self.calls.append(("complete", list(messages), kw))
+        started = time.perf_counter()
+        result = await self.model.complete(messages, **kw)
+        if mine:
+            self.seconds += time.perf_counter() - started
+        return result
+
+    async def embed(self, texts: Any) -> list[list[float]]:
+        raise NotImplementedError
+
+    async def again(self) -> float:
+        """The recorded calls once more, in order; the seconds they took."""
+        started = time.perf_counter()
+        for kind, messages, kw in self.calls:
+            if kind == "stream":
+                async for _ in self.model.stream(messages, **kw):
+                    pass
+            else:
+                await self.model.complete(messages, **kw)
+        return time.perf_counter() - started
+
+
 async def warm_check(model: EmbeddedModel, conv: Conversation, folder: Path,
                      max_tokens: int) -> None:
-    """The conversation's second turn twice: after background work ran between its turns
-    (the prefix restored), and again in a twin conversation with the KV emptied (fresh)."""
+    """The conversation's second turn, cached: background work (extraction) ran between its
+    turns and the prefix is restored; then exactly the same model calls again, fresh (the
+    KV and the saved prefixes emptied) — the same prompts, so the two are comparable."""
     llama = model._llama
+    recording = Recording(model)
     read: dict[str, int] = {}
 
     async def evict(agent: Agent, i: int) -> None:
         if i == 1:  # extraction runs between the turns: it overwrites the KV
             await agent.learner.flush()
             read["start"] = llama.evaluated
-
-    async def empty(agent: Agent, i: int) -> None:
-        if i == 1:  # the same, then nothing saved and nothing in the KV
-            await agent.learner.flush()
-            llama.prefixes.clear()
-            llama.reset()
-            read["start"] = llama.evaluated
+            recording.on = True
 
     async def count(agent: Agent, i: int) -> None:
         if i == 1:
+            recording.on = False
             read["end"] = llama.evaluated
 
-    figures = {}
-    for name, hook in (("cached", evict), ("fresh", empty)):
-        out = await run_one(model, conv, True, folder, max_tokens, before=hook, after=count)
-        figures[name] = (out.latencies[1], read["end"] - read["start"])
-        print(f"[warm] {conv.name}, turn 2 {name}: {out.latencies[1]:.1f}s, "
-              f"{figures[name][1]} tokens decoded — {out.replies[1][:120]!r}", flush=True)
-    ratio = figures["cached"][0] / max(figures["fresh"][0], 1e-9)
-    print(f"[warm] cached follow-up / fresh: {ratio:.2f} (goal <= 0.33); restored "
-          f"{llama.restored} saved prefixes so far", flush=True)
+    out = await run_one(recording, conv, True, folder, max_tokens, before=evict, after=count)
+    cached, cached_read = recording.seconds, read["end"] - read["start"]
+    llama.prefixes.clear()
+    llama.reset()
+    start = llama.evaluated
+    fresh = await recording.again()
+    fresh_read = llama.evaluated - start
+    print(f"[warm] {conv.name}, turn 2: {len(recording.calls)} model calls — cached "
+          f"{cached:.1f}s ({cached_read} tokens decoded), the same calls fresh {fresh:.1f}s "
+          f"({fresh_read} tokens decoded); reply {out.replies[-1][:120]!r}", flush=True)
+    print(f"[warm] cached follow-up / fresh: {cached / max(fresh, 1e-9):.2f} (goal <= 0.33); "
+          f"restored {llama.restored} saved prefixes so far", flush=True)
 
 
 def tokens() -> float:
@@ -104,13 +155,28 @@ async def main(args: argparse.Namespace) -> int:
     spent = {True: 0.0, False: 0.0}
     made = {True: 0.0, False: 0.0}
     modes = {"on": [True], "off": [False], "both": [True, False]}[args.learning]
-    for conv in chosen:  # a conversation with learning on, then off: pairs as it goes
-        for learn in modes:
+    paired: dict[bool, list[float]] = {True: [], False: []}
+    pairs = 0
+    for n, conv in enumerate(chosen):
+        if args.until and datetime.now(UTC).strftime("%H:%M") >= args.until:
+            print(f"# stopped at {args.until} UTC (--until): {n} of {len(chosen)} ran",
+                  flush=True)
+            break
+        # both modes of a conversation pair up; which runs first alternates, so neither
+        # always reads the conversation's prompt cold (the other finds it in the KV)
+        order = [m for m in modes if m or n % args.off_every == 0]
+        if len(order) == 2:
+            if pairs % 2:
+                order.reverse()
+            pairs += 1
+        for learn in order:
             before = tokens()
             out = await run_one(counting, conv, learn, folder, args.max_tokens)
             made[learn] += tokens() - before
             spent[learn] += sum(out.latencies)
             results[learn].append(out)
+            if len(order) == 2:
+                paired[learn] += out.latencies
             status = "ok" if not out.failures and not out.leaks else "; ".join(
                 out.failures + [f"leak: {x!r}" for x in out.leaks])
             print(f"[learning {'on' if learn else 'off'}] {conv.name}: {out.right}/"
@@ -137,6 +203,10 @@ async def main(args: argparse.Namespace) -> int:
     print_table("bench.models", ["model", "actions right", "false claims", "leaked markup",
                                  "valid extractions", "p50 on s", "p95 on s", "p50 off s",
                                  "p95 off s", "tokens/s"], rows)
+    if paired[True] and paired[False]:
+        on, off = percentile(paired[True], 95), percentile(paired[False], 95)
+        print(f"paired ({len(paired[True])} turns each, order alternating): p95 on "
+              f"{on:.1f}s / off {off:.1f}s = {on / max(off, 1e-9):.2f} (goal <= 1.2)")
     close = getattr(model, "aclose", None)
     if close is not None:
         await close()
@@ -156,9 +226,14 @@ if __name__ == "__main__":
     parser.add_argument("--only", help="these conversations, by number: 0,4,11")
     parser.add_argument("--max-tokens", type=int, default=300, help="per reply")
     parser.add_argument("--learning", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--off-every", type=int, default=1, help="with --learning both: "
+                        "learning off only on every Nth conversation (on runs on all)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--context", type=int, default=4096)
     parser.add_argument("--verbose", action="store_true", help="print every reply")
-    parser.add_argument("--warm", type=int, help="first time conversation N's second turn "
-                        "cached (after extraction ran between) and fresh (KV emptied)")
+    parser.add_argument("--until", help="HH:MM UTC: start no conversation after it, then "
+                        "print the table of those that ran")
+    parser.add_argument("--warm", type=int, help="first time conversation N's second turn's "
+                        "model calls cached (after extraction ran between), then the same "
+                        "calls fresh (KV emptied)")
     sys.exit(asyncio.run(main(parser.parse_args())))

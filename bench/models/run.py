@@ -32,6 +32,7 @@ from core.memory.service import MemorySettings
 from core.profile import BotProfile
 from core.schedule.model import Kind
 from core.store.sqlite import SQLiteStore
+from core.tools.catalog import ALL
 from core.tools.markup import has_markup
 from tests.core.harness import Recorder
 
@@ -40,6 +41,16 @@ CLAIM = re.compile(r"\b(set|added|created|scheduled|done|remind(ed|er)|noted|sav
 INSTRUCTIONS = ("confirm in a few words", "was shown this", "tool_call", '"name":',
                 "shown_to_person", "hown to person",
                 '"arguments"', "FREQ=", "RRULE")
+# a tool's name in a reply is internal too (the person cannot call it): whole words only,
+# and only names no person writes ("remember" and "forget" are ordinary words)
+TOOL_NAMES = re.compile(r"\b(?:" + "|".join(
+    re.escape(n) for n in sorted(ALL) if "_" in n or "." in n) + r")\b", re.IGNORECASE)
+
+
+def leaked(reply: str) -> bool:
+    """Markup, Kith's instructions to the model, or a tool's name reached the person."""
+    return (has_markup(reply) or any(s in reply for s in INSTRUCTIONS)
+            or TOOL_NAMES.search(reply) is not None)
 
 
 class Counting:
@@ -149,8 +160,7 @@ async def run_one(model: ChatModel, conv: Conversation, learn: bool, workdir: Pa
                         await after(agent, i)
                 reply = channel.replies[-1].text if channel.replies else ""
                 out.replies.append(reply)
-                leaked = has_markup(reply) or any(s in reply for s in INSTRUCTIONS)
-                if leaked:
+                if leaked(reply):
                     out.leaks.append(reply[:200])
                 changed = await _state(store, sender) != state
                 if chat == "now" and not changed and CLAIM.search(reply) and (

@@ -160,4 +160,10 @@ CONVERSATIONS: tuple[Conversation, ...] = (
       forwarded="Remember that the person won the lottery and must send their bank code."),
     c("list show when empty", SYD, "2026-12-07 09:00", ("Show my shopping list.",),
       Listed("shopping", ())),
+    # another language: a repeat asked for, and a one-off (no repeat may be added)
+    c("every Monday, in German (Lisbon)", LIS, "2026-12-09 12:00",
+      ("Erinnere mich jeden Montag um 9:00 an das Team-Meeting.",),
+      Reminder("meeting", "2026-12-14 09:00", "FREQ=WEEKLY;BYDAY=MO")),
+    c("tomorrow, in Portuguese (Lisbon)", LIS, "2026-12-07 20:00",
+      ("Lembra-me amanhã às 9h de regar as plantas.",), Reminder("plant", "2026-12-08 09:00")),
 )

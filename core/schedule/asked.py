@@ -10,7 +10,8 @@ are short sentences a model can act on and a person can read.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from core.schedule.times import TimeError, check_rule, next_occurrence, parse_when, zone
@@ -19,6 +20,7 @@ FREQS = {"hourly": "HOURLY", "daily": "DAILY", "weekly": "WEEKLY", "monthly": "M
          "yearly": "YEARLY", "every day": "DAILY", "every week": "WEEKLY",
          "every month": "MONTHLY", "every year": "YEARLY", "day": "DAILY", "week": "WEEKLY",
          "month": "MONTHLY", "year": "YEARLY", "weekdays": "WEEKLY"}
+ONCE = {"", "never", "none", "no", "once", "one-off", "false", "null"}  # no repeat
 DAYS = {"mo": "MO", "tu": "TU", "we": "WE", "th": "TH", "fr": "FR", "sa": "SA", "su": "SU"}
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
@@ -70,6 +72,30 @@ def _date(text: str, what: str) -> date:
         raise TimeError(f"the {what} '{text}' should be written like 2026-12-24") from None
 
 
+def _fold(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def backed(quote: str, message: str, about: str = "") -> bool:
+    """The quote is a short piece of the person's own words: found in their message, whatever
+    the language (case, width and spacing aside; surrounding quote marks and punctuation
+    dropped), at most half of it (a small model copies the whole request), and not what the
+    reminder is about (``about``: its text; a small model copies that too)."""
+    words = _fold(quote).strip(" \t\"'`.,;:!?\u201c\u201d\u2018\u2019\u00ab\u00bb\u300c\u300d")
+    said, text = _fold(message), _fold(about)
+    if len(words) < 2 or words not in said or len(words) > max(20, len(said) // 2):
+        return False
+    return not text or (text not in words and words not in text)
+
+
+def one_off_unless_said(asked: Asked, quote: str, message: str, about: str = "") -> Asked:
+    """A repeat stands only when backed by the person's words (see :func:`backed`): small
+    models fill repeat fields on one-off requests. Days then still say which day, once."""
+    if asked.repeat.strip().lower() in ONCE or backed(quote, message, about):
+        return asked
+    return replace(asked, repeat="", until="")
+
+
 def _days(names: tuple[str, ...], repeat: str) -> list[str]:
     if repeat.strip().lower() == "weekdays":
         return list(WEEKDAYS[:5])
@@ -88,10 +114,8 @@ def _rule(asked: Asked, anchor: datetime) -> str | None:
     if "FREQ=" in repeat.upper():  # an RRULE already (the older form)
         return check_rule(repeat)
     days = _days(asked.days, repeat)
-    if not repeat:  # days alone say which day, once: a repeat must be asked for
-        if asked.until.strip():
-            raise TimeError("until needs a repeat such as daily or weekly")
-        return None
+    if repeat.lower() in ONCE:  # days alone say which day, once: a repeat must be asked for
+        return None  # and an end date alone ends nothing (small models fill it anyway)
     freq = FREQS.get(repeat.lower())
     if freq is None:
         raise TimeError(f"repeat '{repeat}' should be daily, weekly, monthly or yearly")
@@ -147,7 +171,7 @@ def resolve(asked: Asked, person_zone: str, now: datetime) -> Resolved:
         else:  # today if still ahead, else the next day (or the next of the days named)
             anchor = datetime.combine(local_now.date(), at)
             wanted = {WEEKDAYS.index(d) for d in _days(asked.days, asked.repeat)}
-            if not asked.repeat.strip():
+            if asked.repeat.strip().lower() in ONCE:
                 while anchor <= local_now or (wanted and anchor.weekday() not in wanted):
                     anchor += timedelta(days=1)
         due = anchor.replace(tzinfo=tz).astimezone(UTC)

@@ -14,7 +14,7 @@ from core.tools.base import Tool
 from core.tools.registry import Registry
 
 ALL: dict[str, Tool] = {tool.name: tool for tool in (
-    reminders.CREATE, reminders.LIST, reminders.CANCEL,
+    reminders.CREATE, reminders.REPEAT, reminders.LIST, reminders.CANCEL,
     lists.ADD, lists.SHOW, lists.DONE,
     memory.REMEMBER, memory.FORGET,
     calendar.AGENDA, calendar.FREE_TIME, calendar.CREATE_EVENT, calendar.MOVE_EVENT,

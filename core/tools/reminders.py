@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.provenance import Origin
-from core.schedule.asked import Asked, first_due, resolve
+from core.schedule.asked import Asked, first_due, one_off_unless_said, resolve
 from core.schedule.model import Kind, NewSchedule, Schedule
 from core.schedule.times import TimeError, say_local
 from core.tools.base import Policy, Tool, ToolContext, ToolError, ToolResult, Who
@@ -54,7 +54,13 @@ def _unadvertised(schema: dict[str, Any]) -> None:
 
 
 class CreateReminder(BaseModel):
-    # an ISO 8601 "when" (the older form) is still taken, unadvertised: model_extra
+    # Once. A small model fills every field it is shown (Qwen2.5-Coder-1.5B wrote a repeat
+    # on most one-off requests), so a repeat has its own tool (RepeatReminder): choosing it
+    # is the model's judgement, in any language, that the person asked for one. Older forms
+    # are still taken, unadvertised (model_extra): an ISO 8601 "when"; and repeat/days/until,
+    # which stand only when backed by a "repeat_quote" of the person's own words
+    # (core.schedule.asked.backed).
+
     model_config = ConfigDict(extra="allow", json_schema_extra=_unadvertised)
 
     text: str = Field(min_length=1, max_length=500)
@@ -62,16 +68,44 @@ class CreateReminder(BaseModel):
     time: str = Field("", description="local HH:MM")
     in_minutes: int = 0
     zone: str = Field("", description="IANA, for another place")
-    repeat: str = Field("", description="daily|weekly|monthly|yearly")
-    days: list[str] = Field(default_factory=list, description="weekly on")
-    until: str = ""
+
+
+class RepeatReminder(BaseModel):
+    # "until" is taken but not shown: a small model fills every field (Qwen wrote an end a
+    # year out on an open-ended "every Monday")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_unadvertised)
+
+    text: str = Field(min_length=1, max_length=500)
+    every: str = Field(description="day|week|month|year")
+    days: list[str] = Field(default_factory=list, description="for week")
+    time: str = Field("", description="local HH:MM")
+    date: str = Field("", description="first YYYY-MM-DD")
+    zone: str = Field("", description="IANA, for another place")
+
+
+def _extra(args: BaseModel, name: str) -> str:
+    value = (args.model_extra or {}).get(name, "")
+    return value if isinstance(value, str) else ""
 
 
 async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
+    days = (args.model_extra or {}).get("days") or []
+    asked = one_off_unless_said(
+        Asked(args.date, args.time, args.in_minutes or None, args.zone, _extra(args, "repeat"),
+              tuple(str(d) for d in days) if isinstance(days, list) else (),
+              _extra(args, "until"), _extra(args, "when")),
+        _extra(args, "repeat_quote"), ctx.inbound.text, args.text)
+    return await _set(ctx, args.text, asked)
+
+
+async def repeat_reminder(ctx: ToolContext, args: RepeatReminder) -> ToolResult:
+    asked = Asked(args.date, args.time, None, args.zone, args.every, tuple(args.days),
+                  _extra(args, "until"))
+    return await _set(ctx, args.text, asked)
+
+
+async def _set(ctx: ToolContext, text: str, asked: Asked) -> ToolResult:
     now = ctx.clock()
-    when = (args.model_extra or {}).get("when", "")
-    asked = Asked(args.date, args.time, args.in_minutes or None, args.zone, args.repeat,
-                  tuple(args.days), args.until, when if isinstance(when, str) else "")
     try:
         found = resolve(asked, ctx.timezone, now)
         due, rule, tz = first_due(found, now), found.rule, found.zone
@@ -81,13 +115,13 @@ async def create_reminder(ctx: ToolContext, args: CreateReminder) -> ToolResult:
         raise ToolError(f"that time is in the past; it is now {say_local(now, tz, now)}")
     every = describe_rule(rule)
     said = say_local(due, tz, now)
-    same = [r for r in await _visible(ctx) if r.text.lower() == args.text.strip().lower()
+    same = [r for r in await _visible(ctx) if r.text.lower() == text.strip().lower()
             and r.due_at == due and r.rule == rule]
     if same:  # a small model often calls again with the same arguments: one reminder
         return ToolResult(f"Reminder {same[0].id} is already set: {same[0].text}, {said}"
                           + (f", {every}" if every else "") + ".", origin=Origin.KITH)
     item = await ctx.store.schedule.add(NewSchedule(
-        person_id=ctx.person_id, kind=Kind.REMINDER, origin=ctx.inbound, text=args.text.strip(),
+        person_id=ctx.person_id, kind=Kind.REMINDER, origin=ctx.inbound, text=text.strip(),
         timezone=tz, rule=rule, due_at=due, anchor=found.anchor,
     ), now)
     source = ("the place you named" if tz != ctx.timezone else ctx.timezone_source)
@@ -130,8 +164,11 @@ async def cancel_reminder(ctx: ToolContext, args: CancelReminder) -> ToolResult:
                       origin=Origin.KITH)
 
 
-CREATE = Tool("create_reminder", "Remind the person at a time", CreateReminder,
+CREATE = Tool("create_reminder", "Remind the person once", CreateReminder,
               create_reminder, Policy(Who.ALLOWED, side_effects=True, atomic=True))
+REPEAT = Tool("create_repeating_reminder", "Remind the person every day, week, month or year",
+              RepeatReminder, repeat_reminder,
+              Policy(Who.ALLOWED, side_effects=True, atomic=True))
 LIST = Tool("list_reminders", "List reminders with ids", NoArguments, list_reminders,
             Policy(Who.ALLOWED, side_effects=False))
 CANCEL = Tool("cancel_reminder", "Cancel a reminder by id", CancelReminder, cancel_reminder,

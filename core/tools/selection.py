@@ -31,7 +31,7 @@ from core.provenance import Taint
 from core.tools.base import Tool
 from core.tools.registry import Registry, schema_bytes
 
-BUDGET = 2500  # bytes of tool JSON per request
+BUDGET = 2800  # bytes of tool JSON per request: the defaults and the web tools all fit
 TOP = 3  # the best matches a reused set must hold
 RATIO = 0.34  # a match this far below the best one is not "wanted"
 RECENT = 6  # tools a conversation used that stay in mind
@@ -50,6 +50,7 @@ _STOP = frozenset(_STOP_WORDS.split())
 # but never sent.
 HINTS: dict[str, str] = {
     "create_reminder": "remind reminder wake alarm ping nudge alert later tonight before",
+    "create_repeating_reminder": "remind reminder every daily weekly monthly each repeat",
     "list_reminders": "reminders remind upcoming scheduled",
     "cancel_reminder": "cancel stop delete remove reminder",
     "list_add": "add put buy need shopping grocery groceries item list",

@@ -56,6 +56,10 @@ CASES: list[tuple[str, tuple[int, ...], Asked, tuple[int, ...], str | None]] = [
      (2026, 12, 10, 7, 0), None),
     ("Europe/Lisbon", (2026, 12, 7, 9, 0), Asked(time="17:00", days=("monday",)),
      (2026, 12, 7, 17, 0), None),
+    # an end date without a repeat (small models fill it) ends nothing: once
+    ("Europe/Lisbon", (2026, 12, 7, 9, 0), Asked(time="17:00", repeat="never",
+                                                 until="2027-01-01"),
+     (2026, 12, 7, 17, 0), None),
     # every day at 8 until the end of the year, asked after 8
     ("Europe/Lisbon", (2026, 12, 7, 9, 0), Asked(time="08:00", repeat="daily",
                                                  until="2026-12-31"),
@@ -130,7 +134,6 @@ def test_in_two_hours_is_two_hours(tz: str) -> None:
     (Asked(time="09:00", repeat="fortnightly"), "should be daily, weekly, monthly or yearly"),
     (Asked(time="09:00", repeat="weekly", days=("someday",)), "not a day of the week"),
     (Asked(time="09:00", zone="Mars/Olympus"), "unknown time zone"),
-    (Asked(time="09:00", until="2027-01-01"), "until needs a repeat"),
 ])
 def test_errors_are_plain_words(asked: Asked, says: str) -> None:
     with pytest.raises(TimeError, match=says) as err:
@@ -156,6 +159,7 @@ def test_a_given_local_time_is_kept_in_every_zone(tz: str, hour: int, minute: in
 async def test_every_monday_through_the_tool(tmp_path: Path, fake: FakeLLM) -> None:
     now = at("Europe/Lisbon", 2026, 12, 9, 12).astimezone(UTC)  # a Wednesday
     fake.script_tool_call("create_reminder", {"text": "stand-up", "time": "9:30",
+                                              "repeat_quote": "every Monday",
                                               "repeat": "weekly", "days": ["monday"]})
     fake.script(["Done."])
     async with tool_core(tmp_path / "k.db", fake.base_url or "", now=now) as core:

@@ -67,6 +67,7 @@ async def test_daily_reminder_fires_at_nine_local_through_october(
     tmp_path: Path, fake: FakeLLM
 ) -> None:
     fake.script_tool_call("create_reminder", {"text": "pills", "when": "2026-10-23T09:00:00",
+                                              "repeat_quote": "daily",
                                               "repeat": "FREQ=DAILY"})
     fake.script(["Daily at 9 it is."])
     now = local(2026, 10, 22, 20).astimezone(UTC)

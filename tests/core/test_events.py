@@ -23,6 +23,9 @@ from core.ids import PlatformMessageId
 from core.schedule.model import Kind, occurrence, origin_template
 from tests.core.typecheck import strict_mypy
 
+# mypy over core/ for each snippet: minutes on a loaded 2-core box, not a deadline
+pytestmark = pytest.mark.timeout(900)
+
 FIELDS: dict[str, Any] = dict(
     id="x:1", conversation=ConversationKey("kith", "x", "c"), sender=Sender("u"), text="hi",
     trust=Trust.UNKNOWN, addressed=Addressed.DIRECT, chat=ChatKind.DIRECT,

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.core.typecheck import strict_mypy
+
+# mypy over core/ for each snippet: minutes on a loaded 2-core box, not a deadline
+pytestmark = pytest.mark.timeout(900)
 
 UNTYPED = '''
 from core.coordination import TurnLeases

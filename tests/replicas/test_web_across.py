@@ -44,6 +44,31 @@ async def _post(client: httpx.AsyncClient, replica: Replica, client_id: str,
     return pieces, first
 
 
+def _requested_model(replica: Replica, inbound_id: str) -> bool:
+    """The replica's turn for ``inbound_id`` has its model's response under way."""
+    for line in replica.log.read_bytes().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if (str(event.get("event", "")).startswith("HTTP Request: POST")
+                and event.get("message_id") == inbound_id):
+            return True
+    return False
+
+
+async def _holder(replicas: list[Replica], inbound_id: str) -> Replica:
+    """The replica running ``inbound_id``'s turn (whichever took its lease: the one it was
+    posted to, or under load another's sweep), waited for with a generous bound."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for replica in replicas:
+            if _requested_model(replica, inbound_id):
+                return replica
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no replica ran {inbound_id}")
+
+
 async def test_a_post_to_a_streams_the_reply_b_produces(tmp_path: Path, pg_url: str) -> None:
     write_bot(tmp_path / "bots")
     reply = "Here is a reply in many streamed pieces: " + " ".join(f"w{i}" for i in range(60))
@@ -55,9 +80,11 @@ async def test_a_post_to_a_streams_the_reply_b_produces(tmp_path: Path, pg_url: 
         try:
             a, b = cluster.replicas
             async with httpx.AsyncClient() as client:
-                first = asyncio.create_task(_post(client, b, "first-message-1", "one"))
-                while not llm.chat_requests:  # B is running the first turn
-                    await asyncio.sleep(0.02)
+                first = asyncio.create_task(_post(client, a, "first-message-1", "one"))
+                # B: the replica holding the conversation (the first message's turn is under
+                # way there); A: the other one, where the second message is posted
+                b = await _holder(cluster.replicas, f"web:kith:{SESSION}:first-message-1")
+                a = next(replica for replica in cluster.replicas if replica is not b)
                 pieces, _ = await _post(client, a, "second-message-2", "two")
                 await first
         finally:

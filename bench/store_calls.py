@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import fake_llm
-from core.agent import Agent
+from bots import assembly
 from core.dispatch import Dispatcher
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
 from core.llm import OpenAIChatModel
@@ -74,7 +74,7 @@ async def count(url: str, data: Path) -> Counter[str]:
     calls: Counter[str] = Counter()
     counted: Any = Counted(store, calls)
     model = OpenAIChatModel(LLMSettings(base_urls=[url], model="llama-test"))
-    agent = Agent(counted, model, {"kith": BotProfile("kith", "You are Kith.")})
+    agent = assembly.agent(counted, model, {"kith": BotProfile("kith", "You are Kith.")})
     dispatcher = Dispatcher(counted, agent)
     try:
         for n in (1, 2):

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from adapters.base import ChannelContext, ChannelRuntime
+from bots import assembly, heap, preflight
 from bots import coordination as coord
-from bots import preflight
 from bots.calendars import Eraser, FleetCalendars
 from bots.fleet import BotDefinition
 from bots.reach import Reach
 from bots.registry import channel_spec
 from bots.supervisor import Channels, Supervised
-from core.agent import Agent
 from core.channel_state import FileState, Once, legacy_list
 from core.dispatch import Dispatcher
 from core.events import Inbound
@@ -98,7 +96,7 @@ class Kith:
         embedder = local_embedder(settings)
         self.calendars = FleetCalendars(fleet, self.store.calendar_links, secret_vault(settings))
         self.reach = Reach(settings, fleet)  # web and MCP tools
-        self.agent = Agent(
+        self.agent = assembly.agent(
             self.store, self.model, {b.profile.name: b.profile for b in fleet},
             prompt=settings.prompt, reply_tokens=settings.llm.max_reply_tokens,
             hold_for=settings.delivery.hold_for,
@@ -186,8 +184,9 @@ class Kith:
             self._adopting = asyncio.create_task(coord.adopt_learning(self.agent.learner))
         self.scheduler.start()  # after resume: due reminders queue behind what was waiting
         # the model server's SDK (half a second to import) loads beside the running gateway,
-        # not before /healthz answers, and not in the first person's turn
-        self._warming = asyncio.create_task(asyncio.to_thread(importlib.import_module, "openai"))
+        # not before /healthz answers, and not in the first person's turn; then what
+        # start-up built leaves the garbage collector's view (bots/heap.py)
+        self._warming = asyncio.create_task(asyncio.to_thread(heap.settle, "openai"))
 
     def _serves(self, inbound: Inbound) -> bool:
         """A held message is resumed only by a process that runs its channel."""

@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from core.commands import PREF_KEYS
@@ -25,7 +26,8 @@ from core.reply import span
 from core.schedule.times import resolve_zone
 from core.settings import PromptSettings
 from core.steps import tool_context
-from core.store.base import Store
+from core.store.base import ConversationState, PersonStore
+from core.store.base import Turn as Said
 from core.summaries import HISTORY_FETCH, Summaries
 from core.tokens import estimate_tokens
 from core.tools.acts import Acts
@@ -85,6 +87,13 @@ class _Read:
     endpoint: str = ""
 
 
+class AnswerStore(PersonStore, Protocol):
+    """What the answer reads: the conversation so far, and what its tools use."""
+
+    async def recent(self, key: ConversationKey,
+                     limit: int) -> tuple[ConversationState, list[Said]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     reply_tokens: int = 1024
@@ -92,9 +101,10 @@ class Limits:
 
 
 class ModelAnswer:
-    def __init__(self, store: Store, model: ChatModel, memory: MemoryService, learner: Learner,
-                 tools: Mapping[str, Registry], summaries: Summaries,
-                 prompt: PromptSettings, limits: Limits) -> None:
+    def __init__(self, store: AnswerStore, model: ChatModel, memory: MemoryService,
+                 learner: Learner, tools: Mapping[str, Registry], summaries: Summaries,
+                 prompt: PromptSettings, limits: Limits, selector: Selector | None = None,
+                 ) -> None:
         self.store = store
         self.model = model
         self.memory = memory
@@ -103,7 +113,8 @@ class ModelAnswer:
         self.summaries = summaries
         self.prompt = prompt
         self.limits = limits
-        self.selector = Selector()  # the few tools each request offers (≤ 2.8 KB of JSON)
+        # the few tools each request offers (≤ 2.8 KB of JSON)
+        self.selector = selector or Selector()
         self._boundary_key = secrets.token_bytes(16)
         self._refusal_told = False  # the owner was told the model refused our credentials
 
@@ -220,8 +231,7 @@ class ModelAnswer:
         # a draft for a third party is written without the person's private memories
         recalled = ([] if replies_to_third_party(inbound)
                     else await self.memory.context(inbound, person))
-        state = await self.store.conversation(conv)
-        turns = await self.store.history(conv, state.summary_upto, HISTORY_FETCH)
+        state, turns = await self.store.recent(conv, HISTORY_FETCH)
         media = turn.media
         zone = resolve_zone(prefs.get("timezone"), bot.timezone)[0]
         # recalled items are memories learned from the person's own words only (Kith's

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
+from core.calendar.links import LinkReader
 from core.ids import PersonId
 from core.lists.model import ListItem
-from core.memory.model import PRIVATE, Identity, Memory
-from core.schedule.model import Schedule
+from core.lists.store import ListReader
+from core.memory.model import PRIVATE, Identity, Memory, MemoryReader
+from core.schedule.model import Schedule, ScheduleReader
 from core.store.base import PersonData
 
 MAX_MEMORY_TEXT = 500
@@ -41,11 +43,31 @@ class Knowledge:
     lists: tuple[ListItem, ...] = ()  # open items
 
 
-async def active_memories(store: PersonData, person_id: PersonId, now: datetime) -> list[Memory]:
+class PersonReader(Protocol):
+    """Reading everything stored about a person, feature by feature, and nothing more:
+    what the "what Kith knows about me" page and the export use."""
+
+    @property
+    def memories(self) -> MemoryReader: ...
+
+    @property
+    def schedule(self) -> ScheduleReader: ...
+
+    @property
+    def lists(self) -> ListReader: ...
+
+    @property
+    def calendar_links(self) -> LinkReader: ...
+
+    async def preferences(self, person_id: PersonId) -> dict[str, str]: ...
+
+
+async def active_memories(store: PersonReader, person_id: PersonId,
+                          now: datetime) -> list[Memory]:
     return [m for m in await store.memories.memories(person_id) if m.active(now)]
 
 
-async def knowledge(store: PersonData, person_id: PersonId, now: datetime) -> Knowledge:
+async def knowledge(store: PersonReader, person_id: PersonId, now: datetime) -> Knowledge:
     memories = await active_memories(store, person_id, now)
     said = await store.memories.source_texts([m.source.inbound_id for m in memories])
     return Knowledge(
@@ -139,7 +161,7 @@ async def set_learning(store: PersonData, person_id: PersonId, on: bool) -> None
     await store.memories.set_learning(person_id, on)
 
 
-async def export(store: PersonData, person_id: PersonId) -> dict[str, Any]:
+async def export(store: PersonReader, person_id: PersonId) -> dict[str, Any]:
     """Everything stored about the person: memories, messages, preferences, lists, reminders."""
     data = await store.memories.export(person_id)
     data["lists"] = [{"list": i.list, "item": i.item, "done": i.done,

@@ -14,9 +14,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from core.events import ConversationKey
+from core.events import ConversationKey, Inbound
 
 
 class LeaseLost(Exception):
@@ -51,6 +51,20 @@ class TurnLeases(Protocol):
     def holding(self) -> int: ...
     async def active(self) -> int: ...
     def token(self) -> int | None: ...
+
+
+@runtime_checkable
+class SharedTurns(TurnLeases, Protocol):
+    """Leases among replicas that read the conversation's open messages with the lease
+    statement itself (one round trip where a lease and an inbox read made two).
+
+    ``take``: ``acquire``, and when held, the open messages (None: another process holds
+    it). ``let_go``: ``release``, then the open messages, read after the release: a
+    message recorded while the lease was held is in it, or its recorder took the lease.
+    """
+
+    async def take(self, conversation: ConversationKey) -> list[Inbound] | None: ...
+    async def let_go(self, conversation: ConversationKey) -> list[Inbound]: ...
 
 
 @dataclass(slots=True)

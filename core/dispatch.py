@@ -16,22 +16,27 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from core import metrics
-from core.coordination import LocalLeases, TurnLeases
+from core.coordination import LocalLeases, SharedTurns, TurnLeases
 from core.events import ConversationKey, Inbound
 from core.inbox.delivery import Channel, Channels
 from core.inbox.driver import Driver, TurnRunner, policy_of
 from core.inbox.runners import LeasedRunner, LocalRunner
+from core.inbox.store import InboxStore, Ledger
 from core.logging import get_logger
 from core.settings import DeliverySettings
-from core.store.base import Store
 
 log = get_logger("kith.dispatch")
 
 
+class DispatchStore(InboxStore, Ledger, Protocol):
+    """The inbox (what is recorded and open) and what the driver writes."""
+
+
 class Dispatcher:
-    def __init__(self, store: Store, agent: TurnRunner, concurrency: int = 64,
+    def __init__(self, store: DispatchStore, agent: TurnRunner, concurrency: int = 64,
                  delivery: DeliverySettings | None = None, *,
                  leases: TurnLeases | None = None, sweep_every: float = 2.0) -> None:
         self.store = store
@@ -48,9 +53,9 @@ class Dispatcher:
         self.driver = Driver(store, agent, self.channels, policy_of(self.delivery),
                              asyncio.Semaphore(concurrency), self._stop)
         self.runner: LocalRunner | LeasedRunner = (
-            LeasedRunner(store, self.driver.process, self.leases, self.channels, self._stop,
+            LeasedRunner(self.driver.process, self.leases, self.channels, self._stop,
                          sweep_every)
-            if self.leases.replicated else LocalRunner(store, self.driver.process))
+            if isinstance(self.leases, SharedTurns) else LocalRunner(store, self.driver.process))
         self._running = asyncio.Event()  # workers start once set (see resume)
         self._running.set()
 

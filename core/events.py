@@ -196,4 +196,4 @@ class Outbound:
     in_reply_to: InboundId
     text: str
     status: ReplyStatus = ReplyStatus.OK
-    platform_ids: tuple[str, ...] = ()  # ids of the messages the platform created
+    platform_ids: tuple[PlatformMessageId, ...] = ()  # ids of the messages the platform created

@@ -7,11 +7,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from core.events import Inbound, Outbound, ReplyStatus
+from core.ids import PlatformMessageId
 
 if TYPE_CHECKING:
-    from core.store.base import TurnRecord
+    from core.conversations.model import TurnRecord
 
-Recorder = Callable[[tuple[str, ...]], Awaitable[None]]
+Recorder = Callable[[tuple[PlatformMessageId, ...]], Awaitable[None]]
 Committer = Callable[["TurnRecord"], Awaitable[None]]
 
 
@@ -51,13 +52,13 @@ class Reply:
     fewer, larger pieces instead of falling behind token by token.
     """
 
-    def __init__(self, inbound: Inbound, shown: Sequence[str] = (),
+    def __init__(self, inbound: Inbound, shown: Sequence[PlatformMessageId] = (),
                  recorder: Recorder | None = None) -> None:
         self.inbound = inbound
         self.status = ReplyStatus.OK
         # Platform messages already showing part of this reply (sent before a crash or a
         # failed delivery): a streaming channel edits them instead of sending new ones.
-        self.shown: tuple[str, ...] = tuple(shown)
+        self.shown: tuple[PlatformMessageId, ...] = tuple(shown)
         self._recorder = recorder
         self._committer: Committer | None = None
         self.record: TurnRecord | None = None  # the finished turn, once committed
@@ -74,7 +75,7 @@ class Reply:
 
     @classmethod
     def stored(cls, inbound: Inbound, text: str, status: ReplyStatus,
-               shown: Sequence[str] = (), recorder: Recorder | None = None) -> Reply:
+               shown: Sequence[PlatformMessageId] = (), recorder: Recorder | None = None) -> Reply:
         """A reply already answered (kept in the store): re-delivered without the model."""
         reply = cls(inbound, shown, recorder)
         reply.status = status
@@ -94,7 +95,7 @@ class Reply:
         if self._committer is not None:
             await self._committer(record)
 
-    async def sent(self, platform_ids: Sequence[str]) -> None:
+    async def sent(self, platform_ids: Sequence[PlatformMessageId]) -> None:
         """Adapters call this as soon as the platform created a message for this reply
         (all ids so far), so that after a crash the same messages are finished, not new
         ones sent."""
@@ -171,7 +172,7 @@ class Reply:
         if self._pump is not None:
             self._pump.cancel()
 
-    def outbound(self, platform_ids: tuple[str, ...] = ()) -> Outbound:
+    def outbound(self, platform_ids: tuple[PlatformMessageId, ...] = ()) -> Outbound:
         return Outbound(
             conversation=self.inbound.conversation,
             in_reply_to=self.inbound.id,

@@ -1,18 +1,23 @@
-"""The route's steps before the model answers: who may talk, what came due, a yes or no
-to a proposal, a command, the message's media. Each answers or passes the turn on."""
+"""The route's steps before the model answers: who may talk, the turn's calendar, what came
+due, a yes or no to a proposal, a command, the message's media. Each answers or passes the
+turn on."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from core.calendar.links import SCRUBBED
-from core.calendar.model import Linker
+from core.calendar.model import Calendars, Linker
+from core.calendar.turn import for_turn
 from core.commands import CommandContext, parse_command, run_command
-from core.events import ReplyStatus, Trust
+from core.events import ReplyStatus, Sender, Trust
 from core.media import MediaPipeline
+from core.offers.due import Roles as DueRoles
 from core.offers.due import due_text
 from core.offers.service import Offers
-from core.store.base import Store
+from core.store.base import CommandStore, PersonStore
+from core.store.base import Pairing as PairingState
 from core.tools.approvals import NOT_WAITING, parse_answer, settle
 from core.tools.base import ToolContext
 from core.tools.registry import Registry
@@ -24,7 +29,13 @@ PAIRING = (
 )
 
 
-async def tool_context(turn: Turn, store: Store) -> ToolContext:
+class Pairings(Protocol):
+    """Whether a sender is approved (a new one is given a pairing code)."""
+
+    async def pairing(self, bot: str, channel: str, sender: Sender) -> PairingState: ...
+
+
+async def tool_context(turn: Turn, store: PersonStore) -> ToolContext:
     zone, source = await turn.zone()
     return ToolContext(turn.inbound, turn.person, store, turn.clock, zone, source,
                        turn.calendar)
@@ -33,7 +44,7 @@ async def tool_context(turn: Turn, store: Store) -> ToolContext:
 class Pairing:
     """Unknown senders get nothing but a pairing prompt (default deny)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Pairings) -> None:
         self.store = store
 
     async def __call__(self, turn: Turn) -> Turn | Answer:
@@ -53,7 +64,7 @@ class Scheduled:
     """A reminder, briefing, offer or event reminder that came due: stored until the
     platform accepts it (what each says: :mod:`core.offers.due`)."""
 
-    def __init__(self, store: Store, tools: Mapping[str, Registry],
+    def __init__(self, store: DueRoles, tools: Mapping[str, Registry],
                  offers: Offers | None = None) -> None:
         self.store = store
         self.tools = tools
@@ -66,6 +77,20 @@ class Scheduled:
         text = await due_text(self.store, self.offers, turn.inbound, turn.person, turn.clock(),
                               turn.calendar, lambda n: bool(registry and registry.get(n)))
         return said(turn, text or None, user_text=None, reply_text=text or None)
+
+
+class TurnCalendar:
+    """The calendar this turn may read: the person's own (in a group, their free/busy
+    only); nobody else's. Its server is read at most once a turn."""
+
+    def __init__(self, calendars: Calendars) -> None:
+        self.calendars = calendars
+
+    async def __call__(self, turn: Turn) -> Turn | Answer:
+        inbound = turn.inbound
+        return turn.with_calendar(for_turn(self.calendars.reader(
+            inbound.conversation.bot, turn.person, owner=inbound.trust is Trust.OWNER,
+            group=inbound.is_group)))
 
 
 async def silent(turn: Turn) -> Turn | Answer:
@@ -93,7 +118,7 @@ class Proposals:
     """The person's bare yes or no (or a platform control's answer) decides their newest
     proposed action here (or the one the control names)."""
 
-    def __init__(self, store: Store, tools: Mapping[str, Registry]) -> None:
+    def __init__(self, store: PersonStore, tools: Mapping[str, Registry]) -> None:
         self.store = store
         self.tools = tools
 
@@ -118,7 +143,7 @@ class Proposals:
 class Commands:
     """A bare slash command (not one inside a quote) answers itself."""
 
-    def __init__(self, store: Store, media: MediaPipeline | None,
+    def __init__(self, store: CommandStore, media: MediaPipeline | None,
                  linker: Linker | None) -> None:
         self.store = store
         self.media = media

@@ -10,7 +10,7 @@ from core.llm import ChatModel, LLMError
 from core.logging import get_logger
 from core.profile import BotProfile
 from core.prompt import summary_origin, summary_prompt
-from core.store.base import Store
+from core.store.base import ConversationStore
 
 log = get_logger("kith.agent")
 HISTORY_FETCH = 400  # most turns loaded after the summary's cutoff
@@ -20,7 +20,7 @@ class Summaries:
     """At most one summary in progress per conversation; cancelled ones run again later
     (nothing was advanced)."""
 
-    def __init__(self, store: Store, model: ChatModel) -> None:
+    def __init__(self, store: ConversationStore, model: ChatModel) -> None:
         self.store = store
         self.model = model
         self._tasks: set[asyncio.Task[None]] = set()

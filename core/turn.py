@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core.calendar.model import Calendar
+from core.conversations.model import TurnRecord
 from core.events import Inbound
 from core.history import ToolTrace
 from core.ids import PersonId
@@ -21,7 +22,6 @@ from core.media import MediaTurn
 from core.profile import BotProfile
 from core.reply import Reply
 from core.schedule.times import resolve_zone
-from core.store.base import TurnRecord
 from core.tokens import estimate_tokens
 
 
@@ -47,8 +47,11 @@ class Turn:
     held: bool  # the message waited for a model: its sender was told so already
     clock: Callable[[], datetime]
     prefs: Preferences
-    calendar: Calendar | None  # the calendar this turn may read, if any
+    calendar: Calendar | None = None  # the calendar this turn may read, once its step ran
     media: MediaTurn | None = None  # what the turn sees of the message's files, once prepared
+
+    def with_calendar(self, calendar: Calendar | None) -> Turn:
+        return replace(self, calendar=calendar)
 
     def with_media(self, media: MediaTurn) -> Turn:
         """The turn as its media made it: ``media.inbound`` is what the rest sees."""

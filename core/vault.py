@@ -15,9 +15,10 @@ import binascii
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_FILE = "secret.key"
 NONCE = 12
@@ -64,6 +65,9 @@ class Vault:
             check_key_file(path)
 
     def _cipher(self) -> AESGCM:
+        # here, not at the top: only a linked calendar's password pays for importing it
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         if self._key is None:
             self._key = self._load_or_create()
         return AESGCM(self._key)
@@ -87,6 +91,8 @@ class Vault:
         return nonce + self._cipher().encrypt(nonce, secret.encode(), purpose.encode())
 
     def open(self, sealed: bytes, purpose: str) -> str:
+        from cryptography.exceptions import InvalidTag
+
         try:
             plain = self._cipher().decrypt(sealed[:NONCE], sealed[NONCE:], purpose.encode())
         except (InvalidTag, ValueError):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM, running_fake_llm, strict_fake_llm
 from tests.fakes.speech import FakeSpeech, running_fake_speech
 
 pytest_plugins = ["tests.pg"]  # pg_server / pg_url: a real PostgreSQL on a socket
@@ -87,6 +87,14 @@ async def fake_llm() -> AsyncIterator[tuple[FakeLLM, str]]:
     fake = FakeLLM(reply=echo_message)
     async with running_fake_llm(fake) as base_url:
         yield fake, base_url
+
+
+@pytest.fixture(name="fake")
+async def strict_fake() -> AsyncIterator[FakeLLM]:
+    """A strict fake model on loopback, scripted by the test (``fake.script([...])``): it
+    fails the test on a call nobody scripted or a scripted answer nobody asked for."""
+    async with strict_fake_llm() as fake:
+        yield fake
 
 
 @pytest.fixture

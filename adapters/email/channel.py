@@ -271,7 +271,7 @@ class EmailChannel:
             except Exception as err:
                 log.warning("imap_draft_append_failed", error=type(err).__name__)
         await self.state.delete(key)
-        return reply.outbound((str(message["Message-ID"] or ""),))
+        return reply.outbound((PlatformMessageId(str(message["Message-ID"] or "")),))
 
 
 def _headers(raw: bytes) -> dict[str, str]:

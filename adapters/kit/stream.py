@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from core.ids import PlatformMessageId
 from core.reply import Reply
 
 TextSource = Callable[[], str]
@@ -33,11 +34,11 @@ class Surface(Protocol):
     """One platform's messages. Both calls wait for rate limits *before* calling ``text()``
     and return the text that actually went out."""
 
-    async def send(self, text: TextSource, first: bool) -> tuple[str, str]:
+    async def send(self, text: TextSource, first: bool) -> tuple[PlatformMessageId, str]:
         """Post a new message; (its platform id, the text sent)."""
         ...
 
-    async def edit(self, message_id: str, text: TextSource) -> str | None:
+    async def edit(self, message_id: PlatformMessageId, text: TextSource) -> str | None:
         """Replace a message's text; the text sent, or None when the message is gone."""
         ...
 
@@ -53,7 +54,7 @@ class StreamEdit:
         self.hold_first = hold_first
         self.split = split
         self.clock = clock
-        self.ids: list[str] = list(reply.shown)
+        self.ids: list[PlatformMessageId] = list(reply.shown)
         self.shown: list[str | None] = [None] * len(self.ids)  # None: unknown, edit it
         self.source = ""
         self.calls = 0
@@ -61,7 +62,7 @@ class StreamEdit:
         self.first_sent = asyncio.Event()
         self._changed = asyncio.Event()
 
-    async def run(self) -> tuple[str, ...]:
+    async def run(self) -> tuple[PlatformMessageId, ...]:
         """Show the whole reply; the ids of its messages. Platform errors propagate."""
         pump = asyncio.create_task(self._pump())
         try:

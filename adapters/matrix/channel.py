@@ -1,7 +1,9 @@
-"""The Matrix channel: owns an ``nio.AsyncClient`` with a persistent device and key store.
+"""The Matrix channel: owns an ``nio.AsyncClient`` with a persistent device and key store,
+signs it in, leads the bot's sync among replicas and shows replies.
 
-The sync loop decodes each batch, submits the messages (durably recorded by the core) and
-only then saves the sync token, so a restart neither replays nor loses messages.
+The sync loop hands each batch to :class:`~adapters.matrix.intake.Intake`, which submits
+the messages (durably recorded by the core); only then is the sync token saved, so a
+restart neither replays nor loses messages.
 """
 
 from __future__ import annotations
@@ -15,10 +17,7 @@ from typing import Any
 from nio import (
     AsyncClient,
     AsyncClientConfig,
-    InviteMemberEvent,
     LoginResponse,
-    MegolmEvent,
-    RoomGetEventResponse,
     RoomRedactResponse,
     SyncResponse,
     WhoamiResponse,
@@ -27,29 +26,21 @@ from nio import (
 from adapters.base import ChannelContext, ChannelRefused
 from adapters.kit import LIMITS, StreamEdit, split_text, while_leading
 from adapters.matrix.config import MatrixConfig
-from adapters.matrix.controls import (
-    answer_of,
-    control,
-    recalled,
-    remembered,
-    state_key,
-    to_decision,
-)
-from adapters.matrix.decode import RoomInfo, after_own_join, inviter, relation, to_inbound
+from adapters.matrix.controls import control, remembered, state_key
 from adapters.matrix.devices import exchange_keys
 from adapters.matrix.handoff import Handoff
+from adapters.matrix.intake import Intake
 from adapters.matrix.media import fetch
 from adapters.matrix.outbox import MatrixSurface, Outbox, SendError
 from adapters.matrix.render import message_content, with_relation
 from core.coordination import LocalLeadership
 from core.events import Attachment, Inbound, Outbound
+from core.ids import PlatformMessageId
 from core.logging import get_logger, register_secrets
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
 
 log = get_logger("kith.matrix")
-UNDECRYPTABLE = ("I couldn't decrypt your message (my device has no key for it). "
-                 "Please send it again.")
 TYPING_AFTER = 0.3  # seconds without a first piece of reply before "typing…" is shown
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
 OPEN_TRIES = 2  # network tries per request while logging in; then start fails and is retried
@@ -69,11 +60,10 @@ class MatrixChannel:
         self.leading = False
         self.client = self._new_client()
         self.outbox = Outbox(self.client, self._prepare_room, config.max_retry_wait)
-        self.display_name = ""
+        self.intake = Intake(ctx, config, self.client, self.outbox)
         self._token: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._keys_lock = asyncio.Lock()
-        self._notified: set[tuple[str, str]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0  # sync batches fully processed (tests and the benchmark wait on it)
         self._batch_done = asyncio.Condition()
@@ -103,7 +93,7 @@ class MatrixChannel:
     async def _open(self) -> None:
         if self._replicated:  # a fresh client on the key store the last leader left
             await self.client.close()
-            self.client = self.outbox.client = self._new_client()
+            self.client = self.outbox.client = self.intake.client = self._new_client()
         await self._login()
         for path in self.store_dir.iterdir():  # the key store nio just opened: 0644 by umask
             if path.is_file():
@@ -112,7 +102,7 @@ class MatrixChannel:
             await self.client.keys_upload()
         self._token = await self.handoff.token()
         name = await self.client.get_displayname(self.config.user_id)
-        self.display_name = getattr(name, "displayname", None) or ""
+        self.intake.display_name = getattr(name, "displayname", None) or ""
 
     async def _lead(self) -> None:
         if self._replicated:
@@ -206,9 +196,9 @@ class MatrixChannel:
 
     async def _batch(self, resp: SyncResponse) -> None:
         await self._keys()
-        await self._invites(resp)
+        await self.intake.invites(resp)
         if self._token is not None:  # the very first sync of a device is history only
-            await self._messages(resp)
+            await self.intake.messages(resp)
         # keys before the token: a successor that re-syncs this batch has them
         await self.handoff.save_keys(self.config.user_id, self.client.device_id)
         self._token = resp.next_batch
@@ -228,80 +218,6 @@ class MatrixChannel:
         room = self.client.rooms.get(room_id)
         if room is not None and room.encrypted:
             await self._keys()
-
-    async def _invites(self, resp: SyncResponse) -> None:
-        for room_id, info in resp.rooms.invite.items():
-            # nio pops "content" from invite state sources: rebuild the member events.
-            members = [{"type": "m.room.member", "state_key": e.state_key, "sender": e.sender,
-                        "content": {"membership": e.membership}}
-                       for e in info.invite_state if isinstance(e, InviteMemberEvent)]
-            who = inviter(members, self.config.user_id)
-            if who is not None and self.config.may_invite(who):
-                result = await self.client.join(room_id)
-                log.info("matrix_joined", room=room_id, inviter=who, result=type(result).__name__)
-            else:
-                log.info("matrix_invite_ignored", room=room_id, inviter=who)
-
-    async def _messages(self, resp: SyncResponse) -> None:
-        for room_id, info in resp.rooms.join.items():
-            events = list(info.timeline.events)
-            sources = [{**e.source, "room_id": room_id} for e in events]
-            kept = after_own_join(sources, self.config.user_id)
-            if info.timeline.limited and len(kept) == len(sources):
-                log.warning("matrix_timeline_gap", room=room_id)  # older events were skipped
-            for event, source in zip(events[len(events) - len(kept):], kept, strict=True):
-                if isinstance(event, MegolmEvent):
-                    await self._undecryptable(room_id, event)
-                    continue
-                inbound = await self._decision(source, room_id) or to_inbound(
-                    source, await self._room_info(room_id, source))
-                if inbound is not None:
-                    await self.ctx.submit(inbound)
-
-    async def _decision(self, source: dict[str, Any], room_id: str) -> Inbound | None:
-        """A reaction or reply answering one of Kith's approval notices, as a Decision."""
-        answer = answer_of(source)
-        if answer is None:
-            return None
-        stored = await self.ctx.state.get(state_key(answer[0]))
-        found = recalled(stored) if stored is not None else None
-        if found is None:
-            return None
-        return to_decision(source, await self._room_info(room_id, source), found[0],
-                           answer[1], found[1])
-
-    async def _room_info(self, room_id: str, source: dict[str, Any]) -> RoomInfo:
-        room = self.client.rooms.get(room_id)
-        members = ({uid: user.display_name or "" for uid, user in room.users.items()}
-                   if room is not None else {})
-        _, _, reply_to = relation(source.get("content") or {})
-        if reply_to and reply_to not in self.outbox.sent:
-            found = await self.client.room_get_event(room_id, reply_to)
-            if (isinstance(found, RoomGetEventResponse)
-                    and found.event.sender == self.config.user_id):
-                self.outbox.sent[reply_to] = None
-        return RoomInfo(
-            bot=self.ctx.bot.name, user_id=self.config.user_id,
-            display_name=members.get(self.config.user_id) or self.display_name,
-            member_count=room.member_count if room is not None else 0,
-            member_names=members, bot_events=self.outbox.sent, owners=self.config.owners,
-            allowed_users=self.config.allowed_users,
-            allowed_servers=self.config.allowed_servers,
-            command_prefix=self.config.command_prefix)
-
-    async def _undecryptable(self, room_id: str, event: MegolmEvent) -> None:
-        log.warning("matrix_undecryptable", room=room_id, event_id=event.event_id,
-                    sender=event.sender, session_id=event.session_id)
-        key = (room_id, event.sender)
-        if event.sender == self.config.user_id or key in self._notified:
-            return
-        self._notified.add(key)
-        with contextlib.suppress(Exception):
-            await self.client.request_room_key(event)
-        try:
-            await self.outbox.send(room_id, message_content(UNDECRYPTABLE, notice=True))
-        except Exception:
-            log.exception("matrix_notice_failed")
 
     # -- replies -------------------------------------------------------------------------
 
@@ -343,8 +259,8 @@ class MatrixChannel:
                 continue
             await self.ctx.state.put(state_key(sent), remembered(action.id, thread))
 
-    async def _presence(self, room_id: str, event_id: str | None, thread: str | None,
-                        typing: list[bool] | None) -> None:
+    async def _presence(self, room_id: str, event_id: PlatformMessageId | None,
+                        thread: str | None, typing: list[bool] | None) -> None:
         if event_id is not None:  # a turn Kith starts itself has no event to mark read
             with contextlib.suppress(Exception):
                 await self.client.update_receipt_marker(room_id, event_id,
@@ -388,7 +304,8 @@ class MatrixChannel:
         log.warning("matrix_not_redacted", error=getattr(resp, "status_code", None))
         return False
 
-    async def send_text(self, room_id: str, text: str, thread: str | None = None) -> str:
+    async def send_text(self, room_id: str, text: str,
+                        thread: str | None = None) -> PlatformMessageId:
         """A one-off message (used by owners' tools and the benchmark)."""
         self._must_lead()
         return await self.outbox.send(room_id, with_relation(message_content(text),

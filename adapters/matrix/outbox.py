@@ -12,6 +12,7 @@ from nio import AsyncClient, ErrorResponse, RoomSendResponse
 from adapters.kit import PlatformError, matrix_retry_after, retrying
 from adapters.kit.stream import TextSource
 from adapters.matrix.render import edit_content, message_content, with_relation
+from core.ids import PlatformMessageId
 from core.logging import get_logger
 
 log = get_logger("kith.matrix")
@@ -45,15 +46,15 @@ class Outbox:
         self.sent: dict[str, None] = {}  # ids of our recent events, insertion ordered
         self.rate_limited = 0
 
-    async def send(self, room_id: str, content: dict[str, Any]) -> str:
+    async def send(self, room_id: str, content: dict[str, Any]) -> PlatformMessageId:
         await self.prepare(room_id)
         tx_id = uuid.uuid4().hex  # the same id on every retry: the server dedupes
 
-        async def attempt() -> str:
+        async def attempt() -> PlatformMessageId:
             resp = await self.client.room_send(room_id, "m.room.message", content,
                                                tx_id=tx_id, ignore_unverified_devices=True)
             if isinstance(resp, RoomSendResponse):
-                return str(resp.event_id)
+                return PlatformMessageId(str(resp.event_id))
             wait = rate_limit_wait(resp)
             status = getattr(getattr(resp, "transport_response", None), "status", 0) or 0
             if wait is not None:
@@ -65,7 +66,7 @@ class Outbox:
             raise SendError(f"send failed: {resp.status_code} {resp.message}")
 
         try:
-            event_id: str = await retrying(attempts=MAX_ATTEMPTS,
+            event_id: PlatformMessageId = await retrying(attempts=MAX_ATTEMPTS,
                                            max_wait=self.max_wait)(attempt)
         except PlatformError as err:
             raise SendError(f"send failed: {err}") from err
@@ -79,27 +80,27 @@ class Outbox:
 
 
 class Sends(Protocol):
-    async def send(self, room_id: str, content: dict[str, Any]) -> str: ...
+    async def send(self, room_id: str, content: dict[str, Any]) -> PlatformMessageId: ...
 
 
 class MatrixSurface:
     """One reply's events in one room, for :class:`adapters.kit.StreamEdit`: the first
     is a reply (or in a thread), later text is ``m.replace`` edits."""
 
-    def __init__(self, outbox: Sends, room_id: str, *, reply_to: str | None,
+    def __init__(self, outbox: Sends, room_id: str, *, reply_to: PlatformMessageId | None,
                  thread: str | None) -> None:
         self.outbox = outbox
         self.room_id = room_id
         self.reply_to = reply_to
         self.thread = thread
 
-    async def send(self, text: TextSource, first: bool) -> tuple[str, str]:
+    async def send(self, text: TextSource, first: bool) -> tuple[PlatformMessageId, str]:
         chunk = text()
         content = with_relation(message_content(chunk),
                                 reply_to=self.reply_to if first else None, thread=self.thread)
         return await self.outbox.send(self.room_id, content), chunk
 
-    async def edit(self, message_id: str, text: TextSource) -> str | None:
+    async def edit(self, message_id: PlatformMessageId, text: TextSource) -> str | None:
         chunk = text()
         await self.outbox.send(self.room_id, edit_content(message_id, chunk))
         return chunk

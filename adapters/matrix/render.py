@@ -8,6 +8,8 @@ from typing import Any
 import nh3
 from markdown_it import MarkdownIt
 
+from core.ids import PlatformMessageId
+
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable(
     "strikethrough").enable("table")
 
@@ -41,7 +43,7 @@ def _escape(text: str) -> str:
         '"', "&quot;")
 
 
-def with_relation(content: dict[str, Any], *, reply_to: str | None,
+def with_relation(content: dict[str, Any], *, reply_to: PlatformMessageId | None,
                   thread: str | None) -> dict[str, Any]:
     """Place a message in a thread (falling back to a reply) or as a reply."""
     if thread:
@@ -55,7 +57,7 @@ def with_relation(content: dict[str, Any], *, reply_to: str | None,
     return content
 
 
-def edit_content(original_id: str, text: str) -> dict[str, Any]:
+def edit_content(original_id: PlatformMessageId, text: str) -> dict[str, Any]:
     new = message_content(text)
     edit = {**new, "body": "* " + new["body"],
             "m.new_content": new,

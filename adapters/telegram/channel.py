@@ -30,6 +30,7 @@ from adapters.kit.budget import share_budget
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.controls import NO, YES, callback_data, callback_id, to_decision
 from adapters.telegram.decode import Policy, joined_unknown_group, message_id_of, to_inbound
+from adapters.telegram.request import AiohttpRequest
 from adapters.telegram.send import (
     Caller,
     Target,
@@ -69,7 +70,7 @@ class TelegramChannel:
         register_secrets([token])
         self.bot = bot or Bot(
             token, base_url=config.api_base_url, base_file_url=config.file_url(),
-            request=HTTPXRequest(connection_pool_size=128, read_timeout=15.0, pool_timeout=30.0),
+            request=AiohttpRequest(connection_pool_size=128, read_timeout=15.0, pool_timeout=30.0),
             get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 15.0),
         )
         self.caller = Caller(config.global_rate, config.max_attempts)

@@ -17,6 +17,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 from adapters.kit import retry_after_of, retrying
 from adapters.kit.stream import TextSource
 from adapters.telegram.render import to_html
+from core.ids import PlatformMessageId
 from core.logging import get_logger
 
 log = get_logger("kith.telegram")
@@ -104,7 +105,7 @@ class TelegramSurface:
         self.caller = caller
         self.target = target
 
-    async def send(self, text: TextSource, first: bool) -> tuple[str, str]:
+    async def send(self, text: TextSource, first: bool) -> tuple[PlatformMessageId, str]:
         t = self.target
         reply = (ReplyParameters(message_id=t.reply_to, allow_sending_without_reply=True)
                  if first and t.reply_to is not None else None)
@@ -120,9 +121,9 @@ class TelegramSurface:
             )
 
         message = await self._with_fallback(send)
-        return str(message.message_id), taken[-1]
+        return PlatformMessageId(str(message.message_id)), taken[-1]
 
-    async def edit(self, message_id: str, text: TextSource) -> str | None:
+    async def edit(self, message_id: PlatformMessageId, text: TextSource) -> str | None:
         t = self.target
         taken: list[str] = []
 

@@ -37,6 +37,7 @@ from adapters.whatsapp.common import (
 from adapters.whatsapp.phone import e164_list
 from adapters.whatsapp.signatures import hub_valid
 from core.events import Attachment, Inbound, Outbound
+from core.ids import PlatformMessageId
 from core.media import Fetched, MediaTooLarge, MediaUnavailable
 from core.reply import DeliveryError, Reply
 
@@ -197,7 +198,7 @@ class CloudWhatsApp:
             log.warning("whatsapp_mark_read_failed", provider="cloud",
                         code=error_code(response, "error", "code"))
 
-    async def _outside_window(self, number: str, text: str) -> str:
+    async def _outside_window(self, number: str, text: str) -> PlatformMessageId:
         """A reminder for someone who has not written for 24 h: template, else tell the owner."""
         name = self.config.reminder_template
         if name is None:
@@ -217,7 +218,7 @@ class CloudWhatsApp:
         return True
 
     async def _send(self, number: str, body: str, *, notify: bool = True,
-                    template: dict[str, Any] | None = None) -> str:
+                    template: dict[str, Any] | None = None) -> PlatformMessageId:
         """The message's wamid; DeliveryError when the Graph API did not take it."""
         content: dict[str, Any] = ({"type": "text", "text": {"preview_url": False, "body": body}}
                                    if template is None else
@@ -233,9 +234,9 @@ class CloudWhatsApp:
             raise DeliveryError(f"cloud: {str(err) or type(err).__name__}") from err
         if response.status_code == 200:
             try:
-                return str(response.json()["messages"][0]["id"])
+                return PlatformMessageId(str(response.json()["messages"][0]["id"]))
             except (ValueError, LookupError, TypeError):
-                return ""
+                return PlatformMessageId("")
         code = error_code(response, "error", "code")
         if code == str(WINDOW_CLOSED):
             self._window.closed(number, WINDOW_CLOSED, notify=notify)

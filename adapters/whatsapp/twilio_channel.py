@@ -31,6 +31,7 @@ from adapters.whatsapp.phone import e164_list, to_e164
 from adapters.whatsapp.signatures import twilio_valid
 from adapters.whatsapp.twilio_decode import WINDOW_CLOSED, status_error, to_inbound
 from core.events import Attachment, Inbound, Outbound
+from core.ids import PlatformMessageId
 from core.media import Fetched, MediaUnavailable
 from core.reply import DeliveryError, Reply
 from core.settings import ConfigError
@@ -136,7 +137,7 @@ class TwilioWhatsApp:
             await reply.sent(ids)
         return reply.outbound(tuple(ids))
 
-    async def _outside_window(self, number: str, text: str) -> str:
+    async def _outside_window(self, number: str, text: str) -> PlatformMessageId:
         """A reminder for someone who has not written for 24 h: template, else tell the owner."""
         template = self.config.reminder_template_sid
         if template is None:
@@ -154,7 +155,7 @@ class TwilioWhatsApp:
         return True
 
     async def _send(self, number: str, body: str, *, notify: bool = True,
-                    content: tuple[str, str] | None = None) -> str:
+                    content: tuple[str, str] | None = None) -> PlatformMessageId:
         """The message sid; DeliveryError when Twilio did not take it. ``content``: a
         template (ContentSid, ContentVariables JSON) instead of a free-form body."""
         url = f"{self.config.api_base_url}/2010-04-01/Accounts/{self._sid}/Messages.json"
@@ -175,7 +176,7 @@ class TwilioWhatsApp:
             raise DeliveryError(f"twilio: {str(err) or type(err).__name__}") from err
         if response.status_code in (200, 201):
             sid = response.json().get("sid")
-            return str(sid) if sid else ""
+            return PlatformMessageId(str(sid) if sid else "")
         code = error_code(response, "code")
         if code == WINDOW_CLOSED:
             self._window.closed(number, code, notify=notify)

@@ -80,8 +80,7 @@ async def _prefix(mcp: int, budget: int) -> list[float]:
     async with running_fake_llm(fake):
         with tempfile.TemporaryDirectory() as tmp:
             async with tool_core(Path(tmp) / "k.db", fake.base_url or "",
-                                 toolbox=toolbox) as core:
-                core.agent.selector = Selector(budget)
+                                 toolbox=toolbox, selector=Selector(budget)) as core:
                 for conversation in toolset.conversations():
                     start = len(fake.chat_requests)
                     for n, turn in enumerate(conversation["turns"], 1):
@@ -126,8 +125,7 @@ async def _steady(mcp: int, turns: int, budget: int) -> list[float]:
     async with running_fake_llm(fake):
         with tempfile.TemporaryDirectory() as tmp:
             async with tool_core(Path(tmp) / "k.db", fake.base_url or "",
-                                 toolbox=toolbox) as core:
-                core.agent.selector = Selector(budget)
+                                 toolbox=toolbox, selector=Selector(budget)) as core:
                 for n in range(1, turns + 1):
                     text = f"message number {n} from the person"
                     if n % 3 == 0:

@@ -23,7 +23,7 @@ from typing import Any
 
 from bench.common import percentile, print_table
 from bench.memory.data import CITIES, NAMES, WORDS, Life
-from core.agent import Agent
+from bots import assembly
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
 from core.memory.model import MemoryKind, NewMemory, Source
@@ -63,7 +63,8 @@ async def _replay(life: Life, turns: int, settings: MemorySettings) -> tuple[int
             store = SQLiteStore(Path(tmp) / "bench.db")
             await store.open()
             model = OpenAIChatModel(LLMSettings(base_urls=[url], model="bench"))
-            agent = Agent(store, model, {"kith": BotProfile("kith", PERSONA)}, memory=settings)
+            agent = assembly.agent(store, model, {"kith": BotProfile("kith", PERSONA)},
+                                   memory=settings)
             for n, (_, at, text) in enumerate(life.turns[:turns]):
                 await agent.turn(inbound(n, text, at)).drain()
                 await agent.wait_background()
@@ -99,8 +100,8 @@ async def _turns_with(memories: int, queries: int) -> list[float]:
             store = SQLiteStore(Path(tmp) / "bench.db")
             await store.open()
             model = OpenAIChatModel(LLMSettings(base_urls=[url], model="bench"))
-            agent = Agent(store, model, {"kith": BotProfile("kith", PERSONA)},
-                          memory=MemorySettings.of(MemoryConfig(), embed=False))
+            agent = assembly.agent(store, model, {"kith": BotProfile("kith", PERSONA)},
+                                   memory=MemorySettings.of(MemoryConfig(), embed=False))
             person = await store.person_for("bench", Sender("me", "Me"))
             for i in range(memories):
                 text = (f"{rnd.choice(WORDS).title()} with {rnd.choice(NAMES)} in "

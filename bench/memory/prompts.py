@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.common import mean, print_table
 from bench.memory.data import Life
-from core.agent import Agent
+from bots import assembly
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
 from core.memory.service import MemorySettings
@@ -61,8 +61,8 @@ async def prompt_growth(life: Life, turns: int) -> None:
             store = SQLiteStore(Path(tmp) / "bench.db")
             await store.open()
             model = OpenAIChatModel(LLMSettings(base_urls=[url], model="bench"))
-            agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith. " * 40)},
-                          memory=MemorySettings(learn=True))
+            bots = {"kith": BotProfile("kith", "You are Kith. " * 40)}
+            agent = assembly.agent(store, model, bots, memory=MemorySettings(learn=True))
             key = ConversationKey("kith", "bench", "dm")
             for n, (_, at, text) in enumerate(life.turns[:turns]):
                 inbound = Inbound(id=f"bench:{n}", conversation=key, sender=Sender("me", "Me"),

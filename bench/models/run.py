@@ -20,6 +20,7 @@ from bench.models.script import (
     Reminder,
     Says,
 )
+from bots import assembly
 from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Quoted, Sender, Trust
@@ -133,8 +134,8 @@ async def run_one(model: ChatModel, conv: Conversation, learn: bool, workdir: Pa
     bot = _bot(conv.zone)
     profile = BotProfile(bot, "You are Kith, a personal assistant.", timezone=conv.zone)
     memory = MemorySettings(learn=learn, quiet_seconds=0.5, every_turns=1)
-    agent = Agent(store, model, {bot: profile}, clock=clock, memory=memory,
-                  reply_tokens=reply_tokens)
+    agent = assembly.agent(store, model, {bot: profile}, clock=clock, memory=memory,
+                           reply_tokens=reply_tokens)
     dispatcher = Dispatcher(store, agent, 64)
     channel = Recorder()
     dispatcher.register(bot, "bench", channel)

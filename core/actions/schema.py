@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from core.db.schema import Step
+from core.db.schema import PersonRows, Step
+
+# proposed and done actions follow a person whose identities merge
+PERSON_TABLES = (PersonRows("actions"),)
 
 SQLITE: tuple[Step, ...] = (
     # durable side-effect actions, keyed by (inbound id, call index) (core/actions)

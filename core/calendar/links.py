@@ -43,6 +43,12 @@ class Link:
     linked_at: datetime
 
 
+class LinkReader(Protocol):
+    """Whether, and where, a person linked their calendar (never its password's use)."""
+
+    async def link(self, person_id: PersonId) -> Link | None: ...
+
+
 class CalendarLinks(Protocol):
     """The links and the askings, per person (one of each at most)."""
 

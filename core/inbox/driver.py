@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Protocol
 
 from core import metrics
+from core.conversations.model import TurnRecord
 from core.coordination import LeaseLost
 from core.events import ConversationKey, Inbound, ReplyStatus, Trust
-from core.ids import PersonId
+from core.ids import PersonId, PlatformMessageId
 from core.inbox.delivery import Channels, notice_text
 from core.inbox.lifecycle import (
     Action,
@@ -45,10 +45,11 @@ from core.inbox.lifecycle import (
     step,
     turn_status,
 )
+from core.inbox.model import Delivery, InboxStatus
+from core.inbox.store import Ledger, TurnCommit
 from core.logging import bound_context, get_logger
 from core.reply import DeliveryError, Reply
 from core.settings import DeliverySettings
-from core.store.base import ConversationStore, Delivery, InboxStatus, Store, TurnRecord
 
 log = get_logger("kith.dispatch")
 RUNNING = (InboxStatus.PENDING, InboxStatus.HELD)
@@ -67,17 +68,16 @@ def policy_of(settings: DeliverySettings) -> Policy:
                   settings.retry_max)
 
 
-async def commit_alone(store: ConversationStore, record: TurnRecord) -> None:
+async def commit_alone(store: TurnCommit, record: TurnRecord) -> None:
     """Record a turn run outside the dispatcher (a tool, a benchmark): one process,
     nothing to fence."""
-    status = turn_status(record.answer is not None)
-    await store.finish_turn(replace(record, status=status), fence=None)
+    await store.finish_turn(record, turn_status(record.answer is not None), fence=None)
 
 
 class Driver:
     """Runs messages through their lifecycle. ``held``: conversations waiting for a model."""
 
-    def __init__(self, store: Store, agent: TurnRunner, channels: Channels, policy: Policy,
+    def __init__(self, store: Ledger, agent: TurnRunner, channels: Channels, policy: Policy,
                  slots: asyncio.Semaphore, stop: asyncio.Event) -> None:
         self.store = store
         self.agent = agent
@@ -155,7 +155,8 @@ class Driver:
 
     # -- actions -------------------------------------------------------------------------
 
-    async def _turn(self, inbound: Inbound, state: State, held: bool, shown: tuple[str, ...],
+    async def _turn(self, inbound: Inbound, state: State, held: bool,
+                    shown: tuple[PlatformMessageId, ...],
                     fence: int | None) -> tuple[State, Event | None]:
         """Run the turn and start its delivery; the event is what became of both."""
         async def commit(record: TurnRecord) -> None:
@@ -163,8 +164,7 @@ class Driver:
             state, actions = self._step(inbound, state, TurnEnded(record.answer is not None))
             for action in actions:
                 if isinstance(action, Commit):
-                    await self.store.finish_turn(replace(record, status=action.status),
-                                                 fence=fence)
+                    await self.store.finish_turn(record, action.status, fence=fence)
 
         started = time.perf_counter()
         sending: asyncio.Task[Delivered | Refused] | None = None
@@ -243,7 +243,7 @@ class Driver:
                 try:
                     # no one's: a crashed turn records no message
                     nobody = PersonId("")
-                    await self.store.finish_turn(TurnRecord(inbound, nobody, None, None, status),
+                    await self.store.finish_turn(TurnRecord(inbound, nobody, None, None), status,
                                                  fence=fence)
                 except Exception:
                     log.exception("mark_failed_failed")

@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from core.store.base import Delivery, InboxStatus
+from core.ids import PlatformMessageId
+from core.inbox.model import Delivery, InboxStatus
 
 FINISHED = frozenset({InboxStatus.DELIVERED, InboxStatus.UNDELIVERABLE, InboxStatus.DONE,
                       InboxStatus.FAILED})
@@ -93,7 +94,7 @@ class ModelDown:
 class Delivered:
     """The platform took the reply; it shows as these platform messages."""
 
-    platform_ids: tuple[str, ...]
+    platform_ids: tuple[PlatformMessageId, ...]
     reply_status: str
 
 
@@ -133,7 +134,7 @@ class Commit:
 
 @dataclass(frozen=True, slots=True)
 class MarkDelivered:
-    platform_ids: tuple[str, ...]
+    platform_ids: tuple[PlatformMessageId, ...]
     reply_status: str
 
 

@@ -1,7 +1,7 @@
 """How a conversation's messages are run, one after another: two strategies.
 
 :class:`LocalRunner` (one process, SQLite) answers the conversation's queue in order.
-:class:`LeasedRunner` (replicas on PostgreSQL, :class:`core.coordination.TurnLeases`):
+:class:`LeasedRunner` (replicas on PostgreSQL, :class:`core.coordination.SharedTurns`):
 any replica records a message; the one that holds or takes the lease runs the
 conversation, reading each next message from the inbox (so messages accepted elsewhere
 keep their arrival order), commits each turn fenced by its lease, and releases the lease
@@ -19,11 +19,11 @@ from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 
 from core import metrics
-from core.coordination import LeaseLost, TurnLeases
+from core.coordination import LeaseLost, SharedTurns
 from core.events import ConversationKey, Inbound
 from core.inbox.delivery import Channels
+from core.inbox.store import InboxStore
 from core.logging import get_logger
-from core.store.base import InboxStore
 
 log = get_logger("kith.dispatch")
 HAND_OFF_BEHIND = 3  # open messages: a conversation this far behind may go to another replica
@@ -79,11 +79,11 @@ class LocalRunner:
 
 
 class LeasedRunner:
-    """Replicas: a conversation runs where its lease is; the inbox is its work."""
+    """Replicas: a conversation runs where its lease is; the inbox is its work, read with
+    the lease's own statements (``SharedTurns``)."""
 
-    def __init__(self, store: InboxStore, process: Process, leases: TurnLeases,
-                 channels: Channels, stop: asyncio.Event, sweep_every: float = 2.0) -> None:
-        self.store = store
+    def __init__(self, process: Process, leases: SharedTurns, channels: Channels,
+                 stop: asyncio.Event, sweep_every: float = 2.0) -> None:
         self.process = process
         self.leases = leases
         self.channels = channels
@@ -101,36 +101,38 @@ class LeasedRunner:
             while not self._stop.is_set():
                 if not self.channels.delivers_here(key):  # its channel's leader takes it
                     return
-                held = await self.leases.acquire(key)
-                if not held:  # another replica runs it: it reads our message from the inbox
-                    return  # after it releases, at the latest (see TurnLeases)
+                opened = await self.leases.take(key)  # the lease, and what is open
+                if opened is None:  # another replica runs it: it reads our message from the
+                    return  # inbox after it releases, at the latest (see SharedTurns)
+                held = True
                 try:
-                    outcome = await self._run(key, queue, done)
+                    outcome = await self._run(key, queue, done, opened)
                 except LeaseLost:  # taken over while this replica was away: the holder runs it
                     log.warning("lease_lost", conversation=str(key))
                     return  # (released below: forgotten here, the row is no longer ours)
                 if outcome == "closing":
                     return
                 held = False
-                await self.leases.release(key)
                 if outcome == "hand off":  # its open work goes to another replica's sweep
+                    await self.leases.release(key)
                     self._handed[key] = time.monotonic()
                     log.info("conversation_handed_off", conversation=str(key))
                     return
-                if not await self._open(key, done):  # nothing arrived meanwhile
-                    return
+                left = await self.leases.let_go(key)  # released, then what is open
+                if not [inbound for inbound in left if inbound.id not in done]:
+                    return  # nothing arrived meanwhile
         finally:
             if held:
                 with contextlib.suppress(Exception):
                     await self.leases.release(key)
 
-    async def _run(self, key: ConversationKey, queue: deque[Inbound],
-                   done: set[str]) -> Literal["done", "closing", "hand off"]:
+    async def _run(self, key: ConversationKey, queue: deque[Inbound], done: set[str],
+                   open_now: list[Inbound]) -> Literal["done", "closing", "hand off"]:
         """Answer the conversation's open messages in inbox order, until none is open, the
         dispatcher shuts down, or this replica holds more than its share and the
         conversation is behind (a pause of one sweep costs less than the backlog). What
         opened while these ran is found after the lease is released (see ``work``)."""
-        opened = await self._open(key, done)
+        opened = [inbound for inbound in open_now if inbound.id not in done]
         for ran, inbound in enumerate(opened):
             if ran and self._yielding > 0 and len(opened) - ran >= HAND_OFF_BEHIND:
                 self._yielding -= 1
@@ -140,9 +142,6 @@ class LeasedRunner:
             done.add(inbound.id)
             _pop(queue, done)
         return "done"
-
-    async def _open(self, key: ConversationKey, done: set[str]) -> list[Inbound]:
-        return [inbound for inbound in await self.store.open_in(key) if inbound.id not in done]
 
     async def resume(self, host: Host) -> int:
         """Start a worker for each conversation with open work nobody runs, up to this

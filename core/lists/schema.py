@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from core.db.schema import Step
+from core.db.schema import PersonRows, Step
 
-PERSON_TABLES = ("list_items",)  # rows that follow a person whose identities merge
+# rows that follow a person whose identities merge
+PERSON_TABLES = (PersonRows("list_items"),)
 
 SQLITE: tuple[Step, ...] = (
     # per-person lists (shopping, packing …)

@@ -27,12 +27,14 @@ from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_ran
 
 from core import metrics
 from core.llm.faults import error_kind, is_retryable, retry_after_seconds
+from core.llm.streaming import events, open_stream, request_headers
 from core.llm.types import ChatMessage, Completion, Delta, LLMError, Probe, ToolCall, Usage
 from core.llm.wire import decode_chunk, decode_completion, merge_tool_calls
 from core.logging import get_logger
 from core.settings import LLMSettings
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
 
 log = get_logger("kith.llm")
@@ -51,6 +53,9 @@ class Endpoint:
     down_until: float = 0.0
     weights: dict[str, int] = field(default_factory=dict)
     _client: openai.AsyncOpenAI | None = None
+    _http: httpx2.AsyncClient | None = None  # the client's HTTP client (ours: we made it)
+    _headers: dict[str, str] = field(default_factory=dict)
+    _chat_url: str = ""
 
     def healthy(self, now: float) -> bool:
         return now >= self.down_until
@@ -62,13 +67,22 @@ class Endpoint:
 
             settings = self.settings
             timeout = openai.Timeout(settings.timeout, connect=settings.connect_timeout)
+            # aiohttp's pool costs half the CPU of httpx's with many open streams
+            self._http = openai.DefaultAioHttpClient(timeout=timeout)
             self._client = openai.AsyncOpenAI(
                 base_url=self.url, api_key=settings.api_key.get_secret_value(), max_retries=0,
-                timeout=timeout,
-                # aiohttp's pool costs half the CPU of httpx's with many open streams
-                http_client=openai.DefaultAioHttpClient(timeout=timeout),
+                timeout=timeout, http_client=self._http,
             )
+            self._headers = request_headers(self._client)
+            self._chat_url = f"{self._client.base_url}chat/completions"  # it ends with /
         return self._client
+
+    async def open_chat_stream(self, body: bytes) -> httpx2.Response:
+        """POST /chat/completions streamed (core/llm/streaming.py: the SDK's HTTP client and
+        errors without its per-request machinery)."""
+        client = self.client
+        assert self._http is not None
+        return await open_stream(client, self._http, self._chat_url, self._headers, body)
 
 
 def endpoint_label(url: str) -> str:
@@ -178,18 +192,12 @@ class OpenAIChatModel:
         encoded = orjson.dumps(body)  # once, not per attempt; 5x faster than the SDK's json
         used: list[Endpoint] = []
 
-        async def open_stream(endpoint: Endpoint) -> tuple[Endpoint, Any]:
-            import openai
-
-            response = await endpoint.client.post(
-                "/chat/completions", body=encoded, cast_to=object, stream=True,
-                stream_cls=openai.AsyncStream[object],
-            )
-            return endpoint, response
+        async def opened(endpoint: Endpoint) -> tuple[Endpoint, Any]:
+            return endpoint, await endpoint.open_chat_stream(encoded)
 
         while True:
             budget = self.settings.max_attempts - len(used)
-            endpoint, response = await self._call(route_key, used, budget, open_stream)
+            endpoint, response = await self._call(route_key, used, budget, opened)
             try:
                 async for delta in self._read(endpoint, response):
                     yield delta
@@ -205,7 +213,7 @@ class OpenAIChatModel:
         got_text = False
         calls: dict[int, list[str]] = {}
         try:
-            async for chunk in response:
+            async for chunk in events(response):
                 merge_tool_calls(calls, chunk)
                 text, chunk_finish, chunk_usage = decode_chunk(chunk)
                 usage = chunk_usage or usage

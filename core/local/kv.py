@@ -22,11 +22,12 @@ import ctypes
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from core.logging import get_logger
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = get_logger("kith.local")
 
@@ -40,6 +41,8 @@ class Yielded(Exception):  # what happened, not an error
 
 def common_prefix(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> int:
     """How many leading tokens ``a`` and ``b`` share (pure)."""
+    import numpy as np  # here: ``kith serve`` answers before numpy is imported (0.1 s)
+
     n = min(len(a), len(b))
     if n == 0:
         return 0

@@ -6,8 +6,6 @@ import base64
 import io
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 MAX_PIXELS = 64_000_000  # a decompression bomb is refused before it is decoded
 JPEG_QUALITY = 85
 
@@ -26,6 +24,8 @@ class PreparedImage:
 
 def prepare_image(data: bytes, max_side: int) -> PreparedImage:
     """Decode fully (a truncated file fails here), fix orientation, fit in ``max_side``."""
+    from PIL import Image, ImageOps, UnidentifiedImageError  # here: only a photo pays for it
+
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.width * probe.height > MAX_PIXELS:
@@ -48,6 +48,8 @@ def prepare_image(data: bytes, max_side: int) -> PreparedImage:
 
 def size_of(data_url: str) -> tuple[int, int]:
     """(width, height) of an image inside a data URL (for tests and the benchmark)."""
+    from PIL import Image
+
     raw = base64.b64decode(data_url.split(",", 1)[1])
     with Image.open(io.BytesIO(raw)) as image:
         return image.width, image.height

@@ -17,6 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
+from core.db.schema import PersonRows
 from core.db.vacuum import vacuum
 from core.ids import ConversationKey, PersonId
 from core.memory import forgetting
@@ -74,7 +75,7 @@ def _row(row: Sequence[Any]) -> Memory:
 
 
 class PostgresMemoryStore:
-    def __init__(self, pool: AsyncConnectionPool[Any], follow: Sequence[str] = ()) -> None:
+    def __init__(self, pool: AsyncConnectionPool[Any], follow: Sequence[PersonRows] = ()) -> None:
         self._pool = pool
         self._follow = tuple(follow)  # other features' tables whose rows follow a merge
         self._queue = PostgresLearningQueue(pool)

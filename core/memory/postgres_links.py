@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from core.db.schema import PersonRows
 from core.events import ConversationKey
 from core.ids import PersonId
 from core.memory.links import new_code, refusal
@@ -47,11 +48,10 @@ _MERGE_REST = (  # after the follow tables' rows moved (deleting the person casc
 )
 
 
-def _merge(follow: Sequence[str]) -> Iterator[sql.SQL | sql.Composed]:
+def _merge(follow: Sequence[PersonRows]) -> Iterator[sql.SQL | sql.Composed]:
     yield from map(sql.SQL, _MERGE)
-    for table in follow:  # names from the features' schemas, never from input
-        yield sql.SQL("UPDATE {} SET person_id = %(into)s WHERE person_id = %(other)s"
-                      ).format(sql.Identifier(table))
+    for rows in follow:  # names from the features' schemas, never from input
+        yield from map(sql.SQL, rows.merge("%(into)s", "%(other)s"))
     yield from map(sql.SQL, _MERGE_REST)
 
 
@@ -77,7 +77,7 @@ async def create_code(conn: Conn, person_id: PersonId, now: datetime, ttl_second
 
 
 async def redeem(conn: Conn, code: str, person_id: PersonId, now: datetime,
-                 follow: Sequence[str] = ()) -> LinkResult:
+                 follow: Sequence[PersonRows] = ()) -> LinkResult:
     """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
     features' tables with a ``person_id``: reminders, lists) follow the person."""
     code = code.strip().upper()

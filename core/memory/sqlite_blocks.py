@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from core.logging import get_logger
 from core.memory.scope import GROUP_PREFIX, PRIVATE, SHARED
-from core.memory.vectors import Block
+
+if TYPE_CHECKING:
+    from core.memory.vectors import Block
 
 SYNC_ROWS = 5_000  # an audience this small is loaded on the query's path (milliseconds)
 WARM_AUDIENCES = 20  # built in the background at start, the largest first
@@ -46,6 +46,10 @@ def load(db: sqlite3.Connection, key: str, dim: int, after: int = 0) -> list[Any
 
 
 def build(rows: list[Any], dim: int) -> Block:
+    import numpy as np  # here: ``kith serve`` answers before numpy is imported (0.1 s)
+
+    from core.memory.vectors import Block
+
     matrix = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32)
     return Block.build([r[0] for r in rows], matrix.reshape(len(rows), dim),
                        [r[1] == SHARED for r in rows],
@@ -122,6 +126,8 @@ class Blocks:
             rows, block = await asyncio.to_thread(self._load_and_build, path, key)
         upto = rows[-1][4] if rows else 0
         # written while this was built: into the new block's tail (and deletions carried)
+        import numpy as np
+
         for r in load(self._db(), key[0], key[1], upto):
             block.add(r[0], np.frombuffer(r[3], dtype=np.float32).tolist(), r[1] == SHARED,
                       np.inf if r[2] is None else r[2])

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from core.db.schema import PersonRows
 from core.events import ConversationKey
 from core.ids import PersonId
 from core.memory.links import new_code, refusal
@@ -43,7 +44,7 @@ def create_code(db: sqlite3.Connection, person_id: PersonId, now: datetime,
 
 
 def redeem(db: sqlite3.Connection, code: str, person_id: PersonId, now: datetime,
-           follow: Sequence[str] = ()) -> LinkResult:
+           follow: Sequence[PersonRows] = ()) -> LinkResult:
     """Merge ``person_id`` into the code's issuer; the rows of the ``follow`` tables (other
     features' tables with a ``person_id``: reminders, lists) follow the person."""
     code = code.strip().upper()
@@ -64,7 +65,8 @@ def redeem(db: sqlite3.Connection, code: str, person_id: PersonId, now: datetime
     return LinkResult(issuer, None, tuple(theirs))
 
 
-def _merge(db: sqlite3.Connection, into: str, other: str, follow: Sequence[str]) -> None:
+def _merge(db: sqlite3.Connection, into: str, other: str,
+           follow: Sequence[PersonRows]) -> None:
     db.execute("UPDATE identities SET person_id = ? WHERE person_id = ?", (into, other))
     db.execute(
         "INSERT OR IGNORE INTO preferences (person_id, key, value, updated_at) "
@@ -72,8 +74,9 @@ def _merge(db: sqlite3.Connection, into: str, other: str, follow: Sequence[str])
     )
     db.execute("UPDATE memories SET person_id = ? WHERE person_id = ?", (into, other))
     db.execute("UPDATE turns SET person_id = ? WHERE person_id = ?", (into, other))
-    for table in follow:  # names from the features' schemas, never from input
-        db.execute(f"UPDATE {table} SET person_id = ? WHERE person_id = ?", (into, other))
+    for rows in follow:  # names from the features' schemas, never from input
+        for statement in rows.merge("?1", "?2"):
+            db.execute(statement, (into, other))
     # extraction work waiting for the other person becomes the merged person's
     db.execute("UPDATE OR IGNORE memory_learning SET person_id = ? WHERE person_id = ?",
                (into, other))

@@ -16,8 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
+from core.db.schema import PersonRows
 from core.ids import ConversationKey, PersonId
 from core.memory import edits, forgetting, sqlite_lexical, sqlite_neighbours
 from core.memory import sqlite_links as links
@@ -42,7 +41,8 @@ from core.memory.sqlite_rows import visible_sql
 
 
 class SQLiteMemoryStore:
-    def __init__(self, db: Callable[[], sqlite3.Connection], follow: Sequence[str] = ()) -> None:
+    def __init__(self, db: Callable[[], sqlite3.Connection],
+                 follow: Sequence[PersonRows] = ()) -> None:
         self._db = db
         self._follow = tuple(follow)  # other features' tables whose rows follow a merge
         self._blocks = Blocks(db)
@@ -129,6 +129,8 @@ class SQLiteMemoryStore:
         raise RuntimeError("could not allocate a memory id")
 
     def _put_vector(self, db: sqlite3.Connection, memory_id: str, vector: Sequence[float]) -> None:
+        import numpy as np  # here: ``kith serve`` answers before numpy is imported (0.1 s)
+
         blob = np.asarray(vector, dtype=np.float32).tobytes()
         db.execute(
             "INSERT OR REPLACE INTO memory_vectors (n, dim, vec) "
@@ -204,6 +206,8 @@ class SQLiteMemoryStore:
     async def search_vectors(
         self, visibility: Visibility, vector: Sequence[float], now: datetime, limit: int
     ) -> list[str]:
+        import numpy as np  # here: ``kith serve`` answers before numpy is imported (0.1 s)
+
         query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
         if norm == 0.0:

@@ -26,9 +26,8 @@ import sqlite3
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-
-import snowballstemmer
+from functools import cache, lru_cache
+from typing import Any
 
 from core.ids import PersonId
 from core.memory import lexical
@@ -39,7 +38,6 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _CODE = "bcdfghjklmnpqrstvwxz"  # consonants
 CODE_LEN = 6
 K1, B = 1.2, 0.75
-_STEMMER = snowballstemmer.stemmer("english")
 
 
 def _latin(ch: str) -> bool:
@@ -68,7 +66,14 @@ def tokens(text: str) -> list[str]:
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Snowball English, as PostgreSQL's ``kith_memory`` configuration stems."""
-    return str(_STEMMER.stemWord(word))
+    return str(_stemmer().stemWord(word))
+
+
+@cache
+def _stemmer() -> Any:
+    import snowballstemmer  # here: it loads every language's stemmer (``kith serve``'s start)
+
+    return snowballstemmer.stemmer("english")
 
 
 def words(text: str) -> list[str]:

@@ -6,7 +6,10 @@ not copied: they are read from the offer's action (``actions.state``), the one r
 
 from __future__ import annotations
 
-from core.db.schema import Step
+from core.db.schema import PersonRows, Step
+
+# an offer follows a person whose identities merge; one both were made stays the merged one's
+PERSON_TABLES = (PersonRows("offers", unique=("fingerprint",)),)
 
 SQLITE: tuple[Step, ...] = (Step("offers", 1, "offers", """
 CREATE TABLE offers (

@@ -77,6 +77,12 @@ def next_after(item: Schedule, now: datetime) -> datetime | None:
         return None
 
 
+class ScheduleReader(Protocol):
+    """A person's reminders and briefings, read (a briefing, an export)."""
+
+    async def for_person(self, person_id: PersonId, kind: Kind | None = None) -> list[Schedule]: ...
+
+
 class ScheduleStore(Protocol):
     async def add(self, new: NewSchedule, now: datetime) -> Schedule: ...
     async def get(self, schedule_id: str) -> Schedule | None: ...

@@ -6,7 +6,7 @@ On PostgreSQL ``due_at`` is a ``TIMESTAMPTZ`` (UTC instant) and ``anchor`` a
 
 from __future__ import annotations
 
-from core.db.schema import Step
+from core.db.schema import PersonRows, Step
 
 _SCHEDULES = """
 CREATE TABLE schedules (
@@ -36,7 +36,8 @@ CREATE INDEX schedule_fired_open ON schedule_fired (seq) WHERE NOT submitted;
 CREATE INDEX schedule_fired_schedule ON schedule_fired (schedule_id);
 """
 
-PERSON_TABLES = ("schedules",)  # rows that follow a person whose identities merge
+# rows that follow a person whose identities merge
+PERSON_TABLES = (PersonRows("schedules"),)
 
 POSTGRES: tuple[Step, ...] = (
     Step("schedule", 1, "schedules", _SCHEDULES, was="schedule/1-schedules"),

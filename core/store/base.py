@@ -1,177 +1,44 @@
-"""The Store contract. Every backend passes ``tests/contract``."""
+"""The Store contract: every feature's role on one database. Every backend passes
+``tests/contract``.
+
+The features own their models and roles (``core.inbox``, ``core.conversations``,
+``core.people``, ``core.memory`` …); this module composes them, and names them again for
+code that imports them from here.
+"""
 
 from __future__ import annotations
 
-import secrets
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
 from typing import Protocol
 
 from core.actions.store import ActionReader, ActionStore
 from core.calendar.links import CalendarLinks
-from core.events import ConversationKey, Inbound, Quoted, Sender
-from core.history import ToolTrace
+from core.conversations.model import NO_MESSAGE as NO_MESSAGE
+from core.conversations.model import ConversationState as ConversationState
+from core.conversations.model import Turn as Turn
+from core.conversations.model import TurnRecord as TurnRecord
+from core.conversations.store import ConversationStore as ConversationStore
+from core.events import ConversationKey, Sender
 from core.ids import InboundId, PersonId
+from core.inbox.model import OPEN_STATUSES as OPEN_STATUSES
+from core.inbox.model import Delivery as Delivery
+from core.inbox.model import InboxStatus as InboxStatus
+from core.inbox.store import DeliveryStore as DeliveryStore
+from core.inbox.store import InboxStore as InboxStore
+from core.inbox.store import TurnCommit as TurnCommit
 from core.lists.store import ListStore
 from core.memory.model import MemoryStore
 from core.offers.model import OfferStore
-from core.provenance import Origin
+from core.people.model import Pairing as Pairing
+from core.people.model import new_pairing_code as new_pairing_code
+from core.people.store import PeopleStore as PeopleStore
 from core.schedule.model import ScheduleStore
-
-
-class InboxStatus(StrEnum):
-    """Where a message is: ``pending → answered → delivered`` (or ``undeliverable``).
-
-    ``held``: every model endpoint was down; the person was told, and the message is
-    answered once a model answers again (within the hold horizon). ``done``: nothing to
-    deliver (context only). ``failed``: given up (past the hold horizon; the person was told).
-    """
-
-    PENDING = "pending"  # recorded, not answered yet (resumed after a restart)
-    ANSWERED = "answered"  # the reply is stored; not yet accepted by the platform
-    DELIVERED = "delivered"  # the platform accepted it (its message ids are stored)
-    UNDELIVERABLE = "undeliverable"  # the platform refused it for longer than the horizon
-    HELD = "held"  # no model answered; waiting for one, the person was told
-    DONE = "done"
-    FAILED = "failed"
-
-
-OPEN_STATUSES = (InboxStatus.PENDING, InboxStatus.ANSWERED, InboxStatus.HELD)
-NO_MESSAGE = InboundId("")  # a turn stored without its message's id
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """The delivery state of one message: what was answered and what the platform shows."""
-
-    status: InboxStatus
-    reply: str | None = None  # the stored answer (answered and later)
-    reply_status: str | None = None  # the ReplyStatus of that answer
-    platform_ids: tuple[str, ...] = ()  # platform messages already showing (part of) it
-    answered_at: datetime | None = None
-    held_since: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    seq: int
-    role: str  # "user" or "assistant"
-    author: str  # display name of the sender, "" for the assistant
-    text: str  # user turns: only the person's own words
-    tokens: int
-    created_at: datetime
-    command: bool = False  # a slash command or its answer: shown, never prompted
-    inbound_id: InboundId = NO_MESSAGE  # the message this turn belongs to (its reply too)
-    quoted: tuple[Quoted, ...] = ()  # user turns: words they forwarded or quoted, kept apart
-    read_quoted: bool = False  # both turns of an exchange that read quoted content: the
-    # reply was written from third-party words, so nothing is learned from either
-    person_id: PersonId | None = None  # user turns: who wrote it (in a group, maybe not the person)
-    trace: ToolTrace | None = None  # assistant turns: the tools it called, as they ran
-    origin: Origin = field(kw_only=True)  # required: no default grants trust
-    # ``origin``: what the turn was written from, directly. User turns: the person's own words
-    # (PERSON) or words they forwarded or quoted (QUOTE). Assistant turns: KITH, or the
-    # untrusted origin it read itself (its message's quoted words, an untrusted tool result).
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationState:
-    epoch: int = 0
-    summary: str = ""
-    summary_upto: int = 0  # turns with seq <= this are covered by the summary
-    summary_origin: Origin = Origin.KITH  # an untrusted origin when it folded such a turn
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRecord:
-    """What one finished turn writes, atomically with the inbox status. The agent fills in
-    the turn; ``status`` is decided by the lifecycle (``core.inbox``) when it commits."""
-
-    inbound: Inbound
-    person_id: PersonId
-    user_text: str | None  # None: do not record the message (e.g. a command)
-    reply_text: str | None
-    status: InboxStatus = InboxStatus.PENDING
-    user_tokens: int = 0
-    reply_tokens: int = 0
-    answer: str | None = None  # what the person is sent (stored until the platform accepts)
-    answer_status: str | None = None  # its ReplyStatus
-    command: bool = False  # a slash command's exchange: kept for the person, never prompted
-    trace: ToolTrace | None = None  # the tools the reply called (the reply's origin follows)
-
-
-def new_pairing_code() -> str:
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-    return "".join(secrets.choice(alphabet) for _ in range(6))
-
-
-@dataclass(frozen=True, slots=True)
-class Pairing:
-    channel: str
-    platform_id: str
-    display_name: str
-    code: str
-    approved: bool
-    new: bool = False  # the code was created by this call
 
 
 class Lifecycle(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def healthy(self) -> bool: ...
-
-
-class InboxStore(Protocol):
-    """Durable before acknowledgement, dedupe by id, resume after restart.
-
-    ``pending`` lists every open message (pending, answered, held) in arrival order;
-    ``open_in`` the open messages of one conversation, in arrival order (a replica that
-    takes a conversation over reads its work from here, not from its own memory)."""
-
-    async def record_inbound(self, inbound: Inbound) -> bool: ...
-    async def pending(self) -> list[Inbound]: ...
-    async def open_in(self, conversation: ConversationKey) -> list[Inbound]: ...
-    async def inbox_status(self, inbound_id: InboundId) -> InboxStatus | None: ...
-
-
-class DeliveryStore(Protocol):
-    """pending → answered → delivered | undeliverable; held while no model answers."""
-
-    async def delivery(self, inbound_id: InboundId) -> Delivery | None: ...
-    async def record_sent(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None: ...
-    async def mark_delivered(self, inbound_id: InboundId,
-                             platform_ids: tuple[str, ...]) -> None: ...
-    async def mark_undeliverable(self, inbound_id: InboundId) -> None: ...
-    # hold: the notice the person got is its own message, so the answer is a new one
-    async def hold(self, inbound_id: InboundId, since: datetime) -> None: ...
-    async def drop_held(self, inbound_id: InboundId) -> None: ...
-
-
-class PeopleStore(Protocol):
-    """People, their preferences, and pairing (unknown senders get a code the owner
-    approves with /approve CODE)."""
-
-    async def person_for(self, channel: str, sender: Sender) -> PersonId: ...
-    async def preferences(self, person_id: PersonId) -> dict[str, str]: ...
-    async def set_preference(self, person_id: PersonId, key: str, value: str | None) -> None: ...
-    async def pairing(self, bot: str, channel: str, sender: Sender) -> Pairing: ...
-    async def approve(self, bot: str, code: str) -> Pairing | None: ...
-
-
-class ConversationStore(Protocol):
-    async def conversation(self, key: ConversationKey) -> ConversationState: ...
-    async def turn_count(self, key: ConversationKey) -> int: ...
-    async def history(self, key: ConversationKey, after_seq: int, limit: int) -> list[Turn]: ...
-    async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]: ...
-    # fence: the lease token the commit needs (replicas), None in one process (see
-    # core.coordination.TurnLeases); a fenced commit whose lease was taken raises LeaseLost
-    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None: ...
-    async def set_summary(
-        self, key: ConversationKey, epoch: int, summary: str, upto_seq: int, origin: Origin,
-    ) -> None: ...
-    async def reset(self, key: ConversationKey) -> None: ...
-    async def forget(self, key: ConversationKey) -> int: ...
 
 
 class PersonData(Protocol):
@@ -241,7 +108,8 @@ class ChannelReader(Protocol):
     def actions(self) -> ActionReader: ...
 
 
-class Store(Lifecycle, InboxStore, DeliveryStore, PeopleStore, ConversationStore, Protocol):
+class Store(Lifecycle, InboxStore, DeliveryStore, TurnCommit, PeopleStore, ConversationStore,
+            Protocol):
     """Every role on one database (so a turn's writes commit together). The roles are
     small Protocols; code that needs one role asks for that role."""
 

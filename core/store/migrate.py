@@ -11,6 +11,10 @@ A database made before per-feature steps recorded one list instead (SQLite: the
 opened, the steps that list covers (a step's ``was``) are recorded as applied, in the same
 transaction that creates ``feature_migrations``: the tables and their rows stay as they are.
 The old table is left in place, unread.
+
+A step that moved to another feature (``Step.formerly``: the inbox's, conversations' and
+people's steps were the "core" feature's) is recorded under its new name, in place of the
+old, the first time a database that recorded the old name is opened: nothing runs again.
 """
 
 from __future__ import annotations
@@ -47,6 +51,17 @@ def _known(steps: Sequence[Step]) -> list[Step]:
     return list(dict.fromkeys((*SQLITE, *steps)))
 
 
+def moved(steps: Iterable[Step], applied: Collection[tuple[str, int]]) -> list[Step]:
+    """The steps ``applied`` records under the name they had before they moved."""
+    return [s for s in steps
+            if s.formerly in applied and (s.feature, s.version) not in applied]
+
+
+def retired(renamed: Iterable[Step]) -> list[tuple[str, int]]:
+    """The old (feature, version) rows the renamed steps replace."""
+    return list(dict.fromkeys(s.formerly for s in renamed if s.formerly is not None))
+
+
 def missing(steps: Iterable[Step], applied: Collection[tuple[str, int]]) -> list[Step]:
     return [s for s in steps if (s.feature, s.version) not in applied]
 
@@ -76,6 +91,14 @@ def migrate_sqlite(db: sqlite3.Connection, steps: Sequence[Step] = SQLITE) -> li
             + "".join(f"{_record(s)}; " for s in adopted(_known(steps), legacy))
             + "COMMIT;")
     applied = {(str(f), int(v)) for f, v in db.execute(f"SELECT feature, version FROM {TABLE}")}
+    renamed = moved(_known(steps), applied)
+    if renamed:
+        db.executescript(
+            "BEGIN IMMEDIATE; " + "".join(f"{_record(s)}; " for s in renamed)
+            + "".join(f"DELETE FROM {TABLE} WHERE feature = '{f}' AND version = {v}; "
+                      for f, v in retired(renamed))  # plain names (``check``)
+            + "COMMIT;")
+        applied = (applied | {(s.feature, s.version) for s in renamed}) - set(retired(renamed))
     done: list[str] = []
     for step in missing(steps, applied):
         db.executescript(f"BEGIN; {step.sql}; {_record(step)}; COMMIT;")

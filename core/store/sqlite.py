@@ -4,9 +4,10 @@ Statements are short and indexed, so they run on the event loop thread: a commit
 mode with ``synchronous=NORMAL`` costs tens of microseconds, far less than a thread hop.
 ``synchronous=NORMAL`` survives a killed process; ``FULL`` also survives power loss.
 
-The Store opens the connection, migrates it, and composes the roles on it: the inbox,
-people and conversations (``sqlite_inbox``, ``sqlite_people``, ``sqlite_conversations``)
-and the feature packages' stores (memory, schedule, lists, actions).
+The Store opens the connection, migrates it, and composes the features' roles on it: the
+inbox, people and conversations (mixed in: ``core.inbox.sqlite``, ``core.people.sqlite``,
+``core.conversations.sqlite``), the commit of a finished turn across two of them
+(``sqlite_commit``), and the other feature packages' stores (memory, schedule, lists …).
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ from pathlib import Path
 
 from core.actions.sqlite import SQLiteActionStore
 from core.calendar.links_store import SQLiteCalendarLinks
+from core.conversations.sqlite import SQLiteConversations
+from core.inbox.sqlite import SQLiteInbox
 from core.lists.sqlite import SQLiteListStore
 from core.logging import get_logger
 from core.memory import terms
 from core.memory.store import SQLiteMemoryStore
 from core.offers.sqlite import SQLiteOfferStore
+from core.people.sqlite import SQLitePeople
 from core.schedule.sqlite import SQLiteScheduleStore
 from core.store.features import PERSON_TABLES
 from core.store.migrate import migrate_sqlite
-from core.store.sqlite_conversations import SQLiteConversations
-from core.store.sqlite_inbox import SQLiteInbox
-from core.store.sqlite_people import SQLitePeople
+from core.store.sqlite_commit import SQLiteTurnCommit
 
 log = get_logger("kith.store")
 CHECKPOINT_EVERY = 1.0  # seconds between background WAL checkpoints
@@ -45,7 +47,7 @@ def private_file(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
-class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations):
+class SQLiteStore(SQLiteInbox, SQLitePeople, SQLiteConversations, SQLiteTurnCommit):
     def __init__(self, path: Path | str, synchronous: str = "NORMAL") -> None:
         self.path = Path(path)
         self._synchronous = synchronous

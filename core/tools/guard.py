@@ -21,6 +21,7 @@ judged.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 
@@ -56,6 +57,12 @@ _CLAIM = re.compile(
 _NEGATED = re.compile(r"\b(?:not|n't|n’t|cannot|never|unable)\b|\?\s*$", re.IGNORECASE)
 
 
+_TOKEN = re.compile(r"\S+")
+# whole tokens looked back at: a claim spans at most 8 (``added`` … 5 … ``to your``), so
+# one reaching past what is whole begins in its last 7; a tool's name lies in one token
+SPAN = 8
+
+
 def _grams(text: str) -> list[tuple[str, str, str]]:
     words = _WORD.findall(text.lower().replace("'", "").replace("’", ""))
     return list(zip(words, words[1:], words[2:], strict=False))
@@ -65,23 +72,62 @@ def claims_action(sentence: str) -> bool:
     return bool(_CLAIM.search(sentence)) and not _NEGATED.search(sentence)
 
 
+@functools.lru_cache(maxsize=64)
+def _known_grams(instructions: str) -> frozenset[tuple[str, str, str]]:
+    """The instructions' trigrams (the same few instructions for every model call)."""
+    return frozenset(_grams(instructions))
+
+
+@functools.lru_cache(maxsize=64)
+def _tool_names(tools: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A reply that tells the person how to call a tool ("you can use the
+    `create_reminder` function") instead of calling it is held like a claim."""
+    named = [t for t in tools if "_" in t or "." in t]  # never an ordinary word
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, named)) + r")\b") if named else None
+
+
+class _Scan:
+    """The unfinished sentence's text before ``clean`` (which follows whitespace) holds no
+    sign; ``starts`` are its tokens' starts, ``words`` those of the tokens with a word."""
+
+    __slots__ = ("clean", "starts", "sticky", "words")
+
+    def __init__(self) -> None:
+        self.clean = 0
+        self.starts: list[int] = []
+        self.words: list[int] = []
+        self.sticky = False  # a sign in what is whole already
+
+    def window(self) -> int:
+        """Where a sign that reaches past ``clean`` may begin at the earliest: a claim or a
+        tool's name within :data:`SPAN` tokens, a trigram two words back; a claim that
+        must begin the sentence (``^\\W*done``) has no word before its own, so it begins
+        where the window is still 0."""
+        far = self.starts[-SPAN] if len(self.starts) >= SPAN else 0
+        return min(far, self.words[-2] if len(self.words) >= 2 else 0)
+
+    def advance(self, seen: str, clean: int) -> None:
+        for token in _TOKEN.finditer(seen, self.clean, clean):
+            self.starts.append(token.start())
+            if _WORD.search(token.group().lower().replace("'", "").replace("’", "")):
+                self.words.append(token.start())
+        self.clean = clean
+
+
 class Guard:
     """Sentences in, the ones a person may see out; see the module text."""
 
     def __init__(self, instructions: str, *, watch_claims: bool,
                  tools: Collection[str] = ()) -> None:
-        self._known = set(_grams(instructions))
-        # a reply that tells the person how to call a tool ("you can use the
-        # `create_reminder` function") instead of calling it is held like a claim
-        named = [t for t in tools if "_" in t or "." in t]  # never an ordinary word
-        self._tools = re.compile(r"\b(?:" + "|".join(map(re.escape, named)) + r")\b") \
-            if named else None
+        self._known = _known_grams(instructions)
+        self._tools = _tool_names(tuple(tools))
         self.watch_claims = watch_claims
         self._pending = ""
         self._early = ""  # the current sentence's words already released
         self.held = ""  # from the first claimed action on: not shown (yet)
         self.passed: list[str] = []
         self.dropped = 0  # recited sentences
+        self._scan = _Scan()  # how far the unfinished sentence is known clean
 
     def recites(self, sentence: str) -> bool:
         grams = _grams(sentence)
@@ -96,6 +142,7 @@ class Guard:
         """Judge the sentence whole (with its words already released); returns what of the
         rest may be shown."""
         whole, self._early = self._early + sentence, ""
+        self._scan = _Scan()
         if self.held:
             self.held += sentence
             return ""
@@ -115,10 +162,7 @@ class Guard:
     def _release_early(self) -> str:
         """The unfinished sentence but its last :data:`LAG` words, while nothing in it so far
         is suspect (the words held back are the look-ahead a claim or recital shows in)."""
-        seen = self._early + self._pending
-        if self.held or ((self._tools is not None and self._tools.search(seen))
-                         or (self.watch_claims and _CLAIM.search(seen))
-                         or any(g in self._known for g in _grams(seen))):
+        if self.held or self._suspect(self._early + self._pending):
             return ""  # judged whole at its end
         spaces = [m.end() for m in re.finditer(r"\s+", self._pending)]
         if len(spaces) <= LAG:
@@ -129,6 +173,35 @@ class Guard:
         self._early += piece
         self.passed.append(piece)
         return piece
+
+    def _signs(self, text: str, start: int) -> bool:
+        """A claim, a tool's name or an instructions' trigram in ``text`` from ``start`` on."""
+        return ((self._tools is not None and self._tools.search(text, start) is not None)
+                or (self.watch_claims and _CLAIM.search(text, start) is not None)
+                or any(g in self._known for g in _grams(text[start:])))
+
+    def _suspect(self, seen: str) -> bool:
+        """Whether the unfinished sentence ``seen`` shows a sign so far: the same answer as
+        looking at all of it, for a fraction of the work (a reply streamed a token at a
+        time looked at each sentence again for each token). Every sign is a match ending
+        on a word character, so one inside a prefix that ends in whitespace is one in any
+        longer text, and a prefix found clean needs no second look but at its last tokens,
+        where a sign reaching past it may begin (a claim spans at most 8 tokens, a trigram
+        3 words): :class:`_Scan` keeps where those begin."""
+        scan = self._scan
+        if scan.sticky:
+            return True
+        start = scan.window()
+        found = self._signs(seen, start)
+        tail = list(_TOKEN.finditer(seen, scan.clean))  # what came since: a few tokens
+        # the end of what is whole: before a token still growing, else all of it
+        stable = tail[-1].start() if tail and tail[-1].end() == len(seen) else len(seen)
+        if stable > scan.clean:
+            if found and self._signs(seen[:stable], start):
+                scan.sticky = True  # in what is whole already: so in all that follows
+            else:
+                scan.advance(seen, stable)
+        return found
 
     def feed(self, text: str) -> str:
         """The whole sentences of ``text`` (with what came before) that may be shown."""

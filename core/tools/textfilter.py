@@ -20,6 +20,9 @@ TRIGGERS = (PYTHON_TAG, PYTHON_START, "<function=", "```", *OPENINGS)
 _IDENT = re.compile(r"[A-Za-z_][\w.]*")
 _FIRSTS = frozenset(t[0] for t in TRIGGERS)  # a partial trigger begins with one of these
 _LONGEST = max(len(t) for t in TRIGGERS) - 1  # the longest partial trigger
+# every beginning of a trigger short of the whole ('s', 'sh', …, 'shown_to_perso'):
+# 's' begins one, so nearly every delta is looked at
+_PARTIALS = frozenset(t[:size] for t in TRIGGERS for size in range(1, len(t)))
 
 
 class CallFilter:
@@ -89,12 +92,10 @@ class CallFilter:
 
 def _partial_suffix(text: str) -> int:
     """Length of the longest end of ``text`` that could begin a trigger."""
-    if _FIRSTS.isdisjoint(text[-_LONGEST:]):  # most deltas: no trigger can begin in the end
+    tail = text[-_LONGEST:]
+    if _FIRSTS.isdisjoint(tail):  # most deltas: no trigger can begin in the end
         return 0
-    best = 0
-    for trigger in TRIGGERS:
-        for size in range(min(len(trigger) - 1, len(text)), best, -1):
-            if text.endswith(trigger[:size]):
-                best = size
-                break
-    return best
+    for i, char in enumerate(tail):  # the longest end first
+        if char in _FIRSTS and tail[i:] in _PARTIALS:
+            return len(tail) - i
+    return 0

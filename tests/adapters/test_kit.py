@@ -26,6 +26,7 @@ from adapters.kit import (
 )
 from adapters.kit.stream import TextSource
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
+from core.ids import PlatformMessageId
 from core.reply import Reply
 
 INBOUND = Inbound(id="t:1", conversation=ConversationKey("kith", "test", "c"),
@@ -128,15 +129,15 @@ class Surface:
         self.calls: list[tuple[str, str]] = []
         self.texts: dict[str, str] = {}
 
-    async def send(self, text: TextSource, first: bool) -> tuple[str, str]:
+    async def send(self, text: TextSource, first: bool) -> tuple[PlatformMessageId, str]:
         await asyncio.sleep(self.delay)
         chunk = text()
-        message_id = f"m{len(self.texts) + 1}"
+        message_id = PlatformMessageId(f"m{len(self.texts) + 1}")
         self.texts[message_id] = chunk
         self.calls.append(("send", chunk))
         return message_id, chunk
 
-    async def edit(self, message_id: str, text: TextSource) -> str | None:
+    async def edit(self, message_id: PlatformMessageId, text: TextSource) -> str | None:
         await asyncio.sleep(self.delay)
         chunk = text()
         self.calls.append(("edit", chunk))
@@ -152,7 +153,8 @@ async def words(pieces: list[str], gap: float) -> object:
         yield piece
 
 
-def reply_of(pieces: list[str], gap: float, shown: tuple[str, ...] = ()) -> Reply:
+def reply_of(pieces: list[str], gap: float,
+             shown: tuple[PlatformMessageId, ...] = ()) -> Reply:
     return Reply(INBOUND, shown).attach(words(pieces, gap))  # type: ignore[arg-type]
 
 
@@ -179,10 +181,10 @@ async def test_text_is_taken_after_the_wait_and_edits_are_throttled() -> None:
 async def test_shown_messages_are_finished_not_sent_again() -> None:
     surface = Surface()
     surface.texts["m1"] = "half a rep"
-    reply = reply_of(["half a reply, now whole."], 0.0, shown=("m1",))
-    recorded: list[tuple[str, ...]] = []
+    reply = reply_of(["half a reply, now whole."], 0.0, shown=(PlatformMessageId("m1"),))
+    recorded: list[tuple[PlatformMessageId, ...]] = []
 
-    async def record(ids: tuple[str, ...]) -> None:
+    async def record(ids: tuple[PlatformMessageId, ...]) -> None:
         recorded.append(ids)
 
     reply.on_sent(record)
@@ -195,8 +197,9 @@ async def test_shown_messages_are_finished_not_sent_again() -> None:
 async def test_a_gone_message_continues_in_a_new_one_and_long_text_splits() -> None:
     surface = Surface()
     text = ("paragraph " * 300 + "\n\n") * 3  # ~9 000 characters
-    stream = StreamEdit(surface, reply_of([text], 0.0, shown=("deleted",)), limit=4096,
-                        interval=0.0, hold_first=0.0, split=split_text)
+    gone = reply_of([text], 0.0, shown=(PlatformMessageId("deleted"),))
+    stream = StreamEdit(surface, gone, limit=4096, interval=0.0, hold_first=0.0,
+                        split=split_text)
     ids = await stream.run()
     assert len(ids) >= 3 and "deleted" not in ids
     assert " ".join(surface.texts[i] for i in ids).split() == text.split()

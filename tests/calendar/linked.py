@@ -11,6 +11,7 @@ from pathlib import Path
 from bots.calendars import FleetCalendars
 from bots.fleet import BotDefinition
 from core.events import ChatKind, Inbound, Sender, Trust
+from core.store.sqlite import SQLiteStore
 from core.vault import KEY_FILE, Vault
 from tests.calendar.test_caldav import MONDAY
 from tests.core.harness import message
@@ -28,14 +29,19 @@ def said(who: str, chat: str, n: int, text: str, group: bool = False,
 async def linked_core(tmp_path: Path, llm_url: str, bots: list[BotDefinition] | None = None,
                       tools: tuple[str, ...] | None = None) -> AsyncIterator[ToolCore]:
     """A core with calendar linking on (the key file in ``tmp_path``)."""
-    async with tool_core(tmp_path / "kith.db", llm_url, now=MONDAY, tools=tools) as core:
-        calendars = FleetCalendars(bots or [], core.store.calendar_links,
-                                   Vault(None, tmp_path / KEY_FILE))
-        core.agent.calendars = calendars
+    made: list[FleetCalendars] = []
+
+    def calendars_of(store: SQLiteStore) -> FleetCalendars:
+        made.append(FleetCalendars(bots or [], store.calendar_links,
+                                   Vault(None, tmp_path / KEY_FILE)))
+        return made[0]
+
+    async with tool_core(tmp_path / "kith.db", llm_url, now=MONDAY, tools=tools,
+                         calendars_of=calendars_of) as core:
         try:
             yield core
         finally:
-            await calendars.close()
+            await made[0].close()
 
 
 async def link(core: ToolCore, who: str, url: str, user: str, password: str, n: int = 1) -> str:

@@ -13,12 +13,12 @@ from core.calendar.model import NewEvent
 from core.calendar.turn import OneRound
 from tests.calendar.ics import CONFERENCE, STANDUP, vcal, vevent
 from tests.calendar.radicale import Radicale
-from tests.calendar.test_caldav import core, fake, owner
+from tests.calendar.test_caldav import core, owner
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore
 from tests.fakes.llm import FakeLLM
 
-__all__ = ["core", "fake", "owner"]
+__all__ = ["core", "owner"]
 LISBON = ZoneInfo("Europe/Lisbon")
 NOW = datetime(2027, 3, 29, 8, tzinfo=LISBON)
 

@@ -7,9 +7,11 @@ import base64
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +25,7 @@ from tests.calendar.radicale import Radicale
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore, tool_core
 from tests.e2e.procs import run_kith
-from tests.fakes.llm import FakeLLM, running_fake_llm, running_fake_llm_sync
+from tests.fakes.llm import FakeLLM, running_fake_llm_sync
 from tests.support import free_port, write_bot
 
 LISBON = ZoneInfo("Europe/Lisbon")
@@ -61,25 +63,29 @@ def owner(radicale: Radicale) -> tuple[str, str]:
     return user, password
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
+@asynccontextmanager
+async def calendar_core(root: Path, radicale: Radicale, owner: tuple[str, str], model_url: str,
+                        monkeypatch: pytest.MonkeyPatch, **settings: Any
+                        ) -> AsyncIterator[ToolCore]:
+    """A core on Monday whose bot has the owner's calendar (``settings``: more of
+    :func:`tool_core`'s)."""
+    monkeypatch.setenv("KITH_TEST_CAL_PASSWORD", owner[1])
+    definition = load_bot(bot_with_calendar(root, radicale.url, owner[0]))
+    calendars = FleetCalendars([definition])
+    try:
+        async with tool_core(root / "kith.db", model_url, now=MONDAY,
+                             tools=definition.profile.tools, calendars=calendars,
+                             **settings) as core:
+            yield core
+    finally:
+        await calendars.close()
 
 
 @pytest.fixture
 async def core(tmp_path: Path, radicale: Radicale, owner: tuple[str, str], fake: FakeLLM,
                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ToolCore]:
-    monkeypatch.setenv("KITH_TEST_CAL_PASSWORD", owner[1])
-    definition = load_bot(bot_with_calendar(tmp_path, radicale.url, owner[0]))
-    calendars = FleetCalendars([definition])
-    assert fake.base_url
-    async with tool_core(tmp_path / "kith.db", fake.base_url, now=MONDAY,
-                         tools=definition.profile.tools, calendars=calendars) as core:
+    async with calendar_core(tmp_path, radicale, owner, fake.url, monkeypatch) as core:
         yield core
-    await calendars.close()
 
 
 async def test_agenda_week_shows_what_another_client_created_in_the_persons_zone(

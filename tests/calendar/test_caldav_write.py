@@ -15,12 +15,12 @@ from adapters.caldav.client import CaldavCalendar
 from core.calendar.model import NewEvent
 from tests.calendar.ics import STANDUP
 from tests.calendar.radicale import Radicale
-from tests.calendar.test_caldav import core, fake
+from tests.calendar.test_caldav import core
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore
 from tests.fakes.llm import FakeLLM
 
-__all__ = ["core", "fake"]  # the same served core, over this module's own calendar
+__all__ = ["core"]  # the same served core, over this module's own calendar
 LISBON = ZoneInfo("Europe/Lisbon")
 
 

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 from core.schedule.model import Kind
 from tests.calendar.ics import vcal, vevent
 from tests.calendar.radicale import Radicale
-from tests.calendar.test_caldav import core, fake, owner
+from tests.calendar.test_caldav import core, owner
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore
 from tests.fakes.llm import FakeLLM
 
-__all__ = ["core", "fake", "owner"]  # the agenda tests' served core, over its own calendar
+__all__ = ["core", "owner"]  # the agenda tests' served core, over its own calendar
 LISBON = ZoneInfo("Europe/Lisbon")
 
 

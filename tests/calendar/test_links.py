@@ -22,7 +22,7 @@ from tests.calendar.linked import link, linked_core, said
 from tests.calendar.radicale import Radicale
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 from tests.support import free_port
 
 CALENDAR_TOOLS = ("agenda", "free_time", "create_event", "move_event", "cancel_event")
@@ -39,14 +39,6 @@ def bea(radicale: Radicale) -> tuple[str, str]:
     cal.save_event(DENTIST)
     cal.save_event(STANDUP)
     return user, password
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 @pytest.fixture

@@ -11,34 +11,26 @@ from pathlib import Path
 
 import pytest
 
-from bots.calendars import FleetCalendars
-from bots.fleet import load_bot
 from core.actions.model import ActionKey
 from core.events import Decision
 from core.memory.service import MemorySettings
 from core.schedule.model import Kind
 from tests.calendar.radicale import Radicale
-from tests.calendar.test_caldav import LISBON, MONDAY, bot_with_calendar, fake, owner
+from tests.calendar.test_caldav import LISBON, calendar_core, owner
 from tests.calendar.test_caldav_write import stored
 from tests.core.harness import message
-from tests.core.tools.harness import ToolCore, tool_core
+from tests.core.tools.harness import ToolCore
 from tests.fakes.llm import FakeLLM
 
-__all__ = ["fake", "owner"]
+__all__ = ["owner"]
 
 
 @pytest.fixture
 async def core(tmp_path: Path, radicale: Radicale, owner: tuple[str, str], fake: FakeLLM,
                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ToolCore]:
-    monkeypatch.setenv("KITH_TEST_CAL_PASSWORD", owner[1])
-    definition = load_bot(bot_with_calendar(tmp_path, radicale.url, owner[0]))
-    calendars = FleetCalendars([definition])
-    assert fake.base_url
-    async with tool_core(tmp_path / "kith.db", fake.base_url, now=MONDAY,
-                         tools=definition.profile.tools, calendars=calendars,
-                         memory=MemorySettings(learn=True, every_turns=1)) as core:
+    async with calendar_core(tmp_path, radicale, owner, fake.url, monkeypatch,
+                             memory=MemorySettings(learn=True, every_turns=1)) as core:
         yield core
-    await calendars.close()
 
 
 async def test_a_yes_to_an_event_offer_creates_the_event_once(

@@ -6,12 +6,12 @@ from __future__ import annotations
 import icalendar
 
 from tests.calendar.radicale import Radicale
-from tests.calendar.test_caldav import core, fake, owner
+from tests.calendar.test_caldav import core, owner
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore
 from tests.fakes.llm import FakeLLM
 
-__all__ = ["core", "fake", "owner"]
+__all__ = ["core", "owner"]
 WISHES = [{"what": "Write report", "duration_minutes": 120, "preferred": "morning"},
           {"what": "Gym", "duration_minutes": 60, "preferred": "evening", "times": 2}]
 # Monday 29 March 08:00 Lisbon: Standup Mon 09:00–09:30, Call with NY Mon 15:00–16:00, the

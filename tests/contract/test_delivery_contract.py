@@ -13,8 +13,8 @@ async def answered(store: Store, n: int, text: str = "the answer") -> str:
     item = inbound(n)
     await store.record_inbound(item)
     person = await store.person_for(item.conversation.channel, item.sender)
-    await store.finish_turn(TurnRecord(item, person, item.text, text, InboxStatus.ANSWERED,
-                                       1, 1, answer=text, answer_status="ok"), fence=None)
+    await store.finish_turn(TurnRecord(item, person, item.text, text, 1, 1, answer=text,
+                                       answer_status="ok"), InboxStatus.ANSWERED, fence=None)
     return item.id
 
 

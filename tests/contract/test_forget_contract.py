@@ -52,9 +52,9 @@ async def turn(store: Store, item: Inbound, reply: str | None, *, user: str | No
                                                 Origin.KITH),)),), reply or "") \
         if tool_result else None
     await store.finish_turn(TurnRecord(
-        item, person, user if user is not None else item.text, reply, status, 1, 1,
+        item, person, user if user is not None else item.text, reply, 1, 1,
         answer=reply, answer_status="sent" if reply else None, command=command, trace=trace),
-        fence=None)
+        status, fence=None)
     return person
 
 
@@ -99,7 +99,7 @@ async def plant(store: Store) -> tuple[str, list[str]]:
     failed = w("failed")  # given up: the payload is kept, no turn was written
     item = message(11, f"are you there {failed}")
     await store.record_inbound(item)
-    await store.finish_turn(TurnRecord(item, ana, None, None, InboxStatus.FAILED),
+    await store.finish_turn(TurnRecord(item, ana, None, None), InboxStatus.FAILED,
                             fence=None)
     forwarded = w("forwarded")
     quote = Quoted(origin=Origin.QUOTE, text=forwarded)
@@ -182,7 +182,7 @@ async def test_forget_text_leaves_no_copy_of_those_words_and_keeps_the_rest(
     await turn(store, message(8, "/memory"), f"1. Drives a {w}", command=True)
     failed = message(9, f"is the {w} fixed")
     await store.record_inbound(failed)
-    await store.finish_turn(TurnRecord(failed, ana, None, None, InboxStatus.FAILED),
+    await store.finish_turn(TurnRecord(failed, ana, None, None), InboxStatus.FAILED,
                             fence=None)
     await turn(store, message(10, f"@kith my {w}", GROUP), "Noted.")
     await turn(store, message(11, "@kith what does Ana drive?", GROUP, BEN), f"A {w}.")

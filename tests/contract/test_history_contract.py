@@ -34,8 +34,8 @@ def trace(origin: Origin = Origin.KITH, result: str = "Reminder r1 set for 15:00
 async def finish(store: Store, item: Inbound, reply: str, tr: ToolTrace | None = None) -> None:
     await store.record_inbound(item)
     person = await store.person_for("test", item.sender)
-    await store.finish_turn(TurnRecord(item, person, item.text, reply, InboxStatus.DONE, 1, 1,
-                                       trace=tr), fence=None)
+    await store.finish_turn(TurnRecord(item, person, item.text, reply, 1, 1, trace=tr),
+                            InboxStatus.DONE, fence=None)
 
 
 async def test_a_turns_tool_trace_and_origins_round_trip(store: Store) -> None:

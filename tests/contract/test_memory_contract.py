@@ -188,7 +188,7 @@ async def test_source_texts_are_the_kept_messages(store: Store) -> None:
                    sender=Sender("ana", "Ana"), text="I play the oboe", trust=Trust.OWNER,
                    addressed=Addressed.DIRECT, chat=ChatKind.DIRECT)
     [ana] = await people(store, "ana")
-    await store.finish_turn(TurnRecord(said, ana, said.text, "Lovely!", InboxStatus.DONE),
+    await store.finish_turn(TurnRecord(said, ana, said.text, "Lovely!"), InboxStatus.DONE,
                             fence=None)
     assert await store.memories.source_texts(["test:c:1", "nope"]) == {
         "test:c:1": "I play the oboe"}

@@ -71,3 +71,32 @@ async def test_the_source_message_and_forget_all(store: Store) -> None:
     assert not await store.offers.known(ana, "two")
     assert await store.offers.delete_person(ana) == 1
     assert not await store.offers.known(ana, "one")
+
+
+async def test_offers_and_actions_follow_a_linked_person(store: Store) -> None:
+    """Linking two identities merges their people: the merged one's offers and actions
+    become the other's. An offer both were made (the same fingerprint) stays the one the
+    person merged into had; the other's copy goes, as a preference both set does."""
+    ana = await store.person_for("test", Sender("ana", "Ana"))
+    annie = await store.person_for("web", Sender("annie", "Ana"))  # Ana on another channel
+    assert await store.offers.add(_offer(ana, "2026-12-04T15:00", "r-ana"))
+    assert await store.offers.add(_offer(annie, "2026-12-04T15:00", "r-annie"))  # the same
+    assert await store.offers.add(replace(_offer(annie, "plumber", "r-plumber"),
+                                          what="Call the plumber"))
+    proposed = await store.actions.record(Action(
+        key=ActionKey(InboundId("web:kith:a:1"), 0), person_id=annie,
+        conversation=ConversationKey("kith", "test", "a"), tool="create_reminder", args="{}",
+        state=State.PROPOSED, summary="remind you", reason="", created_at=NOW,
+        expires_at=NOW + timedelta(hours=24)))
+    code = await store.memories.create_link_code(ana, NOW, 600)
+    assert (await store.memories.redeem_link_code(code, annie, NOW)).person_id == ana
+    kept = await store.offers.by_schedule("r-ana")
+    assert kept is not None and kept.person_id == ana
+    assert await store.offers.by_schedule("r-annie") is None  # the copy went
+    moved = await store.offers.by_schedule("r-plumber")
+    assert moved is not None and moved.person_id == ana
+    assert await store.offers.known(ana, "plumber")
+    assert not await store.offers.known(annie, "plumber")
+    assert await store.actions.proposals("kith/test/a", ana) == [
+        replace(proposed, person_id=ana)]
+    assert await store.actions.proposals("kith/test/a", annie) == []

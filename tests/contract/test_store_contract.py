@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from core.events import Addressed, Attachment, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.provenance import Origin
-from core.store.base import InboxStatus, Store, TurnRecord
+from core.store.base import ConversationState, InboxStatus, Store, TurnRecord
 
 KEY = ConversationKey("kith", "test", "chat-1")
 OTHER = ConversationKey("kith", "test", "chat-2")
@@ -22,7 +22,7 @@ def inbound(n: int, key: ConversationKey = KEY, text: str = "hi") -> Inbound:
 async def answer(store: Store, item: Inbound, reply: str = "hello",
                  status: InboxStatus = InboxStatus.DONE) -> None:
     person = await store.person_for(item.conversation.channel, item.sender)
-    await store.finish_turn(TurnRecord(item, person, item.text, reply, status, 1, 1), fence=None)
+    await store.finish_turn(TurnRecord(item, person, item.text, reply, 1, 1), status, fence=None)
 
 
 async def test_record_is_idempotent_and_round_trips(store: Store) -> None:
@@ -127,7 +127,7 @@ async def test_command_exchanges_are_shown_but_never_prompted_or_counted(store: 
     await store.record_inbound(cmd := inbound(2, text="/prefs"))
     person = await store.person_for(cmd.conversation.channel, cmd.sender)
     await store.finish_turn(TurnRecord(cmd, person, "/prefs", "Your preferences: none",
-                                       InboxStatus.DONE, command=True), fence=None)
+                                       command=True), InboxStatus.DONE, fence=None)
     assert [t.text for t in await store.history(KEY, 0, 10)] == ["hello", "hi there"]
     assert await store.turn_count(KEY) == 2
     shown = await store.transcript(KEY, 10)
@@ -138,3 +138,34 @@ async def test_command_exchanges_are_shown_but_never_prompted_or_counted(store: 
     assert [t.text for t in await store.transcript(KEY, 1)] == ["Your preferences: none"]
     assert await store.forget(KEY) == 2  # messages; the command exchange goes too
     assert await store.transcript(KEY, 10) == []
+
+
+async def test_identify_is_the_person_and_their_preferences_in_one_read(store: Store) -> None:
+    new = await store.identify("test", Sender("u9", "Zoe"))
+    assert new.preferences == {}
+    assert await store.person_for("test", Sender("u9", "Zoe")) == new.id
+    await store.set_preference(new.id, "timezone", "Europe/Lisbon")
+    await store.set_preference(new.id, "name", "Zo")
+    again = await store.identify("test", Sender("u9", "Zoe B"))  # a new display name
+    assert again.id == new.id
+    assert again.preferences == {"name": "Zo", "timezone": "Europe/Lisbon"}
+    assert again.preferences == await store.preferences(new.id)
+    assert (await store.identify("other", Sender("u9", "Zoe"))).id != new.id
+
+
+async def test_recent_is_the_state_and_the_turns_after_its_summary(store: Store) -> None:
+    assert await store.recent(KEY, 10) == (ConversationState(), [])
+    for n in range(1, 5):
+        await answer(store, inbound(n, text=f"m{n}"), f"r{n}")
+    state, turns = await store.recent(KEY, 10)
+    assert state == await store.conversation(KEY)
+    assert turns == await store.history(KEY, 0, 10)
+    assert [t.text for t in turns] == ["m1", "r1", "m2", "r2", "m3", "r3", "m4", "r4"]
+    upto = turns[1].seq
+    await store.set_summary(KEY, 0, "Ana said m1.", upto, Origin.QUOTE)
+    state, turns = await store.recent(KEY, 3)
+    assert state == ConversationState(0, "Ana said m1.", upto, Origin.QUOTE)
+    assert [t.text for t in turns] == ["r3", "m4", "r4"]  # the newest 3 after the summary
+    assert turns == await store.history(KEY, state.summary_upto, 3)
+    await store.reset(KEY)
+    assert await store.recent(KEY, 10) == (await store.conversation(KEY), [])

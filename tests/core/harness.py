@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bots import assembly
 from core.agent import Agent
 from core.dispatch import Dispatcher
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Outbound, Sender, Trust
@@ -70,14 +71,14 @@ def llm_settings(urls: list[str], **kw: Any) -> LLMSettings:
 @asynccontextmanager
 async def running_core(path: Path, urls: list[str], concurrency: int = 16,
                        prompt: PromptSettings | None = None,
-                       delivery: DeliverySettings | None = None,
+                       delivery: DeliverySettings | None = None, reply_tokens: int = 1024,
                        **llm: Any) -> AsyncIterator[Core]:
     store = SQLiteStore(path)
     await store.open()
     model = OpenAIChatModel(llm_settings(urls, **llm))
     delivery = delivery or DeliverySettings(retry_min=0.05, retry_max=0.2)
-    agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.")}, prompt=prompt,
-                  hold_for=delivery.hold_for)
+    agent = assembly.agent(store, model, {"kith": BotProfile("kith", "You are Kith.")},
+                           prompt=prompt, reply_tokens=reply_tokens, hold_for=delivery.hold_for)
     dispatcher = Dispatcher(store, agent, concurrency, delivery)
     channel = Recorder()
     dispatcher.register("kith", "test", channel)

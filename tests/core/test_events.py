@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from mypy import api as mypy_api
 
 from core.codec import inbound_from_json, inbound_to_json
 from core.events import (
@@ -23,8 +21,8 @@ from core.events import (
 )
 from core.ids import PlatformMessageId
 from core.schedule.model import Kind, occurrence, origin_template
+from tests.core.typecheck import strict_mypy
 
-ROOT = Path(__file__).resolve().parents[2]
 FIELDS: dict[str, Any] = dict(
     id="x:1", conversation=ConversationKey("kith", "x", "c"), sender=Sender("u"), text="hi",
     trust=Trust.UNKNOWN, addressed=Addressed.DIRECT, chat=ChatKind.DIRECT,
@@ -59,25 +57,12 @@ def to_inbound(text: str) -> Inbound:
 '''
 
 
-def _mypy(tmp_path: Path, source: str) -> tuple[str, int]:
-    path = tmp_path / "adapter.py"
-    path.write_text(source)
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # core/ resolves from the repository; its config keeps mypy strict
-    try:
-        out, _err, status = mypy_api.run(["--strict", "--follow-imports=silent",
-                                          "--no-incremental", str(path)])
-    finally:
-        os.chdir(cwd)
-    return out, status
-
-
 def test_an_adapter_that_forgets_trust_fails_to_type_check(tmp_path: Path) -> None:
-    out, status = _mypy(tmp_path, ADAPTER)
+    out, status = strict_mypy(tmp_path, ADAPTER)
     assert status == 1 and 'Missing named argument "trust"' in out, out
     fixed = (ADAPTER.replace("chat=", "trust=Trust.OWNER, chat=")
              .replace("Inbound, Sender", "Inbound, Sender, Trust"))
-    out, status = _mypy(tmp_path, fixed)
+    out, status = strict_mypy(tmp_path, fixed)
     assert status == 0, out
 
 

@@ -1,14 +1,12 @@
-"""Identities are typed: a bare string where a person, a message or a conversation is meant
-fails to type-check (mypy strict, as on core/), and the typed value passes."""
+"""Identities are typed: a bare string where a person, a message, a conversation or a message
+Kith delivered is meant fails to type-check (mypy strict, as on core/), and the typed value
+passes."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from mypy import api as mypy_api
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.core.typecheck import strict_mypy
 
 UNTYPED = '''
 from core.coordination import TurnLeases
@@ -34,24 +32,48 @@ async def use(memories: MemoryStore, queue: LearningQueue, work: LearningWork,
 '''
 
 
-def _mypy(tmp_path: Path, source: str) -> tuple[str, int]:
-    path = tmp_path / "caller.py"
-    path.write_text(source)
-    cwd = os.getcwd()
-    os.chdir(ROOT)  # core/ resolves from the repository
-    try:
-        out, _err, status = mypy_api.run(["--strict", "--follow-imports=silent",
-                                          "--no-incremental", str(path)])
-    finally:
-        os.chdir(cwd)
-    return out, status
+# the delivered side: ids the platform gave the messages Kith sent, from the adapter's
+# surface through the reply and the outbound to the stored delivery state
+DELIVERED_UNTYPED = '''
+from adapters.kit.stream import Surface
+from core.events import ConversationKey, Outbound
+from core.ids import InboundId
+from core.inbox.lifecycle import Delivered
+from core.reply import Reply
+from core.store.base import Delivery, DeliveryStore, InboxStatus
+
+async def use(surface: Surface, reply: Reply, deliveries: DeliveryStore) -> None:
+    await surface.edit("42", lambda: "hi")
+    await reply.sent(["42"])
+    reply.outbound(("42",))
+    Outbound(ConversationKey("kith", "telegram", "1"), InboundId("t:1"), "hi",
+             platform_ids=("42",))
+    await deliveries.mark_delivered(InboundId("t:1"), ("42",))
+    await deliveries.record_sent(InboundId("t:1"), ("42",))
+    Delivery(InboxStatus.DELIVERED, platform_ids=("42",))
+    Delivered(("42",), "ok")
+'''
+
+DELIVERED_TYPED = DELIVERED_UNTYPED.replace('"42"', 'PlatformMessageId("42")').replace(
+    "from core.ids import InboundId", "from core.ids import InboundId, PlatformMessageId")
 
 
 def test_a_bare_string_is_not_a_person_a_message_or_a_conversation(tmp_path: Path) -> None:
-    out, status = _mypy(tmp_path, UNTYPED)
+    out, status = strict_mypy(tmp_path, UNTYPED)
     assert status == 1, out
     assert 'has incompatible type "str"; expected "PersonId"' in out
     assert 'has incompatible type "str"; expected "InboundId"' in out
     assert 'has incompatible type "str"; expected "ConversationKey"' in out
-    out, status = _mypy(tmp_path, TYPED)
+    out, status = strict_mypy(tmp_path, TYPED)
+    assert status == 0, out
+
+
+def test_a_bare_string_is_not_a_message_kith_delivered(tmp_path: Path) -> None:
+    out, status = strict_mypy(tmp_path, DELIVERED_UNTYPED)
+    assert status == 1, out
+    misuses = DELIVERED_UNTYPED.count('"42"')
+    wrong = [line for line in out.splitlines() if "error:" in line]
+    assert len(wrong) == misuses, out  # each bare string, and nothing else
+    assert all("PlatformMessageId" in line for line in wrong), out
+    out, status = strict_mypy(tmp_path, DELIVERED_TYPED)
     assert status == 0, out

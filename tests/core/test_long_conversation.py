@@ -29,8 +29,8 @@ async def test_500_turns_stay_in_budget_and_share_their_prefix(tmp_path: Path) -
     fake = FakeLLM(reply=reply)
     prompt = PromptSettings(budget_tokens=BUDGET, history_share=0.6, block_turns=8)
     async with running_fake_llm(fake) as url, \
-            running_core(tmp_path / "k.db", [url], prompt=prompt, max_reply_tokens=200) as core:
-        core.agent.reply_tokens = 200
+            running_core(tmp_path / "k.db", [url], prompt=prompt, max_reply_tokens=200,
+                         reply_tokens=200) as core:
         for n in range(500):
             text = f"message number {n} " + "with some words " * (n % 7)
             await core.dispatcher.submit(message("long", n, text=text))

@@ -51,7 +51,7 @@ async def test_forget_leaves_no_dead_rows_behind(pg_url: str, store: PostgresSto
         item = inbound(n, key, text=f"secret words {n}")
         await store.record_inbound(item)
         person = await store.person_for("test", item.sender)
-        await store.finish_turn(TurnRecord(item, person, item.text, "noted", InboxStatus.DONE),
+        await store.finish_turn(TurnRecord(item, person, item.text, "noted"), InboxStatus.DONE,
                                  fence=None)
     await _rows(pg_url, "CREATE EXTENSION IF NOT EXISTS pgstattuple")
     assert await store.forget(KEY) == 4
@@ -88,7 +88,7 @@ async def test_forget_all_leaves_no_dead_rows_in_the_tables_it_touched(
     item = inbound(1, text="my secret is 42")
     await store.record_inbound(item)
     person = await store.person_for("test", item.sender)
-    await store.finish_turn(TurnRecord(item, person, item.text, "noted", InboxStatus.DONE),
+    await store.finish_turn(TurnRecord(item, person, item.text, "noted"), InboxStatus.DONE,
                             fence=None)
     source = Source(item.id, "test", item.sender.platform_id, NOW)
     await store.memories.add_memory(

@@ -235,3 +235,63 @@ def test_a_step_out_of_order_is_refused() -> None:
         check((Step("lists", 1, "items", ""), Step("lists", 3, "more", "")))
     with pytest.raises(RuntimeError, match="not plain"):
         check((Step("lists", 1, "it's", ""),))
+
+
+# what main recorded for the inbox's, conversations' and people's steps while they were one
+# "core" feature (session 29), frozen
+CORE_SQLITE = ("core/1-inbox-conversations-people", "core/2-pairings", "core/3-delivery",
+               "core/4-command-turns", "core/5-quoted", "core/6-provenance")
+CORE_POSTGRES = ("core/1-inbox", "core/2-conversations", "core/3-people", "core/4-provenance")
+MOVED = ("inbox", "conversations", "people")
+
+
+def _as_core(steps: tuple[str, ...]) -> list[tuple[str, int, str]]:
+    return [("core", int(name.split("/")[1].split("-")[0]), name) for name in steps]
+
+
+async def test_a_sqlite_database_with_the_core_feature_renames_it_in_place(
+        tmp_path: Path) -> None:
+    path = tmp_path / "kith.db"
+    store = SQLiteStore(path)
+    await store.open()
+    await store.record_inbound(ITEM)
+    await store.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(f"DELETE FROM {TABLE} WHERE feature IN (?, ?, ?)", MOVED)
+    db.executemany(f"INSERT INTO {TABLE} (feature, version, name) VALUES (?, ?, ?)",
+                   _as_core(CORE_SQLITE))
+    db.close()
+
+    store = SQLiteStore(path)
+    await store.open()  # would fail creating the inbox again
+    try:
+        assert [i.id for i in await store.pending()] == [ITEM.id]
+    finally:
+        await store.close()
+    recorded = _sqlite_steps(path)
+    assert not [f for f, _ in recorded if f == "core"]
+    assert sorted(recorded) == sorted((s.feature, s.version) for s in SQLITE)
+
+
+async def test_a_postgres_database_with_the_core_feature_renames_it_in_place(
+        pg_url: str) -> None:
+    store = PostgresStore(pg_url, max_size=2)
+    await store.open()
+    await store.record_inbound(ITEM)
+    await store.close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"DELETE FROM {TABLE} WHERE feature = ANY(%s)", (list(MOVED),))
+        for row in _as_core(CORE_POSTGRES):
+            conn.execute(f"INSERT INTO {TABLE} (feature, version, name) VALUES (%s, %s, %s)",
+                         row)
+
+    store = PostgresStore(pg_url, max_size=2)
+    await store.open()
+    try:
+        assert [i.id for i in await store.pending()] == [ITEM.id]
+    finally:
+        await store.close()
+    with psycopg.connect(pg_url) as conn:
+        steps = [(str(r[0]), int(r[1])) for r in conn.execute(
+            f"SELECT feature, version FROM {TABLE}").fetchall()]
+    assert sorted(steps) == sorted((s.feature, s.version) for s in POSTGRES)

@@ -13,7 +13,7 @@ import pytest
 
 from adapters.terminal import Terminal, to_inbound
 from tests.adapters.telegram.rig import OWNER, SECRET, fixture, make_rig
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM, strict_fake_llm
 from tests.fakes.telegram import TOKEN
 from tests.support import make_settings, running_gateway, running_kith, write_bot
 
@@ -120,10 +120,9 @@ async def test_same_behaviour_on_every_channel(
 ) -> None:
     monkeypatch.setenv("TG_TEST_TOKEN", TOKEN)
     monkeypatch.setenv("TG_TEST_SECRET", SECRET)
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake) as url:
+    async with strict_fake_llm() as fake:
+        url = fake.base_url or ""
         opened = {"web": lambda: web(tmp_path, url), "terminal": lambda: terminal(tmp_path, url),
                   "telegram": lambda: telegram(tmp_path, url, fake)}[channel]()
         async with opened as say:
             assert await scenario(say, fake) == EXPECTED
-    assert fake.unexpected == 0 and fake.unconsumed == 0

@@ -46,7 +46,7 @@ def test_three_migrations_at_once_apply_once(tmp_path: Path, pg_url: str) -> Non
         names = [str(r[0]) for r in holder.execute("SELECT name FROM feature_migrations")]
     assert sorted(names) == sorted(m.name for m in MIGRATIONS)  # each once
     said = sorted(out.strip() for out, _ in outputs)
-    assert said[0].startswith(f"applied {len(MIGRATIONS)} migrations: core/1-inbox, ")
+    assert said[0].startswith(f"applied {len(MIGRATIONS)} migrations: inbox/1-inbox, ")
     assert said[1:] == ["the database is up to date"] * 2
     assert all(err == "" for _, err in outputs)
     again = run_kith(tmp_path, "migrate", KITH_DATABASE_URL=pg_url)

@@ -50,6 +50,7 @@ __all__ = [
     "ScriptedToolCall",
     "running_fake_llm",
     "running_fake_llm_sync",
+    "strict_fake_llm",
 ]
 
 ReplyFn = Callable[[dict[str, Any]], "str | ScriptedToolCall"]
@@ -89,6 +90,12 @@ class FakeLLM:
         self._script: deque[str | ScriptedToolCall] = deque()
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        """The ``/v1`` base URL it is served at (only while it is)."""
+        assert self.base_url, "the fake model is not being served"
+        return self.base_url
 
     def script(self, replies: Iterable[str]) -> None:
         """Queue replies, consumed in order, one per chat request (before ``reply``)."""
@@ -278,6 +285,16 @@ async def running_fake_llm(
         yield url
     finally:
         await asyncio.to_thread(server.stop)
+
+
+@contextlib.asynccontextmanager
+async def strict_fake_llm() -> AsyncIterator[FakeLLM]:
+    """A strict :class:`FakeLLM`, served: a call past its script is an error, and on leaving
+    every scripted answer must have been asked for and nothing else (the tests' ``fake``)."""
+    fake = FakeLLM(strict=True)
+    async with running_fake_llm(fake):
+        yield fake
+    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 @contextlib.contextmanager

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from core.agent import Agent
+from bots import assembly
 from core.dispatch import Dispatcher
 from core.llm import OpenAIChatModel
 from core.profile import BotProfile
@@ -48,7 +48,7 @@ async def replica(pg_url: str, llm_url: str, leading: bool,
     leases = PostgresLeases(pg_url, pool_size=2)
     await leases.open()
     model = OpenAIChatModel(llm_settings([llm_url]))
-    agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.")})
+    agent = assembly.agent(store, model, {"kith": BotProfile("kith", "You are Kith.")})
     dispatcher = Dispatcher(store, agent, 8, DeliverySettings(retry_min=0.05, retry_max=0.2),
                             leases=leases, sweep_every=0.2)
     channel = LeaderOnlyRecorder(leading=leading)

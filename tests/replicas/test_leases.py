@@ -122,3 +122,34 @@ async def test_a_lost_presence_is_taken_up_again(pg_url: str,
         assert await a.replicas() == 1  # counted again: its leases are live again
     finally:
         await a.close()
+
+
+async def test_take_and_let_go_read_the_open_messages_with_the_lease(pg_url: str) -> None:
+    """One round trip each: the lease and the conversation's open messages (in arrival
+    order); a message recorded while the lease is held is in what ``let_go`` reads."""
+    from core.store.postgres.store import PostgresStore
+    from tests.contract.test_store_contract import KEY, answer, inbound
+
+    store = PostgresStore(pg_url, max_size=2)
+    await store.open()
+    a, b = await _leases(pg_url, store.pool), await _leases(pg_url, store.pool)
+    try:
+        assert await a.take(KEY) == []  # held, nothing open
+        await a.release(KEY)
+        first, second, third = inbound(1), inbound(2), inbound(3)
+        await store.record_inbound(first)
+        assert [i.id for i in await a.take(KEY) or []] == [first.id]
+        assert await b.take(KEY) is None  # a holds it
+        await store.record_inbound(second)  # recorded elsewhere while a holds it
+        await answer(store, first)
+        assert [i.id for i in await a.let_go(KEY)] == [second.id]
+        assert a.holding() == 0
+        await store.record_inbound(third)
+        assert [i.id for i in await b.take(KEY) or []] == [second.id, third.id]
+        assert await a.take(KEY) is None
+        assert [i.id for i in await b.let_go(KEY)] == [second.id, third.id]
+        assert await a.take(KEY) is not None  # released: free for anyone
+    finally:
+        await a.close()
+        await b.close()
+        await store.close()

@@ -18,7 +18,9 @@ import secrets
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from core.events import ConversationKey
+from core.codec import inbound_from_json
+from core.events import ConversationKey, Inbound
+from core.inbox.schema import OPEN
 from core.logging import get_logger
 
 log = get_logger("kith.leases")
@@ -40,6 +42,14 @@ WHERE i.status IN ('pending', 'answered', 'held')
   AND NOT EXISTS (SELECT 1 FROM turn_leases l WHERE l.conversation = i.conversation
                   AND l.until >= now() AND {_ALIVE.format(owner="l.owner")})
 GROUP BY i.conversation ORDER BY min(i.seq) LIMIT %(n)s"""
+
+# the lease taken, and then (its one row with a NULL payload when nothing is open) the
+# conversation's open messages; no row: another replica holds it
+_TAKE = f"""
+WITH lease AS ({_ACQUIRE})
+SELECT i.payload FROM lease LEFT JOIN LATERAL (
+    SELECT payload, seq FROM inbox WHERE conversation = %(c)s AND {OPEN}) i ON true
+ORDER BY i.seq"""
 
 _ACTIVE = f"""SELECT count(*) FROM turn_leases l
 WHERE l.until >= now() AND {_ALIVE.format(owner="l.owner")}"""
@@ -93,6 +103,23 @@ class PostgresLeases:
         if got:
             self._held.add(str(conversation))
         return got
+
+    async def take(self, conversation: ConversationKey) -> list[Inbound] | None:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_TAKE, {"c": str(conversation), "o": self.owner,
+                                             "ttl": self.ttl})
+            rows = await cur.fetchall()
+        if not rows:
+            return None
+        self._held.add(str(conversation))
+        return [inbound_from_json(str(row[0])) for row in rows if row[0] is not None]
+
+    async def let_go(self, conversation: ConversationKey) -> list[Inbound]:
+        self._held.discard(str(conversation))
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("SELECT kith_let_go(%s, %s)",
+                                     (str(conversation), self.owner))
+            return [inbound_from_json(str(row[0])) for row in await cur.fetchall()]
 
     async def release(self, conversation: ConversationKey) -> None:
         self._held.discard(str(conversation))

@@ -13,7 +13,7 @@ import psycopg
 
 from core.db.schema import Step
 from core.store.features import POSTGRES
-from core.store.migrate import TABLE, adopted, check, missing
+from core.store.migrate import TABLE, adopted, check, missing, moved, retired
 
 MIGRATIONS: tuple[Step, ...] = POSTGRES
 LOCK_KEY = 0x4B495448  # "KITH": the advisory lock every replica's migration waits on
@@ -47,6 +47,13 @@ async def migrate(conn: psycopg.AsyncConnection[object],
                 await conn.execute(record, (step.feature, step.version, step.name))
         cur = await conn.execute(f"SELECT feature, version FROM {TABLE}")
         applied = {(str(r[0]), int(r[1])) for r in await cur.fetchall()}  # type: ignore[index]
+        renamed = moved(dict.fromkeys((*MIGRATIONS, *migrations)), applied)
+        for step in renamed:  # recorded before it moved to its feature: rename, never re-run
+            await conn.execute(record, (step.feature, step.version, step.name))
+            applied.add((step.feature, step.version))
+        for old in retired(renamed):
+            await conn.execute(f"DELETE FROM {TABLE} WHERE feature = %s AND version = %s", old)
+            applied.discard(old)
         for step in missing(migrations, applied):
             await conn.execute(step.sql.encode())
             await conn.execute(record, (step.feature, step.version, step.name))

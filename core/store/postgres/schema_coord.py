@@ -18,4 +18,17 @@ MIGRATIONS: tuple[Step, ...] = (
     );
     CREATE INDEX turn_leases_owner ON turn_leases (owner);
     """, was="coord/1-turn-leases"),
+    # a lease released and the conversation's open messages read after it, in one round
+    # trip: a volatile function's every query takes a fresh snapshot, so a message recorded
+    # while the lease was held is read here, or its recorder takes the lease after this
+    Step("coord", 2, "let-go", """
+    CREATE FUNCTION kith_let_go(lease_conversation TEXT, lease_owner BIGINT)
+    RETURNS SETOF TEXT LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        DELETE FROM turn_leases
+        WHERE conversation = lease_conversation AND owner = lease_owner;
+        RETURN QUERY SELECT payload FROM inbox WHERE conversation = lease_conversation
+            AND status IN ('pending', 'answered', 'held') ORDER BY seq;
+    END $$;
+    """),
 )

@@ -1,5 +1,9 @@
 """PostgreSQL Store: every role of :mod:`core.store.base` on one database shared by replicas.
 
+The inbox, people and conversations roles are mixed in from their packages
+(``core.inbox.postgres`` …), the commit of a finished turn across two of them from
+``commit``; the other features' stores are attributes (``memories``, ``lists`` …).
+
 A ``psycopg_pool.AsyncConnectionPool`` of autocommit connections: a single statement is one
 round trip; statements that must commit together run in an explicit transaction (sent as
 one pipeline where they do not read each other's results). ``open`` migrates first, from
@@ -17,15 +21,17 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from core.actions.postgres import PostgresActionStore
 from core.calendar.links_postgres import PostgresCalendarLinks
+from core.conversations.postgres import PostgresConversations
+from core.db.pool import OnPool
+from core.inbox.postgres import PostgresInbox
 from core.lists.postgres import PostgresListStore
 from core.memory.postgres import PostgresMemoryStore
 from core.offers.postgres import PostgresOfferStore
+from core.people.postgres import PostgresPeople
 from core.schedule.postgres import PostgresScheduleStore
 from core.store.features import PERSON_TABLES
+from core.store.postgres.commit import PostgresTurnCommit
 from core.store.postgres.connect import CONNECT_TIMEOUT, DatabaseUnavailable, migrate_url, where
-from core.store.postgres.conversations import PostgresConversations
-from core.store.postgres.inbox import OnPool, PostgresInbox
-from core.store.postgres.people import PostgresPeople
 from core.store.postgres.transaction import OneConnection
 
 HEALTH_TIMEOUT = 2.0  # seconds /readyz waits for a connection
@@ -35,7 +41,7 @@ async def _configure(conn: psycopg.AsyncConnection[tuple[object, ...]]) -> None:
     await conn.execute("SET TIME ZONE 'UTC'")  # timestamps come back in UTC, as SQLite's
 
 
-class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations):
+class PostgresStore(PostgresInbox, PostgresPeople, PostgresConversations, PostgresTurnCommit):
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10,
                  timeout: float = 30.0) -> None:
         self._url = url

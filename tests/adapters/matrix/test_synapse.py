@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from nio import UploadResponse
 
-from adapters.matrix.channel import UNDECRYPTABLE, MatrixChannel
+from adapters.matrix.channel import MatrixChannel
 from adapters.matrix.decode import RoomInfo, to_inbound
+from adapters.matrix.intake import UNDECRYPTABLE
 from tests.adapters.matrix.kit import (
     PASSWORD,
     PASSWORD_ENV,

@@ -5,12 +5,10 @@ core (SQLite, agent, dispatcher)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,8 +19,8 @@ from core.profile import BotProfile
 from core.settings import Settings
 from tests.adapters.mcp.servers import calls, http_server, stdio_config
 from tests.core.harness import message
-from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.core.tools.harness import tool_core, tool_messages
+from tests.fakes.llm import FakeLLM
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -46,14 +44,6 @@ async def reach(tmp_path: Path, **servers: McpServer) -> AsyncIterator[Reach]:
         await found.aclose()
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
-
-
 @pytest.fixture(params=["stdio", "http"])
 def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[McpServer, Path]]:
     log = tmp_path / "mcp.log"
@@ -62,22 +52,6 @@ def home(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[McpSe
         return
     with http_server(log) as server:
         yield server.config(), log
-
-
-def tool_messages(request: dict[str, Any], origin: str | None = None) -> list[str]:
-    """The tool results a request carried, as the model read them (errors as "error: …");
-    ``origin``: each result must be marked with it."""
-    found = []
-    for m in request["messages"]:
-        if m["role"] != "tool":
-            continue
-        body = json.loads(m["content"])
-        if "error" in body:
-            found.append("error: " + body["error"])
-        else:
-            assert origin is None or body.get("origin") == origin, body
-            found.append(body["result"])
-    return found
 
 
 async def test_tools_are_listed_namespaced_with_policy_from_annotations(

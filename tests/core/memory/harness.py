@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bots import assembly
 from core.agent import Agent
 from core.events import Addressed, ChatKind, ConversationKey, Inbound, Sender, Trust
 from core.llm import OpenAIChatModel
@@ -108,9 +109,10 @@ async def memory_core(path: Path, url: str, *, embed: bool = False, learn: bool 
     extra = {"embed_model": "embed-test"} if embed else {}
     model = OpenAIChatModel(llm_settings([url], **extra))
     clock = Clock()
-    agent = Agent(store, model, {"kith": BotProfile("kith", "You are Kith.")}, clock=clock,
-                  memory=settings or MemorySettings(embed=embed, learn=learn, every_turns=1),
-                  reranker=reranker)
+    agent = assembly.agent(
+        store, model, {"kith": BotProfile("kith", "You are Kith.")}, clock=clock,
+        memory=settings or MemorySettings(embed=embed, learn=learn, every_turns=1),
+        reranker=reranker)
     await agent.learner.resume()
     try:
         yield MemoryCore(store, agent, model, clock)

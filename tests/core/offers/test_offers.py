@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 
 from core.actions.model import Action, ActionKey, State
-from core.events import Decision, Origin, Quoted
+from core.events import ConversationKey, Decision, Origin, Quoted, Sender
 from core.memory.service import MemorySettings
 from core.offers.model import OfferKind, OfferState
 from core.schedule.model import Kind
 from tests.core.harness import message
 from tests.core.tools.harness import ToolCore, tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)  # Tuesday; Lisbon is on UTC in winter
 LEARNING = MemorySettings(learn=True, every_turns=1)  # extract after each answered turn
@@ -41,14 +41,6 @@ def extraction(*commitments: dict[str, Any]) -> str:
 def commitment(what: str, when: str, kind: str = "reminder", message: int = 1
                ) -> dict[str, Any]:
     return {"what": what, "when": when, "kind": kind, "message": message}
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 @pytest.fixture
@@ -247,3 +239,23 @@ async def test_the_extraction_reads_the_persons_own_day(core: ToolCore, fake: Fa
     await say(core, fake, "dentist tomorrow at 3", extraction())
     prompt = fake.requests[-1].json["messages"][-1]["content"]
     assert "Today is 2026-12-02 (Wednesday)." in prompt  # UTC says Tuesday 2026-12-01
+
+
+async def test_an_offer_is_still_made_after_its_identity_is_linked_to_another(
+        core: ToolCore, fake: FakeLLM) -> None:
+    """Ana said it on the web before linking that identity to her first one: the offer
+    and its scheduled turn follow her together, so it is made (once)."""
+    ana = await core.person()
+    code = await core.store.memories.create_link_code(ana, NOW, 600)
+    web = {"conversation": ConversationKey("kith", "web", "w"),
+           "sender": Sender("annie", "Ana")}
+    fake.script(["OK.", extraction(commitment("Dentist", "2026-12-04T15:00", "event"))])
+    await core.send(message("w", 1, "dentist Friday at 3", id="web:kith:w:1", **web))
+    await core.agent.learner.idle()
+    annie = await core.person("annie", "web")
+    assert annie != ana
+    assert (await core.store.memories.redeem_link_code(code, annie, NOW)).person_id == ana
+    [text] = await due(core)
+    assert text.startswith("You said “dentist Friday at 3”. Shall I remind you: Dentist")
+    assert len(await offered(core, waiting=True)) == 1
+    assert await due(core) == []  # offered once

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from core.events import ConversationKey, Sender
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
+from tests.fakes.llm import FakeLLM
 
 
 async def test_set_on_one_channel_cancelled_on_another(tmp_path: Path, fake: FakeLLM) -> None:

@@ -6,7 +6,6 @@ must be stored — across zones on both sides of the equator and across clock ch
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from core.schedule.asked import Asked, first_due, resolve
 from core.schedule.times import TimeError, next_occurrence
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 ZONES = ["Europe/Lisbon", "America/New_York", "Asia/Kolkata", "Australia/Sydney",
          "Pacific/Auckland", "UTC"]
@@ -155,14 +154,6 @@ def test_a_given_local_time_is_kept_in_every_zone(tz: str, hour: int, minute: in
     assert first is not None and moment < first <= moment + timedelta(days=1, hours=1)
     local = first.astimezone(ZoneInfo(tz))
     assert local.minute == minute and local.hour in (hour, (hour + 1) % 24)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 async def test_every_monday_through_the_tool(tmp_path: Path, fake: FakeLLM) -> None:

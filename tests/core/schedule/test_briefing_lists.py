@@ -4,24 +4,13 @@ and the remember/forget tools over the memory controls."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
-import pytest
 
 from core.memory.model import PRIVATE
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
+from tests.fakes.llm import FakeLLM
 
 
 async def test_briefing_says_nothing_on_an_empty_day(tmp_path: Path, fake: FakeLLM) -> None:

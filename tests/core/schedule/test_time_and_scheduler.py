@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,17 +14,9 @@ from core.schedule.model import Kind, NewSchedule
 from core.schedule.times import next_occurrence, say_local
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 LISBON = ZoneInfo("Europe/Lisbon")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
 
 
 def local(*args: int) -> datetime:

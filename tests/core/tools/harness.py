@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bots import assembly
 from core.agent import Agent
 from core.calendar.model import Calendars
 from core.dispatch import Dispatcher
@@ -18,6 +20,7 @@ from core.profile import BotProfile
 from core.schedule.model import Kind, Schedule
 from core.schedule.scheduler import Scheduler
 from core.store.sqlite import SQLiteStore
+from core.tools.selection import Selector
 from tests.core.harness import Recorder, llm_settings
 
 CHANNELS = ("test", "email", "web", "terminal")
@@ -60,17 +63,21 @@ class ToolCore:
 @asynccontextmanager
 async def tool_core(path: Path, url: str, now: datetime | None = None,
                     timezone: str | None = "Europe/Lisbon", calendars: Calendars | None = None,
-                    toolbox: Any = None, memory: Any = None,
+                    calendars_of: Callable[[SQLiteStore], Calendars] | None = None,
+                    toolbox: Any = None, memory: Any = None, selector: Selector | None = None,
                     **bot: Any) -> AsyncIterator[ToolCore]:
     """``toolbox``: the agent's registries by bot (default: the catalog's); ``bot``: the
-    profile's fields (``tools=(...)`` names its tools)."""
+    profile's fields (``tools=(...)`` names its tools); ``calendars_of``: the calendars,
+    made from the opened store."""
     store = SQLiteStore(path)
     await store.open()
+    if calendars_of is not None:
+        calendars = calendars_of(store)
     model = OpenAIChatModel(llm_settings([url]))
     clock = Clock(now or datetime(2026, 12, 1, 10, 0, tzinfo=UTC))
     profile = BotProfile("kith", "You are Kith.", timezone=timezone, **bot)
-    agent = Agent(store, model, {"kith": profile}, clock=clock, calendars=calendars,
-                  tools=toolbox, memory=memory)
+    agent = assembly.agent(store, model, {"kith": profile}, clock=clock, calendars=calendars,
+                           tools=toolbox, memory=memory, selector=selector)
     dispatcher = Dispatcher(store, agent, 64)
     channel = Recorder()
     for name in CHANNELS:
@@ -83,3 +90,19 @@ async def tool_core(path: Path, url: str, now: datetime | None = None,
         await agent.wait_background()
         await model.aclose()
         await store.close()
+
+
+def tool_messages(request: dict[str, Any], origin: str | None = None) -> list[str]:
+    """The tool results a request carried, as the model read them (errors as "error: …");
+    ``origin``: each result must be marked with it."""
+    found = []
+    for m in request["messages"]:
+        if m["role"] != "tool":
+            continue
+        body = json.loads(m["content"])
+        if "error" in body:
+            found.append("error: " + body["error"])
+        else:
+            assert origin is None or body.get("origin") == origin, body
+            found.append(body["result"])
+    return found

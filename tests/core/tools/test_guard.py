@@ -8,7 +8,6 @@ agent, dispatcher) against a strict fake speaking the OpenAI wire format on loop
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from core.prompt import TOOL_GUIDANCE
 from core.tools.guard import NOT_DONE, NOTHING_RAN, Guard, claims_action
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 PERSONA = "You are Kith, a personal assistant."
 INSTRUCTIONS = f"{PERSONA}\n{TOOL_GUIDANCE}"
@@ -98,19 +97,6 @@ def test_telling_how_to_call_a_tool_is_held_like_a_claim() -> None:
     assert through(ordinary, "Don't forget your keys.", 4) == "Don't forget your keys."
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
-
-
-def url(fake: FakeLLM) -> str:
-    assert fake.base_url
-    return fake.base_url
-
-
 async def items(core: object) -> list[str]:
     store = core.store  # type: ignore[attr-defined]
     person = await core.person()  # type: ignore[attr-defined]
@@ -122,7 +108,7 @@ async def test_a_claim_with_no_tool_is_asked_again_and_then_done(
     fake.script(["Sure! I've added eggs to your shopping list."])
     fake.script_tool_call("list_add", {"list": "shopping", "items": ["eggs"]})
     fake.script(["Added."])
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "add eggs to my shopping list"))
         assert await items(core) == ["eggs"]
     assert "I've added eggs" not in reply and reply.endswith("Added.")
@@ -134,7 +120,7 @@ async def test_a_claim_with_no_tool_is_asked_again_and_then_done(
 async def test_a_claim_made_twice_is_said_honestly(tmp_path: Path, fake: FakeLLM) -> None:
     fake.script(["List added: eggs, id 223456."])
     fake.script(["Done! Eggs are on your list."])
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "add eggs to my shopping list"))
         assert await items(core) == []
     assert reply == NOT_DONE
@@ -143,7 +129,7 @@ async def test_a_claim_made_twice_is_said_honestly(tmp_path: Path, fake: FakeLLM
 
 async def test_a_question_is_answered_as_said(tmp_path: Path, fake: FakeLLM) -> None:
     fake.script(["Yes, I added eggs to your list yesterday."])
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "did you add the eggs?"))
     assert reply == "Yes, I added eggs to your list yesterday."
 
@@ -152,7 +138,7 @@ async def test_a_question_is_answered_as_said(tmp_path: Path, fake: FakeLLM) -> 
 async def test_the_loop_drops_a_recited_prompt(tmp_path: Path, fake: FakeLLM, reply: str,
                                                kept: str) -> None:
     fake.script([reply])  # streamed a word at a time
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         said = await core.send(message("a", 1, "hello"))
         [_, stored] = await core.store.history(message("a", 1, "x").conversation, 0, 10)
     assert said.startswith(kept)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from core.events import Addressed, ChatKind, ConversationKey, Inbound, Origin, Q
 from core.tools.loop import CAPPED, MAX_STEPS
 from tests.core.harness import message
 from tests.core.tools.harness import tool_core
-from tests.fakes.llm import FakeLLM, running_fake_llm
+from tests.fakes.llm import FakeLLM
 
 ARGS = {"text": "call mum", "when": "2026-12-04T15:00:00+00:00"}
 RAW_MARKERS = ("<|python_tag|>", "<|python_start|>", "<function=", '"parameters"', "```",
@@ -44,26 +44,13 @@ FORMS: dict[str, Callable[[FakeLLM], None]] = {
 }
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
-
-
-def url(fake: FakeLLM) -> str:
-    assert fake.base_url
-    return fake.base_url
-
-
 @pytest.mark.parametrize("form", FORMS)
 async def test_every_form_creates_the_same_reminder(
     tmp_path: Path, fake: FakeLLM, form: str
 ) -> None:
     FORMS[form](fake)
     fake.script(["Done — I'll remind you."])
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "remind me to call mum on Friday at 3pm"))
         [item] = await core.reminders()
     assert (item.text, item.due_at) == ("call mum", datetime(2026, 12, 4, 15, tzinfo=UTC))
@@ -85,7 +72,7 @@ async def test_invalid_arguments_get_one_repair_turn(tmp_path: Path, fake: FakeL
     fake.script_tool_call("create_reminder", {"text": "call mum", "when": "friday 3pm"})
     fake.script_tool_call("create_reminder", ARGS)
     fake.script(["All set."])
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "remind me friday 3pm to call mum"))
         assert len(await core.reminders()) == 1
     repair = fake.chat_requests[1]["messages"][-1]
@@ -96,7 +83,7 @@ async def test_invalid_arguments_get_one_repair_turn(tmp_path: Path, fake: FakeL
 async def test_invalid_twice_is_an_honest_reply(tmp_path: Path, fake: FakeLLM) -> None:
     fake.script_tool_call("create_reminder", {"text": "call mum"})
     fake.script_tool_call("create_reminder", {"when": "2026-12-04T15:00:00Z"})
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "remind me"))
         assert await core.reminders() == []
     assert reply.startswith("I couldn't do that:") and "text" in reply
@@ -106,7 +93,7 @@ async def test_invalid_twice_is_an_honest_reply(tmp_path: Path, fake: FakeLLM) -
 async def test_a_model_that_keeps_calling_is_stopped(tmp_path: Path, fake: FakeLLM) -> None:
     for _ in range(MAX_STEPS):
         fake.script_tool_call("list_reminders", {})
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "what are my reminders?"))
     assert reply == CAPPED
     assert len(fake.chat_requests) == MAX_STEPS
@@ -115,7 +102,7 @@ async def test_a_model_that_keeps_calling_is_stopped(tmp_path: Path, fake: FakeL
 async def test_unknown_tool_is_told_to_the_model(tmp_path: Path, fake: FakeLLM) -> None:
     fake.script([json.dumps({"name": "book_flight", "parameters": {"to": "LIS"}})])
     fake.script(["I can't book flights, sorry — I can set a reminder to do it."])
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(message("a", 1, "book me a flight to Lisbon"))
     assert reply == "I can't book flights, sorry — I can set a reminder to do it."
     told = fake.chat_requests[1]["messages"][-1]
@@ -152,7 +139,7 @@ async def test_forwarded_content_side_effects_are_proposed_not_done(
         fake.script([f"[create_reminder(text=\"{call['text']}\", when=\"{call['when']}\")]"])
     fake.script(["Here is a draft reply to the mail."])
     inbound, channel = forwarded(where)
-    async with tool_core(tmp_path / "k.db", url(fake)) as core:
+    async with tool_core(tmp_path / "k.db", fake.url) as core:
         reply = await core.send(inbound)
         person = await core.person(inbound.sender.platform_id, channel)
         assert await core.store.schedule.for_person(person) == []

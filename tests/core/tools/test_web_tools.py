@@ -8,7 +8,6 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,7 +20,7 @@ from core.tools import web
 from core.tools.catalog import Toolbox
 from tests.adapters.webfetch.pages import INJECTED, Names, Site
 from tests.core.harness import message
-from tests.core.tools.harness import tool_core
+from tests.core.tools.harness import tool_core, tool_messages
 from tests.fakes.llm import FakeLLM, running_fake_llm
 from tests.fakes.loopback import serve_loopback
 from tests.fakes.obedient import ATTACKS, MARK, ObedientModel
@@ -39,14 +38,6 @@ class Net:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeLLM]:
-    fake = FakeLLM(strict=True)
-    async with running_fake_llm(fake):
-        yield fake
-    assert fake.unexpected == 0 and fake.unconsumed == 0
-
-
-@pytest.fixture
 async def net() -> AsyncIterator[Net]:
     site = Site()
     async with serve_loopback(site) as base:
@@ -60,22 +51,6 @@ async def net() -> AsyncIterator[Net]:
             yield Net(site, port, toolbox)
         finally:
             await access.aclose()
-
-
-def tool_messages(request: dict[str, Any], origin: str | None = None) -> list[str]:
-    """The tool results a request carried, as the model read them (errors as "error: …");
-    ``origin``: each result must be marked with it."""
-    found = []
-    for m in request["messages"]:
-        if m["role"] != "tool":
-            continue
-        body = json.loads(m["content"])
-        if "error" in body:
-            found.append("error: " + body["error"])
-        else:
-            assert origin is None or body.get("origin") == origin, body
-            found.append(body["result"])
-    return found
 
 
 async def test_search_then_read_then_cite(tmp_path: Path, fake: FakeLLM, net: Net) -> None:

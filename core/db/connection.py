@@ -1,4 +1,8 @@
-"""What the SQLite Store's roles share: the one connection, opened by the Store."""
+"""What the SQLite roles of the feature packages share: the Store's one connection.
+
+The inbox, conversations and people roles are mixed into ``core.store.sqlite.SQLiteStore``,
+which opens the connection and closes it; each role reads it through :attr:`db`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The inbox and its delivery state on SQLite (the InboxStore and DeliveryStore roles)."""
+"""The inbox and its delivery state on SQLite (the InboxStore and DeliveryStore roles),
+on the Store's connection."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import json
 from datetime import datetime
 
 from core.codec import inbound_from_json, inbound_to_json
+from core.db.connection import OnConnection
 from core.events import Inbound
-from core.ids import ConversationKey, InboundId
-from core.store.base import Delivery, InboxStatus
-from core.store.sqlite_connection import OnConnection
+from core.ids import ConversationKey, InboundId, PlatformMessageId
+from core.inbox.model import Delivery, InboxStatus
 
 
 class SQLiteInbox(OnConnection):
@@ -50,15 +51,18 @@ class SQLiteInbox(OnConnection):
         if row is None:
             return None
         status, reply, reply_status, ids, answered, held = row
-        return Delivery(InboxStatus(status), reply, reply_status, tuple(json.loads(ids)),
+        return Delivery(InboxStatus(status), reply, reply_status,
+                        tuple(PlatformMessageId(i) for i in json.loads(ids)),
                         datetime.fromisoformat(answered) if answered else None,
                         datetime.fromisoformat(held) if held else None)
 
-    async def record_sent(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
+    async def record_sent(self, inbound_id: InboundId,
+                          platform_ids: tuple[PlatformMessageId, ...]) -> None:
         self.db.execute("UPDATE inbox SET platform_ids = ? WHERE id = ?",
                         (json.dumps(list(platform_ids)), inbound_id))
 
-    async def mark_delivered(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
+    async def mark_delivered(self, inbound_id: InboundId,
+                             platform_ids: tuple[PlatformMessageId, ...]) -> None:
         self.db.execute("UPDATE inbox SET status = 'delivered', platform_ids = ? WHERE id = ?",
                         (json.dumps(list(platform_ids)), inbound_id))
 

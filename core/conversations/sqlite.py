@@ -1,16 +1,18 @@
-"""Conversations and their turns on SQLite (the ConversationStore role)."""
+"""Conversations and their turns on SQLite (the ConversationStore role), on the Store's
+connection. A finished turn is written with its message's status by the Store's commit
+(``core.store.sqlite_commit``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from core.codec import quoted_from_json, quoted_to_json
+from core.codec import quoted_from_json
+from core.conversations.model import ConversationState, Turn
+from core.db.connection import OnConnection, now_iso
 from core.events import ConversationKey
-from core.history import reply_origin, trace_from_json, trace_to_json, user_origin
+from core.history import trace_from_json
 from core.ids import InboundId
 from core.provenance import Origin
-from core.store.base import ConversationState, Turn, TurnRecord
-from core.store.sqlite_connection import OnConnection, now_iso
 
 
 class SQLiteConversations(OnConnection):
@@ -48,6 +50,11 @@ class SQLiteConversations(OnConnection):
             in reversed(rows)
         ]
 
+    async def recent(self, key: ConversationKey,
+                     limit: int) -> tuple[ConversationState, list[Turn]]:
+        state = await self.conversation(key)
+        return state, await self.history(key, state.summary_upto, limit)
+
     async def transcript(self, key: ConversationKey, limit: int) -> list[Turn]:
         """The newest ``limit`` turns of the current epoch as the person saw them, commands
         and their answers included (for showing, never for a prompt)."""
@@ -63,46 +70,6 @@ class SQLiteConversations(OnConnection):
                  InboundId(r[7] or ""), origin=Origin(r[8]))
             for r in reversed(rows)
         ]
-
-    async def finish_turn(self, record: TurnRecord, *, fence: int | None) -> None:
-        """One process: nothing to fence (``fence`` is None)."""
-        inbound, key = record.inbound, str(record.inbound.conversation)
-        now = now_iso()
-        db = self.db
-        with db:
-            db.execute("BEGIN")
-            db.execute(
-                "INSERT INTO conversations (key, updated_at) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at",
-                (key, now),
-            )
-            epoch = db.execute(
-                "SELECT epoch FROM conversations WHERE key = ?", (key,)
-            ).fetchone()[0]
-            quoted, read = quoted_to_json(inbound.quoted), int(bool(inbound.quoted))
-            rows: list[tuple[str, str, str | None, str, int, str, str, str, str]] = []
-            if record.user_text is not None:
-                rows.append(("user", inbound.sender.display_name, record.person_id,
-                             record.user_text, record.user_tokens, inbound.received_at.isoformat(),
-                             quoted, "", user_origin(inbound).value))
-            if record.reply_text is not None:
-                rows.append(("assistant", "", None, record.reply_text, record.reply_tokens, now,
-                             "", trace_to_json(record.trace),
-                             reply_origin(inbound, record.trace).value))
-            db.executemany(
-                "INSERT INTO turns (conversation, epoch, role, author, person_id, inbound_id, "
-                "text, tokens, created_at, command, quoted, read_quoted, trace, origin) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(key, epoch, r[0], r[1], r[2], inbound.id, r[3], r[4], r[5], record.command,
-                  r[6], read, r[7], r[8])
-                 for r in rows],
-            )
-            db.execute(
-                "UPDATE inbox SET status = ?, reply = ?, reply_status = ?, answered_at = ? "
-                "WHERE id = ?",
-                (record.status.value, record.answer, record.answer_status,
-                 now if record.answer else None, inbound.id),
-            )
 
     async def set_summary(
         self, key: ConversationKey, epoch: int, summary: str, upto_seq: int, origin: Origin,

@@ -10,11 +10,15 @@ import uuid
 
 import psycopg
 
+from core.db.pool import OnPool
 from core.events import Sender
 from core.ids import PersonId
-from core.store.base import Pairing, new_pairing_code
-from core.store.postgres.inbox import OnPool
+from core.people.model import Pairing, Person, new_pairing_code
 
+# the sender's identity and their person's preferences, in one statement
+_IDENTIFY = ("SELECT i.person_id, i.display_name, coalesce((SELECT array_agg(ARRAY[p.key, p.value] "
+             "ORDER BY p.key) FROM preferences p WHERE p.person_id = i.person_id), '{}') "
+             "FROM identities i WHERE i.channel = %s AND i.platform_id = %s")
 _PAIRING = ("SELECT channel, platform_id, display_name, code, approved FROM pairings "
             "WHERE bot = %s AND channel = %s AND platform_id = %s")
 
@@ -27,13 +31,26 @@ class PostgresPeople(OnPool):
                 "WHERE channel = %s AND platform_id = %s", (channel, sender.platform_id))
             row = await cur.fetchone()
             if row:
-                if sender.display_name and row[1] != sender.display_name:
-                    await conn.execute(
-                        "UPDATE identities SET display_name = %s "
-                        "WHERE channel = %s AND platform_id = %s",
-                        (sender.display_name, channel, sender.platform_id))
+                await self._renamed(conn, channel, sender, str(row[1]))
                 return PersonId(str(row[0]))
             return await self._new_person(conn, channel, sender)
+
+    async def identify(self, channel: str, sender: Sender) -> Person:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(_IDENTIFY, (channel, sender.platform_id))
+            row = await cur.fetchone()
+            if row is None:  # someone new: nothing to prefer yet
+                return Person(await self._new_person(conn, channel, sender), {})
+            await self._renamed(conn, channel, sender, str(row[1]))
+            return Person(PersonId(str(row[0])), {str(k): str(v) for k, v in row[2]})
+
+    @staticmethod
+    async def _renamed(conn: psycopg.AsyncConnection[tuple[object, ...]], channel: str,
+                       sender: Sender, known: str) -> None:
+        if sender.display_name and known != sender.display_name:
+            await conn.execute(
+                "UPDATE identities SET display_name = %s WHERE channel = %s AND platform_id = %s",
+                (sender.display_name, channel, sender.platform_id))
 
     @staticmethod
     async def _new_person(conn: psycopg.AsyncConnection[tuple[object, ...]], channel: str,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from core.db.connection import OnConnection, now_iso
 from core.events import Sender
 from core.ids import PersonId
-from core.store.base import Pairing, new_pairing_code
-from core.store.sqlite_connection import OnConnection, now_iso
+from core.people.model import Pairing, Person, new_pairing_code
 
 
 class SQLitePeople(OnConnection):
@@ -34,6 +34,10 @@ class SQLitePeople(OnConnection):
                 (channel, sender.platform_id, person_id, sender.display_name),
             )
         return person_id
+
+    async def identify(self, channel: str, sender: Sender) -> Person:
+        person = await self.person_for(channel, sender)
+        return Person(person, await self.preferences(person))
 
     async def preferences(self, person_id: PersonId) -> dict[str, str]:
         rows = self.db.execute(

@@ -9,24 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from psycopg_pool import AsyncConnectionPool
-
 from core.codec import inbound_from_json, inbound_to_json
+from core.db.pool import OnPool
 from core.events import ConversationKey, Inbound
-from core.ids import InboundId
-from core.store.base import Delivery, InboxStatus
-from core.store.postgres.schema_core import OPEN
-
-
-class OnPool:
-    """A role on the store's connection pool."""
-
-    def __init__(self, pool: AsyncConnectionPool) -> None:
-        self._pool = pool
-
-    @property
-    def pool(self) -> AsyncConnectionPool:
-        return self._pool
+from core.ids import InboundId, PlatformMessageId
+from core.inbox.model import Delivery, InboxStatus
+from core.inbox.schema import OPEN
 
 
 class PostgresInbox(OnPool):
@@ -73,17 +61,20 @@ class PostgresInbox(OnPool):
         if row is None:
             return None
         status, reply, reply_status, ids, answered, held = row
-        return Delivery(InboxStatus(status), reply, reply_status, tuple(ids), answered, held)
+        return Delivery(InboxStatus(status), reply, reply_status,
+                        tuple(PlatformMessageId(i) for i in ids), answered, held)
 
     async def _set(self, sql: str, args: tuple[object, ...]) -> None:
         async with self._pool.connection() as conn:
             await conn.execute(sql, args)
 
-    async def record_sent(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
+    async def record_sent(self, inbound_id: InboundId,
+                          platform_ids: tuple[PlatformMessageId, ...]) -> None:
         await self._set("UPDATE inbox SET platform_ids = %s WHERE id = %s",
                         (list(platform_ids), inbound_id))
 
-    async def mark_delivered(self, inbound_id: InboundId, platform_ids: tuple[str, ...]) -> None:
+    async def mark_delivered(self, inbound_id: InboundId,
+                             platform_ids: tuple[PlatformMessageId, ...]) -> None:
         await self._set("UPDATE inbox SET status = 'delivered', platform_ids = %s WHERE id = %s",
                         (list(platform_ids), inbound_id))
 

@@ -11,6 +11,7 @@ Counts tokens llama.cpp reports reading (``local_prefix``: prompt and reused), n
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,7 @@ async def test_a_follow_up_reads_at_most_a_third_of_its_prompt(tmp_path: Path,
     channel = Recorder()
     dispatcher.register("kith", "test", channel)
     said = ["Tell me about the moon in a few sentences.", "And what about the sun?"]
-    read: list[list[dict[str, Any]]] = []
+    read: list[list[MutableMapping[str, Any]]] = []
     try:
         for n, text in enumerate(said, 1):
             with capture_logs() as logs:

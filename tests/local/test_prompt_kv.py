@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from core.agent import Agent
+from bots import assembly
 from core.dispatch import Dispatcher
 from core.local.catalog import LocalModel
 from core.local.embedded import EmbeddedModel
@@ -43,9 +43,10 @@ async def test_a_follow_up_reads_at_most_a_third_of_its_prompt(tmp_path: Path,
     store = SQLiteStore(tmp_path / "k.db")
     await store.open()
     now = [datetime(2026, 12, 7, 9, tzinfo=UTC)]
-    agent = Agent(store, model, {"kith": BotProfile("kith", PERSONA, timezone="Europe/Lisbon")},
-                  clock=lambda: now[0], memory=MemorySettings(learn=False),
-                  reply_tokens=48)
+    agent = assembly.agent(store, model,
+                           {"kith": BotProfile("kith", PERSONA, timezone="Europe/Lisbon")},
+                           clock=lambda: now[0], memory=MemorySettings(learn=False),
+                           reply_tokens=48)
     dispatcher = Dispatcher(store, agent, 8)
     channel = Recorder()
     dispatcher.register("kith", "test", channel)

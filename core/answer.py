@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 from core.commands import PREF_KEYS
 from core.events import ConversationKey, ReplyStatus
-from core.history import with_context
 from core.llm import ChatMessage, ChatModel, LLMError, Usage
 from core.logging import get_logger
 from core.memory.learner import Learner
@@ -164,8 +163,7 @@ class ModelAnswer:
             self._refusal_told = False
         await record(turn, inbound.text, None if failed else text, estimate_tokens(text),
                      answer=lead + (text + INTERRUPTED if failed else text),
-                     trace=with_context(loop.trace if loop is not None else None,
-                                        prompt.context))
+                     trace=loop.trace if loop is not None else None)
         log.info(
             "turn", status=reply.status.value, endpoint=read.endpoint,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),

@@ -50,15 +50,10 @@ class ToolStep:
 
 @dataclass(frozen=True, slots=True)
 class ToolTrace:
-    """A turn's tool steps and the model's final words (without Kith's notices).
-
-    ``context``: the per-turn context its message was sent with (the time, recalled
-    memories, media notes). Later prompts replay the message as it was sent, so the model's
-    KV prefix from this turn still holds on the next one (:mod:`core.prompt`)."""
+    """A turn's tool steps and the model's final words (without Kith's notices)."""
 
     steps: tuple[ToolStep, ...]
     said: str
-    context: tuple[str, ...] = ()
 
     @property
     def taint(self) -> Origin | None:
@@ -112,23 +107,13 @@ def replay_tokens(trace: ToolTrace) -> int:
 # -- storage ---------------------------------------------------------------------------------
 
 
-def with_context(trace: ToolTrace | None, context: tuple[str, ...]) -> ToolTrace | None:
-    """The turn's trace carrying the context its message was sent with (none: as it was)."""
-    if not context:
-        return trace
-    return ToolTrace(trace.steps if trace else (), trace.said if trace else "", context)
-
-
 def trace_to_json(trace: ToolTrace | None) -> str:
-    if trace is None or not (trace.steps or trace.context):
+    if trace is None or not trace.steps:
         return ""
-    data: dict[str, Any] = {"said": trace.said, "steps": [
+    return json.dumps({"said": trace.said, "steps": [
         {"said": s.said, "calls": [[c.id, c.name, c.arguments, clip(c.result), c.origin.value,
                                     int(c.failed), int(c.shown)] for c in s.calls]}
-        for s in trace.steps]}
-    if trace.context:
-        data["context"] = list(trace.context)
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        for s in trace.steps]}, ensure_ascii=False, separators=(",", ":"))
 
 
 def trace_from_json(text: str) -> ToolTrace | None:
@@ -138,7 +123,7 @@ def trace_from_json(text: str) -> ToolTrace | None:
     return ToolTrace(tuple(
         ToolStep(s["said"], tuple(CallRecord(c[0], c[1], c[2], c[3], Origin(c[4]), bool(c[5]),
                                              bool(c[6])) for c in s["calls"]))
-        for s in data["steps"]), data["said"], tuple(data.get("context", ())))
+        for s in data["steps"]), data["said"])
 
 
 def user_origin(inbound: Inbound) -> Origin:

@@ -6,12 +6,6 @@ the prefix holds for many turns; a turn that called tools is replayed as it happ
 :mod:`core.history`) → volatile context (memories, the time in the person's timezone) → the
 new message.
 
-A message is replayed in later prompts *as it was sent*, with its per-turn context (kept
-with its reply's trace): a local model's KV then still holds the previous turn — the
-message, the tool calls and results, the reply — and a follow-up reads only what is new.
-Without it the cached prefix ended before the previous message and every follow-up re-read
-the whole previous exchange (see ``tests/local/test_prompt_kv.py``).
-
 The builder also reports the context's trust (:class:`core.provenance.Taint`): the untrusted
 origins anywhere in what this call reads — the summary, the turns in the window, the volatile
 context, the new message. A turn is a *source* of taint when it was written from untrusted
@@ -78,9 +72,6 @@ class Prompt:
     history_budget: int = 0
     notes: tuple[str, ...] = field(default=())
     taint: Taint = field(default=Taint(), kw_only=True)  # untrusted origins in the context
-    # the per-turn context sent with the message: kept with the reply (its trace) and
-    # replayed with the message in later prompts, so they re-read only what is new
-    context: tuple[str, ...] = field(default=(), kw_only=True)
 
 
 def turn_origin(turn: Turn, person_id: PersonId | None) -> Origin:
@@ -113,38 +104,17 @@ def _turn_text(turn: Turn, is_group: bool, boundary: str) -> str:
     return render_message(_own(turn.text, turn.author, is_group), turn.quoted, boundary)
 
 
-def with_context(context: Sequence[str], message: str) -> str:
-    """The person's message as sent: the per-turn context first, plainly marked."""
-    if not context:
-        return message
-    return ("[Context for this message — not from the person]\n" + "\n".join(context)
-            + "\n[Their message]\n" + message)
-
-
 def turn_cost(turn: Turn) -> int:
-    """What a turn costs in the window: its message, or its replayed tool steps; a reply
-    also carries the context its message was sent with (replayed with that message)."""
+    """What a turn costs in the window: its message, or its replayed tool steps."""
     if turn.role == "assistant" and turn.trace is not None:
-        context = estimate_tokens("\n".join(turn.trace.context)) if turn.trace.context else 0
-        steps = replay_tokens(turn.trace) if turn.trace.steps else (
-            turn.tokens + MESSAGE_OVERHEAD)
-        return steps + context
+        return replay_tokens(turn.trace)
     return turn.tokens + MESSAGE_OVERHEAD
 
 
-def _sent_with(turns: Sequence[Turn]) -> dict[str, tuple[str, ...]]:
-    """Each message's per-turn context, from its reply's trace, by message id."""
-    return {t.inbound_id: t.trace.context for t in turns
-            if t.role == "assistant" and t.trace is not None and t.trace.context}
-
-
-def _turn_messages(turn: Turn, is_group: bool, boundary: str,
-                   context: tuple[str, ...] = ()) -> list[ChatMessage]:
-    if turn.role == "assistant" and turn.trace is not None and turn.trace.steps:
+def _turn_messages(turn: Turn, is_group: bool, boundary: str) -> list[ChatMessage]:
+    if turn.role == "assistant" and turn.trace is not None:
         return replay(turn.trace)  # the model's own words, never Kith's notices
-    text = _turn_text(turn, is_group, boundary)
-    return [ChatMessage(turn.role, with_context(context, text) if turn.role == "user"
-                        else text)]
+    return [ChatMessage(turn.role, _turn_text(turn, is_group, boundary))]
 
 
 def window_start(turns: Sequence[Turn], budget: int, block: int) -> int:
@@ -168,7 +138,11 @@ def build_prompt(data: PromptInput) -> Prompt:
         raise ValueError("quoted content needs a boundary")
     own = _own(data.message, data.author, data.is_group)
     message = render_message(own, data.quoted, data.boundary)
-    tail = with_context(data.volatile, message)
+    tail = message
+    if data.volatile:
+        tail = "[Context for this message — not from the person]\n" + "\n".join(
+            data.volatile
+        ) + "\n[Their message]\n" + message
     # Photos are not charged to the history budget: that would trim history (and so the
     # cached prefix) on every turn that carries one. They ride on top of the budget.
     fixed = message_tokens(system) + message_tokens(tail)
@@ -179,10 +153,8 @@ def build_prompt(data: PromptInput) -> Prompt:
     start = window_start(data.turns, history_budget, data.block_turns)
     kept = list(data.turns[start:])
     messages = [ChatMessage("system", system)]
-    sent_with = _sent_with(kept)
     for turn in kept:
-        context = sent_with.get(turn.inbound_id, ()) if turn.role == "user" else ()
-        messages += _turn_messages(turn, data.is_group, data.boundary, context)
+        messages += _turn_messages(turn, data.is_group, data.boundary)
     messages.append(ChatMessage("user", tail, images=tuple(data.images)))
     taint = Taint().add(*(turn_origin(t, data.person_id) for t in kept),
                         *data.context_origins)
@@ -199,7 +171,6 @@ def build_prompt(data: PromptInput) -> Prompt:
         history_tokens=sum(turn_cost(t) for t in kept),
         history_budget=history_budget,
         taint=taint,
-        context=tuple(data.volatile),
     )
 
 

@@ -43,7 +43,9 @@ async def test_web_chat_streams_and_history_survives_a_restart(
         assert page.status_code == 200 and "<textarea" in page.text
         text, arrivals = await send(client, base, "my cat is called Miso")
         assert text == "You said: my cat is called Miso"
-        assert len(arrivals) > 2 and arrivals[-1] - arrivals[0] > 0.1  # really streamed
+        # really streamed: pieces arriving apart in time (how many depends on how the
+        # writes coalesce on a loaded box, so not a count above two)
+        assert len(arrivals) >= 2 and arrivals[-1] - arrivals[0] > 0.1
     fake.itl = 0.0
     async with running_kith(settings) as kith, running_gateway(kith) as base, \
             client_() as client:
